@@ -1,0 +1,120 @@
+"""torchlite: PyTorch's API on NumPy (CPU) and CuPy (NVIDIA GPU).
+
+`import torchlite as torch` and a PyTorch tutorial runs. Subpackages (nn, optim, utils.data,
+datasets, training) are imported on first use to keep `import torchlite` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import _tensor_methods, autograd, cuda
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .backend import (
+    bool_ as bool,  # noqa: A001 - torchlite.bool, as torch.bool
+)
+from .backend import (
+    device,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from .ops.comparison import (
+    all, allclose, any, eq, equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf,  # noqa: A004
+    isnan, isneginf, isposinf, le, less, less_equal, lt, ne, not_equal, signbit,
+)
+from .ops.creation import (
+    arange, as_tensor, asarray, bernoulli, clone, empty, empty_like, eye, from_numpy, full,
+    full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
+    randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
+)
+from .ops.elementwise import (
+    add, addcdiv, addcmul, clamp, clamp_max, clamp_min, clip, div, divide, float_power,
+    floor_divide, fmax, fmin, fmod, lerp, maximum, minimum, mul, multiply, pow, remainder, rsub,  # noqa: A004
+    sub, subtract, true_divide, where,
+)
+from .ops.indexing import (
+    argwhere, gather, index_select, masked_fill, masked_select, nonzero, scatter, scatter_add,
+    take, take_along_dim,
+)
+from .ops.linalg import addmm, bmm, dot, einsum, ger, inner, matmul, mm, mv, outer
+from .ops.reduction import (
+    amax, amin, aminmax, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,  # noqa: A004
+    min, norm, prod, std, std_mean, sum, var, var_mean,  # noqa: A004
+)
+from .ops.shape import (
+    broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, flatten,
+    flip, fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, repeat_interleave,
+    reshape, roll, select, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
+    transpose, unbind, unflatten, unsqueeze, vstack,
+)
+from .ops.sorting import argsort, kthvalue, median, sort, topk, unique
+from .ops.unary import (
+    abs, acos, asin, atan, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, cos, cosh,  # noqa: A004
+    erf, exp, exp2, expm1, fix, floor, frac, log, log1p, log2, log10, logical_and, logical_not,
+    logical_or, logical_xor, neg, negative, reciprocal, relu, round, rsqrt, sgn, sigmoid, sign,  # noqa: A004
+    sin, sinh, sqrt, square, tan, tanh, trunc,
+)
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from .serialization import load, save
+from .tensor import Size, Tensor
+
+_tensor_methods.install()
+
+__version__ = "0.1.0"
+
+half, double = float16, float64
+short, long = int16, int64
+float = float32  # noqa: A001 - torchlite.float is float32, as torch.float
+int = int32  # noqa: A001
+
+# the default generator object, as torch.default_generator
+default_generator = default_generator()
+
+_LAZY = {"nn", "optim", "utils", "datasets", "training"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'torchlite' has no attribute {name!r}")
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def manual_seed_all(s: int):
+    return manual_seed(s)

@@ -1,0 +1,143 @@
+"""Reverse-mode automatic differentiation, as `torch.autograd`."""
+
+from __future__ import annotations
+
+import warnings
+
+from .anomaly import detect_anomaly, set_detect_anomaly
+from .engine import run_backward
+from .function import Context, Function, Op
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck
+
+__all__ = [
+    "Function", "Context", "Op", "backward", "grad", "gradcheck", "Variable", "no_grad",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "detect_anomaly",
+    "set_detect_anomaly",
+]
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)
+
+
+def _root_grads(tensors, grads, op: str):
+    from ..tensor import Tensor
+
+    if grads is None:
+        grads = (None,) * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"{op}: got {len(tensors)} tensors and {len(grads)} gradients")
+    out = []
+    for t, g in zip(tensors, grads):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{op}: element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (got a tensor of "
+                    f"shape {tuple(t._data.shape)}); pass `gradient=` to backward"
+                )
+            xp = _xp(t)
+            g = xp.ones(t._data.shape, dtype=t._data.dtype)
+        else:
+            g = g._data if isinstance(g, Tensor) else _xp(t).asarray(g, dtype=t._data.dtype)
+            if g.shape != t._data.shape:
+                raise RuntimeError(
+                    f"{op}: Mismatch in shape: grad_output has a shape of {tuple(g.shape)} and "
+                    f"output has a shape of {tuple(t._data.shape)}"
+                )
+            if g.dtype != t._data.dtype:
+                g = g.astype(t._data.dtype)
+        out.append(g)
+    return out
+
+
+def _xp(t):
+    from ..backend import get_xp
+
+    return get_xp(t._data)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of `tensors` into the `.grad` of the leaves that produced them."""
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported by torchlite yet"
+        )
+    tensors = _as_tuple(tensors)
+    grads = _root_grads(tensors, _as_tuple(grad_tensors), "backward")
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        captured = run_backward(tensors, grads, bool(retain_graph), capture=list(inputs),
+                                accumulate=False)
+        for k, t in enumerate(inputs):
+            g = captured.get(k)
+            if g is None:
+                continue
+            if t.grad is None:
+                t.grad = t._make(g.copy(), t._device)
+            else:
+                t.grad._data = t.grad._data + g
+        return
+    run_backward(tensors, grads, bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching any `.grad`."""
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported by torchlite yet"
+        )
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _root_grads(outputs, _as_tuple(grad_outputs), "grad")
+    captured = run_backward(outputs, grads, bool(retain_graph), capture=list(inputs),
+                            accumulate=False)
+    result = []
+    for k, t in enumerate(inputs):
+        g = captured.get(k)
+        if g is None:
+            if materialize_grads:
+                result.append(t._make(_xp(t).zeros_like(t._data), t._device))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+            result.append(None)
+        else:
+            result.append(t._make(g, t._device))
+    return tuple(result)
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
+    """Deprecated alias kept for old tutorials: returns a Tensor (with a DeprecationWarning)."""
+    from ..tensor import Tensor
+
+    warnings.warn(
+        "torchlite.autograd.Variable is deprecated: tensors carry autograd themselves; use "
+        "torchlite.tensor(data, requires_grad=...) instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    if isinstance(data, Tensor):
+        t = data.detach()
+    else:
+        from ..ops.creation import tensor
+
+        t = tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

@@ -1,0 +1,239 @@
+"""The backward engine: iterative reverse topological walk over Context nodes.
+
+No recursion (a chain of 100,000 ops back-propagates fine), one gradient buffer per node output,
+and each node's saved arrays are released as soon as its backward has run.
+"""
+
+from __future__ import annotations
+
+from . import grad_mode
+from .anomaly import _anomaly_check, is_anomaly_enabled
+from .function import AccumulateGrad, _tensor_cls
+
+
+def _collect(roots):
+    """Count, for every node reachable from `roots`, how many edges lead into it."""
+    deps: dict = {}
+    stack = []
+    for node in roots:
+        if node not in deps:
+            deps[node] = 0
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        for edge in getattr(node, "next_edges", ()):
+            if edge is None:
+                continue
+            child = edge[0]
+            if child in deps:
+                deps[child] += 1
+            else:
+                deps[child] = 1
+                stack.append(child)
+    return deps
+
+
+def _add(buf, g):
+    # Out of place on purpose: `g` may be an array another node or a user still holds.
+    return g if buf is None else buf + g
+
+
+def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumulate=True):
+    """Back-propagate `grad_tensors` from `tensors`.
+
+    With `accumulate`, leaf gradients are summed into `.grad`. With `capture` (a list of tensors),
+    their gradients are returned instead, as `autograd.grad` needs.
+    """
+    Tensor = _tensor_cls()
+    buffers: dict = {}
+    roots = []
+    handed: set = set()  # arrays already stored somewhere: copy before storing them again
+    captured = {}
+    capture_leaf = {}
+    capture_node = {}
+    if capture is not None:
+        for k, t in enumerate(capture):
+            if t.grad_fn is None:
+                capture_leaf.setdefault(id(t), []).append(k)
+            else:
+                capture_node.setdefault((t.grad_fn, t._out_index), []).append(k)
+
+    for t, g in zip(tensors, grad_tensors):
+        handed.add(id(g))
+        if t.grad_fn is None:
+            if not t.requires_grad:
+                raise RuntimeError(
+                    "element 0 of tensors does not require grad and does not have a grad_fn"
+                )
+            node = AccumulateGrad(t)
+            roots.append(node)
+            buffers[node] = [_add(None, g)]
+        else:
+            node = t.grad_fn
+            roots.append(node)
+            buf = buffers.setdefault(node, [None] * node.n_outputs)
+            buf[t._out_index] = _add(buf[t._out_index], g)
+
+    deps = _collect(roots)
+    ready = [n for n in dict.fromkeys(roots) if deps[n] == 0]
+    anomaly = is_anomaly_enabled()
+
+    with grad_mode.no_grad():
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            if type(node) is AccumulateGrad:
+                g = grads[0] if grads else None
+                if g is not None:
+                    _to_leaf(node.variable, g, handed, accumulate, capture_leaf, captured)
+                continue
+
+            if capture_node:
+                for i, g in enumerate(grads):
+                    for k in capture_node.get((node, i), ()):
+                        captured[k] = g
+            if node._retained:
+                grads = _retain(node, grads, Tensor)
+
+            if grads is None or all(g is None for g in grads):
+                in_grads = (None,) * len(node.next_edges)  # nothing flows through this node
+            else:
+                in_grads = _call_backward(node, grads, Tensor)
+            if node._hooks:
+                for hook in node._hooks:
+                    hook(in_grads, grads)
+            if anomaly:
+                _anomaly_check(node, in_grads)
+            if not retain_graph:
+                node._release()
+
+            for edge, g in zip(node.next_edges, in_grads):
+                if edge is None:
+                    continue
+                child, idx = edge
+                if g is not None:
+                    buf = buffers.get(child)
+                    if buf is None:
+                        buf = buffers[child] = [None] * getattr(child, "n_outputs", 1)
+                    buf[idx] = _add(buf[idx], g)
+                deps[child] -= 1
+                if deps[child] == 0:
+                    ready.append(child)
+    return captured
+
+
+def _call_backward(node, grads, Tensor):
+    fn = node.fn
+    if node._freed:
+        from .function import _FREED_MSG
+
+        raise RuntimeError(_FREED_MSG.format(node.name()))
+    if node._versions:
+        node.saved_tensors  # noqa: B018 - raises if a saved tensor was modified in place
+    if node.materialize_grads and any(g is None for g in grads):
+        grads = _materialize(node, grads)
+    if fn._array_io:
+        out = fn.backward(node, *grads)
+    else:
+        out = fn.backward(
+            node, *[Tensor._make(g, _device_of(g)) if g is not None else None for g in grads]
+        )
+    if not isinstance(out, tuple):
+        out = (out,)
+    n_in = len(node.next_edges)
+    if len(out) < n_in:
+        if all(e is None for e in node.next_edges[len(out):]):
+            out = out + (None,) * (n_in - len(out))
+        else:
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {n_in}, got {len(out)})"
+            )
+    elif len(out) > n_in:
+        if any(g is not None for g in out[n_in:]):
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {n_in}, got {len(out)})"
+            )
+        out = out[:n_in]
+    if not fn._array_io:
+        out = tuple(g._data if isinstance(g, Tensor) else g for g in out)
+        _check_user_grads(node, out)
+    return out
+
+
+def _materialize(node, grads):
+    """Outputs that received no gradient get zeros, so backward always sees arrays."""
+    meta = getattr(node, "_out_meta", None)
+    if meta is None:
+        return grads
+    return tuple(g if g is not None else xp.zeros(shape, dtype) for g, (xp, shape, dtype)
+                 in zip(grads, meta))
+
+
+def _check_user_grads(node, out):
+    for i, (g, meta) in enumerate(zip(out, node._in_meta)):
+        if g is None or meta is None:
+            continue
+        shape, dtype = meta
+        if tuple(g.shape) != tuple(shape):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                f"{list(g.shape)} but expected shape compatible with {list(shape)}"
+            )
+
+
+def _device_of(arr):
+    from ..backend import array_device
+
+    return array_device(arr)
+
+
+def _retain(node, grads, Tensor):
+    """Run the hooks and retain_grad requests registered on this node's outputs."""
+    grads = list(grads) if grads is not None else [None] * node.n_outputs
+    for idx, kind, obj in node._retained:
+        g = grads[idx]
+        if g is None:
+            continue
+        if kind == "hook":
+            r = obj(Tensor._make(g, _device_of(g)))
+            if r is not None:
+                grads[idx] = r._data
+            continue
+        t = obj()
+        if t is None:
+            continue
+        if t.grad is None:
+            t.grad = Tensor._make(g.copy(), t._device)
+        else:
+            t.grad._data = t.grad._data + g
+    return grads
+
+
+def _to_leaf(t, g, handed, accumulate, capture_leaf, captured):
+    if g.shape != t._data.shape or g.dtype != t._data.dtype:
+        raise RuntimeError(
+            f"autograd: gradient of shape {tuple(g.shape)} and dtype {g.dtype} reached a leaf of "
+            f"shape {tuple(t._data.shape)} and dtype {t._data.dtype} (a bug in an op's backward)"
+        )
+    if t._hooks:
+        for hook in t._hooks:
+            r = hook(t._make(g, t._device))
+            if r is not None:
+                g = r._data
+    keys = capture_leaf.get(id(t)) if capture_leaf else None
+    if keys:
+        for k in keys:
+            captured[k] = g if k not in captured else captured[k] + g
+        return
+    if not accumulate:
+        return
+    if t.grad is None:
+        # Store a private copy when the array may be shared (a view, or handed out already).
+        if id(g) in handed or getattr(g, "base", None) is not None:
+            g = g.copy()
+        handed.add(id(g))
+        t.grad = t._make(g, t._device)
+    else:
+        t.grad._data = t.grad._data + g

@@ -1,0 +1,301 @@
+"""Function, the unit of differentiation, and Context, the graph node it records.
+
+Two kinds of Function share one mechanism:
+
+* library ops (subclasses of `Op`) see raw arrays: `forward(ctx, *arrays, **attrs)` returns an
+  array (or a tuple of arrays) and `backward(ctx, *grads)` returns one array or None per input.
+  Working on arrays keeps the hot path free of Tensor wrappers.
+* user functions (subclasses of `Function`, as in PyTorch) see Tensors in both directions, so a
+  PyTorch custom-autograd tutorial runs unchanged.
+
+Every call to `apply` that needs a gradient creates one Context. The Context *is* the graph node:
+it holds the edges to the inputs' nodes, whatever forward saved, and it is what `tensor.grad_fn`
+returns.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_xp
+from . import grad_mode
+from .anomaly import _forward_trace, is_anomaly_enabled
+
+_Tensor = None  # torchlite.tensor.Tensor, bound on first use to avoid an import cycle
+
+
+def _tensor_cls():
+    global _Tensor
+    if _Tensor is None:
+        from ..tensor import Tensor
+
+        _Tensor = Tensor
+    return _Tensor
+
+
+class Context:
+    """The `ctx` of a Function call and the backward node of the graph (`tensor.grad_fn`)."""
+
+    __slots__ = (
+        "fn",
+        "next_edges",
+        "needs_input_grad",
+        "n_outputs",
+        "_saved",
+        "_versions",
+        "_non_diff",
+        "_retained",
+        "_hooks",
+        "_freed",
+        "_in_meta",
+        "materialize_grads",
+        "__dict__",
+        "__weakref__",
+    )
+
+    def __init__(self, fn, needs_input_grad) -> None:
+        self.fn = fn
+        self.needs_input_grad = needs_input_grad
+        self.next_edges = ()
+        self.n_outputs = 1
+        self._saved = ()
+        self._versions = None
+        self._non_diff = None
+        self._retained = None
+        self._hooks = None
+        self._freed = False
+        self._in_meta = None
+        self.materialize_grads = True
+
+    # -- the PyTorch ctx API -------------------------------------------------------------------
+    def save_for_backward(self, *items) -> None:
+        """Keep inputs or outputs for backward; modifying them in place before backward is an error."""
+        self._saved = items
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(_FREED_MSG.format(self.name()))
+        if self._versions:
+            for i, (box, version) in self._versions:
+                if box[0] != version:
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation has been modified "
+                        f"by an inplace operation: saved tensor {i} of {self.name()} is at version "
+                        f"{box[0]}; expected version {version} instead."
+                    )
+        return self._saved
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        self._non_diff = outputs
+
+    def mark_dirty(self, *tensors) -> None:  # accepted for PyTorch compatibility
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+    # -- node introspection --------------------------------------------------------------------
+    def name(self) -> str:
+        return f"{self.fn.__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+
+    def register_hook(self, hook) -> None:
+        """`hook(grad_inputs, grad_outputs)` runs after this node's backward (PyTorch's form)."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def _release(self) -> None:
+        """Drop saved arrays and attributes once backward has used them."""
+        if self._saved or self.__dict__:
+            self._freed = True
+        self._saved = ()
+        self.__dict__.clear()
+
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed) in {}. Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through "
+    "the graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class AccumulateGrad:
+    """The edge target for a leaf tensor that requires grad: gradients arriving here go to `.grad`."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def _edge_for(t):
+    """The graph edge leading from an op back to input tensor `t`."""
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._out_index)
+    return (AccumulateGrad(t), 0)
+
+
+class _FunctionMeta(type):
+    def __repr__(cls) -> str:
+        return f"<class '{cls.__module__}.{cls.__qualname__}'>"
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base for custom differentiable functions, as `torch.autograd.Function`.
+
+    Subclass it with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`, then call
+    `MyFn.apply(*args)`. forward sees Tensors (with grad recording off) and returns a Tensor or a
+    tuple of Tensors; backward returns one gradient (Tensor or None) per forward argument.
+    """
+
+    _array_io = False  # library ops (Op) set True: they see raw arrays
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must implement a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            "a Function subclass must implement a static backward(ctx, *grad_outputs)"
+        )
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _Tensor or _tensor_cls()
+        device = None
+        needs = []
+        any_grad = False
+        for a in args:
+            if isinstance(a, Tensor):
+                if device is None:
+                    device = a._device
+                elif a._device is not device:
+                    raise RuntimeError(
+                        f"{cls.__name__}: expected all tensors to be on the same device, but found "
+                        f"at least two devices, {device} and {a._device}"
+                    )
+                r = a.requires_grad
+                needs.append(r)
+                any_grad = any_grad or r
+            else:
+                needs.append(False)
+        record = any_grad and grad_mode._state.enabled
+        ctx = Context(cls, tuple(needs))
+
+        if cls._array_io:
+            raw = [a._data if isinstance(a, Tensor) else a for a in args]
+            out = cls.forward(ctx, *raw, **kwargs)
+        else:
+            with grad_mode.no_grad():
+                out = cls.forward(ctx, *[a.detach() if isinstance(a, Tensor) else a for a in args],
+                                  **kwargs)
+        multi = isinstance(out, tuple)
+        outs = out if multi else (out,)
+        if device is None:
+            device = _infer_device(outs, Tensor)
+
+        results = []
+        non_diff = ctx._non_diff
+        for i, o in enumerate(outs):
+            if o is None:
+                results.append(None)
+                continue
+            if isinstance(o, Tensor):
+                arr = o._data
+            else:
+                arr = o
+            t = Tensor._make(arr, device)
+            if record and arr.dtype.kind in "fc" and not _is_marked(o, non_diff):
+                t.requires_grad = True
+                t.grad_fn = ctx
+                t._out_index = i
+            results.append(t)
+
+        if record:
+            ctx.n_outputs = len(outs)
+            ctx.next_edges = tuple(
+                _edge_for(a) if n else None for a, n in zip(args, needs)
+            )
+            if ctx._saved:
+                ctx._versions = _record_versions(ctx._saved, args, outs, results, Tensor)
+            if len(outs) > 1:
+                ctx._out_meta = tuple(
+                    (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
+                    for r in results
+                )
+            if is_anomaly_enabled():
+                ctx._anomaly_trace = _forward_trace()
+            if not cls._array_io:
+                ctx._in_meta = tuple(
+                    (a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args
+                )
+        else:
+            ctx._saved = ()  # nothing will run backward: do not keep arrays alive
+        return tuple(results) if multi else results[0]
+
+
+class Op(Function):
+    """Base for library ops: forward and backward work on raw arrays (numpy or cupy)."""
+
+    _array_io = True
+
+
+def _is_marked(o, non_diff) -> bool:
+    if not non_diff:
+        return False
+    return any(o is m for m in non_diff)
+
+
+def _infer_device(outs, Tensor):
+    from ..backend import array_device
+
+    for o in outs:
+        if o is not None:
+            return o._device if isinstance(o, Tensor) else array_device(o)
+    from ..backend import CPU
+
+    return CPU
+
+
+def _record_versions(saved, args, outs, results, Tensor):
+    """For each saved item, remember the version box of the tensor it belongs to."""
+    versions = []
+    for i, s in enumerate(saved):
+        box = None
+        if isinstance(s, Tensor):
+            box = s._vbox
+            for a, r in zip(outs, results):  # a saved output: track the tensor handed to the user
+                if a is s and r is not None:
+                    box = r._vbox
+        else:
+            for a in args:
+                if isinstance(a, Tensor) and a._data is s:
+                    box = a._vbox
+                    break
+            else:
+                for a, r in zip(outs, results):
+                    if a is s and r is not None:
+                        box = r._vbox
+                        break
+        if box is not None:
+            versions.append((i, (box, box[0])))
+    return versions or None

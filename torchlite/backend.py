@@ -1,0 +1,293 @@
+"""The backend seam: devices, array modules, dtypes.
+
+This is the only module that imports cupy, and it does so lazily: `import torchlite` never touches
+the GPU stack. Everything else asks here for the array module (`numpy` or `cupy`) of a device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------------
+# dtypes
+
+
+class dtype:
+    """A tensor element type, as `torchlite.float32`. Wraps the NumPy dtype that stores it."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize")
+
+    def __init__(self, name: str, np_dtype) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.is_floating_point = self.np.kind == "f"
+        self.is_signed = self.np.kind in "fi"
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self) -> str:
+        return f"torchlite.{self.name}"
+
+    def __reduce__(self):  # dtypes are singletons, even through copy/deepcopy
+        return (_dtype_by_name, (self.name,))
+
+
+float16 = dtype("float16", np.float16)
+float32 = dtype("float32", np.float32)
+float64 = dtype("float64", np.float64)
+int8 = dtype("int8", np.int8)
+uint8 = dtype("uint8", np.uint8)
+int16 = dtype("int16", np.int16)
+int32 = dtype("int32", np.int32)
+int64 = dtype("int64", np.int64)
+bool_ = dtype("bool", np.bool_)
+
+_ALL_DTYPES = (float16, float32, float64, int8, uint8, int16, int32, int64, bool_)
+_BY_NP = {d.np: d for d in _ALL_DTYPES}
+_BY_NAME = {d.name: d for d in _ALL_DTYPES}
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+
+_default_float = float32
+
+
+def _dtype_by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def get_default_dtype() -> dtype:
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    global _default_float
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype: only floating-point types are supported, got {d}")
+    _default_float = d
+
+
+def to_dtype(d) -> dtype:
+    """Accept a torchlite dtype, a NumPy dtype or type, or a name like "float32"."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return _default_float
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    try:
+        if isinstance(d, str):
+            return _BY_NAME[d]
+        return _BY_NP[np.dtype(d)]
+    except (KeyError, TypeError) as exc:
+        raise TypeError(f"unsupported dtype {d!r}; torchlite has {sorted(_BY_NAME)}") from exc
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    try:
+        return _BY_NP[np.dtype(np_dtype)]
+    except KeyError:
+        raise TypeError(
+            f"can't convert NumPy array of type {np.dtype(np_dtype)}; supported types are "
+            + ", ".join(d.np.name for d in _ALL_DTYPES)
+        ) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# devices
+
+_cupy = None
+_cupy_error: str | None = None
+_lock = threading.Lock()
+
+
+def _import_cupy():
+    """Import cupy once; remember why it failed so later errors can say so."""
+    global _cupy, _cupy_error
+    if _cupy is not None or _cupy_error is not None:
+        return _cupy
+    with _lock:
+        try:
+            import cupy  # the one place cupy is imported
+
+            cupy.cuda.runtime.getDeviceCount()
+            _cupy = cupy
+        except Exception as exc:  # no cupy, no driver, no GPU: all mean "no CUDA here"
+            _cupy_error = f"{type(exc).__name__}: {exc}"
+    return _cupy
+
+
+def cuda_available() -> bool:
+    """True when cupy imports and sees at least one GPU. Never raises."""
+    cp = _import_cupy()
+    if cp is None:
+        return False
+    try:
+        return cp.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def cuda_device_count() -> int:
+    cp = _import_cupy()
+    if cp is None:
+        return 0
+    try:
+        return cp.cuda.runtime.getDeviceCount()
+    except Exception:
+        return 0
+
+
+def _require_cupy():
+    cp = _import_cupy()
+    if cp is None or not cuda_available():
+        raise RuntimeError(
+            "CUDA is not available: torchlite needs cupy and an NVIDIA GPU for device 'cuda'. "
+            "Install the extra matching your CUDA toolkit: pip install 'torchlite[cuda12]' or "
+            f"'torchlite[cuda13]' (cupy said: {_cupy_error or 'no GPU found'})"
+        )
+    return cp
+
+
+class device:
+    """Where a tensor lives: `device("cpu")`, `device("cuda")`, `device("cuda:1")`, `device("cuda", 0)`.
+
+    Device objects are interned, so `a.device is b.device` holds for equal devices.
+    """
+
+    __slots__ = ("type", "index")
+    _cache: dict = {}
+
+    def __new__(cls, spec="cpu", index=None):
+        if isinstance(spec, device):
+            return spec
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec, index = "cuda", spec
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string like 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, idx = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"device: expected one of cpu, cuda, cuda:N as device type, got {spec!r}"
+            )
+        if idx:
+            if index is not None:
+                raise RuntimeError(f"device: index given twice in {spec!r} and index={index}")
+            if not idx.isdigit():
+                raise RuntimeError(f"device: invalid device index in {spec!r}")
+            index = int(idx)
+        if kind == "cpu":
+            index = None
+        elif index is None:
+            index = 0
+        key = (kind, index)
+        obj = cls._cache.get(key)
+        if obj is None:
+            obj = object.__new__(cls)
+            object.__setattr__(obj, "type", kind)
+            object.__setattr__(obj, "index", index)
+            cls._cache[key] = obj
+        return obj
+
+    def __setattr__(self, name, value):
+        raise AttributeError("device objects are immutable")
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (RuntimeError, TypeError):
+                return False
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+CPU = device("cpu")
+
+
+def to_device(spec) -> device:
+    """Parse a device argument; raise a clear error when CUDA is asked for but absent."""
+    if spec is None:
+        return CPU
+    d = device(spec)
+    if d.type == "cuda":
+        cp = _require_cupy()
+        n = cp.cuda.runtime.getDeviceCount()
+        if d.index >= n:
+            raise RuntimeError(f"device {d}: invalid device ordinal, {n} CUDA device(s) present")
+    return d
+
+
+def xp_for(d: device):
+    """The array module for a device: numpy on the CPU, cupy on a GPU."""
+    if d.type == "cpu":
+        return np
+    return _require_cupy()
+
+
+def array_device(arr) -> device:
+    """The device an array lives on."""
+    if isinstance(arr, np.ndarray) or np.isscalar(arr):
+        return CPU
+    dev = getattr(arr, "device", None)
+    if _cupy is not None and isinstance(arr, _cupy.ndarray):
+        return device("cuda", dev.id)
+    return CPU
+
+
+def get_xp(arr):
+    """The array module that owns `arr` (numpy for NumPy arrays and scalars)."""
+    if isinstance(arr, np.ndarray):
+        return np
+    if _cupy is not None and isinstance(arr, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def move(arr, d: device):
+    """Copy an array to device `d` (no copy when it is already there)."""
+    src = array_device(arr)
+    if src == d:
+        return arr
+    if d.type == "cpu":
+        return arr.get()
+    cp = _require_cupy()
+    with cp.cuda.Device(d.index):
+        return cp.asarray(arr)
+
+
+@contextlib.contextmanager
+def cuda_device_context(index: int):
+    cp = _require_cupy()
+    with cp.cuda.Device(index):
+        yield
+
+
+def current_cuda_index() -> int:
+    return _require_cupy().cuda.runtime.getDevice()
+
+
+def set_current_cuda_index(index: int) -> None:
+    _require_cupy().cuda.runtime.setDevice(index)
+
+
+def synchronize(d: device | None = None) -> None:
+    cp = _import_cupy()
+    if cp is not None and cuda_available():
+        cp.cuda.Device(d.index if d is not None and d.index is not None else 0).synchronize()

@@ -1,0 +1,149 @@
+"""Helpers shared by the op families: PyTorch's type promotion, broadcasting, dims, wrapping."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+def _category(dt) -> int:
+    k = dt.kind
+    return 0 if k == "b" else 1 if k in "iu" else 2
+
+
+def _scalar_category(s) -> int:
+    if isinstance(s, (bool, np.bool_)):
+        return 0
+    if isinstance(s, (numbers.Integral,)):
+        return 1
+    if isinstance(s, numbers.Real):
+        return 2
+    raise TypeError(f"unsupported operand type {type(s).__name__}")
+
+
+def result_dtype(*operands):
+    """The NumPy dtype PyTorch's promotion rules give for these Tensors and Python scalars.
+
+    Dimensioned tensors decide; a 0-d tensor or a scalar only matters when it is of a higher
+    category (bool < integer < float). A float scalar lifts integer tensors to the default float
+    dtype, never to float64, and a NumPy scalar counts as a Python scalar.
+    """
+    dims, zeros, scalars = [], [], []
+    for x in operands:
+        if isinstance(x, Tensor):
+            (dims if x._data.ndim else zeros).append(x._data.dtype)
+        else:
+            scalars.append(x)
+    r = _promote(dims) if dims else (_promote(zeros) if zeros else None)
+    if dims and zeros:
+        zc = max(_category(z) for z in zeros)
+        if zc > _category(r):
+            r = _promote([z for z in zeros if _category(z) == zc])
+    for s in scalars:
+        sc = _scalar_category(s)
+        if r is None or sc > _category(r):
+            r = _DEFAULT_FOR[sc]()
+    return r
+
+
+_DEFAULT_FOR = {
+    0: lambda: np.dtype(np.bool_),
+    1: lambda: np.dtype(np.int64),
+    2: lambda: backend.get_default_dtype().np,
+}
+
+
+def _promote(dtypes):
+    top = max(_category(d) for d in dtypes)
+    same = [d for d in dtypes if _category(d) == top]
+    return np.result_type(*same) if len(same) > 1 else same[0]
+
+
+def scalar(s):
+    """A Python number for NumPy (NumPy scalars would promote float32 arrays under NEP 50)."""
+    if isinstance(s, np.generic):
+        return s.item()
+    return s
+
+
+def unbroadcast(g, shape, dtype=None):
+    """Sum gradient `g` back to `shape` (undoing broadcasting) and cast it to `dtype`."""
+    if g.shape != shape:
+        nd = g.ndim - len(shape)
+        if nd > 0:
+            g = g.sum(axis=tuple(range(nd)))
+        axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if g.shape != shape:
+            g = g.reshape(shape)
+    if dtype is not None and g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def broadcast_shapes(op: str, *shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(
+            f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
+            "together"
+        ) from None
+
+
+def wrap_dim(dim: int, ndim: int, op: str) -> int:
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+            f"{dim})"
+        )
+    return int(dim) % n
+
+
+def wrap_dims(dims, ndim: int, op: str):
+    """Normalise `dim` (None, int or sequence) to a sorted tuple of axes, or None for all."""
+    if dims is None:
+        return None
+    if isinstance(dims, (int, np.integer)):
+        return (wrap_dim(dims, ndim, op),)
+    out = tuple(sorted(wrap_dim(d, ndim, op) for d in dims))
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: dim {tuple(dims)} appears multiple times in the list of dims")
+    return out
+
+
+def as_tensor_arg(x, like: Tensor):
+    """Wrap a non-Tensor array-like argument as a Tensor on `like`'s device."""
+    if isinstance(x, Tensor):
+        return x
+    xp = backend.xp_for(like._device)
+    arr = xp.asarray(x)
+    if arr.dtype == np.float64 and not isinstance(x, np.ndarray):
+        arr = arr.astype(backend.get_default_dtype().np)
+    return Tensor._make(arr, like._device)
+
+
+def xp_of(t: Tensor):
+    return backend.xp_for(t._device)
+
+
+def shape_args(args, op: str):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) for sizes."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = int(a.item())
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: sizes must be integers, got {a!r}")
+        out.append(int(a))
+    return tuple(out)

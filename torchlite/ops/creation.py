@@ -1,0 +1,349 @@
+"""Tensor creation: tensor, from_numpy, as_tensor, zeros/ones/full/empty, ranges, eye, random."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Op
+from ..backend import get_xp
+from ..random import _rng
+from ..tensor import Tensor
+from ._util import shape_args
+
+
+def _finish(arr, dev, requires_grad: bool) -> Tensor:
+    t = Tensor._make(arr, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np_dtype(data):
+    """PyTorch's inference: Python floats -> default float, ints -> int64, bools -> bool."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype
+    if isinstance(data, (list, tuple)) and data:
+        kinds: set = set()
+        _kinds(data, kinds)
+        if "f" in kinds or "c" in kinds:
+            return backend.get_default_dtype().np
+        if "i" in kinds or "u" in kinds:
+            return np.dtype(np.int64)
+        return np.dtype(np.bool_)
+    if isinstance(data, bool):
+        return np.dtype(np.bool_)
+    if isinstance(data, int):
+        return np.dtype(np.int64)
+    if isinstance(data, float):
+        return backend.get_default_dtype().np
+    if isinstance(data, (list, tuple)) and not data:
+        return backend.get_default_dtype().np
+    return None
+
+
+def _kinds(x, acc: set) -> None:
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            _kinds(v, acc)
+    elif isinstance(x, Tensor):
+        acc.add(x._data.dtype.kind if x._data.dtype.kind != "f" else "f")
+    elif isinstance(x, (bool, np.bool_)):
+        acc.add("b")
+    elif isinstance(x, (int, np.integer)):
+        acc.add("i")
+    elif isinstance(x, (float, np.floating)):
+        acc.add("f")
+    elif isinstance(x, np.ndarray):
+        acc.add(x.dtype.kind)
+    else:
+        raise TypeError(f"tensor(): can't build a tensor from an element of type "
+                        f"{type(x).__name__}")
+
+
+def _unwrap(x):
+    if isinstance(x, Tensor):
+        return backend.move(x._data, backend.CPU)
+    if isinstance(x, (list, tuple)):
+        return [_unwrap(v) for v in x]
+    return x
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, scalars, arrays or tensors)."""
+    dev = backend.to_device(device) if device is not None else (
+        data._device if isinstance(data, Tensor) else backend.CPU)
+    if dtype is not None:
+        npdt = backend.to_dtype(dtype).np
+    elif isinstance(data, Tensor):
+        npdt = data._data.dtype
+    else:
+        npdt = _infer_np_dtype(data)
+    if isinstance(data, Tensor):
+        arr = backend.move(data._data, dev).astype(npdt, copy=True)
+    else:
+        src = _unwrap(data)
+        if get_xp(src) is not np:
+            arr = backend.move(src, dev).astype(npdt, copy=True)
+        else:
+            host = np.array(src, dtype=npdt)
+            if host.dtype.kind in "OUS":
+                raise TypeError(f"tensor(): can't convert data of type {host.dtype} to a tensor")
+            if npdt is None:
+                host = host.astype(backend.from_numpy_dtype(host.dtype).np)
+            arr = backend.move(host, dev) if dev.type != "cpu" else host
+    backend.from_numpy_dtype(arr.dtype)
+    return _finish(arr, dev, requires_grad)
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with `ndarray`: changes to one show in the other."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    backend.from_numpy_dtype(ndarray.dtype)
+    return Tensor._make(ndarray, backend.CPU)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like tensor(), but shares memory when `data` is already an array of that dtype/device."""
+    if isinstance(data, Tensor):
+        out = data
+        if dtype is not None or device is not None:
+            out = data.to(device=device, dtype=dtype)
+        return out
+    if isinstance(data, np.ndarray) and (dtype is None or backend.to_dtype(dtype).np ==
+                                         data.dtype) and (device is None or
+                                                          backend.device(device).type == "cpu"):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def _factory(xp_fn_name):
+    def make(*size, dtype=None, device=None, requires_grad=False, out=None, **_):
+        shape = shape_args(size, xp_fn_name)
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"{xp_fn_name}: Trying to create tensor with negative dimension "
+                               f"{min(shape)}: {list(shape)}")
+        dev = backend.to_device(device)
+        dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
+        arr = getattr(backend.xp_for(dev), xp_fn_name)(shape, dtype=dt)
+        return _finish(arr, dev, requires_grad)
+
+    make.__name__ = xp_fn_name
+    make.__doc__ = f"A tensor of the given size filled by {xp_fn_name} (default dtype float32)."
+    return make
+
+
+zeros = _factory("zeros")
+ones = _factory("ones")
+empty = _factory("empty")
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape = shape_args((size,) if isinstance(size, int) else tuple(size), "full")
+    if dtype is None:
+        dtype = _infer_np_dtype(fill_value) if not isinstance(fill_value, Tensor) \
+            else fill_value._data.dtype
+    dev = backend.to_device(device)
+    v = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    arr = backend.xp_for(dev).full(shape, v, dtype=backend.to_dtype(dtype).np)
+    return _finish(arr, dev, requires_grad)
+
+
+def _like(fn):
+    def like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **_):
+        return fn(input._data.shape, dtype=dtype or input.dtype, device=device or input._device,
+                  requires_grad=requires_grad)
+
+    like.__name__ = fn.__name__ + "_like"
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(input._data.shape, fill_value, dtype=dtype or input.dtype,
+                device=device or input._device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from start to end (exclusive) by step; int64 unless a bound or step is a float."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError(
+            f"arange: upper bound and larger bound inconsistent with step sign (start={start}, "
+            f"end={end}, step={step})"
+        )
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dt = backend.get_default_dtype().np if is_float else np.dtype(np.int64)
+    else:
+        dt = backend.to_dtype(dtype).np
+    n = max(0, math.ceil((end - start) / step))
+    arr = (np.arange(n, dtype=np.float64) * step + start).astype(dt) if dt.kind == "f" else \
+        np.arange(start, end, step).astype(dt)
+    dev = backend.to_device(device)
+    return _finish(backend.move(arr, dev), dev, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False):
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
+    dev = backend.to_device(device)
+    arr = np.linspace(float(start), float(end), int(steps)).astype(dt)
+    return _finish(backend.move(arr, dev), dev, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad=False):
+    dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
+    dev = backend.to_device(device)
+    arr = np.logspace(float(start), float(end), int(steps), base=base).astype(dt)
+    return _finish(backend.move(arr, dev), dev, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
+    dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
+    dev = backend.to_device(device)
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye: n and m must be non-negative, got {n} and {m}")
+    return _finish(backend.xp_for(dev).eye(n, m, dtype=dt), dev, requires_grad)
+
+
+# ----------------------------------------------------------------------------------------------
+# random (drawn on the CPU from the seeded generator, then moved)
+
+
+def _rand_out(arr, dtype, device, requires_grad, default_float=True):
+    dt = backend.to_dtype(dtype).np if dtype is not None else (
+        backend.get_default_dtype().np if default_float else np.dtype(np.int64))
+    dev = backend.to_device(device)
+    return _finish(backend.move(np.asarray(arr).astype(dt, copy=False), dev), dev, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    shape = shape_args(size, "rand")
+    return _rand_out(_rng(generator).random(shape), dtype, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal samples."""
+    shape = shape_args(size, "randn")
+    return _rand_out(_rng(generator).standard_normal(shape), dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:
+    """Integers uniformly from [low, high) (int64 by default)."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if high <= low:
+        raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
+    arr = _rng(generator).integers(low, high, size=tuple(size))
+    return _rand_out(arr, dtype, device, requires_grad, default_float=False)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _rand_out(_rng(generator).permutation(int(n)), dtype, device, requires_grad,
+                     default_float=False)
+
+
+def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, generator=None):
+    return rand(input._data.shape, generator=generator, dtype=dtype or input.dtype,
+                device=device or input._device, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, generator=None):
+    return randn(input._data.shape, generator=generator, dtype=dtype or input.dtype,
+                 device=device or input._device, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None, generator=None):
+    return randint(low, high, input._data.shape, generator=generator,
+                   dtype=dtype or input.dtype, device=device or input._device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean if isinstance(mean, Tensor) else None
+        s = std if isinstance(std, Tensor) else None
+        ref = m if m is not None else s
+        z = randn(ref._data.shape, generator=generator, dtype=ref.dtype, device=ref._device)
+        return z * std + mean
+    return _rand_out(_rng(generator).normal(mean, std, size=tuple(size)), dtype, device, False)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    probs = input._data if p is None else p
+    draw = _rng(generator).random(input._data.shape)
+    xp = get_xp(input._data)
+    return Tensor._make((xp.asarray(draw) < probs).astype(input._data.dtype), input._device)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
+    p = np.asarray(backend.move(input._data, backend.CPU), dtype=np.float64)
+    rng = _rng(generator)
+    rows = p.reshape(-1, p.shape[-1])
+    out = np.stack([rng.choice(p.shape[-1], size=num_samples, replace=replacement,
+                               p=r / r.sum()) for r in rows])
+    out = out.reshape(p.shape[:-1] + (num_samples,))
+    return _rand_out(out, None, input._device, False, default_float=False)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+class Clone(Op):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy with its own memory; gradients flow back to the input."""
+    return Clone.apply(input)
+
+
+class Cast(Op):
+    @staticmethod
+    def forward(ctx, x, dt):
+        ctx.dtype = x.dtype
+        return x.astype(dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype), None
+
+
+class ToDevice(Op):
+    @staticmethod
+    def forward(ctx, x, dev):
+        ctx.src = backend.array_device(x)
+        return backend.move(x, dev)
+
+    @staticmethod
+    def backward(ctx, g):
+        return backend.move(g, ctx.src), None

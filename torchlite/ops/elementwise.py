@@ -1,0 +1,445 @@
+"""Binary elementwise ops with broadcasting: + - * / // % **, maximum/minimum, where, clamp.
+
+Operands are Tensors or Python/NumPy scalars. The public function computes PyTorch's result dtype
+once; forward casts to it, and backward sums gradients back to each input's shape and dtype.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..tensor import Tensor
+from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroadcast
+
+
+def _cast(x, dt):
+    if isinstance(x, (np.ndarray,)) or hasattr(x, "__cuda_array_interface__"):
+        return x if x.dtype == dt else x.astype(dt)
+    return scalar(x)
+
+
+def _meta(x):
+    """(shape, dtype) of an array operand, None for a scalar."""
+    return (x.shape, x.dtype) if hasattr(x, "shape") and hasattr(x, "dtype") \
+        and not isinstance(x, np.generic) else None
+
+
+def _grad(g, meta):
+    return None if meta is None else unbroadcast(g, meta[0], meta[1])
+
+
+class Add(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        return _cast(a, dt) + _cast(b, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        return (_grad(g, ctx.ma) if n[0] else None), (_grad(g, ctx.mb) if n[1] else None), None
+
+
+class Sub(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        return _cast(a, dt) - _cast(b, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        return (_grad(g, ctx.ma) if n[0] else None), (_grad(-g, ctx.mb) if n[1] else None), None
+
+
+class Mul(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        a, b = _cast(a, dt), _cast(b, dt)
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        return (
+            _grad(g * b, ctx.ma) if n[0] else None,
+            _grad(g * a, ctx.mb) if n[1] else None,
+            None,
+        )
+
+
+class Div(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        a, b = _cast(a, dt), _cast(b, dt)
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = _grad(g / b, ctx.ma) if n[0] else None
+            gb = _grad(-g * a / (b * b), ctx.mb) if n[1] else None
+        return ga, gb, None
+
+
+class Pow(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        a, b = _cast(a, dt), _cast(b, dt)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if n[0]:
+                if isinstance(b, numbers.Number):
+                    ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                else:
+                    ga = g * b * a ** (b - 1)
+                    ga = ga * (b != 0)  # x**0 has zero gradient even where x**-1 is inf
+                ga = _grad(ga, ctx.ma)
+            if n[1]:
+                xp = _xp(out)
+                # d(a**b)/db = a**b * log(a); PyTorch defines it as 0 where a == 0 and b >= 0
+                gb = xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)).astype(out.dtype)
+                gb = _grad(gb, ctx.mb)
+        return ga, gb, None
+
+
+class Maximum(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        a, b = _cast(a, dt), _cast(b, dt)
+        ctx.save_for_backward(a, b)
+        return _xp(a, b).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _select_grads(ctx, g, lambda a, b: a > b)
+
+
+class Minimum(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        a, b = _cast(a, dt), _cast(b, dt)
+        ctx.save_for_backward(a, b)
+        return _xp(a, b).minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _select_grads(ctx, g, lambda a, b: a < b)
+
+
+def _select_grads(ctx, g, wins):
+    # Ties split the gradient evenly between the two inputs, as PyTorch does.
+    a, b = ctx.saved_tensors
+    n = ctx.needs_input_grad
+    w = wins(a, b)
+    tie = a == b
+    wa = (w + 0.5 * tie).astype(g.dtype)
+    return (
+        _grad(g * wa, ctx.ma) if n[0] else None,
+        _grad(g * (1 - wa), ctx.mb) if n[1] else None,
+        None,
+    )
+
+
+class Where(Op):
+    @staticmethod
+    def forward(ctx, cond, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        ctx.save_for_backward(cond)
+        xp = _xp(cond)
+        return xp.where(cond, _cast(a, dt), _cast(b, dt))
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        zero = g.dtype.type(0)
+        xp = _xp(g)
+        return (
+            None,
+            _grad(xp.where(cond, g, zero), ctx.ma) if n[1] else None,
+            _grad(xp.where(cond, zero, g), ctx.mb) if n[2] else None,
+            None,
+        )
+
+
+class Clamp(Op):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = _xp(x)
+        ctx.ml, ctx.mh = _meta(lo), _meta(hi)
+        lo_c = _cast(lo, x.dtype) if lo is not None else None
+        hi_c = _cast(hi, x.dtype) if hi is not None else None
+        out = x
+        if lo_c is not None:
+            out = xp.maximum(out, lo_c)
+        if hi_c is not None:
+            out = xp.minimum(out, hi_c)
+        ctx.save_for_backward(x, lo_c, hi_c)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        xp = _xp(g)
+        keep = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            keep = keep & (x >= lo)
+        if hi is not None:
+            keep = keep & (x <= hi)
+        gx = g * keep if n[0] else None
+        glo = ghi = None
+        if n[1]:
+            glo = _grad(g * (x < lo), ctx.ml)
+        if n[2]:
+            ghi = _grad(g * (x > hi), ctx.mh)
+        return gx, glo, ghi
+
+
+def _xp(*arrays):
+    from ..backend import get_xp
+
+    for a in arrays:
+        if hasattr(a, "dtype") and not isinstance(a, np.generic):
+            return get_xp(a)
+    return np
+
+
+# ----------------------------------------------------------------------------------------------
+# public functions
+
+
+def _operands(a, b, op: str):
+    """Turn array-likes into Tensors; check devices and broadcastability up front."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not ta and not isinstance(a, (numbers.Number, np.generic)):
+        a = as_tensor_arg(a, b if tb else _cpu_like())
+    if not tb and not isinstance(b, (numbers.Number, np.generic)):
+        b = as_tensor_arg(b, a if isinstance(a, Tensor) else _cpu_like())
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a._device is not b._device:
+            raise RuntimeError(
+                f"{op}: expected all tensors to be on the same device, but found at least two "
+                f"devices, {a._device} and {b._device}"
+            )
+        if a._data.shape != b._data.shape:
+            broadcast_shapes(op, a._data.shape, b._data.shape)
+    return a, b
+
+
+def _cpu_like():
+    from .. import backend
+
+    return Tensor._make(np.zeros(()), backend.CPU)
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, broadcasting."""
+    a, b = _operands(input, other, "add")
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _out(Add.apply(a, b, result_dtype(a, b)), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other, broadcasting."""
+    a, b = _operands(input, other, "sub")
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _out(Sub.apply(a, b, result_dtype(a, b)), out)
+
+
+subtract = sub
+
+
+def rsub(input, other, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other, *, out=None):
+    a, b = _operands(input, other, "mul")
+    return _out(Mul.apply(a, b, result_dtype(a, b)), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (integers give the default float dtype), or 'trunc'/'floor' rounding."""
+    a, b = _operands(input, other, "div")
+    if rounding_mode == "floor":
+        return _out(floor_divide(a, b), out)
+    if rounding_mode == "trunc":
+        from .unary import trunc
+
+        return _out(trunc(Div.apply(a, b, _float_result(a, b))).to(result_dtype(a, b)), out)
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    return _out(Div.apply(a, b, _float_result(a, b)), out)
+
+
+divide = true_divide = div
+
+
+def _float_result(a, b):
+    from .. import backend
+
+    dt = result_dtype(a, b)
+    return dt if dt.kind == "f" else backend.get_default_dtype().np
+
+
+def floor_divide(input, other):
+    """Floor division (no gradient, as in PyTorch)."""
+    a, b = _operands(input, other, "floor_divide")
+    dt = result_dtype(a, b)
+    x = a._data if isinstance(a, Tensor) else scalar(a)
+    y = b._data if isinstance(b, Tensor) else scalar(b)
+    dev = (a if isinstance(a, Tensor) else b)._device
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = _xp(x, y).floor_divide(_cast(x, dt), _cast(y, dt))
+    return Tensor._make(_as_array(r, dt, dev), dev)
+
+
+def remainder(input, other):
+    """Python-style modulus (sign of the divisor); differentiable in the dividend."""
+    a, b = _operands(input, other, "remainder")
+    q = floor_divide(a, b)
+    if q._data.dtype.kind == "f":
+        return sub(a, mul(q.detach(), b))
+    dev = q._device
+    x = a._data if isinstance(a, Tensor) else scalar(a)
+    y = b._data if isinstance(b, Tensor) else scalar(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = _xp(x, y).remainder(x, y)
+    return Tensor._make(_as_array(r, q._data.dtype, dev), dev)
+
+
+def fmod(input, other):
+    """C-style remainder (sign of the dividend)."""
+    from .unary import trunc
+
+    a, b = _operands(input, other, "fmod")
+    q = div(a, b)
+    if q._data.dtype.kind == "f" and result_dtype(a, b).kind == "f":
+        return sub(a, mul(trunc(q).detach(), b))
+    x = a._data if isinstance(a, Tensor) else scalar(a)
+    y = b._data if isinstance(b, Tensor) else scalar(b)
+    dev = (a if isinstance(a, Tensor) else b)._device
+    return Tensor._make(_as_array(_xp(x, y).fmod(x, y), result_dtype(a, b), dev), dev)
+
+
+def _as_array(r, dt, dev):
+    from .. import backend
+
+    xp = backend.xp_for(dev)
+    return xp.asarray(r, dtype=dt)
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
+    a, b = _operands(input, exponent, "pow")
+    dt = result_dtype(a, b)
+    if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and isinstance(b, numbers.Integral) \
+            and b < 0:
+        raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
+    return _out(Pow.apply(a, b, dt), out)
+
+
+float_power = pow
+
+
+def maximum(input, other):
+    a, b = _operands(input, other, "maximum")
+    _need_tensors(a, b, "maximum")
+    return Maximum.apply(a, b, result_dtype(a, b))
+
+
+def minimum(input, other):
+    a, b = _operands(input, other, "minimum")
+    _need_tensors(a, b, "minimum")
+    return Minimum.apply(a, b, result_dtype(a, b))
+
+
+def _need_tensors(a, b, op):
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        raise TypeError(f"{op}(): argument 'other' must be Tensor, not a Python number")
+
+
+fmax, fmin = maximum, minimum
+
+
+def where(condition, input=None, other=None):
+    """Elements of `input` where `condition` is true, else of `other` (broadcasting)."""
+    if input is None and other is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    cond = condition if isinstance(condition, Tensor) else as_tensor_arg(condition, _cpu_like())
+    if cond._data.dtype != np.bool_:
+        cond = Tensor._make(cond._data.astype(bool), cond._device)
+    a, b = _operands(input, other, "where")
+    shapes = [cond._data.shape] + [x._data.shape for x in (a, b) if isinstance(x, Tensor)]
+    broadcast_shapes("where", *shapes)
+    return Where.apply(cond, a, b, result_dtype(a, b))
+
+
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
+    """Limit values to [min, max]; the gradient flows where the input was inside the range."""
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    lo = min if not isinstance(min, (list, tuple)) else as_tensor_arg(min, input)
+    hi = max if not isinstance(max, (list, tuple)) else as_tensor_arg(max, input)
+    return _out(Clamp.apply(input, lo, hi), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+def _out(result: Tensor, out):
+    if out is None:
+        return result
+    out.copy_(result)
+    return out

@@ -1,0 +1,341 @@
+"""Indexing: x[key] (basic and advanced), x[key] = v, index_select, gather, scatter(_add),
+masked_fill, masked_select, nonzero, take.
+
+Basic keys (ints, slices, None, ...) give views. Advanced keys (integer or boolean tensors, lists)
+copy, and their backward accumulates with a scatter-add so repeated indices sum their gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Op
+from ..backend import get_xp
+from ..tensor import Tensor
+from ._util import unbroadcast, wrap_dim
+from .shape import Slice, _view_of
+
+
+def _convert_key(key, xp, shape):
+    """Turn Tensors and lists inside an index key into arrays; say whether it is basic."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out, basic = [], True
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k._data
+            if k.ndim == 0 and k.dtype.kind in "iu":
+                k = int(k)
+            else:
+                basic = False
+                if k.dtype.kind == "f":
+                    raise IndexError(
+                        "tensors used as indices must be long, int, byte or bool tensors"
+                    )
+        elif isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
+            k = xp.asarray(k)
+            basic = False
+            if k.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(k, (bool, np.bool_)):
+            basic = False
+            k = xp.asarray(k)
+        elif not (k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))):
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                f"are valid indices (got {type(k).__name__})"
+            )
+        if isinstance(k, slice) and k.step is not None and k.step <= 0:
+            raise ValueError("step must be greater than zero")
+        out.append(k)
+    return tuple(out), basic
+
+
+class AdvIndex(Op):
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key, ctx.dtype = x.shape, key, x.dtype
+        try:
+            return x[key]
+        except IndexError as exc:
+            raise IndexError(f"index: {exc} (tensor shape {tuple(x.shape)})") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        out = xp.zeros(ctx.shape, dtype=ctx.dtype)
+        xp.add.at(out, ctx.key, g)  # repeated indices accumulate
+        return out, None
+
+
+def getitem(self: Tensor, key) -> Tensor:
+    xp = get_xp(self._data)
+    k, basic = _convert_key(key, xp, self._data.shape)
+    if basic:
+        try:
+            return _view_of(Slice.apply(self, k), self)
+        except IndexError as exc:
+            raise IndexError(f"{exc} (tensor shape {tuple(self._data.shape)})") from None
+    return AdvIndex.apply(self, k)
+
+
+class IndexPut(Op):
+    @staticmethod
+    def forward(ctx, x, v, key):
+        ctx.key, ctx.mv = key, (v.shape, v.dtype) if hasattr(v, "shape") else None
+        out = x.copy()
+        out[key] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g.copy()
+            gx[ctx.key] = 0
+        gv = None
+        if ctx.needs_input_grad[1] and ctx.mv is not None:
+            gv = unbroadcast(g[ctx.key], ctx.mv[0], ctx.mv[1])
+        return gx, gv, None
+
+
+def setitem(self: Tensor, key, value) -> None:
+    """x[key] = value, in place. Recorded in the graph when x or value needs a gradient."""
+    xp = get_xp(self._data)
+    k, _ = _convert_key(key, xp, self._data.shape)
+    v = value
+    if isinstance(v, Tensor):
+        if v._device is not self._device:
+            raise RuntimeError(f"setitem: value is on {v._device} but the tensor is on "
+                               f"{self._device}")
+    needs = grad_mode._state.enabled and (
+        self._requires_grad or (isinstance(v, Tensor) and v._requires_grad)
+    )
+    if needs:
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
+            v = v.to(self.dtype)
+        result = IndexPut.apply(self, v, k)
+        _rebase(self, result)
+        return
+    src = v._data if isinstance(v, Tensor) else v
+    if isinstance(src, np.generic):
+        src = src.item()
+    try:
+        self._data[k] = src
+    except (ValueError, IndexError) as exc:
+        raise type(exc)(f"setitem: {exc} (tensor shape {tuple(self._data.shape)})") from None
+    self._bump()
+
+
+def _rebase(t: Tensor, result: Tensor) -> None:
+    """Make `t` hold `result`'s values in its own memory and take over its graph history."""
+    t._data[...] = result._data
+    t._bump()
+    t._requires_grad = result._requires_grad
+    t.grad_fn = result.grad_fn
+    t._out_index = result._out_index
+
+
+class IndexSelect(Op):
+    @staticmethod
+    def forward(ctx, x, axis, idx):
+        ctx.shape, ctx.axis, ctx.dtype = x.shape, axis, x.dtype
+        ctx.save_for_backward(idx)
+        return get_xp(x).take(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        xp = get_xp(g)
+        out = xp.zeros(ctx.shape, dtype=ctx.dtype)
+        key = (slice(None),) * ctx.axis + (idx,)
+        xp.add.at(out, key, g)
+        return out, None, None
+
+
+def _index_array(index, op):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {index.dtype}")
+    return index._data
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim, "index_select")
+    idx = _index_array(index, "index_select")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    n = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
+        raise IndexError(f"index_select(): index out of range in self (dim {d} has size {n})")
+    return IndexSelect.apply(input, d, idx.reshape(-1))
+
+
+def _along(idx, axis, xp):
+    """The full index tuple addressing x[..., idx[...], ...] elementwise along `axis`."""
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in idx.shape)])
+    grids[axis] = idx
+    return tuple(grids)
+
+
+class Gather(Op):
+    @staticmethod
+    def forward(ctx, x, axis, idx):
+        xp = get_xp(x)
+        ctx.shape, ctx.axis, ctx.dtype = x.shape, axis, x.dtype
+        key = _along(idx, axis, xp)
+        ctx.key = key
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        out = xp.zeros(ctx.shape, dtype=ctx.dtype)
+        xp.add.at(out, ctx.key, g)
+        return out, None, None
+
+
+def _check_gather(input, d, idx, op):
+    if idx.ndim != input._data.ndim:
+        raise RuntimeError(
+            f"{op}(): Index tensor must have the same number of dimensions as input tensor "
+            f"(got {idx.ndim} and {input._data.ndim})"
+        )
+    for i, (a, b) in enumerate(zip(idx.shape, input._data.shape)):
+        if i != d and a > b:
+            raise RuntimeError(
+                f"{op}(): Size does not match at dimension {i} expected index "
+                f"{list(idx.shape)} to be smaller than self {list(input._data.shape)} apart "
+                f"from dimension {d}"
+            )
+    n = input._data.shape[d]
+    if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
+        raise RuntimeError(f"{op}(): index {int(idx.max())} is out of bounds for dimension {d} "
+                           f"with size {n}")
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = input[index[i][j]][j] (dim=0), and so on for other dims."""
+    d = wrap_dim(dim, input._data.ndim, "gather")
+    idx = _index_array(index, "gather")
+    _check_gather(input, d, idx, "gather")
+    return Gather.apply(input, d, idx)
+
+
+class Scatter(Op):
+    @staticmethod
+    def forward(ctx, x, src, axis, idx, accumulate):
+        xp = get_xp(x)
+        key = _along(idx, axis, xp)
+        ctx.key, ctx.accumulate = key, accumulate
+        ctx.msrc = (src.shape, src.dtype) if hasattr(src, "shape") else None
+        out = x.copy()
+        vals = src[tuple(slice(0, s) for s in idx.shape)] if hasattr(src, "shape") else src
+        if accumulate:
+            xp.add.at(out, key, vals)
+        else:
+            out[key] = vals
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = g if ctx.accumulate else g.copy()
+            if not ctx.accumulate:
+                gx[ctx.key] = 0
+        if ctx.needs_input_grad[1] and ctx.msrc is not None:
+            gsrc = xp.zeros(ctx.msrc[0], dtype=ctx.msrc[1])
+            part = g[ctx.key]
+            gsrc[tuple(slice(0, s) for s in part.shape)] = part
+        return gx, gsrc, None, None, None
+
+
+def _scatter(input, dim, index, src, accumulate, op):
+    d = wrap_dim(dim, input._data.ndim, op)
+    idx = _index_array(index, op)
+    _check_gather(input, d, idx, op)
+    if isinstance(src, Tensor):
+        if src._data.dtype != input._data.dtype:
+            raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype "
+                               f"({input.dtype} vs {src.dtype})")
+    return Scatter.apply(input, src, d, idx, accumulate)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """out = input with src added at index along dim (repeated indices accumulate)."""
+    return _scatter(input, dim, index, src, True, "scatter_add")
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None):
+    if reduce == "add":
+        return scatter_add(input, dim, index, src)
+    if src is None:
+        src = value
+    return _scatter(input, dim, index, src, False, "scatter")
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """Where `mask` is true, `value`; elsewhere the input (mask broadcasts)."""
+    from .elementwise import where
+
+    if not isinstance(mask, Tensor) or mask._data.dtype != np.bool_:
+        raise RuntimeError("masked_fill only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        value = value.to(input.dtype)
+    out = where(mask, value, input)
+    if out._data.dtype != input._data.dtype:
+        out = out.to(input.dtype)
+    if out._data.shape != input._data.shape:
+        raise RuntimeError(
+            f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast to the input's "
+            f"shape {tuple(input.shape)}"
+        )
+    return out
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    from .shape import expand
+
+    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    return getitem(expand(input, shape), expand(mask, shape)._data)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    xp = get_xp(input._data)
+    idx = xp.nonzero(input._data)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64), input._device) for i in idx)
+    return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else
+                        xp.zeros((0, 0), np.int64), input._device)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    from .shape import reshape
+
+    return getitem(reshape(input, -1), index)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        from .shape import reshape
+
+        return gather(reshape(input, -1), 0, reshape(indices, -1))
+    return gather(input, dim, indices)

@@ -1,0 +1,421 @@
+"""Reductions: sum, mean, var/std, prod, max/min, amax/amin, argmax/argmin, logsumexp, norm, cumsum.
+
+Gradients of reductions broadcast the incoming gradient back over the reduced axes; `_expand`
+puts the reduced axes back (as size 1) when keepdim was False.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Op
+from ..backend import get_xp
+from ..tensor import Tensor
+from ._util import wrap_dim, wrap_dims
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+# PyTorch's torch.return_types: `values, indices = x.max(dim)` and `.values` / `.indices` both work
+return_max = namedtuple("max", ["values", "indices"])
+return_min = namedtuple("min", ["values", "indices"])
+
+
+def _expand(g, shape, axes, keepdim):
+    """Broadcast gradient `g` of a reduction back to the input `shape`."""
+    if axes is None:
+        g = g.reshape((1,) * len(shape))
+    elif not keepdim:
+        g = g.reshape(tuple(1 if i in axes else s for i, s in enumerate(shape)))
+    return get_xp(g).broadcast_to(g, shape)
+
+
+def _n(shape, axes):
+    if axes is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+class Sum(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, dt):
+        ctx.shape, ctx.axes, ctx.keepdim, ctx.dtype = x.shape, axes, keepdim, x.dtype
+        return get_xp(x).asarray(x.sum(axis=axes, keepdims=keepdim, dtype=dt))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdim).astype(ctx.dtype, copy=False), \
+            None, None, None
+
+
+class Mean(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return get_xp(x).asarray(x.mean(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        n = _n(ctx.shape, ctx.axes)
+        return _expand(g / g.dtype.type(max(n, 1)), ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class Var(Op):
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        xp = get_xp(x)
+        ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.asarray(x.var(axis=axes, ddof=correction, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        n = _n(x.shape, ctx.axes)
+        mean = x.mean(axis=ctx.axes, keepdims=True)
+        scale = x.dtype.type(2.0 / (n - ctx.correction)) if n > ctx.correction else np.nan
+        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * (x - mean) * scale, None, None, None
+
+
+class Prod(Op):
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        ctx.axis, ctx.keepdim = axis, keepdim
+        ctx.save_for_backward(x)
+        return get_xp(x).asarray(x.prod(axis=axis, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        # Product of all the *other* elements, via exclusive cumulative products from both
+        # ends: exact even when the input holds zeros (where out / x would divide by zero).
+        (x,) = ctx.saved_tensors
+        xp = get_xp(x)
+        axis = ctx.axis
+        flat = x.reshape(-1) if axis is None else x
+        ax = 0 if axis is None else axis
+        ones_shape = list(flat.shape)
+        ones_shape[ax] = 1
+        one = xp.ones(ones_shape, dtype=x.dtype)
+        left = xp.cumprod(xp.concatenate([one, flat], axis=ax), axis=ax)
+        left = xp.take(left, xp.arange(flat.shape[ax]), axis=ax)
+        rev = xp.flip(flat, axis=ax)
+        right = xp.cumprod(xp.concatenate([one, rev], axis=ax), axis=ax)
+        right = xp.flip(xp.take(right, xp.arange(flat.shape[ax]), axis=ax), axis=ax)
+        others = (left * right).reshape(x.shape)
+        axes = None if axis is None else (axis,)
+        return _expand(g, x.shape, axes, ctx.keepdim) * others, None, None
+
+
+class AmaxAmin(Op):
+    """amax/amin: the gradient is shared evenly between tied extreme elements."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, is_max):
+        xp = get_xp(x)
+        out = (xp.max if is_max else xp.min)(x, axis=axes, keepdims=keepdim)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.save_for_backward(x, out)
+        return xp.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        hit = x == _expand(out, x.shape, ctx.axes, ctx.keepdim)
+        count = hit.sum(axis=ctx.axes, keepdims=True)
+        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * hit / count.astype(g.dtype), \
+            None, None, None
+
+
+class MaxMinDim(Op):
+    """max/min along one dim: the gradient goes to the returned index."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, is_max):
+        xp = get_xp(x)
+        idx = (xp.argmax if is_max else xp.argmin)(x, axis=dim, keepdims=True)
+        vals = xp.take_along_axis(x, idx, axis=dim)
+        if not keepdim:
+            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx.save_for_backward(idx)
+        ctx.mark_non_differentiable(idx)
+        return vals, idx.astype(np.int64, copy=False)
+
+    @staticmethod
+    def backward(ctx, g, _g_idx):
+        (idx,) = ctx.saved_tensors
+        xp = get_xp(g)
+        if not ctx.keepdim:
+            g, idx = xp.expand_dims(g, ctx.dim), xp.expand_dims(idx, ctx.dim)
+        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        xp.put_along_axis(out, idx, g, axis=ctx.dim)
+        return out, None, None, None
+
+
+class LogSumExp(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        xp = get_xp(x)
+        m = xp.max(x, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        s = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.save_for_backward(x, s)
+        return s if keepdim else (s.reshape(()) if axes is None else s.squeeze(axes))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * get_xp(x).exp(x - s), None, None
+
+
+class Norm2(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        xp = get_xp(x)
+        out = xp.sqrt(xp.sum(x * x, axis=axes, keepdims=keepdim))
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.save_for_backward(x, out)
+        return xp.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        xp = get_xp(x)
+        o = _expand(out, x.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = xp.where(o == 0, 0, x / o)  # PyTorch: the subgradient 0 at the origin
+        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * r.astype(x.dtype), None, None
+
+
+class Cumsum(Op):
+    @staticmethod
+    def forward(ctx, x, dim, dt):
+        ctx.dim, ctx.dtype = dim, x.dtype
+        return get_xp(x).cumsum(x, axis=dim, dtype=dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        r = xp.flip(xp.cumsum(xp.flip(g, axis=ctx.dim), axis=ctx.dim), axis=ctx.dim)
+        return r.astype(ctx.dtype, copy=False), None, None
+
+
+# ----------------------------------------------------------------------------------------------
+# public functions
+
+
+def _sum_dtype(x, dtype):
+    if dtype is not None:
+        return backend.to_dtype(dtype).np
+    if x._data.dtype.kind in "biu":
+        return np.dtype(np.int64)  # PyTorch sums integers and bools in int64
+    return x._data.dtype
+
+
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
+    """Sum over `dim` (an int, a tuple, or None for all elements)."""
+    axes = wrap_dims(dim, input._data.ndim, "sum") if input._data.ndim else None
+    if dim is not None and isinstance(dim, (tuple, list)) and len(dim) == 0:
+        axes = None
+    x = input
+    dt = _sum_dtype(x, dtype)
+    return Sum.apply(x, axes, keepdim, dt)
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Arithmetic mean; integer inputs need an explicit float `dtype`, as in PyTorch."""
+    x = input
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+            f"complex dtype. Got: {x.dtype}"
+        )
+    axes = wrap_dims(dim, x._data.ndim, "mean") if x._data.ndim else None
+    return Mean.apply(x, axes, keepdim)
+
+
+def _correction(unbiased, correction) -> int:
+    if correction is not None:
+        return int(correction)
+    return 1 if unbiased in (None, True) else 0
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance with Bessel's correction by default (`correction=1`)."""
+    if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
+        unbiased, dim = dim, None
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"var: only floating-point tensors are supported, got {input.dtype}")
+    axes = wrap_dims(dim, input._data.ndim, "var") if input._data.ndim else None
+    return Var.apply(input, axes, _correction(unbiased, correction), keepdim)
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    from .unary import sqrt
+
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    x = input if dtype is None else input.to(dtype)
+    axis = None if dim is None else wrap_dim(dim, x._data.ndim, "prod")
+    if x._data.dtype.kind in "biu" and dtype is None:
+        return Tensor._make(get_xp(x._data).asarray(x._data.prod(axis=axis, keepdims=keepdim,
+                                                                 dtype=np.int64)), x._device)
+    return Prod.apply(x, axis, keepdim)
+
+
+def _check_nonempty(x: Tensor, op: str, dim=None):
+    if x._data.size == 0 and (dim is None or x._data.shape[dim] == 0):
+        raise IndexError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0, or the "
+            f"reduced dimension to be non-empty (got shape {tuple(x._data.shape)})"
+        )
+
+
+def _max_min(input, dim, keepdim, other, is_max):
+    name = "max" if is_max else "min"
+    if isinstance(dim, Tensor) and other is None:
+        dim, other = None, dim
+    if other is not None:
+        from .elementwise import maximum, minimum
+
+        return (maximum if is_max else minimum)(input, other)
+    if dim is None:
+        _check_nonempty(input, name)
+        return AmaxAmin.apply(input, None, False, is_max)
+    d = wrap_dim(dim, input._data.ndim, name)
+    _check_nonempty(input, name, d if input._data.ndim else None)
+    x = input if input._data.ndim else input.reshape(1)
+    vals, idx = MaxMinDim.apply(x, d, keepdim or input._data.ndim == 0, is_max)
+    if input._data.ndim == 0:
+        vals, idx = vals.reshape(()), idx.reshape(())
+    return (return_max if is_max else return_min)(vals, idx)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa: A001
+    """Largest element; with `dim`, a (values, indices) pair; with a tensor, elementwise maximum."""
+    return _max_min(input, dim, keepdim, other, True)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa: A001
+    """Smallest element; with `dim`, a (values, indices) pair; with a tensor, elementwise minimum."""
+    return _max_min(input, dim, keepdim, other, False)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amax")
+    _check_nonempty(input, "amax")
+    return AmaxAmin.apply(input, axes, keepdim, True)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amin")
+    _check_nonempty(input, "amin")
+    return AmaxAmin.apply(input, axes, keepdim, False)
+
+
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
+    return namedtuple("aminmax", ["min", "max"])(amin(input, dim if dim is not None else (),
+                                                      keepdim),
+                                                 amax(input, dim if dim is not None else (),
+                                                      keepdim))
+
+
+def _arg(input, dim, keepdim, is_max):
+    name = "argmax" if is_max else "argmin"
+    _check_nonempty(input, name)
+    xp = get_xp(input._data)
+    f = xp.argmax if is_max else xp.argmin
+    if dim is None:
+        r = f(input._data.reshape(-1))
+        if keepdim:
+            r = r.reshape((1,) * input._data.ndim)
+    else:
+        d = wrap_dim(dim, input._data.ndim, name)
+        r = f(input._data, axis=d, keepdims=keepdim) if input._data.ndim else f(input._data)
+    return Tensor._make(xp.asarray(r, dtype=np.int64), input._device)
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(input, dim, keepdim, True)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(input, dim, keepdim, False)
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over `dim`, computed without overflow."""
+    x = input if input._data.dtype.kind == "f" else input.to(backend.get_default_dtype())
+    axes = wrap_dims(dim, x._data.ndim, "logsumexp") if x._data.ndim else None
+    return LogSumExp.apply(x, axes, keepdim)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm of all elements."""
+    from .elementwise import pow as _pow
+    from .unary import abs as _abs
+
+    x = input if dtype is None else input.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
+    axes = wrap_dims(dim, x._data.ndim, "norm") if x._data.ndim else None
+    if p in ("fro", 2, 2.0, None):
+        return Norm2.apply(x, axes, keepdim)
+    if p in (float("inf"), "inf"):
+        return AmaxAmin.apply(_abs(x), axes, keepdim, True)
+    if p in (float("-inf"), "-inf"):
+        return AmaxAmin.apply(_abs(x), axes, keepdim, False)
+    if p == 0:
+        return sum((x != 0).to(x.dtype), dim=axes, keepdim=keepdim)
+    if p == 1:
+        return sum(_abs(x), dim=axes, keepdim=keepdim)
+    if isinstance(p, str):
+        raise ValueError(f"norm: unsupported norm type {p!r}")
+    return _pow(sum(_pow(_abs(x), p), dim=axes, keepdim=keepdim), 1.0 / p)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim, "cumsum")
+    dt = _sum_dtype(input, dtype)
+    if input._data.ndim == 0:
+        return input.clone()
+    return Cumsum.apply(input, d, dt)
+
+
+def cumprod(input: Tensor, dim: int) -> Tensor:
+    """Cumulative product (differentiable through log-free products of prefixes)."""
+    d = wrap_dim(dim, input._data.ndim, "cumprod")
+    from .shape import narrow, stack
+
+    n = input._data.shape[d]
+    parts, acc = [], None
+    for i in range(n):  # O(n) ops: cumprod is rare on hot paths; exact even with zeros
+        cur = narrow(input, d, i, 1)
+        acc = cur if acc is None else acc * cur
+        parts.append(acc)
+    from .shape import cat
+
+    del stack
+    return cat(parts, d) if parts else input.clone()
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    xp = get_xp(input._data)
+    axes = wrap_dims(dim, input._data.ndim, "count_nonzero")
+    return Tensor._make(xp.asarray(xp.count_nonzero(input._data, axis=axes), dtype=np.int64),
+                        input._device)

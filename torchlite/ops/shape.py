@@ -1,0 +1,562 @@
+"""Shape ops: reshape/view, squeeze, transpose, permute, expand, repeat, cat, stack, split, flip,
+roll, pad, narrow. Views share memory (and the version counter) with their input, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..backend import get_xp
+from ..tensor import Tensor
+from ._util import shape_args, wrap_dim
+
+
+def _view_of(out: Tensor, base: Tensor) -> Tensor:
+    # A view writes through to its base, so both must see each other's in-place changes.
+    out._vbox = base._vbox
+    return out
+
+
+class Reshape(Op):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+def _infer_shape(shape, numel, op, orig):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred, got shape {tuple(shape)}")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"{op}: invalid shape dimension {min(shape)} in {tuple(shape)}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(
+                f"{op}: shape '{list(shape)}' is invalid for input of size {numel}"
+            )
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(
+            f"{op}: shape '{list(shape)}' is invalid for input of size {numel} "
+            f"(input shape {tuple(orig)})"
+        )
+    return tuple(shape)
+
+
+def reshape(input: Tensor, *shape) -> Tensor:
+    """Same data, new shape; one dimension may be -1 (inferred)."""
+    shape = _infer_shape(shape_args(shape, "reshape"), input._data.size, "reshape",
+                         input._data.shape)
+    if shape == input._data.shape:
+        return _view_of(Reshape.apply(input, shape), input)
+    return _view_of(Reshape.apply(input, shape), input)
+
+
+def view(input: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+        from .. import backend
+
+        return input.to(backend.to_dtype(shape[0]))  # view(dtype): reinterpretation is not supported
+    return reshape(input, *shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    shape = input._data.shape
+    if not shape:
+        return reshape(input, 1)
+    s = wrap_dim(start_dim, len(shape), "flatten")
+    e = wrap_dim(end_dim, len(shape), "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape), "unflatten")
+    sizes = _infer_shape(tuple(sizes), shape[d], "unflatten", shape)
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    shape = input._data.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        dims = {wrap_dim(d, len(shape), "squeeze") for d in dims} if shape else set()
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    return reshape(input, new) if new != shape else _view_of(Reshape.apply(input, shape), input)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape) + 1, "unsqueeze")
+    return reshape(input, shape[:d] + (1,) + shape[d:])
+
+
+class Permute(Op):
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.inv = tuple(np.argsort(axes))
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(ctx.inv), None
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    dims = shape_args(dims, "permute")
+    n = input._data.ndim
+    if len(dims) != n:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal "
+            f"to len(dims) = {len(dims)}"
+        )
+    axes = tuple(wrap_dim(d, n, "permute") for d in dims)
+    if len(set(axes)) != n:
+        raise RuntimeError(f"permute: repeated dim in {dims}")
+    return _view_of(Permute.apply(input, axes), input)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = input._data.ndim
+    if n == 0:
+        return _view_of(Reshape.apply(input, ()), input)
+    axes = list(range(n))
+    a, b = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
+    axes[a], axes[b] = axes[b], axes[a]
+    return _view_of(Permute.apply(input, tuple(axes)), input)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose a matrix (0-D and 1-D tensors come back as they are)."""
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input._data.ndim}D")
+    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    n = input._data.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [wrap_dim(s, n, "movedim") for s in src]
+    dst = [wrap_dim(d, n, "movedim") for d in dst]
+    order = [i for i in range(n) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, order)
+
+
+moveaxis = movedim
+
+
+class Expand(Op):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return get_xp(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        from ._util import unbroadcast
+
+        return unbroadcast(g, ctx.shape), None
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    sizes = shape_args(sizes, "expand")
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({len(shape)})"
+        )
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        cur = shape[i - lead] if i >= lead else None
+        if s == -1:
+            if cur is None:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+            s = cur
+        elif cur is not None and cur != 1 and cur != s:
+            raise RuntimeError(
+                f"expand: the expanded size of the tensor ({s}) must match the existing size "
+                f"({cur}) at non-singleton dimension {i}. Target sizes: {list(sizes)}. Tensor "
+                f"sizes: {list(shape)}"
+            )
+        target.append(s)
+    return _view_of(Expand.apply(input, tuple(target)), input)
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input: Tensor, shape) -> Tensor:
+    return expand(input, tuple(shape))
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*[t._data.shape for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile the tensor `sizes[i]` times along each dim (PyTorch's repeat, NumPy's tile)."""
+    sizes = shape_args(sizes, "repeat")
+    nd = input._data.ndim
+    if len(sizes) < nd:
+        raise RuntimeError(
+            "repeat: Number of dimensions of repeat dims can not be smaller than number of "
+            f"dimensions of tensor ({len(sizes)} < {nd})"
+        )
+    x = reshape(input, (1,) * (len(sizes) - nd) + input._data.shape)
+    shape = x._data.shape
+    # tile == broadcast a (1, s) interleaved view, then merge: expressible with expand+reshape
+    inter = []
+    target = []
+    for r, s in zip(sizes, shape):
+        inter += [1, s]
+        target += [r, s]
+    y = expand(reshape(x, inter), target)
+    return reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    dims = tuple(dims)
+    if len(dims) < input._data.ndim:
+        dims = (1,) * (input._data.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def repeat_interleave(input: Tensor, repeats: int, dim=None) -> Tensor:
+    if not isinstance(repeats, int):
+        raise TypeError("repeat_interleave: only an integer number of repeats is supported")
+    if dim is None:
+        input, dim = flatten(input), 0
+    d = wrap_dim(dim, input._data.ndim, "repeat_interleave")
+    x = unsqueeze(input, d + 1)
+    shape = list(x._data.shape)
+    shape[d + 1] = repeats
+    y = expand(x, shape)
+    out = list(input._data.shape)
+    out[d] *= repeats
+    return reshape(y, out)
+
+
+class Cat(Op):
+    @staticmethod
+    def forward(ctx, axis, dt, *arrays):
+        ctx.axis = axis
+        ctx.sizes = [a.shape[axis] for a in arrays]
+        ctx.dtypes = [a.dtype for a in arrays]
+        xp = get_xp(arrays[0])
+        return xp.concatenate([a.astype(dt, copy=False) for a in arrays], axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        bounds = np.cumsum(ctx.sizes)[:-1]
+        parts = xp.split(g, bounds.tolist(), axis=ctx.axis)
+        return (None, None) + tuple(
+            p.astype(dt, copy=False) if n else None
+            for p, dt, n in zip(parts, ctx.dtypes, ctx.needs_input_grad[2:])
+        )
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim."""
+    from ._util import result_dtype
+
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    # PyTorch skips legacy empty 1-D tensors in cat
+    live = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
+    ref = live[0]._data
+    if ref.ndim == 0:
+        raise RuntimeError("cat(): zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = wrap_dim(dim, ref.ndim, "cat")
+    for i, t in enumerate(live):
+        s = t._data.shape
+        if len(s) != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(s, ref.shape))
+                                     if j != d):
+            raise RuntimeError(
+                f"cat(): Sizes of tensors must match except in dimension {d}. Expected size "
+                f"{tuple(ref.shape)} but got size {tuple(s)} for tensor number {i} in the list."
+            )
+    dt = result_dtype(*live) if len(live) > 1 else ref.dtype
+    if len(live) == 1:
+        return live[0].clone()
+    return Cat.apply(d, dt, *live)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
+                f"and {list(t._data.shape)} at entry {i}"
+            )
+    d = wrap_dim(dim, len(shape) + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
+
+
+class Slice(Op):
+    """Basic indexing (ints, slices, None, Ellipsis): a view; backward writes into zeros."""
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key, ctx.dtype = x.shape, key, x.dtype
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        out = xp.zeros(ctx.shape, dtype=ctx.dtype)
+        out[ctx.key] = g
+        return out, None
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim, "narrow")
+    n = input._data.shape[d]
+    if start < 0:
+        start += n
+    if not (0 <= start and length >= 0 and start + length <= n):
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                         f"({n})")
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return _view_of(Slice.apply(input, key), input)
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
+    """Split into chunks of `split_size` (the last may be smaller) or into the given sizes."""
+    d = wrap_dim(dim, tensor._data.ndim, "split")
+    n = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        s = int(split_size_or_sections)
+        if s <= 0 and n > 0:
+            raise RuntimeError(f"split: split_size must be positive, got {s}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(tensor, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = wrap_dim(dim, input._data.ndim, "chunk")
+    n = input._data.shape[d]
+    size = -(-n // chunks) if n else 1
+    return split(input, max(size, 1), d)
+
+
+def tensor_split(input: Tensor, sections: int, dim: int = 0):
+    d = wrap_dim(dim, input._data.ndim, "tensor_split")
+    n = input._data.shape[d]
+    q, r = divmod(n, sections)
+    return split(input, [q + 1] * r + [q] * (sections - r), d)
+
+
+def unbind(input: Tensor, dim: int = 0):
+    d = wrap_dim(dim, input._data.ndim, "unbind")
+    return tuple(select(input, d, i) for i in range(input._data.shape[d]))
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim, "select")
+    n = input._data.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{tuple(input._data.shape)} at dimension {d}")
+    key = (slice(None),) * d + (index % n,)
+    return _view_of(Slice.apply(input, key), input)
+
+
+class Flip(Op):
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return get_xp(x).flip(x, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return get_xp(g).flip(g, axis=ctx.axes), None
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = tuple(wrap_dim(d, input._data.ndim, "flip") for d in dims)
+    return Flip.apply(input, axes)
+
+
+def fliplr(input: Tensor) -> Tensor:
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    return flip(input, (0,))
+
+
+class Roll(Op):
+    @staticmethod
+    def forward(ctx, x, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        return get_xp(x).roll(x, shifts, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return get_xp(g).roll(g, neg, axis=ctx.axes), None, None
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    if dims is None:
+        flat = flatten(input)
+        return reshape(Roll.apply(flat, int(shifts) if not isinstance(shifts, tuple)
+                                  else shifts[0], 0), input._data.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts ({len(shifts)}) and dims ({len(dims)}) must match")
+    axes = tuple(wrap_dim(d, input._data.ndim, "roll") for d in dims)
+    return Roll.apply(input, shifts, axes)
+
+
+class PadConstant(Op):
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        xp = get_xp(x)
+        ctx.key = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, x.shape))
+        return xp.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.key], None, None
+
+
+class PadIndex(Op):
+    """reflect / replicate / circular padding of one dim: out = x.take(idx, axis)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, idx):
+        xp = get_xp(x)
+        ctx.axis, ctx.idx, ctx.n = axis, xp.asarray(idx), x.shape[axis]
+        return xp.take(x, ctx.idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        # The gradient of a gather along one axis: a (n_out, n_in) 0/1 matrix product; pads are
+        # narrow so the matrix is small, and it avoids a scatter-add.
+        xp = get_xp(g)
+        onehot = xp.zeros((len(ctx.idx), ctx.n), dtype=g.dtype)
+        onehot[xp.arange(len(ctx.idx)), ctx.idx] = 1
+        moved = xp.moveaxis(g, ctx.axis, -1)
+        return xp.moveaxis(moved @ onehot, -1, ctx.axis), None, None
+
+
+def _pad_index(n, lo, hi, mode):
+    pos = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(pos, 0, n - 1)
+    if mode == "circular":
+        return pos % n
+    # reflect (edge not repeated)
+    period = 2 * (n - 1)
+    p = np.abs(pos) % period if period else np.zeros_like(pos)
+    return np.where(p >= n, period - p, p)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad the last len(pad)//2 dims: pad = (left_last, right_last, left_prev, right_prev, ...)."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)}")
+    nd = input._data.ndim
+    k = len(pad) // 2
+    if k > nd:
+        raise RuntimeError(f"pad: padding {pad} has {k} dims but the input has only {nd}")
+    widths = [(0, 0)] * nd
+    for i in range(k):
+        widths[nd - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode == "constant":
+        if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative padding crops
+            key = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in
+                        zip(widths, input._data.shape))
+            input = _view_of(Slice.apply(input, key), input)
+            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        return PadConstant.apply(input, tuple(widths), 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: unknown padding mode {mode!r}")
+    out = input
+    for axis, (lo, hi) in enumerate(widths):
+        if lo == hi == 0:
+            continue
+        n = out._data.shape[axis]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"pad: padding size ({lo}, {hi}) should be less than the corresponding input "
+                f"dimension ({n}) in reflect mode"
+            )
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError(f"pad: padding ({lo}, {hi}) larger than dimension {n} (circular)")
+        out = PadIndex.apply(out, axis, _pad_index(n, lo, hi, mode))
+    return out
+
+
+def contiguous(input: Tensor) -> Tensor:
+    if input._data.flags.c_contiguous:
+        return input
+    from .creation import clone
+
+    return clone(input)

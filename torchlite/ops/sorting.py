@@ -1,0 +1,97 @@
+"""Sorting and selection: sort, argsort, topk, kthvalue, median, unique.
+
+Values carry gradients (routed back through the returned indices with a gather); indices do not.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..backend import get_xp
+from ..tensor import Tensor
+from ._util import wrap_dim
+from .indexing import gather
+
+return_sort = namedtuple("sort", ["values", "indices"])
+return_topk = namedtuple("topk", ["values", "indices"])
+return_kthvalue = namedtuple("kthvalue", ["values", "indices"])
+return_median = namedtuple("median", ["values", "indices"])
+
+
+def _argsort(x, axis, descending, stable=True):
+    xp = get_xp(x)
+    if descending:
+        # Stable descending order: sort the reversed array ascending on negated keys would break
+        # for unsigned/bool; flip a stable ascending sort of the reversed axis instead.
+        rev = xp.flip(x, axis=axis)
+        idx = xp.argsort(rev, axis=axis, kind="stable")
+        idx = xp.flip(idx, axis=axis)
+        return (x.shape[axis] - 1 - idx).astype(np.int64)
+    return xp.argsort(x, axis=axis, kind="stable").astype(np.int64)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    if input._data.ndim == 0:
+        return Tensor._make(get_xp(input._data).zeros((), np.int64), input._device)
+    d = wrap_dim(dim, input._data.ndim, "argsort")
+    return Tensor._make(_argsort(input._data, d, descending), input._device)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along `dim`; ties keep their original order."""
+    idx = argsort(input, dim, descending)
+    if input._data.ndim == 0:
+        return return_sort(input.clone(), idx)
+    return return_sort(gather(input, dim, idx), idx)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The k largest (or smallest) elements along `dim`, as (values, indices)."""
+    d = wrap_dim(dim, input._data.ndim, "topk")
+    n = input._data.shape[d] if input._data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: selected index k ({k}) out of range for dimension {d} of "
+                           f"size {n}")
+    idx = _argsort(input._data, d, descending=largest)
+    xp = get_xp(idx)
+    idx = xp.take(idx, xp.arange(k), axis=d)
+    t_idx = Tensor._make(idx, input._device)
+    return return_topk(gather(input, d, t_idx), t_idx)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    d = wrap_dim(dim, input._data.ndim, "kthvalue")
+    vals, idx = sort(input, d)
+    v = vals.narrow(d, k - 1, 1)
+    i = idx.narrow(d, k - 1, 1)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return return_kthvalue(v, i)
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """The lower median (PyTorch's definition); with `dim`, (values, indices)."""
+    if dim is None:
+        flat = input.reshape(-1)
+        n = flat._data.shape[0]
+        return sort(flat).values[(n - 1) // 2]
+    d = wrap_dim(dim, input._data.ndim, "median")
+    n = input._data.shape[d]
+    r = kthvalue(input, (n - 1) // 2 + 1, d, keepdim)
+    return return_median(r.values, r.indices)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim=None):
+    if dim is not None:
+        raise NotImplementedError("unique(dim=...) is not supported; flatten first")
+    xp = get_xp(input._data)
+    vals, inv, counts = xp.unique(input._data, return_inverse=True, return_counts=True)
+    out = [Tensor._make(vals, input._device)]
+    if return_inverse:
+        out.append(Tensor._make(inv.reshape(input._data.shape).astype(np.int64), input._device))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64), input._device))
+    return out[0] if len(out) == 1 else tuple(out)

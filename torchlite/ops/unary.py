@@ -1,0 +1,221 @@
+"""Unary elementwise math: exp, log, trig, sqrt, activations' primitives, rounding.
+
+Each op saves exactly what its derivative needs: the input, or the output where the derivative
+is cheaper from it (exp, sqrt, tanh, sigmoid).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..backend import get_default_dtype, get_xp
+from ..tensor import Tensor
+
+
+def _float_input(x: Tensor, op: str) -> Tensor:
+    """Integer inputs to float math become the default float dtype, as in PyTorch."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    if x._data.dtype.kind in "fc":
+        return x
+    return Tensor._make(x._data.astype(get_default_dtype().np), x._device)
+
+
+def _unary(name: str, f, df, save: str = "x", doc: str = ""):
+    """Build an Op whose forward is f(xp, x) and whose gradient is g * df(xp, x, out)."""
+
+    def forward(ctx, x):
+        xp = get_xp(x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = f(xp, x)
+        if save == "x":
+            ctx.save_for_backward(x)
+        elif save == "out":
+            ctx.save_for_backward(out)
+        else:
+            ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        x = saved[0] if save != "out" else None
+        out = saved[-1] if save != "x" else None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return g * df(get_xp(g), x, out)
+
+    cls = type(name, (Op,), {
+        "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "__doc__": doc,
+        "__module__": __name__,
+    })
+
+    def fn(input: Tensor) -> Tensor:
+        return cls.apply(_float_input(input, name.lower()))
+
+    fn.__name__ = name.lower()
+    fn.__doc__ = doc
+    return cls, fn
+
+
+def _sig(xp, x):
+    # Stable for large |x|: never exponentiates a large positive number.
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+Exp, exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda xp, x, o: o, "out", "e**x")
+Exp2, exp2 = _unary("Exp2", lambda xp, x: xp.exp2(x),
+                    lambda xp, x, o: o * o.dtype.type(np.log(2)), "out", "2**x")
+Expm1, expm1 = _unary("Expm1", lambda xp, x: xp.expm1(x), lambda xp, x, o: o + 1, "out",
+                      "e**x - 1")
+Log, log = _unary("Log", lambda xp, x: xp.log(x), lambda xp, x, o: 1 / x, "x", "natural log")
+Log2, log2 = _unary("Log2", lambda xp, x: xp.log2(x),
+                    lambda xp, x, o: 1 / (x * x.dtype.type(np.log(2))), "x", "log base 2")
+Log10, log10 = _unary("Log10", lambda xp, x: xp.log10(x),
+                      lambda xp, x, o: 1 / (x * x.dtype.type(np.log(10))), "x", "log base 10")
+Log1p, log1p = _unary("Log1p", lambda xp, x: xp.log1p(x), lambda xp, x, o: 1 / (1 + x), "x",
+                      "log(1 + x), accurate for small x")
+Sqrt, sqrt = _unary("Sqrt", lambda xp, x: xp.sqrt(x), lambda xp, x, o: 0.5 / o, "out",
+                    "square root")
+Rsqrt, rsqrt = _unary("Rsqrt", lambda xp, x: 1 / xp.sqrt(x), lambda xp, x, o: -0.5 * o * o * o,
+                      "out", "1 / sqrt(x)")
+Sin, sin = _unary("Sin", lambda xp, x: xp.sin(x), lambda xp, x, o: xp.cos(x), "x", "sine")
+Cos, cos = _unary("Cos", lambda xp, x: xp.cos(x), lambda xp, x, o: -xp.sin(x), "x", "cosine")
+Tan, tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda xp, x, o: 1 + o * o, "out", "tangent")
+Asin, asin = _unary("Asin", lambda xp, x: xp.arcsin(x), lambda xp, x, o: 1 / xp.sqrt(1 - x * x),
+                    "x", "arcsine")
+Acos, acos = _unary("Acos", lambda xp, x: xp.arccos(x), lambda xp, x, o: -1 / xp.sqrt(1 - x * x),
+                    "x", "arccosine")
+Atan, atan = _unary("Atan", lambda xp, x: xp.arctan(x), lambda xp, x, o: 1 / (1 + x * x), "x",
+                    "arctangent")
+Sinh, sinh = _unary("Sinh", lambda xp, x: xp.sinh(x), lambda xp, x, o: xp.cosh(x), "x", "sinh")
+Cosh, cosh = _unary("Cosh", lambda xp, x: xp.cosh(x), lambda xp, x, o: xp.sinh(x), "x", "cosh")
+Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, o: 1 - o * o, "out",
+                    "hyperbolic tangent")
+Sigmoid, sigmoid = _unary("Sigmoid", _sig, lambda xp, x, o: o * (1 - o), "out",
+                          "1 / (1 + e**-x), computed without overflow")
+Abs, abs = _unary("Abs", lambda xp, x: xp.abs(x), lambda xp, x, o: xp.sign(x), "x",  # noqa: A001
+                  "absolute value (gradient 0 at 0)")
+Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda xp, x, o: -o * o, "out",
+                                "1 / x")
+Erf, erf = _unary("Erf", lambda xp, x: _erf(xp, x),
+                  lambda xp, x, o: x.dtype.type(2 / np.sqrt(np.pi)) * xp.exp(-x * x), "x",
+                  "the error function")
+Square, square = _unary("Square", lambda xp, x: x * x, lambda xp, x, o: 2 * x, "x", "x * x")
+
+
+def _erf(xp, x):
+    if x.dtype == np.float64 and xp is np:
+        # exact to double precision via the C library; float64 is the checking dtype
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+    # Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32 resolution near 1
+    t = 1 / (1 + 0.3275911 * xp.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
+    y = 1 - poly * xp.exp(-x * x)
+    return (xp.sign(x) * y).astype(x.dtype, copy=False)
+
+
+class Relu(Op):
+    @staticmethod
+    def forward(ctx, x):
+        out = x * (x > 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out > 0)
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0); gradient 0 at 0, as PyTorch."""
+    return Relu.apply(input)
+
+
+def neg(input: Tensor) -> Tensor:
+    return Neg.apply(input)
+
+
+class Neg(Op):
+    @staticmethod
+    def forward(ctx, x):
+        if x.dtype == np.bool_:
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                "to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+negative = neg
+
+
+def _no_grad_unary(name, f, keep_int=True):
+    def fn(input: Tensor) -> Tensor:
+        x = input._data
+        if not keep_int and x.dtype.kind not in "f":
+            x = x.astype(get_default_dtype().np)
+        return Tensor._make(f(get_xp(x), x), input._device)
+
+    fn.__name__ = name
+    fn.__doc__ = f"{name} (piecewise constant: no gradient flows through it)"
+    return fn
+
+
+sign = _no_grad_unary("sign", lambda xp, x: xp.sign(x))
+sgn = sign
+floor = _no_grad_unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy())
+ceil = _no_grad_unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy())
+trunc = _no_grad_unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy())
+fix = trunc
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even, as PyTorch (no gradient flows through it)."""
+    x = input._data
+    xp = get_xp(x)
+    return Tensor._make(xp.round(x, decimals) if x.dtype.kind == "f" else x.copy(), input._device)
+
+
+def frac(input: Tensor) -> Tensor:
+    from .elementwise import sub
+
+    return sub(input, trunc(input))
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return Tensor._make(get_xp(input._data).logical_not(input._data), input._device)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    x = input._data
+    if x.dtype.kind == "f":
+        raise TypeError("bitwise_not: only integer and bool tensors are supported")
+    return Tensor._make(get_xp(x).invert(x), input._device)
+
+
+def _logical(name, f):
+    def fn(input: Tensor, other: Tensor) -> Tensor:
+        other_data = other._data if isinstance(other, Tensor) else other
+        return Tensor._make(f(get_xp(input._data), input._data, other_data), input._device)
+
+    fn.__name__ = name
+    return fn
+
+
+logical_and = _logical("logical_and", lambda xp, a, b: xp.logical_and(a, b))
+logical_or = _logical("logical_or", lambda xp, a, b: xp.logical_or(a, b))
+logical_xor = _logical("logical_xor", lambda xp, a, b: xp.logical_xor(a, b))
+bitwise_and = _logical("bitwise_and", lambda xp, a, b: xp.bitwise_and(a, b))
+bitwise_or = _logical("bitwise_or", lambda xp, a, b: xp.bitwise_or(a, b))
+bitwise_xor = _logical("bitwise_xor", lambda xp, a, b: xp.bitwise_xor(a, b))

@@ -1,0 +1,262 @@
+"""save/load of state dicts as safetensors files, written atomically, read with verification.
+
+Differences from PyTorch's `torch.save`/`torch.load`, on purpose: no pickle, ever. `save` accepts a
+state dict: a (nested) dict of tensors and JSON-able values (numbers, strings, bools, None, lists,
+tuples, dicts). Tensors go in the safetensors body; everything else goes in the header's string
+metadata as JSON. A flat dict of tensors (a model's state_dict) is stored under its own keys, so
+`safetensors.torch.load_file` in PyTorch reads it directly, and `load` reads plain safetensors
+files written by other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+FORMAT_VERSION = "1"
+_META_KEY = "torchlite"
+_MAX_HEADER = 100 * 1024 * 1024
+
+_TO_ST = {
+    np.dtype(np.float16): "F16", np.dtype(np.float32): "F32", np.dtype(np.float64): "F64",
+    np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8", np.dtype(np.int16): "I16",
+    np.dtype(np.int32): "I32", np.dtype(np.int64): "I64", np.dtype(np.bool_): "BOOL",
+}
+_FROM_ST = {v: k for k, v in _TO_ST.items()}
+
+
+class CheckpointError(ValueError):
+    """A file that is not a valid torchlite/safetensors checkpoint (truncated, corrupt, pickle)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# save
+
+
+def _encode(obj, path: str, tensors: dict):
+    """Replace tensors by references, recording them in `tensors`; return a JSON-able skeleton."""
+    if isinstance(obj, Tensor):
+        tensors[path] = obj
+        return {"__tensor__": path}
+    if isinstance(obj, np.ndarray):
+        tensors[path] = Tensor._make(obj, backend.CPU)
+        return {"__tensor__": path}
+    if isinstance(obj, dict):
+        return {"__dict__": [[_key(k), _encode(v, f"{path}/{k}" if path else str(k), tensors)]
+                             for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, (np.generic,)):
+        return obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (backend.dtype, backend.device)):
+        return str(obj)
+    raise TypeError(
+        f"save: can't store a value of type {type(obj).__name__} at '{path}': torchlite.save "
+        "writes tensors and JSON-able values (numbers, strings, lists, dicts), never pickles"
+    )
+
+
+def _key(k):
+    if isinstance(k, (str, int)) and not isinstance(k, bool):
+        return k
+    raise TypeError(f"save: dict keys must be strings or ints, got {type(k).__name__}")
+
+
+def save(obj, f, metadata: dict | None = None) -> None:
+    """Write `obj` (a state dict) to path `f` as a safetensors file, atomically.
+
+    `metadata` adds string entries to the header (values that are not strings are stored as JSON).
+    """
+    from safetensors.numpy import save as st_save
+
+    tensors: dict = {}
+    flat = isinstance(obj, dict) and all(isinstance(k, str) for k in obj) and all(
+        isinstance(v, Tensor) for v in obj.values()
+    )
+    if flat:
+        tensors = dict(obj)
+        skeleton = None
+    else:
+        skeleton = _encode(obj, "", tensors)
+    arrays = {}
+    for name, t in tensors.items():
+        arr = backend.move(t._data, backend.CPU)
+        arrays[name] = np.ascontiguousarray(arr)
+    meta = {"format": "pt", _META_KEY: json.dumps({"version": FORMAT_VERSION,
+                                                   "skeleton": skeleton})}
+    for k, v in (metadata or {}).items():
+        meta[str(k)] = v if isinstance(v, str) else json.dumps(v)
+    data = st_save(arrays, metadata=meta)
+    atomic_write_bytes(os.fspath(f), data)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`.
+
+    A crash at any instant leaves either the old file or the new one, never a partial file.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+# ----------------------------------------------------------------------------------------------
+# load
+
+
+def _fail(path, msg):
+    raise CheckpointError(f"{path}: {msg}")
+
+
+def read_header(path) -> tuple[dict, int, bytearray]:
+    """Read and verify a safetensors file: returns (header, data start, whole file)."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            buf = bytearray(os.fstat(fh.fileno()).st_size)
+            fh.readinto(buf)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such checkpoint file") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
+    if buf[:1] == b"\x80" or buf[:2] == b"PK":
+        _fail(path, "this is a pickle or a PyTorch .pt/.pth archive, which torchlite never "
+                    "unpickles (unsafe); convert it in PyTorch with "
+                    "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
+    if len(buf) < 8:
+        _fail(path, f"file is too short to be safetensors ({len(buf)} bytes; truncated?)")
+    (n,) = struct.unpack("<Q", bytes(buf[:8]))
+    if n > _MAX_HEADER or 8 + n > len(buf):
+        _fail(path, f"header size {n} does not fit in a file of {len(buf)} bytes "
+                    "(truncated or not a safetensors file)")
+    try:
+        header = json.loads(bytes(buf[8:8 + n]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(path, f"corrupted header ({exc})")
+    if not isinstance(header, dict):
+        _fail(path, "corrupted header (not a JSON object)")
+    start = 8 + n
+    size = len(buf) - start
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                _fail(path, "corrupted header: __metadata__ must map strings to strings")
+            continue
+        try:
+            dt, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            _fail(path, f"corrupted header entry for tensor '{name}'")
+        if dt not in _FROM_ST and dt != "BF16":
+            _fail(path, f"tensor '{name}' has unsupported dtype {dt!r}")
+        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+            _fail(path, f"tensor '{name}' has an invalid shape {shape!r}")
+        itemsize = 2 if dt == "BF16" else _FROM_ST[dt].itemsize
+        expect = int(np.prod(shape, dtype=np.int64)) * itemsize
+        if not (isinstance(b, int) and isinstance(e, int) and 0 <= b <= e <= size):
+            _fail(path, f"tensor '{name}' has data offsets [{b}, {e}] outside the data section "
+                        f"of {size} bytes (truncated?)")
+        if e - b != expect:
+            _fail(path, f"tensor '{name}' of shape {shape} and dtype {dt} needs {expect} bytes "
+                        f"but its offsets span {e - b}")
+        spans.append((b, e, name))
+    spans.sort()
+    for (b0, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
+        if b1 < e0:
+            _fail(path, f"tensors '{n0}' and '{n1}' overlap in the data section")
+    return header, start, buf
+
+
+def read_metadata(path) -> dict:
+    """The string metadata of a safetensors file (verified, without loading tensors)."""
+    header, _, _ = read_header(path)
+    return dict(header.get("__metadata__") or {})
+
+
+def _array(buf, start, info):
+    dt, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
+    if dt == "BF16":  # bfloat16 is the top half of a float32
+        raw = np.frombuffer(buf, dtype="<u2", count=(e - b) // 2, offset=start + b)
+        return (raw.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+    npdt = _FROM_ST[dt].newbyteorder("<") if _FROM_ST[dt].itemsize > 1 else _FROM_ST[dt]
+    count = (e - b) // npdt.itemsize
+    arr = np.frombuffer(buf, dtype=npdt, count=count, offset=start + b).reshape(shape)
+    if not arr.flags.aligned or arr.dtype.byteorder not in "=|":
+        arr = arr.astype(_FROM_ST[dt])
+    return arr
+
+
+def load(f, map_location=None, weights_only: bool = True, mmap=None):
+    """Read a file written by `save` (or any safetensors file) back into tensors and values.
+
+    Never unpickles: a pickle or `.pt` archive raises CheckpointError with how to convert it.
+    """
+    path = os.fspath(f)
+    header, start, buf = read_header(path)
+    dev = backend.to_device(map_location) if map_location not in (None, "cpu") else backend.CPU
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        arr = _array(buf, start, info)
+        tensors[name] = Tensor._make(backend.move(arr, dev), dev)
+    meta = header.get("__metadata__") or {}
+    raw = meta.get(_META_KEY)
+    if raw is None:
+        return tensors
+    try:
+        info = json.loads(raw)
+        skeleton = info.get("skeleton")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        _fail(path, f"corrupted torchlite metadata ({exc})")
+    if skeleton is None:
+        return tensors
+    return _decode(skeleton, tensors, path)
+
+
+def _decode(node, tensors, path):
+    if isinstance(node, dict):
+        if "__tensor__" in node:
+            name = node["__tensor__"]
+            if name not in tensors:
+                _fail(path, f"metadata refers to a missing tensor '{name}'")
+            return tensors[name]
+        if "__dict__" in node:
+            return {k: _decode(v, tensors, path) for k, v in node["__dict__"]}
+        if "__tuple__" in node:
+            return tuple(_decode(v, tensors, path) for v in node["__tuple__"])
+        _fail(path, "corrupted torchlite metadata (unknown node)")
+    if isinstance(node, list):
+        return [_decode(v, tensors, path) for v in node]
+    return node
