@@ -1,0 +1,258 @@
+"""Datasets from the user's own files: .npz, a pair of .npy files (memory-mapped), .csv.
+
+Nothing here unpickles: NumPy files are opened with `allow_pickle=False`, CSV is parsed as text.
+Inputs are stored as read and cast to float32 one batch at a time; class labels become int64 and
+regression targets float32 of shape (N, k). The task is inferred when not given: integer labels
+(or, in CSV, text labels, or whole numbers >= 0 with at most 100 distinct values) mean
+classification, anything else regression.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .array import ArrayDataset
+from .errors import DatasetError, DatasetNotFoundError
+
+PathLike = str | os.PathLike
+
+MAX_INFERRED_CLASSES = 100
+
+
+def _existing(path: PathLike, what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DatasetNotFoundError(f"{what}: file not found: {p}")
+    return p
+
+
+def _np_load(path: Path, mmap: bool = False):
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{path}: not a readable NumPy file without pickle ({exc})") from None
+
+
+def load_npz(
+    path: PathLike,
+    inputs: str = "x",
+    targets: str | None = "y",
+    *,
+    task: str | None = None,
+    classes: str | Sequence[str] | None = "classes",
+    name: str | None = None,
+) -> ArrayDataset:
+    """Load arrays `inputs` and `targets` (key names) from an .npz archive.
+
+    When the file has no `inputs` key but has `<inputs>_train` (and `<inputs>_test`, with the
+    matching target keys), the parts are joined and recorded as the dataset's own split.
+    `classes` is the key of an optional array of class names, or the names themselves.
+    """
+    p = _existing(path, "load_npz")
+    name = name or p.stem
+    archive = _np_load(p)
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DatasetError(f"{p}: expected an .npz archive, found a single .npy array")
+    with archive:
+        keys = set(archive.files)
+
+        def get(key: str) -> np.ndarray:
+            try:
+                return archive[key]
+            except ValueError as exc:  # object arrays need pickle: refused
+                raise DatasetError(f"{p}: array {key!r} cannot be read safely ({exc})") from None
+
+        splits = None
+        if inputs in keys:
+            x = get(inputs)
+            if targets is not None and targets not in keys:
+                raise DatasetError(
+                    f"{p}: no array {targets!r} for the targets; the file has "
+                    f"{', '.join(sorted(keys))}. Pass targets= with the right key (or None)."
+                )
+            y = get(targets) if targets is not None else None
+        elif f"{inputs}_train" in keys:
+            parts = [s for s in ("train", "val", "test") if f"{inputs}_{s}" in keys]
+            xs = [get(f"{inputs}_{s}") for s in parts]
+            ys = None
+            if targets is not None:
+                missing = [f"{targets}_{s}" for s in parts if f"{targets}_{s}" not in keys]
+                if missing:
+                    raise DatasetError(f"{p}: missing target arrays {', '.join(missing)}")
+                ys = [get(f"{targets}_{s}") for s in parts]
+            _same_sample_shape(p, xs, parts)
+            x = np.concatenate(xs)
+            y = None if ys is None else np.concatenate(ys)
+            bounds = np.cumsum([0] + [len(a) for a in xs])
+            splits = {s: np.arange(a, b) for s, a, b in zip(parts, bounds[:-1], bounds[1:])}
+        else:
+            raise DatasetError(
+                f"{p}: no array {inputs!r} (or {inputs}_train); the file has "
+                f"{', '.join(sorted(keys)) or 'no arrays'}. Pass inputs= with the right key."
+            )
+        names = None
+        if isinstance(classes, str):
+            if classes in keys:
+                names = [str(c) for c in get(classes).reshape(-1).tolist()]
+        elif classes is not None:
+            names = [str(c) for c in classes]
+    return ArrayDataset(x, y, task=task, classes=names, splits=splits, name=name)
+
+
+def _same_sample_shape(p: Path, arrays: list, parts: list) -> None:
+    shapes = {a.shape[1:] for a in arrays if a.ndim}
+    if len(shapes) > 1 or any(a.ndim == 0 for a in arrays):
+        raise DatasetError(f"{p}: the {'/'.join(parts)} arrays have different sample shapes")
+
+
+def load_npy(
+    inputs_path: PathLike,
+    targets_path: PathLike | None = None,
+    *,
+    task: str | None = None,
+    classes: Sequence[str] | None = None,
+    mmap: bool = True,
+    name: str | None = None,
+) -> ArrayDataset:
+    """Load inputs (and targets) from .npy files; inputs are memory-mapped unless `mmap=False`,
+    so a dataset larger than memory is read batch by batch."""
+    px = _existing(inputs_path, "load_npy")
+    x = _np_load(px, mmap=mmap)
+    if not isinstance(x, np.ndarray):
+        raise DatasetError(f"{px}: expected a .npy array, found an .npz archive (use load_npz)")
+    y = None
+    if targets_path is not None:
+        py = _existing(targets_path, "load_npy")
+        y = _np_load(py)
+        if not isinstance(y, np.ndarray):
+            raise DatasetError(f"{py}: expected a .npy array, found an .npz archive")
+    return ArrayDataset(x, y, task=task, classes=classes, name=name or px.stem)
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_rows(p: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter, strict=True)
+            rows = [(reader.line_num, [c.strip() for c in row]) for row in reader if row]
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{p}: not a UTF-8 text file ({exc.reason})") from None
+    except csv.Error as exc:
+        raise DatasetError(f"{p}: malformed CSV ({exc})") from None
+    return [(ln, row) for ln, row in rows if any(row)]
+
+
+def _detect_header(rows: list[tuple[int, list[str]]]) -> bool:
+    """A first row with a non-number where the second row has a number is a header."""
+    if len(rows) < 2:
+        return not all(_is_number(c) for c in rows[0][1]) if rows else False
+    first, second = rows[0][1], rows[1][1]
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second))
+
+
+def load_csv(
+    path: PathLike,
+    target: int | str | None = -1,
+    *,
+    header: bool | None = None,
+    delimiter: str = ",",
+    task: str | None = None,
+    name: str | None = None,
+) -> ArrayDataset:
+    """Load a table: every column but `target` is a numeric feature.
+
+    Args:
+        target: the target column, by index (negative counts from the end) or by header name;
+            None for a file of inputs only.
+        header: whether the first row holds column names; None detects it (a first row with
+            text where the second row has numbers). A target given by name needs a header.
+        delimiter: the field separator.
+        task: "classification" or "regression"; inferred when None (see the module docstring).
+            Text labels are classification; their sorted distinct values become `classes`.
+    """
+    p = _existing(path, "load_csv")
+    rows = _read_rows(p, delimiter)
+    if header is None:
+        header = isinstance(target, str) or _detect_header(rows)
+    names: list[str] | None = None
+    if header:
+        if not rows:
+            raise DatasetError(f"{p}: the file is empty")
+        names = rows[0][1]
+        rows = rows[1:]
+    if not rows:
+        raise DatasetError(f"{p}: no data rows")
+    width = len(names) if names is not None else len(rows[0][1])
+    for ln, row in rows:
+        if len(row) != width:
+            raise DatasetError(f"{p}, line {ln}: expected {width} fields, found {len(row)}")
+    col = _target_column(p, target, names, width)
+    feature_cols = [j for j in range(width) if j != col]
+    if not feature_cols:
+        raise DatasetError(f"{p}: no feature columns besides the target")
+    x = np.empty((len(rows), len(feature_cols)), dtype=np.float32)
+    for i, (ln, row) in enumerate(rows):
+        try:
+            x[i] = [float(row[j]) for j in feature_cols]
+        except ValueError:
+            bad = next(j for j in feature_cols if not _is_number(row[j]))
+            label = f"column {bad + 1}" + (f" ({names[bad]!r})" if names else "")
+            raise DatasetError(
+                f"{p}, line {ln}, {label}: expected a number, found {row[bad]!r}"
+            ) from None
+    if col is None:
+        return ArrayDataset(x, None, name=name or p.stem)
+    raw = [row[col] for _, row in rows]
+    y, task, classes = _csv_targets(p, raw, task, rows, col)
+    return ArrayDataset(x, y, task=task, classes=classes, name=name or p.stem)
+
+
+def _target_column(p: Path, target, names, width: int) -> int | None:
+    if target is None:
+        return None
+    if isinstance(target, str):
+        if names is None:
+            raise DatasetError(
+                f"{p}: target {target!r} is a column name but the file has no header"
+            )
+        if target not in names:
+            raise DatasetError(f"{p}: no column named {target!r}; columns are {', '.join(names)}")
+        return names.index(target)
+    if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
+        raise DatasetError(f"{p}: target column {target!r} is out of range for {width} columns")
+    return target % width
+
+
+def _csv_targets(p: Path, raw: list[str], task, rows, col):
+    numeric = all(_is_number(v) for v in raw)
+    if not numeric:
+        if task == "regression":
+            ln, row = next((ln, r) for ln, r in rows if not _is_number(r[col]))
+            raise DatasetError(
+                f"{p}, line {ln}: regression target must be a number, found {row[col]!r}"
+            )
+        classes = sorted(set(raw))
+        lookup = {c: i for i, c in enumerate(classes)}
+        return np.array([lookup[v] for v in raw], dtype=np.int64), "classification", classes
+    values = np.array([float(v) for v in raw], dtype=np.float64)
+    if task is None:
+        whole = np.all(np.isfinite(values)) and np.all(values == np.round(values))
+        few = len(np.unique(values)) <= MAX_INFERRED_CLASSES
+        task = "classification" if whole and few and values.min() >= 0 else "regression"
+    return values, task, None
