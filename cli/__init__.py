@@ -1,0 +1,1 @@
+"""The `torchlite` command line (installed as the package `torchlite_cli`)."""

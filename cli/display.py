@@ -1,0 +1,178 @@
+"""All printing of the CLI: rich progress and tables on a terminal, plain lines elsewhere.
+
+Progress goes to stderr; results (tables, JSON) go to stdout. With stderr not a terminal (CI,
+pipes) or NO_COLOR set, training prints one plain line per epoch instead of a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, no_color=no_color, highlight=False,
+                   soft_wrap=True)
+
+
+def error(message: str) -> None:
+    for line in str(message).splitlines() or [""]:
+        sys.stderr.write(f"error: {line}\n")
+    sys.stderr.flush()
+
+
+def info(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+
+
+def _default(o):
+    try:
+        return float(o)
+    except (TypeError, ValueError):
+        return str(o)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
+    return str(v)
+
+
+class TrainDisplay:
+    """Renders trainer events: a rich progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, plain: bool | None = None) -> None:
+        tty = sys.stderr.isatty()
+        self.plain = plain if plain is not None else (not tty or bool(os.environ.get("CI")))
+        self.progress = None
+        self.task = None
+        self.console = _console(stderr=True)
+
+    def __call__(self, event: str, **info) -> None:
+        getattr(self, "on_" + event, lambda **_: None)(**info)
+
+    def on_start(self, run_dir, device, parameters, seed, epochs, start_epoch, resumed,
+                 **_) -> None:
+        what = "resuming" if resumed else "training"
+        info(f"torchlite: {what} in {run_dir} | device {device} | {parameters:,} parameters | "
+             f"seed {seed} | epochs {start_epoch + 1}..{epochs}")
+        if not self.plain:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
+                                     MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+                                     TimeElapsedColumn(), console=self.console, transient=True)
+            self.progress.start()
+
+    def on_epoch_start(self, epoch, batches, **_) -> None:
+        if self.progress is not None:
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task("train", total=batches, epoch=epoch, stats="")
+
+    def on_step(self, batch, loss, lr, samples_per_s, **_) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=batch,
+                                 stats=f"loss {loss:.4f} lr {lr:.3g} {samples_per_s:,.0f} "
+                                       "samples/s")
+
+    def on_epoch_end(self, epoch, **row) -> None:
+        keys = [k for k in row if "/" in k]
+        text = f"epoch {epoch}: " + "  ".join(f"{k} {_fmt(row[k])}" for k in keys)
+        text += f"  lr {row.get('lr', 0):.3g}  {row.get('time_s', 0):.2f}s"
+        if self.progress is not None:
+            self.progress.console.print(text)
+        else:
+            info(text)
+
+    def on_end(self, status, stop_reason, run_dir, best, best_epoch, best_value, monitor,
+               wall_time_s, **_) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        best_txt = f"best {monitor} {best_value:.4f} at epoch {best_epoch}" \
+            if best_value is not None else "no best checkpoint"
+        info(f"torchlite: {status} ({stop_reason}) in {wall_time_s:.1f}s; {best_txt}")
+        info(f"  run folder: {run_dir}")
+        if best:
+            info(f"  evaluate:   torchlite eval {best}")
+
+
+def report(rep: dict) -> None:
+    """Print an evaluation report as tables."""
+    from rich.table import Table
+
+    con = _console()
+    head = Table(title=f"{rep['checkpoint']} on the {rep['split']} split "
+                       f"({rep['samples']} samples)")
+    head.add_column("metric")
+    head.add_column("value", justify="right")
+    keys = ["loss", "accuracy", "precision_macro", "recall_macro", "f1_macro",
+            "precision_weighted", "recall_weighted", "f1_weighted", "mse", "rmse", "mae", "r2"]
+    for k in keys:
+        if k in rep and rep[k] is not None:
+            head.add_row(k, _fmt(rep[k]))
+    con.print(head)
+    per = rep.get("per_class")
+    if per:
+        t = Table(title="per class")
+        for c in ("class", "precision", "recall", "f1", "support"):
+            t.add_column(c, justify="right")
+        for row in per:
+            t.add_row(str(row["class"]), _fmt(row["precision"]), _fmt(row["recall"]),
+                      _fmt(row["f1"]), str(row["support"]))
+        con.print(t)
+    cm = rep.get("confusion_matrix")
+    if cm:
+        names = rep.get("class_names") or [str(i) for i in range(len(cm))]
+        t = Table(title="confusion matrix (rows: true, columns: predicted)")
+        t.add_column("")
+        for n in names:
+            t.add_column(str(n), justify="right")
+        for n, row in zip(names, cm):
+            t.add_row(str(n), *[str(v) for v in row])
+        con.print(t)
+    con.print(f"wrote {rep['report_dir']}/report.json and confusion_matrix.csv")
+
+
+def predictions(result: dict, limit: int = 10) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"predictions ({result['n']} inputs; {result['checkpoint']})")
+    t.add_column("index", justify="right")
+    if result["task"] == "classification":
+        t.add_column("class", justify="right")
+        t.add_column("confidence", justify="right")
+        names = result.get("classes")
+        for i in range(min(limit, result["n"])):
+            c = int(result["pred"][i])
+            t.add_row(str(i), names[c] if names else str(c), f"{result['confidence'][i]:.4f}")
+    else:
+        t.add_column("value", justify="right")
+        for i in range(min(limit, result["n"])):
+            t.add_row(str(i), ", ".join(f"{v:.4g}" for v in result["output"][i]))
+    _console().print(t)
+
+
+def summary_table(s: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{s['name']}: input {s['input_shape']}")
+    for c in ("layer", "type", "output shape", "parameters"):
+        t.add_column(c, justify="right" if c == "parameters" else "left")
+    for r in s["layers"]:
+        t.add_row(r["name"], r["type"], str(r["output_shape"]), f"{r['parameters']:,}")
+    con = _console()
+    con.print(t)
+    con.print(f"total parameters: {s['total_parameters']:,} (trainable "
+              f"{s['trainable_parameters']:,}), size {s['size_bytes'] / 1024:.1f} KiB")

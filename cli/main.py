@@ -1,0 +1,168 @@
+"""The torchlite CLI: each command declares its options and calls one library function.
+
+Heavy imports (numpy, the library) happen inside the commands, so `torchlite --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import display
+from .errors import INTERNAL, classify
+
+app = typer.Typer(
+    help="Train, evaluate and run torchlite models described by YAML configs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(help="Config file helpers.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"torchlite {version('torchlite')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+) -> None:
+    _state["debug"] = debug
+
+
+def _run(fn, *args, **kwargs):
+    """Call a library function; turn its exceptions into a message and an exit code."""
+    try:
+        return fn(*args, **kwargs)
+    except typer.Exit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a message + exit code
+        if isinstance(exc, SystemExit):
+            raise
+        code, message = classify(exc)
+        if _state["debug"] or code == INTERNAL and _state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        display.error(message)
+        raise typer.Exit(code) from None
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(..., help="YAML config file (see configs/)."),
+    overrides: Optional[list[str]] = typer.Argument(  # noqa: UP007
+        None, help="Overrides like optimizer.lr=0.01 trainer.epochs=3 (values parsed as YAML)."),
+    name: Optional[str] = typer.Option(None, help="Run name (default: the config's name)."),  # noqa: UP007
+    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse runs/<name> if it exists."),
+    resume: Optional[Path] = typer.Option(  # noqa: UP007
+        None, help="Continue the run in RUN_DIR (or the run of a checkpoint)."),
+    device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | cuda:N"),  # noqa: UP007
+    seed: Optional[int] = typer.Option(None, help="Random seed."),  # noqa: UP007
+    epochs: Optional[int] = typer.Option(None, help="Number of epochs."),  # noqa: UP007
+    plain: bool = typer.Option(False, "--plain", help="One plain line per epoch, no bar."),
+) -> None:
+    """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/)."""
+    from torchlite.training import api
+
+    view = display.TrainDisplay(plain=True if plain else None)
+    if resume is not None:
+        _run(api.resume, resume, overrides or [], device=device, epochs=epochs, callback=view)
+    else:
+        _run(api.train, config, overrides or [], name=name, exist_ok=exist_ok, device=device,
+             seed=seed, epochs=epochs, callback=view)
+
+
+@app.command("eval")
+def eval_(
+    checkpoint: Optional[str] = typer.Argument(  # noqa: UP007
+        None, help="Checkpoint file or run folder (default: the latest run)."),
+    data: Optional[str] = typer.Option(None, help="Evaluate on this data path instead."),  # noqa: UP007
+    split: str = typer.Option("test", help="test | val | train"),
+    device: Optional[str] = typer.Option(None, help="auto | cpu | cuda"),  # noqa: UP007
+    batch_size: Optional[int] = typer.Option(None, help="Batch size."),  # noqa: UP007
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON report."),
+) -> None:
+    """Evaluate a checkpoint: accuracy, P/R/F1, confusion matrix (or MSE/MAE/R2)."""
+    from torchlite.training import api
+
+    if split not in ("test", "val", "train"):
+        display.error(f"--split must be test, val or train, got {split!r}")
+        raise typer.Exit(2)
+    rep = _run(api.evaluate_checkpoint, checkpoint, data_path=data, split=split, device=device,
+               batch_size=batch_size)
+    if as_json:
+        display.print_json(rep)
+    else:
+        display.report(rep)
+
+
+@app.command()
+def infer(
+    input: Path = typer.Argument(..., help="Inputs: .npy, .npz or .csv (raw, as the dataset)."),  # noqa: A002
+    checkpoint: Optional[str] = typer.Option(  # noqa: UP007
+        None, help="Checkpoint or run folder (default: best weights of the latest run)."),
+    output: Optional[Path] = typer.Option(  # noqa: UP007
+        None, help="Write predictions to .npy (logits/probs), .csv or .json."),
+    batch_size: int = typer.Option(256, help="Batch size."),
+    probs: bool = typer.Option(False, "--probs", help="Output probabilities, not logits."),
+    key: Optional[str] = typer.Option(None, help="Array name inside an .npz input."),  # noqa: UP007
+    device: Optional[str] = typer.Option(None, help="auto | cpu | cuda"),  # noqa: UP007
+) -> None:
+    """Predict with a trained model."""
+    from torchlite.training import api, outputs
+
+    x = _run(api.load_inputs, input, key)
+    result = _run(api.predict, x, checkpoint, device=device, batch_size=batch_size, probs=probs)
+    if checkpoint is None:
+        display.info(f"using {result['checkpoint']}")
+    written = _run(outputs.write_predictions, result, output, input)
+    display.predictions(result)
+    display.info(f"wrote {written}")
+
+
+@app.command()
+def validate(
+    config: Path = typer.Argument(..., help="YAML config file."),
+    overrides: Optional[list[str]] = typer.Argument(None, help="Overrides a.b=c."),  # noqa: UP007
+) -> None:
+    """Check a config: build the model and run one batch forward, without training."""
+    from torchlite.training import api
+
+    r = _run(api.validate, config, overrides or [])
+    typer.echo(f"{config}: OK - model input {r['input_shape']} -> output {r['output_shape']}, "
+               f"{r['parameters']:,} parameters, loss on one batch {r['loss']:.4f}; "
+               f"splits train {r['train']} / val {r['val']} / test {r['test']}")
+
+
+@app.command()
+def summary(target: str = typer.Argument(..., help="Config file or checkpoint/run folder.")):
+    """Layer table: output shapes, parameter counts, total size."""
+    from torchlite.training import api
+
+    display.summary_table(_run(api.summarize, target))
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of config files (for editor completion)."""
+    from torchlite.training.config import Config
+
+    display.print_json(Config.model_json_schema())
+
+
+def run() -> None:  # pragma: no cover - console entry point alternative
+    sys.exit(app())

@@ -1,0 +1,302 @@
+"""The operations the CLI offers, as plain functions: train, resume, evaluate, predict, validate,
+summarize. Each returns data (dicts, arrays); rendering is the caller's business.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+import torchlite
+from torchlite.serialization import CheckpointError
+
+from . import checkpoint as ckpt
+from .build import build_data, build_loss, build_model, resolve_device, transform_from_state
+from .config import Config, load_config, validate_config
+from .loader import ConfigError, apply_overrides, load_yaml
+from .runs import RunPaths, create_run_dir, resolve_checkpoint, run_dir_of
+from .trainer import Trainer, evaluate
+
+
+def _shortcuts(overrides, device=None, seed=None, epochs=None) -> list[str]:
+    out = list(overrides or [])
+    if device is not None:
+        out.append(f"device={device}")
+    if seed is not None:
+        out.append(f"seed={seed}")
+    if epochs is not None:
+        out.append(f"trainer.epochs={epochs}")
+    return out
+
+
+def prepare_run(config_path, overrides=(), *, name: str | None = None, exist_ok: bool = False,
+                device=None, seed=None, epochs=None) -> tuple[Config, RunPaths]:
+    """Validate the config and create its run folder (nothing is trained yet)."""
+    extra = _shortcuts(overrides, device, seed, epochs)
+    if name is not None:
+        extra.append(f"name={name}")
+    cfg, _ = load_config(config_path, extra)
+    paths = create_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok)
+    return cfg, paths
+
+
+def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, seed=None,
+          epochs=None, callback: Callable | None = None) -> dict:
+    cfg, paths = prepare_run(config_path, overrides, name=name, exist_ok=exist_ok,
+                             device=device, seed=seed, epochs=epochs)
+    return Trainer(cfg, paths, callback=callback).fit()
+
+
+def resume(target, overrides=(), *, device=None, epochs=None,
+           callback: Callable | None = None) -> dict:
+    """Continue the run holding `target` (a run folder or one of its checkpoints)."""
+    p = Path(target)
+    run = p if p.is_dir() and not p.name == "weights" else run_dir_of(p)
+    if p.is_dir() and p.name == "weights":
+        run = p.parent
+    paths = RunPaths(run)
+    if not paths.config.is_file():
+        raise CheckpointError(f"{run}: not a run folder (no config.yaml); --resume takes a run "
+                              "folder or a checkpoint inside one")
+    text = paths.config.read_text(encoding="utf-8")
+    data, source = load_yaml(text, str(paths.config))
+    data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
+    cfg = validate_config(data, source)
+    return Trainer(cfg, paths, callback=callback, resume=True).fit()
+
+
+def _model_from_checkpoint(path, device: str):
+    info = ckpt.read_checkpoint_info(path)
+    try:
+        cfg = validate_config(info["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: the config stored in the checkpoint is invalid: {exc}") \
+            from None
+    from .build import DataBundle
+
+    pre = info["preprocess"]
+    data = DataBundle(None, None, None, pre["task"], pre.get("num_classes"), pre.get("classes"),
+                      tuple(pre["input_shape"]), tuple(pre["raw_shape"]), None, pre)
+    model = build_model(cfg, data)
+    state = torchlite.load(path)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: the weights do not fit the model in its config: {exc}") \
+            from None
+    model.to(device).eval()
+    return model, cfg, info
+
+
+def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str = "test",
+                        device: str | None = None, root: str = "runs",
+                        batch_size: int | None = None) -> dict[str, Any]:
+    """Evaluate a checkpoint on a split of its own dataset (or on `data_path`): a report dict."""
+    from torchlite.utils.data import DataLoader
+
+    from .metrics import classification_report, confusion_matrix
+
+    path = resolve_checkpoint(target, root)
+    dev = resolve_device(device or "auto")
+    model, cfg, info = _model_from_checkpoint(path, dev)
+    pre = info["preprocess"]
+    bundle = build_data(cfg, path_override=data_path)
+    transform = transform_from_state(pre.get("transform"))
+    ds = {"train": bundle.train, "val": bundle.val, "test": bundle.test}.get(split)
+    if ds is None:
+        raise ValueError(f"eval: the run's dataset has no {split!r} split (val_split/test_split "
+                         "is 0); choose --split train|val|test")
+    ds.transform = transform  # the statistics fitted at training time, not refitted
+    loader = DataLoader(ds, batch_size=batch_size or cfg.data.eval_batch_size
+                        or cfg.data.batch_size)
+    loss_fn = build_loss(cfg)
+    task = pre["task"]
+    names = ["accuracy"] if task == "classification" else ["mse", "rmse", "mae", "r2"]
+    values = evaluate(model, loss_fn, loader, dev, names, task, pre.get("num_classes"))
+    report: dict[str, Any] = {"checkpoint": str(path), "split": split, "samples": len(ds),
+                              "task": task, "epoch": info.get("epoch"), **values}
+    if task == "classification":
+        outs, tgts = _predict_arrays(model, loader, dev)
+        cm = confusion_matrix(outs, tgts, pre.get("num_classes"))
+        report["confusion_matrix"] = cm.tolist()
+        report.update(classification_report(cm, pre.get("classes")))
+    out_dir = RunPaths(run_dir_of(path)).eval_dir
+    _write_report(out_dir, report)
+    report["report_dir"] = str(out_dir)
+    return report
+
+
+def _predict_arrays(model, loader, dev):
+    outs, tgts = [], []
+    with torchlite.no_grad():
+        for x, y in loader:
+            outs.append(_host(model(x.to(dev))))
+            tgts.append(_host(y))
+    return np.concatenate(outs), np.concatenate(tgts)
+
+
+def _host(t):
+    return torchlite.backend.move(t._data, torchlite.backend.CPU)
+
+
+def _write_report(out_dir: Path, report: dict) -> None:
+    from torchlite.serialization import atomic_write_bytes
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(str(out_dir / "report.json"),
+                       json.dumps(report, indent=2, default=float).encode())
+    if "confusion_matrix" in report:
+        cm = report["confusion_matrix"]
+        names = report.get("class_names") or [str(i) for i in range(len(cm))]
+        lines = ["true\\pred," + ",".join(map(str, names))]
+        lines += [f"{names[i]}," + ",".join(map(str, row)) for i, row in enumerate(cm)]
+        atomic_write_bytes(str(out_dir / "confusion_matrix.csv"), ("\n".join(lines) + "\n").encode())
+
+
+# ----------------------------------------------------------------------------------------------
+# inference
+
+
+def load_inputs(path, key: str | None = None) -> np.ndarray:
+    """Inputs for `predict`: .npy (memory-mapped), .npz (`key`, default the first array), .csv."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such input file")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(p, mmap_mode="r", allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                names = list(z.keys())
+                k = key or ("x" if "x" in names else names[0] if names else None)
+                if k not in names:
+                    raise ValueError(f"{p}: no array named {k!r} (it has {', '.join(names)}); "
+                                     "pass --key")
+                return z[k]
+        if suffix == ".csv":
+            from torchlite.datasets import load_csv
+
+            return load_csv(p, target=None).inputs
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise ValueError(f"{p}: holds Python objects (a pickle), which torchlite never "
+                             "loads; save plain numeric arrays") from None
+        raise
+    raise ValueError(f"{p}: unsupported input type {suffix!r} (use .npy, .npz or .csv)")
+
+
+def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root: str = "runs",
+            batch_size: int = 256, probs: bool = False) -> dict[str, Any]:
+    """Run the checkpoint's model on raw inputs (preprocessed as at training time)."""
+    path = resolve_checkpoint(target, root)
+    dev = resolve_device(device or "auto")
+    model, cfg, info = _model_from_checkpoint(path, dev)
+    pre = info["preprocess"]
+    raw_shape = tuple(pre["raw_shape"])
+    x = inputs
+    n_raw = int(np.prod(raw_shape))
+    if tuple(x.shape) == raw_shape or (x.ndim == 1 and x.size == n_raw):
+        x = x.reshape((1, *raw_shape))  # one unbatched sample
+    if tuple(x.shape[1:]) != raw_shape:
+        if x.ndim >= 2 and int(np.prod(x.shape[1:])) == n_raw:
+            x = x.reshape((x.shape[0], *raw_shape))
+        else:
+            raise ValueError(
+                f"input has shape {tuple(inputs.shape)}, but the model expects samples of shape "
+                f"{list(raw_shape)} (a batch (N, {', '.join(map(str, raw_shape))}) or one sample)"
+            )
+    transform = transform_from_state(pre.get("transform"))
+    outs = []
+    with torchlite.no_grad():
+        for i in range(0, x.shape[0], batch_size):
+            chunk = np.asarray(x[i:i + batch_size], dtype=np.float32)
+            if transform is not None:
+                chunk = transform(chunk)
+            out = model(torchlite.from_numpy(np.ascontiguousarray(chunk)).to(dev))
+            outs.append(_host(out))
+    logits = np.concatenate(outs) if outs else np.zeros((0,))
+    result: dict[str, Any] = {"checkpoint": str(path), "task": pre["task"], "n": len(logits)}
+    if pre["task"] == "classification":
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        result["pred"] = p.argmax(axis=1)
+        result["confidence"] = p.max(axis=1)
+        result["probs"] = p
+        result["classes"] = pre.get("classes")
+        result["output"] = p if probs else logits
+    else:
+        result["output"] = logits
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# validate / summary
+
+
+def validate(config_path, overrides=()) -> dict[str, Any]:
+    """Check a config, build everything and run one batch forward (no training)."""
+    cfg, _ = load_config(config_path, overrides)
+    dev = resolve_device(cfg.device)
+    torchlite.manual_seed(cfg.seed)
+    data = build_data(cfg)
+    model = build_model(cfg, data).to(dev)
+    from torchlite.utils.data import DataLoader
+
+    from .build import build_optimizer, build_scheduler
+
+    loss_fn = build_loss(cfg)
+    opt = build_optimizer(cfg, model)
+    build_scheduler(cfg, opt, 1)
+    x, y = next(iter(DataLoader(data.train, batch_size=min(cfg.data.batch_size, 8))))
+    model.eval()
+    with torchlite.no_grad():
+        out = model(x.to(dev))
+        loss = loss_fn(out, y.to(dev))
+    return {"name": cfg.name, "input_shape": list(data.input_shape),
+            "output_shape": list(out.shape), "loss": float(loss),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "train": len(data.train), "val": len(data.val) if data.val else 0,
+            "test": len(data.test) if data.test else 0}
+
+
+def summarize(target) -> dict[str, Any]:
+    """Layer table (output shapes, parameter counts) of a config's or checkpoint's model."""
+    p = Path(target)
+    if p.suffix in (".yaml", ".yml"):
+        cfg, _ = load_config(p)
+        data = build_data(cfg)
+        model = build_model(cfg, data)
+        input_shape = data.input_shape
+    else:
+        path = resolve_checkpoint(p)
+        model, cfg, info = _model_from_checkpoint(path, "cpu")
+        input_shape = tuple(info["preprocess"]["input_shape"])
+    rows = []
+    hooks = []
+
+    def hook(mod, inputs, output, name):
+        shape = list(output.shape) if hasattr(output, "shape") else \
+            [list(o.shape) for o in output if hasattr(o, "shape")]
+        own = sum(q.numel() for q in mod.parameters(recurse=False))
+        rows.append({"name": name, "type": type(mod).__name__, "output_shape": shape,
+                     "parameters": own})
+
+    for name, mod in model.named_modules():
+        if name and not list(mod.children()):
+            hooks.append(mod.register_forward_hook(
+                lambda m, i, o, name=name: hook(m, i, o, name)))
+    model.eval()
+    with torchlite.no_grad():
+        model(torchlite.zeros((1, *input_shape)))
+    for h in hooks:
+        h.remove()
+    total = sum(q.numel() for q in model.parameters())
+    trainable = sum(q.numel() for q in model.parameters() if q.requires_grad)
+    size = sum(q.numel() * q.element_size() for q in model.parameters())
+    return {"name": cfg.name, "input_shape": list(input_shape), "layers": rows,
+            "total_parameters": total, "trainable_parameters": trainable, "size_bytes": size}

@@ -1,0 +1,77 @@
+"""Checkpoint files of a run: weights with everything needed to use them, and training state.
+
+`weights/*.safetensors` hold the model's state_dict under PyTorch's names (PyTorch loads them
+with `safetensors.torch.load_file`); their metadata holds, as JSON, the resolved config, the
+epoch, the metrics and the preprocessing fitted at training time (normalisation statistics,
+input shape, class names), so eval and infer rebuild the model and its inputs from the file
+alone. `weights/last_state.safetensors` holds what resuming needs: optimizer and scheduler
+state, the RNG state and the loop counters.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torchlite
+from torchlite.serialization import CheckpointError, read_metadata
+
+FORMAT_VERSION = 1
+_KEY = "torchlite_checkpoint"
+
+
+def save_weights(path, model, cfg, epoch: int, metrics: dict, preprocess: dict) -> None:
+    info = {
+        "format_version": FORMAT_VERSION,
+        "epoch": epoch,
+        "metrics": {k: float(v) for k, v in metrics.items()},
+        "config": cfg.model_dump(mode="json"),
+        "preprocess": preprocess,
+        "torchlite_version": torchlite.__version__,
+    }
+    torchlite.save(model.state_dict(), path, metadata={_KEY: json.dumps(info)})
+
+
+def read_checkpoint_info(path) -> dict:
+    """The metadata `save_weights` wrote; a clear CheckpointError for anything else."""
+    meta = read_metadata(path)
+    raw = meta.get(_KEY)
+    if raw is None:
+        raise CheckpointError(
+            f"{path}: a safetensors file without torchlite training metadata (no config); "
+            "eval and infer need a checkpoint written by `torchlite train`"
+        )
+    try:
+        info = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: corrupted checkpoint metadata ({exc})") from None
+    version = info.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
+                              f"by this torchlite (reads up to {FORMAT_VERSION})")
+    for key in ("config", "preprocess"):
+        if not isinstance(info.get(key), dict):
+            raise CheckpointError(f"{path}: checkpoint metadata lacks '{key}'")
+    return info
+
+
+def save_training_state(path, optimizer, scheduler, loop) -> None:
+    state = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "loop": loop.to_dict(),
+        "rng": torchlite.get_rng_state(),
+        "format_version": FORMAT_VERSION,
+    }
+    torchlite.save(state, path)
+
+
+def load_training_state(path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: the training state for resuming is missing (a run that "
+                              "never finished an epoch cannot be resumed)")
+    state = torchlite.load(p)
+    if not isinstance(state, dict) or not {"optimizer", "loop", "rng"} <= set(state):
+        raise CheckpointError(f"{p}: not a torchlite training state file")
+    return state

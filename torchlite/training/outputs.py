@@ -1,0 +1,60 @@
+"""Writing predictions: .npy (logits or probabilities), .csv (index, class, confidence; or
+values), .json; by default predictions.csv in a new runs/infer/<input name> folder."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from torchlite.serialization import atomic_write_bytes
+
+from .runs import create_run_dir
+
+
+def _csv(result: dict) -> str:
+    buf = io.StringIO()
+    if result["task"] == "classification":
+        names = result.get("classes")
+        buf.write("index,class,confidence\n")
+        for i, (c, p) in enumerate(zip(result["pred"], result["confidence"])):
+            label = names[int(c)] if names else int(c)
+            buf.write(f"{i},{label},{p:.6f}\n")
+    else:
+        out = result["output"]
+        cols = out.shape[1] if out.ndim > 1 else 1
+        buf.write("index," + ",".join(f"value_{j}" for j in range(cols)) + "\n")
+        for i, row in enumerate(out.reshape(len(out), -1)):
+            buf.write(f"{i}," + ",".join(f"{v:.8g}" for v in row) + "\n")
+    return buf.getvalue()
+
+
+def write_predictions(result: dict, output: Path | None, input_path: Path,
+                      root: str = "runs") -> Path:
+    """Write `result` (from api.predict) to `output`, or to runs/infer/<name>/predictions.csv."""
+    if output is None:
+        paths = create_run_dir(Path(root) / "infer", Path(input_path).stem or "infer")
+        output = paths.root / "predictions.csv"
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix == ".npy":
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(result["output"], dtype=np.float32), allow_pickle=False)
+        data = buf.getvalue()
+    elif suffix == ".csv":
+        data = _csv(result).encode()
+    elif suffix == ".json":
+        obj = {"checkpoint": result["checkpoint"], "task": result["task"],
+               "output": np.asarray(result["output"]).tolist()}
+        if result["task"] == "classification":
+            obj["pred"] = np.asarray(result["pred"]).tolist()
+            obj["confidence"] = np.asarray(result["confidence"]).tolist()
+            obj["classes"] = result.get("classes")
+        data = json.dumps(obj).encode()
+    else:
+        raise ValueError(f"--output {output}: unsupported extension {suffix!r} "
+                         "(use .npy, .csv or .json)")
+    atomic_write_bytes(str(output), data)
+    return output

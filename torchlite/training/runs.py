@@ -1,0 +1,278 @@
+"""Run folders and the files in them, written atomically.
+
+    runs/<name>/            (<name>-2, -3, ... when taken, unless exist_ok)
+      config.yaml           the resolved config, written first
+      metrics.csv           one row per epoch, fixed header
+      train.log             plain text, appended
+      summary.json          written at the end
+      weights/best.safetensors, weights/last.safetensors, weights/last_state.safetensors
+      eval/                 reports written by `torchlite eval`
+
+Every file except train.log is replaced atomically (temp file in the same folder, flush, fsync,
+os.replace), so a crash at any instant leaves the previous version whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .loader import dump_yaml
+
+__all__ = [
+    "CheckpointNotFoundError", "MetricsCSV", "RunPaths", "append_log", "atomic_write_bytes",
+    "atomic_write_csv", "atomic_write_json", "atomic_write_text", "create_run_dir", "json_safe",
+    "latest_run", "metrics_header", "resolve_checkpoint", "run_dir_of", "write_config",
+    "write_summary",
+]
+
+WEIGHTS_SUFFIX = ".safetensors"
+
+
+class CheckpointNotFoundError(FileNotFoundError):
+    """A CHECKPOINT_OR_RUN argument names no usable checkpoint (message says what was tried)."""
+
+
+# -- atomic writes --------------------------------------------------------------------------------
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable on POSIX; not possible (nor needed) on Windows.
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain JSON data: NaN/Inf become null, tuples lists, NumPy scalars and arrays Python values,
+    Paths strings."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return json_safe(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """Strict JSON (non-finite floats written as null), indented, atomically."""
+    return atomic_write_text(path, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows) -> Path:
+    """A CSV file with `header` and `rows` (sequences, or dicts keyed by header names)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
+    return atomic_write_text(path, buf.getvalue())
+
+
+# -- run folders ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunPaths:
+    """The files of one run folder."""
+
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    config = property(lambda self: self.root / "config.yaml")
+    metrics = property(lambda self: self.root / "metrics.csv")
+    summary = property(lambda self: self.root / "summary.json")
+    log = property(lambda self: self.root / "train.log")
+    weights = property(lambda self: self.root / "weights")
+    best = property(lambda self: self.root / "weights" / "best.safetensors")
+    last = property(lambda self: self.root / "weights" / "last.safetensors")
+    state = property(lambda self: self.root / "weights" / "last_state.safetensors")
+    eval_dir = property(lambda self: self.root / "eval")
+
+    def epoch_weights(self, epoch: int) -> Path:
+        """weights/epoch_<N>.safetensors (trainer.checkpoint.save_every)."""
+        return self.weights / f"epoch_{epoch}.safetensors"
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
+
+
+def create_run_dir(root: str | Path, name: str, exist_ok: bool = False) -> RunPaths:
+    """Create `root/name` (or `name-2`, `name-3`, ... when taken) with its weights/ folder.
+
+    With `exist_ok` the folder `root/name` is reused as is. Creation uses mkdir, which fails if
+    the folder appeared meanwhile, so two concurrent runs never share a folder.
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"run name {name!r} is not a folder name (letters, digits, '.', '_', '-')")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    if exist_ok:
+        folder = root / name
+        folder.mkdir(exist_ok=True)
+    else:
+        for i in range(1, 100_000):
+            folder = root / (name if i == 1 else f"{name}-{i}")
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100k runs of one name
+            raise FileExistsError(f"too many runs named {name!r} in {root}")
+    paths = RunPaths(folder)
+    paths.weights.mkdir(exist_ok=True)
+    return paths
+
+
+def write_config(paths: RunPaths, config: dict) -> Path:
+    """Write the resolved config (plain data, e.g. `cfg.model_dump(mode='json')`) as YAML."""
+    return atomic_write_text(paths.config, dump_yaml(json_safe(config)))
+
+
+def write_summary(paths: RunPaths, summary: dict) -> Path:
+    return atomic_write_json(paths.summary, summary)
+
+
+def append_log(path: str | Path, message: str, timestamp: bool = True) -> None:
+    """Append lines to a plain-text log (flushed; each line prefixed with local time)."""
+    prefix = time.strftime("%Y-%m-%d %H:%M:%S ") if timestamp else ""
+    lines = "".join(f"{prefix}{line}\n" for line in str(message).splitlines() or [""])
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(lines)
+        f.flush()
+
+
+# -- metrics.csv ----------------------------------------------------------------------------------
+def metrics_header(metrics, has_val: bool = True) -> list[str]:
+    """epoch, step, time_s, lr, train/loss, train/<metric>..., val/loss, val/<metric>..."""
+    cols = ["epoch", "step", "time_s", "lr", "train/loss", *(f"train/{m}" for m in metrics)]
+    if has_val:
+        cols += ["val/loss", *(f"val/{m}" for m in metrics)]
+    return cols
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        return format(float(value), ".8g")
+    return str(value)
+
+
+class MetricsCSV:
+    """metrics.csv with a fixed header, one row per epoch, rewritten atomically on each append.
+
+    `MetricsCSV(path, header, resume_epoch=N)` keeps the rows of an existing file up to epoch N
+    (a resumed run continues the same file); a file with another header is an error.
+    """
+
+    def __init__(self, path: str | Path, header: list[str], resume_epoch: int | None = None):
+        self.path, self.header = Path(path), list(header)
+        self.rows: list[dict[str, str]] = []
+        if resume_epoch is not None and self.path.exists():
+            with open(self.path, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames != self.header:
+                    raise ValueError(f"{self.path} has columns {reader.fieldnames}, expected "
+                                     f"{self.header}")
+                self.rows = [r for r in reader if r["epoch"] and int(r["epoch"]) <= resume_epoch]
+
+    def append(self, values: dict[str, Any]) -> None:
+        """Add a row: keys from the header (missing ones left empty; unknown ones an error)."""
+        unknown = set(values) - set(self.header)
+        if unknown:
+            raise KeyError(f"not in the metrics.csv header: {sorted(unknown)}")
+        self.rows.append({h: _fmt(values.get(h)) for h in self.header})
+        atomic_write_csv(self.path, self.header, self.rows)
+
+
+# -- finding runs and checkpoints -----------------------------------------------------------------
+def run_dir_of(checkpoint: str | Path) -> Path:
+    """The run folder of a checkpoint (`runs/x/weights/best.safetensors` -> `runs/x`)."""
+    p = Path(checkpoint)
+    return p.parent.parent if p.parent.name == "weights" else p.parent
+
+
+def latest_run(root: str | Path = "runs") -> Path | None:
+    """The most recent run under `root` with weights/best.safetensors (by that file's mtime)."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    found = []
+    for folder in root.iterdir():
+        best = RunPaths(folder).best
+        if folder.is_dir() and best.is_file():
+            found.append((best.stat().st_mtime_ns, folder.name, folder))
+    return max(found)[2] if found else None
+
+
+def resolve_checkpoint(arg: str | Path | None, root: str | Path = "runs",
+                       prefer: str = "best") -> Path:
+    """A CHECKPOINT_OR_RUN argument -> a checkpoint file.
+
+    A file is returned as is; a run folder (or its weights/ folder) gives weights/<prefer>, else
+    the other of best/last; None gives the latest run under `root`. Raises
+    CheckpointNotFoundError saying what was looked for.
+    """
+    if arg is None:
+        run = latest_run(root)
+        if run is None:
+            raise CheckpointNotFoundError(
+                f"no run with weights/best.safetensors under {root}/: train one first "
+                "(torchlite train configs/digits_mlp.yaml) or pass a checkpoint")
+        return RunPaths(run).best
+    p = Path(arg)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        weights = p if p.name == "weights" else p / "weights"
+        order = [prefer, "last" if prefer == "best" else "best"]
+        for name in order:
+            if (weights / f"{name}{WEIGHTS_SUFFIX}").is_file():
+                return weights / f"{name}{WEIGHTS_SUFFIX}"
+        tried = ", ".join(str(weights / (n + WEIGHTS_SUFFIX)) for n in order)
+        raise CheckpointNotFoundError(f"{p} holds no checkpoint (looked for {tried})")
+    raise CheckpointNotFoundError(f"{p}: no such checkpoint file or run folder")

@@ -1,0 +1,355 @@
+"""The training loop behind `torchlite train`: fit, validate, checkpoint, stop early, resume.
+
+It reports progress as events to a callback (the CLI renders them) and never prints. A run can
+be interrupted at any step (SIGINT/SIGTERM: the step finishes, `last` and the training state are
+saved) and resumed to the same weights, bit for bit on the CPU: the data order is a function of
+(seed, epoch), and the RNG, optimizer, scheduler and loop counters are all in the saved state.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+import torchlite
+from torchlite.utils.data import DataLoader
+
+from . import checkpoint as ckpt
+from .build import (
+    DataBundle,
+    build_data,
+    build_loss,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+    resolve_device,
+)
+from .config import Config
+from .metrics import MetricAccumulator
+from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or Inf (exit code 4)."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT/SIGTERM: the current step finished and `last` was saved (exit code 130)."""
+
+
+@dataclass
+class LoopState:
+    """Counters that make a resumed run continue exactly where it stopped."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps taken
+    batch: int = 0  # batches done in the current (unfinished) epoch
+    best_value: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0  # early stopping counter
+    wall_s: float = 0.0
+    samples: int = 0
+    es_best: float | None = None  # early stopping's best monitored value
+    history: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+class _Signals:
+    """Turns SIGINT/SIGTERM into a flag checked between steps (restored on exit)."""
+
+    def __init__(self) -> None:
+        self.stop = None
+
+    def __enter__(self):
+        self._old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.stop is not None:  # a second Ctrl-C while saving: give up at once
+            raise KeyboardInterrupt
+        self.stop = signal.Signals(signum).name
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class Trainer:
+    """Fits the model a Config describes, writing everything into one run folder."""
+
+    def __init__(self, cfg: Config, paths: RunPaths, *, callback: Callable | None = None,
+                 resume: bool = False) -> None:
+        self.cfg = cfg
+        self.paths = paths
+        self.callback = callback or (lambda event, **info: None)
+        self.resume = resume
+        self.device = resolve_device(cfg.device)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.cfg
+        torchlite.manual_seed(cfg.seed)
+        self.data: DataBundle = build_data(cfg)
+        self.model = build_model(cfg, self.data).to(self.device)
+        self.loss_fn = build_loss(cfg)
+        if hasattr(self.loss_fn, "to"):
+            self.loss_fn = self.loss_fn.to(self.device)
+        self.optimizer = build_optimizer(cfg, self.model)
+        self.train_loader = DataLoader(self.data.train, batch_size=cfg.data.batch_size,
+                                       shuffle=cfg.data.shuffle, drop_last=cfg.data.drop_last,
+                                       seed=cfg.seed, num_workers=cfg.data.num_workers)
+        steps = math.ceil(len(self.train_loader) / cfg.trainer.accumulate_grad_batches)
+        self.scheduler = build_scheduler(cfg, self.optimizer, steps)
+        self.state = LoopState()
+        self.metric_names = list(cfg.metrics)
+
+    def _eval_loader(self, ds):
+        size = self.cfg.data.eval_batch_size or self.cfg.data.batch_size
+        return DataLoader(ds, batch_size=size, shuffle=False)
+
+    def _restore(self) -> None:
+        """Load `last` and the training state saved beside it."""
+        weights = torchlite.load(self.paths.last)
+        self.model.load_state_dict(weights)
+        saved = ckpt.load_training_state(self.paths.state)
+        self.optimizer.load_state_dict(saved["optimizer"])
+        if self.scheduler is not None and saved.get("scheduler") is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        self.state = LoopState(**saved["loop"])
+        torchlite.set_rng_state(saved["rng"])
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        cfg = self.cfg
+        self._setup()
+        if self.resume:
+            self._restore()
+        else:
+            write_config(self.paths, cfg.model_dump(mode="json"))
+        self.csv = MetricsCSV(self.paths.metrics, cfg.metric_columns(),
+                              resume_epoch=self.state.epoch if self.resume else None)
+        n_params = sum(p.numel() for p in self.model.parameters())
+        self._log(f"{'resume' if self.resume else 'start'}: run {self.paths.root}, device "
+                  f"{self.device}, {n_params} parameters, seed {cfg.seed}, epochs "
+                  f"{cfg.trainer.epochs}")
+        self.callback("start", run_dir=str(self.paths.root), device=self.device,
+                      parameters=n_params, seed=cfg.seed, epochs=cfg.trainer.epochs,
+                      start_epoch=self.state.epoch, steps_per_epoch=len(self.train_loader),
+                      resumed=self.resume)
+        status, reason = "completed", "max_epochs"
+        start = time.perf_counter() - self.state.wall_s
+        with _Signals() as sig:
+            self._signals = sig
+            try:
+                while self.state.epoch < cfg.trainer.epochs:
+                    stop = self._epoch(start)
+                    if stop:
+                        status, reason = "completed", "early_stopping"
+                        break
+            except TrainingInterrupted:
+                status, reason = "interrupted", sig.stop or "interrupt"
+            except TrainingDiverged as exc:
+                status, reason = "diverged", str(exc)
+        self.state.wall_s = time.perf_counter() - start
+        summary = self._summary(status, reason)
+        write_summary(self.paths, summary)
+        self._log(f"end: {status} ({reason})")
+        self.callback("end", **summary)
+        if status == "interrupted":
+            raise TrainingInterrupted(reason)
+        if status == "diverged":
+            raise TrainingDiverged(reason)
+        return summary
+
+    def _epoch(self, start: float) -> bool:
+        cfg, st = self.cfg, self.state
+        epoch = st.epoch + 1
+        self.model.train()
+        self.train_loader.set_epoch(st.epoch)
+        acc = MetricAccumulator(self.metric_names, self.data.task, self.data.num_classes)
+        loss_sum, loss_n = None, 0
+        accum = cfg.trainer.accumulate_grad_batches
+        n_batches = len(self.train_loader)
+        self.callback("epoch_start", epoch=epoch, batches=n_batches)
+        t0 = time.perf_counter()
+        for i, (x, y) in enumerate(self.train_loader):
+            if i < st.batch:  # resuming inside an epoch: these batches were already trained
+                continue
+            x, y = x.to(self.device), y.to(self.device)
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+            (loss / accum if accum > 1 else loss).backward()
+            last_in_epoch = i + 1 == n_batches
+            if (i + 1) % accum == 0 or last_in_epoch:
+                self._optimizer_step()
+            st.batch = i + 1
+            st.samples += x.shape[0]
+            lv = loss.detach()._data
+            loss_sum = lv if loss_sum is None else loss_sum + lv
+            loss_n += 1
+            acc.update(_host(out.detach()), _host(y))
+            if self.device == "cpu" or (i + 1) % cfg.trainer.log_every_n_steps == 0:
+                self._check_finite(float(lv), epoch)
+            if (i + 1) % cfg.trainer.log_every_n_steps == 0 or last_in_epoch:
+                self.callback("step", epoch=epoch, batch=i + 1, batches=n_batches, step=st.step,
+                              loss=float(lv), lr=self._lr(),
+                              samples_per_s=st.samples / max(time.perf_counter() - start, 1e-9))
+            if self._signals.stop:
+                self._save_last(epoch - 1, {})
+                raise TrainingInterrupted(self._signals.stop)
+        train_loss = float(loss_sum) / max(loss_n, 1) if loss_sum is not None else float("nan")
+        self._check_finite(train_loss, epoch)
+        row = {"train/loss": train_loss}
+        row.update({f"train/{k}": v for k, v in acc.compute().items() if k != "loss"})
+        if self.data.val is not None and cfg.has_val:
+            val = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.val),
+                           self.device, self.metric_names, self.data.task,
+                           self.data.num_classes)
+            row.update({f"val/{k}": v for k, v in val.items()})
+        st.epoch, st.batch = epoch, 0
+        lr = self._lr()
+        self._scheduler_epoch_step(row)
+        record = {"epoch": epoch, "step": st.step, "time_s": time.perf_counter() - t0,
+                  "lr": lr, **row}
+        self.csv.append(record)
+        st.history.append({k: v for k, v in record.items()})
+        stop = self._checkpoint(epoch, row)
+        self._log("epoch {}: ".format(epoch) + ", ".join(
+            f"{k} {v:.6g}" for k, v in record.items() if k != "epoch" and isinstance(v, float)))
+        self.callback("epoch_end", **record, best_epoch=st.best_epoch,
+                      best_value=st.best_value)
+        if self._signals.stop:
+            raise TrainingInterrupted(self._signals.stop)
+        return stop
+
+    def _optimizer_step(self) -> None:
+        tc = self.cfg.trainer
+        if tc.grad_clip is not None:
+            if tc.grad_clip_algorithm == "norm":
+                torchlite.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
+            else:
+                torchlite.nn.utils.clip_grad_value_(self.model.parameters(), tc.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state.step += 1
+        if self.scheduler is not None and self.cfg.scheduler.interval == "step":
+            self.scheduler.step()
+
+    def _scheduler_epoch_step(self, row: dict) -> None:
+        s = self.cfg.scheduler
+        if self.scheduler is None or s.interval != "epoch":
+            return
+        if s.type == "ReduceLROnPlateau":
+            self.scheduler.step(row[s.monitor])
+        else:
+            self.scheduler.step()
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _check_finite(self, value: float, epoch: int) -> None:
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"loss became {value} at epoch {epoch}, step {self.state.step}, lr "
+                f"{self._lr():.6g}; the weights of the last finite epoch are kept in "
+                f"{self.paths.weights} (try a lower learning rate or trainer.grad_clip)"
+            )
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def _checkpoint(self, epoch: int, row: dict) -> bool:
+        cfg, st = self.cfg, self.state
+        if not _finite_weights(self.model):
+            raise TrainingDiverged(f"weights became non-finite at epoch {epoch}, step {st.step}, "
+                                   f"lr {self._lr():.6g}")
+        ck = cfg.trainer.checkpoint
+        value = row.get(ck.monitor)
+        if value is not None and _better(value, st.best_value, ck.mode):
+            st.best_value, st.best_epoch = float(value), epoch
+            ckpt.save_weights(self.paths.best, self.model, cfg, epoch, row, self.data.preprocess)
+        if ck.save_every and epoch % ck.save_every == 0:
+            ckpt.save_weights(self.paths.epoch_weights(epoch), self.model, cfg, epoch, row,
+                              self.data.preprocess)
+        stop = False
+        es = cfg.trainer.early_stopping
+        if es is not None and es.monitor in row:
+            if _better(row[es.monitor], st.es_best, es.mode, es.min_delta):
+                st.es_best = float(row[es.monitor])
+                st.bad_epochs = 0
+            else:
+                st.bad_epochs += 1
+                stop = st.bad_epochs > es.patience
+        self._save_last(epoch, row)
+        return stop
+
+    def _save_last(self, epoch: int, row: dict) -> None:
+        ckpt.save_weights(self.paths.last, self.model, self.cfg, epoch, row,
+                          self.data.preprocess)
+        ckpt.save_training_state(self.paths.state, self.optimizer, self.scheduler, self.state)
+
+    def _summary(self, status: str, reason: str) -> dict:
+        st = self.state
+        return {
+            "status": status, "stop_reason": reason, "epochs_completed": st.epoch,
+            "steps": st.step, "best_epoch": st.best_epoch, "best_value": st.best_value,
+            "monitor": self.cfg.trainer.checkpoint.monitor, "wall_time_s": round(st.wall_s, 3),
+            "samples_per_s": st.samples / st.wall_s if st.wall_s > 0 else None,
+            "device": self.device, "run_dir": str(self.paths.root),
+            "best": str(self.paths.best) if self.paths.best.exists() else None,
+            "last": str(self.paths.last) if self.paths.last.exists() else None,
+            "final_metrics": st.history[-1] if st.history else {},
+        }
+
+    def _log(self, message: str) -> None:
+        append_log(self.paths.log, message)
+
+
+def _host(t) -> np.ndarray:
+    return torchlite.backend.move(t._data, torchlite.backend.CPU)
+
+
+def _finite_weights(model) -> bool:
+    for p in model.parameters():
+        xp = torchlite.backend.get_xp(p._data)
+        if not bool(xp.isfinite(p._data).all()):
+            return False
+    return True
+
+
+def evaluate(model, loss_fn, loader, device: str, metrics, task: str,
+             num_classes: int | None) -> dict[str, Any]:
+    """Mean loss and metrics of `model` over `loader` (eval mode, no graph)."""
+    was_training = model.training
+    model.eval()
+    acc = MetricAccumulator(metrics, task, num_classes)
+    total, n = 0.0, 0
+    with torchlite.no_grad():
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            out = model(x)
+            loss = loss_fn(out, y)
+            b = x.shape[0]
+            total += float(loss) * b
+            n += b
+            acc.update(_host(out), _host(y))
+    model.train(was_training)
+    values = {"loss": total / max(n, 1)}
+    values.update({k: v for k, v in acc.compute().items() if k != "loss"})
+    return values
