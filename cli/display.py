@@ -66,8 +66,13 @@ class TrainDisplay:
         info(f"torchlite: {what} in {run_dir} | device {device} | {parameters:,} parameters | "
              f"seed {seed} | epochs {start_epoch + 1}..{epochs}")
         if not self.plain:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
                                      MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),

@@ -10,10 +10,12 @@ files written by other tools.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -42,12 +44,12 @@ class CheckpointError(ValueError):
 
 def _encode(obj, path: str, tensors: dict):
     """Replace tensors by references, recording them in `tensors`; return a JSON-able skeleton."""
-    if isinstance(obj, Tensor):
-        tensors[path] = obj
-        return {"__tensor__": path}
-    if isinstance(obj, np.ndarray):
-        tensors[path] = Tensor._make(obj, backend.CPU)
-        return {"__tensor__": path}
+    if isinstance(obj, (Tensor, np.ndarray)):
+        name, k = path, 1
+        while name in tensors:  # {"a/b": x, "a": {"b": y}} and {1: x, "1": y} map to one path
+            name, k = f"{path}#{k}", k + 1
+        tensors[name] = obj if isinstance(obj, Tensor) else Tensor._make(obj, backend.CPU)
+        return {"__tensor__": name}
     if isinstance(obj, dict):
         return {"__dict__": [[_key(k), _encode(v, f"{path}/{k}" if path else str(k), tensors)]
                              for k, v in obj.items()]}
@@ -92,23 +94,23 @@ def save(obj, f, metadata: dict | None = None) -> None:
     arrays = {}
     for name, t in tensors.items():
         arr = backend.move(t._data, backend.CPU)
-        arrays[name] = np.ascontiguousarray(arr)
+        arrays[name] = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
     meta = {"format": "pt", _META_KEY: json.dumps({"version": FORMAT_VERSION,
                                                    "skeleton": skeleton})}
     for k, v in (metadata or {}).items():
         meta[str(k)] = v if isinstance(v, str) else json.dumps(v)
     data = st_save(arrays, metadata=meta)
-    atomic_write_bytes(os.fspath(f), data)
+    atomic_write_bytes(f, data)
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
+def atomic_write_bytes(path, data: bytes) -> Path:
     """Write to a temporary file in the same folder, fsync, then rename over `path`.
 
     A crash at any instant leaves either the old file or the new one, never a partial file.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=folder)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -116,19 +118,17 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
+    # make the rename itself durable (POSIX; not possible, nor needed, on Windows)
+    with contextlib.suppress(OSError, AttributeError):
+        dfd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    except OSError:
-        pass
+    return path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -150,13 +150,16 @@ def read_header(path) -> tuple[dict, int, bytearray]:
         raise FileNotFoundError(f"{path}: no such checkpoint file") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
-    if buf[:1] == b"\x80" or buf[:2] == b"PK":
+    (n,) = struct.unpack("<Q", bytes(buf[:8])) if len(buf) >= 8 else (0,)
+    # A safetensors header is JSON right after its 8-byte length; only then is the length's
+    # first byte allowed to look like a pickle (0x80) or zip ("PK") signature.
+    if (buf[:1] == b"\x80" or buf[:2] == b"PK") and not (
+            len(buf) > 8 and 8 + n <= len(buf) and buf[8:9] == b"{"):
         _fail(path, "this is a pickle or a PyTorch .pt/.pth archive, which torchlite never "
                     "unpickles (unsafe); convert it in PyTorch with "
                     "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
     if len(buf) < 8:
         _fail(path, f"file is too short to be safetensors ({len(buf)} bytes; truncated?)")
-    (n,) = struct.unpack("<Q", bytes(buf[:8]))
     if n > _MAX_HEADER or 8 + n > len(buf):
         _fail(path, f"header size {n} does not fit in a file of {len(buf)} bytes "
                     "(truncated or not a safetensors file)")
@@ -192,7 +195,7 @@ def read_header(path) -> tuple[dict, int, bytearray]:
                         f"but its offsets span {e - b}")
         spans.append((b, e, name))
     spans.sort()
-    for (b0, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
+    for (_, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
         if b1 < e0:
             _fail(path, f"tensors '{n0}' and '{n1}' overlap in the data section")
     return header, start, buf

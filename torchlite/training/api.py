@@ -5,8 +5,9 @@ summarize. Each returns data (dicts, arrays); rendering is the caller's business
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -146,14 +147,14 @@ def _write_report(out_dir: Path, report: dict) -> None:
     from torchlite.serialization import atomic_write_bytes
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(str(out_dir / "report.json"),
+    atomic_write_bytes(out_dir / "report.json",
                        json.dumps(report, indent=2, default=float).encode())
     if "confusion_matrix" in report:
         cm = report["confusion_matrix"]
         names = report.get("class_names") or [str(i) for i in range(len(cm))]
         lines = ["true\\pred," + ",".join(map(str, names))]
         lines += [f"{names[i]}," + ",".join(map(str, row)) for i, row in enumerate(cm)]
-        atomic_write_bytes(str(out_dir / "confusion_matrix.csv"), ("\n".join(lines) + "\n").encode())
+        atomic_write_bytes(out_dir / "confusion_matrix.csv", ("\n".join(lines) + "\n").encode())
 
 
 # ----------------------------------------------------------------------------------------------

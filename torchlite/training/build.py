@@ -76,8 +76,7 @@ def load_dataset(cfg: Config, path_override: str | None = None):
         if d.header is not None:
             kw["header"] = d.header
         return ds.load_csv(path, -1 if d.target is None else d.target, **kw)
-    opts = {k: getattr(d, k) for k in ("n_samples", "noise", "n_features", "n_classes",
-                                       "n_targets") if getattr(d, k, None) is not None}
+    opts = dict(d.options)  # only the options this dataset takes (checked by the schema)
     opts["seed"] = cfg.seed
     if name == "blobs" and "n_classes" in opts:
         opts["centers"] = opts.pop("n_classes")
@@ -141,7 +140,8 @@ def transform_from_state(state):
     """Rebuild the preprocessing stored in a checkpoint."""
     if state is None:
         return None
-    from torchlite.datasets import Compose, transform_from_state as _tfs
+    from torchlite.datasets import Compose
+    from torchlite.datasets import transform_from_state as _tfs
 
     if state.get("type") == "MinMax":
         t = _MinMax()
@@ -210,10 +210,9 @@ def _construct(kind: str, name: str, kwargs: dict, path: tuple, cfg: Config | No
         if not accepts_kw:
             for key in kwargs:
                 if key not in params:
-                    hint = did_you_mean(key, [p for p in params if p != "self"])
-                    raise _problem(cfg, (*path, key),
-                                   f"{name} has no argument {key!r}{hint} (it takes "
-                                   f"{', '.join(p for p in params if p not in ('self', 'params'))})")
+                    takes = [p for p in params if p not in ("self", "params")]
+                    raise _problem(cfg, (*path, key), f"{name} has no argument {key!r}"
+                                   f"{did_you_mean(key, takes)} (it takes {', '.join(takes)})")
     try:
         return cls(*args, **kwargs)
     except (TypeError, ValueError) as exc:

@@ -35,7 +35,8 @@ def write_predictions(result: dict, output: Path | None, input_path: Path,
                       root: str = "runs") -> Path:
     """Write `result` (from api.predict) to `output`, or to runs/infer/<name>/predictions.csv."""
     if output is None:
-        paths = create_run_dir(Path(root) / "infer", Path(input_path).stem or "infer")
+        paths = create_run_dir(Path(root) / "infer", Path(input_path).stem or "infer",
+                               weights=False)
         output = paths.root / "predictions.csv"
     output = Path(output)
     suffix = output.suffix.lower()

@@ -14,19 +14,17 @@ os.replace), so a crash at any instant leaves the previous version whole.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..serialization import atomic_write_bytes
 from .loader import dump_yaml
 
 __all__ = [
@@ -44,35 +42,6 @@ class CheckpointNotFoundError(FileNotFoundError):
 
 
 # -- atomic writes --------------------------------------------------------------------------------
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; not possible (nor needed) on Windows.
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -137,7 +106,8 @@ class RunPaths:
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
 
 
-def create_run_dir(root: str | Path, name: str, exist_ok: bool = False) -> RunPaths:
+def create_run_dir(root: str | Path, name: str, exist_ok: bool = False,
+                   weights: bool = True) -> RunPaths:
     """Create `root/name` (or `name-2`, `name-3`, ... when taken) with its weights/ folder.
 
     With `exist_ok` the folder `root/name` is reused as is. Creation uses mkdir, which fails if
@@ -161,7 +131,8 @@ def create_run_dir(root: str | Path, name: str, exist_ok: bool = False) -> RunPa
         else:  # pragma: no cover - 100k runs of one name
             raise FileExistsError(f"too many runs named {name!r} in {root}")
     paths = RunPaths(folder)
-    paths.weights.mkdir(exist_ok=True)
+    if weights:
+        paths.weights.mkdir(exist_ok=True)
     return paths
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -232,7 +233,7 @@ class Trainer:
         self.csv.append(record)
         st.history.append({k: v for k, v in record.items()})
         stop = self._checkpoint(epoch, row)
-        self._log("epoch {}: ".format(epoch) + ", ".join(
+        self._log(f"epoch {epoch}: " + ", ".join(
             f"{k} {v:.6g}" for k, v in record.items() if k != "epoch" and isinstance(v, float)))
         self.callback("epoch_end", **record, best_epoch=st.best_epoch,
                       best_value=st.best_value)
