@@ -1,0 +1,88 @@
+"""torchlite.nn.functional (`F`): the functional form of every layer, activation and loss."""
+
+from ...ops.shape import pad
+from .activation import (
+    celu,
+    celu_,
+    elu,
+    elu_,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    logsigmoid,
+    mish,
+    prelu,
+    relu,
+    relu6,
+    relu_,
+    rrelu,
+    rrelu_,
+    selu,
+    selu_,
+    sigmoid,
+    silu,
+    softplus,
+    softshrink,
+    softsign,
+    tanh,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from .cross_entropy import cross_entropy, nll_loss
+from .distance import (
+    cosine_embedding_loss,
+    cosine_similarity,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    normalize,
+    pairwise_distance,
+    pdist,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
+from .embedding import embedding, one_hot
+from .linear import bilinear, linear
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
+from .normalization import batch_norm, group_norm, layer_norm, rms_norm
+from .softmax import log_softmax, softmax, softmin
+
+__all__ = [
+    "pad", "celu", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+    "leaky_relu", "logsigmoid", "mish", "prelu", "relu", "relu6", "relu_", "selu", "sigmoid",
+    "silu", "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold",
+    "cross_entropy", "nll_loss", "cosine_embedding_loss", "cosine_similarity",
+    "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multilabel_soft_margin_loss", "normalize", "pairwise_distance", "pdist", "poisson_nll_loss",
+    "soft_margin_loss", "triplet_margin_loss", "alpha_dropout", "dropout", "dropout1d",
+    "dropout2d", "dropout3d", "feature_alpha_dropout", "embedding", "one_hot", "bilinear",
+    "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "huber_loss",
+    "kl_div", "l1_loss", "mse_loss", "smooth_l1_loss", "batch_norm", "group_norm", "layer_norm",
+    "log_softmax", "softmax", "softmin", "rrelu", "rrelu_", "elu_", "selu_", "celu_",
+    "leaky_relu_", "hardtanh_", "threshold_", "rms_norm",
+]

@@ -1,0 +1,91 @@
+"""Helpers shared by the functional modules: argument checks, reductions, in-place results."""
+
+from __future__ import annotations
+
+import warnings
+
+from ... import backend
+from ...autograd import grad_mode
+from ...tensor import Tensor
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_tensor(x, fn: str, name: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def check_float(x, fn: str, name: str = "input") -> Tensor:
+    check_tensor(x, fn, name)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{fn}(): expected a floating-point {name}, got {x.dtype}")
+    return x
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """Map PyTorch's deprecated size_average/reduce flags onto `reduction`."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='"
+        f"{_legacy(size_average, reduce)}' instead.", stacklevel=3,
+    )
+    return _legacy(size_average, reduce)
+
+
+def _legacy(size_average, reduce) -> str:
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def check_reduction(reduction: str, extra: tuple = ()) -> str:
+    if reduction not in _REDUCTIONS + extra:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def as_float(v) -> float:
+    """A Python float (NumPy scalars would promote float32 arrays to float64 under NEP 50)."""
+    return float(v)
+
+
+def maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    """Honour `inplace=True` where it is safe: write into `input` when no graph is recorded.
+
+    With autograd recording, the out-of-place result is returned and `input` is left as is
+    (torchlite cannot rewrite the history of a tensor an op has saved for backward).
+    """
+    if not inplace or out._data.shape != input._data.shape:
+        return out
+    if grad_mode._state.enabled and (input._requires_grad or out._requires_grad):
+        return out
+    input._data[...] = out._data
+    input._bump()
+    return input
+
+
+def xp_of(t: Tensor):
+    return backend.xp_for(t._device)
+
+
+def wrap_dim(dim: int, ndim: int, fn: str) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{fn}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+            f"{dim})"
+        )
+    return dim % n

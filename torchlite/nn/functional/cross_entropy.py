@@ -1,0 +1,248 @@
+"""cross_entropy and nll_loss: fused Ops with PyTorch's weighting, ignore_index and smoothing.
+
+Shapes: input (N, C) or (N, C, d1, ...) or unbatched (C,); class-index targets (N) or
+(N, d1, ...) or (); probability targets have the input's shape. The 'mean' reduction with class
+indices divides by the sum of the weights of the non-ignored targets (their count when there
+are no weights), as PyTorch does; with probability targets it divides by N * d1 * ...
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import Op
+from ...backend import get_xp
+from ...tensor import Tensor
+from ._util import check_reduction, check_tensor, legacy_reduction
+from .softmax import log_softmax_array
+
+
+def _class_shape(ndim: int, c: int):
+    shape = [1] * ndim
+    shape[1] = c
+    return tuple(shape)
+
+
+def _targets(xp, x, t, w, ignore_index):
+    """Per-element target column, validity mask and weight of each target (0 where ignored)."""
+    valid = t != ignore_index
+    tt = xp.where(valid, t, 0)
+    coef = valid.astype(x.dtype)
+    if w is not None:
+        coef = coef * w[tt]
+    return valid, tt, coef
+
+
+def _onehot(xp, tt, c: int, dtype):
+    return (xp.arange(c).reshape(_class_shape(tt.ndim + 1, c)) == tt[:, None]).astype(dtype)
+
+
+def _reduce(xp, loss, reduction, denom):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return xp.asarray(total, dtype=loss.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xp.asarray(total / denom, dtype=loss.dtype)
+
+
+def _grad_scale(g, reduction, denom):
+    if reduction == "none":
+        return g
+    if reduction == "sum":
+        return g
+    return g / denom
+
+
+class NllLoss(Op):
+    @staticmethod
+    def forward(ctx, x, t, w, ignore_index, reduction):
+        xp = get_xp(x)
+        valid, tt, coef = _targets(xp, x, t, w, ignore_index)
+        picked = xp.take_along_axis(x, tt[:, None], axis=1)[:, 0]
+        loss = -picked * coef
+        denom = coef.sum()
+        ctx.tt, ctx.coef, ctx.denom, ctx.reduction = tt, coef, denom, reduction
+        ctx.shape = x.shape
+        return _reduce(xp, loss, reduction, denom)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_xp(g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = -ctx.coef * _grad_scale(g, ctx.reduction, ctx.denom)
+        gx = _onehot(xp, ctx.tt, ctx.shape[1], g.dtype) * scale[:, None]
+        return gx.astype(g.dtype, copy=False), None, None, None, None
+
+
+class CrossEntropyIndex(Op):
+    """log_softmax + nll (+ label smoothing) in one node; backward is softmax - onehot."""
+
+    @staticmethod
+    def forward(ctx, x, t, w, ignore_index, reduction, eps):
+        xp = get_xp(x)
+        c = x.shape[1]
+        logp = log_softmax_array(xp, x, 1)
+        valid, tt, coef = _targets(xp, x, t, w, ignore_index)
+        loss = -xp.take_along_axis(logp, tt[:, None], axis=1)[:, 0] * coef
+        if eps > 0:
+            wl = logp * w.reshape(_class_shape(x.ndim, c)) if w is not None else logp
+            smooth = -wl.sum(axis=1) * valid
+            loss = (1.0 - eps) * loss + (eps / c) * smooth
+        denom = coef.sum()
+        ctx.save_for_backward(logp)
+        ctx.tt, ctx.valid, ctx.coef, ctx.denom = tt, valid.astype(x.dtype), coef, denom
+        ctx.w, ctx.reduction, ctx.eps = w, reduction, eps
+        return _reduce(xp, loss, reduction, denom)
+
+    @staticmethod
+    def backward(ctx, g):
+        (logp,) = ctx.saved_tensors
+        xp = get_xp(g)
+        c = logp.shape[1]
+        p = xp.exp(logp)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = _grad_scale(g, ctx.reduction, ctx.denom)
+        a = (1.0 - ctx.eps) * ctx.coef * s  # weight of (p - onehot) per element
+        gx = (p - _onehot(xp, ctx.tt, c, logp.dtype)) * a[:, None]
+        if ctx.eps > 0:
+            b = ((ctx.eps / c) * ctx.valid * s)[:, None]
+            if ctx.w is not None:
+                wsum = ctx.w.sum()
+                gx += b * (wsum * p - ctx.w.reshape(_class_shape(logp.ndim, c)))
+            else:
+                gx += b * (c * p - 1.0)
+        return gx.astype(logp.dtype, copy=False), None, None, None, None, None
+
+
+class CrossEntropyProb(Op):
+    """Cross entropy against class probabilities (soft targets); differentiable in both."""
+
+    @staticmethod
+    def forward(ctx, x, t, w, reduction, eps):
+        xp = get_xp(x)
+        c = x.shape[1]
+        logp = log_softmax_array(xp, x, 1)
+        if eps > 0:
+            t = t * (1.0 - eps) + eps / c
+        wv = w.reshape(_class_shape(x.ndim, c)) if w is not None else None
+        wt = t * wv if wv is not None else t
+        loss = -(logp * wt).sum(axis=1)
+        denom = x.size // c if c else 0
+        ctx.save_for_backward(logp)
+        ctx.wt, ctx.wv, ctx.reduction, ctx.denom, ctx.eps = wt, wv, reduction, denom, eps
+        return _reduce(xp, loss, reduction, float(denom))
+
+    @staticmethod
+    def backward(ctx, g):
+        (logp,) = ctx.saved_tensors
+        xp = get_xp(g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = _grad_scale(g, ctx.reduction, float(ctx.denom))
+        s = xp.asarray(s)[:, None] if ctx.reduction == "none" else s
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = (xp.exp(logp) * ctx.wt.sum(axis=1, keepdims=True) - ctx.wt) * s
+            gx = gx.astype(logp.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            lw = logp * ctx.wv if ctx.wv is not None else logp
+            gt = (-(1.0 - ctx.eps) * lw * s).astype(logp.dtype, copy=False)
+        return gx, gt, None, None, None
+
+
+def _batchify(input: Tensor, target: Tensor, fn: str, prob: bool):
+    """Check shapes; give unbatched inputs a batch dim. Returns (x, t, unbatched)."""
+    if input.dim() == 0:
+        raise ValueError(f"{fn}: input must have at least 1 dimension (the classes)")
+    if input.dim() == 1:
+        want = tuple(input.shape) if prob else ()
+        if tuple(target.shape) != want:
+            raise ValueError(
+                f"{fn}: for an unbatched input of shape {tuple(input.shape)} expected a target of "
+                f"shape {want}, got {tuple(target.shape)}"
+            )
+        return input.reshape(1, -1), target.reshape((1,) + want), True
+    if prob:
+        return input, target, False
+    if input.shape[0] != (target.shape[0] if target.dim() else -1):
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0] if target.dim() else 0})."
+        )
+    want = (input.shape[0],) + tuple(input.shape[2:])
+    if tuple(target.shape) != want:
+        raise RuntimeError(f"Expected target size {list(want)}, got {list(target.shape)}")
+    return input, target, False
+
+
+def _check_targets(t, c: int, ignore_index: int) -> None:
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"expected scalar type Long but found {np.dtype(t.dtype).name} (class-index targets "
+            "must be integers)"
+        )
+    if get_xp(t) is np and t.size:  # a device check would stall the GPU; CPU only
+        bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+
+
+def _weight_array(weight, c: int, fn: str):
+    if weight is None:
+        return None
+    if weight.dim() != 1 or weight.shape[0] != c:
+        raise RuntimeError(
+            f"{fn}: weight tensor should be defined either for all {c} classes or no classes but "
+            f"got weight tensor of shape: {list(weight.shape)}"
+        )
+    return weight._data
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of log-probabilities `input` at class indices `target`."""
+    check_tensor(input, "nll_loss")
+    check_tensor(target, "nll_loss", "target")
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    x, t, unbatched = _batchify(input, target, "nll_loss", prob=False)
+    _check_targets(t._data, x.shape[1], ignore_index)
+    w = _weight_array(weight, x.shape[1], "nll_loss")
+    out = NllLoss.apply(x, t._data, w, int(ignore_index), reduction)
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy of logits `input` against class indices or class probabilities.
+
+    Numerically stable (log-sum-exp); logits of 1e4 give finite losses and gradients.
+    Out-of-range class indices raise IndexError on the CPU; on the GPU they are not checked (the
+    check would stall the device). Integer targets of any width are accepted (PyTorch wants
+    int64). `weight` takes no gradient.
+    """
+    check_tensor(input, "cross_entropy")
+    check_tensor(target, "cross_entropy", "target")
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
+    prob = tuple(input.shape) == tuple(target.shape)
+    x, t, unbatched = _batchify(input, target, "cross_entropy", prob)
+    c = x.shape[1]
+    w = _weight_array(weight, c, "cross_entropy")
+    eps = float(label_smoothing)
+    if prob:
+        if t._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"Expected floating point type for target with class probabilities, got {t.dtype}"
+            )
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        out = CrossEntropyProb.apply(x, t, w, reduction, eps)
+    else:
+        _check_targets(t._data, c, ignore_index)
+        out = CrossEntropyIndex.apply(x, t._data, w, int(ignore_index), reduction, eps)
+    return out.reshape(()) if unbatched and reduction == "none" else out

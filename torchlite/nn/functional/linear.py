@@ -1,0 +1,111 @@
+"""linear and bilinear: one graph node each, backward by matmuls."""
+
+from __future__ import annotations
+
+from ...autograd.function import Op
+from ...backend import get_xp
+from ...tensor import Tensor
+from ._util import check_tensor
+
+
+class Linear(Op):
+    """y = x @ W.T + b over the last dim of x (any leading dims)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = g @ w
+        if need[1] or need[2]:
+            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            if need[1]:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                gw = g2.T @ x2
+            if need[2]:
+                gb = g2.sum(axis=0)
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
+    check_tensor(input, "linear")
+    check_tensor(weight, "linear", "weight")
+    if weight.dim() != 2:
+        raise RuntimeError(f"linear: weight must be 2-D (out, in), got shape {tuple(weight.shape)}")
+    if input.dim() == 0 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"linear: mat1 and mat2 shapes cannot be multiplied (input {tuple(input.shape)}, "
+            f"weight.T {(weight.shape[1], weight.shape[0])})"
+        )
+    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), (), (1,)):
+        raise RuntimeError(
+            f"linear: bias of shape {tuple(bias.shape)} does not match {weight.shape[0]} outputs"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"linear: expected input and weight to have the same dtype, but got {input.dtype} "
+            f"and {weight.dtype}"
+        )
+    if bias is not None and bias.dim() != 1:
+        bias = bias.expand(weight.shape[0])
+    return Linear.apply(input, weight, bias)
+
+
+class Bilinear(Op):
+    """y[n, o] = sum_ij x1[n, i] W[o, i, j] x2[n, j] + b[o]."""
+
+    @staticmethod
+    def forward(ctx, x1, x2, w, b):
+        xp = get_xp(x1)
+        t = xp.einsum("ni,oij->noj", x1, w)  # (N, out, in2)
+        y = xp.einsum("noj,nj->no", t, x2)
+        ctx.save_for_backward(x1, x2, w)
+        ctx.t = t
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x1, x2, w = ctx.saved_tensors
+        xp = get_xp(g)
+        need = ctx.needs_input_grad
+        g1 = g2 = gw = gb = None
+        if need[0]:
+            g1 = xp.einsum("no,oij,nj->ni", g, w, x2, optimize=True)
+        if need[1]:
+            g2 = xp.einsum("no,noj->nj", g, ctx.t)
+        if need[2]:
+            gw = xp.einsum("no,ni,nj->oij", g, x1, x2, optimize=True)
+        if need[3]:
+            gb = g.sum(axis=0)
+        return g1, g2, gw, gb
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
+    """y = x1^T A x2 + b. Shape: (*, in1), (*, in2), weight (out, in1, in2) -> (*, out)."""
+    check_tensor(input1, "bilinear", "input1")
+    check_tensor(input2, "bilinear", "input2")
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear: weight must be 3-D, got shape {tuple(weight.shape)}")
+    out, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    if (input1.dim() == 0 or input1.shape[-1] != in1 or input2.dim() == 0
+            or input2.shape[-1] != in2 or tuple(input2.shape[:-1]) != lead):
+        raise RuntimeError(
+            f"bilinear: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} do not match "
+            f"weight {tuple(weight.shape)}"
+        )
+    y = Bilinear.apply(input1.reshape(-1, in1), input2.reshape(-1, in2), weight, bias)
+    return y.reshape(*lead, out)

@@ -1,0 +1,244 @@
+"""batch_norm, layer_norm, group_norm: dedicated Ops sharing one normalisation backward.
+
+All three compute xhat = (x - mean) / sqrt(var + eps) over some axes (biased variance), then an
+affine map. The gradient through the statistics is the same formula in each case:
+    dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))   (means over the axes)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import Op
+from ...backend import get_xp
+from ...tensor import Tensor
+from ._util import check_float
+
+
+def _stats(xp, x, axes, eps):
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    return mean, var, centred * invstd, invstd
+
+
+def _norm_backward(dxhat, xhat, invstd, axes):
+    m1 = dxhat.mean(axis=axes, keepdims=True)
+    m2 = (dxhat * xhat).mean(axis=axes, keepdims=True)
+    return invstd * (dxhat - m1 - xhat * m2)
+
+
+def _channel_shape(ndim: int, c: int):
+    shape = [1] * ndim
+    shape[1] = c
+    return tuple(shape)
+
+
+class BatchNorm(Op):
+    """Normalise over every axis but 1 (the channel axis) with batch or given statistics."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, mean, var, training, eps, stats_out):
+        xp = get_xp(x)
+        axes = tuple(i for i in range(x.ndim) if i != 1)
+        cshape = _channel_shape(x.ndim, x.shape[1])
+        if training:
+            bmean, bvar, xhat, invstd = _stats(xp, x, axes, eps)
+            stats_out.append((bmean.reshape(-1), bvar.reshape(-1)))
+        else:
+            invstd = (1.0 / xp.sqrt(var + eps)).reshape(cshape)
+            xhat = (x - mean.reshape(cshape)) * invstd
+        ctx.training, ctx.axes, ctx.cshape = training, axes, cshape
+        ctx.save_for_backward(xhat, invstd, w)
+        y = xhat * w.reshape(cshape) if w is not None else xhat.copy()
+        if b is not None:
+            y += b.reshape(cshape)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, invstd, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        axes = ctx.axes
+        gx = gw = gb = None
+        if need[0]:
+            dxhat = g * w.reshape(ctx.cshape) if w is not None else g
+            if ctx.training:
+                gx = _norm_backward(dxhat, xhat, invstd, axes)
+            else:
+                gx = dxhat * invstd
+        if need[1]:
+            gw = (g * xhat).sum(axis=axes)
+        if need[2]:
+            gb = g.sum(axis=axes)
+        return gx, gw, gb, None, None, None, None, None
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over channel dim 1. Shape: (N, C) or (N, C, *).
+
+    In training, normalises with the batch statistics and updates running_mean/running_var in
+    place (running = (1 - momentum) * running + momentum * batch, unbiased batch variance).
+    Otherwise normalises with the running statistics.
+    """
+    check_float(input, "batch_norm")
+    if input.dim() < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (got {input.dim()}D input)")
+    c = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(
+                f"batch_norm: {name} should contain {c} elements not {t.numel()}"
+            )
+    n = input.numel() // max(c, 1)
+    if training and n <= 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size "
+            f"{input.shape!r}"
+        )
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm: running_mean and running_var must be defined in eval mode")
+    rm = running_mean._data if running_mean is not None else None
+    rv = running_var._data if running_var is not None else None
+    # The Op receives the statistics as plain arrays (they take no gradient).
+    stats: list = []  # the Op hands back the batch statistics through this list
+    y = BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(eps), stats)
+    if training and (running_mean is not None or running_var is not None):
+        bmean, bvar = stats[0]
+        m = float(momentum)
+        if running_mean is not None:
+            running_mean._data *= 1.0 - m
+            running_mean._data += m * bmean.astype(rm.dtype, copy=False)
+            running_mean._bump()
+        if running_var is not None:
+            unbiased = bvar * (n / (n - 1))
+            running_var._data *= 1.0 - m
+            running_var._data += m * unbiased.astype(rv.dtype, copy=False)
+            running_var._bump()
+    return y
+
+
+class LayerNorm(Op):
+    """Normalise over the last k axes; weight and bias have the shape of those axes."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, k, eps):
+        xp = get_xp(x)
+        axes = tuple(range(x.ndim - k, x.ndim))
+        _, _, xhat, invstd = _stats(xp, x, axes, eps)
+        ctx.axes = axes
+        ctx.save_for_backward(xhat, invstd, w)
+        y = xhat * w if w is not None else xhat.copy()
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, invstd, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        lead = tuple(range(g.ndim - len(ctx.axes)))
+        gx = gw = gb = None
+        if need[0]:
+            gx = _norm_backward(g * w if w is not None else g, xhat, invstd, ctx.axes)
+        if need[1]:
+            gw = (g * xhat).sum(axis=lead)
+        if need[2]:
+            gb = g.sum(axis=lead)
+        return gx, gw, gb, None, None
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing dims given by normalized_shape. Shape: (*, *normalized_shape)."""
+    check_float(input, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(
+                f"layer_norm: expected {name} of shape {list(shape)}, got {list(t.shape)}"
+            )
+    return LayerNorm.apply(input, weight, bias, k, float(eps))
+
+
+class GroupNorm(Op):
+    """Normalise each (sample, group of channels); per-channel affine."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, groups, eps):
+        xp = get_xp(x)
+        n, c = x.shape[0], x.shape[1]
+        xg = x.reshape(n, groups, -1)
+        _, _, xhat, invstd = _stats(xp, xg, (2,), eps)
+        xhat = xhat.reshape(x.shape)
+        cshape = _channel_shape(x.ndim, c)
+        ctx.groups, ctx.cshape = groups, cshape
+        ctx.save_for_backward(xhat, invstd, w)
+        y = xhat * w.reshape(cshape) if w is not None else xhat.copy()
+        if b is not None:
+            y += b.reshape(cshape)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, invstd, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        axes = tuple(i for i in range(g.ndim) if i != 1)
+        gx = gw = gb = None
+        if need[0]:
+            dxhat = g * w.reshape(ctx.cshape) if w is not None else g
+            n = g.shape[0]
+            gx = _norm_backward(dxhat.reshape(n, ctx.groups, -1),
+                                xhat.reshape(n, ctx.groups, -1), invstd, (2,)).reshape(g.shape)
+        if need[1]:
+            gw = (g * xhat).sum(axis=axes)
+        if need[2]:
+            gb = g.sum(axis=axes)
+        return gx, gw, gb, None, None
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Group normalisation (Wu & He, 2018). Shape: (N, C, *), C divisible by num_groups."""
+    check_float(input, "group_norm")
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    c = input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {input.shape!r} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"group_norm: expected {name} with {c} elements, got {t.numel()}")
+    return GroupNorm.apply(input, weight, bias, int(num_groups), float(eps))
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x**2) + eps) over the trailing dims (eps defaults to the dtype's epsilon)."""
+    check_float(input, "rms_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.dim() - len(shape):]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(str(s) for s in shape)}], but got input of size{list(input.shape)}"
+        )
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.dim() - len(shape), input.dim()))
+    out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out

@@ -1,0 +1,23 @@
+"""The layer classes of torchlite.nn (each file mirrors torch/nn/modules/)."""
+
+from .activation import *  # noqa: F403
+from .activation import __all__ as _activation
+from .container import *  # noqa: F403
+from .container import __all__ as _container
+from .distance import *  # noqa: F403
+from .distance import __all__ as _distance
+from .dropout import *  # noqa: F403
+from .dropout import __all__ as _dropout
+from .embedding import *  # noqa: F403
+from .embedding import __all__ as _embedding
+from .flatten import *  # noqa: F403
+from .flatten import __all__ as _flatten
+from .linear import *  # noqa: F403
+from .linear import __all__ as _linear
+from .loss import *  # noqa: F403
+from .loss import __all__ as _loss
+from .normalization import *  # noqa: F403
+from .normalization import __all__ as _normalization
+
+__all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flatten, *_linear,
+           *_loss, *_normalization]
