@@ -27,17 +27,42 @@ def one_problem(text: str) -> ConfigProblem:
     return info.value.problems[0]
 
 
-# -- scalars ----------------------------------------------------------------------------------
+# -- scalars --
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("1e-3", 0.001), ("1E5", 100000.0), (".5e-2", 0.005), ("-2.5e+3", -2500.0),
-        ("1.", 1.0), ("+.5", 0.5), ("3", 3), ("-7", -7), ("1_000", 1000), ("0x1f", 31),
-        ("0o17", 15), ("007", 7), ("true", True), ("False", False), ("null", None),
-        ("~", None), ("", None), (".inf", math.inf), ("-.inf", -math.inf),
-        ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"), ("y", "y"),
-        ("2024-01-01", "2024-01-01"), ("1:30", "1:30"), ("'1e3'", "1e3"), ('"3"', "3"),
-        ("1e3", 1000.0), ("val/loss", "val/loss"), ("!!str 12", "12"), ("!!float 2", 2.0),
+        ("1e-3", 0.001),
+        ("1E5", 100000.0),
+        (".5e-2", 0.005),
+        ("-2.5e+3", -2500.0),
+        ("1.", 1.0),
+        ("+.5", 0.5),
+        ("3", 3),
+        ("-7", -7),
+        ("1_000", 1000),
+        ("0x1f", 31),
+        ("0o17", 15),
+        ("007", 7),
+        ("true", True),
+        ("False", False),
+        ("null", None),
+        ("~", None),
+        ("", None),
+        (".inf", math.inf),
+        ("-.inf", -math.inf),
+        ("yes", "yes"),
+        ("no", "no"),
+        ("on", "on"),
+        ("off", "off"),
+        ("y", "y"),
+        ("2024-01-01", "2024-01-01"),
+        ("1:30", "1:30"),
+        ("'1e3'", "1e3"),
+        ('"3"', "3"),
+        ("1e3", 1000.0),
+        ("val/loss", "val/loss"),
+        ("!!str 12", "12"),
+        ("!!float 2", 2.0),
         ("!!int '12'", 12),
     ],
 )
@@ -64,7 +89,7 @@ def test_line_of_every_key_path():
     assert str(source.problem(("b", "c", 1), "bad")) == "c.yaml:3: b.c.1: bad"
 
 
-# -- refused documents --------------------------------------------------------------------------
+# -- refused documents --
 def test_duplicate_keys_name_both_lines():
     p = one_problem("a: 1\nb:\n  x: 1\n  x: 2\n")
     assert (p.line, p.path) == (4, "b.x")
@@ -124,6 +149,13 @@ def test_malformed_documents(text, line, fragment):
     assert str(p).startswith(f"c.yaml:{line}: ")
 
 
+def test_control_characters_bom_and_crlf():
+    p = one_problem("a: 1\nb: x\x00\n")
+    assert p.line == 2 and "special characters are not allowed" in p.message
+    data, source = load_yaml("\ufeffa: 1\r\nb:\r\n  c: 2\r\n")
+    assert data == {"a": 1, "b": {"c": 2}} and source.lines[("b", "c")] == 3
+
+
 def test_alias_bomb_refused_without_expanding():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
@@ -148,7 +180,7 @@ def test_numeric_keys_keep_their_text():
     assert data == {"1": "a", "true": "b"}
 
 
-# -- problems and errors -------------------------------------------------------------------------
+# -- problems and errors --
 def test_problem_and_error_format():
     assert str(ConfigProblem("f.yaml", 3, "a.b", "bad")) == "f.yaml:3: a.b: bad"
     assert str(ConfigProblem("f.yaml", None, "a", "bad")) == "f.yaml: a: bad"
@@ -174,7 +206,7 @@ def test_did_you_mean(name, choices, expected):
     assert (expected in hint) if expected else hint == ""
 
 
-# -- overrides ----------------------------------------------------------------------------------
+# -- overrides --
 @pytest.mark.parametrize(
     "text, path, value",
     [
@@ -220,14 +252,25 @@ def test_parse_yaml_value_never_evaluates():
 
 
 def _base():
-    return {"optimizer": {"type": "SGD", "lr": 0.1}, "scheduler": None,
-            "model": {"layers": [{"type": "Linear"}, {"type": "ReLU"}]}}
+    return {
+        "optimizer": {"type": "SGD", "lr": 0.1},
+        "scheduler": None,
+        "model": {"layers": [{"type": "Linear"}, {"type": "ReLU"}]},
+    }
 
 
 def test_apply_overrides_sets_creates_and_records():
     data, source = _base(), SourceMap("c.yaml", {("optimizer",): 1})
-    apply_overrides(data, ["optimizer.lr=0.01", "model.layers.1.inplace=true",
-                           "scheduler.type=StepLR", "trainer.early_stopping.patience=3"], source)
+    apply_overrides(
+        data,
+        [
+            "optimizer.lr=0.01",
+            "model.layers.1.inplace=true",
+            "scheduler.type=StepLR",
+            "trainer.early_stopping.patience=3",
+        ],
+        source,
+    )
     assert data["optimizer"]["lr"] == 0.01
     assert data["model"]["layers"][1] == {"type": "ReLU", "inplace": True}
     assert data["scheduler"] == {"type": "StepLR"}
@@ -259,7 +302,13 @@ def test_apply_overrides_collects_every_problem():
 
 
 def test_dump_yaml_round_trips():
-    data = {"name": "x", "lr": 1e-5, "big": 1e20, "n": 3, "flags": [True, None],
-            "nested": {"s": "yes", "t": "1e3", "u": "null"}}
+    data = {
+        "name": "x",
+        "lr": 1e-5,
+        "big": 1e20,
+        "n": 3,
+        "flags": [True, None],
+        "nested": {"s": "yes", "t": "1e3", "u": "null"},
+    }
     back, _ = load_yaml(dump_yaml(data))
     assert back == data

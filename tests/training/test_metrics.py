@@ -10,7 +10,7 @@ from torchlite.training import metrics as M
 RNG = np.random.default_rng(0)
 
 
-# -- references: plain loops, obviously right ---------------------------------------------------------
+# -- references: plain loops, obviously right --
 def ref_confusion(true, pred, c):
     cm = np.zeros((c, c), dtype=np.int64)
     for t, p in zip(true, pred):
@@ -61,11 +61,11 @@ def ref_r2(y, p):
 def classification_data(n=200, c=5):
     logits = RNG.standard_normal((n, c)).astype(np.float32)
     true = RNG.integers(0, c, size=n)
-    true[:n // 3] = logits[:n // 3].argmax(1)  # better than chance
+    true[: n // 3] = logits[: n // 3].argmax(1)  # better than chance
     return logits, true
 
 
-# -- classification ---------------------------------------------------------------------------------
+# -- classification --
 def test_accuracy_from_logits_and_classes():
     logits, true = classification_data()
     pred = [int(np.argmax(r)) for r in logits]
@@ -160,7 +160,7 @@ def test_classification_report():
     assert rep["confusion_matrix"] == cm.tolist() and rep["support"] == 100
 
 
-# -- regression ---------------------------------------------------------------------------------------
+# -- regression --
 def test_regression_metrics():
     y = RNG.standard_normal((80, 3)) * 5 + 2
     p = y + RNG.standard_normal((80, 3))
@@ -183,7 +183,7 @@ def test_r2_of_constant_targets():
         M.mse(np.zeros(3), np.zeros(4))
 
 
-# -- names ------------------------------------------------------------------------------------------------
+# -- names --
 def test_metric_names():
     assert M.metric_task("accuracy") == "classification"
     assert M.metric_task("top3_accuracy") == "classification"
@@ -210,7 +210,7 @@ def test_compute_metric_classification(name):
     assert value == pytest.approx(expected)
 
 
-# -- streaming ---------------------------------------------------------------------------------------------
+# -- streaming --
 def batches(n, sizes):
     start = 0
     for size in sizes:
@@ -221,8 +221,14 @@ def batches(n, sizes):
 @pytest.mark.parametrize("sizes", [[300], [1] * 7 + [293], [64, 64, 64, 64, 44]])
 def test_accumulator_classification_equals_whole_arrays(sizes):
     logits, true = classification_data(300, 6)
-    names = ["accuracy", "top3_accuracy", "f1_macro", "f1_weighted", "precision_macro",
-             "recall_weighted"]
+    names = [
+        "accuracy",
+        "top3_accuracy",
+        "f1_macro",
+        "f1_weighted",
+        "precision_macro",
+        "recall_weighted",
+    ]
     acc = M.MetricAccumulator(names, "classification", num_classes=6)
     losses = RNG.random(len(sizes))
     for s, loss in zip(batches(300, sizes), losses):
@@ -242,7 +248,8 @@ def test_accumulator_grows_classes_and_resets():
     assert acc.cm.shape == (4, 4)
     assert acc.compute()["accuracy"] == 0.75
     assert acc.compute()["f1_macro"] == pytest.approx(
-        M.f1_score(np.array([0, 1, 3, 2]), np.array([0, 1, 3, 3]), "macro"))
+        M.f1_score(np.array([0, 1, 3, 2]), np.array([0, 1, 3, 3]), "macro")
+    )
     acc.reset()
     assert acc.n == 0 and acc.compute() == {"accuracy": 0.0, "f1_macro": 0.0}
 

@@ -18,7 +18,10 @@ def test_create_run_dir_numbers_taken_names(tmp_path):
     assert a.weights.is_dir() and a.best == a.root / "weights" / "best.safetensors"
     again = runs.create_run_dir(tmp_path / "runs", "exp", exist_ok=True)
     assert again.root == a.root
-    assert a.state.name == "last_state.safetensors" and a.epoch_weights(4).name == "epoch_4.safetensors"
+    assert (
+        a.state.name == "last_state.safetensors"
+        and a.epoch_weights(4).name == "epoch_4.safetensors"
+    )
 
 
 @pytest.mark.parametrize("name", ["", "../x", "a/b", "with space", ".hidden"])
@@ -42,7 +45,7 @@ def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runs.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)  # the one writer, in torchlite.serialization
     with pytest.raises(OSError, match="disk full"):
         runs.atomic_write_json(p, {"v": 2})
     assert json.loads(p.read_text()) == {"v": 1}
@@ -52,20 +55,40 @@ def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
 def test_json_is_strict(tmp_path):
     import numpy as np
 
-    p = runs.atomic_write_json(tmp_path / "s.json", {
-        "loss": float("nan"), "best": float("inf"), "arr": np.arange(3), "x": np.float32(0.5),
-        "path": tmp_path, "t": (1, 2)})
+    p = runs.atomic_write_json(
+        tmp_path / "s.json",
+        {
+            "loss": float("nan"),
+            "best": float("inf"),
+            "arr": np.arange(3),
+            "x": np.float32(0.5),
+            "path": tmp_path,
+            "t": (1, 2),
+        },
+    )
     data = json.loads(p.read_text())
-    assert data == {"loss": None, "best": None, "arr": [0, 1, 2], "x": 0.5,
-                    "path": str(tmp_path), "t": [1, 2]}
+    assert data == {
+        "loss": None,
+        "best": None,
+        "arr": [0, 1, 2],
+        "x": 0.5,
+        "path": str(tmp_path),
+        "t": [1, 2],
+    }
 
 
 def test_metrics_header():
     assert runs.metrics_header(["accuracy"], has_val=True) == [
-        "epoch", "step", "time_s", "lr", "train/loss", "train/accuracy", "val/loss",
-        "val/accuracy"]
-    assert runs.metrics_header([], has_val=False) == ["epoch", "step", "time_s", "lr",
-                                                       "train/loss"]
+        "epoch",
+        "step",
+        "time_s",
+        "lr",
+        "train/loss",
+        "train/accuracy",
+        "val/loss",
+        "val/accuracy",
+    ]
+    assert runs.metrics_header([], has_val=False) == ["epoch", "step", "time_s", "lr", "train/loss"]
 
 
 def read_csv(path):
@@ -76,8 +99,18 @@ def read_csv(path):
 def test_metrics_csv_appends_rows(tmp_path):
     header = runs.metrics_header(["accuracy"])
     m = runs.MetricsCSV(tmp_path / "metrics.csv", header)
-    m.append({"epoch": 1, "step": 10, "time_s": 1.25, "lr": 1e-3, "train/loss": 0.5,
-              "train/accuracy": 0.8, "val/loss": 0.6, "val/accuracy": 0.75})
+    m.append(
+        {
+            "epoch": 1,
+            "step": 10,
+            "time_s": 1.25,
+            "lr": 1e-3,
+            "train/loss": 0.5,
+            "train/accuracy": 0.8,
+            "val/loss": 0.6,
+            "val/accuracy": 0.75,
+        }
+    )
     m.append({"epoch": 2, "step": 20, "time_s": 2.5, "lr": 5e-4, "train/loss": float("nan")})
     rows = read_csv(tmp_path / "metrics.csv")
     assert rows[0] == header
@@ -114,8 +147,12 @@ def test_append_log(tmp_path):
 
 def test_write_config_round_trips(tmp_path):
     paths = runs.create_run_dir(tmp_path, "r")
-    cfg = {"name": "r", "optimizer": {"type": "AdamW", "lr": 1e-3}, "metrics": ["accuracy"],
-           "note": "1e3"}
+    cfg = {
+        "name": "r",
+        "optimizer": {"type": "AdamW", "lr": 1e-3},
+        "metrics": ["accuracy"],
+        "note": "1e3",
+    }
     runs.write_config(paths, cfg)
     assert load_yaml(paths.config.read_text())[0] == cfg
     runs.write_summary(paths, {"status": "completed", "best": {"epoch": 3}})

@@ -298,7 +298,13 @@ def load_yaml(text: str, filename: str | None = None) -> tuple[Any, SourceMap]:
     """Parse YAML text into plain Python values and the line of every key path."""
     if len(text) > MAX_BYTES:
         raise ConfigError([ConfigProblem(filename, None, "", "file too large for a config")])
-    loader = ConfigLoader(text, filename)
+    try:
+        loader = ConfigLoader(text, filename)
+    except yaml.reader.ReaderError as exc:  # checked on construction: control characters
+        line = text[: exc.position].count("\n") + 1
+        problem = ConfigProblem(filename, line, "", f"invalid YAML: {exc.reason} "
+                                f"(character {exc.character!r})")
+        raise ConfigError([problem]) from None
     try:
         return loader.load()
     finally:

@@ -7,6 +7,7 @@ before (and without) importing torchlite.nn or torchlite.optim.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -213,7 +214,8 @@ def _import_file(path: Path, base_dir) -> Any:
         raise RegistryError(f"model file not found: {path} (looked in "
                             + ", ".join(str(p.parent.resolve()) for p in candidates) + ")")
     found = found.resolve()
-    mod_name = f"torchlite_user_{abs(hash(str(found))):x}_{found.stem}"
+    digest = hashlib.sha1(str(found).encode()).hexdigest()[:12]
+    mod_name = f"torchlite_user_{digest}_{found.stem}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
     spec = importlib.util.spec_from_file_location(mod_name, found)

@@ -220,13 +220,22 @@ def latest_run(root: str | Path = "runs") -> Path | None:
     return max(found)[2] if found else None
 
 
+def _final_weights(run: Path) -> str:
+    """The run's trainer.final_weights (best or last), as recorded in its summary.json."""
+    try:
+        final = json.loads((run / "summary.json").read_text(encoding="utf-8"))["final_weights"]
+        return "last" if final and Path(final).stem == "last" else "best"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "best"
+
+
 def resolve_checkpoint(arg: str | Path | None, root: str | Path = "runs",
-                       prefer: str = "best") -> Path:
+                       prefer: str | None = None) -> Path:
     """A CHECKPOINT_OR_RUN argument -> a checkpoint file.
 
-    A file is returned as is; a run folder (or its weights/ folder) gives weights/<prefer>, else
-    the other of best/last; None gives the latest run under `root`. Raises
-    CheckpointNotFoundError saying what was looked for.
+    A file is returned as is; a run folder (or its weights/ folder) gives weights/<prefer> (by
+    default the run's trainer.final_weights), else the other of best/last; None gives the latest
+    run under `root`. Raises CheckpointNotFoundError saying what was looked for.
     """
     if arg is None:
         run = latest_run(root)
@@ -240,6 +249,7 @@ def resolve_checkpoint(arg: str | Path | None, root: str | Path = "runs",
         return p
     if p.is_dir():
         weights = p if p.name == "weights" else p / "weights"
+        prefer = prefer or _final_weights(weights.parent)
         order = [prefer, "last" if prefer == "best" else "best"]
         for name in order:
             if (weights / f"{name}{WEIGHTS_SUFFIX}").is_file():

@@ -107,6 +107,14 @@ def _union_tags(root: type[BaseModel], loc: tuple) -> list[str]:
     return tags
 
 
+_EXPECTED = {
+    "int_parsing": "an integer", "int_from_float": "an integer", "int_type": "an integer",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "a string", "list_type": "a list",
+    "dict_type": "a mapping", "finite_number": "a finite number",
+}
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -141,6 +149,8 @@ def _message(err: dict, loc: tuple, root: type[BaseModel]) -> str:
         hint = did_you_mean(str(err.get("input")), options) if options else ""
         return f"expected {ctx.get('expected', 'one of the allowed values')}, got " \
                f"{_short(err.get('input'))}{hint}"
+    if kind in _EXPECTED and "input" in err:
+        return f"expected {_EXPECTED[kind]}, got {_short(err['input'])}"
     msg = err["msg"]
     msg = msg[:1].lower() + msg[1:]
     if kind in ("model_type", "model_attributes_type", "dict_type"):

@@ -170,6 +170,10 @@ class Trainer:
             except TrainingDiverged as exc:
                 status, reason = "diverged", str(exc)
         self.state.wall_s = time.perf_counter() - start
+        if status == "completed" and cfg.trainer.final_weights == "best" and \
+                self.paths.best.exists():
+            # the model object ends with the weights the run hands on (as best.safetensors)
+            self.model.load_state_dict(torchlite.load(self.paths.best))
         summary = self._summary(status, reason)
         write_summary(self.paths, summary)
         self._log(f"end: {status} ({reason})")
@@ -189,6 +193,8 @@ class Trainer:
         loss_sum, loss_n = None, 0
         accum = cfg.trainer.accumulate_grad_batches
         n_batches = len(self.train_loader)
+        on_gpu = self.device != "cpu"
+        pending: list = []
         self.callback("epoch_start", epoch=epoch, batches=n_batches)
         t0 = time.perf_counter()
         for i, (x, y) in enumerate(self.train_loader):
@@ -206,7 +212,10 @@ class Trainer:
             lv = loss.detach()._data
             loss_sum = lv if loss_sum is None else loss_sum + lv
             loss_n += 1
-            acc.update(_host(out.detach()), _host(y))
+            if on_gpu:  # keep outputs on the device: one transfer per epoch, no per-step sync
+                pending.append((out.detach()._data, y._data))
+            else:
+                acc.update(out.detach()._data, y._data)
             if self.device == "cpu" or (i + 1) % cfg.trainer.log_every_n_steps == 0:
                 self._check_finite(float(lv), epoch)
             if (i + 1) % cfg.trainer.log_every_n_steps == 0 or last_in_epoch:
@@ -216,6 +225,8 @@ class Trainer:
             if self._signals.stop:
                 self._save_last(epoch - 1, {})
                 raise TrainingInterrupted(self._signals.stop)
+        for out_arr, y_arr in pending:
+            acc.update(_host_array(out_arr), _host_array(y_arr))
         train_loss = float(loss_sum) / max(loss_n, 1) if loss_sum is not None else float("nan")
         self._check_finite(train_loss, epoch)
         row = {"train/loss": train_loss}
@@ -316,14 +327,27 @@ class Trainer:
             "best": str(self.paths.best) if self.paths.best.exists() else None,
             "last": str(self.paths.last) if self.paths.last.exists() else None,
             "final_metrics": st.history[-1] if st.history else {},
+            "final_weights": self._final_weights_path(),
         }
+
+    def _final_weights_path(self) -> str | None:
+        """trainer.final_weights: the checkpoint that eval/infer use when given the run folder."""
+        prefer = self.paths.best if self.cfg.trainer.final_weights == "best" else self.paths.last
+        for p in (prefer, self.paths.last):
+            if p.exists():
+                return str(p)
+        return None
 
     def _log(self, message: str) -> None:
         append_log(self.paths.log, message)
 
 
 def _host(t) -> np.ndarray:
-    return torchlite.backend.move(t._data, torchlite.backend.CPU)
+    return _host_array(t._data)
+
+
+def _host_array(a) -> np.ndarray:
+    return torchlite.backend.move(a, torchlite.backend.CPU)
 
 
 def _finite_weights(model) -> bool:
