@@ -34,6 +34,9 @@ class Tensor:
         "__dict__",
     )
 
+    # NumPy scalars and arrays defer to Tensor's reflected operators (np.float32(2) * t is a Tensor)
+    __array_priority__ = 1000
+
     def __init__(self, *args, device=None) -> None:
         dev = backend.to_device(device)
         xp = backend.xp_for(dev)
@@ -47,12 +50,16 @@ class Tensor:
             arr = xp.array(src, dtype=default)
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+            if not args:
+                shape = (0,)  # Tensor() is an empty vector, as in PyTorch
             if not all(_is_int(s) and s >= 0 for s in shape):
                 raise TypeError(f"Tensor(): expected non-negative integer sizes, got {args!r}")
             arr = xp.empty(tuple(int(s) for s in shape), dtype=default)
         self._init(arr, dev)
 
     def _init(self, arr, dev) -> None:
+        if isinstance(arr, np.generic):
+            arr = np.asarray(arr)
         self._data = arr
         self._device = dev
         self._requires_grad = False
@@ -66,14 +73,8 @@ class Tensor:
     def _make(cls, arr, dev, requires_grad: bool = False) -> Tensor:
         """Wrap an array without copying (the fast internal constructor)."""
         t = object.__new__(Tensor)
-        t._data = arr
-        t._device = dev
+        t._init(arr, dev)
         t._requires_grad = requires_grad
-        t.grad = None
-        t.grad_fn = None
-        t._out_index = 0
-        t._vbox = [0]
-        t._hooks = None
         return t
 
     # -- metadata --------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Adadelta, as `torch.optim.Adadelta`."""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.grad_mode import no_grad
+from ._helpers import (
+    _addcmul_,
+    _bump_scalar,
+    _check_common,
+    _check_number,
+    _grads_of,
+    _scalar_tensor,
+    _value,
+    _zeros_state,
+)
+from .optimizer import Optimizer
+
+__all__ = ["Adadelta"]
+
+
+def _adadelta_update(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay,
+                     maximize):
+    """One Adadelta step on raw arrays, in place on `param`, `square_avg` and `acc_delta`."""
+    xp = backend.get_xp(param)
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    square_avg *= rho
+    _addcmul_(square_avg, grad, grad, 1 - rho)
+    std = square_avg + eps
+    xp.sqrt(std, out=std)
+    delta = acc_delta + eps
+    xp.sqrt(delta, out=delta)
+    delta /= std
+    delta *= grad
+    acc_delta *= rho
+    _addcmul_(acc_delta, delta, delta, 1 - rho)
+    param -= lr * delta
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta, as `torch.optim.Adadelta` (defaults lr=1.0, rho=0.9, eps=1e-6, weight_decay=0).
+
+    Update rule (g_t negated if maximize, plus \lambda \theta_{t-1} with weight decay):
+
+        v_t = \rho v_{t-1} + (1 - \rho) g_t^2
+        \Delta x_t = \sqrt{u_{t-1} + eps} / \sqrt{v_t + eps} \, g_t
+        u_t = \rho u_{t-1} + (1 - \rho) \Delta x_t^2;   \theta_t = \theta_{t-1} - lr \Delta x_t
+
+    State per parameter: `step`, `square_avg` (v), `acc_delta` (u).
+    """
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group) -> None:
+        _check_common(group)
+        if not 0.0 <= _check_number("rho", group["rho"], "rho value") <= 1.0:
+            raise ValueError(f"Invalid rho value: {group['rho']} (rho must be in [0, 1])")
+
+    @no_grad()
+    def step(self, closure=None):
+        """Perform one Adadelta step; returns the closure's loss (or None)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            hyper = dict(lr=_value(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
+                         weight_decay=float(group["weight_decay"]), maximize=group["maximize"])
+            for p, grad in _grads_of(group):
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_tensor(0.0)
+                    state["square_avg"] = _zeros_state(p)
+                    state["acc_delta"] = _zeros_state(p)
+                _bump_scalar(state["step"])
+                _adadelta_update(p._data, grad, state["square_avg"]._data,
+                                 state["acc_delta"]._data, **hyper)
+                p._bump()
+        return loss

@@ -1,0 +1,91 @@
+"""Adagrad, as `torch.optim.Adagrad`."""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.grad_mode import no_grad
+from ._helpers import (
+    _addcmul_,
+    _bump_scalar,
+    _check_common,
+    _check_nonneg,
+    _grads_of,
+    _scalar_tensor,
+    _value,
+    _zeros_state,
+)
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+def _adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize):
+    """One Adagrad step on raw arrays, in place on `param` and `state_sum`."""
+    xp = backend.get_xp(param)
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    clr = lr / (1 + (step - 1) * lr_decay)
+    _addcmul_(state_sum, grad, grad, 1.0)
+    std = xp.sqrt(state_sum)
+    std += eps
+    upd = grad * -clr
+    upd /= std
+    param += upd
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, as `torch.optim.Adagrad` (defaults lr=1e-2, lr_decay=0, weight_decay=0,
+    initial_accumulator_value=0, eps=1e-10).
+
+    Update rule at step t (g_t negated if maximize):
+
+        g_t <- g_t + \lambda \theta_{t-1};   lr_t = lr / (1 + (t - 1) lr_decay)
+        s_t = s_{t-1} + g_t^2   (s_0 = initial_accumulator_value)
+        \theta_t = \theta_{t-1} - lr_t g_t / (\sqrt{s_t} + eps)
+
+    State per parameter: `step`, `sum`; created when the optimizer is built, as in PyTorch
+    (and on the first step for groups added later, where PyTorch fails). Each group's own
+    `initial_accumulator_value` is used (PyTorch uses the constructor's for every group).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group) -> None:
+        state = self.state[p]
+        state["step"] = _scalar_tensor(0.0)
+        state["sum"] = _zeros_state(p, float(group["initial_accumulator_value"]))
+
+    def _validate_group(self, group) -> None:
+        _check_common(group)
+        _check_nonneg("lr_decay", group["lr_decay"], "lr_decay value")
+        _check_nonneg("initial_accumulator_value", group["initial_accumulator_value"],
+                      "initial_accumulator_value value")
+
+    @no_grad()
+    def step(self, closure=None):
+        """Perform one Adagrad step; returns the closure's loss (or None)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            hyper = dict(lr=_value(group["lr"]), lr_decay=float(group["lr_decay"]),
+                         weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
+                         maximize=group["maximize"])
+            for p, grad in _grads_of(group):
+                state = self.state[p]
+                if len(state) == 0:  # a group added after construction
+                    self._init_state(p, group)
+                step = _bump_scalar(state["step"])
+                _adagrad_update(p._data, grad, state["sum"]._data, step=step, **hyper)
+                p._bump()
+        return loss

@@ -1,0 +1,110 @@
+"""NAdam (Adam with Nesterov momentum), as `torch.optim.NAdam`."""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.grad_mode import no_grad
+from ._helpers import (
+    _addcmul_,
+    _bump_scalar,
+    _check_common,
+    _check_nonneg,
+    _grads_of,
+    _lerp_,
+    _scalar_tensor,
+    _value,
+    _zeros_state,
+)
+from .optimizer import Optimizer
+
+__all__ = ["NAdam"]
+
+
+def _nadam_update(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr, beta1, beta2, eps,
+                  weight_decay, momentum_decay, decoupled_weight_decay, maximize):
+    """One NAdam step on raw arrays, in place on `param`, the moments and `mu_product` (a 0-d
+    float32 array: the running product of the momentum coefficients, kept in float32 as
+    PyTorch keeps it)."""
+    xp = backend.get_xp(param)
+    if maximize:
+        grad = -grad
+    bias_correction2 = 1 - beta2**step
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    mu_product *= mu
+    prod = float(mu_product)
+    prod_next = prod * mu_next
+    _lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+    denom = exp_avg_sq / bias_correction2
+    xp.sqrt(denom, out=denom)
+    denom += eps
+    upd = grad * (-lr * (1.0 - mu) / (1.0 - prod))
+    upd /= denom
+    param += upd
+    upd = exp_avg * ((-lr * mu_next) / (1.0 - prod_next))
+    upd /= denom
+    param += upd
+
+
+class NAdam(Optimizer):
+    r"""NAdam, as `torch.optim.NAdam` (defaults lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False).
+
+    Update rule at step t (g_t negated if maximize; weight decay as in Adam/AdamW):
+
+        \mu_t = \beta_1 (1 - 0.5 \cdot 0.96^{t \psi}),   \mu_{t+1} likewise  (\psi: momentum_decay)
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t;   v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2
+        \theta_t = \theta_{t-1} - lr (1 - \mu_t) / (1 - \prod_{i \le t} \mu_i) g_t / d_t
+                                - lr \mu_{t+1} / (1 - \prod_{i \le t+1} \mu_i) m_t / d_t,
+        d_t = \sqrt{v_t / (1 - \beta_2^t)} + eps
+
+    State per parameter: `step`, `mu_product` (0-d float32 CPU tensors), `exp_avg`, `exp_avg_sq`.
+    """
+
+    _scalar_state_keys = ("step", "mu_product")
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+                        eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group) -> None:
+        _check_common(group)
+        _check_nonneg("momentum_decay", group["momentum_decay"], "momentum_decay value")
+
+    @no_grad()
+    def step(self, closure=None):
+        """Perform one NAdam step; returns the closure's loss (or None)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                         momentum_decay=float(group["momentum_decay"]),
+                         decoupled_weight_decay=group["decoupled_weight_decay"],
+                         maximize=group["maximize"])
+            for p, grad in _grads_of(group):
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_tensor(0.0)
+                    state["mu_product"] = _scalar_tensor(1.0)
+                    state["exp_avg"] = _zeros_state(p)
+                    state["exp_avg_sq"] = _zeros_state(p)
+                step = _bump_scalar(state["step"])
+                _nadam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                              state["mu_product"]._data, step=step, **hyper)
+                p._bump()
+        return loss

@@ -1,0 +1,104 @@
+"""RAdam (rectified Adam), as `torch.optim.RAdam`."""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.grad_mode import no_grad
+from ._helpers import (
+    _addcmul_,
+    _bump_scalar,
+    _check_common,
+    _grads_of,
+    _lerp_,
+    _scalar_tensor,
+    _value,
+    _zeros_state,
+)
+from .optimizer import Optimizer
+
+__all__ = ["RAdam"]
+
+
+def _radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps, weight_decay,
+                  decoupled_weight_decay, maximize):
+    """One RAdam step on raw arrays, in place on `param` and the moment buffers."""
+    xp = backend.get_xp(param)
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    _lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    upd = exp_avg / bias_correction1
+    upd *= lr
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho_t > 5.0:
+        # the variance is tractable: scale by the adaptive lr and the rectification term
+        adaptive = xp.sqrt(exp_avg_sq)
+        adaptive += eps
+        xp.divide(bias_correction2**0.5, adaptive, out=adaptive)
+        upd *= adaptive
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        upd *= rect**0.5
+    param -= upd
+
+
+class RAdam(Optimizer):
+    r"""RAdam, as `torch.optim.RAdam` (defaults lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0, decoupled_weight_decay=False).
+
+    Update rule at step t (g_t negated if maximize; weight decay as in Adam/AdamW):
+
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t;   v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2
+        \hat m_t = m_t / (1 - \beta_1^t);  \rho_\infty = 2 / (1 - \beta_2) - 1
+        \rho_t = \rho_\infty - 2 t \beta_2^t / (1 - \beta_2^t)
+        if \rho_t > 5:  l_t = \sqrt{1 - \beta_2^t} / (\sqrt{v_t} + eps),
+                        r_t = \sqrt{(\rho_t - 4)(\rho_t - 2)\rho_\infty /
+                                    ((\rho_\infty - 4)(\rho_\infty - 2)\rho_t)}
+                        \theta_t = \theta_{t-1} - lr \hat m_t l_t r_t
+        else:           \theta_t = \theta_{t-1} - lr \hat m_t
+
+    State per parameter: `step`, `exp_avg`, `exp_avg_sq`.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False,
+                 *, foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+                        eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group) -> None:
+        _check_common(group)
+
+    @no_grad()
+    def step(self, closure=None):
+        """Perform one RAdam step; returns the closure's loss (or None)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                         decoupled_weight_decay=group["decoupled_weight_decay"],
+                         maximize=group["maximize"])
+            for p, grad in _grads_of(group):
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_tensor(0.0)
+                    state["exp_avg"] = _zeros_state(p)
+                    state["exp_avg_sq"] = _zeros_state(p)
+                step = _bump_scalar(state["step"])
+                _radam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                              step=step, **hyper)
+                p._bump()
+        return loss

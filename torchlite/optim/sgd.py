@@ -1,0 +1,85 @@
+"""Stochastic gradient descent, optionally with (Nesterov) momentum, as `torch.optim.SGD`."""
+
+from __future__ import annotations
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from ._helpers import _check_common, _check_nonneg, _check_number, _grads_of, _value
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+def _sgd_update(param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """One SGD step on raw arrays, in place on `param` (and `buf`). Returns the momentum buffer.
+
+    `buf` is None on the first step with momentum: it then starts as a copy of the gradient.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    if momentum != 0:
+        if buf is None:
+            buf = grad.copy()
+        else:
+            buf *= momentum
+            buf += (1 - dampening) * grad
+        if nesterov:
+            grad = grad + momentum * buf
+        else:
+            grad = buf
+    param -= lr * grad
+    return buf
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), as `torch.optim.SGD`.
+
+    Update rule, with gradient g_t, weight decay \lambda, momentum \mu, dampening \tau:
+
+        g_t <- -g_t if maximize;  g_t <- g_t + \lambda \theta_{t-1}
+        b_t <- g_t (first step) or \mu b_{t-1} + (1 - \tau) g_t;  g_t <- g_t + \mu b_t (nesterov)
+        or g_t <- b_t;  \theta_t <- \theta_{t-1} - lr g_t
+
+    State per parameter: `momentum_buffer` (only when momentum != 0).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group) -> None:
+        _check_common(group)
+        _check_nonneg("momentum", group["momentum"], "momentum value")
+        _check_number("dampening", group["dampening"], "dampening value")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "Nesterov momentum requires a momentum and zero dampening (nesterov, momentum, "
+                "dampening)"
+            )
+
+    @no_grad()
+    def step(self, closure=None):
+        """Perform one SGD step; returns the closure's loss (or None)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            # Python floats: a NumPy float64 hyper-parameter would promote float32 buffers
+            momentum = float(group["momentum"])
+            hyper = dict(lr=_value(group["lr"]), momentum=momentum,
+                         dampening=float(group["dampening"]),
+                         weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
+                         maximize=group["maximize"])
+            for p, grad in _grads_of(group):
+                state = self.state[p]
+                buf = state.get("momentum_buffer") if momentum != 0 else None
+                new_buf = _sgd_update(p._data, grad, None if buf is None else buf._data, **hyper)
+                if momentum != 0 and buf is None:
+                    state["momentum_buffer"] = Tensor._make(new_buf, p._device)
+                p._bump()
+        return loss

@@ -1,0 +1,104 @@
+"""SparseAdam, as `torch.optim.SparseAdam`, with a dense-gradient fallback.
+
+torchlite has no sparse tensors yet, so gradients arrive dense. SparseAdam's semantics are "update
+the moments and the parameter only where the gradient has entries"; on a dense gradient torchlite
+reads that as "where the gradient is non-zero", which is what PyTorch does with
+`grad.to_sparse()`. (PyTorch itself raises on dense gradients.) True sparse gradients come with
+the sparse tensor issue and replace the mask by their indices.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..autograd.grad_mode import no_grad
+from ._helpers import _check_betas, _check_number, _grads_of, _value, _zeros_state
+from .optimizer import Optimizer
+
+__all__ = ["SparseAdam"]
+
+
+def _sparse_adam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps,
+                        maximize):
+    """One masked Adam step on raw arrays: only entries where `grad != 0` change."""
+    if maximize:
+        grad = -grad
+    mask = grad != 0
+    values = grad[mask]
+    if values.size == 0:
+        return
+    old_avg = exp_avg[mask]
+    avg_upd = values - old_avg
+    avg_upd *= 1 - beta1
+    old_sq = exp_avg_sq[mask]
+    sq_upd = values * values
+    sq_upd -= old_sq
+    sq_upd *= 1 - beta2
+    numer = avg_upd + old_avg
+    denom = sq_upd + old_sq
+    exp_avg[mask] = numer
+    exp_avg_sq[mask] = denom
+    backend.get_xp(denom).sqrt(denom, out=denom)
+    denom += eps
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr * math.sqrt(bias_correction2) / bias_correction1
+    numer /= denom
+    numer *= -step_size
+    param[mask] += numer
+
+
+class SparseAdam(Optimizer):
+    r"""Masked Adam for (semantically) sparse gradients, as `torch.optim.SparseAdam` (defaults
+    lr=1e-3, betas=(0.9, 0.999), eps=1e-8).
+
+    On the entries i where the gradient is non-zero (g_t negated if maximize):
+
+        m_i <- m_i + (1 - \beta_1)(g_i - m_i);   v_i <- v_i + (1 - \beta_2)(g_i^2 - v_i)
+        \theta_i <- \theta_i - lr \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) * m_i / (\sqrt{v_i} + eps)
+
+    Other entries keep their moments and values. `t` counts this parameter's steps. State per
+    parameter: `step` (a Python int, as in PyTorch), `exp_avg`, `exp_avg_sq`.
+
+    Deviation from PyTorch: dense gradients are accepted (PyTorch raises) and masked by their
+    non-zero entries; see the module docstring.
+    """
+
+    _scalar_state_keys = ()
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group) -> None:
+        if not _check_number("lr", group["lr"], "learning rate") > 0.0:
+            raise ValueError(f"Invalid learning rate: {group['lr']} (lr must be > 0)")
+        if not _check_number("eps", group["eps"], "epsilon value") > 0.0:
+            raise ValueError(f"Invalid epsilon value: {group['eps']} (eps must be > 0)")
+        _check_betas(group["betas"])
+        for p in group["params"]:
+            if p._data.dtype.kind == "c":
+                raise ValueError("SparseAdam does not support complex parameters (params)")
+
+    @no_grad()
+    def step(self, closure=None):
+        """Perform one SparseAdam step; returns the closure's loss (or None)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+                         eps=float(group["eps"]), maximize=group.get("maximize", False))
+            for p, grad in _grads_of(group):
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = _zeros_state(p)
+                    state["exp_avg_sq"] = _zeros_state(p)
+                state["step"] = int(state["step"]) + 1
+                _sparse_adam_update(p._data, grad, state["exp_avg"]._data,
+                                    state["exp_avg_sq"]._data, step=state["step"], **hyper)
+                p._bump()
+        return loss
