@@ -123,3 +123,56 @@ def _addcmul_(target, a, b, value: float) -> None:
     tmp = a * value
     tmp *= b
     target += tmp
+
+
+def _decayed_grad(param, grad, *, maximize: bool, weight_decay: float, lr: float = 0.0,
+                  decoupled: bool = False):
+    """The gradient an update uses: negated if `maximize`, plus `weight_decay * param` (L2).
+
+    With `decoupled` (AdamW-style) the decay shrinks `param` in place instead,
+    `param *= 1 - lr * weight_decay`, and the gradient is left alone. `grad` itself is never
+    changed in place (it is the parameter's `.grad`).
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    return grad
+
+
+def _square_avg_(avg, x, decay: float) -> None:
+    """avg <- decay * avg + (1 - decay) * x * x, in place (PyTorch's mul_ then addcmul_)."""
+    avg *= decay
+    _addcmul_(avg, x, x, 1 - decay)
+
+
+def _adam_moments_(exp_avg, exp_avg_sq, grad, beta1: float, beta2: float) -> None:
+    """Adam's running moments, in place: exp_avg <- lerp(exp_avg, grad, 1 - beta1) and
+    exp_avg_sq <- beta2 * exp_avg_sq + (1 - beta2) * grad^2."""
+    _lerp_(exp_avg, grad, 1 - beta1)
+    _square_avg_(exp_avg_sq, grad, beta2)
+
+
+def _adam_hyper(group: dict[str, Any], **extra) -> dict[str, Any]:
+    """The hyper-parameters the Adam family shares (lr, beta1, beta2, eps, weight_decay,
+    maximize), as Python numbers (a NumPy float64 would promote float32 buffers), plus `extra`."""
+    beta1, beta2 = group["betas"]
+    return dict(lr=_value(group["lr"]), beta1=_value(beta1), beta2=_value(beta2),
+                eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                maximize=group["maximize"], **extra)
+
+
+def _lazy_state(state: dict[str, Any], p: Tensor, *buffers: str, **scalars) -> dict[str, Any]:
+    """A parameter's state, filled on first use: `step` (a 0-d tensor at 0), then the given
+    scalar 0-d tensors, then a zero buffer like `p` for each name in `buffers`, in that order
+    (the order `state_dict` shows). A state already filled is returned as it is."""
+    if len(state) == 0:
+        state["step"] = _scalar_tensor(0.0)
+        for name, value in scalars.items():
+            state[name] = _scalar_tensor(value)
+        for name in buffers:
+            state[name] = _zeros_state(p)
+    return state

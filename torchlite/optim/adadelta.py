@@ -5,14 +5,14 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ._helpers import (
-    _addcmul_,
     _bump_scalar,
     _check_common,
     _check_number,
+    _decayed_grad,
     _grads_of,
-    _scalar_tensor,
+    _lazy_state,
+    _square_avg_,
     _value,
-    _zeros_state,
 )
 from .optimizer import Optimizer
 
@@ -23,20 +23,15 @@ def _adadelta_update(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight
                      maximize):
     """One Adadelta step on raw arrays, in place on `param`, `square_avg` and `acc_delta`."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
-    square_avg *= rho
-    _addcmul_(square_avg, grad, grad, 1 - rho)
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    _square_avg_(square_avg, grad, rho)
     std = square_avg + eps
     xp.sqrt(std, out=std)
     delta = acc_delta + eps
     xp.sqrt(delta, out=delta)
     delta /= std
     delta *= grad
-    acc_delta *= rho
-    _addcmul_(acc_delta, delta, delta, 1 - rho)
+    _square_avg_(acc_delta, delta, rho)
     param -= lr * delta
 
 
@@ -73,11 +68,7 @@ class Adadelta(Optimizer):
             hyper = dict(lr=_value(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
                          weight_decay=float(group["weight_decay"]), maximize=group["maximize"])
             for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["square_avg"] = _zeros_state(p)
-                    state["acc_delta"] = _zeros_state(p)
+                state = _lazy_state(self.state[p], p, "square_avg", "acc_delta")
                 _bump_scalar(state["step"])
                 _adadelta_update(p._data, grad, state["square_avg"]._data,
                                  state["acc_delta"]._data, **hyper)

@@ -9,6 +9,7 @@ from ._helpers import (
     _bump_scalar,
     _check_common,
     _check_nonneg,
+    _decayed_grad,
     _grads_of,
     _scalar_tensor,
     _value,
@@ -22,10 +23,7 @@ __all__ = ["Adagrad"]
 def _adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize):
     """One Adagrad step on raw arrays, in place on `param` and `state_sum`."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
     clr = lr / (1 + (step - 1) * lr_decay)
     _addcmul_(state_sum, grad, grad, 1.0)
     std = xp.sqrt(state_sum)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ._helpers import (
+    _adam_hyper,
     _bump_scalar,
     _check_common,
+    _decayed_grad,
     _grads_of,
+    _lazy_state,
     _lerp_,
-    _scalar_tensor,
-    _value,
-    _zeros_state,
 )
 from .optimizer import Optimizer
 
@@ -22,10 +22,7 @@ def _adamax_update(param, grad, exp_avg, exp_inf, *, step, lr, beta1, beta2, eps
                    maximize):
     """One Adamax step on raw arrays, in place on `param`, `exp_avg` and `exp_inf`."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
     _lerp_(exp_avg, grad, 1 - beta1)
     exp_inf *= beta2
     norm = xp.abs(grad)
@@ -66,16 +63,9 @@ class Adamax(Optimizer):
         """Perform one Adamax step; returns the closure's loss (or None)."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
-                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
-                         maximize=group["maximize"])
+            hyper = _adam_hyper(group)
             for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["exp_avg"] = _zeros_state(p)
-                    state["exp_inf"] = _zeros_state(p)
+                state = _lazy_state(self.state[p], p, "exp_avg", "exp_inf")
                 step = _bump_scalar(state["step"])
                 _adamax_update(p._data, grad, state["exp_avg"]._data, state["exp_inf"]._data,
                                step=step, **hyper)

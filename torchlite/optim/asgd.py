@@ -7,10 +7,10 @@ from ._helpers import (
     _bump_scalar,
     _check_common,
     _check_number,
+    _decayed_grad,
     _grads_of,
-    _scalar_tensor,
+    _lazy_state,
     _value,
-    _zeros_state,
 )
 from .optimizer import Optimizer
 
@@ -23,10 +23,7 @@ def _asgd_update(param, grad, ax, eta, mu, *, step, lr, lambd, alpha, t0, weight
     `eta` and `mu` are 0-d float32 arrays (the current step size and averaging weight, kept in
     float32 as PyTorch keeps them); they are updated for the next step.
     """
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
     eta_value = float(eta)
     param *= 1 - lambd * eta_value
     param -= eta_value * grad
@@ -82,12 +79,7 @@ class ASGD(Optimizer):
                          t0=float(group["t0"]), weight_decay=float(group["weight_decay"]),
                          maximize=group["maximize"])
             for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["eta"] = _scalar_tensor(lr)
-                    state["mu"] = _scalar_tensor(1.0)
-                    state["ax"] = _zeros_state(p)
+                state = _lazy_state(self.state[p], p, "ax", eta=lr, mu=1.0)
                 step = _bump_scalar(state["step"])
                 _asgd_update(p._data, grad, state["ax"]._data, state["eta"]._data,
                              state["mu"]._data, step=step, **hyper)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ._helpers import (
-    _addcmul_,
+    _adam_hyper,
+    _adam_moments_,
     _bump_scalar,
     _check_common,
     _check_nonneg,
+    _decayed_grad,
     _grads_of,
-    _lerp_,
-    _scalar_tensor,
-    _value,
-    _zeros_state,
+    _lazy_state,
 )
 from .optimizer import Optimizer
 
@@ -26,22 +25,15 @@ def _nadam_update(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr, bet
     float32 array: the running product of the momentum coefficients, kept in float32 as
     PyTorch keeps it)."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay, lr=lr,
+                         decoupled=decoupled_weight_decay)
     bias_correction2 = 1 - beta2**step
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     mu_product *= mu
     prod = float(mu_product)
     prod_next = prod * mu_next
-    _lerp_(exp_avg, grad, 1 - beta1)
-    exp_avg_sq *= beta2
-    _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+    _adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
     denom = exp_avg_sq / bias_correction2
     xp.sqrt(denom, out=denom)
     denom += eps
@@ -90,19 +82,10 @@ class NAdam(Optimizer):
         """Perform one NAdam step; returns the closure's loss (or None)."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
-                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
-                         momentum_decay=float(group["momentum_decay"]),
-                         decoupled_weight_decay=group["decoupled_weight_decay"],
-                         maximize=group["maximize"])
+            hyper = _adam_hyper(group, momentum_decay=float(group["momentum_decay"]),
+                                decoupled_weight_decay=group["decoupled_weight_decay"])
             for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["mu_product"] = _scalar_tensor(1.0)
-                    state["exp_avg"] = _zeros_state(p)
-                    state["exp_avg_sq"] = _zeros_state(p)
+                state = _lazy_state(self.state[p], p, "exp_avg", "exp_avg_sq", mu_product=1.0)
                 step = _bump_scalar(state["step"])
                 _nadam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                               state["mu_product"]._data, step=step, **hyper)

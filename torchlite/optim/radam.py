@@ -5,14 +5,13 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ._helpers import (
-    _addcmul_,
+    _adam_hyper,
+    _adam_moments_,
     _bump_scalar,
     _check_common,
+    _decayed_grad,
     _grads_of,
-    _lerp_,
-    _scalar_tensor,
-    _value,
-    _zeros_state,
+    _lazy_state,
 )
 from .optimizer import Optimizer
 
@@ -23,16 +22,9 @@ def _radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, e
                   decoupled_weight_decay, maximize):
     """One RAdam step on raw arrays, in place on `param` and the moment buffers."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
-    _lerp_(exp_avg, grad, 1 - beta1)
-    exp_avg_sq *= beta2
-    _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay, lr=lr,
+                         decoupled=decoupled_weight_decay)
+    _adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     upd = exp_avg / bias_correction1
@@ -86,17 +78,9 @@ class RAdam(Optimizer):
         """Perform one RAdam step; returns the closure's loss (or None)."""
         loss = self._eval_closure(closure)
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
-                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
-                         decoupled_weight_decay=group["decoupled_weight_decay"],
-                         maximize=group["maximize"])
+            hyper = _adam_hyper(group, decoupled_weight_decay=group["decoupled_weight_decay"])
             for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["exp_avg"] = _zeros_state(p)
-                    state["exp_avg_sq"] = _zeros_state(p)
+                state = _lazy_state(self.state[p], p, "exp_avg", "exp_avg_sq")
                 step = _bump_scalar(state["step"])
                 _radam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                               step=step, **hyper)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ._helpers import (
-    _addcmul_,
     _bump_scalar,
     _check_common,
     _check_nonneg,
+    _decayed_grad,
     _grads_of,
     _lerp_,
     _scalar_tensor,
+    _square_avg_,
     _value,
     _zeros_state,
 )
@@ -25,12 +26,8 @@ def _rmsprop_update(param, grad, square_avg, grad_avg, buf, *, lr, alpha, eps, w
     """One RMSprop step on raw arrays, in place. `grad_avg` is None unless `centered`, `buf`
     None unless `momentum > 0`."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
-    square_avg *= alpha
-    _addcmul_(square_avg, grad, grad, 1 - alpha)
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    _square_avg_(square_avg, grad, alpha)
     if centered:
         _lerp_(grad_avg, grad, 1 - alpha)
         avg = grad_avg * -1.0

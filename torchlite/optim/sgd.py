@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
-from ._helpers import _check_common, _check_nonneg, _check_number, _grads_of, _value
+from ._helpers import _check_common, _check_nonneg, _check_number, _decayed_grad, _grads_of, _value
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -15,10 +15,7 @@ def _sgd_update(param, grad, buf, *, lr, momentum, dampening, weight_decay, nest
 
     `buf` is None on the first step with momentum: it then starts as a copy of the gradient.
     """
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
     if momentum != 0:
         if buf is None:
             buf = grad.copy()

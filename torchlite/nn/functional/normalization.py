@@ -29,6 +29,21 @@ def _norm_backward(dxhat, xhat, invstd, axes):
     return invstd * (dxhat - m1 - xhat * m2)
 
 
+def _affine(xhat, w, b, shape):
+    """y = xhat * w + b, with w and b (either may be None) viewed as `shape` to broadcast."""
+    y = xhat * w.reshape(shape) if w is not None else xhat.copy()
+    if b is not None:
+        y += b.reshape(shape)
+    return y
+
+
+def _affine_grads(g, xhat, need, axes):
+    """The gradients of w and b in `_affine` (None where not needed): sums over `axes`."""
+    gw = (g * xhat).sum(axis=axes) if need[1] else None
+    gb = g.sum(axis=axes) if need[2] else None
+    return gw, gb
+
+
 def _channel_shape(ndim: int, c: int):
     shape = [1] * ndim
     shape[1] = c
@@ -51,27 +66,20 @@ class BatchNorm(Op):
             xhat = (x - mean.reshape(cshape)) * invstd
         ctx.training, ctx.axes, ctx.cshape = training, axes, cshape
         ctx.save_for_backward(xhat, invstd, w)
-        y = xhat * w.reshape(cshape) if w is not None else xhat.copy()
-        if b is not None:
-            y += b.reshape(cshape)
-        return y
+        return _affine(xhat, w, b, cshape)
 
     @staticmethod
     def backward(ctx, g):
         xhat, invstd, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        axes = ctx.axes
-        gx = gw = gb = None
+        gx = None
         if need[0]:
             dxhat = g * w.reshape(ctx.cshape) if w is not None else g
             if ctx.training:
-                gx = _norm_backward(dxhat, xhat, invstd, axes)
+                gx = _norm_backward(dxhat, xhat, invstd, ctx.axes)
             else:
                 gx = dxhat * invstd
-        if need[1]:
-            gw = (g * xhat).sum(axis=axes)
-        if need[2]:
-            gb = g.sum(axis=axes)
+        gw, gb = _affine_grads(g, xhat, need, ctx.axes)
         return gx, gw, gb, None, None, None, None, None
 
 
@@ -132,23 +140,17 @@ class LayerNorm(Op):
         _, _, xhat, invstd = _stats(xp, x, axes, eps)
         ctx.axes = axes
         ctx.save_for_backward(xhat, invstd, w)
-        y = xhat * w if w is not None else xhat.copy()
-        if b is not None:
-            y += b
-        return y
+        return _affine(xhat, w, b, x.shape[x.ndim - k:])
 
     @staticmethod
     def backward(ctx, g):
         xhat, invstd, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         lead = tuple(range(g.ndim - len(ctx.axes)))
-        gx = gw = gb = None
+        gx = None
         if need[0]:
             gx = _norm_backward(g * w if w is not None else g, xhat, invstd, ctx.axes)
-        if need[1]:
-            gw = (g * xhat).sum(axis=lead)
-        if need[2]:
-            gb = g.sum(axis=lead)
+        gw, gb = _affine_grads(g, xhat, need, lead)
         return gx, gw, gb, None, None
 
 
@@ -184,26 +186,20 @@ class GroupNorm(Op):
         cshape = _channel_shape(x.ndim, c)
         ctx.groups, ctx.cshape = groups, cshape
         ctx.save_for_backward(xhat, invstd, w)
-        y = xhat * w.reshape(cshape) if w is not None else xhat.copy()
-        if b is not None:
-            y += b.reshape(cshape)
-        return y
+        return _affine(xhat, w, b, cshape)
 
     @staticmethod
     def backward(ctx, g):
         xhat, invstd, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         axes = tuple(i for i in range(g.ndim) if i != 1)
-        gx = gw = gb = None
+        gx = None
         if need[0]:
             dxhat = g * w.reshape(ctx.cshape) if w is not None else g
             n = g.shape[0]
             gx = _norm_backward(dxhat.reshape(n, ctx.groups, -1),
                                 xhat.reshape(n, ctx.groups, -1), invstd, (2,)).reshape(g.shape)
-        if need[1]:
-            gw = (g * xhat).sum(axis=axes)
-        if need[2]:
-            gb = g.sum(axis=axes)
+        gw, gb = _affine_grads(g, xhat, need, axes)
         return gx, gw, gb, None, None
 
 

@@ -18,6 +18,26 @@ from ._factory import empty, param
 __all__ = ["BatchNorm1d", "LayerNorm", "GroupNorm", "RMSNorm"]
 
 
+def _register_affine(module: Module, shape, affine: bool, bias: bool, device, dtype) -> None:
+    """Register `weight` and `bias` of `shape` (uninitialised), or None where absent."""
+    if affine:
+        module.weight = param(shape, device, dtype)
+        if bias:
+            module.bias = param(shape, device, dtype)
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(weight: Tensor, bias: Tensor | None) -> None:
+    """weight to ones, bias (if any) to zeros: the identity affine map."""
+    init.ones_(weight)
+    if bias is not None:
+        init.zeros_(bias)
+
+
 class _NormBase(Module):
     """Parameters (weight, bias) and running statistics shared by the batch/instance norms."""
 
@@ -32,15 +52,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = param((num_features,), device, dtype)
-            if bias:
-                self.bias = param((num_features,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", empty((num_features,), device, dtype))
             self.register_buffer("running_var", empty((num_features,), device, dtype))
@@ -62,9 +74,7 @@ class _NormBase(Module):
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+            _reset_affine(self.weight, self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
@@ -134,22 +144,12 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = param(self.normalized_shape, device, dtype)
-            if bias:
-                self.bias = param(self.normalized_shape, device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+            _reset_affine(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -174,22 +174,12 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = param((num_channels,), device, dtype)
-            if bias:
-                self.bias = param((num_channels,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+            _reset_affine(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
