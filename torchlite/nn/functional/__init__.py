@@ -35,6 +35,8 @@ from .activation import (
     threshold,
     threshold_,
 )
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .cross_entropy import cross_entropy, nll_loss
 from .distance import (
     cosine_embedding_loss,
@@ -59,6 +61,7 @@ from .dropout import (
     feature_alpha_dropout,
 )
 from .embedding import embedding, one_hot
+from .instance_norm import instance_norm
 from .linear import bilinear, linear
 from .loss import (
     binary_cross_entropy,
@@ -70,7 +73,25 @@ from .loss import (
     smooth_l1_loss,
 )
 from .normalization import batch_norm, group_norm, layer_norm, rms_norm
+from .pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from .softmax import log_softmax, softmax, softmin
+from .upsampling import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 __all__ = [
     "pad", "celu", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
@@ -85,4 +106,9 @@ __all__ = [
     "kl_div", "l1_loss", "mse_loss", "smooth_l1_loss", "batch_norm", "group_norm", "layer_norm",
     "log_softmax", "softmax", "softmin", "rrelu", "rrelu_", "elu_", "selu_", "celu_",
     "leaky_relu_", "hardtanh_", "threshold_", "rms_norm",
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
+    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "upsample", "upsample_nearest",
+    "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "instance_norm",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]

@@ -2,8 +2,12 @@
 
 from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
+from .attention import *  # noqa: F403
+from .attention import __all__ as _attention
 from .container import *  # noqa: F403
 from .container import __all__ as _container
+from .conv import *  # noqa: F403
+from .conv import __all__ as _conv
 from .distance import *  # noqa: F403
 from .distance import __all__ as _distance
 from .dropout import *  # noqa: F403
@@ -18,6 +22,17 @@ from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
 from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
+from .normalization_2d import *  # noqa: F403
+from .normalization_2d import __all__ as _normalization_2d
+from .pooling import *  # noqa: F403
+from .pooling import __all__ as _pooling
+from .rnn import *  # noqa: F403
+from .rnn import __all__ as _rnn
+from .transformer import *  # noqa: F403
+from .transformer import __all__ as _transformer
+from .upsampling import *  # noqa: F403
+from .upsampling import __all__ as _upsampling
 
 __all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flatten, *_linear,
-           *_loss, *_normalization]
+           *_loss, *_normalization, *_attention, *_conv, *_normalization_2d, *_pooling, *_rnn,
+           *_transformer, *_upsampling]

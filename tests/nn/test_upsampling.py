@@ -1,0 +1,177 @@
+"""F.interpolate / Upsample (nearest, nearest-exact, linear, bilinear, area), PixelShuffle."""
+
+import math
+
+import numpy as np
+import pytest
+
+import torchlite
+import torchlite.nn as nn
+import torchlite.nn.functional as F
+from torchlite.autograd import gradcheck
+
+
+def rnd(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def t64(a, grad=True):
+    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+def t32(a, grad=False):
+    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
+
+
+def npy(t):
+    return t.detach().numpy()
+
+
+def src_nearest(o, n_in, n_out, scale, exact):
+    s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+    pos = np.float32(o + 0.5) if exact else np.float32(o)
+    return min(int(math.floor(pos * s)), n_in - 1)
+
+
+def ref_nearest(x, size, scales, exact=False):
+    Ho, Wo = size
+    H, W = x.shape[-2:]
+    out = np.zeros(x.shape[:-2] + (Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            out[..., i, j] = x[..., src_nearest(i, H, Ho, scales[0], exact),
+                               src_nearest(j, W, Wo, scales[1], exact)]
+    return out
+
+
+def src_linear(o, n_in, n_out, scale, align):
+    """(i0, i1, weight of i1) for output index o, following PyTorch's formulas."""
+    if align:
+        src = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale else n_in / n_out
+        src = max(s * (o + 0.5) - 0.5, 0.0)
+    i0 = min(int(math.floor(src)), n_in - 1)
+    return i0, min(i0 + 1, n_in - 1), src - i0
+
+
+def ref_bilinear(x, size, scales, align):
+    Ho, Wo = size
+    H, W = x.shape[-2:]
+    out = np.zeros(x.shape[:-2] + (Ho, Wo))
+    for i in range(Ho):
+        h0, h1, lh = src_linear(i, H, Ho, scales[0], align)
+        for j in range(Wo):
+            w0, w1, lw = src_linear(j, W, Wo, scales[1], align)
+            out[..., i, j] = ((1 - lh) * ((1 - lw) * x[..., h0, w0] + lw * x[..., h0, w1])
+                              + lh * ((1 - lw) * x[..., h1, w0] + lw * x[..., h1, w1]))
+    return out
+
+
+@pytest.mark.parametrize("kw,size,scales", [
+    (dict(scale_factor=2), (10, 14), (2.0, 2.0)),
+    (dict(size=(3, 11)), (3, 11), (None, None)),
+    (dict(scale_factor=(1.7, 0.6)), (8, 4), (1.7, 0.6)),
+    (dict(scale_factor=1.7, recompute_scale_factor=True), (8, 11), (None, None)),
+])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_nearest_matches_reference(kw, size, scales, mode):
+    x = rnd((2, 3, 5, 7))
+    out = F.interpolate(t32(x), mode=mode, **kw)
+    expected = ref_nearest(x, size, scales, exact=mode == "nearest-exact")
+    np.testing.assert_allclose(npy(out), expected, rtol=1e-6)
+    assert gradcheck(lambda x: F.interpolate(x, mode=mode, **kw), [t64(x[:1, :1])])
+
+
+@pytest.mark.parametrize("kw,size,scales", [
+    (dict(scale_factor=2), (10, 14), (2.0, 2.0)),
+    (dict(size=(3, 11)), (3, 11), (None, None)),
+    (dict(scale_factor=(1.7, 0.6)), (8, 4), (1.7, 0.6)),
+    (dict(size=(1, 1)), (1, 1), (None, None)),
+])
+@pytest.mark.parametrize("align", [False, True])
+def test_bilinear_matches_reference(kw, size, scales, align):
+    x = rnd((2, 3, 5, 7))
+    out = F.interpolate(t32(x), mode="bilinear", align_corners=align, **kw)
+    expected = ref_bilinear(x, size, (None, None) if align else scales, align)
+    np.testing.assert_allclose(npy(out), expected, rtol=1e-5, atol=1e-6)
+    assert gradcheck(lambda x: F.interpolate(x, mode="bilinear", align_corners=align, **kw),
+                     [t64(x[:1, :1])])
+
+
+def test_linear_1d_area_and_modules():
+    x = rnd((2, 3, 6))
+    out = F.interpolate(t32(x), size=9, mode="linear")
+    expected = ref_bilinear(x[:, :, None], (1, 9), (None, None), False)[:, :, 0]
+    np.testing.assert_allclose(npy(out), expected, rtol=1e-5, atol=1e-6)
+    area = F.interpolate(t32(rnd((1, 2, 6, 4))), size=(3, 2), mode="area")
+    np.testing.assert_allclose(npy(area), npy(F.adaptive_avg_pool2d(t32(rnd((1, 2, 6, 4))),
+                                                                     (3, 2))), rtol=1e-6)
+    up = nn.Upsample(scale_factor=2, mode="nearest")
+    assert tuple(up(t32(rnd((1, 2, 3, 4)))).shape) == (1, 2, 6, 8)
+    np.testing.assert_allclose(npy(nn.UpsamplingBilinear2d(size=(4, 5))(t32(x[:, :, None]
+                                                                             .repeat(3, 2)))),
+                               ref_bilinear(x[:, :, None].repeat(3, 2), (4, 5), (None, None),
+                                            True), rtol=1e-5, atol=1e-6)
+    assert tuple(nn.UpsamplingNearest2d(scale_factor=3)(t32(rnd((1, 1, 2, 2)))).shape) == \
+        (1, 1, 6, 6)
+
+
+def test_interpolate_errors():
+    x = t32(rnd((1, 1, 4, 4)))
+    with pytest.raises(ValueError):
+        F.interpolate(x, size=2, scale_factor=2)
+    with pytest.raises(ValueError):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(NotImplementedError):
+        F.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(NotImplementedError):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+
+
+def test_pixel_shuffle_roundtrip_and_layout():
+    x = rnd((2, 12, 3, 4))
+    y = F.pixel_shuffle(t32(x), 2)
+    assert tuple(y.shape) == (2, 3, 6, 8)
+    # out[n, c, h*r + i, w*r + j] = in[n, c*r*r + i*r + j, h, w]
+    expected = x.reshape(2, 3, 2, 2, 3, 4).transpose(0, 1, 4, 2, 5, 3).reshape(2, 3, 6, 8)
+    np.testing.assert_allclose(npy(y), expected, rtol=1e-6)
+    np.testing.assert_allclose(npy(nn.PixelUnshuffle(2)(y)), x, rtol=1e-6)
+    assert tuple(nn.PixelShuffle(3)(t32(rnd((9, 2, 2)))).shape) == (1, 6, 6)
+    assert gradcheck(lambda x: F.pixel_shuffle(x, 2), [t64(rnd((1, 4, 2, 3)))])
+    with pytest.raises(RuntimeError):
+        F.pixel_shuffle(t32(rnd((1, 5, 2, 2))), 2)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kw", [
+    dict(scale_factor=2, mode="nearest"),
+    dict(size=(7, 3), mode="nearest-exact"),
+    dict(scale_factor=(1.5, 2.5), mode="bilinear"),
+    dict(size=(9, 4), mode="bilinear", align_corners=True),
+    dict(size=(3, 2), mode="area"),
+])
+def test_interpolate_parity(kw):
+    torch = pytest.importorskip("torch")
+    x = rnd((2, 3, 5, 6)).astype(np.float32)
+    ours, theirs = t32(x, grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = F.interpolate(ours, **kw), torch.nn.functional.interpolate(theirs, **kw)
+    np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = rnd(tuple(ty.shape), 1).astype(np.float32)
+    y.backward(t32(g))
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(npy(ours.grad), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_interpolate_on_device(device):
+    x = rnd((1, 2, 4, 5))
+    for kw in (dict(scale_factor=2), dict(size=(3, 7), mode="bilinear")):
+        ref = F.interpolate(t32(x), **kw)
+        xd = t32(x).to(device).requires_grad_()
+        y = F.interpolate(xd, **kw)
+        assert y.device.type == device
+        np.testing.assert_allclose(y.detach().cpu().numpy(), npy(ref), rtol=1e-5, atol=1e-6)
+        y.sum().backward()
+        assert xd.grad.device.type == device
