@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from . import display
-from .errors import INTERNAL, classify
+from .errors import classify
 
 app = typer.Typer(
     help="Train, evaluate and run torchlite models described by YAML configs.",
