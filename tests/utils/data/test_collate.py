@@ -42,7 +42,7 @@ def test_collate_python_numbers_follow_pytorch():
 
 
 def test_collate_structures():
-    samples = [(np.array([i, i], dtype=np.float32), i, "s%d" % i) for i in range(3)]
+    samples = [(np.array([i, i], dtype=np.float32), i, f"s{i}") for i in range(3)]
     x, y, s = default_collate(samples)
     np.testing.assert_array_equal(x.numpy(), [[0, 0], [1, 1], [2, 2]])
     assert y.tolist() == [0, 1, 2]

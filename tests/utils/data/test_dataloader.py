@@ -76,6 +76,10 @@ def rows(loader):
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def test_reachable_from_the_package():
+    assert torchlite.utils.data.DataLoader is DataLoader
+
+
 def test_sequential_batches_values_and_types():
     x, y = make_data(10)
     loader = DataLoader(TensorDataset(x, y), batch_size=4)

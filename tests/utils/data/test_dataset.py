@@ -99,6 +99,8 @@ def test_subset():
     (batch,) = sub.__getbatch__(np.array([1, 2]))
     np.testing.assert_array_equal(batch, [20, 50])
     assert getbatch_of(sub) is not None
+    sub.indices = [1]  # reassigning the indices is seen by the fast path
+    np.testing.assert_array_equal(sub.__getbatch__(np.array([0]))[0], [10])
     plain = Subset(Squares(5), [4, 3])
     assert getbatch_of(plain) is None
     assert plain.__getitems__([0, 1]) == [16, 9]

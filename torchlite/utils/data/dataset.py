@@ -108,6 +108,7 @@ class Subset(Dataset):
         self.dataset = dataset
         self.indices = indices
         self._array: np.ndarray | None = None
+        self._array_of: object = None  # the `indices` object `_array` was made from
 
     def __getitem__(self, idx):
         if isinstance(idx, list):
@@ -125,8 +126,9 @@ class Subset(Dataset):
         return getbatch_of(self.dataset) is not None
 
     def __getbatch__(self, indices: np.ndarray):
-        if self._array is None:
+        if self._array_of is not self.indices:  # convert once, again only if reassigned
             self._array = np.asarray(self.indices, dtype=np.int64).reshape(-1)
+            self._array_of = self.indices
         return self.dataset.__getbatch__(self._array[np.asarray(indices, dtype=np.int64)])
 
     def __len__(self) -> int:

@@ -184,7 +184,11 @@ class WeightedRandomSampler(_EpochMixin, Sampler):
         _check_positive_int("num_samples", num_samples)
         if not isinstance(replacement, bool):
             raise TypeError(f"replacement should be a boolean value, but got {replacement!r}")
-        w = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
+        if hasattr(weights, "_data"):  # a Tensor, possibly on a GPU
+            from ... import backend
+
+            weights = backend.move(weights._data, backend.CPU)
+        w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1-D sequence, but got shape {w.shape}")
         if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
