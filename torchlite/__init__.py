@@ -4,6 +4,7 @@
 datasets, training) are imported on first use to keep `import torchlite` fast.
 """
 
+# ruff: noqa: F401, I001 - this module re-exports the public API, in compact groups
 from __future__ import annotations
 
 import importlib

@@ -10,8 +10,9 @@ import numpy as np
 from . import backend
 from .autograd import grad_mode
 from .ops import comparison as cmp
-from .ops import creation, elementwise as ew, indexing, linalg, reduction as red, shape, sorting
-from .ops import unary
+from .ops import creation, indexing, linalg, shape, sorting, unary
+from .ops import elementwise as ew
+from .ops import reduction as red
 from .random import _rng
 from .tensor import Tensor
 
@@ -114,12 +115,14 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     record = grad_mode._state.enabled and (
         self._requires_grad or any(a._requires_grad for a in tensors)
     )
-    if record and self.grad_fn is None and self._requires_grad:
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
     if record:
-        result = fn(self, *args, **kwargs)
+        indexing.check_inplace(self)
+        # The op runs on a snapshot of self: it may save its input for backward, and self's
+        # memory is overwritten below. The snapshot carries self's place in the graph.
+        src = Tensor._make(self._data.copy(), self._device, self._requires_grad)
+        src.grad_fn, src._out_index = self.grad_fn, self._out_index
+        args = tuple(src if a is self else a for a in args)
+        result = fn(src, *args, **kwargs)
     else:
         with grad_mode.no_grad():
             result = fn(self, *args, **kwargs)
@@ -158,15 +161,12 @@ def zero_(self: Tensor) -> Tensor:
 def fill_(self: Tensor, value) -> Tensor:
     if isinstance(value, Tensor):
         value = value.item()
-    if grad_mode._state.enabled and self._requires_grad and self.grad_fn is None:
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
+    if grad_mode._state.enabled and self._requires_grad:
+        # recorded, so that a view's base learns about it too; no gradient flows to the old values
+        none = creation.zeros(self._data.shape, dtype=backend.bool_, device=self._device)
+        return _inplace(self, lambda s: ew.where(none, s, value))
     self._data[...] = value
     self._bump()
-    if self.grad_fn is not None and grad_mode._state.enabled:
-        self.grad_fn = None  # a constant now: nothing flows back to the old history
-        self._requires_grad = False
     return self
 
 
@@ -255,6 +255,16 @@ def _abs_int(self):
     return unary.abs(self)
 
 
+def _dunder_cmp(fn):
+    def method(self, other):
+        try:
+            return fn(self, other)
+        except TypeError:  # t == None, t == "a": not comparable, so Python falls back to identity
+            return NotImplemented
+
+    return method
+
+
 def _neg_any(self):
     return unary.neg(self)
 
@@ -315,7 +325,8 @@ METHODS = {
     "__neg__": _neg_any, "__pos__": lambda self: self, "__abs__": _abs_int,
     "__invert__": _invert, "__and__": _and, "__or__": _or, "__xor__": _xor,
     "__rand__": _and, "__ror__": _or, "__rxor__": _xor,
-    "__eq__": cmp.eq, "__ne__": cmp.ne, "__lt__": cmp.lt, "__le__": cmp.le,
+    "__eq__": _dunder_cmp(cmp.eq), "__ne__": _dunder_cmp(cmp.ne), "__lt__": cmp.lt,
+    "__le__": cmp.le,
     "__gt__": cmp.gt, "__ge__": cmp.ge,
     "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
     "__iadd__": _make_inplace(ew.add), "__isub__": _make_inplace(ew.sub),

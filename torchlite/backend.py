@@ -153,7 +153,8 @@ def _require_cupy():
 
 
 class device:
-    """Where a tensor lives: `device("cpu")`, `device("cuda")`, `device("cuda:1")`, `device("cuda", 0)`.
+    """Where a tensor lives: `device("cpu")`, `device("cuda")`, `device("cuda:1")`,
+    `device("cuda", 0)`.
 
     Device objects are interned, so `a.device is b.device` holds for equal devices.
     """

@@ -30,6 +30,7 @@ class Tensor:
         "_out_index",
         "_vbox",
         "_hooks",
+        "_acc",
         "__weakref__",
         "__dict__",
     )
@@ -68,13 +69,23 @@ class Tensor:
         self._out_index = 0
         self._vbox = [0]
         self._hooks = None
+        self._acc = None
 
     @classmethod
     def _make(cls, arr, dev, requires_grad: bool = False) -> Tensor:
         """Wrap an array without copying (the fast internal constructor)."""
+        if isinstance(arr, np.generic):  # NumPy ops on 0-d arrays return scalars: keep an array
+            arr = np.asarray(arr)
         t = object.__new__(Tensor)
-        t._init(arr, dev)
+        t._data = arr
+        t._device = dev
         t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t._out_index = 0
+        t._vbox = [0]
+        t._hooks = None
+        t._acc = None
         return t
 
     # -- metadata --------------------------------------------------------------------------------
@@ -310,6 +321,8 @@ class Tensor:
         for k, v in self.__dict__.items():
             import copy
 
+            if k == "_view":  # the copy owns its memory: it is no longer a view of anything
+                continue
             t.__dict__[k] = copy.deepcopy(v, memo)
         memo[id(self)] = t
         return t

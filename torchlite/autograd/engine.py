@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import grad_mode
 from .anomaly import _anomaly_check, is_anomaly_enabled
-from .function import AccumulateGrad, _tensor_cls
+from .function import AccumulateGrad, _tensor_cls, accumulator
 
 
 def _collect(roots):
@@ -21,7 +21,7 @@ def _collect(roots):
             stack.append(node)
     while stack:
         node = stack.pop()
-        for edge in getattr(node, "next_edges", ()):
+        for edge in node.next_edges:
             if edge is None:
                 continue
             child = edge[0]
@@ -65,9 +65,10 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
                 raise RuntimeError(
                     "element 0 of tensors does not require grad and does not have a grad_fn"
                 )
-            node = AccumulateGrad(t)
+            node = accumulator(t)
             roots.append(node)
-            buffers[node] = [_add(None, g)]
+            buf = buffers.setdefault(node, [None])
+            buf[0] = _add(buf[0], g)
         else:
             node = t.grad_fn
             roots.append(node)
@@ -95,7 +96,8 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
             if node._retained:
                 grads = _retain(node, grads, Tensor)
 
-            if grads is None or all(g is None for g in grads):
+            if grads is None or (grads[0] is None if len(grads) == 1 else
+                                 all(g is None for g in grads)):
                 in_grads = (None,) * len(node.next_edges)  # nothing flows through this node
             else:
                 in_grads = _call_backward(node, grads, Tensor)
@@ -114,7 +116,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
                 if g is not None:
                     buf = buffers.get(child)
                     if buf is None:
-                        buf = buffers[child] = [None] * getattr(child, "n_outputs", 1)
+                        buf = buffers[child] = [None] * child.n_outputs
                     buf[idx] = _add(buf[idx], g)
                 deps[child] -= 1
                 if deps[child] == 0:
@@ -130,7 +132,7 @@ def _call_backward(node, grads, Tensor):
         raise RuntimeError(_FREED_MSG.format(node.name()))
     if node._versions:
         node.saved_tensors  # noqa: B018 - raises if a saved tensor was modified in place
-    if node.materialize_grads and any(g is None for g in grads):
+    if len(grads) > 1 and node.materialize_grads and any(g is None for g in grads):
         grads = _materialize(node, grads)
     if fn._array_io:
         out = fn.backward(node, *grads)
@@ -158,7 +160,7 @@ def _call_backward(node, grads, Tensor):
         out = out[:n_in]
     if not fn._array_io:
         out = tuple(g._data if isinstance(g, Tensor) else g for g in out)
-        _check_user_grads(node, out)
+        out = _check_user_grads(node, out)
     return out
 
 
@@ -172,6 +174,7 @@ def _materialize(node, grads):
 
 
 def _check_user_grads(node, out):
+    out = list(out)
     for i, (g, meta) in enumerate(zip(out, node._in_meta)):
         if g is None or meta is None:
             continue
@@ -181,6 +184,9 @@ def _check_user_grads(node, out):
                 f"Function {node.name()} returned an invalid gradient at index {i} - got "
                 f"{list(g.shape)} but expected shape compatible with {list(shape)}"
             )
+        if g.dtype != dtype.np:  # as PyTorch: a user's gradient is cast to the input's dtype
+            out[i] = g.astype(dtype.np)
+    return tuple(out)
 
 
 def _device_of(arr):

@@ -15,6 +15,8 @@ returns.
 
 from __future__ import annotations
 
+import weakref
+
 from ..backend import get_xp
 from . import grad_mode
 from .anomaly import _forward_trace, is_anomaly_enabled
@@ -67,7 +69,7 @@ class Context:
 
     # -- the PyTorch ctx API -------------------------------------------------------------------
     def save_for_backward(self, *items) -> None:
-        """Keep inputs or outputs for backward; modifying them in place before backward is an error."""
+        """Keep inputs or outputs for backward (changing them in place afterwards is an error)."""
         self._saved = items
 
     @property
@@ -119,17 +121,25 @@ class Context:
 
 
 _FREED_MSG = (
-    "Trying to backward through the graph a second time (or directly access saved tensors after "
-    "they have already been freed) in {}. Saved intermediate values of the graph are freed when you "
-    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through "
-    "the graph a second time or if you need to access saved tensors after calling backward."
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed) in {}. Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
 )
 
 
 class AccumulateGrad:
-    """The edge target for a leaf tensor that requires grad: gradients arriving here go to `.grad`."""
+    """The edge target for a leaf that requires grad: gradients arriving here go to `.grad`.
 
-    __slots__ = ("variable",)
+    A leaf has one such node while a graph uses it (the leaf keeps a weak reference to it), so
+    a leaf used by several ops gets its gradients summed first and its hooks run once, with the
+    total, as in PyTorch.
+    """
+
+    __slots__ = ("variable", "__weakref__")
+    next_edges = ()
+    n_outputs = 1
 
     def __init__(self, variable) -> None:
         self.variable = variable
@@ -150,7 +160,17 @@ def _edge_for(t):
     fn = t.grad_fn
     if fn is not None:
         return (fn, t._out_index)
-    return (AccumulateGrad(t), 0)
+    return (accumulator(t), 0)
+
+
+def accumulator(t) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node: the live one if a graph still holds it, else a new one."""
+    ref = t._acc
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(t)
+        t._acc = weakref.ref(node)
+    return node
 
 
 class _FunctionMeta(type):
@@ -181,8 +201,11 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _Tensor or _tensor_cls()
+        enabled = grad_mode._state.enabled
         device = None
         needs = []
+        raw = []  # what an Op's forward sees: arrays for Tensors
+        edges = []  # the graph edges to the inputs, built in the same pass (the hot path)
         any_grad = False
         for a in args:
             if isinstance(a, Tensor):
@@ -193,16 +216,22 @@ class Function(metaclass=_FunctionMeta):
                         f"{cls.__name__}: expected all tensors to be on the same device, but found "
                         f"at least two devices, {device} and {a._device}"
                     )
-                r = a.requires_grad
+                r = a._requires_grad
                 needs.append(r)
-                any_grad = any_grad or r
+                raw.append(a._data)
+                if r and enabled:
+                    any_grad = True
+                    edges.append(_edge_for(a))
+                else:
+                    edges.append(None)
             else:
                 needs.append(False)
-        record = any_grad and grad_mode._state.enabled
+                raw.append(a)
+                edges.append(None)
+        record = any_grad
         ctx = Context(cls, tuple(needs))
 
         if cls._array_io:
-            raw = [a._data if isinstance(a, Tensor) else a for a in args]
             out = cls.forward(ctx, *raw, **kwargs)
         else:
             with grad_mode.no_grad():
@@ -219,22 +248,16 @@ class Function(metaclass=_FunctionMeta):
             if o is None:
                 results.append(None)
                 continue
-            if isinstance(o, Tensor):
-                arr = o._data
-            else:
-                arr = o
-            t = Tensor._make(arr, device)
-            if record and arr.dtype.kind in "fc" and not _is_marked(o, non_diff):
-                t.requires_grad = True
+            t = Tensor._make(o._data if isinstance(o, Tensor) else o, device)
+            if record and t._data.dtype.kind in "fc" and not (non_diff and _is_marked(o, non_diff)):
+                t._requires_grad = True
                 t.grad_fn = ctx
                 t._out_index = i
             results.append(t)
 
         if record:
             ctx.n_outputs = len(outs)
-            ctx.next_edges = tuple(
-                _edge_for(a) if n else None for a, n in zip(args, needs)
-            )
+            ctx.next_edges = tuple(edges)
             if ctx._saved:
                 ctx._versions = _record_versions(ctx._saved, args, outs, results, Tensor)
             if len(outs) > 1:

@@ -20,7 +20,7 @@ def _outputs(func, inputs):
 def _to_np(a):
     from ..backend import CPU, move
 
-    return np.asarray(move(a, CPU), dtype=np.float64)
+    return np.array(move(a, CPU), dtype=np.float64)  # a copy: `a` may be a view of an input
 
 
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -73,7 +73,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             if not np.allclose(a, n, rtol=rtol, atol=atol):
                 bad = np.unravel_index(np.argmax(np.abs(a - n) - rtol * np.abs(n)), a.shape)
                 msg = (
-                    f"Jacobian mismatch for output {oi} with respect to input {_position(inputs, t)}: "
+                    f"Jacobian mismatch for output {oi} with respect to input "
+                    f"{_position(inputs, t)}: "
                     f"at (output {bad[0]}, input {bad[1]}) numerical {n[bad]:.8g} vs analytical "
                     f"{a[bad]:.8g}\nnumerical:\n{n}\nanalytical:\n{a}"
                 )

@@ -32,6 +32,16 @@ def result_dtype(*operands):
     category (bool < integer < float). A float scalar lifts integer tensors to the default float
     dtype, never to float64, and a NumPy scalar counts as a Python scalar.
     """
+    if len(operands) == 2 and isinstance(operands[0], Tensor):  # fast paths for the common cases
+        dt, b = operands[0]._data.dtype, operands[1]
+        if isinstance(b, Tensor):
+            if b._data.dtype == dt:
+                return dt
+        elif type(b) is float or isinstance(b, np.float64):  # a float scalar keeps a float dtype
+            if dt.kind == "f":
+                return dt
+        elif type(b) is int and dt.kind in "fiu":
+            return dt
     dims, zeros, scalars = [], [], []
     for x in operands:
         if isinstance(x, Tensor):
@@ -120,12 +130,14 @@ def wrap_dims(dims, ndim: int, op: str):
     return out
 
 
-def as_tensor_arg(x, like: Tensor):
+def as_tensor_arg(x, like: Tensor, op: str = "operation"):
     """Wrap a non-Tensor array-like argument as a Tensor on `like`'s device."""
     if isinstance(x, Tensor):
         return x
     xp = backend.xp_for(like._device)
     arr = xp.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
     if arr.dtype == np.float64 and not isinstance(x, np.ndarray):
         arr = arr.astype(backend.get_default_dtype().np)
     return Tensor._make(arr, like._device)

@@ -11,7 +11,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..random import _rng
 from ..tensor import Tensor
-from ._util import shape_args
+from ._util import _promote, shape_args
 
 
 def _finish(arr, dev, requires_grad: bool) -> Tensor:
@@ -26,13 +26,11 @@ def _infer_np_dtype(data):
     if isinstance(data, (np.ndarray, np.generic)):
         return data.dtype
     if isinstance(data, (list, tuple)) and data:
+        # each element brings its own type (NumPy scalars and tensors their dtype) and the
+        # types promote as in PyTorch: [1, 2.0] -> float32, [np.float64(1)] -> float64
         kinds: set = set()
         _kinds(data, kinds)
-        if "f" in kinds or "c" in kinds:
-            return backend.get_default_dtype().np
-        if "i" in kinds or "u" in kinds:
-            return np.dtype(np.int64)
-        return np.dtype(np.bool_)
+        return _promote(list(kinds))
     if isinstance(data, bool):
         return np.dtype(np.bool_)
     if isinstance(data, int):
@@ -49,15 +47,15 @@ def _kinds(x, acc: set) -> None:
         for v in x:
             _kinds(v, acc)
     elif isinstance(x, Tensor):
-        acc.add(x._data.dtype.kind if x._data.dtype.kind != "f" else "f")
-    elif isinstance(x, (bool, np.bool_)):
-        acc.add("b")
-    elif isinstance(x, (int, np.integer)):
-        acc.add("i")
-    elif isinstance(x, (float, np.floating)):
-        acc.add("f")
-    elif isinstance(x, np.ndarray):
-        acc.add(x.dtype.kind)
+        acc.add(x._data.dtype)
+    elif isinstance(x, (np.ndarray, np.generic)):
+        acc.add(x.dtype)
+    elif isinstance(x, bool):
+        acc.add(np.dtype(np.bool_))
+    elif isinstance(x, int):
+        acc.add(np.dtype(np.int64))
+    elif isinstance(x, float):
+        acc.add(backend.get_default_dtype().np)
     else:
         raise TypeError(f"tensor(): can't build a tensor from an element of type "
                         f"{type(x).__name__}")
@@ -123,12 +121,18 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 asarray = as_tensor
 
 
+def _sizes(size, op: str) -> tuple:
+    """Sizes given as f(2, 3) or f((2, 3)), checked before anything is allocated."""
+    shape = shape_args(size, op)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"{op}: Trying to create tensor with negative dimension "
+                           f"{min(shape)}: {list(shape)}")
+    return shape
+
+
 def _factory(xp_fn_name):
     def make(*size, dtype=None, device=None, requires_grad=False, out=None, **_):
-        shape = shape_args(size, xp_fn_name)
-        if any(s < 0 for s in shape):
-            raise RuntimeError(f"{xp_fn_name}: Trying to create tensor with negative dimension "
-                               f"{min(shape)}: {list(shape)}")
+        shape = _sizes(size, xp_fn_name)
         dev = backend.to_device(device)
         dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
         arr = getattr(backend.xp_for(dev), xp_fn_name)(shape, dtype=dt)
@@ -145,7 +149,7 @@ empty = _factory("empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape = shape_args((size,) if isinstance(size, int) else tuple(size), "full")
+    shape = _sizes((size,) if isinstance(size, int) else tuple(size), "full")
     if dtype is None:
         dtype = _infer_np_dtype(fill_value) if not isinstance(fill_value, Tensor) \
             else fill_value._data.dtype
@@ -237,13 +241,13 @@ def _rand_out(arr, dtype, device, requires_grad, default_float=True):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    shape = shape_args(size, "rand")
+    shape = _sizes(size, "rand")
     return _rand_out(_rng(generator).random(shape), dtype, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal samples."""
-    shape = shape_args(size, "randn")
+    shape = _sizes(size, "randn")
     return _rand_out(_rng(generator).standard_normal(shape), dtype, device, requires_grad)
 
 
@@ -258,7 +262,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise TypeError("randint() missing required argument 'size'")
     if high <= low:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
-    arr = _rng(generator).integers(low, high, size=tuple(size))
+    arr = _rng(generator).integers(low, high, size=_sizes(tuple(size), "randint"))
     return _rand_out(arr, dtype, device, requires_grad, default_float=False)
 
 

@@ -113,8 +113,8 @@ class Pow(Op):
                 if isinstance(b, numbers.Number):
                     ga = g * b * a ** (b - 1) if b != 0 else g * 0
                 else:
-                    ga = g * b * a ** (b - 1)
-                    ga = ga * (b != 0)  # x**0 has zero gradient even where x**-1 is inf
+                    # x**0 has zero gradient even where x**-1 is inf (and 0 * inf is nan)
+                    ga = _xp(g).where(b != 0, g * b * a ** (b - 1), 0).astype(out.dtype)
                 ga = _grad(ga, ctx.ma)
             if n[1]:
                 xp = _xp(out)
@@ -170,7 +170,8 @@ class Where(Op):
         ctx.ma, ctx.mb = _meta(a), _meta(b)
         ctx.save_for_backward(cond)
         xp = _xp(cond)
-        return xp.where(cond, _cast(a, dt), _cast(b, dt))
+        out = xp.where(cond, _cast(a, dt), _cast(b, dt))
+        return out if out.dtype == dt else out.astype(dt)  # where(c, 1.0, 0.0) is float32
 
     @staticmethod
     def backward(ctx, g):
@@ -211,7 +212,7 @@ class Clamp(Op):
             keep = keep & (x >= lo)
         if hi is not None:
             keep = keep & (x <= hi)
-        gx = g * keep if n[0] else None
+        gx = _grad(g * keep, (x.shape, x.dtype)) if n[0] else None  # bounds may broadcast x
         glo = ghi = None
         if n[1]:
             glo = _grad(g * (x < lo), ctx.ml)
@@ -237,9 +238,9 @@ def _operands(a, b, op: str):
     """Turn array-likes into Tensors; check devices and broadcastability up front."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if not ta and not isinstance(a, (numbers.Number, np.generic)):
-        a = as_tensor_arg(a, b if tb else _cpu_like())
+        a = as_tensor_arg(a, b if tb else _cpu_like(), op)
     if not tb and not isinstance(b, (numbers.Number, np.generic)):
-        b = as_tensor_arg(b, a if isinstance(a, Tensor) else _cpu_like())
+        b = as_tensor_arg(b, a if isinstance(a, Tensor) else _cpu_like(), op)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a._device is not b._device:
             raise RuntimeError(
@@ -298,7 +299,9 @@ def div(input, other, *, rounding_mode=None, out=None):
 
         return _out(trunc(Div.apply(a, b, _float_result(a, b))).to(result_dtype(a, b)), out)
     if rounding_mode is not None:
-        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        raise ValueError(
+            f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+        )
     return _out(Div.apply(a, b, _float_result(a, b)), out)
 
 

@@ -24,7 +24,7 @@ def _convert_key(key, xp, shape):
     out, basic = [], True
     for k in key:
         if isinstance(k, Tensor):
-            k = k._data
+            k = xp.asarray(k._data)  # (a CPU index tensor for a GPU tensor is moved, as PyTorch)
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
             else:
@@ -74,7 +74,7 @@ def getitem(self: Tensor, key) -> Tensor:
     k, basic = _convert_key(key, xp, self._data.shape)
     if basic:
         try:
-            return _view_of(Slice.apply(self, k), self)
+            return _view_of(Slice.apply(self, k), self, "slice", k)
         except IndexError as exc:
             raise IndexError(f"{exc} (tensor shape {tuple(self._data.shape)})") from None
     return AdvIndex.apply(self, k)
@@ -109,14 +109,18 @@ def setitem(self: Tensor, key, value) -> None:
         if v._device is not self._device:
             raise RuntimeError(f"setitem: value is on {v._device} but the tensor is on "
                                f"{self._device}")
+        lead = 0
+        while lead < v._data.ndim and v._data.shape[lead] == 1:
+            lead += 1
+        if lead:  # x[0] = t of shape (1,): leading ones are dropped, as PyTorch does
+            from .shape import reshape
+
+            v = reshape(v, v._data.shape[lead:])
     needs = grad_mode._state.enabled and (
         self._requires_grad or (isinstance(v, Tensor) and v._requires_grad)
     )
     if needs:
-        if self.grad_fn is None and self._requires_grad:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-            )
+        check_inplace(self)
         if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
             v = v.to(self.dtype)
         result = IndexPut.apply(self, v, k)
@@ -139,6 +143,68 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     t._requires_grad = result._requires_grad
     t.grad_fn = result.grad_fn
     t._out_index = result._out_index
+    view = t.__dict__.get("_view")
+    if view is not None and t._requires_grad:
+        _write_back(t, *view)
+
+
+def check_inplace(t: Tensor) -> None:
+    """Refuse a recorded in-place change to a leaf that requires grad, or to a view of one."""
+    v = t
+    while v is not None:
+        if v.grad_fn is None and v._requires_grad:
+            what = "a leaf Variable" if v is t else "a view of a leaf Variable"
+            raise RuntimeError(
+                f"{what} that requires grad is being used in an in-place operation."
+            )
+        view = v.__dict__.get("_view")
+        v = view[0] if view is not None else None
+
+
+def _region(a, kind, arg):
+    if kind == "slice":
+        return a[arg]
+    if kind == "reshape":
+        return a.reshape(arg)
+    return a.transpose(arg)
+
+
+def _zero_region(a, kind, arg) -> None:
+    if kind == "slice":
+        a[arg] = 0  # (a[arg] of a single element is a scalar, not a writable view)
+    else:
+        _region(a, kind, arg)[...] = 0
+
+
+class ViewWrite(Op):
+    """The base's new history after an in-place change through one of its views: the old base
+    with the view's region replaced (PyTorch's CopySlices). The memory already holds the values."""
+
+    @staticmethod
+    def forward(ctx, base, value, kind, arg):
+        ctx.kind, ctx.arg, ctx.dtype = kind, arg, value.dtype
+        return base
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = gv = None
+        if ctx.needs_input_grad[0]:
+            gb = g.copy()
+            _zero_region(gb, ctx.kind, ctx.arg)
+        if ctx.needs_input_grad[1]:
+            gv = get_xp(g).ascontiguousarray(_region(g, ctx.kind, ctx.arg)).astype(
+                ctx.dtype, copy=False)
+        return gb, gv, None, None
+
+
+def _write_back(view: Tensor, base: Tensor, kind: str, arg) -> None:
+    new = ViewWrite.apply(base, view, kind, arg)
+    base._requires_grad = True
+    base.grad_fn = new.grad_fn
+    base._out_index = 0
+    parent = base.__dict__.get("_view")
+    if parent is not None:
+        _write_back(base, *parent)
 
 
 class IndexSelect(Op):

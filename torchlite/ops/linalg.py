@@ -25,6 +25,8 @@ class Matmul(Op):
         n = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, without reshapes
             return (g @ b.T if n[0] else None), (a.T @ g if n[1] else None)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is 0-d
+            return (g * b if n[0] else None), (g * a if n[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
@@ -177,7 +179,10 @@ class Einsum(Op):
         ctx.subs, ctx.out = subs, out
         ctx.save_for_backward(*arrays)
         xp = get_xp(arrays[0])
-        return xp.asarray(xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=True))
+        r = xp.asarray(xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=True))
+        if len(arrays) == 1 and xp.may_share_memory(r, arrays[0]):
+            r = r.copy()  # 'ij->ji' and the like come back as views: the result owns its memory
+        return r
 
     @staticmethod
     def backward(ctx, g):

@@ -58,7 +58,7 @@ class Mean(Op):
     @staticmethod
     def backward(ctx, g):
         n = _n(ctx.shape, ctx.axes)
-        return _expand(g / g.dtype.type(max(n, 1)), ctx.shape, ctx.axes, ctx.keepdim), None, None
+        return _expand(g / g.dtype.type(n or 1), ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
 class Var(Op):
@@ -160,7 +160,8 @@ class LogSumExp(Op):
         xp = get_xp(x)
         m = xp.max(x, axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        s = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf, as PyTorch
+            s = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.save_for_backward(x, s)
         return s if keepdim else (s.reshape(()) if axes is None else s.squeeze(axes))
@@ -258,6 +259,11 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correc
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     from .unary import sqrt
 
+    if dim is not None and not isinstance(dim, bool):
+        wrap_dims(dim, input._data.ndim, "std")  # errors name std, not var
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"std: only floating-point tensors are supported, got {input.dtype}")
+
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
@@ -279,7 +285,8 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 
 def _check_nonempty(x: Tensor, op: str, dim=None):
-    if x._data.size == 0 and (dim is None or x._data.shape[dim] == 0):
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    if x._data.size == 0 and (dim is None or any(x._data.shape[d] == 0 for d in dims)):
         raise IndexError(
             f"{op}(): Expected reduction dim to be specified for input.numel() == 0, or the "
             f"reduced dimension to be non-empty (got shape {tuple(x._data.shape)})"
@@ -312,19 +319,19 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa:
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa: A001
-    """Smallest element; with `dim`, a (values, indices) pair; with a tensor, elementwise minimum."""
+    """Smallest element; with `dim`, a (values, indices) pair; with a tensor, elementwise min."""
     return _max_min(input, dim, keepdim, other, False)
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amax")
-    _check_nonempty(input, "amax")
+    _check_nonempty(input, "amax", axes)
     return AmaxAmin.apply(input, axes, keepdim, True)
 
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amin")
-    _check_nonempty(input, "amin")
+    _check_nonempty(input, "amin", axes)
     return AmaxAmin.apply(input, axes, keepdim, False)
 
 

@@ -12,9 +12,13 @@ from ..tensor import Tensor
 from ._util import shape_args, wrap_dim
 
 
-def _view_of(out: Tensor, base: Tensor) -> Tensor:
+def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None) -> Tensor:
     # A view writes through to its base, so both must see each other's in-place changes.
     out._vbox = base._vbox
+    if kind is not None:
+        # how to find this view's region in the base, for in-place ops recorded on the view
+        # (indexing._rebase rewrites the base's history too, as PyTorch's CopySlices does)
+        out._view = (base, kind, arg)
     return out
 
 
@@ -58,16 +62,18 @@ def reshape(input: Tensor, *shape) -> Tensor:
     """Same data, new shape; one dimension may be -1 (inferred)."""
     shape = _infer_shape(shape_args(shape, "reshape"), input._data.size, "reshape",
                          input._data.shape)
-    if shape == input._data.shape:
-        return _view_of(Reshape.apply(input, shape), input)
-    return _view_of(Reshape.apply(input, shape), input)
+    out = Reshape.apply(input, shape)
+    if out._data.size and not get_xp(out._data).may_share_memory(out._data, input._data):
+        return out  # NumPy had to copy (non-contiguous input): not a view
+    return _view_of(out, input, "reshape", shape)
 
 
 def view(input: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
         from .. import backend
 
-        return input.to(backend.to_dtype(shape[0]))  # view(dtype): reinterpretation is not supported
+        # view(dtype): a cast, as bit reinterpretation is not supported
+        return input.to(backend.to_dtype(shape[0]))
     return reshape(input, *shape)
 
 
@@ -100,7 +106,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
         dims = {wrap_dim(d, len(shape), "squeeze") for d in dims} if shape else set()
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return reshape(input, new) if new != shape else _view_of(Reshape.apply(input, shape), input)
+    return reshape(input, new)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
@@ -112,7 +118,10 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 class Permute(Op):
     @staticmethod
     def forward(ctx, x, axes):
-        ctx.inv = tuple(np.argsort(axes))
+        inv = [0] * len(axes)
+        for i, a in enumerate(axes):  # the inverse permutation (np.argsort is slower here)
+            inv[a] = i
+        ctx.inv = tuple(inv)
         return x.transpose(axes)
 
     @staticmethod
@@ -132,17 +141,17 @@ def permute(input: Tensor, *dims) -> Tensor:
     axes = tuple(wrap_dim(d, n, "permute") for d in dims)
     if len(set(axes)) != n:
         raise RuntimeError(f"permute: repeated dim in {dims}")
-    return _view_of(Permute.apply(input, axes), input)
+    return _view_of(Permute.apply(input, axes), input, "permute", axes)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     n = input._data.ndim
     if n == 0:
-        return _view_of(Reshape.apply(input, ()), input)
+        return reshape(input, ())
     axes = list(range(n))
     a, b = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     axes[a], axes[b] = axes[b], axes[a]
-    return _view_of(Permute.apply(input, tuple(axes)), input)
+    return _view_of(Permute.apply(input, tuple(axes)), input, "permute", tuple(axes))
 
 
 swapaxes = swapdims = transpose
@@ -241,7 +250,16 @@ def repeat(input: Tensor, *sizes) -> Tensor:
         inter += [1, s]
         target += [r, s]
     y = expand(reshape(x, inter), target)
-    return reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+    return _own_memory(reshape(y, tuple(r * s for r, s in zip(sizes, shape))), input)
+
+
+def _own_memory(out: Tensor, input: Tensor) -> Tensor:
+    """repeat copies, as in PyTorch; with all counts 1, expand + reshape leave a read-only view."""
+    if get_xp(out._data).may_share_memory(out._data, input._data):
+        from .creation import clone
+
+        return clone(out)
+    return out
 
 
 def tile(input: Tensor, dims) -> Tensor:
@@ -263,7 +281,7 @@ def repeat_interleave(input: Tensor, repeats: int, dim=None) -> Tensor:
     y = expand(x, shape)
     out = list(input._data.shape)
     out[d] *= repeats
-    return reshape(y, out)
+    return _own_memory(reshape(y, out), input)
 
 
 class Cat(Op):
@@ -346,6 +364,8 @@ class Slice(Op):
 
     @staticmethod
     def forward(ctx, x, key):
+        if not any(k is Ellipsis for k in key):
+            key = key + (Ellipsis,)  # so that x[1] of a vector is a 0-d view, not a copied scalar
         ctx.shape, ctx.key, ctx.dtype = x.shape, key, x.dtype
         return x[key]
 
@@ -366,7 +386,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
                          f"({n})")
     key = (slice(None),) * d + (slice(start, start + length),)
-    return _view_of(Slice.apply(input, key), input)
+    return _view_of(Slice.apply(input, key), input, "slice", key)
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
@@ -420,21 +440,24 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{tuple(input._data.shape)} at dimension {d}")
     key = (slice(None),) * d + (index % n,)
-    return _view_of(Slice.apply(input, key), input)
+    return _view_of(Slice.apply(input, key), input, "slice", key)
 
 
 class Flip(Op):
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
-        return get_xp(x).flip(x, axis=axes)
+        return get_xp(x).flip(x, axis=axes).copy()  # a copy, as PyTorch (NumPy gives a view)
 
     @staticmethod
     def backward(ctx, g):
         return get_xp(g).flip(g, axis=ctx.axes), None
 
 
-def flip(input: Tensor, dims) -> Tensor:
+def flip(input: Tensor, *dims_, dims=None) -> Tensor:
+    """Reverse the order along `dims`: flip(x, (0, 1)), flip(x, dims=0) or x.flip(0, 1)."""
+    if dims is None:
+        dims = dims_[0] if len(dims_) == 1 else dims_
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(wrap_dim(d, input._data.ndim, "flip") for d in dims)
     return Flip.apply(input, axes)
@@ -533,7 +556,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative padding crops
             key = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in
                         zip(widths, input._data.shape))
-            input = _view_of(Slice.apply(input, key), input)
+            input = _view_of(Slice.apply(input, key), input, "slice", key)
             widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
         return PadConstant.apply(input, tuple(widths), 0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):

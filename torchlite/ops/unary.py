@@ -24,7 +24,7 @@ def _float_input(x: Tensor, op: str) -> Tensor:
     return Tensor._make(x._data.astype(get_default_dtype().np), x._device)
 
 
-def _unary(name: str, f, df, save: str = "x", doc: str = ""):
+def _unary(name: str, f, df, save: str = "x", doc: str = "", keep_int: bool = False):
     """Build an Op whose forward is f(xp, x) and whose gradient is g * df(xp, x, out)."""
 
     def forward(ctx, x):
@@ -54,6 +54,8 @@ def _unary(name: str, f, df, save: str = "x", doc: str = ""):
     })
 
     def fn(input: Tensor) -> Tensor:
+        if keep_int and isinstance(input, Tensor) and input._data.dtype.kind in "iu":
+            return Tensor._make(f(get_xp(input._data), input._data), input._device)
         return cls.apply(_float_input(input, name.lower()))
 
     fn.__name__ = name.lower()
@@ -99,13 +101,14 @@ Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, o: 1 - o * o
 Sigmoid, sigmoid = _unary("Sigmoid", _sig, lambda xp, x, o: o * (1 - o), "out",
                           "1 / (1 + e**-x), computed without overflow")
 Abs, abs = _unary("Abs", lambda xp, x: xp.abs(x), lambda xp, x, o: xp.sign(x), "x",  # noqa: A001
-                  "absolute value (gradient 0 at 0)")
+                  "absolute value (gradient 0 at 0)", keep_int=True)
 Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda xp, x, o: -o * o, "out",
                                 "1 / x")
 Erf, erf = _unary("Erf", lambda xp, x: _erf(xp, x),
                   lambda xp, x, o: x.dtype.type(2 / np.sqrt(np.pi)) * xp.exp(-x * x), "x",
                   "the error function")
-Square, square = _unary("Square", lambda xp, x: x * x, lambda xp, x, o: 2 * x, "x", "x * x")
+Square, square = _unary("Square", lambda xp, x: x * x, lambda xp, x, o: 2 * x, "x", "x * x",
+                        keep_int=True)
 
 
 def _erf(xp, x):

@@ -1,0 +1,359 @@
+"""Binary elementwise ops: forward vs NumPy (float32), float64 gradchecks, promotion, errors."""
+
+import numpy as np
+import pytest
+from _core_checks import check_forward, check_grad, data, leaf, noncontig_leaf, to_np
+
+import torchlite
+from torchlite.ops import elementwise as ew
+
+# name -> (torchlite function, NumPy reference, how to draw the two operands)
+BINARY = {
+    "add": (lambda a, b: a + b, np.add, "any"),
+    "sub": (lambda a, b: a - b, np.subtract, "any"),
+    "mul": (lambda a, b: a * b, np.multiply, "any"),
+    "div": (lambda a, b: a / b, np.divide, "den"),
+    "pow": (lambda a, b: a**b, np.power, "pos_base"),
+    "maximum": (torchlite.maximum, np.maximum, "any"),
+    "minimum": (torchlite.minimum, np.minimum, "any"),
+    "remainder": (lambda a, b: a % b, np.remainder, "den"),
+    "fmod": (torchlite.fmod, np.fmod, "den"),
+    "sub_alpha": (lambda a, b: torchlite.sub(a, b, alpha=2.5), lambda a, b: a - 2.5 * b, "any"),
+    "add_alpha": (lambda a, b: torchlite.add(a, b, alpha=-2), lambda a, b: a - 2 * b, "any"),
+    "rsub": (torchlite.rsub, lambda a, b: b - a, "any"),
+    "clamp_tensor": (lambda a, b: torchlite.clamp(a, min=b), np.maximum, "any"),
+    "where": (lambda a, b: torchlite.where(a > 0.3, a, b), lambda a, b: np.where(a > 0.3, a, b),
+              "any"),
+}
+
+SHAPES = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()), ((4,), (3, 4)),
+          ((2, 1, 3), (4, 1))]
+
+
+def _operands(kind, sa, sb, seed=0):
+    a = data(sa, seed, away_from_zero=True)
+    b = data(sb, seed + 1, away_from_zero=True)
+    if kind == "pos_base":
+        a = np.abs(a) + 0.5
+    if kind == "den":
+        b = np.sign(b) * (np.abs(b) + 1.3)  # |b| > 1.8, so a / b stays away from integers
+    return a, b
+
+
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_forward_matches_numpy(name, shapes, device):
+    fn, ref, kind = BINARY[name]
+    a, b = _operands(kind, *shapes)
+    check_forward(fn, ref, a, b, device=device)
+
+
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_gradcheck_broadcast(name, shapes):
+    fn, _, kind = BINARY[name]
+    check_grad(fn, *_operands(kind, *shapes))
+
+
+@pytest.mark.parametrize("kind", ["T", "step"])
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_gradcheck_noncontiguous(name, kind):
+    fn, ref, how = BINARY[name]
+    a, b = _operands(how, (3, 4), (3, 4), seed=3)
+    ta, tb = noncontig_leaf(a, kind), noncontig_leaf(b, kind)
+    assert not ta.is_contiguous()
+    check_grad(fn, ta, tb)
+    np.testing.assert_allclose(to_np(fn(ta, tb)), ref(a, b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_gradcheck_views_made_inside(name):
+    fn, _, how = BINARY[name]
+    a, b = _operands(how, (4, 3), (3, 8), seed=5)
+    check_grad(lambda x, y: fn(x.t(), y[:, ::2]), a, b)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda x: x * x, lambda x: x + x, lambda x: x - x, lambda x: x / x, lambda x: x**x,
+     lambda x: torchlite.maximum(x, x), lambda x: torchlite.minimum(x, x * 1.0),
+     lambda x: x * x * x + x / (x * x)],
+    ids=["mul", "add", "sub", "div", "pow", "maximum", "minimum", "chain"],
+)
+def test_gradcheck_repeated_input(fn):
+    check_grad(fn, np.abs(data((2, 3), 7)) + 0.5)
+
+
+def test_repeated_input_values():
+    x = leaf([1.0, 2.0, 3.0])
+    (x * x).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [2.0, 4.0, 6.0])
+    x.grad = None
+    (x + x).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [2.0, 2.0, 2.0])
+
+
+SCALAR_EXPRS = [
+    (lambda x: x + 2.5, lambda x: x + 2.5),
+    (lambda x: 2.5 + x, lambda x: 2.5 + x),
+    (lambda x: x - 3, lambda x: x - 3),
+    (lambda x: 3 - x, lambda x: 3 - x),
+    (lambda x: x * np.float64(2), lambda x: x * 2),
+    (lambda x: x / 3, lambda x: x / 3),
+    (lambda x: 3 / x, lambda x: 3 / x),
+    (lambda x: x**2, lambda x: x**2),
+    (lambda x: x**0.5, np.sqrt),
+    (lambda x: 2**x, lambda x: 2**x),
+    (lambda x: x ** np.float32(3), lambda x: x**3),
+    (lambda x: -x, lambda x: -x),
+    (lambda x: x % 0.7, lambda x: np.remainder(x, np.float32(0.7))),
+    (lambda x: torchlite.clamp(x, 0.6, 1.2), lambda x: np.clip(x, 0.6, 1.2)),
+    (lambda x: torchlite.clamp(x, min=0.8), lambda x: np.maximum(x, 0.8)),
+    (lambda x: x.clamp(max=0.9), lambda x: np.minimum(x, 0.9)),
+    (lambda x: torchlite.lerp(x, x * 3, 0.25), lambda x: x + 0.25 * (3 * x - x)),
+    (lambda x: torchlite.addcmul(x, x, x, value=0.5), lambda x: x + 0.5 * x * x),
+    (lambda x: torchlite.addcdiv(x, x, x + 1, value=2), lambda x: x + 2 * x / (x + 1)),
+    (lambda x: torchlite.where(x > 1, x, 0.0), lambda x: np.where(x > 1, x, 0)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(SCALAR_EXPRS)))
+def test_scalar_operands_forward_and_grad(k, device):
+    fn, ref = SCALAR_EXPRS[k]
+    a = data((2, 3), k, low=0.5, high=1.9)
+    check_forward(fn, ref, a, device=device)
+    check_grad(fn, a)
+
+
+def test_clamp_gradient_at_boundary_is_passed_through():
+    x = leaf([0.0, 1.0, 2.0, 3.0])
+    x.clamp(1.0, 2.0).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 1.0, 1.0, 0.0])
+
+
+def test_maximum_tie_splits_gradient():
+    a, b = leaf([1.0, 2.0]), leaf([1.0, 3.0])
+    torchlite.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(to_np(a.grad), [0.5, 0.0])
+    np.testing.assert_array_equal(to_np(b.grad), [0.5, 1.0])
+
+
+def test_pow_zero_base_and_zero_exponent():
+    a = leaf([0.0, 0.0, 2.0])
+    b = leaf([2.0, 0.0, 0.0])
+    out = a**b
+    np.testing.assert_array_equal(to_np(out), [0.0, 1.0, 1.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(to_np(a.grad), [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(to_np(b.grad), [0.0, 0.0, np.log(2.0)])
+    x = leaf([0.0, 1.0])
+    (x**2).sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 2.0])
+
+
+def test_where_gradient_goes_to_selected_branch():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([10.0])
+    cond = torchlite.tensor([True, False, True])
+    out = torchlite.where(cond, a, b)
+    np.testing.assert_array_equal(to_np(out), [1.0, 10.0, 3.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(to_np(a.grad), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(to_np(b.grad), [1.0])
+
+
+# --------------------------------------------------------------------------------------------
+# dtypes
+
+
+@pytest.mark.parametrize(
+    "expr, dtype",
+    [
+        (lambda i, f: i + i, torchlite.int64),
+        (lambda i, f: i * 2, torchlite.int64),
+        (lambda i, f: i / i, torchlite.float32),
+        (lambda i, f: i / 2, torchlite.float32),
+        (lambda i, f: i * 2.5, torchlite.float32),
+        (lambda i, f: i // 2, torchlite.int64),
+        (lambda i, f: i % 3, torchlite.int64),
+        (lambda i, f: i**2, torchlite.int64),
+        (lambda i, f: i + f, torchlite.float32),
+        (lambda i, f: f * np.float64(2), torchlite.float32),
+        (lambda i, f: f + torchlite.tensor(1.0, dtype=torchlite.float64), torchlite.float32),
+        (lambda i, f: f + torchlite.ones(3, dtype=torchlite.float64), torchlite.float64),
+        (lambda i, f: i + torchlite.tensor(1.5), torchlite.float32),
+        (lambda i, f: i.to(torchlite.int32) + i, torchlite.int64),
+        (lambda i, f: i.to(torchlite.int32) * 3, torchlite.int32),
+        (lambda i, f: i.to(torchlite.uint8) + i.to(torchlite.int8), torchlite.int16),
+        (lambda i, f: (i > 1) + (i > 2), torchlite.bool),
+        (lambda i, f: (i > 1) * 2, torchlite.int64),
+        (lambda i, f: (i > 1) * 2.0, torchlite.float32),
+        (lambda i, f: f.half() * 2.0, torchlite.float16),
+        (lambda i, f: torchlite.maximum(i, f), torchlite.float32),
+        (lambda i, f: torchlite.where(i > 1, i, f), torchlite.float32),
+        (lambda i, f: torchlite.where(i > 1, i, 0), torchlite.int64),
+        (lambda i, f: torchlite.where(i > 1, 1.0, 0.0), torchlite.float32),
+        (lambda i, f: torchlite.where(i > 1, 1, 0), torchlite.int64),
+    ],
+)
+def test_result_dtype(expr, dtype):
+    i = torchlite.tensor([1, 2, 3])
+    f = torchlite.tensor([1.0, 2.0, 3.0])
+    assert expr(i, f).dtype == dtype
+
+
+def test_integer_division_and_modulus_follow_python():
+    a = torchlite.tensor([-7, 7, -7, 7])
+    b = torchlite.tensor([2, -2, 3, 3])
+    np.testing.assert_array_equal(to_np(a // b), [-4, -4, -3, 2])
+    np.testing.assert_array_equal(to_np(a % b), [1, -1, 2, 1])
+    np.testing.assert_array_equal(to_np(torchlite.fmod(a, b)), [-1, 1, -1, 1])
+    np.testing.assert_allclose(to_np(a / b), [-3.5, -3.5, -7 / 3, 7 / 3], rtol=1e-6)
+    np.testing.assert_array_equal(to_np(torchlite.div(a, b, rounding_mode="trunc")),
+                                  [-3, -3, -2, 2])
+    np.testing.assert_array_equal(to_np(torchlite.div(a, b, rounding_mode="floor")),
+                                  [-4, -4, -3, 2])
+    assert torchlite.div(a, b, rounding_mode="trunc").dtype == torchlite.int64
+
+
+def test_float_remainder_sign_of_divisor():
+    a = torchlite.tensor([-7.5, 7.5])
+    np.testing.assert_allclose(to_np(a % 2), [0.5, 1.5])
+    np.testing.assert_allclose(to_np(torchlite.fmod(a, 2)), [-1.5, 1.5])
+
+
+def test_rounding_ops_carry_no_gradient():
+    x = leaf([1.5, -2.5], dtype=torchlite.float32)
+    for out in (x // 1, torchlite.div(x, 0.3, rounding_mode="trunc"),
+                torchlite.div(x, 0.3, rounding_mode="floor")):
+        assert not out.requires_grad and out.dtype == torchlite.float32
+    np.testing.assert_allclose(to_np(torchlite.div(x, 0.4, rounding_mode="trunc")), [3.0, -6.0])
+    np.testing.assert_allclose(to_np(torchlite.div(x, 0.4, rounding_mode="floor")), [3.0, -7.0])
+
+
+def test_array_like_operands():
+    t = torchlite.tensor([1.0, 2.0])
+    np.testing.assert_allclose(to_np(t + [1.0, 1.0]), [2.0, 3.0])
+    r = np.float32(2) * t  # NumPy scalars defer to the Tensor's reflected operator
+    assert isinstance(r, torchlite.Tensor) and r.dtype == torchlite.float32
+    np.testing.assert_allclose(to_np(r), [2.0, 4.0])
+    assert isinstance(np.ones(2) + t, torchlite.Tensor)
+    assert (t + [1.0, 1.0]).dtype == torchlite.float32
+
+
+def test_out_argument():
+    out = torchlite.zeros(2)
+    r = torchlite.add(torchlite.tensor([1.0, 2.0]), 1, out=out)
+    assert r is out
+    np.testing.assert_array_equal(to_np(out), [2.0, 3.0])
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "maximum", "minimum"])
+def test_shape_mismatch_names_op_and_shapes(op):
+    a, b = torchlite.ones(2, 3), torchlite.ones(4)
+    with pytest.raises(RuntimeError) as exc:
+        getattr(torchlite, op)(a, b)
+    msg = str(exc.value)
+    assert op in msg and "(2, 3)" in msg and "(4,)" in msg
+
+
+def test_where_shape_mismatch():
+    with pytest.raises(RuntimeError, match=r"where.*\(3,\).*\(2,\)"):
+        torchlite.where(torchlite.ones(3) > 0, torchlite.ones(3), torchlite.ones(2))
+
+
+def _on_fake_gpu(t):
+    """A CPU tensor labelled as living on cuda:0: exercises the device-mix checks without a GPU."""
+    t._device = torchlite.device("cuda:0")
+    return t
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "sub", "div", "maximum"])
+def test_device_mix_names_op_and_devices(op):
+    with pytest.raises(RuntimeError) as exc:
+        getattr(torchlite, op)(torchlite.ones(2), _on_fake_gpu(torchlite.ones(2)))
+    msg = str(exc.value)
+    assert op in msg and "cpu" in msg and "cuda:0" in msg
+
+
+def test_integer_negative_power_errors():
+    with pytest.raises(RuntimeError, match="pow"):
+        torchlite.tensor([2, 3]) ** -1
+
+
+def test_maximum_needs_tensors():
+    with pytest.raises(TypeError, match="maximum"):
+        torchlite.maximum(torchlite.ones(2), 1.0)
+
+
+def test_clamp_needs_a_bound():
+    with pytest.raises(RuntimeError, match="clamp"):
+        torchlite.clamp(torchlite.ones(2))
+
+
+def test_div_bad_rounding_mode():
+    with pytest.raises(ValueError, match="rounding_mode"):
+        torchlite.div(torchlite.ones(2), 2, rounding_mode="round")
+
+
+def test_unsupported_operand_type():
+    with pytest.raises(TypeError):
+        torchlite.ones(2) + "a"
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch parity
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "name, fa, fb",
+    [
+        ("maximum_ties", [1.0, 2.0, 3.0], [1.0, 5.0, 3.0]),
+        ("minimum_ties", [1.0, 2.0, 3.0], [1.0, 5.0, 3.0]),
+        ("pow", [0.0, 0.5, 2.0], [2.0, 0.0, -1.5]),
+        ("div", [1.0, -2.0, 3.0], [4.0, 0.5, -2.0]),
+        ("remainder", [-7.5, 7.5, 1.0], [2.0, -2.0, 0.3]),
+        ("fmod", [-7.5, 7.5, 1.0], [2.0, -2.0, 0.3]),
+        ("clamp_bounds", [0.0, 1.0, 2.0], [1.0, 1.0, 1.5]),
+    ],
+)
+def test_parity_binary(name, fa, fb):
+    torch = pytest.importorskip("torch")
+    fns = {
+        "maximum_ties": lambda m, a, b: m.maximum(a, b),
+        "minimum_ties": lambda m, a, b: m.minimum(a, b),
+        "pow": lambda m, a, b: a**b,
+        "div": lambda m, a, b: a / b,
+        "remainder": lambda m, a, b: m.remainder(a, b),
+        "fmod": lambda m, a, b: m.fmod(a, b),
+        "clamp_bounds": lambda m, a, b: m.clamp(a, min=b, max=b + 0.5),
+    }
+    fn = fns[name]
+    results = []
+    for m in (torchlite, torch):
+        a = m.tensor(fa, requires_grad=True)
+        b = m.tensor(fb, requires_grad=True)
+        out = fn(m, a, b)
+        (out * m.tensor([1.0, 2.0, 3.0])).sum().backward()
+        results.append([np.asarray(v.detach().numpy()) for v in (out, a.grad, b.grad)])
+    for mine, theirs in zip(*results):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_parity_clamp_scalar_bounds_at_boundary():
+    torch = pytest.importorskip("torch")
+    grads = []
+    for m in (torchlite, torch):
+        x = m.tensor([-1.0, 0.0, 0.5, 1.0, 2.0], requires_grad=True)
+        x.clamp(0.0, 1.0).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_elementwise_module_exports():
+    assert ew.true_divide is ew.div and ew.clip is ew.clamp

@@ -1,0 +1,298 @@
+"""Indexing: basic and advanced x[key], __setitem__, gather/scatter, masked ops, errors."""
+
+import numpy as np
+import pytest
+from _core_checks import check_forward, check_grad, data, leaf, noncontig_leaf, to_np
+
+import torchlite
+
+I = torchlite.tensor
+KEYS = {
+    "int": 1,
+    "neg_int": -1,
+    "slice": slice(1, 3),
+    "step": (slice(None), slice(None, None, 2)),
+    "neg_start_step": (slice(-3, None, 2), 1),
+    "none": (None, 0),
+    "ellipsis": (Ellipsis, 1),
+    "int_int_int": (1, 2, 3),
+    "int_tensor_0d": I(2),
+    "list": [0, 2, 2],
+    "long_tensor": I([3, 0, 1]),
+    "long_tensor_2d": I([[0, 1], [1, 0]]),
+    "bool_tensor": I([True, False, True, False]),
+    "bool_2d": "mask",
+    "mixed_adv_slice": (I([0, 2]), slice(1, None)),
+    "two_adv": (I([0, 3]), I([1, 2])),
+    "adv_broadcast": (I([[0], [2]]), slice(None), I([0, 3])),
+}
+
+
+def _key(name, x_np):
+    key = KEYS[name]
+    if isinstance(key, str):
+        return I(x_np[..., 0] > 0)
+    return key
+
+
+def _np_key(key):
+    if isinstance(key, torchlite.Tensor):
+        return key.numpy()
+    if isinstance(key, tuple):
+        return tuple(_np_key(k) for k in key)
+    return key
+
+
+@pytest.mark.parametrize("name", sorted(KEYS))
+def test_getitem_matches_numpy(name, device):
+    a = data((4, 3, 5))
+    key = _key(name, a)
+    check_forward(lambda x: x[key], lambda x: x[_np_key(key)], a, device=device)
+
+
+@pytest.mark.parametrize("name", sorted(KEYS))
+def test_getitem_gradcheck(name):
+    a = data((4, 3, 5), 1)
+    key = _key(name, a)
+    check_grad(lambda x: x[key] * 2.0, a)
+
+
+def test_getitem_noncontiguous_and_repeated_indices():
+    a = data((4, 5), 2)
+    x = noncontig_leaf(a, "T")
+    check_grad(lambda t: t[[0, 0, 3]][:, ::2], x)
+    y = leaf([1.0, 2.0, 3.0])
+    y[[0, 0, 1, 0]].sum().backward()
+    np.testing.assert_array_equal(to_np(y.grad), [3.0, 1.0, 0.0])
+
+
+def test_basic_indexing_gives_views_advanced_gives_copies():
+    x = torchlite.zeros(3, 4)
+    x[1][2] = 5.0
+    assert x[1, 2].item() == 5.0
+    c = x[[1]]
+    c[0, 0] = 9.0
+    assert x[1, 0].item() == 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# __setitem__
+
+
+def test_setitem_without_grad():
+    x = torchlite.zeros(3, 4)
+    x[0] = 1.0
+    x[1, 1:3] = torchlite.tensor([2.0, 3.0])
+    x[x > 2.5] = -1.0
+    x[:, -1] = np.float64(4.0)
+    x[[2, 2], [0, 1]] = torchlite.tensor(7.0)
+    expected = np.zeros((3, 4), np.float32)
+    expected[0] = 1
+    expected[1, 1:3] = [2, 3]
+    expected[expected > 2.5] = -1
+    expected[:, -1] = 4
+    expected[2, :2] = 7
+    np.testing.assert_array_equal(to_np(x), expected)
+    assert x.dtype == torchlite.float32
+
+
+def test_setitem_on_leaf_under_no_grad_and_error_otherwise():
+    w = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w[0] = 5.0
+    with torchlite.no_grad():
+        w[0] = 5.0
+    assert w[0].item() == 5.0 and w.requires_grad and w.is_leaf
+
+
+def test_setitem_records_graph_on_nonleaf():
+    x = leaf([1.0, 2.0, 3.0])
+    v = leaf([10.0])
+    y = x * 2.0
+    y[1] = v * 3.0
+    y.sum().backward()
+    np.testing.assert_array_equal(to_np(y), [2.0, 30.0, 6.0])
+    np.testing.assert_array_equal(to_np(x.grad), [2.0, 0.0, 2.0])
+    np.testing.assert_array_equal(to_np(v.grad), [3.0])
+    check_grad(lambda a, b: _set(a * 1.0, (slice(None), 0), b), data((3, 2)), data((3,), 1))
+
+
+def _set(t, key, value):
+    t[key] = value
+    return t
+
+
+def test_setitem_plain_tensor_with_grad_value():
+    v = leaf([1.0, 2.0])
+    buf = torchlite.zeros(2, 2, dtype=torchlite.float64)
+    buf[1] = v
+    assert buf.requires_grad
+    (buf * 3.0).sum().backward()
+    np.testing.assert_array_equal(to_np(v.grad), [3.0, 3.0])
+
+
+# --------------------------------------------------------------------------------------------
+# index_select, gather, scatter, masked
+
+
+def test_index_select(device):
+    a = data((4, 3), 3)
+    idx = I([2, 0, 2], device=device)
+    for dim, i in ((0, idx), (1, I([1, 1], device=device))):
+        check_forward(lambda x, d=dim, k=i: torchlite.index_select(x, d, k),
+                      lambda x, d=dim, k=i: np.take(x, to_np(k), axis=d), a, device=device)
+        check_grad(lambda x, d=dim, k=i: x.index_select(d, k), a)
+
+
+def test_gather(device):
+    a = data((3, 4), 4)
+    idx0 = I([[0, 1, 2, 0], [2, 2, 1, 0]])
+    idx1 = I([[3, 3], [0, 1], [2, 0]])
+    d0, d1 = idx0.to(device), idx1.to(device)
+    check_forward(lambda x: torchlite.gather(x, 0, d0),
+                  lambda x: np.take_along_axis(x, idx0.numpy(), 0), a, device=device)
+    check_forward(lambda x: x.gather(1, d1), lambda x: np.take_along_axis(x, idx1.numpy(), 1),
+                  a, device=device)
+    check_grad(lambda x: torchlite.gather(x, 0, idx0), a)
+    check_grad(lambda x: x.gather(-1, idx1), a)
+    check_grad(lambda x: torchlite.take_along_dim(x, idx1, 1), a)
+
+
+def test_scatter_add_and_scatter():
+    a = data((3, 4), 5)
+    src = data((2, 4), 6)
+    idx = I([[0, 1, 2, 0], [0, 0, 2, 1]])
+    expected = a.copy()
+    for i in range(2):
+        for j in range(4):
+            expected[idx[i, j].item(), j] += src[i, j]
+    out = torchlite.scatter_add(I(a), 0, idx, I(src))
+    np.testing.assert_allclose(to_np(out), expected)
+    check_grad(lambda x, s: torchlite.scatter_add(x, 0, idx, s), a, src)
+    uniq = I([[0, 1, 2, 0], [1, 2, 0, 2]])
+    out = I(a).scatter(0, uniq, I(src))
+    expected = a.copy()
+    for i in range(2):
+        for j in range(4):
+            expected[uniq[i, j].item(), j] = src[i, j]
+    np.testing.assert_allclose(to_np(out), expected)
+    check_grad(lambda x, s: x.scatter(0, uniq, s), a, src)
+    filled = I(a).scatter(1, I([[0], [1], [3]]), value=-1.0)
+    assert filled[2, 3].item() == -1.0 and filled[0, 0].item() == -1.0
+
+
+def test_masked_fill_and_select(device):
+    a = data((3, 4), 7)
+    mask = I(a > 0.5)
+    dmask = mask.to(device)
+    check_forward(lambda x: x.masked_fill(dmask, -2.0), lambda x: np.where(a > 0.5, -2, x), a,
+                  device=device)
+    row_mask = np.array([True, False, False, True])
+    drow = I(row_mask, device=device)
+    check_forward(lambda x: torchlite.masked_fill(x, drow, 1.5),
+                  lambda x: np.where(row_mask, 1.5, x), a, device=device)
+    check_grad(lambda x: x.masked_fill(mask, 0.0), a)
+    check_forward(lambda x: torchlite.masked_select(x, dmask), lambda x: x[a > 0.5], a,
+                  device=device)
+    check_grad(lambda x: x.masked_select(mask), a)
+    assert I([1, 2]).masked_fill(I([True, False]), 0.7).dtype == torchlite.int64
+
+
+def test_nonzero_take_where_single_arg():
+    x = I([[0.0, 1.0], [2.0, 0.0]])
+    np.testing.assert_array_equal(to_np(torchlite.nonzero(x)), [[0, 1], [1, 0]])
+    rows, cols = x.nonzero(as_tuple=True)
+    np.testing.assert_array_equal(to_np(rows), [0, 1])
+    assert torchlite.nonzero(torchlite.zeros(3)).shape == (0, 1)
+    np.testing.assert_array_equal(to_np(torchlite.take(x, I([0, 2]))), [0.0, 2.0])
+    r, c = torchlite.where(x > 0)
+    np.testing.assert_array_equal(to_np(c), [1, 0])
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+
+
+def test_index_errors_name_the_shape():
+    x = torchlite.ones(2, 3)
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        x[5]
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        x[0, 0, 0]
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        x[I([0, 7])]
+    with pytest.raises(IndexError, match="long"):
+        x[I([0.0])]
+    with pytest.raises(IndexError, match="valid indices"):
+        x["a"]
+    with pytest.raises(ValueError, match="step"):
+        x[::-1]
+
+
+def test_gather_scatter_index_errors():
+    x = torchlite.ones(2, 3)
+    with pytest.raises(RuntimeError, match="gather.*int64"):
+        x.gather(0, torchlite.zeros(2, 3))
+    with pytest.raises(RuntimeError, match="gather.*same number of dimensions"):
+        x.gather(0, I([0, 1]))
+    with pytest.raises(RuntimeError, match="gather.*out of bounds"):
+        x.gather(0, I([[0, 5, 0]]))
+    with pytest.raises(RuntimeError, match=r"scatter_add.*\[1, 4\].*\[2, 3\]"):
+        x.scatter_add(0, I([[0, 0, 0, 0]]), torchlite.ones(3, 4))
+    with pytest.raises(RuntimeError, match="scatter_add.*dtype"):
+        x.scatter_add(0, I([[0, 0, 0]]), torchlite.ones(1, 3, dtype=torchlite.float64))
+    with pytest.raises(IndexError, match="index_select.*out of range"):
+        x.index_select(1, I([3]))
+    with pytest.raises(TypeError, match="index_select"):
+        x.index_select(1, [0])
+    with pytest.raises(IndexError, match="gather.*Dimension out of range"):
+        x.gather(2, I([[0]]))
+
+
+def test_masked_fill_errors():
+    x = torchlite.ones(2, 3)
+    with pytest.raises(RuntimeError, match="masked_fill.*bool"):
+        x.masked_fill(torchlite.ones(2, 3), 0.0)
+    with pytest.raises(RuntimeError, match=r"masked_fill|where"):
+        x.masked_fill(torchlite.ones(2, 2) > 0, 0.0)
+
+
+def test_setitem_errors():
+    x = torchlite.ones(2, 3)
+    with pytest.raises(ValueError, match=r"setitem.*\(2, 3\)"):
+        x[0] = torchlite.ones(4)
+    with pytest.raises(IndexError, match=r"setitem.*\(2, 3\)"):
+        x[3] = 1.0
+    y = torchlite.ones(2)
+    y._device = torchlite.device("cuda:0")  # a fake GPU tensor: only the device label matters
+    with pytest.raises(RuntimeError, match="setitem.*cuda:0.*cpu"):
+        x[0, :2] = y
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch parity
+
+
+@pytest.mark.parity
+def test_parity_gather_scatter_add_index():
+    torch = pytest.importorskip("torch")
+    a = data((3, 4), 11).astype(np.float32)
+    s = data((2, 4), 12).astype(np.float32)
+    res = []
+    for m in (torchlite, torch):
+        x = m.tensor(a, requires_grad=True)
+        src = m.tensor(s, requires_grad=True)
+        idx = m.tensor([[0, 1, 2, 0], [0, 0, 2, 1]])
+        y = m.cat([
+            x.gather(0, idx).flatten(),
+            m.scatter_add(x, 0, idx, src).flatten(),
+            x[m.tensor([2, 0, 2])][:, 1::2].flatten(),
+            x[x > 0].flatten(),
+            x.index_select(1, m.tensor([3, 3])).flatten(),
+            x.masked_fill(x < 0, 0.5).flatten(),
+        ])
+        w = m.arange(y.numel(), dtype=m.float32)
+        (y * w).sum().backward()
+        res.append((y.detach().numpy(), x.grad.numpy(), src.grad.numpy()))
+    for mine, theirs in zip(*res):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)

@@ -1,0 +1,283 @@
+"""save/load: safetensors round trips, interoperability, verification of bad files, atomicity."""
+
+import json
+import os
+import struct
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+import torchlite
+from torchlite.serialization import CheckpointError, read_metadata
+
+
+def _arrays_equal(a, b):
+    assert isinstance(a, torchlite.Tensor) and isinstance(b, torchlite.Tensor)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_flat_state_dict_round_trip(tmp_path):
+    sd = {
+        "w": torchlite.randn(3, 4),
+        "b": torchlite.zeros(4, dtype=torchlite.float64),
+        "h": torchlite.ones(2, dtype=torchlite.float16),
+        "steps": torchlite.tensor(7),
+        "mask": torchlite.tensor([True, False]),
+        "i8": torchlite.tensor([-3, 4], dtype=torchlite.int8),
+        "u8": torchlite.tensor([200], dtype=torchlite.uint8),
+        "i16": torchlite.tensor([1], dtype=torchlite.int16),
+        "i32": torchlite.tensor([[1, 2]], dtype=torchlite.int32),
+        "empty": torchlite.zeros(0, 3),
+        "noncontig": torchlite.arange(12.0).reshape(3, 4).t(),
+    }
+    path = tmp_path / "model.safetensors"
+    torchlite.save(sd, path)
+    out = torchlite.load(path)
+    assert set(out) == set(sd)
+    for k in sd:
+        _arrays_equal(out[k], sd[k])
+    assert not out["w"].requires_grad and out["w"].device == torchlite.device("cpu")
+
+
+def test_nested_values_round_trip(tmp_path):
+    obj = {
+        "model": {"layer.weight": torchlite.ones(2, 2), "layer.bias": torchlite.zeros(2)},
+        "optimizer": {"state": {0: {"step": 3, "exp_avg": torchlite.full((2,), 0.5)},
+                                1: {"step": 3, "exp_avg": None}},
+                      "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0, 1],
+                                        "amsgrad": False, "name": "all"}]},
+        "epoch": 5,
+        "metrics": [0.5, 0.25, float("inf")],
+        "pair": (1, "a", None),
+        "dtype": torchlite.float32,
+        "np_scalar": np.float32(1.5),
+        "array": np.arange(3),
+    }
+    path = tmp_path / "ckpt.safetensors"
+    torchlite.save(obj, path)
+    out = torchlite.load(path)
+    _arrays_equal(out["model"]["layer.weight"], obj["model"]["layer.weight"])
+    st = out["optimizer"]["state"]
+    assert set(st) == {0, 1} and st[0]["step"] == 3 and st[1]["exp_avg"] is None
+    _arrays_equal(st[0]["exp_avg"], obj["optimizer"]["state"][0]["exp_avg"])
+    group = out["optimizer"]["param_groups"][0]
+    assert group["betas"] == (0.9, 0.999) and isinstance(group["betas"], tuple)
+    assert group["params"] == [0, 1] and group["amsgrad"] is False and group["lr"] == 1e-3
+    assert out["epoch"] == 5 and out["metrics"] == [0.5, 0.25, float("inf")]
+    assert out["pair"] == (1, "a", None)
+    assert out["dtype"] == "torchlite.float32" and out["np_scalar"] == 1.5
+    assert out["array"].tolist() == [0, 1, 2] and out["array"].dtype == torchlite.int64
+
+
+def test_colliding_tensor_names_stay_distinct(tmp_path):
+    obj = {"a/b": torchlite.ones(1), "a": {"b": torchlite.zeros(1)}, 1: torchlite.full((1,), 2.0),
+           "1": torchlite.full((1,), 3.0)}
+    path = tmp_path / "c.safetensors"
+    torchlite.save(obj, path)
+    out = torchlite.load(path)
+    assert out["a/b"].item() == 1.0 and out["a"]["b"].item() == 0.0
+    assert out[1].item() == 2.0 and out["1"].item() == 3.0
+
+
+def test_metadata_argument(tmp_path):
+    path = tmp_path / "m.safetensors"
+    torchlite.save({"w": torchlite.ones(1)}, path, metadata={"note": "hi", "cfg": {"lr": 0.1}})
+    meta = read_metadata(path)
+    assert meta["note"] == "hi" and json.loads(meta["cfg"]) == {"lr": 0.1}
+    assert meta["format"] == "pt"
+
+
+def test_unsupported_values_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="set"):
+        torchlite.save({"x": {1, 2}}, tmp_path / "x.safetensors")
+    with pytest.raises(TypeError, match="keys"):
+        torchlite.save({(1, 2): 3}, tmp_path / "x.safetensors")
+    assert not os.listdir(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# interoperability
+
+
+def test_reads_files_written_by_safetensors(tmp_path):
+    path = str(tmp_path / "st.safetensors")
+    arrays = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([1, 2], np.int64),
+              "c": np.array([True]), "d": np.ones((), np.float64)}
+    save_file(arrays, path, metadata={"format": "np"})
+    out = torchlite.load(path)
+    for k, v in arrays.items():
+        assert out[k].dtype == torchlite.backend.from_numpy_dtype(v.dtype)
+        np.testing.assert_array_equal(out[k].numpy(), v)
+
+
+def test_files_written_by_torchlite_read_with_safetensors(tmp_path):
+    path = str(tmp_path / "tl.safetensors")
+    sd = {"w": torchlite.randn(2, 3), "n": torchlite.tensor([1, 2])}
+    torchlite.save(sd, path)
+    back = load_file(path)
+    assert set(back) == {"w", "n"}
+    np.testing.assert_array_equal(back["w"], sd["w"].numpy())
+    assert back["n"].dtype == np.int64
+    nested = str(tmp_path / "nested.safetensors")
+    torchlite.save({"model": sd, "epoch": 1}, nested)
+    assert set(load_file(nested)) == {"model/w", "model/n"}
+
+
+def test_reads_bfloat16(tmp_path):
+    values = np.array([1.0, -2.5, 0.15625], dtype=np.float32)
+    raw = (values.view(np.uint32) >> 16).astype("<u2").tobytes()
+    header = json.dumps({"x": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 6]}}).encode()
+    path = tmp_path / "bf16.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + raw)
+    out = torchlite.load(path)["x"]
+    assert out.dtype == torchlite.float32
+    np.testing.assert_array_equal(out.numpy(), values)
+
+
+@pytest.mark.parity
+def test_parity_torch_safetensors_both_ways(tmp_path):
+    torch = pytest.importorskip("torch")
+    st_torch = pytest.importorskip("safetensors.torch")
+    mine = str(tmp_path / "mine.safetensors")
+    sd = {"weight": torchlite.randn(3, 2), "bias": torchlite.zeros(3)}
+    torchlite.save(sd, mine)
+    loaded = st_torch.load_file(mine)
+    assert torch.equal(loaded["weight"], torch.from_numpy(sd["weight"].numpy()))
+    theirs = str(tmp_path / "theirs.safetensors")
+    st_torch.save_file({"w": torch.arange(4.0), "h": torch.ones(2, dtype=torch.bfloat16)}, theirs)
+    out = torchlite.load(theirs)
+    assert out["w"].tolist() == [0.0, 1.0, 2.0, 3.0] and out["h"].tolist() == [1.0, 1.0]
+
+
+# --------------------------------------------------------------------------------------------
+# bad files
+
+
+def _good_file(tmp_path):
+    path = tmp_path / "good.safetensors"
+    torchlite.save({"a": torchlite.ones(4), "b": torchlite.zeros(2)}, path)
+    return path
+
+
+def _with_header(tmp_path, header: dict, data: bytes = b"\x00" * 16):
+    raw = json.dumps(header).encode()
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+    return path
+
+
+@pytest.mark.parametrize("cut", [0, 5, 20, -1, -9])
+def test_truncated_files(tmp_path, cut):
+    good = _good_file(tmp_path).read_bytes()
+    bad = tmp_path / "trunc.safetensors"
+    bad.write_bytes(good[:cut])
+    with pytest.raises(CheckpointError, match=r"trunc\.safetensors.*(truncated|short)"):
+        torchlite.load(bad)
+
+
+def test_corrupted_headers(tmp_path):
+    path = tmp_path / "garbage.safetensors"
+    path.write_bytes(struct.pack("<Q", 10) + b"{not json!" + b"\x00" * 8)
+    with pytest.raises(CheckpointError, match="corrupted header"):
+        torchlite.load(path)
+    cases = [
+        ([1, 2], "not a JSON object"),
+        ({"x": {"dtype": "F32", "shape": [2]}}, "corrupted header entry for tensor 'x'"),
+        ({"x": {"dtype": "Q7", "shape": [1], "data_offsets": [0, 4]}}, "unsupported dtype"),
+        ({"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, "invalid shape"),
+        ({"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, "needs 12 bytes"),
+        ({"x": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}}, "outside the data"),
+        ({"__metadata__": {"a": 1}}, "__metadata__"),
+    ]
+    for header, msg in cases:
+        with pytest.raises(CheckpointError, match=msg):
+            torchlite.load(_with_header(tmp_path, header))
+
+
+def test_overlapping_offsets(tmp_path):
+    header = {"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+              "y": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}
+    with pytest.raises(CheckpointError, match="'x' and 'y' overlap"):
+        torchlite.load(_with_header(tmp_path, header))
+
+
+def test_pickle_and_zip_files_are_refused(tmp_path):
+    import pickle
+
+    p = tmp_path / "model.pt"
+    p.write_bytes(pickle.dumps({"a": [1, 2, 3]}))
+    with pytest.raises(CheckpointError, match="pickle.*never unpickles.*safetensors"):
+        torchlite.load(p)
+    z = tmp_path / "model.pth"
+    z.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(CheckpointError, match="pickle"):
+        torchlite.load(z)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        torchlite.load(tmp_path / "nope.safetensors")
+    with pytest.raises(CheckpointError, match="folder"):
+        torchlite.load(tmp_path)
+
+
+def test_corrupted_torchlite_metadata(tmp_path):
+    path = tmp_path / "meta.safetensors"
+    save_file({"a": np.ones(1, np.float32)}, str(path), metadata={"torchlite": "{oops"})
+    with pytest.raises(CheckpointError, match="metadata"):
+        torchlite.load(path)
+    save_file({"a": np.ones(1, np.float32)}, str(path),
+              metadata={"torchlite": json.dumps({"skeleton": {"__tensor__": "zz"}})})
+    with pytest.raises(CheckpointError, match="missing tensor 'zz'"):
+        torchlite.load(path)
+
+
+# --------------------------------------------------------------------------------------------
+# atomic writes
+
+
+def test_atomic_write_keeps_old_file_when_replace_fails(tmp_path, monkeypatch):
+    path = _good_file(tmp_path)
+    before = path.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        torchlite.save({"a": torchlite.full((4,), 9.0)}, path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["good.safetensors"]
+
+
+def test_atomic_write_keeps_old_file_when_write_fails(tmp_path, monkeypatch):
+    path = _good_file(tmp_path)
+    before = path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError("no space left")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="no space"):
+        torchlite.save({"a": torchlite.zeros(4)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["good.safetensors"]
+
+
+def test_save_creates_folder_and_overwrites(tmp_path):
+    path = tmp_path / "sub" / "dir" / "w.safetensors"
+    torchlite.save({"a": torchlite.ones(1)}, str(path))
+    torchlite.save({"a": torchlite.zeros(1)}, path)
+    assert torchlite.load(path)["a"].item() == 0.0
+    assert os.listdir(path.parent) == ["w.safetensors"]
+
+
+@pytest.mark.parametrize("length", [128, 0x4B50])  # first byte 0x80; first bytes "PK"
+def test_header_length_that_looks_like_a_signature_still_loads(tmp_path, length):
+    raw = json.dumps({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+    raw = raw + b" " * (length - len(raw))  # safetensors pads headers with spaces
+    path = tmp_path / "sig.safetensors"
+    path.write_bytes(struct.pack("<Q", length) + raw + np.float32(2.5).tobytes())
+    assert path.read_bytes()[:1] in (b"\x80", b"P")
+    assert torchlite.load(path)["x"].tolist() == [2.5]
