@@ -221,11 +221,17 @@ def test_float_remainder_sign_of_divisor():
     np.testing.assert_allclose(to_np(torchlite.fmod(a, 2)), [-1.5, 1.5])
 
 
-def test_rounding_ops_carry_no_gradient():
+def test_rounding_division_has_zero_gradient():
+    # as PyTorch: rounded quotients stay in the graph and pass back zeros
     x = leaf([1.5, -2.5], dtype=torchlite.float32)
-    for out in (x // 1, torchlite.div(x, 0.3, rounding_mode="trunc"),
-                torchlite.div(x, 0.3, rounding_mode="floor")):
-        assert not out.requires_grad and out.dtype == torchlite.float32
+    for mode in ("trunc", "floor"):
+        out = torchlite.div(x, 0.3, rounding_mode=mode)
+        assert out.requires_grad and out.dtype == torchlite.float32
+        (g,) = torchlite.autograd.grad(out.sum(), x)
+        np.testing.assert_array_equal(to_np(g), [0.0, 0.0])
+    assert not (x // 1).requires_grad  # floor_divide: PyTorch has no derivative either
+    assert torchlite.div(torchlite.tensor([7, -7]), 2, rounding_mode="trunc").tolist() == [3, -3]
+    assert torchlite.div(torchlite.tensor([7, -7]), 2, rounding_mode="floor").tolist() == [3, -4]
     np.testing.assert_allclose(to_np(torchlite.div(x, 0.4, rounding_mode="trunc")), [3.0, -6.0])
     np.testing.assert_allclose(to_np(torchlite.div(x, 0.4, rounding_mode="floor")), [3.0, -7.0])
 

@@ -124,10 +124,17 @@ def test_rounding_ops_values_and_dtypes():
         assert fn(torchlite.tensor([1, -2])).dtype == torchlite.int64
 
 
-def test_rounding_ops_carry_no_gradient():
-    x = leaf([0.5, 1.5], dtype=torchlite.float32)
+def test_rounding_ops_have_zero_gradient():
+    # PyTorch keeps them in the graph (FloorBackward0, ...) with a zero derivative
+    x = leaf([0.5, 1.5, -2.7], dtype=torchlite.float32)
     for fn in (torchlite.round, torchlite.floor, torchlite.ceil, torchlite.trunc, torchlite.sign):
-        assert not fn(x).requires_grad
+        out = fn(x)
+        assert out.requires_grad and out.dtype == torchlite.float32
+        (g,) = torchlite.autograd.grad(out.sum(), x)
+        np.testing.assert_array_equal(to_np(g), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(to_np(torchlite.round(x)), [0.0, 2.0, -3.0])  # half to even
+    (g,) = torchlite.autograd.grad(torchlite.frac(x).sum(), x)
+    np.testing.assert_array_equal(to_np(g), [1.0, 1.0, 1.0])
 
 
 def test_logical_and_bitwise():

@@ -292,12 +292,15 @@ multiply = mul
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (integers give the default float dtype), or 'trunc'/'floor' rounding."""
     a, b = _operands(input, other, "div")
-    if rounding_mode == "floor":
-        return _out(floor_divide(a, b), out)
-    if rounding_mode == "trunc":
-        from .unary import trunc
+    if rounding_mode in ("floor", "trunc"):
+        if result_dtype(a, b).kind != "f":
+            if rounding_mode == "floor":
+                return _out(floor_divide(a, b), out)
+        from .unary import floor, trunc
 
-        return _out(trunc(Div.apply(a, b, _float_result(a, b))).to(result_dtype(a, b)), out)
+        rounded = (floor if rounding_mode == "floor" else trunc)(
+            Div.apply(a, b, _float_result(a, b)))
+        return _out(rounded.to(result_dtype(a, b)), out)
     if rounding_mode is not None:
         raise ValueError(
             f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"

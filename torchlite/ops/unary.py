@@ -163,31 +163,45 @@ class Neg(Op):
 negative = neg
 
 
-def _no_grad_unary(name, f, keep_int=True):
+class PiecewiseConstant(Op):
+    """sign, floor, ceil, trunc, round: flat almost everywhere, so the gradient is zero (as in
+    PyTorch, the output still takes part in the graph and backward gives zeros)."""
+
+    @staticmethod
+    def forward(ctx, x, f):
+        return f(get_xp(x), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return get_xp(g).zeros_like(g), None
+
+
+def _piecewise(name, f):
     def fn(input: Tensor) -> Tensor:
-        x = input._data
-        if not keep_int and x.dtype.kind not in "f":
-            x = x.astype(get_default_dtype().np)
-        return Tensor._make(f(get_xp(x), x), input._device)
+        return PiecewiseConstant.apply(input, f)
 
     fn.__name__ = name
-    fn.__doc__ = f"{name} (piecewise constant: no gradient flows through it)"
+    fn.__doc__ = f"{name}, elementwise (piecewise constant: its gradient is zero)"
     return fn
 
 
-sign = _no_grad_unary("sign", lambda xp, x: xp.sign(x))
+def _float_only(rounding):
+    # integer tensors are already whole numbers: a copy keeps their dtype
+    return lambda xp, x: rounding(xp)(x) if x.dtype.kind == "f" else x.copy()
+
+
+sign = _piecewise("sign", lambda xp, x: xp.sign(x))
 sgn = sign
-floor = _no_grad_unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy())
-ceil = _no_grad_unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy())
-trunc = _no_grad_unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy())
+floor = _piecewise("floor", _float_only(lambda xp: xp.floor))
+ceil = _piecewise("ceil", _float_only(lambda xp: xp.ceil))
+trunc = _piecewise("trunc", _float_only(lambda xp: xp.trunc))
 fix = trunc
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
-    """Round half to even, as PyTorch (no gradient flows through it)."""
-    x = input._data
-    xp = get_xp(x)
-    return Tensor._make(xp.round(x, decimals) if x.dtype.kind == "f" else x.copy(), input._device)
+    """Round half to even, as PyTorch (piecewise constant: its gradient is zero)."""
+    return PiecewiseConstant.apply(
+        input, _float_only(lambda xp: lambda x: xp.round(x, decimals)))
 
 
 def frac(input: Tensor) -> Tensor:
