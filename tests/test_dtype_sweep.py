@@ -8,7 +8,7 @@ import pytest
 
 import torchlite
 from torchlite.ops import elementwise, indexing, linalg, reduction, shape, sorting, unary
-from torchlite.ops.shape import pad
+from torchlite.ops.pad import pad
 
 I = torchlite.tensor
 POS = "pos"  # values in [0.5, 2]

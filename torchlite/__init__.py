@@ -57,11 +57,13 @@ from .ops.reduction import (
     amax, amin, aminmax, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,  # noqa: A004
     min, norm, prod, std, std_mean, sum, var, var_mean,  # noqa: A004
 )
+from .ops.join import (
+    cat, chunk, concat, concatenate, hstack, split, stack, tensor_split, unbind, vstack,
+)
 from .ops.shape import (
-    broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, flatten,
-    flip, fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, repeat_interleave,
-    reshape, roll, select, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
-    transpose, unbind, unflatten, unsqueeze, vstack,
+    broadcast_tensors, broadcast_to, flatten, flip, fliplr, flipud, movedim, moveaxis, narrow,
+    permute, repeat_interleave, reshape, roll, select, squeeze, swapaxes, swapdims, t, tile,
+    transpose, unflatten, unsqueeze,
 )
 from .ops.sorting import argsort, kthvalue, median, sort, topk, unique
 from .ops.unary import (

@@ -10,7 +10,7 @@ import numpy as np
 from . import backend
 from .autograd import grad_mode
 from .ops import comparison as cmp
-from .ops import creation, indexing, linalg, shape, sorting, unary
+from .ops import creation, indexing, join, linalg, shape, sorting, unary
 from .ops import elementwise as ew
 from .ops import reduction as red
 from .random import _rng
@@ -384,8 +384,8 @@ METHODS = {
     "movedim": shape.movedim, "moveaxis": shape.movedim,
     "expand": _size_kw(shape.expand), "expand_as": shape.expand_as,
     "broadcast_to": shape.broadcast_to, "repeat": _size_kw(shape.repeat), "tile": shape.tile,
-    "repeat_interleave": shape.repeat_interleave, "split": shape.split, "chunk": shape.chunk,
-    "tensor_split": shape.tensor_split, "unbind": shape.unbind, "select": shape.select,
+    "repeat_interleave": shape.repeat_interleave, "split": join.split, "chunk": join.chunk,
+    "tensor_split": join.tensor_split, "unbind": join.unbind, "select": shape.select,
     "narrow": shape.narrow, "flip": shape.flip, "fliplr": shape.fliplr,
     "flipud": shape.flipud, "roll": shape.roll, "contiguous": shape.contiguous,
     # indexing

@@ -5,7 +5,7 @@ import pytest
 from _core_checks import check_forward, check_grad, data, leaf, noncontig_leaf, to_np
 
 import torchlite
-from torchlite.ops.shape import pad
+from torchlite.ops.pad import pad
 
 # name -> (torchlite function of one (2, 3, 4) tensor, NumPy reference)
 SINGLE = {

@@ -405,9 +405,9 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 
 def cumprod(input: Tensor, dim: int) -> Tensor:
-    """Cumulative product (differentiable through log-free products of prefixes)."""
+    """Cumulative product, as running products of slices (exact with zeros, unlike a log-sum)."""
     d = wrap_dim(dim, input._data.ndim, "cumprod")
-    from .shape import narrow, stack
+    from .shape import narrow
 
     n = input._data.shape[d]
     parts, acc = [], None
@@ -415,9 +415,8 @@ def cumprod(input: Tensor, dim: int) -> Tensor:
         cur = narrow(input, d, i, 1)
         acc = cur if acc is None else acc * cur
         parts.append(acc)
-    from .shape import cat
+    from .join import cat
 
-    del stack
     return cat(parts, d) if parts else input.clone()
 
 

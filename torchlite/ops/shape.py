@@ -1,4 +1,4 @@
-"""Shape ops: reshape/view, squeeze, transpose, permute, expand, repeat, cat, stack, split, flip,
+"""Shape ops: reshape/view, squeeze, transpose, permute, expand, repeat, narrow, select, flip,
 roll, pad, narrow. Views share memory (and the version counter) with their input, as in PyTorch.
 """
 
@@ -284,81 +284,6 @@ def repeat_interleave(input: Tensor, repeats: int, dim=None) -> Tensor:
     return _own_memory(reshape(y, out), input)
 
 
-class Cat(Op):
-    @staticmethod
-    def forward(ctx, axis, dt, *arrays):
-        ctx.axis = axis
-        ctx.sizes = [a.shape[axis] for a in arrays]
-        ctx.dtypes = [a.dtype for a in arrays]
-        xp = get_xp(arrays[0])
-        return xp.concatenate([a.astype(dt, copy=False) for a in arrays], axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        xp = get_xp(g)
-        bounds = np.cumsum(ctx.sizes)[:-1]
-        parts = xp.split(g, bounds.tolist(), axis=ctx.axis)
-        return (None, None) + tuple(
-            p.astype(dt, copy=False) if n else None
-            for p, dt, n in zip(parts, ctx.dtypes, ctx.needs_input_grad[2:])
-        )
-
-
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim."""
-    from ._util import result_dtype
-
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    # PyTorch skips legacy empty 1-D tensors in cat
-    live = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
-    ref = live[0]._data
-    if ref.ndim == 0:
-        raise RuntimeError("cat(): zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = wrap_dim(dim, ref.ndim, "cat")
-    for i, t in enumerate(live):
-        s = t._data.shape
-        if len(s) != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(s, ref.shape))
-                                     if j != d):
-            raise RuntimeError(
-                f"cat(): Sizes of tensors must match except in dimension {d}. Expected size "
-                f"{tuple(ref.shape)} but got size {tuple(s)} for tensor number {i} in the list."
-            )
-    dt = result_dtype(*live) if len(live) > 1 else ref.dtype
-    if len(live) == 1:
-        return live[0].clone()
-    return Cat.apply(d, dt, *live)
-
-
-concat = concatenate = cat
-
-
-def stack(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along a new dim."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    shape = tensors[0]._data.shape
-    for i, t in enumerate(tensors):
-        if t._data.shape != shape:
-            raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
-                f"and {list(t._data.shape)} at entry {i}"
-            )
-    d = wrap_dim(dim, len(shape) + 1, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], d)
-
-
-def hstack(tensors):
-    tensors = list(tensors)
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
-
-
-def vstack(tensors):
-    return cat([t if t.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
-
-
 class Slice(Op):
     """Basic indexing (ints, slices, None, Ellipsis): a view; backward writes into zeros."""
 
@@ -387,50 +312,6 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
                          f"({n})")
     key = (slice(None),) * d + (slice(start, start + length),)
     return _view_of(Slice.apply(input, key), input, "slice", key)
-
-
-def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
-    """Split into chunks of `split_size` (the last may be smaller) or into the given sizes."""
-    d = wrap_dim(dim, tensor._data.ndim, "split")
-    n = tensor._data.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        s = int(split_size_or_sections)
-        if s <= 0 and n > 0:
-            raise RuntimeError(f"split: split_size must be positive, got {s}")
-        sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
-                f"at dimension {d}), but got split_sizes={sizes}"
-            )
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(tensor, d, start, s))
-        start += s
-    return tuple(out)
-
-
-def chunk(input: Tensor, chunks: int, dim: int = 0):
-    if chunks <= 0:
-        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    d = wrap_dim(dim, input._data.ndim, "chunk")
-    n = input._data.shape[d]
-    size = -(-n // chunks) if n else 1
-    return split(input, max(size, 1), d)
-
-
-def tensor_split(input: Tensor, sections: int, dim: int = 0):
-    d = wrap_dim(dim, input._data.ndim, "tensor_split")
-    n = input._data.shape[d]
-    q, r = divmod(n, sections)
-    return split(input, [q + 1] * r + [q] * (sections - r), d)
-
-
-def unbind(input: Tensor, dim: int = 0):
-    d = wrap_dim(dim, input._data.ndim, "unbind")
-    return tuple(select(input, d, i) for i in range(input._data.shape[d]))
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -494,87 +375,6 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         raise RuntimeError(f"roll: shifts ({len(shifts)}) and dims ({len(dims)}) must match")
     axes = tuple(wrap_dim(d, input._data.ndim, "roll") for d in dims)
     return Roll.apply(input, shifts, axes)
-
-
-class PadConstant(Op):
-    @staticmethod
-    def forward(ctx, x, widths, value):
-        xp = get_xp(x)
-        ctx.key = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, x.shape))
-        return xp.pad(x, widths, mode="constant", constant_values=value)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g[ctx.key], None, None
-
-
-class PadIndex(Op):
-    """reflect / replicate / circular padding of one dim: out = x.take(idx, axis)."""
-
-    @staticmethod
-    def forward(ctx, x, axis, idx):
-        xp = get_xp(x)
-        ctx.axis, ctx.idx, ctx.n = axis, xp.asarray(idx), x.shape[axis]
-        return xp.take(x, ctx.idx, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        # The gradient of a gather along one axis: a (n_out, n_in) 0/1 matrix product; pads are
-        # narrow so the matrix is small, and it avoids a scatter-add.
-        xp = get_xp(g)
-        onehot = xp.zeros((len(ctx.idx), ctx.n), dtype=g.dtype)
-        onehot[xp.arange(len(ctx.idx)), ctx.idx] = 1
-        moved = xp.moveaxis(g, ctx.axis, -1)
-        return xp.moveaxis(moved @ onehot, -1, ctx.axis), None, None
-
-
-def _pad_index(n, lo, hi, mode):
-    pos = np.arange(-lo, n + hi)
-    if mode == "replicate":
-        return np.clip(pos, 0, n - 1)
-    if mode == "circular":
-        return pos % n
-    # reflect (edge not repeated)
-    period = 2 * (n - 1)
-    p = np.abs(pos) % period if period else np.zeros_like(pos)
-    return np.where(p >= n, period - p, p)
-
-
-def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
-    """Pad the last len(pad)//2 dims: pad = (left_last, right_last, left_prev, right_prev, ...)."""
-    pad = tuple(int(p) for p in pad)
-    if len(pad) % 2:
-        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)}")
-    nd = input._data.ndim
-    k = len(pad) // 2
-    if k > nd:
-        raise RuntimeError(f"pad: padding {pad} has {k} dims but the input has only {nd}")
-    widths = [(0, 0)] * nd
-    for i in range(k):
-        widths[nd - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if mode == "constant":
-        if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative padding crops
-            key = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in
-                        zip(widths, input._data.shape))
-            input = _view_of(Slice.apply(input, key), input, "slice", key)
-            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        return PadConstant.apply(input, tuple(widths), 0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"pad: unknown padding mode {mode!r}")
-    out = input
-    for axis, (lo, hi) in enumerate(widths):
-        if lo == hi == 0:
-            continue
-        n = out._data.shape[axis]
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(
-                f"pad: padding size ({lo}, {hi}) should be less than the corresponding input "
-                f"dimension ({n}) in reflect mode"
-            )
-        if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError(f"pad: padding ({lo}, {hi}) larger than dimension {n} (circular)")
-        out = PadIndex.apply(out, axis, _pad_index(n, lo, hi, mode))
-    return out
 
 
 def contiguous(input: Tensor) -> Tensor:

@@ -1,6 +1,6 @@
 """torchlite.nn.functional (`F`): the functional form of every layer, activation and loss."""
 
-from ...ops.shape import pad
+from ...ops.pad import pad
 from .activation import (
     celu,
     celu_,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops.shape import pad as _pad
+from ...ops.pad import pad as _pad
 from ...tensor import Tensor
 from . import _workspace as ws
 

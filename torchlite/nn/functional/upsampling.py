@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ...backend import get_xp
-from ...ops.shape import PadIndex
+from ...ops.pad import PadIndex
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 

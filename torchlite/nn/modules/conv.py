@@ -86,7 +86,7 @@ class _ConvNd(Module):
         """(input, padding for the conv op): non-zero padding modes pad explicitly first."""
         if self.padding_mode == "zeros":
             return input, self.padding
-        from ...ops.shape import pad
+        from ...ops.pad import pad
 
         return pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 

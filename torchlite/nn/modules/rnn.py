@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 from ...ops.creation import zeros
+from ...ops.join import cat, stack, unbind
 from ...ops.linalg import matmul
-from ...ops.shape import cat, stack, unbind
 from ...tensor import Tensor
 from .. import init
 from ..functional import recurrent as R
