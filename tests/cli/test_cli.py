@@ -130,10 +130,53 @@ def test_train_eval_infer_happy_path(tmp_path):
             "--probs")
     probs = np.load(tmp_path / "p.npy")
     assert probs.shape == (20, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    # --data FILE: evaluate on a whole file of raw inputs and labels
+    np.savez(tmp_path / "extra.npz", x=x, y=raw.targets[:20])
+    r = cli("eval", run, "--data", tmp_path / "extra.npz", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["split"] == "all" and rep["samples"] == 20
+    assert rep["accuracy"] == pytest.approx((pred == raw.targets[:20]).mean())
     # wrong input shape: a clear message, exit 3
     np.save(tmp_path / "bad.npy", np.zeros((3, 5), np.float32))
     r = cli("infer", tmp_path / "bad.npy", "--checkpoint", run)
     assert r.exit_code == 3 and "expects samples of shape [1, 8, 8]" in r.output
+
+
+REGRESSION = """\
+name: reg
+seed: 0
+device: cpu
+data: {{dataset: regression, n_samples: 300, n_features: 3, val_split: 0.2, test_split: 0.2,
+       batch_size: 32, normalize: standard}}
+model: {{type: mlp, hidden: [16]}}
+loss: {{type: MSELoss}}
+optimizer: {{type: Adam, lr: 0.01}}
+trainer: {{epochs: 5}}
+metrics: [mse, r2]
+output: {{root: {root}}}
+"""
+
+
+def test_regression_train_eval_infer(tmp_path):
+    cfg = tmp_path / "reg.yaml"
+    cfg.write_text(REGRESSION.format(root=tmp_path / "runs"))
+    assert cli("train", cfg).exit_code == 0
+    run = tmp_path / "runs" / "reg"
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert header == "epoch,step,time_s,lr,train/loss,train/mse,train/r2,val/loss,val/mse,val/r2"
+    r = cli("eval", run, "--json")
+    rep = json.loads(r.output)
+    assert r.exit_code == 0 and rep["task"] == "regression" and rep["samples"] == 60
+    assert rep["rmse"] == pytest.approx(rep["mse"] ** 0.5)
+    assert rep["loss"] == pytest.approx(rep["mse"], rel=1e-5)  # MSELoss over the split
+    assert rep["r2"] > 0.5
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = cli("infer", tmp_path / "x.npy", "--checkpoint", run, "--output", tmp_path / "y.csv")
+    assert r.exit_code == 0, r.output
+    lines = (tmp_path / "y.csv").read_text().splitlines()
+    assert lines[0] == "index,value_0" and len(lines) == 5
 
 
 def test_validate_summary_schema(tmp_path):

@@ -19,7 +19,7 @@ from .build import build_data, build_loss, build_model, resolve_device, transfor
 from .config import Config, load_config, validate_config
 from .loader import ConfigError, apply_overrides, load_yaml
 from .runs import RunPaths, create_run_dir, resolve_checkpoint, run_dir_of
-from .trainer import Trainer, evaluate
+from .trainer import Trainer
 
 
 def _shortcuts(overrides, device=None, seed=None, epochs=None) -> list[str]:
@@ -95,39 +95,66 @@ def _model_from_checkpoint(path, device: str):
 def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str = "test",
                         device: str | None = None, root: str = "runs",
                         batch_size: int | None = None) -> dict[str, Any]:
-    """Evaluate a checkpoint on a split of its own dataset (or on `data_path`): a report dict."""
+    """Evaluate a checkpoint: a report dict (also written to the run's eval/ folder).
+
+    The data is the chosen split of the checkpoint's own dataset (split again exactly as in
+    training, from the stored config and seed), or `data_path`: an .npz/.csv file of inputs and
+    targets is evaluated whole; a folder replaces the dataset's `data.path` (e.g. MNIST files).
+    Inputs are preprocessed with the statistics stored in the checkpoint, never refitted.
+    """
     from torchlite.utils.data import DataLoader
 
-    from .metrics import classification_report, confusion_matrix
+    from . import metrics as M
 
     path = resolve_checkpoint(target, root)
     dev = resolve_device(device or "auto")
     model, cfg, info = _model_from_checkpoint(path, dev)
     pre = info["preprocess"]
-    bundle = build_data(cfg, path_override=data_path)
-    transform = transform_from_state(pre.get("transform"))
-    ds = {"train": bundle.train, "val": bundle.val, "test": bundle.test}.get(split)
-    if ds is None:
-        raise ValueError(f"eval: the run's dataset has no {split!r} split (val_split/test_split "
-                         "is 0); choose --split train|val|test")
-    ds.transform = transform  # the statistics fitted at training time, not refitted
+    task = pre["task"]
+    if data_path is not None and Path(data_path).is_file():
+        ds, split = _data_file(Path(data_path), cfg, task), "all"
+    else:
+        bundle = build_data(cfg, path_override=data_path)
+        ds = {"train": bundle.train, "val": bundle.val, "test": bundle.test}.get(split)
+        if ds is None:
+            raise ValueError(f"eval: the run's dataset has no {split!r} split (its val_split or "
+                             "test_split is 0); choose --split train|val|test")
+    ds.transform = transform_from_state(pre.get("transform"))
     loader = DataLoader(ds, batch_size=batch_size or cfg.data.eval_batch_size
                         or cfg.data.batch_size)
-    loss_fn = build_loss(cfg)
-    task = pre["task"]
-    names = ["accuracy"] if task == "classification" else ["mse", "rmse", "mae", "r2"]
-    values = evaluate(model, loss_fn, loader, dev, names, task, pre.get("num_classes"))
+    outs, tgts = _predict_arrays(model, loader, dev)
+    with torchlite.no_grad():
+        loss = float(build_loss(cfg)(torchlite.from_numpy(outs), torchlite.from_numpy(tgts)))
     report: dict[str, Any] = {"checkpoint": str(path), "split": split, "samples": len(ds),
-                              "task": task, "epoch": info.get("epoch"), **values}
+                              "task": task, "epoch": info.get("epoch"), "loss": loss}
     if task == "classification":
-        outs, tgts = _predict_arrays(model, loader, dev)
-        cm = confusion_matrix(outs, tgts, pre.get("num_classes"))
+        cm = M.confusion_matrix(outs, tgts, pre.get("num_classes"))
+        report["accuracy"] = float(np.trace(cm) / max(cm.sum(), 1))
         report["confusion_matrix"] = cm.tolist()
-        report.update(classification_report(cm, pre.get("classes")))
+        report.update(M.classification_report(cm, pre.get("classes")))
+    else:
+        for name in ("mse", "rmse", "mae", "r2"):
+            report[name] = M.compute_metric(name, outs, tgts)
     out_dir = RunPaths(run_dir_of(path)).eval_dir
     _write_report(out_dir, report)
     report["report_dir"] = str(out_dir)
     return report
+
+
+def _data_file(p: Path, cfg, task: str):
+    """A whole file of inputs and targets to evaluate on (--data FILE)."""
+    from torchlite.datasets import load_csv, load_npz
+
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        return load_npz(p, cfg.data.x_key or "x", cfg.data.y_key or "y", task=task)
+    if suffix == ".csv":
+        kw = {"delimiter": cfg.data.delimiter or ","}
+        if cfg.data.header is not None:
+            kw["header"] = cfg.data.header
+        return load_csv(p, -1 if cfg.data.target is None else cfg.data.target, task=task, **kw)
+    raise ValueError(f"--data {p}: evaluation needs inputs and targets in one file (.npz with "
+                     "x and y arrays, or .csv with a target column), or a data folder")
 
 
 def _predict_arrays(model, loader, dev):
