@@ -181,3 +181,33 @@ def summary_table(s: dict) -> None:
     con.print(t)
     con.print(f"total parameters: {s['total_parameters']:,} (trainable "
               f"{s['trainable_parameters']:,}), size {s['size_bytes'] / 1024:.1f} KiB")
+
+
+def _ms(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _ratio(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def bench_table(rep: dict) -> None:
+    """Print `torchlite bench` results: median ms per step and torchlite's time ratios."""
+    from rich import box
+    from rich.table import Table
+
+    torch = f"PyTorch {rep['torch_version']}" if rep["torch_version"] else "no PyTorch"
+    threads = rep["threads"] or "default"
+    t = Table(title=f"median ms per step (threads: {threads}; NumPy {rep['numpy_version']}; "
+                    f"{torch})", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    for c in ("case", "torchlite", "numpy", "torch", "tl/numpy", "tl/torch", "runs"):
+        t.add_column(c, justify="left" if c == "case" else "right", no_wrap=True)
+    for r in rep["results"]:
+        ms, ratio = r["ms"], r["ratios"]
+        t.add_row(r["name"], _ms(ms.get("torchlite")), _ms(ms.get("numpy")), _ms(ms.get("torch")),
+                  _ratio(ratio.get("torchlite/numpy")), _ratio(ratio.get("torchlite/torch")),
+                  str(r["repeats"]))
+    con = _console()
+    con.print(t)
+    con.print("tl/numpy, tl/torch: torchlite's time over the other's (below 1: torchlite is "
+              "faster). numpy: the same math by hand, the floor for torchlite's design.")

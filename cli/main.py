@@ -5,6 +5,7 @@ Heavy imports (numpy, the library) happen inside the commands, so `torchlite --h
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -156,6 +157,39 @@ def summary(target: str = typer.Argument(..., help="Config file or checkpoint/ru
     from torchlite.training import api
 
     display.summary_table(_run(api.summarize, target))
+
+
+_BENCH_CASES = ("mlp", "lenet", "lstm", "optim", "data", "all")
+_BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "VECLIB_MAXIMUM_THREADS")
+
+
+@app.command()
+def bench(
+    case: str = typer.Option("all", help="mlp | lenet | lstm | optim | data | all"),
+    repeats: int | None = typer.Option(
+        None, min=1, help="Timed steps per framework (default: each case's own; all cases "
+        "together take some seconds)."),
+    threads: int = typer.Option(
+        1, min=0, help="Threads for NumPy's BLAS (OMP/OPENBLAS/MKL_NUM_THREADS, set before NumPy "
+        "loads) and for PyTorch (torch.set_num_threads); 0 keeps the libraries' defaults."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON results."),
+) -> None:
+    """Time torchlite against the same math in hand-written NumPy and in PyTorch (when it is
+    installed), in one process: median ms per step and ratios."""
+    if case not in _BENCH_CASES:
+        display.error(f"--case must be one of {', '.join(_BENCH_CASES)}, got {case!r}")
+        raise typer.Exit(2)
+    if threads:  # before anything loads NumPy's BLAS, which reads these once
+        for var in _BLAS_THREAD_VARS:
+            os.environ[var] = str(threads)
+    from torchlite import benchmark
+
+    rep = _run(benchmark.run, case, repeats=repeats, threads=threads).to_dict()
+    if as_json:
+        display.print_json(rep)
+    else:
+        display.bench_table(rep)
 
 
 @config_app.command("schema")
