@@ -101,7 +101,7 @@ class TrainDisplay:
             info(text)
 
     def on_end(self, status, stop_reason, run_dir, best, best_epoch, best_value, monitor,
-               wall_time_s, **_) -> None:
+               wall_time_s, final_weights=None, **_) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
@@ -109,8 +109,10 @@ class TrainDisplay:
             if best_value is not None else "no best checkpoint"
         info(f"torchlite: {status} ({stop_reason}) in {wall_time_s:.1f}s; {best_txt}")
         info(f"  run folder: {run_dir}")
-        if best:
-            info(f"  evaluate:   torchlite eval {best}")
+        if status == "interrupted":
+            info(f"  resume:     torchlite train --resume {run_dir}")
+        elif final_weights or best:
+            info(f"  evaluate:   torchlite eval {final_weights or best}")
 
 
 def report(rep: dict) -> None:
@@ -147,7 +149,8 @@ def report(rep: dict) -> None:
         for n, row in zip(names, cm):
             t.add_row(str(n), *[str(v) for v in row])
         con.print(t)
-    con.print(f"wrote {rep['report_dir']}/report.json and confusion_matrix.csv")
+    extra = " and confusion_matrix.csv" if cm else ""
+    con.print(f"wrote {rep['report_dir']}/report.json{extra}")
 
 
 def predictions(result: dict, limit: int = 10) -> None:

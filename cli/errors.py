@@ -10,16 +10,17 @@ def classify(exc: BaseException) -> tuple[int, str]:
     from torchlite.datasets import DatasetError
     from torchlite.serialization import CheckpointError
     from torchlite.training.loader import ConfigError
+    from torchlite.training.registry import RegistryError
     from torchlite.training.runs import CheckpointNotFoundError
     from torchlite.training.trainer import TrainingDiverged, TrainingInterrupted
 
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, (ConfigError, RegistryError)):
         return USAGE, str(exc)
     if isinstance(exc, TrainingDiverged):
         return DIVERGED, f"training diverged: {exc}"
     if isinstance(exc, (TrainingInterrupted, KeyboardInterrupt)):
         return INTERRUPTED, f"interrupted ({exc or 'SIGINT'}); the last weights and training " \
-                            "state were saved: resume with --resume RUN_DIR"
+                            "state were saved: continue with torchlite train --resume RUN_DIR"
     if isinstance(exc, (CheckpointError, CheckpointNotFoundError, DatasetError)):
         return BAD_DATA, str(exc)
     if isinstance(exc, FileNotFoundError):

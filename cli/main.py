@@ -65,7 +65,8 @@ def _run(fn, *args, **kwargs):
 
 @app.command()
 def train(
-    config: Path = typer.Argument(..., help="YAML config file (see configs/)."),
+    config: str | None = typer.Argument(
+        None, help="YAML config file (see configs/); left out with --resume."),
     overrides: list[str] | None = typer.Argument(
         None, help="Overrides like optimizer.lr=0.01 trainer.epochs=3 (values parsed as YAML)."),
     name: str | None = typer.Option(None, help="Run name (default: the config's name)."),
@@ -80,12 +81,27 @@ def train(
     """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/)."""
     from torchlite.training import api
 
+    overrides = list(overrides or [])
     view = display.TrainDisplay(plain=True if plain else None)
     if resume is not None:
-        _run(api.resume, resume, overrides or [], device=device, epochs=epochs, callback=view)
+        if config is not None and "=" not in config:
+            _usage("--resume continues a run with the config saved in its folder: pass overrides "
+                   f"(like trainer.epochs=20), not a config file ({config})")
+        if config is not None:  # the first override lands in CONFIG's slot
+            overrides.insert(0, config)
+        if name is not None or seed is not None or exist_ok:
+            _usage("--name, --seed and --exist-ok do not apply to --resume (the run keeps them)")
+        _run(api.resume, resume, overrides, device=device, epochs=epochs, callback=view)
     else:
-        _run(api.train, config, overrides or [], name=name, exist_ok=exist_ok, device=device,
+        if config is None:
+            _usage("train needs a CONFIG file (or --resume RUN_DIR)")
+        _run(api.train, Path(config), overrides, name=name, exist_ok=exist_ok, device=device,
              seed=seed, epochs=epochs, callback=view)
+
+
+def _usage(message: str) -> None:
+    display.error(message)
+    raise typer.Exit(2)
 
 
 @app.command("eval")
@@ -95,7 +111,7 @@ def eval_(
     data: str | None = typer.Option(None, help="Evaluate on this data path instead."),
     split: str = typer.Option("test", help="test | val | train"),
     device: str | None = typer.Option(None, help="auto | cpu | cuda"),
-    batch_size: int | None = typer.Option(None, help="Batch size."),
+    batch_size: int | None = typer.Option(None, min=1, help="Batch size."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON report."),
 ) -> None:
     """Evaluate a checkpoint: accuracy, P/R/F1, confusion matrix (or MSE/MAE/R2)."""
@@ -120,7 +136,7 @@ def infer(
         None, help="Checkpoint or run folder (default: best weights of the latest run)."),
     output: Path | None = typer.Option(
         None, help="Write predictions to .npy (logits/probs), .csv or .json."),
-    batch_size: int = typer.Option(256, help="Batch size."),
+    batch_size: int = typer.Option(256, min=1, help="Batch size."),
     probs: bool = typer.Option(False, "--probs", help="Output probabilities, not logits."),
     key: str | None = typer.Option(None, help="Array name inside an .npz input."),
     device: str | None = typer.Option(None, help="auto | cpu | cuda"),
@@ -128,6 +144,9 @@ def infer(
     """Predict with a trained model."""
     from torchlite.training import api, outputs
 
+    if output is not None and output.suffix.lower() not in outputs.SUFFIXES:
+        _usage(f"--output {output}: unsupported extension {output.suffix!r} (use "
+               f"{', '.join(outputs.SUFFIXES)})")
     x = _run(api.load_inputs, input, key)
     result = _run(api.predict, x, checkpoint, device=device, batch_size=batch_size, probs=probs)
     if checkpoint is None:

@@ -205,13 +205,37 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     cfg = write_cfg(tmp_path, epochs=4)
     assert cli("train", cfg, "--name", "full").exit_code == 0
     assert cli("train", cfg, "--name", "part", "--epochs", "2").exit_code == 0
-    r = cli("train", cfg, "--resume", tmp_path / "runs" / "part", "--epochs", "4")
+    # a config file next to --resume is refused: the run's own config.yaml is the one used
+    r = cli("train", cfg, "--resume", tmp_path / "runs" / "part")
+    assert r.exit_code == 2 and "not a config file" in r.output
+    r = cli("train", "--resume", tmp_path / "runs" / "part", "trainer.epochs=4")
     assert r.exit_code == 0, r.output
     full = weights(tmp_path / "runs" / "full" / "weights" / "last.safetensors")
     part = weights(tmp_path / "runs" / "part" / "weights" / "last.safetensors")
     assert all(np.array_equal(full[k], part[k]) for k in full)
     rows = (tmp_path / "runs" / "part" / "metrics.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows] == [1, 2, 3, 4]
+
+
+def test_failed_builds_leave_no_run_folder(tmp_path):
+    cfg = write_cfg(tmp_path)
+    # a Linear that does not fit the data: a config error naming the model, exit 2
+    r = cli("train", cfg, "model.layers.0.out_features=256")
+    assert r.exit_code == 2, r.output
+    assert "model: the model does not accept the data" in r.output
+    r = cli("validate", cfg, "model.layers.0.out_features=256")
+    assert r.exit_code == 2 and "model:" in r.output
+    r = cli("train", cfg, "optimizer.lrr=0.1")
+    assert r.exit_code == 2 and "did you mean 'lr'" in r.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_resume_with_a_model_changing_override_is_refused(tmp_path):
+    cfg = write_cfg(tmp_path, epochs=1)
+    assert cli("train", cfg).exit_code == 0
+    r = cli("train", "--resume", tmp_path / "runs" / "tiny", "trainer.epochs=2",
+            "model.layers.0.out_features=16", "model.layers.3.in_features=16")
+    assert r.exit_code == 2 and "saved weights do not fit" in r.output
 
 
 def test_run_folder_names_do_not_collide(tmp_path):

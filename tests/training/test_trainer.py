@@ -55,6 +55,11 @@ def test_mid_epoch_interrupt_then_resume_is_bit_identical(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert np.array_equal(a[k], b[k]), k
+    # the interrupted epoch's row continues its running sums: the metrics match too
+    rows_full = full.metrics.read_text().splitlines()
+    rows_part = part.metrics.read_text().splitlines()
+    drop_time = [[c for i, c in enumerate(r.split(",")) if i != 2] for r in rows_full]
+    assert drop_time == [[c for i, c in enumerate(r.split(",")) if i != 2] for r in rows_part]
 
 
 def test_events_and_summary(tmp_path):

@@ -19,7 +19,7 @@ from .build import build_data, build_loss, build_model, resolve_device, transfor
 from .config import Config, load_config, validate_config
 from .loader import ConfigError, apply_overrides, load_yaml
 from .runs import RunPaths, create_run_dir, resolve_checkpoint, run_dir_of
-from .trainer import Trainer
+from .trainer import Trainer, check_one_batch
 
 
 def _shortcuts(overrides, device=None, seed=None, epochs=None) -> list[str]:
@@ -33,22 +33,27 @@ def _shortcuts(overrides, device=None, seed=None, epochs=None) -> list[str]:
     return out
 
 
-def prepare_run(config_path, overrides=(), *, name: str | None = None, exist_ok: bool = False,
-                device=None, seed=None, epochs=None) -> tuple[Config, RunPaths]:
-    """Validate the config and create its run folder (nothing is trained yet)."""
-    extra = _shortcuts(overrides, device, seed, epochs)
-    if name is not None:
-        extra.append(f"name={name}")
-    cfg, _ = load_config(config_path, extra)
-    paths = create_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok)
-    return cfg, paths
+def _absolute_paths(cfg: Config) -> None:
+    """Data files given relative to the working directory are stored absolute in the run's
+    config, so eval and infer find them from anywhere."""
+    for key in ("path", "targets_path"):
+        value = getattr(cfg.data, key, None)
+        if value and not Path(value).is_absolute():
+            setattr(cfg.data, key, str(Path(value).resolve()))
 
 
 def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, seed=None,
           epochs=None, callback: Callable | None = None) -> dict:
-    cfg, paths = prepare_run(config_path, overrides, name=name, exist_ok=exist_ok,
-                             device=device, seed=seed, epochs=epochs)
-    return Trainer(cfg, paths, callback=callback).fit()
+    """Validate the config, build everything, then create the run folder and train."""
+    extra = _shortcuts(overrides, device, seed, epochs)
+    if name is not None:
+        extra.append(f"name={name}")
+    cfg, _ = load_config(config_path, extra)
+    _absolute_paths(cfg)
+    trainer = Trainer(cfg, callback=callback)
+    trainer.setup()  # every config and data error surfaces here, before a folder exists
+    trainer.paths = create_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok)
+    return trainer.fit()
 
 
 def resume(target, overrides=(), *, device=None, epochs=None,
@@ -69,8 +74,33 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     return Trainer(cfg, paths, callback=callback, resume=True).fit()
 
 
+def _local_model_file(stored: dict) -> None:
+    """A custom model's file is stored as an absolute path on the training machine. Elsewhere,
+    find the same relative path under the working directory (configs/models/net.py, ...)."""
+    model = stored.get("model") or {}
+    if model.get("type") != "custom":
+        return
+    file_part, sep, cls = str(model.get("target", "")).rpartition(":")
+    if not sep or not file_part.endswith(".py") or Path(file_part).is_file():
+        return
+    parts = Path(file_part).parts
+    for i in range(1, len(parts)):
+        candidate = Path(*parts[i:])
+        if candidate.is_file():
+            model["target"] = f"{candidate.resolve()}:{cls}"
+            return
+
+
 def _model_from_checkpoint(path, device: str):
+    """Rebuild a checkpoint's model from its stored config and load its weights.
+
+    A custom model's class is imported from the file or module the config names (code on this
+    machine, as in training); it must be an nn.Module subclass before anything is called.
+    """
+    from .registry import RegistryError
+
     info = ckpt.read_checkpoint_info(path)
+    _local_model_file(info["config"])
     try:
         cfg = validate_config(info["config"])
     except ConfigError as exc:
@@ -81,7 +111,10 @@ def _model_from_checkpoint(path, device: str):
     pre = info["preprocess"]
     data = DataBundle(None, None, None, pre["task"], pre.get("num_classes"), pre.get("classes"),
                       tuple(pre["input_shape"]), tuple(pre["raw_shape"]), None, pre)
-    model = build_model(cfg, data)
+    try:
+        model = build_model(cfg, data)
+    except (ConfigError, RegistryError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the checkpoint's model: {exc}") from None
     state = torchlite.load(path)
     try:
         model.load_state_dict(state)
@@ -227,16 +260,20 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
     raw_shape = tuple(pre["raw_shape"])
     x = inputs
     n_raw = int(np.prod(raw_shape))
-    if tuple(x.shape) == raw_shape or (x.ndim == 1 and x.size == n_raw):
-        x = x.reshape((1, *raw_shape))  # one unbatched sample
+    if x.ndim == 0 or x.size == 0:
+        raise ValueError(f"input has shape {tuple(x.shape)}: it holds no samples")
     if tuple(x.shape[1:]) != raw_shape:
-        if x.ndim >= 2 and int(np.prod(x.shape[1:])) == n_raw:
+        if x.size == n_raw:
+            x = x.reshape((1, *raw_shape))  # one unbatched sample, in whatever layout
+        elif x.ndim >= 2 and int(np.prod(x.shape[1:])) == n_raw:
             x = x.reshape((x.shape[0], *raw_shape))
         else:
             raise ValueError(
                 f"input has shape {tuple(inputs.shape)}, but the model expects samples of shape "
                 f"{list(raw_shape)} (a batch (N, {', '.join(map(str, raw_shape))}) or one sample)"
             )
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
     transform = transform_from_state(pre.get("transform"))
     outs = []
     with torchlite.no_grad():
@@ -267,27 +304,15 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
 
 
 def validate(config_path, overrides=()) -> dict[str, Any]:
-    """Check a config, build everything and run one batch forward (no training)."""
+    """Check a config: build everything and run one batch forward (no training, no files)."""
     cfg, _ = load_config(config_path, overrides)
-    dev = resolve_device(cfg.device)
-    torchlite.manual_seed(cfg.seed)
-    data = build_data(cfg)
-    model = build_model(cfg, data).to(dev)
-    from torchlite.utils.data import DataLoader
-
-    from .build import build_optimizer, build_scheduler
-
-    loss_fn = build_loss(cfg)
-    opt = build_optimizer(cfg, model)
-    build_scheduler(cfg, opt, 1)
-    x, y = next(iter(DataLoader(data.train, batch_size=min(cfg.data.batch_size, 8))))
-    model.eval()
-    with torchlite.no_grad():
-        out = model(x.to(dev))
-        loss = loss_fn(out, y.to(dev))
-    return {"name": cfg.name, "input_shape": list(data.input_shape),
-            "output_shape": list(out.shape), "loss": float(loss),
-            "parameters": sum(p.numel() for p in model.parameters()),
+    trainer = Trainer(cfg)
+    trainer.setup()
+    shape, loss = check_one_batch(cfg, trainer.model, trainer.loss_fn, trainer.data,
+                                  trainer.device)
+    data = trainer.data
+    return {"name": cfg.name, "input_shape": list(data.input_shape), "output_shape": shape,
+            "loss": loss, "parameters": sum(p.numel() for p in trainer.model.parameters()),
             "train": len(data.train), "val": len(data.val) if data.val else 0,
             "test": len(data.test) if data.test else 0}
 

@@ -236,15 +236,15 @@ def build_model(cfg: Config, data: DataBundle):
         return nn.Sequential(*layers)
     if m.type == "custom":
         cls = registry.import_object(m.target)
+        # checked before the call: a config (or a checkpoint's stored config) must not be able
+        # to make us call an arbitrary function
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise _problem(cfg, ("model", "target"),
+                           f"{m.target} is not a torchlite nn.Module subclass")
         try:
-            model = cls(**m.args)
+            return cls(**m.args)
         except TypeError as exc:
             raise _problem(cfg, ("model", "args"), f"{m.target}: {exc}") from None
-        if not isinstance(model, nn.Module):
-            raise _problem(cfg, ("model", "target"),
-                           f"{m.target} built a {type(model).__name__}, not a torchlite "
-                           "nn.Module")
-        return model
     if m.type == "mlp":
         return models.mlp(m.in_features or int(np.prod(data.input_shape)), m.hidden,
                           m.out_features or out_dim, m.activation, m.dropout, m.batch_norm)

@@ -355,6 +355,28 @@ class MetricAccumulator:
         self._m2 = self._m2 + b_m2 + delta**2 * (self.n * m / total)
         self.n = total
 
+    _STATE = ("n", "_loss_sum", "_loss_n", "cm", "_sse", "_sae", "_mean", "_m2")
+
+    def state_dict(self) -> dict:
+        """The running sums as plain lists and numbers (a resumed epoch continues them)."""
+        out = {}
+        for k in self._STATE:
+            v = getattr(self, k)
+            out[k] = v.tolist() if isinstance(v, np.ndarray) else v
+        out["topk_hits"] = [[k, v] for k, v in self.topk_hits.items()]
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        for k in self._STATE:
+            v = state[k]
+            if k == "cm":
+                v = np.asarray(v, dtype=np.int64).reshape(len(v), -1) if v else \
+                    np.zeros((0, 0), np.int64)
+            elif isinstance(v, list):
+                v = np.asarray(v, dtype=np.float64)
+            setattr(self, k, v)
+        self.topk_hits = {int(k): int(v) for k, v in state["topk_hits"]}
+
     def compute(self) -> dict[str, float]:
         """Metric values over everything seen since `reset()` (plus "loss" when given)."""
         values: dict[str, float] = {}

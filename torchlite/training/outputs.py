@@ -13,6 +13,8 @@ from torchlite.serialization import atomic_write_bytes
 
 from .runs import create_run_dir
 
+SUFFIXES = (".npy", ".csv", ".json")
+
 
 def _csv(result: dict) -> str:
     buf = io.StringIO()

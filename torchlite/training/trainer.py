@@ -31,6 +31,7 @@ from .build import (
     resolve_device,
 )
 from .config import Config
+from .loader import ConfigError
 from .metrics import MetricAccumulator
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
 
@@ -56,6 +57,7 @@ class LoopState:
     wall_s: float = 0.0
     samples: int = 0
     es_best: float | None = None  # early stopping's best monitored value
+    partial: dict | None = None  # running sums of an interrupted epoch
     history: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -96,16 +98,22 @@ class _Signals:
 class Trainer:
     """Fits the model a Config describes, writing everything into one run folder."""
 
-    def __init__(self, cfg: Config, paths: RunPaths, *, callback: Callable | None = None,
-                 resume: bool = False) -> None:
+    def __init__(self, cfg: Config, paths: RunPaths | None = None, *,
+                 callback: Callable | None = None, resume: bool = False) -> None:
         self.cfg = cfg
-        self.paths = paths
+        self.paths = paths  # may be set after setup(): the run folder is made once all builds
         self.callback = callback or (lambda event, **info: None)
         self.resume = resume
         self.device = resolve_device(cfg.device)
+        self._ready = False
 
     # -- set-up ---------------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def setup(self) -> None:
+        """Build data, model, loss, optimizer and scheduler, and check that one batch goes
+        through the model. Raises ConfigError (with the key path) for a model that does not
+        fit the data, before any file is written."""
+        if self._ready:
+            return
         cfg = self.cfg
         torchlite.manual_seed(cfg.seed)
         self.data: DataBundle = build_data(cfg)
@@ -119,8 +127,10 @@ class Trainer:
                                        seed=cfg.seed, num_workers=cfg.data.num_workers)
         steps = math.ceil(len(self.train_loader) / cfg.trainer.accumulate_grad_batches)
         self.scheduler = build_scheduler(cfg, self.optimizer, steps)
+        check_one_batch(cfg, self.model, self.loss_fn, self.data, self.device)
         self.state = LoopState()
         self.metric_names = list(cfg.metrics)
+        self._ready = True
 
     def _eval_loader(self, ds):
         size = self.cfg.data.eval_batch_size or self.cfg.data.batch_size
@@ -129,7 +139,12 @@ class Trainer:
     def _restore(self) -> None:
         """Load `last` and the training state saved beside it."""
         weights = torchlite.load(self.paths.last)
-        self.model.load_state_dict(weights)
+        try:
+            self.model.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ConfigError([self.cfg.source.problem(
+                ("model",), "the run's saved weights do not fit this model (did an override "
+                "change it?): " + " ".join(str(exc).split()))]) from None
         saved = ckpt.load_training_state(self.paths.state)
         self.optimizer.load_state_dict(saved["optimizer"])
         if self.scheduler is not None and saved.get("scheduler") is not None:
@@ -140,7 +155,7 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> dict:
         cfg = self.cfg
-        self._setup()
+        self.setup()
         if self.resume:
             self._restore()
         else:
@@ -191,6 +206,10 @@ class Trainer:
         self.train_loader.set_epoch(st.epoch)
         acc = MetricAccumulator(self.metric_names, self.data.task, self.data.num_classes)
         loss_sum, loss_n = None, 0
+        if st.partial is not None:  # resuming inside this epoch: continue its running sums
+            loss_sum, loss_n = st.partial["loss_sum"], st.partial["loss_n"]
+            acc.load_state_dict(st.partial["metrics"])
+            st.partial = None
         accum = cfg.trainer.accumulate_grad_batches
         n_batches = len(self.train_loader)
         on_gpu = self.device != "cpu"
@@ -223,6 +242,10 @@ class Trainer:
                               loss=float(lv), lr=self._lr(),
                               samples_per_s=st.samples / max(time.perf_counter() - start, 1e-9))
             if self._signals.stop:
+                for out_arr, y_arr in pending:
+                    acc.update(_host_array(out_arr), _host_array(y_arr))
+                st.partial = {"loss_sum": float(loss_sum), "loss_n": loss_n,
+                              "metrics": acc.state_dict()}
                 self._save_last(epoch - 1, {})
                 raise TrainingInterrupted(self._signals.stop)
         for out_arr, y_arr in pending:
@@ -279,10 +302,13 @@ class Trainer:
 
     def _check_finite(self, value: float, epoch: int) -> None:
         if not math.isfinite(value):
+            if self.paths.last.exists():
+                kept = f"; the weights of the last finite epoch are kept in {self.paths.weights}"
+            else:
+                kept = "; no epoch had finished, so no weights were saved"
             raise TrainingDiverged(
                 f"loss became {value} at epoch {epoch}, step {self.state.step}, lr "
-                f"{self._lr():.6g}; the weights of the last finite epoch are kept in "
-                f"{self.paths.weights} (try a lower learning rate or trainer.grad_clip)"
+                f"{self._lr():.6g}{kept} (try a lower learning rate or trainer.grad_clip)"
             )
 
     # -- checkpoints ----------------------------------------------------------------------------
@@ -356,6 +382,35 @@ def _finite_weights(model) -> bool:
         if not bool(xp.isfinite(p._data).all()):
             return False
     return True
+
+
+def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) -> tuple:
+    """Run one small batch through model and loss (eval mode, no graph, no RNG drawn).
+
+    Returns the output shape and the loss. A model that does not fit the data (a Linear of the
+    wrong width, say) becomes a ConfigError on `model`, not a crash in the middle of training.
+    """
+    x, y = next(iter(DataLoader(data.train, batch_size=min(cfg.data.batch_size, 8))))
+    was_training = model.training
+    model.eval()
+    try:
+        with torchlite.no_grad():
+            out = model(x.to(device))
+            try:
+                loss = loss_fn(out, y.to(device))
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                raise ConfigError([cfg.source.problem(("loss",), (
+                    f"{cfg.loss.type} does not accept the model's output of shape "
+                    f"{list(out.shape)} with targets of shape {list(y.shape)}: {exc}"))]) from None
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError([cfg.source.problem(("model",), (
+            f"the model does not accept the data (samples of shape {list(data.input_shape)}): "
+            f"{exc}"))]) from None
+    finally:
+        model.train(was_training)
+    return list(out.shape), float(loss)
 
 
 def evaluate(model, loss_fn, loader, device: str, metrics, task: str,
