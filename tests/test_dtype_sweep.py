@@ -7,7 +7,20 @@ import numpy as np
 import pytest
 
 import torchlite
-from torchlite.ops import elementwise, indexing, linalg, reduction, shape, sorting, unary
+from torchlite.ops import (
+    diagonal,
+    elementwise,
+    indexing,
+    join,
+    linalg,
+    pairwise,
+    reduction,
+    shape,
+    softmax,
+    sorting,
+    unary,
+)
+from torchlite.ops import pad as pad_module
 from torchlite.ops.pad import pad
 
 I = torchlite.tensor
@@ -119,6 +132,19 @@ SWEEP = {
     "scatter": (lambda a, b: a.scatter(0, I([[1, 0, 1]]), b), [(2, 3), (1, 3)], None),
     "masked_fill": (lambda a: a.masked_fill(a > 0, 2.5), [(2, 3)], None),
     "masked_select": (lambda a: a.masked_select(a > 0), [(2, 3)], None),
+    "index_add": (lambda a, b: a.index_add(0, I([1, 0, 1]), b, alpha=2), [(2, 3), (3, 3)],
+                  None),
+    # softmax, diagonals and triangles, distances, grids
+    "softmax": (lambda a: (torchlite.softmax(a, 1), a.softmax(0)), [(2, 3)], None),
+    "log_softmax": (lambda a: (torchlite.log_softmax(a, 1), a.log_softmax(-1)), [(2, 3)], None),
+    "diagonal": (lambda a: (a.diagonal(), torchlite.diagonal(a, -1)), [(2, 3)], None),
+    "diag": (lambda a, b: (torchlite.diag(a, 1), b.diag(-1)), [(2, 3), (3,)], None),
+    "tril": (lambda a: (torchlite.tril(a), a.tril(-1)), [(2, 3)], None),
+    "triu": (lambda a: (torchlite.triu(a, 1), a.triu()), [(2, 3)], None),
+    "cdist": (lambda a, b: (torchlite.cdist(a, b), torchlite.cdist(a, b, p=1)), [(2, 3), (4, 3)],
+              None),
+    "meshgrid": (lambda a, b: torchlite.meshgrid(a, b, indexing="xy"), [(2,), (3,)], None),
+    "nan_to_num": (lambda a: torchlite.nan_to_num(a, posinf=1.0), [(2, 3)], None),
     # sorting
     "sort": (lambda a: a.sort(1).values, [(2, 3)], None),
     "topk": (lambda a: a.topk(2).values, [(2, 3)], None),
@@ -137,6 +163,8 @@ NO_GRAD = {
     "logical_not", "logical_or", "logical_xor", "ceil", "floor", "round", "sign", "trunc",
     "check_inplace",
 }
+# helpers on raw arrays that ops share, not ops
+ARRAY_HELPERS = {"log_softmax_array", "diag_view"}
 
 
 def _set(t, key, value):
@@ -163,9 +191,10 @@ def _outputs(result):
 
 
 def test_sweep_covers_every_public_op():
-    covered = set(SWEEP) | NO_GRAD
+    covered = set(SWEEP) | NO_GRAD | ARRAY_HELPERS
     missing = []
-    for module in (elementwise, unary, reduction, linalg, shape, indexing, sorting):
+    for module in (elementwise, unary, reduction, linalg, shape, join, pad_module, indexing,
+                   sorting, softmax, diagonal, pairwise):
         funcs = {}
         for name, fn in vars(module).items():
             if name.startswith("_") or inspect.isclass(fn) or not callable(fn):
@@ -210,7 +239,9 @@ def test_integer_tensors_stay_integer(int_dtype):
             i[I([1, 0])], torchlite.cat([i, i]), i.flip(0), i.roll(1, 1), i.max(1).values,
             i.amax(), i.sort(1).values, torchlite.where(i > 2, i, i), i.clone(), i.repeat(2, 1),
             i.gather(1, I([[0], [1]])), i.masked_fill(i > 3, 0), torchlite.maximum(i, i), -i
-            if int_dtype != torchlite.uint8 else i, i.square(), i.clamp(2, 4), i * 2, 3 - i]
+            if int_dtype != torchlite.uint8 else i, i.square(), i.clamp(2, 4), i * 2, 3 - i,
+            i.tril(), i.triu(1), i.diagonal(), i.diag(), torchlite.nan_to_num(i),
+            i.index_add(1, I([0, 0]), i[:, :2])]
     for r in same:
         assert r.dtype == int_dtype, r
     for r in (i.sum(), i.prod(), i.cumsum(0), i.sum(1)):

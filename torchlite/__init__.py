@@ -48,9 +48,11 @@ from .ops.elementwise import (
     floor_divide, fmax, fmin, fmod, lerp, maximum, minimum, mul, multiply, pow, remainder, rsub,  # noqa: A004
     sub, subtract, true_divide, where,
 )
+from .ops.diagonal import diag, diagonal, tril, triu
+from .ops.pairwise import cdist
 from .ops.indexing import (
-    argwhere, gather, index_select, masked_fill, masked_select, nonzero, scatter, scatter_add,
-    take, take_along_dim,
+    argwhere, gather, index_add, index_select, masked_fill, masked_select, nonzero, scatter,
+    scatter_add, take, take_along_dim,
 )
 from .ops.linalg import addmm, bmm, dot, einsum, ger, inner, matmul, mm, mv, outer
 from .ops.reduction import (
@@ -58,19 +60,20 @@ from .ops.reduction import (
     min, norm, prod, std, std_mean, sum, var, var_mean,  # noqa: A004
 )
 from .ops.join import (
-    cat, chunk, concat, concatenate, hstack, split, stack, tensor_split, unbind, vstack,
+    cat, chunk, concat, concatenate, hstack, meshgrid, split, stack, tensor_split, unbind, vstack,
 )
 from .ops.shape import (
     broadcast_tensors, broadcast_to, flatten, flip, fliplr, flipud, movedim, moveaxis, narrow,
     permute, repeat_interleave, reshape, roll, select, squeeze, swapaxes, swapdims, t, tile,
     transpose, unflatten, unsqueeze,
 )
+from .ops.softmax import log_softmax, softmax
 from .ops.sorting import argsort, kthvalue, median, sort, topk, unique
 from .ops.unary import (
     abs, acos, asin, atan, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, cos, cosh,  # noqa: A004
     erf, exp, exp2, expm1, fix, floor, frac, log, log1p, log2, log10, logical_and, logical_not,
-    logical_or, logical_xor, neg, negative, reciprocal, relu, round, rsqrt, sgn, sigmoid, sign,  # noqa: A004
-    sin, sinh, sqrt, square, tan, tanh, trunc,
+    logical_or, logical_xor, nan_to_num, neg, negative, reciprocal, relu, round, rsqrt, sgn,  # noqa: A004
+    sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
 )
 from .random import (
     Generator,

@@ -10,9 +10,10 @@ import numpy as np
 from . import backend
 from .autograd import grad_mode
 from .ops import comparison as cmp
-from .ops import creation, indexing, join, linalg, shape, sorting, unary
+from .ops import creation, diagonal, indexing, join, linalg, shape, sorting, unary
 from .ops import elementwise as ew
 from .ops import reduction as red
+from .ops import softmax as sm
 from .random import _rng
 from .tensor import Tensor
 
@@ -373,10 +374,12 @@ METHODS = {
     # linear algebra
     "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "mv": linalg.mv,
     "dot": linalg.dot, "outer": linalg.outer, "ger": linalg.outer, "t": shape.t,
-    "addmm": linalg.addmm,
+    "addmm": linalg.addmm, "tril": diagonal.tril, "triu": diagonal.triu,
+    "diag": diagonal.diag, "diagonal": diagonal.diagonal,
+    "softmax": sm.softmax, "log_softmax": sm.log_softmax, "nan_to_num": unary.nan_to_num,
     # shape
     "reshape": _size_kw(shape.reshape), "view": _size_kw(shape.view),
-    "view_as": lambda self, other: shape.reshape(self, other._data.shape),
+    "view_as": lambda self, other: shape.view(self, other._data.shape),
     "reshape_as": lambda self, other: shape.reshape(self, other._data.shape),
     "flatten": shape.flatten, "unflatten": shape.unflatten, "squeeze": shape.squeeze,
     "unsqueeze": shape.unsqueeze, "transpose": shape.transpose, "swapaxes": shape.transpose,
@@ -393,7 +396,8 @@ METHODS = {
     "scatter": indexing.scatter, "scatter_add": indexing.scatter_add,
     "masked_fill": indexing.masked_fill, "masked_select": indexing.masked_select,
     "nonzero": indexing.nonzero, "argwhere": indexing.argwhere, "take": indexing.take,
-    "take_along_dim": indexing.take_along_dim,
+    "take_along_dim": indexing.take_along_dim, "index_add": indexing.index_add,
+    "multinomial": creation.multinomial,
     # conversion and copies
     "to": to, "cpu": cpu, "cuda": cuda, "clone": creation.clone, "type": type_,
     "type_as": type_as, "float": _caster(backend.float32), "double": _caster(backend.float64),
@@ -417,6 +421,8 @@ METHODS = {
     "masked_fill_": _make_inplace(indexing.masked_fill),
     "scatter_": _make_inplace(indexing.scatter),
     "scatter_add_": _make_inplace(indexing.scatter_add),
+    "index_add_": _make_inplace(indexing.index_add), "tril_": _make_inplace(diagonal.tril),
+    "triu_": _make_inplace(diagonal.triu), "nan_to_num_": _make_inplace(unary.nan_to_num),
     "lerp_": _make_inplace(ew.lerp), "addcmul_": _make_inplace(ew.addcmul),
     "addcdiv_": _make_inplace(ew.addcdiv), "zero_": zero_, "fill_": fill_, "copy_": copy_,
     "uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_,

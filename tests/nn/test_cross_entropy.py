@@ -109,6 +109,66 @@ def test_all_targets_ignored_gives_nan_mean():
     assert np.isnan(float(out))
 
 
+def _ce_or_nll(fn, x, t, w, **kw):
+    if fn == "nll_loss":
+        kw.pop("label_smoothing", None)
+        return F.nll_loss(x, t, w, **kw)
+    return F.cross_entropy(x, t, w, **kw)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_all_targets_ignored_gives_zero_grads(fn, reduction, weighted, eps):
+    # a padded batch with no real token: the mean is 0/0 = NaN, the gradients are exactly 0
+    x = t32(rnd((3, 4, 2), 20), requires_grad=True)
+    t = torchlite.tensor(np.full((3, 2), 1))
+    w = t32([1.0, 2.0, 0.5, 3.0]) if weighted else None
+    out = _ce_or_nll(fn, x, t, w, ignore_index=1, reduction=reduction, label_smoothing=eps)
+    if reduction == "mean":
+        assert np.isnan(float(out))
+    else:
+        assert (npy(out) == 0).all()
+    out.sum().backward()
+    g = npy(x.grad)
+    assert (g == 0).all()
+    if fn == "nll_loss":
+        assert not np.signbit(g).any()  # +0, as PyTorch (which never writes ignored rows)
+    # and in float64, where only some rows of the batch are ignored, gradcheck still holds
+    check_fn_grads(lambda a: _ce_or_nll(fn, a, t, None if w is None else t64(npy(w), False),
+                                        ignore_index=1, reduction="sum", label_smoothing=eps),
+                   t64(rnd((3, 4, 2), 21)))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_ignored_target_on_a_masked_logit_counts_zero():
+    # the ignored row picks column 0 internally; a -inf there must not turn 0 * inf into NaN
+    lp = np.array([[-np.inf, np.log(0.5), np.log(0.5)], np.log([0.2, 0.3, 0.5])])
+    x = t32(lp, requires_grad=True)
+    out = F.nll_loss(x, torchlite.tensor([-100, 2]), reduction="sum")
+    np.testing.assert_allclose(float(out), -lp[1, 2], rtol=1e-6)
+    out.backward()
+    np.testing.assert_array_equal(npy(x.grad), [[0, 0, 0], [0, 0, -1]])
+    logits = t32([[-np.inf, 1.0, 2.0], [0.0, 1.0, 2.0]], requires_grad=True)
+    out = F.cross_entropy(logits, torchlite.tensor([-100, 1]), label_smoothing=0.1)
+    assert np.isfinite(float(out))
+    out.backward()
+    assert np.isfinite(npy(logits.grad)).all() and (npy(logits.grad)[0] == 0).all()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_diverged_logits_give_nan_without_numpy_warnings():
+    x = t32([[np.inf, 0.0, 1.0], [1.0, 2.0, 3.0]], requires_grad=True)
+    out = F.cross_entropy(x, torchlite.tensor([1, 2]))
+    assert np.isnan(float(out))
+    out.backward()
+    assert np.isnan(npy(x.grad)[0]).all() and np.isfinite(npy(x.grad)[1]).all()
+    soft = F.cross_entropy(x, t32([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]]))
+    assert np.isnan(float(soft))
+
+
 def test_cross_entropy_errors():
     x = t32(rnd((3, 4)))
     with pytest.raises(IndexError, match="out of bounds"):
@@ -214,3 +274,28 @@ def test_cross_entropy_prob_and_nll_parity(reduction):
     ref = torch.nn.functional.nll_loss(torch.tensor(lp), torch.tensor(t), torch.tensor(w),
                                        ignore_index=2, reduction=reduction)
     np.testing.assert_allclose(npy(out), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("fn, options", [
+    ("cross_entropy", {}), ("cross_entropy", {"weight": True}),
+    ("cross_entropy", {"label_smoothing": 0.2}),
+    ("cross_entropy", {"weight": True, "label_smoothing": 0.1}),
+    ("nll_loss", {}), ("nll_loss", {"weight": True}),
+])
+def test_all_ignored_parity(fn, reduction, options):
+    torch = pytest.importorskip("torch")
+    x = rnd((4, 3, 2), 30).astype(np.float32)
+    t = np.full((4, 2), 2)
+    kw = dict(options, ignore_index=2, reduction=reduction)
+    w = rnd((3,), 31, 0.5, 2).astype(np.float32) if kw.pop("weight", False) else None
+    a = t32(x, requires_grad=True)
+    b = torch.tensor(x, requires_grad=True)
+    out = getattr(F, fn)(a, torchlite.tensor(t), None if w is None else t32(w), **kw)
+    ref = getattr(torch.nn.functional, fn)(b, torch.tensor(t),
+                                           None if w is None else torch.tensor(w), **kw)
+    np.testing.assert_allclose(npy(out), ref.detach().numpy(), equal_nan=True)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_array_equal(npy(a.grad), b.grad.numpy())

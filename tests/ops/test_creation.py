@@ -244,6 +244,16 @@ def test_random_distributions_and_dtypes(device):
         torchlite.randint(5, 5, (2,))
 
 
+def test_tensor_multinomial_method():
+    probs = torchlite.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    assert probs.multinomial(2, replacement=True).tolist() == [[1, 1], [2, 2]]
+    w = torchlite.tensor([1.0, 2.0, 3.0, 4.0])
+    draw = w.multinomial(4, generator=torchlite.Generator().manual_seed(3))
+    assert sorted(draw.tolist()) == [0, 1, 2, 3] and draw.dtype == torchlite.int64
+    again = torchlite.multinomial(w, 4, generator=torchlite.Generator().manual_seed(3))
+    assert again.tolist() == draw.tolist()
+
+
 def test_cuda_device_without_gpu_names_the_extra():
     if torchlite.cuda.is_available():
         pytest.skip("a GPU is present")

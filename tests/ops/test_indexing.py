@@ -181,6 +181,42 @@ def test_scatter_add_and_scatter():
     assert filled[2, 3].item() == -1.0 and filled[0, 0].item() == -1.0
 
 
+def test_index_add(device):
+    a, src, src2 = data((4, 3), 13), data((4, 3), 14), data((4, 2), 15)
+    idx = I([2, 0, 2, 3])
+    expected = a.copy()
+    for i, j in enumerate([2, 0, 2, 3]):
+        expected[j] += 0.5 * src[i]  # repeated index 2 accumulates
+    check_forward(lambda x, s: torchlite.index_add(x, 0, I([2, 0, 2, 3], device=device), s,
+                                                   alpha=0.5),
+                  lambda x, s: expected, a, src, device=device)
+    out = I(a).index_add(1, I([1, 1]), I(src2))
+    ref = a.copy()
+    ref[:, 1] += src2.sum(1)
+    np.testing.assert_allclose(to_np(out), ref)
+    check_grad(lambda x, s: x.index_add(0, idx, s, alpha=2.0), a, src)
+    check_grad(lambda x, s: torchlite.index_add(x.t(), 0, I([0, 2]), s.t()), a, src2)
+    x = torchlite.zeros(3, 2)
+    assert x.index_add_(0, I([0, 2, 0]), torchlite.ones(3, 2)) is x
+    assert x.tolist() == [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]]
+    i = torchlite.zeros(3, dtype=torchlite.int64).index_add(0, I([1, 1]), I([4, 5]), alpha=2)
+    assert i.tolist() == [0, 18, 0] and i.dtype == torchlite.int64
+
+
+def test_index_add_errors():
+    x = torchlite.zeros(3, 4)
+    with pytest.raises(RuntimeError, match=r"index_add_.*\[2, 4\].*\[3, 4\]"):
+        x.index_add(0, I([0, 1]), torchlite.ones(3, 4))
+    with pytest.raises(IndexError, match="vector"):
+        x.index_add(0, I([[0]]), torchlite.ones(1, 4))
+    with pytest.raises(RuntimeError, match="index_add.*out of bounds"):
+        x.index_add(0, I([3]), torchlite.ones(1, 4))
+    with pytest.raises(RuntimeError, match="index_add.*dtype"):
+        x.index_add(0, I([0]), torchlite.ones(1, 4, dtype=torchlite.float64))
+    with pytest.raises(RuntimeError, match="index.*int64"):
+        x.index_add(0, torchlite.tensor([0.0]), torchlite.ones(1, 4))
+
+
 def test_masked_fill_and_select(device):
     a = data((3, 4), 7)
     mask = I(a > 0.5)
@@ -289,6 +325,7 @@ def test_parity_gather_scatter_add_index():
             x[m.tensor([2, 0, 2])][:, 1::2].flatten(),
             x[x > 0].flatten(),
             x.index_select(1, m.tensor([3, 3])).flatten(),
+            x.index_add(1, m.tensor([1, 3, 1]), m.cat([src, src[:1]])[:, :3], alpha=-2).flatten(),
             x.masked_fill(x < 0, 0.5).flatten(),
         ])
         w = m.arange(y.numel(), dtype=m.float32)

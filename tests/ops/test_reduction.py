@@ -235,9 +235,14 @@ def test_logsumexp_is_stable():
 
 def test_var_std_of_one_element_is_nan_and_correction_zero_is_zero():
     x = torchlite.tensor([3.0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # NumPy warns about the degrees of freedom, as PyTorch
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert np.isnan(x.var().item()) and np.isnan(x.std().item())
+        assert torchlite.tensor([1.0, 2.0]).var(correction=2).item() == np.inf
+    # PyTorch's UserWarning, pointing at the caller; no NumPy RuntimeWarning
+    assert [w.category for w in caught] == [UserWarning] * 3
+    assert "degrees of freedom is <= 0" in str(caught[0].message)
+    assert all(w.filename == __file__ for w in caught)
     assert x.var(correction=0).item() == 0.0
     assert torchlite.tensor([1.0, 2.0, 4.0]).var(False).item() == pytest.approx(14 / 9, 1e-6)
 
@@ -297,6 +302,42 @@ def test_bad_dim_raises_index_error_naming_op(op):
 def test_repeated_dims():
     with pytest.raises(RuntimeError, match="sum.*multiple times"):
         torchlite.ones(2, 3).sum((1, -1))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_nan_and_inf_edge_cases_match_pytorch_without_numpy_warnings():
+    e = leaf(np.zeros((0, 3)))
+    m = e.mean()
+    assert np.isnan(m.item())  # 0/0, as PyTorch
+    m.backward()
+    assert tuple(e.grad.shape) == (0, 3)
+    np.testing.assert_array_equal(to_np(torchlite.zeros(0, 3).mean(0)), [np.nan] * 3)
+    assert tuple(torchlite.zeros(0, 3).mean(1).shape) == (0,)
+    c = leaf([2.0, 2.0, 2.0])
+    s = c.std()
+    s.backward()  # a constant: std 0, gradient 0 (not inf * 0), as PyTorch
+    assert s.item() == 0.0 and to_np(c.grad).tolist() == [0.0, 0.0, 0.0]
+    big = leaf(np.array([3e38, -3e38], dtype=np.float32), dtype=torchlite.float32)
+    v = big.var()
+    v.backward()
+    assert v.item() == np.inf and to_np(big.grad).tolist() == [np.inf, -np.inf]
+    ninf = leaf([-np.inf, -np.inf])
+    lse = ninf.logsumexp(0)
+    lse.backward()  # exp(-inf - -inf): NaN, as PyTorch
+    assert lse.item() == -np.inf and np.isnan(to_np(ninf.grad)).all()
+    n = leaf([np.nan, 1.0])
+    n.amax().backward()
+    assert np.isnan(to_np(n.grad)).all()
+
+
+@pytest.mark.parity
+def test_std_of_constant_gradient_parity():
+    torch = pytest.importorskip("torch")
+    a = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]], dtype=np.float32)
+    x, y = torchlite.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    x.std(1).sum().backward()
+    y.std(1).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), y.grad.numpy(), rtol=1e-6)
 
 
 def test_empty_reductions():

@@ -68,7 +68,7 @@ def test_gradcheck(name):
     check_grad(lambda x: fn(x) * 1.5, data((2, 3, 4), 1))
 
 
-@pytest.mark.parametrize("name", ["reshape", "view", "flatten", "transpose", "expand", "repeat",
+@pytest.mark.parametrize("name", ["reshape", "flatten", "transpose", "expand", "repeat",
                                   "flip", "roll", "narrow", "permute", "unsqueeze"])
 def test_gradcheck_noncontiguous(name):
     fn, ref = SINGLE[name]
@@ -163,6 +163,59 @@ def test_reshape_of_noncontiguous_copies():
     r = x.t().reshape(12)
     r[0] = 100.0
     assert x[0, 0].item() != 100.0
+
+
+def test_view_of_incompatible_layout_raises_and_reshape_copies():
+    a = data((3, 4))
+    x = torchlite.tensor(a)
+    for bad in (lambda: x.t().view(-1), lambda: x.t().view(2, 6), lambda: x[:, 1:3].view(6),
+                lambda: x.t().view_as(x.reshape(12)), lambda: x.permute(1, 0).view(12)):
+        with pytest.raises(RuntimeError, match=r"view size is not compatible with input "
+                           r"tensor's size and stride .*Use \.reshape\(\.\.\.\) instead\."):
+            bad()
+    np.testing.assert_array_equal(to_np(x.t().reshape(-1)), a.T.reshape(-1))
+    assert x.t().flatten().tolist() == a.T.reshape(-1).tolist()  # flatten copies, as reshape
+
+
+def test_view_of_noncontiguous_works_where_the_strides_allow():
+    # splitting a dim, adding or dropping size-1 dims and merging dims that are still
+    # contiguous with each other all keep a view, as in PyTorch
+    a = data((2, 3, 4), 3)
+    x = noncontig_leaf(a, "step")
+    check_grad(lambda t: t.view(2, 3, 2, 2) * 1.0, x)
+    np.testing.assert_array_equal(to_np(x.view(2, 3, 2, 2)), a.reshape(2, 3, 2, 2))
+    y = torchlite.zeros(4, 6)
+    cols = y[:, 1:4]  # rows are strided, each row's 3 elements are contiguous
+    v = cols.view(4, 3, 1).view(2, 2, 3)
+    v[1, 0, 2] = 9.0
+    assert y[2, 3].item() == 9.0  # the view writes through
+    t = torchlite.zeros(3, 4).t()  # (4, 3), strides (1, 4)
+    w = t.view(2, 2, 3)
+    w[1, 1, 0] = 5.0
+    assert t[3, 0].item() == 5.0
+    e = torchlite.zeros(0, 3).t()
+    assert tuple(e.view(-1).shape) == (0,)
+
+
+VIEW_CASES = [("t", (-1,)), ("t", (2, 6)), ("t", (4, 3, 1)), ("t", (2, 2, 3)),
+              ("step", (6,)), ("mid", (6,)), ("mid", (3, 2, 1)), ("mid", (1, 3, 2))]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("kind, shape", VIEW_CASES, ids=str)
+def test_view_parity_raises_where_pytorch_does(kind, shape):
+    torch = pytest.importorskip("torch")
+
+    def attempt(x):
+        src = {"t": lambda: x.t(), "step": lambda: x[:, ::2], "mid": lambda: x[:, 1:3]}[kind]()
+        try:
+            return src.view(*shape).tolist()
+        except RuntimeError as e:
+            assert "view size is not compatible" in str(e)
+            return "raised"
+
+    a = data((3, 4), 8).astype(np.float32)
+    assert attempt(torchlite.tensor(a)) == attempt(torch.tensor(a))
 
 
 def test_inplace_through_view_reaches_base_gradient():

@@ -161,6 +161,49 @@ def test_bad_inputs():
         torchlite.exp([1.0, 2.0])
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_relu_of_infinities_and_nan(device):
+    x = torchlite.tensor([-np.inf, np.inf, np.nan, -1.0, 2.0], device=device,
+                         requires_grad=True)
+    y = torchlite.relu(x)
+    np.testing.assert_array_equal(to_np(y), [0.0, np.inf, np.nan, 0.0, 2.0])  # as PyTorch
+    y.sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 1.0, 0.0, 0.0, 1.0])
+
+
+def test_nan_to_num_values_dtypes_and_gradient(device):
+    vals = [np.nan, np.inf, -np.inf, 1.5, -2.0]
+    x = torchlite.tensor(vals, device=device)
+    f32 = np.finfo(np.float32)
+    np.testing.assert_array_equal(to_np(torchlite.nan_to_num(x)), [0, f32.max, f32.min, 1.5, -2])
+    np.testing.assert_array_equal(to_np(x.nan_to_num(nan=-1.0, posinf=9.0, neginf=-9.0)),
+                                  [-1, 9, -9, 1.5, -2])
+    h = torchlite.tensor(vals, dtype=torchlite.float16, device=device).nan_to_num()
+    assert h.dtype == torchlite.float16 and to_np(h)[1] == np.finfo(np.float16).max
+    i = torchlite.tensor([1, 2])
+    assert torchlite.nan_to_num(i).dtype == torchlite.int64 and torchlite.nan_to_num(i) is not i
+    y = torchlite.tensor([np.nan, 1.0, -np.inf])
+    assert y.nan_to_num_() is y and y.tolist() == [0.0, 1.0, float(f32.min)]
+    g = leaf([np.nan, 0.5, np.inf, -1.0])
+    (torchlite.nan_to_num(g) * 0.5).sum().backward()
+    np.testing.assert_array_equal(to_np(g.grad), [0.0, 0.5, 0.0, 0.5])  # 0 where replaced
+    check_grad(lambda t: torchlite.nan_to_num(t, posinf=1.0) * 2.0, data((2, 3), 9))
+
+
+@pytest.mark.parity
+def test_nan_to_num_parity():
+    torch = pytest.importorskip("torch")
+    vals = [float("nan"), float("inf"), -float("inf"), 0.5]
+    res = []
+    for m in (torchlite, torch):
+        x = m.tensor(vals, requires_grad=True)
+        y = m.nan_to_num(x, 0.5, neginf=-3.0)
+        (y * m.tensor([0.25, 0.5, 0.75, 1.0])).sum().backward()
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+
+
 @pytest.mark.parity
 @pytest.mark.parametrize("name", ["relu", "abs", "sqrt", "sigmoid", "tanh", "log", "erf",
                                   "rsqrt", "exp"])

@@ -14,6 +14,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from ._util import unbroadcast, wrap_dim
+from .diagonal import diag_view
 from .shape import Slice, _view_of
 
 
@@ -166,6 +167,8 @@ def _region(a, kind, arg):
         return a[arg]
     if kind == "reshape":
         return a.reshape(arg)
+    if kind == "diagonal":
+        return diag_view(a, *arg)
     return a.transpose(arg)
 
 
@@ -338,6 +341,31 @@ def _scatter(input, dim, index, src, accumulate, op):
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """out = input with src added at index along dim (repeated indices accumulate)."""
     return _scatter(input, dim, index, src, True, "scatter_add")
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """out = input with alpha * source[..., i, ...] added at input[..., index[i], ...] along dim
+    (repeated indices accumulate). Shape: source is input's shape with len(index) at dim."""
+    d = wrap_dim(dim, input._data.ndim, "index_add")
+    idx = _index_array(index, "index_add")
+    if idx.ndim > 1:
+        raise IndexError("index_add_(): Index is supposed to be a vector")
+    want = list(input._data.shape)
+    if want:
+        want[d] = idx.size
+    if not isinstance(source, Tensor) or list(source._data.shape) != want:
+        got = list(source._data.shape) if isinstance(source, Tensor) else type(source).__name__
+        raise RuntimeError(f"index_add_(): source must have shape {want} (self's shape with "
+                           f"len(index) at dim {d}), got {got}")
+    if alpha != 1:
+        from .elementwise import mul
+
+        source = mul(source, alpha)
+    shape = [1] * len(want)
+    if shape:
+        shape[d] = idx.size
+    full = get_xp(idx).broadcast_to(idx.reshape(shape), tuple(want))
+    return _scatter(input, d, Tensor._make(full, input._device), source, True, "index_add")
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None):

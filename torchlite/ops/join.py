@@ -1,6 +1,9 @@
-"""Joining and splitting: cat, stack, split, chunk, unbind. Pieces of a split are views."""
+"""Joining and splitting: cat, stack, split, chunk, unbind; meshgrid. Pieces of a split and
+the grids of meshgrid are views."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -8,7 +11,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from ._util import wrap_dim
-from .shape import narrow, select, unsqueeze
+from .shape import expand, narrow, reshape, select, unsqueeze
 
 
 class Cat(Op):
@@ -128,3 +131,42 @@ def tensor_split(input: Tensor, sections: int, dim: int = 0):
 def unbind(input: Tensor, dim: int = 0):
     d = wrap_dim(dim, input._data.ndim, "unbind")
     return tuple(select(input, d, i) for i in range(input._data.shape[d]))
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids from 1-D (or 0-D) tensors: with N inputs of sizes s1..sN, N tensors of
+    shape (s1, ..., sN) under indexing='ij' (the default), or (s2, s1, s3, ...) under 'xy'
+    (Cartesian, as NumPy's default). The grids are expanded views of the inputs."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: '
+                           f"{indexing}")
+    if not tensors:
+        raise RuntimeError("torch.meshgrid: Expected at least one tensor in the tensor list")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"meshgrid(): expected Tensors, got {type(t).__name__}")
+        if t._data.ndim > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got a tensor of shape {tuple(t._data.shape)}")
+        if t._data.dtype != tensors[0]._data.dtype or t._device != tensors[0]._device:
+            raise RuntimeError("torch.meshgrid: Expected all tensors in the tensor list to have "
+                               "the same dtype and device")
+    ts = list(tensors)
+    swap = indexing == "xy" and len(ts) > 1
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    sizes = [t._data.size for t in ts]
+    grids = []
+    for i, t in enumerate(ts):
+        shape = [1] * len(ts)
+        shape[i] = sizes[i]
+        grids.append(expand(reshape(t, shape), sizes))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)

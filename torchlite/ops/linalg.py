@@ -16,10 +16,16 @@ class Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return get_xp(a).matmul(a, b)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+            return get_xp(a).matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return Matmul._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
         a, b = ctx.saved_tensors
         xp = get_xp(g)
         n = ctx.needs_input_grad

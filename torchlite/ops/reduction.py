@@ -6,6 +6,7 @@ puts the reduced axes back (as size 1) when keepdim was False.
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -53,6 +54,9 @@ class Mean(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if not x.size:  # the mean of nothing is 0/0 = NaN, as PyTorch (NumPy would warn)
+            with np.errstate(invalid="ignore"):
+                return get_xp(x).asarray(x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(0))
         return get_xp(x).asarray(x.mean(axis=axes, keepdims=keepdim))
 
     @staticmethod
@@ -67,16 +71,39 @@ class Var(Op):
         xp = get_xp(x)
         ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return xp.asarray(x.var(axis=axes, ddof=correction, keepdims=keepdim))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if _n(x.shape, axes) > correction:
+                return xp.asarray(x.var(axis=axes, ddof=correction, keepdims=keepdim))
+            # no degrees of freedom: sum / 0, inf or NaN as in PyTorch (NumPy would warn)
+            if x.size:
+                x = x - x.mean(axis=axes, keepdims=True)
+            return xp.asarray((x * x).sum(axis=axes, keepdims=keepdim) / x.dtype.type(0))
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         n = _n(x.shape, ctx.axes)
-        mean = x.mean(axis=ctx.axes, keepdims=True)
         scale = x.dtype.type(2.0 / (n - ctx.correction)) if n > ctx.correction else np.nan
-        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * (x - mean) * scale, None, None, None
+        with np.errstate(over="ignore", invalid="ignore"):  # huge inputs: inf, as PyTorch
+            mean = x.mean(axis=ctx.axes, keepdims=True) if x.size else 0.0  # (empty: no warning)
+            return (_expand(g, x.shape, ctx.axes, ctx.keepdim) * (x - mean) * scale, None, None,
+                    None)
+
+
+class StdSqrt(Op):
+    """sqrt of a variance, with PyTorch's gradient 0 (not inf * 0) where the std is 0."""
+
+    @staticmethod
+    def forward(ctx, v):
+        out = get_xp(v).sqrt(v)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return get_xp(g).where(out == 0, g.dtype.type(0), g * (0.5 / out))
 
 
 class Prod(Op):
@@ -124,8 +151,9 @@ class AmaxAmin(Op):
         x, out = ctx.saved_tensors
         hit = x == _expand(out, x.shape, ctx.axes, ctx.keepdim)
         count = hit.sum(axis=ctx.axes, keepdims=True)
-        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * hit / count.astype(g.dtype), \
-            None, None, None
+        with np.errstate(divide="ignore", invalid="ignore"):  # a NaN extreme: no hit, NaN
+            return _expand(g, x.shape, ctx.axes, ctx.keepdim) * hit / count.astype(g.dtype), \
+                None, None, None
 
 
 class MaxMinDim(Op):
@@ -169,7 +197,8 @@ class LogSumExp(Op):
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved_tensors
-        return _expand(g, x.shape, ctx.axes, ctx.keepdim) * get_xp(x).exp(x - s), None, None
+        with np.errstate(invalid="ignore"):  # all -inf: exp(-inf - -inf) = NaN, as PyTorch
+            return _expand(g, x.shape, ctx.axes, ctx.keepdim) * get_xp(x).exp(x - s), None, None
 
 
 class Norm2(Op):
@@ -246,25 +275,28 @@ def _correction(unbiased, correction) -> int:
     return 1 if unbiased in (None, True) else 0
 
 
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    """Variance with Bessel's correction by default (`correction=1`)."""
+def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> Tensor:
     if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
         unbiased, dim = dim, None
     if input._data.dtype.kind not in "fc":
-        raise RuntimeError(f"var: only floating-point tensors are supported, got {input.dtype}")
-    axes = wrap_dims(dim, input._data.ndim, "var") if input._data.ndim else None
-    return Var.apply(input, axes, _correction(unbiased, correction), keepdim)
+        raise RuntimeError(f"{name}: only floating-point tensors are supported, got {input.dtype}")
+    axes = wrap_dims(dim, input._data.ndim, name) if input._data.ndim else None
+    c = _correction(unbiased, correction)
+    if _n(input._data.shape, axes) <= c:  # PyTorch's warning; the result is inf or NaN
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
+    return Var.apply(input, axes, c, keepdim)
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance with Bessel's correction by default (`correction=1`)."""
+    return _var(input, dim, unbiased, keepdim, correction, "var")
 
 
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    from .unary import sqrt
-
-    if dim is not None and not isinstance(dim, bool):
-        wrap_dims(dim, input._data.ndim, "std")  # errors name std, not var
-    if input._data.dtype.kind not in "fc":
-        raise RuntimeError(f"std: only floating-point tensors are supported, got {input.dtype}")
-
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation; the gradient is 0 where the std is 0 (a constant slice), as PyTorch."""
+    return StdSqrt.apply(_var(input, dim, unbiased, keepdim, correction, "std"))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):

@@ -58,22 +58,45 @@ def _infer_shape(shape, numel, op, orig):
     return tuple(shape)
 
 
+def _copied(new, old) -> bool:
+    """Whether the array module had to copy to reshape `old` into `new` (so `new` is no view).
+
+    An array module without may_share_memory answers False: the check is skipped there.
+    """
+    shares = getattr(get_xp(old), "may_share_memory", None)
+    return bool(new.size) and shares is not None and not shares(new, old)
+
+
 def reshape(input: Tensor, *shape) -> Tensor:
-    """Same data, new shape; one dimension may be -1 (inferred)."""
+    """Same data, new shape; one dimension may be -1 (inferred). A view where the layout allows,
+    else a copy (a transposed tensor flattened, say), as in PyTorch."""
     shape = _infer_shape(shape_args(shape, "reshape"), input._data.size, "reshape",
                          input._data.shape)
     out = Reshape.apply(input, shape)
-    if out._data.size and not get_xp(out._data).may_share_memory(out._data, input._data):
+    if _copied(out._data, input._data):
         return out  # NumPy had to copy (non-contiguous input): not a view
     return _view_of(out, input, "reshape", shape)
 
 
+_VIEW_ERROR = (
+    "view size is not compatible with input tensor's size and stride (at least one dimension "
+    "spans across two contiguous subspaces). Use .reshape(...) instead."
+)
+
+
 def view(input: Tensor, *shape) -> Tensor:
+    """Same data, new shape, always sharing memory with `input`: a layout that cannot be viewed
+    without a copy (a transposed tensor flattened, say) raises RuntimeError, as in PyTorch."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
         from .. import backend
 
         # view(dtype): a cast, as bit reinterpretation is not supported
         return input.to(backend.to_dtype(shape[0]))
+    x = input._data
+    if not x.flags.c_contiguous:  # a contiguous array always reshapes without a copy
+        new = _infer_shape(shape_args(shape, "view"), x.size, "view", x.shape)
+        if _copied(x.reshape(new), x):
+            raise RuntimeError(_VIEW_ERROR)
     return reshape(input, *shape)
 
 

@@ -126,7 +126,7 @@ def _erf(xp, x):
 class Relu(Op):
     @staticmethod
     def forward(ctx, x):
-        out = x * (x > 0)
+        out = get_xp(x).maximum(x, 0)  # relu(-inf) = 0 (x * (x > 0) would be NaN); NaN stays
         ctx.save_for_backward(out)
         return out
 
@@ -161,6 +161,34 @@ class Neg(Op):
 
 
 negative = neg
+
+
+class NanToNum(Op):
+    """The gradient passes where the input is finite and is 0 at a replaced NaN or inf."""
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return get_xp(x).nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = get_xp(g)
+        return xp.where(xp.isfinite(x), g, g.dtype.type(0)), None, None, None
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """NaN -> `nan`, +inf -> `posinf`, -inf -> `neginf` (by default the dtype's largest and
+    smallest finite values). Integer and bool tensors come back as a copy."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nan_to_num(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input._data.dtype.kind != "f":
+        return Tensor._make(input._data.copy(), input._device)
+    return NanToNum.apply(input, float(nan), None if posinf is None else float(posinf),
+                          None if neginf is None else float(neginf))
 
 
 class PiecewiseConstant(Op):

@@ -28,13 +28,19 @@ class SDPAOp(Op):
 
     @staticmethod
     def forward(ctx, q, k, v, bias, keep, scale, p):
+        # fully masked rows (-inf - -inf) and a diverging model (overflow) give NaN/inf, as
+        # in PyTorch, without NumPy warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            return SDPAOp._forward(ctx, q, k, v, bias, keep, scale, p)
+
+    @staticmethod
+    def _forward(ctx, q, k, v, bias, keep, scale, p):
         xp = get_xp(q)
         s = xp.matmul(q, xp.swapaxes(k, -1, -2))
         s *= q.dtype.type(scale)
         if bias is not None:
             s = s + bias
-        with np.errstate(invalid="ignore"):  # fully masked rows: -inf - -inf = NaN, as PyTorch
-            s -= s.max(axis=-1, keepdims=True)
+        s -= s.max(axis=-1, keepdims=True)
         xp.exp(s, out=s)
         s /= s.sum(axis=-1, keepdims=True)
         w = s
@@ -48,6 +54,11 @@ class SDPAOp(Op):
 
     @staticmethod
     def backward(ctx, g_out, g_w):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return SDPAOp._backward(ctx, g_out, g_w)
+
+    @staticmethod
+    def _backward(ctx, g_out, g_w):
         q, k, v, prob, w, keep, bias = ctx.saved_tensors
         xp = get_xp(q)
         n = ctx.needs_input_grad

@@ -16,6 +16,8 @@ more in strided copies.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.pad import pad as _pad
@@ -129,7 +131,8 @@ class _Geom:
 def _mm(xp, a, b):
     """Batched (G, m, k) @ (G, k, n) into a pooled scratch array."""
     out = ws.empty(xp, (a.shape[0], a.shape[1], b.shape[2]), a.dtype)
-    return xp.matmul(a, b, out=out)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+        return xp.matmul(a, b, out=out)
 
 
 def _load(geom, x, pads):
@@ -176,7 +179,8 @@ class Conv2dOp(Op):
         g2 = geom.to_cols(g, groups)
         gx = gw = gb = None
         if n[1]:  # cols @ g^T: BLAS is about twice as fast this way round for few channels
-            gw = xp.matmul(cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
+            with np.errstate(over="ignore", invalid="ignore"):
+                gw = xp.matmul(cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
         if n[0]:
             wm = w.reshape(groups, w.shape[0] // groups, -1)
             gcols = _mm(xp, wm.transpose(0, 2, 1), g2)
@@ -225,7 +229,8 @@ class ConvTranspose2dOp(Op):
             wm = w.reshape(groups, w.shape[0] // groups, -1)
             gx = geom.from_cols(_mm(xp, wm, cols), None, ctx.hw)
         if n[1]:
-            gw = xp.matmul(cols, xc.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
+            with np.errstate(over="ignore", invalid="ignore"):
+                gw = xp.matmul(cols, xc.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
         if n[2] and ctx.has_bias:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None, None, None, None

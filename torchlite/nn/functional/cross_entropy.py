@@ -4,6 +4,8 @@ Shapes: input (N, C) or (N, C, d1, ...) or unbatched (C,); class-index targets (
 (N, d1, ...) or (); probability targets have the input's shape. The 'mean' reduction with class
 indices divides by the sum of the weights of the non-ignored targets (their count when there
 are no weights), as PyTorch does; with probability targets it divides by N * d1 * ...
+When every target is ignored, the mean is 0/0 = NaN but the gradients are zero (PyTorch's
+numbers): an ignored target contributes nothing, not even NaN * 0.
 """
 
 from __future__ import annotations
@@ -47,12 +49,21 @@ def _reduce(xp, loss, reduction, denom):
         return xp.asarray(total / denom, dtype=loss.dtype)
 
 
-def _grad_scale(g, reduction, denom):
-    if reduction == "none":
-        return g
-    if reduction == "sum":
-        return g
-    return g / denom
+def _grad_scale(xp, g, reduction, denom, valid):
+    """d total / d loss_i per element: g, or g / denom for 'mean'; exactly 0 where ignored.
+
+    With every target ignored, denom is 0 and g / denom is inf; masking by `valid` (rather than
+    multiplying by the zero weights) keeps the gradient 0, as PyTorch's, with no host sync.
+    """
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = g / denom
+    return xp.where(valid, g, 0).astype(g.dtype, copy=False)
+
+
+def _masked_loss(xp, loss, valid):
+    # an ignored target may pick -inf (a masked logit): -inf * 0 would be NaN, PyTorch gives 0
+    return xp.where(valid, loss, 0).astype(loss.dtype, copy=False)
 
 
 class NllLoss(Op):
@@ -61,18 +72,21 @@ class NllLoss(Op):
         xp = get_xp(x)
         valid, tt, coef = _targets(xp, x, t, w, ignore_index)
         picked = xp.take_along_axis(x, tt[:, None], axis=1)[:, 0]
-        loss = -picked * coef
+        with np.errstate(invalid="ignore"):
+            loss = _masked_loss(xp, -picked * coef, valid)
         denom = coef.sum()
-        ctx.tt, ctx.coef, ctx.denom, ctx.reduction = tt, coef, denom, reduction
-        ctx.shape = x.shape
+        ctx.tt, ctx.valid, ctx.coef, ctx.denom = tt, valid, coef, denom
+        ctx.reduction, ctx.shape = reduction, x.shape
         return _reduce(xp, loss, reduction, denom)
 
     @staticmethod
     def backward(ctx, g):
         xp = get_xp(g)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale = -ctx.coef * _grad_scale(g, ctx.reduction, ctx.denom)
-        gx = _onehot(xp, ctx.tt, ctx.shape[1], g.dtype) * scale[:, None]
+        # -g, so that ignored targets get +0, not -0; where() leaves the NaN of a weight-0 target
+        # with a zero denominator in its own column only, as PyTorch does
+        with np.errstate(invalid="ignore"):
+            scale = ctx.coef * _grad_scale(xp, -g, ctx.reduction, ctx.denom, ctx.valid)
+        gx = xp.where(_onehot(xp, ctx.tt, ctx.shape[1], bool), scale[:, None], 0)
         return gx.astype(g.dtype, copy=False), None, None, None, None
 
 
@@ -83,16 +97,17 @@ class CrossEntropyIndex(Op):
     def forward(ctx, x, t, w, ignore_index, reduction, eps):
         xp = get_xp(x)
         c = x.shape[1]
-        logp = log_softmax_array(xp, x, 1)
         valid, tt, coef = _targets(xp, x, t, w, ignore_index)
-        loss = -xp.take_along_axis(logp, tt[:, None], axis=1)[:, 0] * coef
-        if eps > 0:
-            wl = logp * w.reshape(_class_shape(x.ndim, c)) if w is not None else logp
-            smooth = -wl.sum(axis=1) * valid
-            loss = (1.0 - eps) * loss + (eps / c) * smooth
+        with np.errstate(invalid="ignore"):  # inf logits (a diverged model): NaN, as PyTorch
+            logp = log_softmax_array(xp, x, 1)
+            loss = -xp.take_along_axis(logp, tt[:, None], axis=1)[:, 0] * coef
+            if eps > 0:
+                wl = logp * w.reshape(_class_shape(x.ndim, c)) if w is not None else logp
+                loss = (1.0 - eps) * loss - (eps / c) * wl.sum(axis=1)
+            loss = _masked_loss(xp, loss, valid)
         denom = coef.sum()
         ctx.save_for_backward(logp)
-        ctx.tt, ctx.valid, ctx.coef, ctx.denom = tt, valid.astype(x.dtype), coef, denom
+        ctx.tt, ctx.valid, ctx.coef, ctx.denom = tt, valid, coef, denom
         ctx.w, ctx.reduction, ctx.eps = w, reduction, eps
         return _reduce(xp, loss, reduction, denom)
 
@@ -102,17 +117,17 @@ class CrossEntropyIndex(Op):
         xp = get_xp(g)
         c = logp.shape[1]
         p = xp.exp(logp)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = _grad_scale(g, ctx.reduction, ctx.denom)
-        a = (1.0 - ctx.eps) * ctx.coef * s  # weight of (p - onehot) per element
-        gx = (p - _onehot(xp, ctx.tt, c, logp.dtype)) * a[:, None]
-        if ctx.eps > 0:
-            b = ((ctx.eps / c) * ctx.valid * s)[:, None]
-            if ctx.w is not None:
-                wsum = ctx.w.sum()
-                gx += b * (wsum * p - ctx.w.reshape(_class_shape(logp.ndim, c)))
-            else:
-                gx += b * (c * p - 1.0)
+        s = _grad_scale(xp, g, ctx.reduction, ctx.denom, ctx.valid)  # 0 where ignored
+        with np.errstate(invalid="ignore"):  # weight 0 on a counted target with denom 0: NaN
+            a = (1.0 - ctx.eps) * ctx.coef * s  # weight of (p - onehot) per element
+            gx = (p - _onehot(xp, ctx.tt, c, logp.dtype)) * a[:, None]
+            if ctx.eps > 0:
+                b = ((ctx.eps / c) * s)[:, None]
+                if ctx.w is not None:
+                    wsum = ctx.w.sum()
+                    gx += b * (wsum * p - ctx.w.reshape(_class_shape(logp.ndim, c)))
+                else:
+                    gx += b * (c * p - 1.0)
         return gx.astype(logp.dtype, copy=False), None, None, None, None, None
 
 
@@ -123,12 +138,13 @@ class CrossEntropyProb(Op):
     def forward(ctx, x, t, w, reduction, eps):
         xp = get_xp(x)
         c = x.shape[1]
-        logp = log_softmax_array(xp, x, 1)
         if eps > 0:
             t = t * (1.0 - eps) + eps / c
         wv = w.reshape(_class_shape(x.ndim, c)) if w is not None else None
         wt = t * wv if wv is not None else t
-        loss = -(logp * wt).sum(axis=1)
+        with np.errstate(invalid="ignore"):  # inf logits, -inf * 0: NaN, as PyTorch
+            logp = log_softmax_array(xp, x, 1)
+            loss = -(logp * wt).sum(axis=1)
         denom = x.size // c if c else 0
         ctx.save_for_backward(logp)
         ctx.wt, ctx.wv, ctx.reduction, ctx.denom, ctx.eps = wt, wv, reduction, denom, eps
@@ -138,8 +154,10 @@ class CrossEntropyProb(Op):
     def backward(ctx, g):
         (logp,) = ctx.saved_tensors
         xp = get_xp(g)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = _grad_scale(g, ctx.reduction, float(ctx.denom))
+        s = g
+        if ctx.reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):  # an empty batch: 0/0, NaN
+                s = g / float(ctx.denom)
         s = xp.asarray(s)[:, None] if ctx.reduction == "none" else s
         gx = gt = None
         if ctx.needs_input_grad[0]:

@@ -21,14 +21,16 @@ class MulMask(Op):
     @staticmethod
     def forward(ctx, x, mask, shift):
         ctx.mask = mask
-        y = x * mask
+        with np.errstate(invalid="ignore"):  # a dropped inf: inf * 0 = NaN, as PyTorch
+            y = x * mask
         if shift is not None:
             y += shift
         return y
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask, None, None
+        with np.errstate(invalid="ignore"):
+            return g * ctx.mask, None, None
 
 
 def _check_p(p: float) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...tensor import Tensor
@@ -15,9 +17,10 @@ class Linear(Op):
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        y = x @ w.T
-        if b is not None:
-            y += b
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+            y = x @ w.T
+            if b is not None:
+                y += b
         return y
 
     @staticmethod
@@ -25,15 +28,16 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         gx = gw = gb = None
-        if need[0]:
-            gx = g @ w
-        if need[1] or need[2]:
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-            if need[1]:
-                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-                gw = g2.T @ x2
-            if need[2]:
-                gb = g2.sum(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+            if need[0]:
+                gx = g @ w
+            if need[1] or need[2]:
+                g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+                if need[1]:
+                    x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                    gw = g2.T @ x2
+                if need[2]:
+                    gb = g2.sum(axis=0)
         return gx, gw, gb
 
 

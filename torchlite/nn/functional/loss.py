@@ -21,14 +21,16 @@ def _diff_op(name: str, f, df):
     """An Op for a loss l(d) of d = input - target; dl/dinput = df(d), dl/dtarget = -df(d)."""
 
     def forward(ctx, x, t, **kw):
-        d = x - t
-        ctx.kw, ctx.shapes = kw, (x.shape, t.shape, x.dtype, t.dtype)
-        ctx.save_for_backward(d)
-        return f(get_xp(d), d, **kw)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+            d = x - t
+            ctx.kw, ctx.shapes = kw, (x.shape, t.shape, x.dtype, t.dtype)
+            ctx.save_for_backward(d)
+            return f(get_xp(d), d, **kw)
 
     def backward(ctx, g):
         (d,) = ctx.saved_tensors
-        gd = g * df(get_xp(g), d, **ctx.kw)
+        with np.errstate(over="ignore", invalid="ignore"):
+            gd = g * df(get_xp(g), d, **ctx.kw)
         xs, ts, xd, td = ctx.shapes
         gx = unbroadcast(gd, xs, xd) if ctx.needs_input_grad[0] else None
         gt = unbroadcast(-gd, ts, td) if ctx.needs_input_grad[1] else None
@@ -218,13 +220,14 @@ class BCEWithLogits(Op):
     def forward(ctx, x, y, w, pw):
         xp = get_xp(x)
         sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(-x) = -log sigmoid(x)
-        if pw is not None:
-            lw = 1 + (pw - 1) * y
-            loss = (1 - y) * x + lw * sp
-        else:
-            loss = (1 - y) * x + sp
-        if w is not None:
-            loss = loss * w
+        with np.errstate(over="ignore", invalid="ignore"):  # inf logits: inf * 0, as PyTorch
+            if pw is not None:
+                lw = 1 + (pw - 1) * y
+                loss = (1 - y) * x + lw * sp
+            else:
+                loss = (1 - y) * x + sp
+            if w is not None:
+                loss = loss * w
         ctx.save_for_backward(x, y)
         ctx.w, ctx.pw, ctx.sp = w, pw, sp
         return loss.astype(x.dtype, copy=False)
@@ -270,7 +273,8 @@ class KLDiv(Op):
     def forward(ctx, x, t, log_target):
         xp = get_xp(x)
         if log_target:
-            loss = xp.exp(t) * (t - x)
+            with np.errstate(invalid="ignore"):  # t = -inf: 0 * inf = NaN, as PyTorch
+                loss = xp.exp(t) * (t - x)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 loss = xp.where(t > 0, t * (xp.log(xp.where(t > 0, t, 1)) - x), 0)
@@ -287,7 +291,8 @@ class KLDiv(Op):
             gx = unbroadcast(-g * (xp.exp(t) if ctx.log_target else t), x.shape, x.dtype)
         if ctx.needs_input_grad[1]:
             if ctx.log_target:
-                d = xp.exp(t) * (t - x + 1)
+                with np.errstate(invalid="ignore"):
+                    d = xp.exp(t) * (t - x + 1)
             else:
                 safe = xp.where(t > 0, t, 1)
                 d = xp.where(t > 0, xp.log(safe) + 1 - x, 0)

@@ -14,33 +14,41 @@ from ...backend import get_xp
 from ...tensor import Tensor
 from ._util import check_float
 
+# The helpers below run under np.errstate: a diverging model's huge activations overflow to inf
+# and NaN, as in PyTorch, without NumPy warnings.
+_QUIET = {"over": "ignore", "invalid": "ignore"}
+
 
 def _stats(xp, x, axes, eps):
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axis=axes, keepdims=True)
-    invstd = 1.0 / xp.sqrt(var + eps)
-    return mean, var, centred * invstd, invstd
+    with np.errstate(**_QUIET):
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        invstd = 1.0 / xp.sqrt(var + eps)
+        return mean, var, centred * invstd, invstd
 
 
 def _norm_backward(dxhat, xhat, invstd, axes):
-    m1 = dxhat.mean(axis=axes, keepdims=True)
-    m2 = (dxhat * xhat).mean(axis=axes, keepdims=True)
-    return invstd * (dxhat - m1 - xhat * m2)
+    with np.errstate(**_QUIET):
+        m1 = dxhat.mean(axis=axes, keepdims=True)
+        m2 = (dxhat * xhat).mean(axis=axes, keepdims=True)
+        return invstd * (dxhat - m1 - xhat * m2)
 
 
 def _affine(xhat, w, b, shape):
     """y = xhat * w + b, with w and b (either may be None) viewed as `shape` to broadcast."""
-    y = xhat * w.reshape(shape) if w is not None else xhat.copy()
-    if b is not None:
-        y += b.reshape(shape)
+    with np.errstate(**_QUIET):
+        y = xhat * w.reshape(shape) if w is not None else xhat.copy()
+        if b is not None:
+            y += b.reshape(shape)
     return y
 
 
 def _affine_grads(g, xhat, need, axes):
     """The gradients of w and b in `_affine` (None where not needed): sums over `axes`."""
-    gw = (g * xhat).sum(axis=axes) if need[1] else None
-    gb = g.sum(axis=axes) if need[2] else None
+    with np.errstate(**_QUIET):
+        gw = (g * xhat).sum(axis=axes) if need[1] else None
+        gb = g.sum(axis=axes) if need[2] else None
     return gw, gb
 
 

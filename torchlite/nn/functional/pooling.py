@@ -148,12 +148,13 @@ class AvgPool2dOp(Op):
     def forward(ctx, x, geom, div):
         buf = geom.padded(x, 0)
         out = None
-        for _, key in geom.offsets():
-            if out is None:
-                out = buf[key].copy()
-            else:
-                out += buf[key]
-        out /= div
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+            for _, key in geom.offsets():
+                if out is None:
+                    out = buf[key].copy()
+                else:
+                    out += buf[key]
+            out /= div
         ctx.geom, ctx.div = geom, div
         return out
 

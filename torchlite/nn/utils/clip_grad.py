@@ -70,7 +70,8 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
         return
     t = total_norm._data
     xp = backend.get_xp(t)
-    coef = xp.minimum(float(max_norm) / (t + 1e-6), 1.0)
+    with np.errstate(over="ignore"):  # a max_norm beyond the dtype's range: no clipping
+        coef = xp.minimum(float(max_norm) / (t + 1e-6), 1.0)
     for g in grads:
         c = backend.move(coef, g._device) if g._device != total_norm._device else coef
         with np.errstate(invalid="ignore"):  # a non-finite norm makes NaNs, as in PyTorch

@@ -1,0 +1,81 @@
+"""softmax and log_softmax along a dim (`torchlite.softmax`, `Tensor.softmax`): dedicated Ops
+with a fused, stable backward. nn.functional's versions (implicit dim, softmin) call these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..backend import get_xp, to_dtype
+from ..tensor import Tensor
+from ._util import wrap_dim
+
+
+def log_softmax_array(xp, x, axis: int):
+    """x - logsumexp(x): shifting by the max keeps exp() from overflowing."""
+    m = x.max(axis=axis, keepdims=True)
+    shifted = x - m
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Op):
+    @staticmethod
+    def forward(ctx, x, axis):
+        xp = get_xp(x)
+        with np.errstate(invalid="ignore"):  # an inf logit (a diverged model): NaN, as PyTorch
+            e = xp.exp(x - x.max(axis=axis, keepdims=True))
+            y = e / e.sum(axis=axis, keepdims=True)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True)), None
+
+
+class LogSoftmax(Op):
+    @staticmethod
+    def forward(ctx, x, axis):
+        with np.errstate(invalid="ignore"):  # an inf logit (a diverged model): NaN, as PyTorch
+            y = log_softmax_array(get_xp(x), x, axis)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        xp = get_xp(g)
+        return g - xp.exp(y) * g.sum(axis=ctx.axis, keepdims=True), None
+
+
+def _apply(op, input: Tensor, dim: int, dtype, name: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if dtype is not None:
+        input = input.to(to_dtype(dtype))
+    elif input._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
+    axis = wrap_dim(dim, input._data.ndim, name)
+    if input._data.ndim == 0:  # softmax of a scalar: treat it as a 1-element vector
+        return op.apply(input.reshape(1), 0).reshape(())
+    return op.apply(input, axis)
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim`; `dtype` casts the input first.
+
+    Shape: any; the output has the input's shape.
+    """
+    return _apply(Softmax, input, dim, dtype, "softmax")
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """log(softmax(x)) along `dim`, computed as x - logsumexp(x) (finite for huge logits).
+
+    Shape: any; the output has the input's shape.
+    """
+    return _apply(LogSoftmax, input, dim, dtype, "log_softmax")
