@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import torchlite
+
 FRAMEWORKS = ("torchlite", "numpy", "torch")
 
 
@@ -151,3 +153,41 @@ def copy_to_torch(torch, t_model, tl_model) -> None:
 def numpy_params(tl_model) -> list[np.ndarray]:
     """Independent float32 copies of a torchlite model's parameters, in parameters() order."""
     return [p.detach().numpy().copy() for p in tl_model.parameters()]
+
+
+def model_step_fns(case: str, make, x, y, numpy_forward_backward, lr: float,
+                   torch=None) -> dict[str, Callable[[], object]]:
+    """The timed training steps of a model case (torchlite, its NumPy floor, PyTorch if given).
+
+    `make(nn)` builds the model from a `nn` namespace (torchlite's or PyTorch's). Before
+    anything is timed, torchlite's first loss and gradients must equal the NumPy reference's
+    and PyTorch's loss must equal it too (PyTorch gets torchlite's initial weights).
+    """
+    torchlite.manual_seed(0)
+    model = make(torchlite.nn)
+    params = numpy_params(model)
+    tl_x, tl_y = torchlite.tensor(x), torchlite.tensor(y)
+    cross = torchlite.nn.functional.cross_entropy
+
+    ref_loss, ref_grads = numpy_forward_backward(params, x, y)
+    loss = cross(model(tl_x), tl_y)
+    loss.backward()
+    check_close(case, "torchlite loss", loss.item(), ref_loss)
+    for (name, p), r in zip(model.named_parameters(), ref_grads):
+        check_close(case, f"torchlite gradient of {name}", p.grad.numpy(), r)
+    model.zero_grad()
+
+    fns = {
+        "torchlite": train_step(model, tl_x, tl_y, cross,
+                                torchlite.optim.SGD(model.parameters(), lr=lr)),
+        "numpy": sgd_numpy(numpy_forward_backward, params, x, y, lr),
+    }
+    if torch is not None:
+        t_model = make(torch.nn)
+        copy_to_torch(torch, t_model, model)
+        t_x, t_y = torch.from_numpy(x), torch.from_numpy(y)
+        check_close(case, "PyTorch loss",
+                    torch.nn.functional.cross_entropy(t_model(t_x), t_y).item(), ref_loss)
+        fns["torch"] = train_step(t_model, t_x, t_y, torch.nn.functional.cross_entropy,
+                                  torch.optim.SGD(t_model.parameters(), lr=lr))
+    return fns

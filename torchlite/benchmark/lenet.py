@@ -17,17 +17,7 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-import torchlite
-
-from ._common import (
-    Row,
-    check_close,
-    copy_to_torch,
-    cross_entropy,
-    numpy_params,
-    sgd_numpy,
-    train_step,
-)
+from ._common import Row, cross_entropy, model_step_fns
 
 BATCH, LR = 64, 0.01
 REPEATS, WARMUP = 50, 5
@@ -161,32 +151,6 @@ def rows(torch=None) -> Iterator[Row]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
     y = rng.integers(0, 10, BATCH)
-    torchlite.manual_seed(0)
-    model = lenet(torchlite.nn)
-    params = numpy_params(model)
-    tl_x, tl_y = torchlite.tensor(x), torchlite.tensor(y)
-    cross = torchlite.nn.functional.cross_entropy
-
-    ref_loss, ref_grads = numpy_forward_backward(params, x, y)
-    loss = cross(model(tl_x), tl_y)
-    loss.backward()
-    check_close("lenet", "torchlite loss", loss.item(), ref_loss)
-    for (name, p), r in zip(model.named_parameters(), ref_grads):
-        check_close("lenet", f"torchlite gradient of {name}", p.grad.numpy(), r)
-    model.zero_grad()
-
-    fns = {
-        "torchlite": train_step(model, tl_x, tl_y, cross,
-                                torchlite.optim.SGD(model.parameters(), lr=LR)),
-        "numpy": sgd_numpy(partial(numpy_forward_backward, ws={}), params, x, y, LR),
-    }
-    if torch is not None:
-        t_model = lenet(torch.nn)
-        copy_to_torch(torch, t_model, model)
-        t_x, t_y = torch.from_numpy(x), torch.from_numpy(y)
-        check_close("lenet", "PyTorch loss",
-                    torch.nn.functional.cross_entropy(t_model(t_x), t_y).item(), ref_loss)
-        fns["torch"] = train_step(t_model, t_x, t_y, torch.nn.functional.cross_entropy,
-                                  torch.optim.SGD(t_model.parameters(), lr=LR))
+    fns = model_step_fns("lenet", lenet, x, y, partial(numpy_forward_backward, ws={}), LR, torch)
     yield Row("lenet", f"LeNet-5, batch {BATCH} of 1x28x28, float32: forward, cross-entropy, "
                        "backward, SGD", fns)

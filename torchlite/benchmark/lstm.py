@@ -14,17 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-import torchlite
-
-from ._common import (
-    Row,
-    check_close,
-    copy_to_torch,
-    cross_entropy,
-    numpy_params,
-    sgd_numpy,
-    train_step,
-)
+from ._common import Row, cross_entropy, model_step_fns
 
 SEQ, BATCH, N_IN, HIDDEN, N_OUT = 35, 32, 64, 128, 10
 LR = 0.1
@@ -126,32 +116,6 @@ def rows(torch=None) -> Iterator[Row]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((SEQ, BATCH, N_IN)).astype(np.float32)
     y = rng.integers(0, N_OUT, BATCH)
-    torchlite.manual_seed(0)
-    model = make(torchlite.nn)
-    params = numpy_params(model)
-    tl_x, tl_y = torchlite.tensor(x), torchlite.tensor(y)
-    cross = torchlite.nn.functional.cross_entropy
-
-    ref_loss, ref_grads = numpy_forward_backward(params, x, y)
-    loss = cross(model(tl_x), tl_y)
-    loss.backward()
-    check_close("lstm", "torchlite loss", loss.item(), ref_loss)
-    for (name, p), r in zip(model.named_parameters(), ref_grads):
-        check_close("lstm", f"torchlite gradient of {name}", p.grad.numpy(), r)
-    model.zero_grad()
-
-    fns = {
-        "torchlite": train_step(model, tl_x, tl_y, cross,
-                                torchlite.optim.SGD(model.parameters(), lr=LR)),
-        "numpy": sgd_numpy(numpy_forward_backward, params, x, y, LR),
-    }
-    if torch is not None:
-        t_model = make(torch.nn)
-        copy_to_torch(torch, t_model, model)
-        t_x, t_y = torch.from_numpy(x), torch.from_numpy(y)
-        check_close("lstm", "PyTorch loss",
-                    torch.nn.functional.cross_entropy(t_model(t_x), t_y).item(), ref_loss)
-        fns["torch"] = train_step(t_model, t_x, t_y, torch.nn.functional.cross_entropy,
-                                  torch.optim.SGD(t_model.parameters(), lr=LR))
+    fns = model_step_fns("lstm", make, x, y, numpy_forward_backward, LR, torch)
     yield Row("lstm", f"2-layer LSTM {N_IN}->{HIDDEN}, sequence {SEQ}, batch {BATCH}, float32: "
                       "forward, cross-entropy, backward, SGD", fns)
