@@ -292,3 +292,9 @@ def test_repr_suffixes():
     assert repr(torchlite.tensor([1.0], dtype=torchlite.float64)) == \
         "tensor([1.], dtype=torchlite.float64)"
     assert str(torchlite.tensor(3)) == "tensor(3)"
+
+
+def test_format_of_a_scalar_tensor_is_the_number():
+    assert f"{torchlite.tensor(0.25)}" == "0.25"
+    assert f"{torchlite.tensor(0.25):.1f}" == "0.2"
+    assert f"{torchlite.tensor([1.0, 2.0])}" == "tensor([1., 2.])"

@@ -38,6 +38,11 @@ class Tensor:
     # NumPy scalars and arrays defer to Tensor's reflected operators (np.float32(2) * t is a Tensor)
     __array_priority__ = 1000
 
+    # views only (set in the instance dict by ops.shape._view_of): (base, kind, arg) to rebuild the
+    # history from the base's, and the version that history belongs to (see _sync_view)
+    _vgen = None
+    _vv = 0
+
     def __init__(self, *args, device=None) -> None:
         dev = backend.to_device(device)
         xp = backend.xp_for(dev)
@@ -150,6 +155,8 @@ class Tensor:
     # -- autograd state --------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if self._vgen is not None and self._vv != self._vbox[0]:
+            _sync_view(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -173,6 +180,8 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._vgen is not None and self._vv != self._vbox[0]:
+            _sync_view(self)
         return self.grad_fn is None
 
     @property
@@ -184,7 +193,7 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep `.grad` for a non-leaf tensor after backward."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or getattr(self, "_retains", False):
             return
@@ -200,7 +209,7 @@ class Tensor:
 
     def register_hook(self, hook):
         """`hook(grad) -> Tensor | None` runs when this tensor's gradient is computed."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
             if self._hooks is None:
@@ -321,7 +330,7 @@ class Tensor:
         for k, v in self.__dict__.items():
             import copy
 
-            if k == "_view":  # the copy owns its memory: it is no longer a view of anything
+            if k in ("_view", "_vgen", "_vv"):  # the copy owns its memory: it is no longer a view of anything
                 continue
             t.__dict__[k] = copy.deepcopy(v, memo)
         memo[id(self)] = t
@@ -340,9 +349,41 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
+        if self._data.ndim == 0:  # as PyTorch: f"{loss}" prints the number
             return format(self.item(), spec)
-        return repr(self)
+        return format(repr(self), spec)
+
+
+def _sync_view(t: Tensor) -> None:
+    """Rebuild view `t`'s history from its base's after an in-place change of the shared memory.
+
+    The view shows the new values, so its history must include the in-place op: PyTorch
+    regenerates a view's grad_fn from its base's when the version counter moved on. Callers check
+    `t._vgen is not None and t._vv != t._vbox[0]` first (cheap for tensors that are not views).
+    """
+    from .autograd import grad_mode
+    from .ops.shape import _regen
+
+    base, kind, arg = t._vgen
+    if base._vgen is not None and base._vv != base._vbox[0]:
+        _sync_view(base)
+    t._vv = t._vbox[0]
+    if not base._requires_grad:
+        return
+    prev = grad_mode._state.enabled
+    grad_mode._state.enabled = True
+    try:
+        new = _regen(base, kind, arg)
+    finally:
+        grad_mode._state.enabled = prev
+    t.grad_fn, t._out_index, t._requires_grad = new.grad_fn, new._out_index, True
+
+
+def _mark_synced(t: Tensor) -> None:
+    """`t` (and the views it is a view of) just got a history matching the current version."""
+    while t is not None and t._vgen is not None:
+        t._vv = t._vbox[0]
+        t = t._vgen[0]
 
 
 class Size(tuple):

@@ -120,3 +120,18 @@ def test_leaf_results_under_no_grad_can_require_grad_later():
     w.requires_grad_()
     (w * w).sum().backward()
     assert w.grad.tolist() == [6.0, 6.0]
+
+
+def test_bare_decorators():
+    @torchlite.no_grad
+    def f(x):
+        return x * 2
+
+    @torchlite.enable_grad
+    def g(x):
+        return x * 2
+
+    x = torchlite.ones(2, requires_grad=True)
+    assert not f(x).requires_grad and f.__name__ == "f"
+    with torchlite.no_grad():
+        assert g(x).requires_grad

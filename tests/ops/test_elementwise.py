@@ -363,3 +363,44 @@ def test_parity_clamp_scalar_bounds_at_boundary():
 
 def test_elementwise_module_exports():
     assert ew.true_divide is ew.div and ew.clip is ew.clamp
+
+
+def test_clamp_follows_promotion():
+    # a float bound lifts an integer tensor to the default float dtype, never float64
+    out = torchlite.tensor([1, 5]).clamp(max=2.5)
+    assert out.dtype == torchlite.float32 and out.tolist() == [1.0, 2.5]
+    x = torchlite.tensor([1.0, 5.0], requires_grad=True)
+    y = x.clamp(max=torchlite.tensor([2.0, 6.0], dtype=torchlite.float64))
+    assert y.dtype == torchlite.float64
+    y.sum().backward()
+    assert x.grad.dtype == torchlite.float32 and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_add_sub_alpha_with_a_number():
+    assert torchlite.zeros(2).add(1, alpha=2).tolist() == [2.0, 2.0]
+    assert torchlite.tensor([1, 2]).sub(1, alpha=2).tolist() == [-1, 0]
+
+
+@pytest.mark.parametrize("op", ["mul", "div", "matmul", "linear"])
+def test_an_operand_without_grad_may_change_after_use(op):
+    # as PyTorch: only what backward needs is saved, so modifying the other operand is fine
+    import torchlite.nn.functional as F
+
+    x = torchlite.tensor([[1.0, 2.0]], requires_grad=True)
+    h = x * 1
+    w = torchlite.tensor([[3.0, 0.0], [0.0, 3.0]])
+    z = {"mul": lambda: h * 3, "div": lambda: h / (1 / 3), "matmul": lambda: h @ w,
+         "linear": lambda: F.linear(h, w)}[op]()
+    h.add_(1)
+    z.sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [[3.0, 3.0]], rtol=1e-6)
+
+
+def test_a_saved_operand_changed_in_place_is_an_error():
+    x = torchlite.tensor([1.0, 2.0], requires_grad=True)
+    w = torchlite.tensor([3.0, 4.0], requires_grad=True)
+    h = x * 1
+    z = h * w  # dw needs h
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()

@@ -49,14 +49,29 @@ class _Scoped(_GradMode):
         self._target = mode
 
 
-class no_grad(_GradMode):
-    """Disable graph recording: `with torchlite.no_grad(): ...` or `@torchlite.no_grad()`."""
+class _BareDecorator(_GradMode):
+    """Also usable as a bare decorator, `@no_grad`, as PyTorch 2 allows."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is not None:
+            if not callable(orig_func):
+                raise TypeError(f"{cls.__name__}() takes no arguments, got {orig_func!r}")
+            return cls()(orig_func)
+        return super().__new__(cls)
+
+    def __init__(self, orig_func=None) -> None:
+        pass
+
+
+class no_grad(_BareDecorator):
+    """Disable graph recording: `with torchlite.no_grad(): ...`, `@torchlite.no_grad()` or
+    `@torchlite.no_grad`."""
 
     _target = False
 
 
-class enable_grad(_GradMode):
-    """Re-enable graph recording inside a no_grad block."""
+class enable_grad(_BareDecorator):
+    """Re-enable graph recording inside a no_grad block (also as a decorator)."""
 
     _target = True
 

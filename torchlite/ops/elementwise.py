@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Op
+from ..backend import from_numpy_dtype
 from ..tensor import Tensor
 from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroadcast
 
@@ -60,7 +61,8 @@ class Mul(Op):
     def forward(ctx, a, b, dt):
         ctx.ma, ctx.mb = _meta(a), _meta(b)
         a, b = _cast(a, dt), _cast(b, dt)
-        ctx.save_for_backward(a, b)
+        n = ctx.needs_input_grad  # dA needs only B and dB only A
+        ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
         return a * b
 
     @staticmethod
@@ -79,7 +81,7 @@ class Div(Op):
     def forward(ctx, a, b, dt):
         ctx.ma, ctx.mb = _meta(a), _meta(b)
         a, b = _cast(a, dt), _cast(b, dt)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # dA needs only B
         with np.errstate(divide="ignore", invalid="ignore"):
             return a / b
 
@@ -262,7 +264,7 @@ def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
     a, b = _operands(input, other, "add")
     if alpha != 1:
-        b = mul(b, alpha)
+        b = mul(b, alpha) if isinstance(b, Tensor) else scalar(b) * alpha
     return _out(Add.apply(a, b, result_dtype(a, b)), out)
 
 
@@ -270,7 +272,7 @@ def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
     a, b = _operands(input, other, "sub")
     if alpha != 1:
-        b = mul(b, alpha)
+        b = mul(b, alpha) if isinstance(b, Tensor) else scalar(b) * alpha
     return _out(Sub.apply(a, b, result_dtype(a, b)), out)
 
 
@@ -418,6 +420,10 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's nam
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     lo = min if not isinstance(min, (list, tuple)) else as_tensor_arg(min, input)
     hi = max if not isinstance(max, (list, tuple)) else as_tensor_arg(max, input)
+    # PyTorch's promotion over input and bounds: clamp(int_tensor, max=2.5) is float32
+    dt = result_dtype(input, *[v for v in (lo, hi) if v is not None])
+    if dt != input._data.dtype:
+        input = input.to(from_numpy_dtype(dt))
     return _out(Clamp.apply(input, lo, hi), out)
 
 

@@ -15,7 +15,11 @@ from ._util import unbroadcast
 class Matmul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # keep only what backward needs: dA needs B and dB needs A (so an in-place change of an
+        # operand that needs no gradient does not invalidate the graph, as in PyTorch)
+        n = ctx.needs_input_grad
+        ctx.shapes = (a.shape, b.shape)
+        ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
             return get_xp(a).matmul(a, b)
 
@@ -27,24 +31,27 @@ class Matmul(Op):
     @staticmethod
     def _backward(ctx, g):
         a, b = ctx.saved_tensors
+        sa, sb = ctx.shapes
         xp = get_xp(g)
         n = ctx.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2:  # the common case, without reshapes
+        if len(sa) == 2 and len(sb) == 2:  # the common case, without reshapes
             return (g @ b.T if n[0] else None), (a.T @ g if n[1] else None)
-        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is 0-d
+        if len(sa) == 1 and len(sb) == 1:  # a dot product: g is 0-d
             return (g * b if n[0] else None), (g * a if n[1] else None)
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
-        if a.ndim == 1:
+        if len(sa) == 1:
             g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
+        if len(sb) == 1:
             g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if n[0]:
-            ga = unbroadcast(xp.matmul(g2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            b2 = b[:, None] if b.ndim == 1 else b
+            a2_shape = (1, *sa) if len(sa) == 1 else sa
+            ga = unbroadcast(xp.matmul(g2, xp.swapaxes(b2, -1, -2)), a2_shape).reshape(sa)
         if n[1]:
-            gb = unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+            a2 = a[None, :] if a.ndim == 1 else a
+            b2_shape = (*sb, 1) if len(sb) == 1 else sb
+            gb = unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), g2), b2_shape).reshape(sb)
         return ga, gb
 
 

@@ -15,7 +15,8 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        ctx.save_for_backward(x, w)
+        n = ctx.needs_input_grad  # dx needs only W and dW only x
+        ctx.save_for_backward(x if n[1] else None, w if n[0] else None)
         ctx.has_bias = b is not None
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
             y = x @ w.T
