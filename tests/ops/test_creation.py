@@ -263,3 +263,8 @@ def test_cuda_device_without_gpu_names_the_extra():
         with pytest.raises(RuntimeError) as exc:
             make()
         assert "cuda12" in str(exc.value) and "cuda13" in str(exc.value)
+
+
+def test_nested_empty_list():
+    t = torchlite.tensor([[]])
+    assert tuple(t.shape) == (1, 0) and t.dtype == torchlite.float32

@@ -396,3 +396,10 @@ def test_parity_with_torch(case):
         res.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-5, atol=1e-5)
+
+
+def test_argmax_over_a_non_empty_dim_of_an_empty_tensor():
+    out = torchlite.zeros(0, 3).argmax(1)
+    assert tuple(out.shape) == (0,) and out.dtype == torchlite.int64
+    with pytest.raises(IndexError, match="argmax"):
+        torchlite.zeros(3, 0).argmax(1)

@@ -363,3 +363,9 @@ def test_parity_repeat_roll_flip():
         res.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(res[0][0], res[1][0])
     np.testing.assert_allclose(res[0][1], res[1][1])
+
+
+def test_tile_takes_an_int_or_a_tuple():
+    assert torchlite.ones(3).tile(2).tolist() == [1.0] * 6
+    assert tuple(torchlite.tile(torchlite.ones(2, 1), (1, 3)).shape) == (2, 3)
+    assert tuple(torchlite.ones(2).tile(2, 2).shape) == (2, 4)

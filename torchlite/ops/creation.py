@@ -30,6 +30,8 @@ def _infer_np_dtype(data):
         # types promote as in PyTorch: [1, 2.0] -> float32, [np.float64(1)] -> float64
         kinds: set = set()
         _kinds(data, kinds)
+        if not kinds:  # nested empty lists: [[]] is an empty float tensor of shape (1, 0)
+            return backend.get_default_dtype().np
         return _promote(list(kinds))
     if isinstance(data, bool):
         return np.dtype(np.bool_)

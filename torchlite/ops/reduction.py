@@ -376,7 +376,10 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
 
 def _arg(input, dim, keepdim, is_max):
     name = "argmax" if is_max else "argmin"
-    _check_nonempty(input, name)
+    if dim is None or input._data.ndim == 0:
+        _check_nonempty(input, name)
+    else:
+        _check_nonempty(input, name, wrap_dim(dim, input._data.ndim, name))
     xp = get_xp(input._data)
     f = xp.argmax if is_max else xp.argmin
     if dim is None:

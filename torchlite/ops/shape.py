@@ -6,20 +6,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from ._util import shape_args, wrap_dim
 
 
-def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None) -> Tensor:
+def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None, gen=None) -> Tensor:
     # A view writes through to its base, so both must see each other's in-place changes.
     out._vbox = base._vbox
     if kind is not None:
         # how to find this view's region in the base, for in-place ops recorded on the view
         # (indexing._rebase rewrites the base's history too, as PyTorch's CopySlices does)
         out._view = (base, kind, arg)
+    if grad_mode._state.enabled:
+        # how to rebuild this view's history from its base's once the base changed in place
+        # (tensor._sync_view, as PyTorch regenerates a view's grad_fn); `_vv` is the version
+        # that history belongs to
+        out._vgen = (base,) + (gen if gen is not None else (kind, arg))
+        out._vv = out._vbox[0]
     return out
+
+
+def _regen(base: Tensor, kind: str, arg) -> Tensor:
+    """Redo the view op `kind` on `base` (recording its graph), for tensor._sync_view."""
+    if kind == "slice":
+        return Slice.apply(base, arg)
+    if kind == "reshape":
+        return Reshape.apply(base, arg)
+    if kind == "permute":
+        return Permute.apply(base, arg)
+    if kind == "expand":
+        return Expand.apply(base, arg)
+    from .diagonal import Diagonal
+
+    return Diagonal.apply(base, *arg, False)
 
 
 class Reshape(Op):
@@ -239,7 +261,8 @@ def expand(input: Tensor, *sizes) -> Tensor:
                 f"sizes: {list(shape)}"
             )
         target.append(s)
-    return _view_of(Expand.apply(input, tuple(target)), input)
+    target = tuple(target)
+    return _view_of(Expand.apply(input, target), input, gen=("expand", target))
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -285,8 +308,8 @@ def _own_memory(out: Tensor, input: Tensor) -> Tensor:
     return out
 
 
-def tile(input: Tensor, dims) -> Tensor:
-    dims = tuple(dims)
+def tile(input: Tensor, *dims) -> Tensor:
+    dims = shape_args(dims, "tile")
     if len(dims) < input._data.ndim:
         dims = (1,) * (input._data.ndim - len(dims)) + dims
     return repeat(input, dims)
