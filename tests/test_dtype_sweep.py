@@ -38,6 +38,7 @@ SWEEP = {
     "pow": (lambda a, b: a**b, [(2, 3), (2, 3)], POS),
     "float_power": (lambda a, b: torchlite.float_power(a, b), [(2, 3), (3,)], POS),
     "maximum": (torchlite.maximum, [(2, 3), (2, 3)], None),
+    "atan2": (torchlite.atan2, [(2, 3), (2, 3)], None),
     "minimum": (torchlite.minimum, [(2, 3), (2, 3)], None),
     "fmax": (torchlite.fmax, [(2, 3), (2, 3)], None),
     "fmin": (torchlite.fmin, [(2, 3), (2, 3)], None),

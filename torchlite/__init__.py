@@ -23,10 +23,12 @@ from .backend import (
 from .backend import (
     device,
     dtype,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    iinfo,
     int8,
     int16,
     int32,
@@ -44,7 +46,8 @@ from .ops.creation import (
     randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from .ops.elementwise import (
-    add, addcdiv, addcmul, clamp, clamp_max, clamp_min, clip, div, divide, float_power,
+    add, addcdiv, addcmul, arctan2, atan2, clamp, clamp_max, clamp_min, clip, div, divide,
+    float_power,
     floor_divide, fmax, fmin, fmod, lerp, maximum, minimum, mul, multiply, pow, remainder, rsub,  # noqa: A004
     sub, subtract, true_divide, where,
 )

@@ -114,7 +114,7 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """
     tensors = [a for a in args if isinstance(a, Tensor)]
     record = grad_mode._state.enabled and (
-        self._requires_grad or any(a._requires_grad for a in tensors)
+        self.requires_grad or any(a._requires_grad for a in tensors)
     )
     if record:
         indexing.check_inplace(self)
@@ -338,7 +338,8 @@ METHODS = {
     "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
     "div": ew.div, "divide": ew.div, "true_divide": ew.div, "floor_divide": ew.floor_divide,
     "remainder": ew.remainder, "fmod": ew.fmod, "pow": ew.pow, "float_power": ew.pow,
-    "maximum": ew.maximum, "minimum": ew.minimum, "clamp": ew.clamp, "clip": ew.clamp,
+    "maximum": ew.maximum, "minimum": ew.minimum,
+    "atan2": ew.atan2, "arctan2": ew.atan2, "clamp": ew.clamp, "clip": ew.clamp,
     "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max, "lerp": ew.lerp,
     "addcmul": ew.addcmul, "addcdiv": ew.addcdiv, "where": lambda self, cond, other:
         ew.where(cond, self, other), "rsub": ew.rsub,

@@ -56,6 +56,42 @@ def _dtype_by_name(name: str) -> dtype:
     return _BY_NAME[name]
 
 
+class finfo:
+    """Machine limits of a floating-point dtype, as `torch.finfo` (default: the default dtype)."""
+
+    def __init__(self, type=None) -> None:  # noqa: A002 - PyTorch's argument name
+        d = to_dtype(type) if type is not None else _default_float
+        if not d.is_floating_point:
+            raise TypeError(f"finfo: {d} is not a floating point dtype (use iinfo)")
+        info = np.finfo(d.np)
+        self.dtype = d.name
+        self.bits = info.bits
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
+                f"eps={self.eps}, smallest_normal={self.tiny}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as `torch.iinfo`."""
+
+    def __init__(self, type) -> None:  # noqa: A002 - PyTorch's argument name
+        d = to_dtype(type)
+        if d.is_floating_point or d.np.kind == "b":
+            raise TypeError(f"iinfo: {d} is not an integer dtype (use finfo for floats)")
+        info = np.iinfo(d.np)
+        self.dtype = d.name
+        self.bits, self.min, self.max = info.bits, int(info.min), int(info.max)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
 def get_default_dtype() -> dtype:
     return _default_float
 

@@ -404,3 +404,21 @@ def test_a_saved_operand_changed_in_place_is_an_error():
     h.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+def test_atan2_quadrants_and_gradient():
+    y = torchlite.tensor([1.0, -1.0, 1.0, -1.0], dtype=torchlite.float64, requires_grad=True)
+    x = torchlite.tensor([1.0, 1.0, -1.0, -1.0], dtype=torchlite.float64, requires_grad=True)
+    np.testing.assert_allclose(to_np(torchlite.atan2(y, x)),
+                               np.arctan2([1.0, -1.0, 1.0, -1.0], [1.0, 1.0, -1.0, -1.0]))
+    assert torchlite.autograd.gradcheck(torchlite.atan2, (y, x))
+    assert torchlite.atan2(torchlite.tensor([1, 2]), torchlite.tensor([3, 4])).dtype == \
+        torchlite.float32
+
+
+def test_finfo_iinfo():
+    assert torchlite.finfo(torchlite.float32).eps == float(np.finfo(np.float32).eps)
+    assert torchlite.finfo().max == float(np.finfo(np.float32).max)
+    assert torchlite.iinfo(torchlite.int64).max == 2**63 - 1
+    with pytest.raises(TypeError):
+        torchlite.finfo(torchlite.int32)

@@ -126,6 +126,25 @@ class Pow(Op):
         return ga, gb, None
 
 
+class Atan2(Op):
+    @staticmethod
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        a, b = _cast(a, dt), _cast(b, dt)
+        ctx.save_for_backward(a, b)
+        return _xp(a, b).arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d/da atan2(a, b) = b / (a^2 + b^2);  d/db = -a / (a^2 + b^2)
+        a, b = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = g / (a * a + b * b)
+            return (_grad(r * b, ctx.ma) if n[0] else None,
+                    _grad(-r * a, ctx.mb) if n[1] else None, None)
+
+
 class Maximum(Op):
     @staticmethod
     def forward(ctx, a, b, dt):
@@ -377,6 +396,15 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
 
 
 float_power = pow
+
+
+def atan2(input, other):
+    """Elementwise arctangent of input / other, with the quadrant from both signs."""
+    a, b = _operands(input, other, "atan2")
+    return Atan2.apply(a, b, _float_result(a, b))
+
+
+arctan2 = atan2
 
 
 def maximum(input, other):
