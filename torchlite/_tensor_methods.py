@@ -114,7 +114,7 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """
     tensors = [a for a in args if isinstance(a, Tensor)]
     record = grad_mode._state.enabled and (
-        self.requires_grad or any(a._requires_grad for a in tensors)
+        self.requires_grad or any(a.requires_grad for a in tensors)
     )
     if record:
         indexing.check_inplace(self)

@@ -330,7 +330,7 @@ class Tensor:
         for k, v in self.__dict__.items():
             import copy
 
-            if k in ("_view", "_vgen", "_vv"):  # the copy owns its memory: it is no longer a view of anything
+            if k in ("_view", "_vgen", "_vv"):  # the copy owns its memory: it is not a view
                 continue
             t.__dict__[k] = copy.deepcopy(v, memo)
         memo[id(self)] = t
@@ -361,15 +361,27 @@ def _sync_view(t: Tensor) -> None:
     regenerates a view's grad_fn from its base's when the version counter moved on. Callers check
     `t._vgen is not None and t._vv != t._vbox[0]` first (cheap for tensors that are not views).
     """
-    from .autograd import grad_mode
-    from .ops.shape import _regen
-
     base, kind, arg = t._vgen
     if base._vgen is not None and base._vv != base._vbox[0]:
         _sync_view(base)
+    if kind is None:  # made under no_grad: it has no history to rebuild
+        if base.grad_fn is not arg and grad_mode._state.enabled:
+            raise RuntimeError(
+                "A view was created in no_grad mode and its base or another view of its base has "
+                "been modified inplace with grad mode enabled. Given that this use case is "
+                "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+                "both the view and the inplace either both inside the no_grad block (if you don't "
+                "want the inplace to be tracked) or both outside (if you want the inplace to be "
+                "tracked)."
+            )
+        if grad_mode._state.enabled:
+            t._vv = t._vbox[0]
+        return
     t._vv = t._vbox[0]
     if not base._requires_grad:
         return
+    from .ops.shape import _regen
+
     prev = grad_mode._state.enabled
     grad_mode._state.enabled = True
     try:

@@ -163,9 +163,9 @@ def test_inplace_writes_into_input_without_grad():
     nn.LeakyReLU(0.5, inplace=True)(y)
     assert npy(y).tolist() == [-0.5, 2.0]
     z = t32([-1.0, 2.0], requires_grad=True)
-    out = nn.ReLU(inplace=True)(z)  # recording a graph: computed out of place
-    out.sum().backward()
-    assert npy(z.grad).tolist() == [0.0, 1.0]
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        nn.ReLU(inplace=True)(z)  # as PyTorch: a leaf that requires grad refuses
+    assert npy(z).tolist() == [-1.0, 2.0]
 
 
 def test_reprs_match_pytorch():
@@ -229,3 +229,89 @@ def test_softmax2d_and_inplace_variants():
     z = t32(x)
     F.threshold_(z, 0.0, -1.0)
     assert npy(z).min() == -1.0
+
+
+# inplace=True while autograd records: the input is changed and takes over the history, as
+# Tensor.relu_() does. Each case, on x = [-1, 2]: (name, fn(F, nn, h), h after, d(sum(h*h))/dx).
+_ELU_M1 = math.exp(-1.0) - 1.0  # elu(-1)
+_SIGM1 = 1.0 / (1.0 + math.exp(1.0))  # sigmoid(-1)
+_INPLACE_CASES = [
+    ("relu", lambda F, nn, h: F.relu(h, inplace=True), [0.0, 2.0], [0.0, 4.0]),
+    ("relu_", lambda F, nn, h: F.relu_(h), [0.0, 2.0], [0.0, 4.0]),
+    ("ReLU", lambda F, nn, h: nn.ReLU(inplace=True)(h), [0.0, 2.0], [0.0, 4.0]),
+    # 2 * (0.1 x) * 0.1 = -0.02 at x = -1
+    ("leaky_relu", lambda F, nn, h: F.leaky_relu(h, 0.1, inplace=True), [-0.1, 2.0],
+     [-0.02, 4.0]),
+    # 2 * elu(x) * exp(x) at x = -1
+    ("elu", lambda F, nn, h: F.elu(h, inplace=True), [_ELU_M1, 2.0],
+     [2.0 * _ELU_M1 * math.exp(-1.0), 4.0]),
+    # clipped to [-1, 1]: gradient 0 where clipped
+    ("Hardtanh", lambda F, nn, h: nn.Hardtanh(inplace=True)(h), [-1.0, 1.0], [0.0, 0.0]),
+    ("relu6", lambda F, nn, h: F.relu6(h, inplace=True), [0.0, 2.0], [0.0, 4.0]),
+    # x <= 0.5 -> 7
+    ("threshold", lambda F, nn, h: F.threshold(h, 0.5, 7.0, inplace=True), [7.0, 2.0],
+     [0.0, 4.0]),
+    # silu(-1) = -s; silu'(x) = s(x) (1 + x (1 - s(x)))
+    ("silu", lambda F, nn, h: F.silu(h, inplace=True),
+     [-_SIGM1, 2.0 / (1.0 + math.exp(-2.0))],
+     [2.0 * -_SIGM1 * _SIGM1 * (1.0 - (1.0 - _SIGM1)),
+      2.0 * (2.0 / (1.0 + math.exp(-2.0))) * (1.0 / (1.0 + math.exp(-2.0)))
+      * (1.0 + 2.0 * (1.0 - 1.0 / (1.0 + math.exp(-2.0))))]),
+]
+
+
+def _inplace_case(T, Fm, nnm, fn):
+    x = T.tensor([-1.0, 2.0], requires_grad=True)
+    h = x * 1
+    out = fn(Fm, nnm, h)
+    assert out is h
+    (h * h).sum().backward()
+    return h.detach().numpy(), x.grad.numpy()
+
+
+@pytest.mark.parametrize("name,fn,value,grad", _INPLACE_CASES, ids=[c[0] for c in _INPLACE_CASES])
+def test_inplace_with_grad_changes_input_and_history(name, fn, value, grad):
+    h, g = _inplace_case(torchlite, F, nn, fn)
+    np.testing.assert_allclose(h, value, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g, grad, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name,fn,value,grad", _INPLACE_CASES, ids=[c[0] for c in _INPLACE_CASES])
+def test_inplace_with_grad_matches_pytorch(name, fn, value, grad):
+    torch = pytest.importorskip("torch")
+    h, g = _inplace_case(torch, torch.nn.functional, torch.nn, fn)
+    np.testing.assert_allclose(h, value, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g, grad, rtol=1e-5, atol=1e-7)
+
+
+def test_inplace_activation_reaches_views_of_input():
+    x = t32([-1.0, 2.0, -3.0], requires_grad=True)
+    y = x * 2
+    v = y[1:]
+    F.relu(y, inplace=True)
+    (v * t32([1.0, 5.0])).sum().backward()
+    assert npy(v).tolist() == [4.0, 0.0]
+    assert npy(x.grad).tolist() == [0.0, 2.0, 0.0]  # torch gives the same
+
+
+def test_inplace_activation_on_leaf_that_requires_grad_raises():
+    x = t32([-1.0, 2.0], requires_grad=True)
+    for fn in (lambda t: F.leaky_relu(t, inplace=True), F.elu_, lambda t: F.silu(t, True)):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            fn(x)
+    assert npy(x).tolist() == [-1.0, 2.0]
+    with torchlite.no_grad():  # not recorded: allowed, as in PyTorch
+        F.relu(x, inplace=True)
+    assert npy(x).tolist() == [0.0, 2.0]
+
+
+def test_inplace_dropout_with_grad():
+    x = t32(np.ones(1000), requires_grad=True)
+    h = x * 1
+    out = F.dropout(h, 0.5, training=True, inplace=True)
+    assert out is h
+    kept = npy(h) != 0
+    assert set(np.unique(npy(h)).tolist()) <= {0.0, 2.0}
+    h.sum().backward()
+    np.testing.assert_array_equal(npy(x.grad), np.where(kept, 2.0, 0.0))

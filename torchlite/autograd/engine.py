@@ -6,6 +6,7 @@ and each node's saved arrays are released as soon as its backward has run.
 
 from __future__ import annotations
 
+from . import function as _function
 from . import grad_mode
 from .anomaly import _anomaly_check, is_anomaly_enabled
 from .function import AccumulateGrad, _tensor_cls, accumulator
@@ -51,6 +52,9 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
     captured = {}
     capture_leaf = {}
     capture_node = {}
+    for t in list(tensors) + list(capture or ()):
+        if t._vgen is not None and t._vv != t._vbox[0]:
+            _function._sync_view(t)  # a view whose base changed in place: rebuild its history
     if capture is not None:
         for k, t in enumerate(capture):
             if t.grad_fn is None:

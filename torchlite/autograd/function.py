@@ -25,12 +25,18 @@ _Tensor = None  # torchlite.tensor.Tensor, bound on first use to avoid an import
 
 
 def _tensor_cls():
-    global _Tensor
+    global _Tensor, _sync_view
     if _Tensor is None:
         from ..tensor import Tensor
+        from ..tensor import _sync_view as sync
 
-        _Tensor = Tensor
+        _Tensor, _sync_view = Tensor, sync
     return _Tensor
+
+
+def _sync_view(t):  # replaced by torchlite.tensor._sync_view on first use of _tensor_cls
+    _tensor_cls()
+    _sync_view(t)
 
 
 class Context:
@@ -216,6 +222,8 @@ class Function(metaclass=_FunctionMeta):
                         f"{cls.__name__}: expected all tensors to be on the same device, but found "
                         f"at least two devices, {device} and {a._device}"
                     )
+                if a._vgen is not None and a._vv != a._vbox[0]:
+                    _sync_view(a)  # a view whose base changed in place since its history was made
                 r = a._requires_grad
                 needs.append(r)
                 raw.append(a._data)

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
-from ..tensor import Tensor
+from ..tensor import Tensor, _mark_synced
 from ._util import unbroadcast, wrap_dim
 from .diagonal import diag_view
 from .shape import Slice, _view_of
@@ -118,7 +118,7 @@ def setitem(self: Tensor, key, value) -> None:
 
             v = reshape(v, v._data.shape[lead:])
     needs = grad_mode._state.enabled and (
-        self._requires_grad or (isinstance(v, Tensor) and v._requires_grad)
+        self.requires_grad or (isinstance(v, Tensor) and v.requires_grad)
     )
     if needs:
         check_inplace(self)
@@ -144,6 +144,7 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     t._requires_grad = result._requires_grad
     t.grad_fn = result.grad_fn
     t._out_index = result._out_index
+    _mark_synced(t)  # t and the views it belongs to hold this version's history after write-back
     view = t.__dict__.get("_view")
     if view is not None and t._requires_grad:
         _write_back(t, *view)

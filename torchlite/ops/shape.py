@@ -20,12 +20,14 @@ def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None, gen=N
         # how to find this view's region in the base, for in-place ops recorded on the view
         # (indexing._rebase rewrites the base's history too, as PyTorch's CopySlices does)
         out._view = (base, kind, arg)
+    # how to rebuild this view's history from its base's once the base changed in place
+    # (tensor._sync_view, as PyTorch regenerates a view's grad_fn); `_vv` is the version that
+    # history belongs to. A view made without grad recording only remembers its base's history.
     if grad_mode._state.enabled:
-        # how to rebuild this view's history from its base's once the base changed in place
-        # (tensor._sync_view, as PyTorch regenerates a view's grad_fn); `_vv` is the version
-        # that history belongs to
         out._vgen = (base,) + (gen if gen is not None else (kind, arg))
-        out._vv = out._vbox[0]
+    else:
+        out._vgen = (base, None, base.grad_fn)
+    out._vv = out._vbox[0]
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 from ... import backend
-from ...autograd import grad_mode
 from ...tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -62,19 +61,18 @@ def as_float(v) -> float:
     return float(v)
 
 
-def maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    """Honour `inplace=True` where it is safe: write into `input` when no graph is recorded.
+def maybe_inplace(input: Tensor, compute, inplace: bool) -> Tensor:
+    """`compute(input)`, or with `inplace=True` the same written into `input` (returned).
 
-    With autograd recording, the out-of-place result is returned and `input` is left as is
-    (torchlite cannot rewrite the history of a tensor an op has saved for backward).
+    In place goes through Tensor's in-place machinery (`_tensor_methods._inplace`), as
+    `input.relu_()` does: with autograd recording, `input` takes over the result's history
+    (views of it follow), and a leaf that requires grad refuses, as in PyTorch.
     """
-    if not inplace or out._data.shape != input._data.shape:
-        return out
-    if grad_mode._state.enabled and (input._requires_grad or out._requires_grad):
-        return out
-    input._data[...] = out._data
-    input._bump()
-    return input
+    if not inplace:
+        return compute(input)
+    from ..._tensor_methods import _inplace
+
+    return _inplace(input, compute)
 
 
 def xp_of(t: Tensor):

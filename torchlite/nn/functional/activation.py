@@ -169,13 +169,13 @@ def _prelu_weight(x, w):
 
 def _act(op, input, inplace, fn, **kw):
     check_float(input, fn)
-    return maybe_inplace(input, op.apply(input, **kw), inplace)
+    return maybe_inplace(input, lambda t: op.apply(t, **kw), inplace)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x)."""
     check_float(input, "relu")
-    return maybe_inplace(input, _unary.relu(input), inplace)
+    return maybe_inplace(input, _unary.relu, inplace)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -320,7 +320,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     slopes = _rng(generator).uniform(lower, upper, size=tuple(input.shape))
     x = input._data
     noise = get_xp(x).where(x > 0, 1, backend.move(slopes.astype(x.dtype), input._device))
-    return maybe_inplace(input, MulMask.apply(input, noise.astype(x.dtype), None), inplace)
+    noise = noise.astype(x.dtype)
+    return maybe_inplace(input, lambda t: MulMask.apply(t, noise, None), inplace)
 
 
 def _inplace_variant(fn):
@@ -328,7 +329,7 @@ def _inplace_variant(fn):
         return fn(input, *args, inplace=True, **kwargs)
 
     f.__name__ = fn.__name__ + "_"
-    f.__doc__ = f"In-place {fn.__name__} (see `maybe_inplace` for when it writes in place)."
+    f.__doc__ = f"In-place {fn.__name__} (see `maybe_inplace`)."
     return f
 
 

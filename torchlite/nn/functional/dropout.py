@@ -54,7 +54,7 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape,
     keep = _keep_mask(input, mask_shape, p, generator)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep * scale
-    return maybe_inplace(input, MulMask.apply(input, mask, None), inplace)
+    return maybe_inplace(input, lambda t: MulMask.apply(t, mask, None), inplace)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -126,12 +126,13 @@ def _alpha(input: Tensor, p: float, training: bool, inplace: bool, mask_shape, f
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return maybe_inplace(input, input * 0.0, inplace)
+        return maybe_inplace(input, lambda t: t * 0.0, inplace)
     keep = _keep_mask(input, mask_shape, p, generator)
     a = 1.0 / ((_SELU_NEG**2 * p + 1.0) * (1.0 - p)) ** 0.5
     # y = a * (x * keep + (keep - 1) * alpha') + alpha' * a * p, alpha' = SELU_NEG
     shift = (keep - 1.0) * (_SELU_NEG * a) + _SELU_NEG * a * p
-    return maybe_inplace(input, MulMask.apply(input, keep * a, shift), inplace)
+    scale = keep * a
+    return maybe_inplace(input, lambda t: MulMask.apply(t, scale, shift), inplace)
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False,

@@ -1,6 +1,7 @@
 """Activation layers: thin Modules over torchlite.nn.functional. Shape: any -> same (unless noted).
 
-`inplace=True` is accepted; see `functional._util.maybe_inplace` for when it writes in place.
+`inplace=True` writes the result into the input, as in PyTorch
+(see `functional._util.maybe_inplace`).
 """
 
 from __future__ import annotations
