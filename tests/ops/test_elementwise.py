@@ -422,3 +422,14 @@ def test_finfo_iinfo():
     assert torchlite.iinfo(torchlite.int64).max == 2**63 - 1
     with pytest.raises(TypeError):
         torchlite.finfo(torchlite.int32)
+
+
+def test_integer_overflow_wraps_and_division_by_zero_raises():
+    # PyTorch's integer semantics: scalars wrap to the tensor's dtype; // and % by 0 raise
+    assert (torchlite.tensor([1, 2], dtype=torchlite.uint8) + 300).tolist() == [45, 46]
+    assert (torchlite.tensor([1, 2], dtype=torchlite.int8) - 200).tolist() == [57, 58]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torchlite.tensor([3, 4]) // 0
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torchlite.tensor([3, 4]) % torchlite.tensor([1, 0])
+    assert (torchlite.tensor([3.0, -4.0]) // 0).tolist() == [float("inf"), float("-inf")]

@@ -19,7 +19,12 @@ from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroa
 def _cast(x, dt):
     if isinstance(x, (np.ndarray,)) or hasattr(x, "__cuda_array_interface__"):
         return x if x.dtype == dt else x.astype(dt)
-    return scalar(x)
+    x = scalar(x)
+    if dt is not None and dt.kind in "iu" and type(x) is int:
+        info = np.iinfo(dt)
+        if not info.min <= x <= info.max:  # PyTorch wraps around (uint8 + 300 == uint8 + 44)
+            return np.asarray(x % (1 << info.bits)).astype(dt)[()]
+    return x
 
 
 def _meta(x):
@@ -346,6 +351,9 @@ def floor_divide(input, other):
     x = a._data if isinstance(a, Tensor) else scalar(a)
     y = b._data if isinstance(b, Tensor) else scalar(b)
     dev = (a if isinstance(a, Tensor) else b)._device
+    if dt.kind in "iub" and bool((_xp(x, y).asarray(y) == 0).any()):
+        # as PyTorch on the CPU, which raises RuntimeError("ZeroDivisionError")
+        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
     with np.errstate(divide="ignore", invalid="ignore"):
         r = _xp(x, y).floor_divide(_cast(x, dt), _cast(y, dt))
     return Tensor._make(_as_array(r, dt, dev), dev)
