@@ -3,6 +3,7 @@ gradchecks, parameter names, parity with PyTorch."""
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 
 import torchlite
 import torchlite.nn as nn
@@ -12,18 +13,6 @@ from torchlite.autograd import gradcheck
 
 def rnd(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 def softmax(s):
@@ -194,7 +183,7 @@ def test_mha_parity(kw, call):
     shapes = [(L, N, 8), (S, N, kw.get("kdim", 8)), (S, N, kw.get("vdim", 8))]
     arrays = [rnd((s[1], s[0], s[2]) if bf else s, i).astype(np.float32)
               for i, s in enumerate(shapes)]
-    ours = [t32(a, grad=True) for a in arrays]
+    ours = [t32(a, requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     extra, textra = {}, {}
     mask = call.pop("mask", None)
@@ -231,7 +220,7 @@ def test_sdpa_parity():
     q, k, v = (rnd(s, i).astype(np.float32) for i, s in enumerate([(2, 3, 4, 6), (2, 3, 5, 6),
                                                                     (2, 3, 5, 7)]))
     for kw in (dict(is_causal=True), dict(scale=0.5)):
-        ours = [t32(a, grad=True) for a in (q, k, v)]
+        ours = [t32(a, requires_grad=True) for a in (q, k, v)]
         theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
         y = F.scaled_dot_product_attention(*ours, **kw)
         ty = torch.nn.functional.scaled_dot_product_attention(*theirs, **kw)

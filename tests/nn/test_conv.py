@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 
 import torchlite
 import torchlite.nn as nn
@@ -13,18 +14,6 @@ from torchlite.autograd import gradcheck
 
 def rnd(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,10 +217,10 @@ def test_bad_arguments():
 
 def test_frozen_input_and_weight_skip_their_gradients():
     x = t32(rnd((2, 3, 6, 6)))
-    w = t32(rnd((4, 3, 3, 3), 1), grad=True)
+    w = t32(rnd((4, 3, 3, 3), 1), requires_grad=True)
     F.conv2d(x, w).sum().backward()
     assert x.grad is None and w.grad is not None
-    x2 = t32(rnd((2, 3, 6, 6)), grad=True)
+    x2 = t32(rnd((2, 3, 6, 6)), requires_grad=True)
     F.conv2d(x2, t32(rnd((4, 3, 3, 3), 1))).sum().backward()
     assert tuple(x2.grad.shape) == (2, 3, 6, 6)
 
@@ -249,7 +238,7 @@ def _copy(src, dst, torch):
 
 def _parity(m, tm, x, torch, atol=1e-4):
     _copy(m, tm, torch)
-    ours, theirs = t32(x, grad=True), torch.tensor(x.astype(np.float32), requires_grad=True)
+    ours, theirs = t32(x, requires_grad=True), torch.tensor(x.astype(np.float32), requires_grad=True)
     y, ty = m(ours), tm(theirs)
     np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=atol)
     g = rnd(tuple(ty.shape), 5).astype(np.float32)
@@ -310,8 +299,8 @@ def test_scratch_pool_never_reuses_arrays_in_use():
     assert id(ws.empty(np, (64, 1024), np.float32)) == ident  # idle: reused
     # same-shape convolutions in flight at once: outputs and saved columns stay intact
     x1, x2, w = rnd((8, 3, 16, 16)), rnd((8, 3, 16, 16), 1), rnd((4, 3, 3, 3), 2)
-    wt = t32(w, grad=True)
-    y1 = F.conv2d(t32(x1, grad=True), wt, padding=1)
+    wt = t32(w, requires_grad=True)
+    y1 = F.conv2d(t32(x1, requires_grad=True), wt, padding=1)
     first = npy(y1).copy()
     y2 = F.conv2d(t32(x2), wt, padding=1)
     np.testing.assert_array_equal(npy(y1), first)
@@ -335,7 +324,7 @@ def test_conv_layers_on_device(device):
                      (nn.Conv1d(4, 6, 3, dilation=2), (2, 4, 9))):
         x = rnd(shape)
         ref = m(t32(x))
-        xd = t32(x, grad=True).to(device).detach().requires_grad_()
+        xd = t32(x, requires_grad=True).to(device).detach().requires_grad_()
         y = m.to(device)(xd)
         assert y.device.type == device
         np.testing.assert_allclose(y.detach().cpu().numpy(), npy(ref), rtol=1e-4, atol=1e-5)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 
 import torchlite
 import torchlite.nn as nn
@@ -11,18 +12,6 @@ from torchlite.autograd import gradcheck
 
 def rnd(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 def test_batchnorm2d_train_eval_and_running_stats():
@@ -136,7 +125,7 @@ def test_instance_norm2d_parity(kw):
     for train in (True, False):
         m.train(train)
         tm.train(train)
-        ours, theirs = t32(x, grad=True), torch.tensor(x, requires_grad=True)
+        ours, theirs = t32(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         y, ty = m(ours), tm(theirs)
         np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
         (y * t32(x)).sum().backward()
@@ -151,7 +140,7 @@ def test_batchnorm2d_parity():
     torch = pytest.importorskip("torch")
     m, tm = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
     x = (rnd((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
-    ours, theirs = t32(x, grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = t32(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, ty = m(ours), tm(theirs)
     np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
     (y * t32(x)).sum().backward()

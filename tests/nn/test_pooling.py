@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 
 import torchlite
 import torchlite.nn as nn
@@ -17,18 +18,6 @@ def distinct(shape, seed=0):
     """Values with no ties (max pooling is not differentiable at ties)."""
     n = int(np.prod(shape))
     return np.random.default_rng(seed).permutation(n).reshape(shape) / n + 0.01 * rnd(shape, seed)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 def out_len(n, k, s, p, d, ceil):
@@ -105,7 +94,7 @@ def test_max_pool2d_gradcheck(case):
 def test_max_pool_ties_route_to_the_first_element():
     x = np.zeros((1, 1, 4, 4))
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = 1.0  # two maxima in the first window
-    xt = t32(x, grad=True)
+    xt = t32(x, requires_grad=True)
     out, idx = F.max_pool2d(xt, 2, return_indices=True)
     assert idx.numpy()[0, 0, 0, 0] == 1
     assert idx.numpy()[0, 0, 1, 1] == 10  # all-zero window: its first element
@@ -117,7 +106,7 @@ def test_max_pool_ties_route_to_the_first_element():
 def test_max_pool_nan_propagates_and_takes_the_gradient():
     x = rnd((1, 1, 4, 4))
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # the window's last NaN wins, as in PyTorch
-    xt = t32(x, grad=True)
+    xt = t32(x, requires_grad=True)
     out, idx = F.max_pool2d(xt, 2, return_indices=True)
     assert np.isnan(npy(out)[0, 0, 0, 0]) and not np.isnan(npy(out)[0, 0, 1:, 1:]).any()
     assert idx.numpy()[0, 0, 0, 0] == 4
@@ -216,7 +205,7 @@ def test_pool_argument_errors():
 
 
 def _parity(fn, tfn, x, torch, n_out=1):
-    ours, theirs = t32(x, grad=True), torch.tensor(x.astype(np.float32), requires_grad=True)
+    ours, theirs = t32(x, requires_grad=True), torch.tensor(x.astype(np.float32), requires_grad=True)
     y, ty = fn(ours), tfn(theirs)
     if n_out == 2:
         np.testing.assert_array_equal(y[1].numpy(), ty[1].numpy())

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 
 import torchlite
 import torchlite.nn as nn
@@ -10,18 +11,6 @@ from torchlite.autograd import gradcheck
 
 def rnd(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 def sigmoid(x):
@@ -158,7 +147,7 @@ def test_cells_match_reference_and_gradcheck(cls, step):
     params = list(m.parameters())
     if cls == "LSTMCell":
         assert gradcheck(lambda x, h, c, *p: m(x, (h, c)), [t64(x), t64(h), t64(c), *params])
-        h1, c1 = m(t64(x[0], grad=False))  # unbatched, zero state
+        h1, c1 = m(t64(x[0], requires_grad=False))  # unbatched, zero state
         assert tuple(h1.shape) == (4,) and tuple(c1.shape) == (4,)
     else:
         assert gradcheck(lambda x, h, *p: m(x, h), [t64(x), t64(h), *params])
@@ -219,14 +208,14 @@ def test_parity_bidirectional_two_layers(cls, batch_first):
     tm.load_state_dict({k: torch.from_numpy(npy(v).copy()) for k, v in m.state_dict().items()})
     x = rnd((3, 7, 5) if batch_first else (7, 3, 5)).astype(np.float32)
     h = rnd((4, 3, 6), 1).astype(np.float32)
-    ours, theirs = t32(x, grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = t32(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     if cls == "LSTM":
-        state = (t32(h, grad=True), t32(h * 0.5, grad=True))
+        state = (t32(h, requires_grad=True), t32(h * 0.5, requires_grad=True))
         tstate = (torch.tensor(h, requires_grad=True), torch.tensor(h * 0.5, requires_grad=True))
         (out, (hn, cn)), (tout, (thn, tcn)) = m(ours, state), tm(theirs, tstate)
         pairs = [(out, tout), (hn, thn), (cn, tcn)]
     else:
-        state, tstate = (t32(h, grad=True),), (torch.tensor(h, requires_grad=True),)
+        state, tstate = (t32(h, requires_grad=True),), (torch.tensor(h, requires_grad=True),)
         (out, hn), (tout, thn) = m(ours, state[0]), tm(theirs, tstate[0])
         pairs = [(out, tout), (hn, thn)]
     loss, tloss = 0, 0

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 from test_attention import ref_mha
 
 import torchlite
@@ -12,18 +13,6 @@ from torchlite.nn.modules.transformer import generate_square_subsequent_mask
 
 def rnd(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 def layer_norm(x, norm):
@@ -136,7 +125,7 @@ def test_encoder_layer_parity(kw):
     x = rnd((4, 3, 8)).astype(np.float32)
     kpm = np.zeros((4 if kw.get("batch_first") else 3, 3 if kw.get("batch_first") else 4), bool)
     kpm[0, -1] = True
-    ours, theirs = t32(x, grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = t32(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y = m(ours, src_key_padding_mask=torchlite.tensor(kpm))
     ty = tm(theirs, src_key_padding_mask=torch.tensor(kpm))
     np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from _nn_checks import npy, t32, t64
 
-import torchlite
 import torchlite.nn as nn
 import torchlite.nn.functional as F
 from torchlite.autograd import gradcheck
@@ -13,18 +13,6 @@ from torchlite.autograd import gradcheck
 
 def rnd(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def t64(a, grad=True):
-    return torchlite.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def t32(a, grad=False):
-    return torchlite.tensor(np.asarray(a, dtype=np.float32), requires_grad=grad)
-
-
-def npy(t):
-    return t.detach().numpy()
 
 
 def src_nearest(o, n_in, n_out, scale, exact):
@@ -156,7 +144,7 @@ def test_pixel_shuffle_roundtrip_and_layout():
 def test_interpolate_parity(kw):
     torch = pytest.importorskip("torch")
     x = rnd((2, 3, 5, 6)).astype(np.float32)
-    ours, theirs = t32(x, grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = t32(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, ty = F.interpolate(ours, **kw), torch.nn.functional.interpolate(theirs, **kw)
     np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     g = rnd(tuple(ty.shape), 1).astype(np.float32)
