@@ -238,7 +238,8 @@ def _copy(src, dst, torch):
 
 def _parity(m, tm, x, torch, atol=1e-4):
     _copy(m, tm, torch)
-    ours, theirs = t32(x, requires_grad=True), torch.tensor(x.astype(np.float32), requires_grad=True)
+    ours = t32(x, requires_grad=True)
+    theirs = torch.tensor(x.astype(np.float32), requires_grad=True)
     y, ty = m(ours), tm(theirs)
     np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=atol)
     g = rnd(tuple(ty.shape), 5).astype(np.float32)

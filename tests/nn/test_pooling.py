@@ -205,7 +205,8 @@ def test_pool_argument_errors():
 
 
 def _parity(fn, tfn, x, torch, n_out=1):
-    ours, theirs = t32(x, requires_grad=True), torch.tensor(x.astype(np.float32), requires_grad=True)
+    ours = t32(x, requires_grad=True)
+    theirs = torch.tensor(x.astype(np.float32), requires_grad=True)
     y, ty = fn(ours), tfn(theirs)
     if n_out == 2:
         np.testing.assert_array_equal(y[1].numpy(), ty[1].numpy())
