@@ -286,7 +286,7 @@ def test_conv1d_parity():
 
 
 def test_scratch_pool_never_reuses_arrays_in_use():
-    from torchlite.nn.functional import _workspace as ws
+    from torchlite import _workspace as ws
 
     a = ws.empty(np, (64, 1024), np.float32)
     b = ws.empty(np, (64, 1024), np.float32)

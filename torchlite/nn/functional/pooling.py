@@ -14,7 +14,7 @@ import numpy as np
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...tensor import Tensor
-from . import _workspace as ws
+from ... import _workspace as ws
 from .conv import _tuple
 
 

@@ -1,4 +1,4 @@
-"""Reusable arrays for the convolution and pooling hot paths (NumPy only).
+"""Reusable arrays for hot paths: convolution, pooling and the optimizers (NumPy only).
 
 glibc serves large allocations with mmap and returns them to the OS on free, so each fresh
 multi-megabyte NumPy array is page-faulted in again on first touch. A LeNet training step
