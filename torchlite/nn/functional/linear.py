@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...tensor import Tensor
 from ._util import check_tensor
+
+
+def _affine(x, w, b):
+    """x @ w.T + b, C-contiguous like PyTorch's result.
+
+    For few rows and many outputs, OpenBLAS computes `x @ w.T` (its NT kernel) about 1.2-1.6x
+    slower than the same product as `w @ x.T` (measured for 32-128 rows x 784 -> 512 on a
+    2-core x86 machine, one or two threads; the two agree once rows reach ~512). The transposed
+    product then needs one pass to come back to row-major order, and the bias add is that pass.
+    """
+    xp = get_xp(x)
+    rows = math.prod(x.shape[:-1])
+    if xp is np and x.ndim >= 2 and rows <= _FEW_ROWS and w.shape[0] >= _MANY_OUTPUTS:
+        x2 = x.reshape(rows, x.shape[-1])
+        yt = w @ x2.T  # (out, rows)
+        y = np.empty(x.shape[:-1] + (w.shape[0],), dtype=yt.dtype)
+        y2 = y.reshape(rows, w.shape[0])
+        if b is not None:
+            np.add(yt.T, b, out=y2)
+        else:
+            y2[...] = yt.T
+        return y
+    y = x @ w.T
+    if b is not None:
+        y += b
+    return y
+
+
+# _affine's switch to the transposed product; see its docstring for the measurements.
+_FEW_ROWS = 128
+_MANY_OUTPUTS = 256
 
 
 class Linear(Op):
@@ -19,10 +52,7 @@ class Linear(Op):
         ctx.save_for_backward(x if n[1] else None, w if n[0] else None)
         ctx.has_bias = b is not None
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
-            y = x @ w.T
-            if b is not None:
-                y += b
-        return y
+            return _affine(x, w, b)
 
     @staticmethod
     def backward(ctx, g):
