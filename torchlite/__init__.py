@@ -79,6 +79,7 @@ from .ops.unary import (
     sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
 )
 from .random import (
+from ._parallel import get_num_threads, set_num_threads
     Generator,
     default_generator,
     get_rng_state,

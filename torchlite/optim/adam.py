@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from .. import backend
+from .. import _parallel, backend
 from ..autograd.grad_mode import no_grad
 from ._helpers import (
     _adam_hyper,
-    _adam_moments_,
     _bump_scalar,
     _check_common,
-    _decayed_grad,
     _grads_of,
     _lazy_state,
 )
@@ -23,25 +21,55 @@ def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, 
     """One Adam step on raw arrays, in place on `param` and the moment buffers.
 
     `step` is the step count after this step (1 on the first one); `max_exp_avg_sq` is None
-    unless `amsgrad`.
+    unless `amsgrad`. The arithmetic is PyTorch's, operation by operation; it runs as one
+    elementwise kernel over two scratch arrays, chunked across threads for large parameters.
     """
-    xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay, lr=lr,
-                         decoupled=decoupled_weight_decay)
-    _adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
-    bias_correction1 = 1 - beta1**step
-    bias_correction2 = 1 - beta2**step
-    step_size = lr / bias_correction1
-    if amsgrad:
-        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-        denom = xp.sqrt(max_exp_avg_sq)
-    else:
-        denom = xp.sqrt(exp_avg_sq)
-    denom /= bias_correction2**0.5
-    denom += eps
-    upd = exp_avg * -step_size
-    upd /= denom
-    param += upd
+    step_size = lr / (1 - beta1**step)
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    l2 = weight_decay if weight_decay != 0 and not decoupled_weight_decay else 0.0
+    shrink = 1 - lr * weight_decay if weight_decay != 0 and decoupled_weight_decay else None
+    w1 = 1 - beta1
+
+    def kernel(p, g, m, v, *rest):
+        xp = backend.get_xp(p)
+        vmax, a, b = rest if amsgrad else (None, *rest)
+        if shrink is not None:
+            p *= shrink
+        if maximize:
+            xp.negative(g, out=a)
+            g = a
+        if l2:
+            xp.multiply(p, l2, out=b)
+            if g is a:
+                a += b
+            else:
+                xp.add(g, b, out=a)
+            g = a
+        # exp_avg <- lerp(exp_avg, g, 1 - beta1), evaluated as _lerp_ does
+        xp.subtract(g, m, out=b)
+        if w1 < 0.5:
+            b *= w1
+            m += b
+        else:
+            b *= 1.0 - w1
+            xp.subtract(g, b, out=m)
+        # exp_avg_sq <- beta2 * exp_avg_sq + (1 - beta2) * g * g
+        v *= beta2
+        xp.multiply(g, 1 - beta2, out=b)
+        b *= g
+        v += b
+        if vmax is not None:
+            xp.maximum(vmax, v, out=vmax)
+        # param += -step_size * exp_avg / (sqrt(v) / sqrt(bias_correction2) + eps)
+        xp.sqrt(v if vmax is None else vmax, out=a)
+        a /= bias_correction2_sqrt
+        a += eps
+        xp.multiply(m, -step_size, out=b)
+        b /= a
+        p += b
+
+    arrays = [param, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if amsgrad else [])
+    _parallel.elementwise(kernel, arrays, 2, param.dtype)
 
 
 class Adam(Optimizer):

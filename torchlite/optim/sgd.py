@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .. import _parallel, backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
-from ._helpers import _check_common, _check_nonneg, _check_number, _decayed_grad, _grads_of, _value
+from ._helpers import _check_common, _check_nonneg, _check_number, _grads_of, _value
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -14,19 +15,47 @@ def _sgd_update(param, grad, buf, *, lr, momentum, dampening, weight_decay, nest
     """One SGD step on raw arrays, in place on `param` (and `buf`). Returns the momentum buffer.
 
     `buf` is None on the first step with momentum: it then starts as a copy of the gradient.
+    The arithmetic is PyTorch's, operation by operation; it runs as one elementwise kernel over
+    two scratch arrays (no fresh temporaries), chunked across threads for large parameters.
     """
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
-    if momentum != 0:
-        if buf is None:
-            buf = grad.copy()
-        else:
-            buf *= momentum
-            buf += (1 - dampening) * grad
-        if nesterov:
-            grad = grad + momentum * buf
-        else:
-            grad = buf
-    param -= lr * grad
+    first = momentum != 0 and buf is None
+    if first:
+        buf = backend.get_xp(param).empty_like(param)
+
+    def kernel(p, g, *rest):
+        xp = backend.get_xp(p)
+        bb, a, b = rest if momentum != 0 else (None, *rest)
+        if maximize:
+            xp.negative(g, out=a)
+            g = a
+        if weight_decay != 0:  # g + weight_decay * p
+            xp.multiply(p, weight_decay, out=b)
+            if g is a:
+                a += b
+            else:
+                xp.add(g, b, out=a)
+            g = a
+        if bb is not None:
+            if first:
+                bb[...] = g
+            else:
+                bb *= momentum
+                if dampening == 0:  # (1 - 0) * g is g exactly: skip the product
+                    bb += g
+                else:
+                    xp.multiply(g, 1 - dampening, out=b)
+                    bb += b
+            if nesterov:  # g + momentum * buf
+                xp.multiply(bb, momentum, out=b)
+                b += g
+                g = b
+            else:
+                g = bb
+        xp.multiply(g, lr, out=b)
+        p -= b
+
+    arrays = [param, grad] + ([buf] if momentum != 0 else [])
+    _parallel.elementwise(kernel, arrays, 2, param.dtype)
     return buf
 
 

@@ -1,0 +1,100 @@
+"""torchlite._parallel (intra-op threads): chunked elementwise kernels give whole-array results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import torchlite
+from torchlite import _parallel
+
+
+@pytest.fixture
+def threads():
+    saved = _parallel._threads
+    yield
+    _parallel._threads = saved
+
+
+def test_num_threads_roundtrip(threads):
+    assert torchlite.get_num_threads() >= 1
+    torchlite.set_num_threads(3)
+    assert torchlite.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_rejects(bad, threads):
+    with pytest.raises(ValueError, match="positive integer"):
+        torchlite.set_num_threads(bad)
+
+
+def _kernel(x, y, a):
+    np.multiply(x, 3.0, out=a)
+    a += y
+    np.sqrt(np.abs(a, out=a), out=a)
+    x -= a
+    y *= 0.5
+
+
+@pytest.mark.parametrize("size", [_parallel.PARALLEL_MIN + 12345, 3 * _parallel.CHUNK + 1, 100])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_elementwise_matches_whole_array(size, n_threads, threads, monkeypatch):
+    monkeypatch.setattr(_parallel, "PARALLEL_MIN", min(size, _parallel.PARALLEL_MIN))
+    torchlite.set_num_threads(n_threads)
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(size).astype(np.float32)
+    y = rng.standard_normal(size).astype(np.float32)
+    rx, ry, ra = x.copy(), y.copy(), np.empty_like(x)
+    _kernel(rx, ry, ra)
+    _parallel.elementwise(_kernel, [x, y], 1, np.float32)
+    np.testing.assert_array_equal(x, rx)
+    np.testing.assert_array_equal(y, ry)
+
+
+def test_elementwise_non_contiguous_runs_whole(threads, monkeypatch):
+    monkeypatch.setattr(_parallel, "PARALLEL_MIN", 1)
+    torchlite.set_num_threads(2)
+    base = np.arange(40, dtype=np.float64).reshape(4, 10)
+    x, y = base[:, ::2], np.ones((4, 5))
+    rx, ry = x.copy(), y.copy()
+    _kernel(rx, ry, np.empty_like(rx))
+    _parallel.elementwise(_kernel, [x, y], 1, np.float64)
+    np.testing.assert_array_equal(x, rx)
+    np.testing.assert_array_equal(y, ry)
+
+
+def test_elementwise_propagates_worker_errors(threads, monkeypatch):
+    monkeypatch.setattr(_parallel, "PARALLEL_MIN", 1)
+    torchlite.set_num_threads(2)
+
+    def bad(x, a):
+        raise FloatingPointError("boom")
+
+    with pytest.raises(FloatingPointError, match="boom"):
+        _parallel.elementwise(bad, [np.zeros(4 * _parallel.CHUNK)], 1, np.float64)
+
+
+@pytest.mark.parametrize("opt_name,kw", [
+    ("Adam", {}), ("Adam", {"amsgrad": True, "weight_decay": 0.1}),
+    ("Adam", {"maximize": True, "weight_decay": 0.01}), ("AdamW", {"weight_decay": 0.1}),
+    ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-2}),
+    ("SGD", {"momentum": 0.5, "dampening": 0.3}),
+])
+def test_optimizer_large_param_threads_agree(opt_name, kw, threads):
+    """A parameter above PARALLEL_MIN takes the chunked path on 2 threads; its trajectory must
+    equal the single-thread one bit for bit."""
+    n = _parallel.PARALLEL_MIN + 4097
+    rng = np.random.default_rng(0)
+    init = rng.standard_normal(n).astype(np.float32)
+    grads = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
+    out = []
+    for n_threads in (1, 2):
+        torchlite.set_num_threads(n_threads)
+        p = torchlite.nn.Parameter(torchlite.tensor(init))
+        opt = getattr(torchlite.optim, opt_name)([p], lr=1e-2, **kw)
+        for g in grads:
+            p.grad = torchlite.tensor(g)
+            opt.step()
+        out.append(p.detach().numpy().copy())
+    np.testing.assert_array_equal(out[0], out[1])
+    assert not np.array_equal(out[0], init)
