@@ -33,10 +33,16 @@ _pool_size = 0
 
 
 def _default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    global _default
+    if _default is None:
+        try:
+            _default = max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):  # not on Linux
+            _default = max(1, os.cpu_count() or 1)
+    return _default
+
+
+_default: int | None = None
 
 
 def get_num_threads() -> int:

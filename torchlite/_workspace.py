@@ -16,6 +16,7 @@ the GPU this simply allocates.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections import OrderedDict
@@ -64,7 +65,7 @@ def empty(xp, shape, dtype):
     global _bytes
     dtype = np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
-    nbytes = dtype.itemsize * int(np.prod(shape))
+    nbytes = dtype.itemsize * math.prod(shape)
     if xp is not np or nbytes < _MIN_BYTES:
         return xp.empty(shape, dtype=dtype)
     key = (shape, dtype.str)

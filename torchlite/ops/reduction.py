@@ -6,6 +6,7 @@ puts the reduced axes back (as size 1) when keepdim was False.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import namedtuple
 
@@ -34,8 +35,8 @@ def _expand(g, shape, axes, keepdim):
 
 def _n(shape, axes):
     if axes is None:
-        return int(np.prod(shape, dtype=np.int64))
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axes)
 
 
 class Sum(Op):
