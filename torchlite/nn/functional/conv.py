@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _workspace as ws
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.pad import pad as _pad
 from ...tensor import Tensor
-from ... import _workspace as ws
 
 
 def _tuple(v, n: int, name: str, op: str) -> tuple:

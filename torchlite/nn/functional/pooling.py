@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _workspace as ws
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...tensor import Tensor
-from ... import _workspace as ws
 from .conv import _tuple
 
 
