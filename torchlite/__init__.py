@@ -21,6 +21,7 @@ from .backend import (
     bool_ as bool,  # noqa: A001 - torchlite.bool, as torch.bool
 )
 from .backend import (
+    OutOfMemoryError,  # torch.OutOfMemoryError, also torchlite.cuda.OutOfMemoryError
     device,
     dtype,
     finfo,
@@ -78,8 +79,8 @@ from .ops.unary import (
     logical_or, logical_xor, nan_to_num, neg, negative, reciprocal, relu, round, rsqrt, sgn,  # noqa: A004
     sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
 )
-from .random import (
 from ._parallel import get_num_threads, set_num_threads
+from .random import (
     Generator,
     default_generator,
     get_rng_state,

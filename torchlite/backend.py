@@ -11,6 +11,9 @@ import threading
 
 import numpy as np
 
+from ._cuda_memory import OutOfMemoryError as OutOfMemoryError  # torchlite.cuda re-exports it
+from ._cuda_memory import TrackingAllocator
+
 # ----------------------------------------------------------------------------------------------
 # dtypes
 
@@ -138,6 +141,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
 _cupy = None
 _cupy_error: str | None = None
 _lock = threading.Lock()
+_allocator: TrackingAllocator | None = None
 
 
 def _import_cupy():
@@ -150,10 +154,28 @@ def _import_cupy():
             import cupy  # the one place cupy is imported
 
             cupy.cuda.runtime.getDeviceCount()
+            _install_allocator(cupy)
             _cupy = cupy
         except Exception as exc:  # no cupy, no driver, no GPU: all mean "no CUDA here"
             _cupy_error = f"{type(exc).__name__}: {exc}"
     return _cupy
+
+
+def _install_allocator(cp) -> None:
+    """Route CuPy's allocations through a TrackingAllocator over its default memory pool (peak
+    memory per device; out-of-memory errors that say how much was asked and what is held)."""
+    global _allocator
+    pool = cp.get_default_memory_pool()
+    runtime = cp.cuda.runtime
+    tracker = TrackingAllocator(
+        pool.malloc, used_bytes=pool.used_bytes, total_bytes=pool.total_bytes,
+        current_device=runtime.getDevice, oom_errors=cp.cuda.memory.OutOfMemoryError,
+        device_memory=runtime.memGetInfo)
+    try:
+        cp.cuda.set_allocator(tracker)
+    except Exception:  # an unusual CuPy build: keep its allocator; peaks then read as current use
+        return
+    _allocator = tracker
 
 
 def cuda_available() -> bool:
@@ -186,6 +208,12 @@ def _require_cupy():
             f"'torchlite[cuda13]' (cupy said: {_cupy_error or 'no GPU found'})"
         )
     return cp
+
+
+def cupy_module():
+    """The cupy module, for code that works on cupy arrays it was handed (fused kernels);
+    the clear "CUDA is not available" error where there is none."""
+    return _require_cupy()
 
 
 class device:
@@ -328,3 +356,66 @@ def synchronize(d: device | None = None) -> None:
     cp = _import_cupy()
     if cp is not None and cuda_available():
         cp.cuda.Device(d.index if d is not None and d.index is not None else 0).synchronize()
+
+
+# ----------------------------------------------------------------------------------------------
+# GPU memory (the pool's numbers; see _cuda_memory.TrackingAllocator)
+
+
+def cuda_index(spec=None) -> int:
+    """The GPU index a memory query means: the current device for None, else an int, "cuda:N"
+    or a device. A CPU device is a ValueError, as in PyTorch."""
+    if spec is None:
+        return current_cuda_index()
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return spec
+    d = device(spec)
+    if d.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {d}")
+    return d.index
+
+
+def _pool_on(cp, index: int, fn):
+    with cp.cuda.Device(index):
+        return fn(cp.get_default_memory_pool())
+
+
+def cuda_memory_allocated(index: int) -> int:
+    """Bytes held by arrays on GPU `index` (the pool's used bytes, in 512-byte blocks)."""
+    cp = _require_cupy()
+    return int(_pool_on(cp, index, lambda pool: pool.used_bytes()))
+
+
+def cuda_max_memory_allocated(index: int) -> int:
+    used = cuda_memory_allocated(index)
+    peak = _allocator.max_allocated(index) if _allocator is not None else 0
+    return max(peak, used)
+
+
+def cuda_reset_peak_memory_stats(index: int) -> None:
+    used = cuda_memory_allocated(index)
+    if _allocator is not None:
+        _allocator.reset_peak(index, used)
+
+
+def cuda_memory_reserved(index: int) -> int:
+    cp = _require_cupy()
+    return int(_pool_on(cp, index, lambda pool: pool.total_bytes()))
+
+
+def cuda_empty_cache() -> None:
+    """Give the pool's cached (unused) blocks back to the driver, on each device it allocated
+    on (visiting another device would create a CUDA context there)."""
+    cp = _import_cupy()
+    if cp is None or not cuda_available():
+        return
+    used = set(_allocator.peak) if _allocator is not None else set()
+    for index in sorted(used | {current_cuda_index()}):
+        _pool_on(cp, index, lambda pool: pool.free_all_blocks())
+
+
+def cuda_device_name(index: int) -> str:
+    cp = _require_cupy()
+    name = cp.cuda.runtime.getDeviceProperties(index)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+

@@ -1,8 +1,22 @@
-"""`torchlite.cuda`: GPU availability and device selection (all answers come from the backend)."""
+"""`torchlite.cuda`: GPU availability, device selection and memory (answers come from the backend).
+
+Without a GPU (or without cupy), as PyTorch on a machine without CUDA: `is_available()` is False,
+the memory counters read 0 and `empty_cache()` does nothing, while the calls that need a device
+(`current_device`, `get_device_name`, `reset_peak_memory_stats`, ...) raise the error that names
+the extra to install.
+"""
 
 from __future__ import annotations
 
 from . import backend
+from .backend import OutOfMemoryError
+
+__all__ = [
+    "OutOfMemoryError", "current_device", "device", "device_count", "empty_cache",
+    "get_device_name", "is_available", "manual_seed", "manual_seed_all", "max_memory_allocated",
+    "memory_allocated", "memory_reserved", "reset_peak_memory_stats", "set_device",
+    "synchronize",
+]
 
 
 def is_available() -> bool:
@@ -52,3 +66,56 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+# -- memory -------------------------------------------------------------------------------------
+
+
+def _index(device, needs_gpu: bool) -> int | None:
+    """The GPU index `device` names; None where there is no GPU and `needs_gpu` is False."""
+    if device is not None and not (isinstance(device, int) and not isinstance(device, bool)):
+        d = backend.device(device)
+        if d.type != "cuda":
+            raise ValueError(f"Expected a cuda device, but got: {d}")
+    if not is_available():
+        if needs_gpu:
+            backend.to_device("cuda")  # raises the clear "install the extra" error
+        return None
+    return backend.cuda_index(device)
+
+
+def memory_allocated(device=None) -> int:
+    """Bytes held by tensors on the GPU (the current one by default); 0 without a GPU.
+
+    CuPy's memory pool rounds each allocation up to 512 bytes, so small tensors count more than
+    their size, as in PyTorch's caching allocator.
+    """
+    i = _index(device, needs_gpu=False)
+    return 0 if i is None else backend.cuda_memory_allocated(i)
+
+
+def max_memory_allocated(device=None) -> int:
+    """The peak of `memory_allocated` since the start or `reset_peak_memory_stats`."""
+    i = _index(device, needs_gpu=False)
+    return 0 if i is None else backend.cuda_max_memory_allocated(i)
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    """Start `max_memory_allocated` again from the current allocation."""
+    backend.cuda_reset_peak_memory_stats(_index(device, needs_gpu=True))
+
+
+def memory_reserved(device=None) -> int:
+    """Bytes the memory pool holds from the driver (allocated plus cached); 0 without a GPU."""
+    i = _index(device, needs_gpu=False)
+    return 0 if i is None else backend.cuda_memory_reserved(i)
+
+
+def empty_cache() -> None:
+    """Return the pool's cached, unused blocks to the driver (tensors in use stay)."""
+    backend.cuda_empty_cache()
+
+
+def get_device_name(device=None) -> str:
+    """The GPU's name, e.g. "NVIDIA H100 80GB HBM3"."""
+    return backend.cuda_device_name(_index(device, needs_gpu=True))
