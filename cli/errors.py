@@ -1,4 +1,10 @@
-"""Maps library exceptions to one-line messages and the exit codes of DESIGN.md section 6."""
+"""Maps library exceptions to one-line messages and the exit codes of DESIGN.md section 6.
+
+Running out of memory (GPU or host) exits with 1: it is not a fault of the config (2) or of
+the data, input or checkpoint (3), since the same command succeeds on a machine with more
+memory; it is a failure at run time, the kind 1 stands for, but with its own clear message (the
+bytes requested, the pool's usage, the fix) instead of "internal error".
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ OK, INTERNAL, USAGE, BAD_DATA, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 def classify(exc: BaseException) -> tuple[int, str]:
     """(exit code, message) for an exception raised by a command."""
+    from torchlite.backend import OutOfMemoryError
     from torchlite.datasets import DatasetError
     from torchlite.serialization import CheckpointError
     from torchlite.training.loader import ConfigError
@@ -25,6 +32,11 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return BAD_DATA, str(exc)
     if isinstance(exc, FileNotFoundError):
         return BAD_DATA, str(exc)
+    if isinstance(exc, OutOfMemoryError):
+        return INTERNAL, str(exc)
+    if isinstance(exc, MemoryError):  # NumPy: "Unable to allocate 2.00 GiB for an array ..."
+        return INTERNAL, f"out of host memory: {exc or 'an allocation failed'}; try a smaller " \
+                         "batch size"
     if isinstance(exc, RuntimeError) and "CUDA is not available" in str(exc):
         return USAGE, str(exc)
     if isinstance(exc, ValueError):

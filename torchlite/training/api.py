@@ -139,8 +139,8 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
 
     from . import metrics as M
 
+    dev = resolve_device(device or "auto")  # a bad --device is a usage error, checked first
     path = resolve_checkpoint(target, root)
-    dev = resolve_device(device or "auto")
     model, cfg, info = _model_from_checkpoint(path, dev)
     pre = info["preprocess"]
     task = pre["task"]
@@ -253,8 +253,8 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
 def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root: str = "runs",
             batch_size: int = 256, probs: bool = False) -> dict[str, Any]:
     """Run the checkpoint's model on raw inputs (preprocessed as at training time)."""
-    path = resolve_checkpoint(target, root)
     dev = resolve_device(device or "auto")
+    path = resolve_checkpoint(target, root)
     model, cfg, info = _model_from_checkpoint(path, dev)
     pre = info["preprocess"]
     raw_shape = tuple(pre["raw_shape"])

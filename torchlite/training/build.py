@@ -37,9 +37,9 @@ class DataBundle:
 def _problem(cfg: Config | None, path, msg) -> ConfigError:
     if cfg is not None:
         return ConfigError([cfg.source.problem(tuple(path), msg)])
-    from .loader import ConfigProblem
+    from .loader import ConfigProblem, format_path
 
-    return ConfigError([ConfigProblem(None, None, tuple(path), msg)])
+    return ConfigError([ConfigProblem(None, None, format_path(tuple(path)), msg)])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -301,10 +301,23 @@ def build_scheduler(cfg: Config, optimizer, steps_per_epoch: int):
 
 
 def resolve_device(spec: str) -> str:
-    """'auto' picks cuda when available; an explicit 'cuda' without a GPU is a clear error."""
+    """'auto' picks cuda when available; an explicit 'cuda' without a GPU is a clear error
+    (RuntimeError "CUDA is not available ..."), a malformed name or a missing GPU index a
+    ConfigError on `device`."""
     import torchlite
 
+    from .config import _device
+
+    try:
+        _device(spec)
+    except ValueError as exc:  # pydantic's error type is a ValueError
+        raise _problem(None, ("device",), str(exc)) from None
     if spec == "auto":
         return "cuda" if torchlite.cuda.is_available() else "cpu"
-    torchlite.backend.to_device(spec)  # raises a clear error when CUDA is missing
+    try:
+        torchlite.backend.to_device(spec)  # raises a clear error when CUDA is missing
+    except RuntimeError as exc:
+        if "invalid device ordinal" not in str(exc):
+            raise
+        raise _problem(None, ("device",), str(exc)) from None
     return spec

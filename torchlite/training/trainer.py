@@ -13,11 +13,12 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 import torchlite
+from torchlite.backend import OutOfMemoryError
 from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
@@ -31,6 +32,7 @@ from .build import (
     resolve_device,
 )
 from .config import Config
+from .device_metrics import DeviceAccumulator
 from .loader import ConfigError
 from .metrics import MetricAccumulator
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
@@ -184,6 +186,8 @@ class Trainer:
                 status, reason = "interrupted", sig.stop or "interrupt"
             except TrainingDiverged as exc:
                 status, reason = "diverged", str(exc)
+            except OutOfMemoryError as exc:
+                self._out_of_memory(exc, start)
         self.state.wall_s = time.perf_counter() - start
         if status == "completed" and cfg.trainer.final_weights == "best" and \
                 self.paths.best.exists():
@@ -199,6 +203,20 @@ class Trainer:
             raise TrainingDiverged(reason)
         return summary
 
+    def _out_of_memory(self, exc: OutOfMemoryError, start: float) -> NoReturn:
+        """Record the failure (train.log, summary.json) and re-raise with where the weights are.
+        Nothing is saved: the step may have stopped halfway, and `last` holds the last finished
+        epoch (every file is replaced atomically, so it is whole)."""
+        self.state.wall_s = time.perf_counter() - start
+        if self.paths.last.exists():
+            kept = (f"the weights of epoch {self.state.epoch} are kept in {self.paths.last} "
+                    f"(continue with: torchlite train --resume {self.paths.root})")
+        else:
+            kept = "no epoch had finished, so no weights were saved"
+        write_summary(self.paths, self._summary("failed", f"out of memory: {exc}"))
+        self._log(f"end: failed (out of memory): {exc}; {kept}")
+        raise OutOfMemoryError(f"{exc}; {kept}") from exc
+
     def _epoch(self, start: float) -> bool:
         cfg, st = self.cfg, self.state
         epoch = st.epoch + 1
@@ -212,8 +230,8 @@ class Trainer:
             st.partial = None
         accum = cfg.trainer.accumulate_grad_batches
         n_batches = len(self.train_loader)
-        on_gpu = self.device != "cpu"
-        pending: list = []
+        # on a GPU the metric sums stay on the device (read once per epoch): a step never waits
+        dev_acc = DeviceAccumulator(acc) if _accumulate_on_device(self.device) else None
         self.callback("epoch_start", epoch=epoch, batches=n_batches)
         t0 = time.perf_counter()
         for i, (x, y) in enumerate(self.train_loader):
@@ -231,8 +249,8 @@ class Trainer:
             lv = loss.detach()._data
             loss_sum = lv if loss_sum is None else loss_sum + lv
             loss_n += 1
-            if on_gpu:  # keep outputs on the device: one transfer per epoch, no per-step sync
-                pending.append((out.detach()._data, y._data))
+            if dev_acc is not None:
+                dev_acc.update(out.detach()._data, y._data)
             else:
                 acc.update(out.detach()._data, y._data)
             if self.device == "cpu" or (i + 1) % cfg.trainer.log_every_n_steps == 0:
@@ -242,14 +260,14 @@ class Trainer:
                               loss=float(lv), lr=self._lr(),
                               samples_per_s=st.samples / max(time.perf_counter() - start, 1e-9))
             if self._signals.stop:
-                for out_arr, y_arr in pending:
-                    acc.update(_host_array(out_arr), _host_array(y_arr))
+                if dev_acc is not None:
+                    dev_acc.flush()
                 st.partial = {"loss_sum": float(loss_sum), "loss_n": loss_n,
                               "metrics": acc.state_dict()}
                 self._save_last(epoch - 1, {})
                 raise TrainingInterrupted(self._signals.stop)
-        for out_arr, y_arr in pending:
-            acc.update(_host_array(out_arr), _host_array(y_arr))
+        if dev_acc is not None:
+            dev_acc.flush()
         train_loss = float(loss_sum) / max(loss_n, 1) if loss_sum is not None else float("nan")
         self._check_finite(train_loss, epoch)
         row = {"train/loss": train_loss}
@@ -398,12 +416,14 @@ def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) 
             out = model(x.to(device))
             try:
                 loss = loss_fn(out, y.to(device))
+            except OutOfMemoryError:
+                raise
             except (RuntimeError, ValueError, TypeError, IndexError) as exc:
                 raise ConfigError([cfg.source.problem(("loss",), (
                     f"{cfg.loss.type} does not accept the model's output of shape "
                     f"{list(out.shape)} with targets of shape {list(y.shape)}: {exc}"))]) from None
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-        if isinstance(exc, ConfigError):
+        if isinstance(exc, (ConfigError, OutOfMemoryError)):
             raise
         raise ConfigError([cfg.source.problem(("model",), (
             f"the model does not accept the data (samples of shape {list(data.input_shape)}): "
@@ -413,23 +433,38 @@ def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) 
     return list(out.shape), float(loss)
 
 
+def _accumulate_on_device(device) -> bool:
+    """Whether losses and metrics are summed on the device (a GPU) rather than on the host."""
+    return str(device) != "cpu"
+
+
 def evaluate(model, loss_fn, loader, device: str, metrics, task: str,
              num_classes: int | None) -> dict[str, Any]:
-    """Mean loss and metrics of `model` over `loader` (eval mode, no graph)."""
+    """Mean loss and metrics of `model` over `loader` (eval mode, no graph).
+
+    On a GPU the loss and metric sums stay on the device and are read once at the end.
+    """
     was_training = model.training
     model.eval()
     acc = MetricAccumulator(metrics, task, num_classes)
+    dev_acc = DeviceAccumulator(acc) if _accumulate_on_device(device) else None
     total, n = 0.0, 0
     with torchlite.no_grad():
         for x, y in loader:
             x, y = x.to(device), y.to(device)
             out = model(x)
             loss = loss_fn(out, y)
+            if dev_acc is not None:
+                dev_acc.update(out._data, y._data, loss=loss._data)
+                continue
             b = x.shape[0]
             total += float(loss) * b
             n += b
             acc.update(_host(out), _host(y))
     model.train(was_training)
+    if dev_acc is not None:
+        dev_acc.flush()
+        total, n = acc._loss_sum, acc._loss_n
     values = {"loss": total / max(n, 1)}
     values.update({k: v for k, v in acc.compute().items() if k != "loss"})
     return values
