@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _parallel, backend
 from ..autograd.grad_mode import no_grad
+from . import _fused
 from ._helpers import (
     _adam_hyper,
     _bump_scalar,
@@ -112,11 +115,18 @@ class Adam(Optimizer):
             hyper = _adam_hyper(group, amsgrad=amsgrad,
                                 decoupled_weight_decay=group["decoupled_weight_decay"])
             buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            on_gpu = []
             for p, grad in _grads_of(group):
                 state = _lazy_state(self.state[p], p, *buffers)
                 step = _bump_scalar(state["step"])
                 max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
-                _adam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                             max_sq, step=step, **hyper)
+                arrays = (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                          max_sq)
+                if type(p._data) is not np.ndarray:
+                    on_gpu.append((step, arrays))
+                else:
+                    _adam_update(*arrays, step=step, **hyper)
                 p._bump()
+            for (step, _dev, _dt), lists in _fused.batches(on_gpu):
+                _fused.adam(lists, step=step, **hyper)
         return loss

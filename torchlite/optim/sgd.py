@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _parallel, backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
+from . import _fused
 from ._helpers import _check_common, _check_nonneg, _check_number, _grads_of, _value
 from .optimizer import Optimizer
 
@@ -101,11 +104,22 @@ class SGD(Optimizer):
                          dampening=float(group["dampening"]),
                          weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
                          maximize=group["maximize"])
+            on_gpu = []
             for p, grad in _grads_of(group):
                 state = self.state[p]
                 buf = state.get("momentum_buffer") if momentum != 0 else None
-                new_buf = _sgd_update(p._data, grad, None if buf is None else buf._data, **hyper)
-                if momentum != 0 and buf is None:
-                    state["momentum_buffer"] = Tensor._make(new_buf, p._device)
+                if type(p._data) is not np.ndarray:
+                    first = momentum != 0 and buf is None
+                    if first:  # the kernel writes the gradient into it, as _sgd_update does
+                        buf = state["momentum_buffer"] = Tensor._make(
+                            backend.get_xp(p._data).empty_like(p._data), p._device)
+                    on_gpu.append((first, (p._data, grad, None if buf is None else buf._data)))
+                else:
+                    new_buf = _sgd_update(p._data, grad, None if buf is None else buf._data,
+                                          **hyper)
+                    if momentum != 0 and buf is None:
+                        state["momentum_buffer"] = Tensor._make(new_buf, p._device)
                 p._bump()
+            for (first, _dev, _dt), lists in _fused.batches(on_gpu):
+                _fused.sgd(lists, first_step=first, **hyper)
         return loss
