@@ -90,12 +90,32 @@ class NllLoss(Op):
         return gx.astype(g.dtype, copy=False), None, None, None, None
 
 
+def _use_fused(x) -> bool:
+    """The GPU kernels of torchlite._cuda_kernels.cross_entropy take (N, C) CuPy logits."""
+    return x.ndim == 2 and get_xp(x) is not np
+
+
+def _kernels():
+    from ..._cuda_kernels import cross_entropy
+
+    return cross_entropy
+
+
 class CrossEntropyIndex(Op):
     """log_softmax + nll (+ label smoothing) in one node; backward is softmax - onehot."""
 
     @staticmethod
     def forward(ctx, x, t, w, ignore_index, reduction, eps):
         xp = get_xp(x)
+        ctx.fused = None
+        if _use_fused(x):  # one GPU kernel per row instead of a dozen elementwise launches
+            kernels = _kernels()
+            loss, stats, coef = kernels.cross_entropy_forward(
+                x, t, w, ignore_index=ignore_index, label_smoothing=eps)
+            denom = coef.sum()
+            ctx.save_for_backward(x)
+            ctx.fused = (t, w, stats, ignore_index, eps, reduction, denom)
+            return _reduce(xp, loss, reduction, denom)
         c = x.shape[1]
         valid, tt, coef = _targets(xp, x, t, w, ignore_index)
         with np.errstate(invalid="ignore"):  # inf logits (a diverged model): NaN, as PyTorch
@@ -113,6 +133,13 @@ class CrossEntropyIndex(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.fused is not None:
+            (x,) = ctx.saved_tensors
+            t, w, stats, ignore_index, eps, reduction, denom = ctx.fused
+            gx = _kernels().cross_entropy_backward(
+                x, t, stats, g, weight=w, ignore_index=ignore_index, label_smoothing=eps,
+                reduction=reduction, denom=denom)
+            return gx, None, None, None, None, None
         (logp,) = ctx.saved_tensors
         xp = get_xp(g)
         c = logp.shape[1]
