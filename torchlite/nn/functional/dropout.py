@@ -1,4 +1,4 @@
-"""Dropout variants. Masks are drawn on the CPU from the generator and moved to the device."""
+"""Dropout variants. CPU masks come from the generator's uniforms, GPU masks from its seeds."""
 
 from __future__ import annotations
 
@@ -45,15 +45,36 @@ def _keep_mask(x: Tensor, shape, p: float, generator):
     return backend.move(keep.astype(x._data.dtype), x._device)
 
 
+def _on_gpu(a) -> bool:
+    return backend.get_xp(a) is not np
+
+
+def _kernels():
+    from ..._cuda_kernels import dropout
+
+    return dropout
+
+
+def _gpu_mask(dtype, shape, p: float, generator):
+    """The scaled mask drawn on the GPU (Philox, one launch) from one 64-bit seed taken from
+    the generator: reproducible under manual_seed, but not the CPU's mask (as in PyTorch, where
+    CPU and CUDA dropout masks differ too). Moving a CPU-drawn mask would cost a host-to-device
+    copy per call."""
+    k = _kernels()
+    return k.dropout_mask(shape, p, seed=k.draw_seed(generator), dtype=dtype)
+
+
 def _dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape, fn: str,
              generator=None) -> Tensor:
     p = _check_p(p)
     check_float(input, fn)
     if not training or p == 0.0:
         return input
-    keep = _keep_mask(input, mask_shape, p, generator)
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    mask = keep * scale
+    if _on_gpu(input._data):
+        mask = _gpu_mask(input._data.dtype, mask_shape, p, generator)
+    else:
+        keep = _keep_mask(input, mask_shape, p, generator)
+        mask = keep * (0.0 if p == 1.0 else 1.0 / (1.0 - p))
     return maybe_inplace(input, lambda t: MulMask.apply(t, mask, None), inplace)
 
 
