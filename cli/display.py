@@ -186,12 +186,25 @@ def summary_table(s: dict) -> None:
               f"{s['trainable_parameters']:,}), size {s['size_bytes'] / 1024:.1f} KiB")
 
 
-def _ms(v) -> str:
-    return "-" if v is None else f"{v:.3f}"
+def _ms(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}" if v >= 1 \
+        else f"{v:.3f}"
 
 
-def _ratio(v) -> str:
+def _ratio(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
+
+
+def _rate(v: float) -> str:
+    return f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}k" if v >= 1e3 else f"{v:.0f}"
+
+
+def bench_progress(done: int, total: int, row) -> None:
+    """One line on stderr per finished `torchlite bench` row."""
+    times = ", ".join(f"{fw} {_ms(t.median_ms)} ms" for fw, t in row.times.items())
+    info(f"[{done}/{total}] {row.suite}/{row.name}: {times}")
 
 
 def bench_table(rep: dict) -> None:
@@ -199,18 +212,46 @@ def bench_table(rep: dict) -> None:
     from rich import box
     from rich.table import Table
 
-    torch = f"PyTorch {rep['torch_version']}" if rep["torch_version"] else "no PyTorch"
-    threads = rep["threads"] or "default"
-    t = Table(title=f"median ms per step (threads: {threads}; NumPy {rep['numpy_version']}; "
-                    f"{torch})", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    for c in ("case", "torchlite", "numpy", "torch", "tl/numpy", "tl/torch", "runs"):
-        t.add_column(c, justify="left" if c == "case" else "right", no_wrap=True)
-    for r in rep["results"]:
-        ms, ratio = r["ms"], r["ratios"]
-        t.add_row(r["name"], _ms(ms.get("torchlite")), _ms(ms.get("numpy")), _ms(ms.get("torch")),
-                  _ratio(ratio.get("torchlite/numpy")), _ratio(ratio.get("torchlite/torch")),
-                  str(r["repeats"]))
+    m = rep["machine"]
+    torch = f"PyTorch {m['torch']}" if m.get("torch") else "no PyTorch"
+    threads = m["threads"] or "default"
+    t = Table(title=f"median ms per step: {m.get('cpu') or 'unknown CPU'}, {m['cpu_count']} CPUs, "
+                    f"threads {threads}, device {m['device']}; Python {m['python']}, NumPy "
+                    f"{m['numpy']}, {torch}", box=box.SIMPLE_HEAD, padding=(0, 1),
+              pad_edge=False, title_justify="left")
+    for c in ("suite/row", "torchlite ms", "floor ms", "torch ms", "tl/floor", "tl/torch", "spread",
+              "n"):
+        t.add_column(c, justify="left" if c == "suite/row" else "right", no_wrap=True)
+    rates = []
+    for r in rep["rows"]:
+        times, ratio = r["times"], r["ratios"]
+        tl = times.get("torchlite")
+        spread = None
+        if tl and tl["median_ms"] > 0:
+            spread = 50 * (tl["p75_ms"] - tl["p25_ms"]) / tl["median_ms"]
+        t.add_row(f"{r['suite']}/{r['name']}",
+                  *(_ms(times[fw]["median_ms"]) if fw in times else "-"
+                    for fw in ("torchlite", "floor", "torch")),
+                  _ratio(ratio.get("torchlite/floor")), _ratio(ratio.get("torchlite/torch")),
+                  "-" if spread is None else f"±{spread:.0f}%",
+                  str(tl["n"]) if tl else "-")
+        per_s = {fw: v["samples_per_s"] for fw, v in times.items() if "samples_per_s" in v}
+        if per_s:
+            rates.append(f"{r['suite']}/{r['name']}: samples/s " + ", ".join(
+                f"{fw} {_rate(v)}" for fw, v in per_s.items()))
     con = _console()
+    if not con.is_terminal:  # rich's default of 80 columns for pipes would cut columns short
+        con.width = max(con.width, 100)
     con.print(t)
-    con.print("tl/numpy, tl/torch: torchlite's time over the other's (below 1: torchlite is "
-              "faster). numpy: the same math by hand, the floor for torchlite's design.")
+    floor = "CuPy" if m["device"] == "cuda" else "NumPy"
+    con.print(f"tl/floor, tl/torch: torchlite's median time over the floor's and PyTorch's (below "
+              f"1: torchlite is faster). floor: the same math in hand-written {floor}.")
+    con.print("spread: half the interquartile range of torchlite's times, as % of its median. "
+              "n: timed steps per framework.")
+    for line in rates:
+        con.print(line)
+    status = m.get("torch_status")
+    if status == "disabled":
+        con.print("PyTorch: left out (--no-torch)")
+    elif status not in (None, "used"):
+        con.print(f"PyTorch: {status}")

@@ -5,7 +5,6 @@ Heavy imports (numpy, the library) happen inside the commands, so `torchlite --h
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -178,37 +177,56 @@ def summary(target: str = typer.Argument(..., help="Config file or checkpoint/ru
     display.summary_table(_run(api.summarize, target))
 
 
-_BENCH_CASES = ("mlp", "lenet", "lstm", "optim", "data", "all")
-_BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "VECLIB_MAXIMUM_THREADS")
+# torchlite.benchmark.SUITES, spelled out so that `torchlite --help` need not import the library
+_BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup")
 
 
 @app.command()
 def bench(
-    case: str = typer.Option("all", help="mlp | lenet | lstm | optim | data | all"),
-    repeats: int | None = typer.Option(
-        None, min=1, help="Timed steps per framework (default: each case's own; all cases "
-        "together take some seconds)."),
-    threads: int = typer.Option(
-        1, min=0, help="Threads for NumPy's BLAS (OMP/OPENBLAS/MKL_NUM_THREADS, set before NumPy "
-        "loads) and for PyTorch (torch.set_num_threads); 0 keeps the libraries' defaults."),
+    suite: list[str] | None = typer.Option(
+        None, "--suite", help="mlp | lenet5 | lstm | optim | data | startup; repeat the option "
+        "for several (default: all)."),
+    device: str = typer.Option("cpu", help="cpu | cuda"),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON results."),
+    repeat: int | None = typer.Option(
+        None, min=1, help="Timed steps per framework and row, for every suite (default: each "
+        "suite's own)."),
+    threads: int | None = typer.Option(
+        None, min=0, help="Threads for every framework (default: all CPUs; 0: each library's "
+        "own default)."),
+    no_torch: bool = typer.Option(False, "--no-torch", help="Leave PyTorch out."),
+    quick: bool = typer.Option(False, "--quick", hidden=True,
+                               help="Tiny problem sizes: checks the harness, not speed."),
 ) -> None:
-    """Time torchlite against the same math in hand-written NumPy and in PyTorch (when it is
-    installed), in one process: median ms per step and ratios."""
-    if case not in _BENCH_CASES:
-        display.error(f"--case must be one of {', '.join(_BENCH_CASES)}, got {case!r}")
-        raise typer.Exit(2)
-    if threads:  # before anything loads NumPy's BLAS, which reads these once
-        for var in _BLAS_THREAD_VARS:
-            os.environ[var] = str(threads)
+    """Time torchlite against the same math in hand-written NumPy (the floor) and in PyTorch
+    (when it is installed), each in its own process, taking turns: median ms and ratios."""
+    import difflib
+
+    names = list(dict.fromkeys(suite or _BENCH_SUITES))
+    for name in names:
+        if name not in _BENCH_SUITES:
+            close = difflib.get_close_matches(name, _BENCH_SUITES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            _usage(f"--suite {name!r} is not a suite{hint}; choose from "
+                   f"{', '.join(_BENCH_SUITES)}")
+    if device not in ("cpu", "cuda"):
+        _usage(f"--device must be cpu or cuda, got {device!r}")
     from torchlite import benchmark
 
-    rep = _run(benchmark.run, case, repeats=repeats, threads=threads).to_dict()
+    def measure():
+        try:
+            return benchmark.run(names, device=device, repeat=repeat, threads=threads,
+                                 use_torch=not no_torch, quick=quick,
+                                 progress=display.bench_progress)
+        except KeyboardInterrupt:  # the workers are stopped already; there is nothing to save
+            display.error("interrupted")
+            raise typer.Exit(130) from None
+
+    rep = _run(measure)
     if as_json:
-        display.print_json(rep)
+        display.print_json(rep.to_dict())
     else:
-        display.bench_table(rep)
+        display.bench_table(rep.to_dict())
 
 
 @config_app.command("schema")

@@ -1,193 +1,176 @@
-"""What every benchmark case shares: the timer, thread limits, agreement checks, small helpers.
+"""What the suites, the worker and the runner share: names, the row description, the framework
+adapter a worker builds its cases with, and the training-step cases of the model suites.
 
-A case builds `Row`s: one named step per framework, all doing the same math on the same data.
-The timer runs the steps of a row in turn, so that drift in machine load hits all of them alike.
+A suite module (mlp.py, lenet5.py, ...) holds REPEAT, WARMUP, BLOCK (timed steps per turn of a
+worker) and SETTLE (seconds of quiet before each turn, for steps that use thread pools; see
+_runner.measure), `rows(quick) -> list[RowSpec]` (run by the parent, which imports no framework) and
+`build(env, params) -> case or None` (run by each worker; None when the framework has no part in
+the row). A case has `step()` (one timed step) and `check() -> dict[str, float]`, which runs the
+first steps and returns the numbers that must agree across frameworks before any time counts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import statistics
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
 
 import numpy as np
 
-import torchlite
-
-FRAMEWORKS = ("torchlite", "numpy", "torch")
+FRAMEWORKS = ("torchlite", "floor", "torch")
+SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup")
+SEED = 0
 
 
 class BenchmarkError(RuntimeError):
-    """The implementations of a case disagree, so their times would mean nothing."""
+    """A benchmark could not be measured: the frameworks disagree numerically (their times
+    would mean nothing), or a worker process failed."""
 
 
-@dataclass
-class Row:
-    """One timed line: `fns` maps a framework name (see FRAMEWORKS) to a zero-argument step."""
+@dataclass(frozen=True)
+class RowSpec:
+    """One table row: `params` (JSON-able) is all a worker needs to build its side of it."""
 
+    suite: str
     name: str
     description: str
-    fns: dict[str, Callable[[], object]]
+    params: dict = field(default_factory=dict)
+    samples: int | None = None  # items one step processes, for a samples/s figure
 
 
-def median_ms(fns: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
-    """Median wall time in ms of each function; the functions take turns within each repeat."""
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+def suite_module(name: str):
+    """The module of suite `name` (from the fixed table SUITES; nothing else is importable)."""
+    if name not in SUITES:
+        raise ValueError(f"unknown benchmark suite {name!r}; choose from {', '.join(SUITES)}")
+    return importlib.import_module(f"{__package__}.{name}")
 
 
-def import_torch():
-    """PyTorch when it is installed, else None (it is optional everywhere in torchlite)."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
+class Env:
+    """One framework on one device, as a worker sees it: moving arrays in and out, the array
+    module of the floor, and the synchronisation that must precede reading the clock."""
+
+    def __init__(self, framework: str, device: str) -> None:
+        from .. import backend
+
+        if framework not in FRAMEWORKS:
+            raise ValueError(f"unknown framework {framework!r}")
+        self.framework, self.device = framework, device
+        self._backend = backend
+        if framework == "torch":
+            import torch
+
+            self.lib = torch
+        elif framework == "torchlite":
+            import torchlite
+
+            self.lib = torchlite
+        else:
+            self.lib = None
+        # the floor is written once over `xp`: NumPy here, CuPy on a GPU
+        self.xp = backend.xp_for(backend.to_device(device)) if framework == "floor" else np
+
+    def put(self, a: np.ndarray):
+        """A framework array/tensor on the device holding `a` (shares memory on the CPU)."""
+        if self.lib is None:
+            return self.xp.asarray(a)
+        return self.lib.from_numpy(a).to(self.device)
+
+    def get(self, t) -> np.ndarray:
+        """A NumPy array with the values of a framework array/tensor."""
+        if self.lib is None:
+            return self._backend.move(t, self._backend.CPU)
+        return t.detach().cpu().numpy()
+
+    def scalar(self, t) -> float:
+        return float(t) if self.lib is None else float(t.item())
+
+    def sync(self) -> None:
+        """Wait for the device, so that a step's time includes its kernels."""
+        if self.device == "cpu":
+            return
+        if self.framework == "torch":
+            self.lib.cuda.synchronize()
+        else:
+            self._backend.synchronize()
 
 
-@contextlib.contextmanager
-def limit_threads(threads: int | None, torch=None) -> Iterator[None]:
-    """Run the block with `threads` BLAS/OpenMP threads (threadpoolctl, when installed) and
-    `torch.set_num_threads(threads)`; both are restored afterwards. None or 0 changes nothing.
-
-    threadpoolctl acts on an already loaded BLAS; without it only the environment variables set
-    before NumPy was first imported (as `torchlite bench` does) limit NumPy's BLAS."""
-    if not threads:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        limiter = contextlib.nullcontext()
-    else:
-        limiter = threadpool_limits(limits=threads)
-    saved = torch.get_num_threads() if torch is not None else None
-    with limiter:
-        if torch is not None:
-            torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            if torch is not None:
-                torch.set_num_threads(saved)
+# ------------------------------------------------------------------------------------------------
+# the model suites: data and weights from one seed, a training step per framework
 
 
-def blas_threads() -> int | None:
-    """Threads of the loaded BLAS as threadpoolctl sees them; None when that is unknown."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return max(counts) if counts else None
+def uniform(rng: np.random.Generator, shape: tuple, bound: float) -> np.ndarray:
+    """float32 values in [-bound, bound): PyTorch's default initialisation of Linear, Conv and
+    LSTM weights has this form, so the models start where PyTorch users expect."""
+    return rng.uniform(-bound, bound, shape).astype(np.float32)
 
 
-def check_close(case: str, what: str, got, ref, rtol: float = 1e-4, atol: float = 1e-5) -> None:
-    """Raise BenchmarkError unless `got` matches `ref` (arrays or floats)."""
-    got, ref = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    if got.shape != ref.shape or not np.allclose(got, ref, rtol=rtol, atol=atol):
-        diff = np.max(np.abs(got - ref)) if got.shape == ref.shape else "shape"
-        raise BenchmarkError(f"{case}: {what} disagrees with the NumPy reference "
-                             f"(max abs difference {diff}); the timings would be meaningless")
+def optimizer_name(opt: dict) -> str:
+    if opt["name"] == "adam":
+        return f"Adam(lr={opt['lr']:g})"
+    mom = f", momentum={opt['momentum']:g}" if opt.get("momentum") else ""
+    return f"SGD(lr={opt['lr']:g}{mom})"
 
 
-def cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of logits z (N, C) for labels y (N,), and its gradient wrt z."""
-    n = len(y)
-    rows = np.arange(n)
-    m = z.max(axis=1, keepdims=True)
-    e = np.exp(z - m)
-    s = e.sum(axis=1, keepdims=True)
-    loss = float(np.mean(np.log(s[:, 0]) + m[:, 0] - z[rows, y]))
-    g = e / s
-    g[rows, y] -= 1
-    g *= 1.0 / n  # a Python float keeps float32
-    return loss, g
+def make_optimizer(lib, params, opt: dict):
+    """torchlite's or PyTorch's optimizer from a row's optimizer spec."""
+    if opt["name"] == "adam":
+        return lib.optim.Adam(params, lr=opt["lr"])
+    return lib.optim.SGD(params, lr=opt["lr"], momentum=opt.get("momentum", 0.0))
 
 
-def train_step(model, x, y, loss_fn, opt) -> Callable[[], object]:
-    """A zero-argument training step (zero_grad, forward, loss, backward, update); works for
-    torchlite and PyTorch objects alike."""
+def train_check(env: Env, case, steps: int = 2) -> dict[str, float]:
+    """Run the first `steps` training steps: their losses and how far the parameters moved.
 
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
+    The first loss checks the data, weights and forward pass; the later ones and the movement
+    (sum of |change|, in float64) check the backward pass and the update, momentum included."""
+    before = [env.get(p).copy() for p in case.params()]
+    out = {f"loss {i + 1}": env.scalar(case.step()) for i in range(steps)}
+    out["sum |param change|"] = float(sum(
+        np.abs(env.get(p) - b).sum(dtype=np.float64) for p, b in zip(case.params(), before)))
+    return out
+
+
+class ModuleStep:
+    """A training step of an nn.Module in torchlite or PyTorch (the same code serves both):
+    zero_grad, forward, CrossEntropyLoss, backward, optimizer step."""
+
+    def __init__(self, env: Env, model, weights: dict, x: np.ndarray, y: np.ndarray,
+                 opt: dict) -> None:
+        self.env = env
+        model.load_state_dict({k: env.lib.from_numpy(v) for k, v in weights.items()})
+        self.model = model.to(env.device)
+        self.x, self.y = env.put(x), env.put(y)
+        self.loss_fn = env.lib.nn.CrossEntropyLoss()
+        self.opt = make_optimizer(env.lib, self.model.parameters(), opt)
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(self.x), self.y)
         loss.backward()
-        opt.step()
+        self.opt.step()
         return loss
 
-    return step
+    def params(self) -> list:
+        return list(self.model.parameters())
+
+    def check(self) -> dict[str, float]:
+        return train_check(self.env, self)
 
 
-def sgd_numpy(forward_backward, params: list[np.ndarray], x, y, lr: float):
-    """The NumPy counterpart of train_step with plain SGD: updates `params` in place."""
+class FloorStep:
+    """The floor's training step: `forward_backward()` -> (loss, gradients in `params`' order),
+    then the hand-written update in place."""
 
-    def step():
-        loss, grads = forward_backward(params, x, y)
-        for p, g in zip(params, grads):
-            p -= lr * g
+    def __init__(self, env: Env, params: list, forward_backward, update) -> None:
+        self.env, self._params = env, params
+        self.forward_backward, self.update = forward_backward, update
+
+    def step(self):
+        loss, grads = self.forward_backward()
+        self.update(grads)
         return loss
 
-    return step
+    def params(self) -> list:
+        return self._params
 
-
-def copy_to_torch(torch, t_model, tl_model) -> None:
-    """Copy torchlite parameters into the PyTorch model (same names, same layouts)."""
-    with torch.no_grad():
-        for (n1, p), (n2, q) in zip(t_model.named_parameters(), tl_model.named_parameters()):
-            if n1 != n2:
-                raise BenchmarkError(f"parameter names differ: torch {n1!r}, torchlite {n2!r}")
-            p.copy_(torch.from_numpy(q.detach().numpy()))
-
-
-def numpy_params(tl_model) -> list[np.ndarray]:
-    """Independent float32 copies of a torchlite model's parameters, in parameters() order."""
-    return [p.detach().numpy().copy() for p in tl_model.parameters()]
-
-
-def model_step_fns(case: str, make, x, y, numpy_forward_backward, lr: float,
-                   torch=None) -> dict[str, Callable[[], object]]:
-    """The timed training steps of a model case (torchlite, its NumPy floor, PyTorch if given).
-
-    `make(nn)` builds the model from a `nn` namespace (torchlite's or PyTorch's). Before
-    anything is timed, torchlite's first loss and gradients must equal the NumPy reference's
-    and PyTorch's loss must equal it too (PyTorch gets torchlite's initial weights).
-    """
-    torchlite.manual_seed(0)
-    model = make(torchlite.nn)
-    params = numpy_params(model)
-    tl_x, tl_y = torchlite.tensor(x), torchlite.tensor(y)
-    cross = torchlite.nn.functional.cross_entropy
-
-    ref_loss, ref_grads = numpy_forward_backward(params, x, y)
-    loss = cross(model(tl_x), tl_y)
-    loss.backward()
-    check_close(case, "torchlite loss", loss.item(), ref_loss)
-    for (name, p), r in zip(model.named_parameters(), ref_grads):
-        check_close(case, f"torchlite gradient of {name}", p.grad.numpy(), r)
-    model.zero_grad()
-
-    fns = {
-        "torchlite": train_step(model, tl_x, tl_y, cross,
-                                torchlite.optim.SGD(model.parameters(), lr=lr)),
-        "numpy": sgd_numpy(numpy_forward_backward, params, x, y, lr),
-    }
-    if torch is not None:
-        t_model = make(torch.nn)
-        copy_to_torch(torch, t_model, model)
-        t_x, t_y = torch.from_numpy(x), torch.from_numpy(y)
-        check_close(case, "PyTorch loss",
-                    torch.nn.functional.cross_entropy(t_model(t_x), t_y).item(), ref_loss)
-        fns["torch"] = train_step(t_model, t_x, t_y, torch.nn.functional.cross_entropy,
-                                  torch.optim.SGD(t_model.parameters(), lr=lr))
-    return fns
+    def check(self) -> dict[str, float]:
+        return train_check(self.env, self)
