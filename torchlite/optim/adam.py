@@ -19,14 +19,21 @@ from .optimizer import Optimizer
 __all__ = ["Adam"]
 
 
-def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2,
-                 eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
+def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, **hyper):
     """One Adam step on raw arrays, in place on `param` and the moment buffers.
 
     `step` is the step count after this step (1 on the first one); `max_exp_avg_sq` is None
     unless `amsgrad`. The arithmetic is PyTorch's, operation by operation; it runs as one
     elementwise kernel over two scratch arrays, chunked across threads for large parameters.
     """
+    _adam_update_many([(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)], step=step, **hyper)
+
+
+def _adam_update_many(entries, *, step, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize,
+                      decoupled_weight_decay):
+    """`_adam_update` over many parameters of one dtype sharing a step count: (param, grad,
+    exp_avg, exp_avg_sq, max_exp_avg_sq) entries, spread over threads as one multi-tensor
+    update when they are large in all."""
     step_size = lr / (1 - beta1**step)
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
     l2 = weight_decay if weight_decay != 0 and not decoupled_weight_decay else 0.0
@@ -71,8 +78,8 @@ def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, 
         b /= a
         p += b
 
-    arrays = [param, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if amsgrad else [])
-    _parallel.elementwise(kernel, arrays, 2, param.dtype)
+    groups = [e if amsgrad else e[:4] for e in entries]
+    _parallel.elementwise_many(kernel, groups, 2, entries[0][0].dtype)
 
 
 class Adam(Optimizer):
@@ -115,18 +122,20 @@ class Adam(Optimizer):
             hyper = _adam_hyper(group, amsgrad=amsgrad,
                                 decoupled_weight_decay=group["decoupled_weight_decay"])
             buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-            on_gpu = []
+            on_cpu, on_gpu = {}, []
             for p, grad in _grads_of(group):
                 state = _lazy_state(self.state[p], p, *buffers)
                 step = _bump_scalar(state["step"])
                 max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
                 arrays = (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                           max_sq)
-                if type(p._data) is not np.ndarray:
-                    on_gpu.append((step, arrays))
+                if type(p._data) is np.ndarray:  # one multi-tensor update per (step, dtype)
+                    on_cpu.setdefault((step, p._data.dtype), []).append(arrays)
                 else:
-                    _adam_update(*arrays, step=step, **hyper)
+                    on_gpu.append((step, arrays))
                 p._bump()
+            for (step, _dt), entries in on_cpu.items():
+                _adam_update_many(entries, step=step, **hyper)
             for (step, _dev, _dt), lists in _fused.batches(on_gpu):
                 _fused.adam(lists, step=step, **hyper)
         return loss
