@@ -239,13 +239,13 @@ def test_numpy_float64_hyper_parameters_keep_float32(cls, kw):
 def test_step_runs_under_no_grad_and_closure_under_enable_grad(monkeypatch):
     seen = {}
     p = torchlite.ones(2, requires_grad=True)
-    update = optim.sgd._sgd_update
+    update = optim.sgd._sgd_update_many
 
     def probe(*args, **kwargs):
         seen["update"] = torchlite.is_grad_enabled()
         return update(*args, **kwargs)
 
-    monkeypatch.setattr(optim.sgd, "_sgd_update", probe)
+    monkeypatch.setattr(optim.sgd, "_sgd_update_many", probe)
 
     def closure():
         seen["closure"] = torchlite.is_grad_enabled()

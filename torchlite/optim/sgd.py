@@ -14,7 +14,7 @@ from .optimizer import Optimizer
 __all__ = ["SGD"]
 
 
-def _sgd_update(param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+def _sgd_update(param, grad, buf, *, momentum, **hyper):
     """One SGD step on raw arrays, in place on `param` (and `buf`). Returns the momentum buffer.
 
     `buf` is None on the first step with momentum: it then starts as a copy of the gradient.
@@ -24,6 +24,14 @@ def _sgd_update(param, grad, buf, *, lr, momentum, dampening, weight_decay, nest
     first = momentum != 0 and buf is None
     if first:
         buf = backend.get_xp(param).empty_like(param)
+    _sgd_update_many([(param, grad, buf)], first=first, momentum=momentum, **hyper)
+    return buf
+
+
+def _sgd_update_many(entries, *, first, lr, momentum, dampening, weight_decay, nesterov,
+                     maximize):
+    """`_sgd_update` over many parameters of one dtype: (param, grad, buf) entries, all on their
+    first momentum step (`first`, buffers to be filled) or none; one multi-tensor update."""
 
     def kernel(p, g, *rest):
         xp = backend.get_xp(p)
@@ -57,9 +65,8 @@ def _sgd_update(param, grad, buf, *, lr, momentum, dampening, weight_decay, nest
         xp.multiply(g, lr, out=b)
         p -= b
 
-    arrays = [param, grad] + ([buf] if momentum != 0 else [])
-    _parallel.elementwise(kernel, arrays, 2, param.dtype)
-    return buf
+    groups = [e if momentum != 0 else e[:2] for e in entries]
+    _parallel.elementwise_many(kernel, groups, 2, entries[0][0].dtype)
 
 
 class SGD(Optimizer):
@@ -104,22 +111,22 @@ class SGD(Optimizer):
                          dampening=float(group["dampening"]),
                          weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
                          maximize=group["maximize"])
-            on_gpu = []
+            on_cpu, on_gpu = {}, []
             for p, grad in _grads_of(group):
                 state = self.state[p]
                 buf = state.get("momentum_buffer") if momentum != 0 else None
-                if type(p._data) is not np.ndarray:
-                    first = momentum != 0 and buf is None
-                    if first:  # the kernel writes the gradient into it, as _sgd_update does
-                        buf = state["momentum_buffer"] = Tensor._make(
-                            backend.get_xp(p._data).empty_like(p._data), p._device)
-                    on_gpu.append((first, (p._data, grad, None if buf is None else buf._data)))
+                first = momentum != 0 and buf is None
+                if first:  # the update writes the gradient into it
+                    buf = state["momentum_buffer"] = Tensor._make(
+                        backend.get_xp(p._data).empty_like(p._data), p._device)
+                entry = (p._data, grad, None if buf is None else buf._data)
+                if type(p._data) is np.ndarray:  # one multi-tensor update per (first, dtype)
+                    on_cpu.setdefault((first, p._data.dtype), []).append(entry)
                 else:
-                    new_buf = _sgd_update(p._data, grad, None if buf is None else buf._data,
-                                          **hyper)
-                    if momentum != 0 and buf is None:
-                        state["momentum_buffer"] = Tensor._make(new_buf, p._device)
+                    on_gpu.append((first, entry))
                 p._bump()
+            for (first, _dt), entries in on_cpu.items():
+                _sgd_update_many(entries, first=first, **hyper)
             for (first, _dev, _dt), lists in _fused.batches(on_gpu):
                 _fused.sgd(lists, first_step=first, **hyper)
         return loss
