@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import _workspace as ws
+
 __all__ = ["elementwise", "elementwise_many", "get_num_threads", "set_num_threads"]
 
 # Below this many elements an update runs as whole-array passes on the calling thread: the
@@ -131,8 +133,6 @@ def elementwise_many(kernel: Callable[..., None], groups: Sequence[Sequence[np.n
 def _whole(kernel, arrays, n_scratch: int, scratch_dtype) -> None:
     first = arrays[0]
     if type(first) is np.ndarray:
-        from . import _workspace as ws
-
         scratch = [ws.empty(np, first.shape, scratch_dtype) for _ in range(n_scratch)]
     else:
         scratch = [_like(first, scratch_dtype) for _ in range(n_scratch)]

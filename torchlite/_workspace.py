@@ -64,7 +64,7 @@ def empty(xp, shape, dtype):
     """An uninitialised array, reused from the pool when one of this shape is idle."""
     global _bytes
     dtype = np.dtype(dtype)
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     nbytes = dtype.itemsize * math.prod(shape)
     if xp is not np or nbytes < _MIN_BYTES:
         return xp.empty(shape, dtype=dtype)
