@@ -333,3 +333,25 @@ def test_parity_gather_scatter_add_index():
         res.append((y.detach().numpy(), x.grad.numpy(), src.grad.numpy()))
     for mine, theirs in zip(*res):
         np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
+def _labelled_cuda(t):
+    """`t`'s (NumPy) data under a cuda device label: enough to reach the device checks, which
+    run before any array work, on a machine without a GPU."""
+    return torchlite.Tensor._make(t._data, torchlite.device("cuda"))
+
+
+def test_index_on_another_device_is_refused_up_front():
+    # the index goes to the op as a raw array, so the op checks its device itself
+    x = torchlite.ones(3, 4)
+    idx = _labelled_cuda(I([0, 2]))
+    with pytest.raises(RuntimeError, match=r"index_select.*same device.*cpu.*cuda"):
+        x.index_select(0, idx)
+    with pytest.raises(RuntimeError, match=r"gather.*same device"):
+        x.gather(1, _labelled_cuda(I([[0], [1], [2]])))
+    with pytest.raises(RuntimeError, match=r"scatter_add.*same device"):
+        x.scatter_add(0, _labelled_cuda(I([[0, 1, 2, 0]])), torchlite.ones(1, 4))
+    with pytest.raises(RuntimeError, match=r"index_add.*same device"):
+        x.index_add(0, idx, torchlite.ones(2, 4))
+    with pytest.raises(IndexError, match=r"indices should be either on cpu"):
+        x[idx]

@@ -96,6 +96,64 @@ def unbroadcast(g, shape, dtype=None):
     return g
 
 
+def along_axis_key(idx, axis: int, xp):
+    """The index tuple addressing `arr[..., idx[...], ...]` elementwise along `axis` (NumPy's
+    take/put_along_axis as one fancy index): open grids over idx's other dims, idx on `axis`.
+
+    `arr[key] = values` is put_along_axis, which older CuPy releases lack.
+    """
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in idx.shape)])
+    grids[axis] = idx
+    return tuple(grids)
+
+
+# The dtypes CuPy's add.at has a kernel for: it rests on CUDA's atomicAdd, which has none for
+# int64, int16, int8, uint8 or bool.
+_ATOMIC_ADD_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64,
+                                                     np.int32, np.uint32, np.uint64))
+
+
+def add_at(out, key, values) -> None:
+    """`out[key] += values` in place, repeated indices accumulating (NumPy's ufunc add.at), on
+    either array module. On a GPU, dtypes without an atomic add are summed on the host (a copy
+    there and back, which waits for the device): only integer and bool scatter-adds take that
+    path, never a gradient."""
+    xp = backend.get_xp(out)
+    if xp is np or out.dtype in _ATOMIC_ADD_DTYPES:
+        xp.add.at(out, key, values)
+        return
+    out[...] = backend.move(add_at_on_host(out, key, values), backend.array_device(out))
+
+
+def add_at_on_host(out, key, values):
+    """`add_at` done by NumPy on host copies of `out`, the arrays in `key` and `values`;
+    returns the host result (for a NumPy `out`, `out` itself, changed in place)."""
+    host = backend.move(out, backend.CPU)
+    parts = key if isinstance(key, tuple) else (key,)
+    np.add.at(host, tuple(backend.move(k, backend.CPU) for k in parts),
+              backend.move(values, backend.CPU))
+    return host
+
+
+def bincount(idx, n: int, weights=None):
+    """NumPy's `bincount(idx, weights, minlength=n)` for a 1-D integer array `idx` with values in
+    [0, n): int64 counts, or float64 sums of `weights`.
+
+    On a GPU it is a scatter-add into n zeros: CuPy's own bincount reads the data back (its
+    minimum, and its maximum to size the result), which would stall the device every call.
+    """
+    xp = backend.get_xp(idx)
+    if xp is np:
+        return np.bincount(idx, weights=weights, minlength=n)
+    if weights is None:
+        counts = xp.zeros(n, dtype=np.uint64)  # (atomicAdd has no int64 kernel; uint64 has)
+        add_at(counts, idx, 1)
+        return counts.astype(np.int64)
+    sums = xp.zeros(n, dtype=np.float64)
+    add_at(sums, idx, weights.astype(np.float64, copy=False))
+    return sums
+
+
 def broadcast_shapes(op: str, *shapes):
     try:
         return np.broadcast_shapes(*shapes)

@@ -300,9 +300,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     probs = input._data if p is None else p
-    draw = _rng(generator).random(input._data.shape)
-    xp = get_xp(input._data)
-    return Tensor._make((xp.asarray(draw) < probs).astype(input._data.dtype), input._device)
+    draw = backend.move(_rng(generator).random(input._data.shape), input._device)
+    return Tensor._make((draw < probs).astype(input._data.dtype), input._device)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):

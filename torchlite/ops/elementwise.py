@@ -351,8 +351,9 @@ def floor_divide(input, other):
     x = a._data if isinstance(a, Tensor) else scalar(a)
     y = b._data if isinstance(b, Tensor) else scalar(b)
     dev = (a if isinstance(a, Tensor) else b)._device
-    if dt.kind in "iub" and bool((_xp(x, y).asarray(y) == 0).any()):
-        # as PyTorch on the CPU, which raises RuntimeError("ZeroDivisionError")
+    if dt.kind in "iub" and dev.type == "cpu" and bool((np.asarray(y) == 0).any()):
+        # as PyTorch on the CPU, which raises RuntimeError("ZeroDivisionError"); on a GPU
+        # neither checks (reading the divisor back would stall the device)
         raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
     with np.errstate(divide="ignore", invalid="ignore"):
         r = _xp(x, y).floor_divide(_cast(x, dt), _cast(y, dt))

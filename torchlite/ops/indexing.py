@@ -13,9 +13,12 @@ from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor, _mark_synced
-from ._util import unbroadcast, wrap_dim
+from ._util import add_at, along_axis_key, unbroadcast, wrap_dim
 from .diagonal import diag_view
 from .shape import Slice, _view_of
+
+_GPU_INDEX_ERROR = ("indices should be either on cpu or on the same device as the indexed "
+                    "tensor (cpu), got indices on a GPU")
 
 
 def _convert_key(key, xp, shape):
@@ -25,6 +28,8 @@ def _convert_key(key, xp, shape):
     out, basic = [], True
     for k in key:
         if isinstance(k, Tensor):
+            if xp is np and k._device.type != "cpu":
+                raise IndexError(_GPU_INDEX_ERROR)
             k = xp.asarray(k._data)  # (a CPU index tensor for a GPU tensor is moved, as PyTorch)
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
@@ -35,6 +40,8 @@ def _convert_key(key, xp, shape):
                         "tensors used as indices must be long, int, byte or bool tensors"
                     )
         elif isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
+            if xp is np and get_xp(k) is not np:
+                raise IndexError(_GPU_INDEX_ERROR)
             k = xp.asarray(k)
             basic = False
             if k.dtype.kind == "f":
@@ -66,7 +73,7 @@ class AdvIndex(Op):
     def backward(ctx, g):
         xp = get_xp(g)
         out = xp.zeros(ctx.shape, dtype=ctx.dtype)
-        xp.add.at(out, ctx.key, g)  # repeated indices accumulate
+        add_at(out, ctx.key, g)  # repeated indices accumulate
         return out, None
 
 
@@ -224,34 +231,40 @@ class IndexSelect(Op):
         xp = get_xp(g)
         out = xp.zeros(ctx.shape, dtype=ctx.dtype)
         key = (slice(None),) * ctx.axis + (idx,)
-        xp.add.at(out, key, g)
+        add_at(out, key, g)
         return out, None, None
 
 
-def _index_array(index, op):
+def _index_array(index, input: Tensor, op):
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {index.dtype}")
+    if index._device is not input._device:  # the index goes to the op as a raw array
+        raise RuntimeError(
+            f"{op}(): expected all tensors to be on the same device, but found at least two "
+            f"devices, {input._device} (self) and {index._device} (index)"
+        )
     return index._data
 
 
+def _out_of_range(idx, n: int) -> bool:
+    """Whether an index array holds a value outside [-n, n). Checked on the CPU only: on a GPU
+    the check would read the indices back and stall the device every call."""
+    return get_xp(idx) is np and idx.size > 0 and (int(idx.max()) >= n or int(idx.min()) < -n)
+
+
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of `input` at positions `index` (a vector) along `dim`. Out-of-range indices
+    raise IndexError on the CPU; on a GPU they are not checked (the check would stall it)."""
     d = wrap_dim(dim, input._data.ndim, "index_select")
-    idx = _index_array(index, "index_select")
+    idx = _index_array(index, input, "index_select")
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     n = input._data.shape[d] if input._data.ndim else 1
-    if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
+    if _out_of_range(idx, n):
         raise IndexError(f"index_select(): index out of range in self (dim {d} has size {n})")
     return IndexSelect.apply(input, d, idx.reshape(-1))
-
-
-def _along(idx, axis, xp):
-    """The full index tuple addressing x[..., idx[...], ...] elementwise along `axis`."""
-    grids = list(xp.ogrid[tuple(slice(0, s) for s in idx.shape)])
-    grids[axis] = idx
-    return tuple(grids)
 
 
 class Gather(Op):
@@ -259,7 +272,7 @@ class Gather(Op):
     def forward(ctx, x, axis, idx):
         xp = get_xp(x)
         ctx.shape, ctx.axis, ctx.dtype = x.shape, axis, x.dtype
-        key = _along(idx, axis, xp)
+        key = along_axis_key(idx, axis, xp)
         ctx.key = key
         return x[key]
 
@@ -267,7 +280,7 @@ class Gather(Op):
     def backward(ctx, g):
         xp = get_xp(g)
         out = xp.zeros(ctx.shape, dtype=ctx.dtype)
-        xp.add.at(out, ctx.key, g)
+        add_at(out, ctx.key, g)
         return out, None, None
 
 
@@ -285,15 +298,16 @@ def _check_gather(input, d, idx, op):
                 f"from dimension {d}"
             )
     n = input._data.shape[d]
-    if idx.size and (int(idx.max()) >= n or int(idx.min()) < -n):
+    if _out_of_range(idx, n):
         raise RuntimeError(f"{op}(): index {int(idx.max())} is out of bounds for dimension {d} "
                            f"with size {n}")
 
 
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """out[i][j] = input[index[i][j]][j] (dim=0), and so on for other dims."""
+    """out[i][j] = input[index[i][j]][j] (dim=0), and so on for other dims. Out-of-range indices
+    raise RuntimeError on the CPU; on a GPU they are not checked (the check would stall it)."""
     d = wrap_dim(dim, input._data.ndim, "gather")
-    idx = _index_array(index, "gather")
+    idx = _index_array(index, input, "gather")
     _check_gather(input, d, idx, "gather")
     return Gather.apply(input, d, idx)
 
@@ -302,13 +316,13 @@ class Scatter(Op):
     @staticmethod
     def forward(ctx, x, src, axis, idx, accumulate):
         xp = get_xp(x)
-        key = _along(idx, axis, xp)
+        key = along_axis_key(idx, axis, xp)
         ctx.key, ctx.accumulate = key, accumulate
         ctx.msrc = (src.shape, src.dtype) if hasattr(src, "shape") else None
         out = x.copy()
         vals = src[tuple(slice(0, s) for s in idx.shape)] if hasattr(src, "shape") else src
         if accumulate:
-            xp.add.at(out, key, vals)
+            add_at(out, key, vals)  # (an int64 scatter_add on a GPU goes through the host)
         else:
             out[key] = vals
         return out
@@ -330,7 +344,7 @@ class Scatter(Op):
 
 def _scatter(input, dim, index, src, accumulate, op):
     d = wrap_dim(dim, input._data.ndim, op)
-    idx = _index_array(index, op)
+    idx = _index_array(index, input, op)
     _check_gather(input, d, idx, op)
     if isinstance(src, Tensor):
         if src._data.dtype != input._data.dtype:
@@ -348,7 +362,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     """out = input with alpha * source[..., i, ...] added at input[..., index[i], ...] along dim
     (repeated indices accumulate). Shape: source is input's shape with len(index) at dim."""
     d = wrap_dim(dim, input._data.ndim, "index_add")
-    idx = _index_array(index, "index_add")
+    idx = _index_array(index, input, "index_add")
     if idx.ndim > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
     want = list(input._data.shape)

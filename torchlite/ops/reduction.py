@@ -16,7 +16,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import wrap_dim, wrap_dims
+from ._util import along_axis_key, wrap_dim, wrap_dims
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 # PyTorch's torch.return_types: `values, indices = x.max(dim)` and `.values` / `.indices` both work
@@ -179,7 +179,7 @@ class MaxMinDim(Op):
         if not ctx.keepdim:
             g, idx = xp.expand_dims(g, ctx.dim), xp.expand_dims(idx, ctx.dim)
         out = xp.zeros(ctx.shape, dtype=g.dtype)
-        xp.put_along_axis(out, idx, g, axis=ctx.dim)
+        out[along_axis_key(idx, ctx.dim, xp)] = g  # put_along_axis, which older CuPy lacks
         return out, None, None, None
 
 
