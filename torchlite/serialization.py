@@ -44,11 +44,13 @@ class CheckpointError(ValueError):
 
 def _encode(obj, path: str, tensors: dict):
     """Replace tensors by references, recording them in `tensors`; return a JSON-able skeleton."""
-    if isinstance(obj, (Tensor, np.ndarray)):
+    if isinstance(obj, (Tensor, np.ndarray)) or backend.get_xp(obj) is not np:
         name, k = path, 1
         while name in tensors:  # {"a/b": x, "a": {"b": y}} and {1: x, "1": y} map to one path
             name, k = f"{path}#{k}", k + 1
-        tensors[name] = obj if isinstance(obj, Tensor) else Tensor._make(obj, backend.CPU)
+        # a raw array (NumPy, or CuPy on a GPU) is stored like a tensor of its device
+        tensors[name] = obj if isinstance(obj, Tensor) else Tensor._make(
+            obj, backend.array_device(obj))
         return {"__tensor__": name}
     if isinstance(obj, dict):
         return {"__dict__": [[_key(k), _encode(v, f"{path}/{k}" if path else str(k), tensors)]

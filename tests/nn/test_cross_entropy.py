@@ -299,3 +299,17 @@ def test_all_ignored_parity(fn, reduction, options):
     out.sum().backward()
     ref.sum().backward()
     np.testing.assert_array_equal(npy(a.grad), b.grad.numpy())
+
+
+def test_target_or_weight_on_another_device_is_refused_up_front():
+    # targets and weights reach the Ops as raw arrays; a CPU target with GPU logits is the
+    # common mistake. A cuda label on NumPy data reaches the check without a GPU.
+    x = t32(rnd((3, 4)))
+    on_gpu = torchlite.Tensor._make(np.array([0, 1, 3]), torchlite.device("cuda"))
+    with pytest.raises(RuntimeError, match=r"cross_entropy.*same device.*\(target\)"):
+        F.cross_entropy(x, on_gpu)
+    with pytest.raises(RuntimeError, match=r"nll_loss.*same device.*\(target\)"):
+        F.nll_loss(x, on_gpu)
+    w = torchlite.Tensor._make(np.ones(4, dtype=np.float32), torchlite.device("cuda"))
+    with pytest.raises(RuntimeError, match=r"cross_entropy.*same device.*\(weight\)"):
+        F.cross_entropy(x, torchlite.tensor([0, 1, 3]), weight=w)

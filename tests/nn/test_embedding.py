@@ -93,3 +93,10 @@ def test_embedding_parity():
     parity(nn.Embedding(5, 3, padding_idx=2), torch.nn.Embedding(5, 3, padding_idx=2), IDX)
     parity(nn.Embedding(5, 3, scale_grad_by_freq=True),
            torch.nn.Embedding(5, 3, scale_grad_by_freq=True), IDX)
+
+
+def test_indices_on_another_device_are_refused_up_front():
+    e = nn.Embedding(5, 2)
+    idx = torchlite.Tensor._make(np.array([0, 1]), torchlite.device("cuda"))
+    with pytest.raises(RuntimeError, match=r"embedding.*same device"):
+        e(idx)

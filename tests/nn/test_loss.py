@@ -248,3 +248,14 @@ def test_embedding_losses_parity():
     sum(r for _, r in pairs).backward()
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(npy(a.grad), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_weights_on_another_device_are_refused_up_front():
+    # weight and pos_weight reach the Ops as raw arrays; a cuda label on NumPy data reaches
+    # the check without a GPU
+    x, y = t32(rnd((2, 3))), t32(np.ones((2, 3)))
+    w = torchlite.Tensor._make(np.ones(3, dtype=np.float32), torchlite.device("cuda"))
+    with pytest.raises(RuntimeError, match="weight is on cuda"):
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=w)
+    with pytest.raises(RuntimeError, match="weight is on cuda"):
+        F.binary_cross_entropy(torchlite.sigmoid(x), y, weight=w)

@@ -82,6 +82,9 @@ class SDPAOp(Op):
 def _neg_inf_where(m, masked_value: bool, dtype, like: Tensor) -> Tensor:
     """A boolean mask array as an additive float bias: -inf where m == masked_value, else 0."""
     xp = get_xp(like._data)
+    if get_xp(m) is not xp:  # a raw array: the Op cannot check its device
+        raise RuntimeError(f"attention: expected the mask on {like._device} like the query, "
+                           f"got it on {backend.array_device(m)}")
     arr = xp.where(m if masked_value else ~m, -np.inf, 0.0).astype(dtype)
     return Tensor._make(arr, like._device)
 

@@ -221,6 +221,15 @@ def _batchify(input: Tensor, target: Tensor, fn: str, prob: bool):
     return input, target, False
 
 
+def _same_device(input: Tensor, other: Tensor | None, fn: str, name: str) -> None:
+    """The target and weight go to the Ops as raw arrays: check their device here."""
+    if other is not None and other._device is not input._device:
+        raise RuntimeError(
+            f"{fn}: expected all tensors to be on the same device, but found at least two "
+            f"devices, {input._device} (input) and {other._device} ({name})"
+        )
+
+
 def _check_targets(t, c: int, ignore_index: int) -> None:
     if t.dtype.kind not in "iu":
         raise RuntimeError(
@@ -250,6 +259,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     check_tensor(input, "nll_loss")
     check_tensor(target, "nll_loss", "target")
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    _same_device(input, target, "nll_loss", "target")
+    _same_device(input, weight, "nll_loss", "weight")
     x, t, unbatched = _batchify(input, target, "nll_loss", prob=False)
     _check_targets(t._data, x.shape[1], ignore_index)
     w = _weight_array(weight, x.shape[1], "nll_loss")
@@ -274,6 +285,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
+    _same_device(input, target, "cross_entropy", "target")
+    _same_device(input, weight, "cross_entropy", "weight")
     prob = tuple(input.shape) == tuple(target.shape)
     x, t, unbatched = _batchify(input, target, "cross_entropy", prob)
     c = x.shape[1]

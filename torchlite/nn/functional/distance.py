@@ -150,13 +150,17 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
 
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
-    """0.5 * (log(max(var, eps)) + (input - target)**2 / max(var, eps)) (+ const if full)."""
+    """0.5 * (log(max(var, eps)) + (input - target)**2 / max(var, eps)) (+ const if full).
+
+    A negative entry of `var` raises ValueError on the CPU; on a GPU it is not checked (the
+    check would stall the device every call) and is clamped to eps like the others.
+    """
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)  # one variance per sample, broadcast over the last dim
         elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
             raise ValueError("var is of incorrect size")
-    if bool((var < 0).any()):
+    if var._device.type == "cpu" and bool((var._data < 0).any()):
         raise ValueError("var has negative entry/entries")
     with grad_mode.no_grad():  # PyTorch clamps var without letting the clamp cut the gradient
         clamped = ew.clamp_min(var.detach(), eps)

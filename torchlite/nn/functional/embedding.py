@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd import grad_mode
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops._util import bincount
 from ...tensor import Tensor
 from ._util import check_tensor
 
@@ -22,7 +25,7 @@ class Embedding(Op):
         idx = ctx.idx.reshape(-1)
         rows = g.reshape(-1, ctx.shape[1])
         if ctx.scale:
-            counts = xp.bincount(idx, minlength=ctx.shape[0])
+            counts = bincount(idx, ctx.shape[0])
             rows = rows / counts[idx].astype(g.dtype)[:, None]
         gw = xp.zeros(ctx.shape, dtype=g.dtype)
         if hasattr(xp.add, "at"):
@@ -66,6 +69,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         )
     if weight.dim() != 2:
         raise RuntimeError(f"embedding: weight must be 2-D, got shape {tuple(weight.shape)}")
+    if input._device is not weight._device:  # the indices go to the op as a raw array
+        raise RuntimeError(
+            f"embedding: expected all tensors to be on the same device, but found at least two "
+            f"devices, {weight._device} (weight) and {input._device} (indices)"
+        )
     v = weight.shape[0]
     idx = input._data
     if get_xp(idx).__name__ == "numpy" and idx.size and (idx.min() < 0 or idx.max() >= v):
@@ -84,7 +92,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 one-hot encoding along a new last dim. Shape: (*) -> (*, num_classes)."""
+    """int64 one-hot encoding along a new last dim. Shape: (*) -> (*, num_classes).
+
+    Class values out of [0, num_classes) raise RuntimeError on the CPU; on a GPU they are not
+    checked (the check would stall the device) and give all-zero rows. Without `num_classes`
+    the largest value is read, which waits for a GPU.
+    """
     check_tensor(tensor, "one_hot", "tensor")
     x = tensor._data
     if x.dtype.kind not in "iu":
@@ -94,9 +107,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if x.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(x.max()) + 1
-    if x.size and int(x.min()) < 0:
+    if xp is np and x.size and int(x.min()) < 0:
         raise RuntimeError("Class values must be non-negative.")
-    if x.size and int(x.max()) >= num_classes:
+    if xp is np and x.size and int(x.max()) >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
     out = (x[..., None] == xp.arange(num_classes)).astype(xp.int64)
     return Tensor._make(out, tensor._device)

@@ -146,10 +146,13 @@ def _check_same_size(input: Tensor, target: Tensor) -> None:
         )
 
 
-def _broadcast_const(w, shape):
+def _broadcast_const(w, like: Tensor):
     """A weight tensor as an array broadcast to the loss's shape (weights take no gradient)."""
     if w is None:
         return None
+    shape = like.shape
+    if w._device is not like._device:  # a raw array: the Op cannot check its device
+        raise RuntimeError(f"weight is on {w._device} but the input is on {like._device}")
     try:
         np.broadcast_shapes(tuple(w.shape), tuple(shape))
     except ValueError:
@@ -209,7 +212,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     x = input._data
     if get_xp(x) is np and x.size and (x.min() < 0 or x.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = BinaryCrossEntropy.apply(input, target, _broadcast_const(weight, input.shape))
+    loss = BinaryCrossEntropy.apply(input, target, _broadcast_const(weight, input))
     return reduce_(loss, reduction)
 
 
@@ -261,8 +264,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     check_float(input, "binary_cross_entropy_with_logits")
     check_float(target, "binary_cross_entropy_with_logits", "target")
     _check_same_size(input, target)
-    loss = BCEWithLogits.apply(input, target, _broadcast_const(weight, input.shape),
-                               _broadcast_const(pos_weight, input.shape))
+    loss = BCEWithLogits.apply(input, target, _broadcast_const(weight, input),
+                               _broadcast_const(pos_weight, input))
     return reduce_(loss, reduction)
 
 

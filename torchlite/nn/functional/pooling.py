@@ -14,6 +14,7 @@ import numpy as np
 from ... import _workspace as ws
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops._util import bincount
 from ...tensor import Tensor
 from .conv import _tuple
 
@@ -363,7 +364,7 @@ class AdaptiveMaxPool2dOp(Op):
         xp = get_xp(g)
         N, C, H, W = ctx.shape
         base = (xp.arange(N * C, dtype=pos.dtype) * (H * W)).reshape(N, C, 1, 1)
-        gx = xp.bincount((pos + base).reshape(-1), weights=g.reshape(-1), minlength=N * C * H * W)
+        gx = bincount((pos + base).reshape(-1), N * C * H * W, weights=g.reshape(-1))
         return gx.astype(g.dtype, copy=False).reshape(ctx.shape), None, None
 
 

@@ -49,8 +49,10 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         return Tensor._make(backend.xp_for(backend.CPU).zeros((), dtype="float32"), backend.CPU)
     dev = tensors[0]._device
     xp = backend.xp_for(dev)
-    per = [backend.move(xp.asarray(_norm_array(backend.get_xp(t._data), t._data, norm_type)), dev)
-           for t in tensors]
+    per = []
+    for t in tensors:  # each norm on its tensor's own device, then gathered on the first's
+        txp = backend.get_xp(t._data)
+        per.append(backend.move(txp.asarray(_norm_array(txp, t._data, norm_type)), dev))
     dtype = tensors[0]._data.dtype
     stacked = xp.stack([p.astype(dtype, copy=False) for p in per])
     total = xp.asarray(_norm_array(xp, stacked, norm_type), dtype=dtype)
