@@ -143,6 +143,23 @@ def _decayed_grad(param, grad, *, maximize: bool, weight_decay: float, lr: float
     return grad
 
 
+def _effective_grad(xp, p, g, a, b, *, maximize: bool, l2: float):
+    """The gradient an update uses, written into scratch `a` when it differs from `g`: negated
+    if `maximize`, plus `l2 * p` (L2 weight decay, PyTorch's `grad.add(param, alpha=l2)`).
+    `b` is scratch too; `g` itself (the parameter's `.grad`) is never changed."""
+    if maximize:
+        xp.negative(g, out=a)
+        g = a
+    if l2:
+        xp.multiply(p, l2, out=b)
+        if g is a:
+            a += b
+        else:
+            xp.add(g, b, out=a)
+        g = a
+    return g
+
+
 def _square_avg_(avg, x, decay: float) -> None:
     """avg <- decay * avg + (1 - decay) * x * x, in place (PyTorch's mul_ then addcmul_)."""
     avg *= decay

@@ -11,6 +11,7 @@ from ._helpers import (
     _adam_hyper,
     _bump_scalar,
     _check_common,
+    _effective_grad,
     _grads_of,
     _lazy_state,
 )
@@ -45,16 +46,7 @@ def _adam_update_many(entries, *, step, lr, beta1, beta2, eps, weight_decay, ams
         vmax, a, b = rest if amsgrad else (None, *rest)
         if shrink is not None:
             p *= shrink
-        if maximize:
-            xp.negative(g, out=a)
-            g = a
-        if l2:
-            xp.multiply(p, l2, out=b)
-            if g is a:
-                a += b
-            else:
-                xp.add(g, b, out=a)
-            g = a
+        g = _effective_grad(xp, p, g, a, b, maximize=maximize, l2=l2)
         # exp_avg <- lerp(exp_avg, g, 1 - beta1), evaluated as _lerp_ does
         xp.subtract(g, m, out=b)
         if w1 < 0.5:

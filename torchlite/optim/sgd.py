@@ -8,7 +8,14 @@ from .. import _parallel, backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import _fused
-from ._helpers import _check_common, _check_nonneg, _check_number, _grads_of, _value
+from ._helpers import (
+    _check_common,
+    _check_nonneg,
+    _check_number,
+    _effective_grad,
+    _grads_of,
+    _value,
+)
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -36,16 +43,7 @@ def _sgd_update_many(entries, *, first, lr, momentum, dampening, weight_decay, n
     def kernel(p, g, *rest):
         xp = backend.get_xp(p)
         bb, a, b = rest if momentum != 0 else (None, *rest)
-        if maximize:
-            xp.negative(g, out=a)
-            g = a
-        if weight_decay != 0:  # g + weight_decay * p
-            xp.multiply(p, weight_decay, out=b)
-            if g is a:
-                a += b
-            else:
-                xp.add(g, b, out=a)
-            g = a
+        g = _effective_grad(xp, p, g, a, b, maximize=maximize, l2=weight_decay)
         if bb is not None:
             if first:
                 bb[...] = g
