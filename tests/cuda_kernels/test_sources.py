@@ -16,11 +16,19 @@ RAW = [
 ]
 
 
+# the C types a wrapper can pass: numpy int32 / int64 / uint64 / float32 scalars, a scalar of
+# the arrays' dtype (T), and C-contiguous arrays of T or int64
+KNOWN_TYPES = {"int", "long long", "unsigned long long", "float", "T", "T*", "long long*"}
+
+
 @pytest.mark.parametrize("source,name,params", RAW, ids=[r[1] for r in RAW])
 def test_raw_kernels(source, name, params):
     assert _common.balanced(source)
     assert f'extern "C" __global__ void {name}(' in source
     assert _common.raw_params(source, name) == list(params)
+    signature = _common.raw_signature(source, name)
+    assert {t for t, _ in signature} <= KNOWN_TYPES, signature
+    assert "#define T" not in source  # the wrappers prepend it, per dtype
 
 
 def test_elementwise_kernels():
@@ -34,6 +42,15 @@ def test_elementwise_kernels():
 def test_the_checks_catch_mistakes():
     assert not _common.balanced("{ (a[0] }")
     assert _common.raw_params("void k(const T* __restrict__ x, int n) {}", "k") == ["x", "n"]
+    assert _common.raw_signature(
+        "void k(const long long* __restrict__ t, const unsigned long long s, T *y) {}", "k") \
+        == [("long long*", "t"), ("unsigned long long", "s"), ("T*", "y")]
+
+
+def test_int32_sizes_are_checked():
+    _common.check_int32("k", n=2**31 - 1, c=0)
+    with pytest.raises(ValueError, match="n = 2147483648 does not fit"):
+        _common.check_int32("k", n=2**31)
 
 
 def test_importing_the_kernels_imports_no_cupy():

@@ -59,13 +59,36 @@ def balanced(source: str) -> bool:
     return not stack
 
 
-def raw_params(source: str, name: str) -> list[str]:
-    """The parameter names of `extern "C" __global__ void name(...)` in `source`."""
+INT32_MAX = 2**31 - 1
+
+
+def check_int32(name: str, **values: int) -> None:
+    """Sizes a kernel takes as a C `int` (or a grid dimension) must fit one."""
+    for what, v in values.items():
+        if not 0 <= v <= INT32_MAX:
+            raise ValueError(f"{name}: {what} = {v} does not fit the kernel's 32-bit int")
+
+
+def raw_signature(source: str, name: str) -> list[tuple[str, str]]:
+    """(type, name) of each parameter of `extern "C" __global__ void name(...)` in `source`;
+    the type without `const` and `__restrict__`, a pointer's ending in `*` (`const T* x` ->
+    ("T*", "x"), `const unsigned long long n` -> ("unsigned long long", "n"))."""
     head = f"void {name}("
     start = source.index(head) + len(head)
     depth, end = 1, start
     while depth:
         depth += {"(": 1, ")": -1}.get(source[end], 0)
         end += 1
-    params = source[start:end - 1].split(",")
-    return [p.replace("*", " ").split()[-1] for p in params if p.strip()]
+    out = []
+    for p in source[start:end - 1].split(","):
+        if not p.strip():
+            continue
+        words = p.replace("*", " * ").split()
+        base = [w for w in words[:-1] if w not in ("const", "__restrict__", "*")]
+        out.append((" ".join(base) + "*" * words.count("*"), words[-1]))
+    return out
+
+
+def raw_params(source: str, name: str) -> list[str]:
+    """The parameter names of `extern "C" __global__ void name(...)` in `source`."""
+    return [n for _, n in raw_signature(source, name)]

@@ -94,7 +94,7 @@ def _elementwise(kind: str, act):
     spec = forward_kernel_spec(act) if kind == "fwd" else backward_kernel_spec(act)
     name = f"tl_bias_act_{kind}_{act or 'none'}"
     return _common.kernel((name,), lambda cp: cp.ElementwiseKernel(
-        *spec, name=name, preamble=PREAMBLE))
+        *spec, name=name, preamble=PREAMBLE, options=_common.EXACT))
 
 
 def bias_act(y, b=None, act=None):

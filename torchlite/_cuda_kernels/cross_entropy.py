@@ -104,8 +104,8 @@ extern "C" __global__ void tl_ce_forward(
         l = (flags & 2) ? one_minus_eps * nll - eps_over_c * smooth : nll;
     }
     loss[row] = valid ? l : (T)0;
-    stats[2 * row] = m;
-    stats[2 * row + 1] = log_s;
+    stats[2 * (long long)row] = m;              // 2 * row overflows int from 2^30 rows
+    stats[2 * (long long)row + 1] = log_s;
     coef_out[row] = coef;
 }
 """
@@ -132,8 +132,8 @@ extern "C" __global__ void tl_ce_backward(
     s = (valid && in_range) ? s : (T)0;
     const T a = (one_minus_eps * coef) * s;
     const T b = eps_over_c * s;
-    const T m = stats[2 * row];
-    const T log_s = stats[2 * row + 1];
+    const T m = stats[2 * (long long)row];
+    const T log_s = stats[2 * (long long)row + 1];
     const T* xr = x + (long long)row * C;
     T* gr = gx + (long long)row * C;
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
@@ -151,7 +151,7 @@ extern "C" __global__ void tl_ce_backward(
 def _raw(name: str, src: str, dtype):
     key = (name, np.dtype(dtype).str)
     source = f"#define T {_common.ctype(dtype)}\n" + src
-    return _common.kernel(key, lambda cp: cp.RawKernel(source, name))
+    return _common.kernel(key, lambda cp: cp.RawKernel(source, name, options=_common.EXACT))
 
 
 def _threads(c: int) -> int:
@@ -167,7 +167,10 @@ def _prepare(cp, name: str, x, target, weight):
                          f"{target.shape}")
     if x.shape[1] < 1:
         raise ValueError(f"{name}: no classes (logits of shape {x.shape})")
+    if target.dtype.kind not in "iu":
+        raise ValueError(f"{name}: class-index targets must be integers, got {target.dtype}")
     _common.ctype(x.dtype)
+    _common.check_int32(name, N=x.shape[0], C=x.shape[1])  # an int each, and N the grid
     x = cp.ascontiguousarray(x)
     target = cp.ascontiguousarray(target.astype(cp.int64, copy=False))
     if weight is not None:
@@ -228,6 +231,16 @@ def cross_entropy_backward(x, target, stats, g, *, weight=None, ignore_index: in
     if n == 0:
         return gx
     g = cp.ascontiguousarray(cp.asarray(g, dtype=x.dtype))
+    # the kernel reads g[row] ('none') or g[0], stats[2 * row + 1] and denom[0]
+    if g.size != (n if reduction == "none" else 1):
+        raise ValueError(f"cross_entropy_backward: the gradient of a '{reduction}' loss over "
+                         f"{n} rows cannot have shape {g.shape}")
+    if stats.shape != (n, 2) or stats.dtype != x.dtype:
+        raise ValueError(f"cross_entropy_backward: stats must be ({n}, 2) {x.dtype}, got "
+                         f"{stats.shape} {stats.dtype}")
+    if reduction == "mean" and getattr(denom, "size", 1) != 1:
+        raise ValueError(f"cross_entropy_backward: denom must be one number, got shape "
+                         f"{denom.shape}")
     one_minus_eps, eps_over_c = _scalars(x.dtype, c, label_smoothing)
     flags = (HAS_WEIGHT if weight is not None else 0) | \
         (SMOOTHING if label_smoothing > 0 else 0) | \
@@ -255,8 +268,9 @@ def _targets_reference(x, target, weight, ignore_index):
     in_range = (tt >= 0) & (tt < c)
     tt = np.where(in_range, tt, 0)
     coef = valid.astype(x.dtype)
-    if weight is not None:
-        coef = coef * weight[tt]
+    if weight is not None:  # as the kernels: 0 where ignored, 1 for a target out of range
+        coef = np.where(valid, np.where(in_range, weight[tt], x.dtype.type(1)),
+                        x.dtype.type(0)).astype(x.dtype, copy=False)
     return valid, in_range, tt, coef
 
 

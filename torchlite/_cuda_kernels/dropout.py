@@ -87,14 +87,24 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _blocks(n: int, offset: int) -> int:
+    """Blocks of the launch: one thread per Philox counter (offset + n + 3) // 4 - offset // 4
+    up to MAX_BLOCKS, the kernel's grid-stride loop taking the rest."""
+    counters = (offset + n + 3) // 4 - offset // 4
+    return max(1, min(MAX_BLOCKS, -(-counters // THREADS)))
+
+
 def _launch(x, y, n: int, p: float, seed: int, offset: int, mask_only: bool) -> None:
-    if seed < 0 or offset < 0:
-        raise ValueError(f"dropout: seed and offset must be >= 0, got {seed} and {offset}")
+    if not (0 <= seed < 2**64 and 0 <= offset and offset + n + 3 < 2**64):
+        raise ValueError(f"dropout: seed and offset must be >= 0 and below 2**64, got {seed} "
+                         f"and {offset}")
+    if x.dtype != y.dtype or x.size != n or y.size != n:
+        raise ValueError(f"dropout: input and output must be {n} elements of one dtype, got "
+                         f"{x.size} {x.dtype} and {y.size} {y.dtype}")
     key = ("tl_dropout", np.dtype(y.dtype).str)
     source = f"#define T {_common.ctype(y.dtype)}\n" + SOURCE
     k = _common.kernel(key, lambda cp: cp.RawKernel(source, "tl_dropout"))
-    counters = (offset + n + 3) // 4 - offset // 4
-    blocks = max(1, min(MAX_BLOCKS, -(-counters // THREADS)))
+    blocks = _blocks(n, offset)
     args = dict(x=x, y=y, n=np.int64(n), seed=np.uint64(seed), offset=np.uint64(offset),
                 p=np.float32(p), scale=_scale(p, y.dtype), mask_only=np.int32(mask_only))
     k((blocks,), (THREADS,), tuple(args[k_] for k_ in PARAMS))
@@ -107,6 +117,8 @@ def dropout(x, p: float, *, seed: int, offset: int = 0, out=None):
     x = cp.ascontiguousarray(x)
     y = cp.empty_like(x) if out is None else out
     _common.check_contiguous("dropout", y)
+    if y.shape != x.shape:
+        raise ValueError(f"dropout: out has shape {y.shape}, the input {x.shape}")
     if x.size:
         _launch(x, y, x.size, p, seed, offset, mask_only=False)
     return y

@@ -139,14 +139,18 @@ def _raw(name: str, src: str, dtype):
 
 
 class _Tables:
-    """Device copies of pointer tables, by content (least recently used dropped first)."""
+    """Device copies of pointer tables, by device and content (least recently used dropped
+    first). The content holds every pointer and size the kernel reads, so a table is reused only
+    for arrays at the same addresses with the same sizes; the device is in the key because a
+    table lives on the GPU it was uploaded to (tables of empty arrays, all null pointers, are
+    the same bytes on every GPU)."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._tables: OrderedDict = OrderedDict()
 
-    def get(self, cp, host: np.ndarray):
-        key = host.tobytes()
+    def get(self, cp, host: np.ndarray, device: int):
+        key = (device, host.tobytes())
         dev = self._tables.get(key)
         if dev is None:
             dev = self._tables[key] = cp.asarray(host)
@@ -181,6 +185,8 @@ def _table(groups: list[list], sizes: list[int]) -> tuple[np.ndarray, int]:
 
 
 def _check(name: str, params, *lists, contiguous: bool = True) -> np.dtype:
+    """Each list (None: not used) holds one array per parameter, of its dtype and shape. No
+    entry may be None: the kernel would dereference its null pointer."""
     if not params:
         raise ValueError(f"{name}: no parameters")
     dtype = params[0].dtype
@@ -192,7 +198,8 @@ def _check(name: str, params, *lists, contiguous: bool = True) -> np.dtype:
             raise ValueError(f"{name}: {len(params)} parameters but a list of {len(lst)} arrays")
         for p, a in zip(params, lst):
             if a is None:
-                continue
+                raise ValueError(f"{name}: a None where an array is needed (parameter of shape "
+                                 f"{p.shape})")
             if a.dtype != dtype or a.shape != p.shape:
                 raise ValueError(f"{name}: arrays must share the parameters' dtype and shapes "
                                  f"({a.dtype} {a.shape} vs {p.dtype} {p.shape})")
@@ -201,14 +208,16 @@ def _check(name: str, params, *lists, contiguous: bool = True) -> np.dtype:
     return dtype
 
 
-def _same_device(cp, name: str, *lists) -> None:
-    """Every array on the current GPU: the kernel dereferences their pointers there."""
+def _same_device(cp, name: str, *lists) -> int:
+    """Every array on the current GPU: the kernel dereferences their pointers there. Returns
+    the current device's id."""
     here = cp.cuda.runtime.getDevice()
     for lst in lists:
         for a in lst or ():
             if a is not None and a.device.id != here:
                 raise ValueError(f"{name}: arrays must be on the current device cuda:{here}, "
                                  f"found one on cuda:{a.device.id} (use cupy.cuda.Device)")
+    return here
 
 
 def _contiguous(cp, arrays):
@@ -244,19 +253,22 @@ def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, l
     parameters by their step count if they can differ); `max_exp_avg_sqs` is used only with
     `amsgrad`; every array is on the current GPU. The update rule is `torchlite.optim.Adam`'s.
     """
+    if amsgrad and max_exp_avg_sqs is None:
+        raise ValueError("adam_: amsgrad needs the max_exp_avg_sqs buffers")
     dtype = _check("adam_", params, exp_avgs, exp_avg_sqs,
                    max_exp_avg_sqs if amsgrad else None)
     _check("adam_", params, grads, contiguous=False)  # non-contiguous grads are copied
     cp = _common.cupy()
     vmax = max_exp_avg_sqs if amsgrad else [None] * len(params)
-    _same_device(cp, "adam_", params, grads, exp_avgs, exp_avg_sqs, vmax)
+    device = _same_device(cp, "adam_", params, grads, exp_avgs, exp_avg_sqs, vmax)
     grads = _contiguous(cp, grads)
     host, n_blocks = _table([params, grads, exp_avgs, exp_avg_sqs, vmax],
                             [p.size for p in params])
+    _common.check_int32("adam_", n_blocks=n_blocks)
     s = _adam_scalars(dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                       weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                       decoupled=decoupled)
-    args = dict(table=_tables.get(cp, host), n=np.int32(len(params)),
+    args = dict(table=_tables.get(cp, host, device), n=np.int32(len(params)),
                 n_blocks=np.int32(n_blocks), **s)
     _raw("tl_adam", ADAM_SOURCE, dtype)((n_blocks,), (THREADS,),
                                         tuple(args[k] for k in ADAM_PARAMS))
@@ -318,13 +330,14 @@ def sgd_(params, grads, bufs=None, *, lr, momentum, dampening, weight_decay, nes
     _check("sgd_", params, grads, contiguous=False)
     cp = _common.cupy()
     buf_list = bufs if momentum != 0 else [None] * len(params)
-    _same_device(cp, "sgd_", params, grads, buf_list)
+    device = _same_device(cp, "sgd_", params, grads, buf_list)
     grads = _contiguous(cp, grads)
     host, n_blocks = _table([params, grads, buf_list], [p.size for p in params])
+    _common.check_int32("sgd_", n_blocks=n_blocks)
     s = _sgd_scalars(dtype, lr=lr, momentum=momentum, dampening=dampening,
                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                      first_step=first_step)
-    args = dict(table=_tables.get(cp, host), n=np.int32(len(params)),
+    args = dict(table=_tables.get(cp, host, device), n=np.int32(len(params)),
                 n_blocks=np.int32(n_blocks), **s)
     _raw("tl_sgd", SGD_SOURCE, dtype)((n_blocks,), (THREADS,),
                                       tuple(args[k] for k in SGD_PARAMS))
