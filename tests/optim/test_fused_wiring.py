@@ -95,3 +95,34 @@ def test_batches_group_by_key_device_and_dtype():
     assert got[(1, 0, "<f4")] == [[a32, b32], ["g1", "g4"]]
     assert got[(1, 0, "<f8")] == [[a64], ["g2"]]
     assert got[(2, 0, "<f4")] == [[b32], ["g3"]]
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: a.astype(np.float16),  # the kernels take float32 and float64 only
+    lambda a: np.asfortranarray(a),  # a parameter the kernels cannot walk as one run
+])
+def test_unfusable_gpu_parameters_take_the_elementwise_path(make, fake_gpu):
+    rng = np.random.default_rng(3)
+    init = make(rng.standard_normal((4, 3)).astype(np.float32))
+    grad = rng.standard_normal((4, 3)).astype(init.dtype)
+    out = []
+    for fake in (False, True):
+        p = torchlite.nn.Parameter(torchlite.tensor(init.copy(order="K")))
+        p.grad = torchlite.tensor(grad)
+        if fake:
+            p._data = p._data.view(FakeGpuArray)
+            p.grad._data = p.grad._data.view(FakeGpuArray)
+        opt = torchlite.optim.Adam([p], lr=0.1)
+        opt.step()
+        opt.step()
+        out.append(np.asarray(p._data).copy())
+    assert fake_gpu == []  # no kernel launch
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_fusable():
+    a = np.zeros((2, 3), np.float32)
+    assert _fused.fusable((a, a.T.copy().T, a, a, None))  # a strided gradient is fine
+    assert not _fused.fusable((a.astype(np.float16), a, a, a, None))
+    assert not _fused.fusable((a, a.astype(np.float64), a, a, None))
+    assert not _fused.fusable((a, a, np.asfortranarray(np.zeros((2, 3), np.float32)), a, None))

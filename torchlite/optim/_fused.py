@@ -10,6 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+_FUSED_DTYPES = ("<f4", "<f8")
+
+
+def fusable(arrays) -> bool:
+    """Whether the kernels take this parameter's (param, grad, buffers...): float32 or float64,
+    one dtype and shape throughout, parameter and buffers C-contiguous (a gradient may be
+    strided: the kernels copy it). Anything else takes the unfused elementwise path."""
+    p = arrays[0]
+    if p.dtype.str not in _FUSED_DTYPES or not p.flags.c_contiguous:
+        return False
+    for k, a in enumerate(arrays[1:], start=1):
+        if a is None:
+            continue
+        if a.dtype != p.dtype or a.shape != p.shape or (k != 1 and not a.flags.c_contiguous):
+            return False
+    return True
+
 
 def batches(items: Iterable[tuple[object, tuple]]) -> Iterator[tuple[tuple, list[list]]]:
     """Group (key, arrays) pairs by (key, device id, dtype); yield each group's arrays as

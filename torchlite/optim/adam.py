@@ -114,19 +114,19 @@ class Adam(Optimizer):
             hyper = _adam_hyper(group, amsgrad=amsgrad,
                                 decoupled_weight_decay=group["decoupled_weight_decay"])
             buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-            on_cpu, on_gpu = {}, []
+            unfused, on_gpu = {}, []
             for p, grad in _grads_of(group):
                 state = _lazy_state(self.state[p], p, *buffers)
                 step = _bump_scalar(state["step"])
                 max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
                 arrays = (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                           max_sq)
-                if type(p._data) is np.ndarray:  # one multi-tensor update per (step, dtype)
-                    on_cpu.setdefault((step, p._data.dtype), []).append(arrays)
-                else:
+                if type(p._data) is not np.ndarray and _fused.fusable(arrays):
                     on_gpu.append((step, arrays))
+                else:  # one multi-tensor update per (step, dtype)
+                    unfused.setdefault((step, p._data.dtype), []).append(arrays)
                 p._bump()
-            for (step, _dt), entries in on_cpu.items():
+            for (step, _dt), entries in unfused.items():
                 _adam_update_many(entries, step=step, **hyper)
             for (step, _dev, _dt), lists in _fused.batches(on_gpu):
                 _fused.adam(lists, step=step, **hyper)

@@ -109,7 +109,7 @@ class SGD(Optimizer):
                          dampening=float(group["dampening"]),
                          weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
                          maximize=group["maximize"])
-            on_cpu, on_gpu = {}, []
+            unfused, on_gpu = {}, []
             for p, grad in _grads_of(group):
                 state = self.state[p]
                 buf = state.get("momentum_buffer") if momentum != 0 else None
@@ -118,12 +118,12 @@ class SGD(Optimizer):
                     buf = state["momentum_buffer"] = Tensor._make(
                         backend.get_xp(p._data).empty_like(p._data), p._device)
                 entry = (p._data, grad, None if buf is None else buf._data)
-                if type(p._data) is np.ndarray:  # one multi-tensor update per (first, dtype)
-                    on_cpu.setdefault((first, p._data.dtype), []).append(entry)
-                else:
+                if type(p._data) is not np.ndarray and _fused.fusable(entry):
                     on_gpu.append((first, entry))
+                else:  # one multi-tensor update per (first, dtype)
+                    unfused.setdefault((first, p._data.dtype), []).append(entry)
                 p._bump()
-            for (first, _dt), entries in on_cpu.items():
+            for (first, _dt), entries in unfused.items():
                 _sgd_update_many(entries, first=first, **hyper)
             for (first, _dev, _dt), lists in _fused.batches(on_gpu):
                 _fused.sgd(lists, first_step=first, **hyper)

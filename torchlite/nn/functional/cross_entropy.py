@@ -90,9 +90,11 @@ class NllLoss(Op):
         return gx.astype(g.dtype, copy=False), None, None, None, None
 
 
-def _use_fused(x) -> bool:
-    """The GPU kernels of torchlite._cuda_kernels.cross_entropy take (N, C) CuPy logits."""
-    return x.ndim == 2 and get_xp(x) is not np
+def _use_fused(x, w) -> bool:
+    """The GPU kernels of torchlite._cuda_kernels.cross_entropy take (N, C) float32 or float64
+    CuPy logits, with class weights (if any) of the same dtype; anything else is unfused."""
+    return (x.ndim == 2 and get_xp(x) is not np and x.dtype.str in ("<f4", "<f8")
+            and (w is None or w.dtype == x.dtype))
 
 
 def _kernels():
@@ -108,7 +110,7 @@ class CrossEntropyIndex(Op):
     def forward(ctx, x, t, w, ignore_index, reduction, eps):
         xp = get_xp(x)
         ctx.fused = None
-        if _use_fused(x):  # one GPU kernel per row instead of a dozen elementwise launches
+        if _use_fused(x, w):  # one GPU kernel per row instead of a dozen elementwise launches
             kernels = _kernels()
             loss, stats, coef = kernels.cross_entropy_forward(
                 x, t, w, ignore_index=ignore_index, label_smoothing=eps)

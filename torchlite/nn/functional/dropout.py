@@ -70,7 +70,7 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape,
     check_float(input, fn)
     if not training or p == 0.0:
         return input
-    if _on_gpu(input._data):
+    if _on_gpu(input._data) and input._data.dtype.str in ("<f4", "<f8"):  # the kernel's types
         mask = _gpu_mask(input._data.dtype, mask_shape, p, generator)
     else:
         keep = _keep_mask(input, mask_shape, p, generator)
