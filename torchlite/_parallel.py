@@ -28,7 +28,8 @@ __all__ = ["elementwise", "elementwise_many", "get_num_threads", "set_num_thread
 # Below this many elements an update runs as whole-array passes on the calling thread: the
 # chunking and the hand-off to the pool cost more than they save.
 PARALLEL_MIN = 1 << 20
-CHUNK = 1 << 19  # elements per chunk: few GIL hand-overs (see the module docstring)
+CHUNK = 1 << 19  # the largest chunk: few GIL hand-overs (see the module docstring)
+MIN_CHUNK = 1 << 16  # the smallest, for updates of a few hundred thousand elements
 
 _lock = threading.Lock()
 _threads: int | None = None  # None: not set, use the default
@@ -86,34 +87,39 @@ def elementwise(kernel: Callable[..., None], arrays: Sequence[np.ndarray], n_scr
 
 
 def elementwise_many(kernel: Callable[..., None], groups: Sequence[Sequence[np.ndarray]],
-                     n_scratch: int, scratch_dtype) -> None:
+                     n_scratch: int, scratch_dtype, parallel_min: int | None = None) -> None:
     """Run `kernel(*arrays, *scratch)` for every `arrays` in `groups` (a multi-tensor update:
     one parameter's operands per entry, each entry's arrays sharing one shape).
 
-    When the entries hold PARALLEL_MIN elements or more in all, their C-contiguous NumPy
-    operands are cut into chunks that the threads share (many small tensors spread as well as
-    one large one); anything else runs whole on the calling thread, with scratch from the
-    workspace pool.
+    When the entries hold `parallel_min` (default PARALLEL_MIN) elements or more in all (lower
+    for kernels with more passes per element, which hide the hand-overs better), their
+    C-contiguous NumPy operands are cut into chunks that the threads share (many small tensors
+    spread as well as one large one); anything else runs whole on the calling thread, with
+    scratch from the workspace pool.
     """
     threads = get_num_threads()
-    if threads == 1 or sum(a[0].size for a in groups) < PARALLEL_MIN:
+    total = sum(a[0].size for a in groups)
+    if threads == 1 or total < (PARALLEL_MIN if parallel_min is None else parallel_min):
         for arrays in groups:
             _whole(kernel, arrays, n_scratch, scratch_dtype)
         return
+    # about two chunks per thread when that keeps them above MIN_CHUNK: few GIL hand-overs
+    chunk = min(CHUNK, max(MIN_CHUNK, -(-total // (2 * threads))))
     items = []  # (flat operands, start, end)
     rest = []
     for arrays in groups:
         if type(arrays[0]) is np.ndarray and all(a.flags.c_contiguous for a in arrays):
             flat = [a.reshape(-1) for a in arrays]
             size = arrays[0].size
-            items += [(flat, s, min(s + CHUNK, size)) for s in range(0, size, CHUNK)]
+            items += [(flat, s, min(s + chunk, size)) for s in range(0, size, chunk)]
         else:
             rest.append(arrays)
     workers = min(threads, len(items))
+    shares = _balance(items, workers)
 
     def work(k: int) -> None:
-        scratch = [np.empty(CHUNK, dtype=scratch_dtype) for _ in range(n_scratch)]
-        for flat, s, e in items[k::workers]:
+        scratch = [np.empty(chunk, dtype=scratch_dtype) for _ in range(n_scratch)]
+        for flat, s, e in shares[k]:
             kernel(*(f[s:e] for f in flat), *(b[:e - s] for b in scratch))
 
     futures = []
@@ -128,6 +134,17 @@ def elementwise_many(kernel: Callable[..., None], groups: Sequence[Sequence[np.n
     finally:
         for f in futures:
             f.result()
+
+
+def _balance(items, workers: int) -> list[list]:
+    """Deal the chunks out, largest first, each to the worker with the least work so far."""
+    shares: list[list] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for item in sorted(items, key=lambda it: it[1] - it[2]):  # largest (end - start) first
+        k = load.index(min(load))
+        shares[k].append(item)
+        load[k] += item[2] - item[1]
+    return shares
 
 
 def _whole(kernel, arrays, n_scratch: int, scratch_dtype) -> None:
