@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .metrics import MetricAccumulator
+from .metrics import MetricAccumulator, _reg_pair, combine_regression, regression_sums
 
 __all__ = ["DeviceAccumulator"]
 
@@ -99,31 +99,11 @@ class DeviceAccumulator:
             self._hits[k] = hits if k not in self._hits else self._hits[k] + hits
 
     def _regression(self, xp, outputs, targets) -> None:
-        out = outputs.astype(np.float64)
-        tgt = targets.astype(np.float64)
-        if out.size != tgt.size:
-            raise ValueError(f"outputs {outputs.shape} and targets {targets.shape} differ in size")
-        if out.ndim < 2:
-            out = out.reshape(-1, 1)
-        out = out.reshape(out.shape[0], -1)
-        tgt = tgt.reshape(out.shape)
-        m = out.shape[0]
-        if m == 0:
-            return
-        if self._sse is None:
-            d = out.shape[1]
-            self._sse, self._sae = xp.zeros(d), xp.zeros(d)
-            self._mean, self._m2 = xp.zeros(d), xp.zeros(d)
-        err = out - tgt
-        self._sse += xp.sum(err**2, axis=0)
-        self._sae += xp.sum(xp.abs(err), axis=0)
-        b_mean = tgt.mean(axis=0)
-        b_m2 = xp.sum((tgt - b_mean) ** 2, axis=0)
-        delta = b_mean - self._mean
-        total = self._n + m
-        self._mean = self._mean + delta * (m / total)
-        self._m2 = self._m2 + b_m2 + delta**2 * (self._n * m / total)
-        self._n = total
+        out, tgt = _reg_pair(outputs, targets, xp)
+        prev = None if self._sse is None else (self._sse, self._sae, self._mean, self._m2)
+        sums, self._n = regression_sums(xp, prev, self._n, out, tgt)
+        if sums is not None:
+            self._sse, self._sae, self._mean, self._m2 = sums
 
     # -- reading --------------------------------------------------------------------------------
     def flush(self) -> MetricAccumulator:
@@ -188,15 +168,6 @@ def _merge_regression(h: MetricAccumulator, m: int, sse, sae, mean, m2) -> None:
     """Chan's parallel combination of the device sums (m rows) into the host accumulator."""
     if m == 0:
         return
-    if h._sse is None or h.n == 0:
-        h._sse, h._sae, h._mean, h._m2 = sse.copy(), sae.copy(), mean.copy(), m2.copy()
-        h.n = m
-        return
-    h._sse = h._sse + sse
-    h._sae = h._sae + sae
-    delta = mean - h._mean
-    total = h.n + m
-    h._mean = h._mean + delta * (m / total)
-    h._m2 = h._m2 + m2 + delta**2 * (h.n * m / total)
-    h.n = total
-
+    prev = None if h._sse is None else (h._sse, h._sae, h._mean, h._m2)
+    h._sse, h._sae, h._mean, h._m2 = combine_regression(prev, h.n, (sse, sae, mean, m2), m)
+    h.n += m

@@ -201,15 +201,42 @@ def classification_report(cm: np.ndarray, class_names=None) -> dict[str, Any]:
 
 
 # -- regression ----------------------------------------------------------------------------------
-def _reg_pair(outputs, targets) -> tuple[np.ndarray, np.ndarray]:
-    out = np.asarray(outputs, dtype=np.float64)
-    tgt = np.asarray(targets, dtype=np.float64)
+def _reg_pair(outputs, targets, xp=np):
+    """Outputs and targets as (m, d) float64 arrays of module `xp` (NumPy or CuPy)."""
+    out = xp.asarray(outputs, dtype=np.float64)
+    tgt = xp.asarray(targets, dtype=np.float64)
     if out.size != tgt.size:
         raise ValueError(f"outputs {out.shape} and targets {tgt.shape} differ in size")
     if out.ndim < 2:
         out = out.reshape(-1, 1)
     out = out.reshape(out.shape[0], -1)
     return out, tgt.reshape(out.shape)
+
+
+def combine_regression(a, n: int, b, m: int):
+    """Chan's parallel combination of two sets of regression sums (sse, sae, mean, m2) over n
+    and m rows; `a` is None when it covers no rows yet. Works on NumPy and CuPy arrays."""
+    if a is None or n == 0:
+        return b
+    sse, sae, mean, m2 = a
+    b_sse, b_sae, b_mean, b_m2 = b
+    delta = b_mean - mean
+    total = n + m
+    return (sse + b_sse, sae + b_sae, mean + delta * (m / total),
+            m2 + b_m2 + delta**2 * (n * m / total))
+
+
+def regression_sums(xp, sums, n: int, out, tgt):
+    """Add a batch (out, tgt: (m, d) float64 arrays of module `xp`) to running regression sums
+    over n rows (None: no rows yet); returns the new sums and row count."""
+    m = out.shape[0]
+    if m == 0:
+        return sums, n
+    err = out - tgt
+    b_mean = tgt.mean(axis=0)
+    batch = (xp.sum(err**2, axis=0), xp.sum(xp.abs(err), axis=0), b_mean,
+             xp.sum((tgt - b_mean) ** 2, axis=0))
+    return combine_regression(sums, n, batch, m), n + m
 
 
 def mse(outputs, targets) -> float:
@@ -337,23 +364,10 @@ class MetricAccumulator:
 
     def _update_regression(self, outputs, targets) -> None:
         out, tgt = _reg_pair(outputs, targets)
-        m = out.shape[0]
-        if m == 0:
-            return
-        if self._sse is None:
-            d = out.shape[1]
-            self._sse, self._sae = np.zeros(d), np.zeros(d)
-            self._mean, self._m2 = np.zeros(d), np.zeros(d)
-        err = out - tgt
-        self._sse += np.sum(err**2, axis=0)
-        self._sae += np.sum(np.abs(err), axis=0)
-        b_mean = tgt.mean(axis=0)
-        b_m2 = np.sum((tgt - b_mean) ** 2, axis=0)
-        delta = b_mean - self._mean
-        total = self.n + m
-        self._mean = self._mean + delta * (m / total)
-        self._m2 = self._m2 + b_m2 + delta**2 * (self.n * m / total)
-        self.n = total
+        prev = None if self._sse is None else (self._sse, self._sae, self._mean, self._m2)
+        sums, self.n = regression_sums(np, prev, self.n, out, tgt)
+        if sums is not None:
+            self._sse, self._sae, self._mean, self._m2 = sums
 
     _STATE = ("n", "_loss_sum", "_loss_n", "cm", "_sse", "_sae", "_mean", "_m2")
 
