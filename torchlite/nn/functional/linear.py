@@ -57,23 +57,32 @@ class Linear(Op):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gx = gw = gb = None
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
-            if need[0]:
-                gx = g @ w
-            if need[1] or need[2]:
-                g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-                if need[1]:
-                    x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-                    gw = g2.T @ x2
-                if need[2]:
-                    gb = g2.sum(axis=0)
-        return gx, gw, gb
+        return affine_grads(ctx.needs_input_grad, x, w, g)
+
+
+def affine_grads(need, x, w, g):
+    """(dx, dW, db) of y = x @ w.T + b from dy = g, each only where `need` asks for it."""
+    gx = gw = gb = None
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+        if need[0]:
+            gx = g @ w
+        if need[1] or need[2]:
+            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+            if need[1]:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                gw = g2.T @ x2
+            if need[2]:
+                gb = g2.sum(axis=0)
+    return gx, gw, gb
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
+    return Linear.apply(input, weight, check_linear(input, weight, bias))
+
+
+def check_linear(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor | None:
+    """PyTorch's errors for mismatched linear arguments; returns the bias as shape (out,)."""
     check_tensor(input, "linear")
     check_tensor(weight, "linear", "weight")
     if weight.dim() != 2:
@@ -94,7 +103,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and bias.dim() != 1:
         bias = bias.expand(weight.shape[0])
-    return Linear.apply(input, weight, bias)
+    return bias
 
 
 class Bilinear(Op):

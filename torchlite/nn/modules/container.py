@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from ...tensor import Tensor
 from ..module import Module, _addindent
 from ..parameter import Parameter
+from ._fusion import try_linear_act
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -116,8 +117,19 @@ class Sequential(Module):
         return v
 
     def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
+        # A Linear and the activation after it may run as one node (see _fusion.py): the
+        # intermediate is not visible from outside, and it saves an array and a GPU launch.
+        modules = tuple(self._modules.values())
+        i, n = 0, len(modules)
+        while i < n:
+            if i + 1 < n:
+                out = try_linear_act(modules[i], modules[i + 1], input)
+                if out is not None:
+                    input = out
+                    i += 2
+                    continue
+            input = modules[i](input)
+            i += 1
         return input
 
 
