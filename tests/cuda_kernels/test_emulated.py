@@ -287,6 +287,22 @@ def test_bias_act_kernels_equal_the_references(emu, dtype, act, rng):
         assert "--fmad=false" in k.options
 
 
+@pytest.mark.parametrize("act", activation.ACTIVATIONS)
+def test_bias_act_into_out_from_a_strided_view(emu, act, rng):
+    # the convolution's use: a transposed view of the product in, a fresh (N, C, H, W) out
+    cols = (rng.normal(size=(3, 2, 4, 5)) * 3).astype(np.float32)  # (C, N, H, W)
+    b = rng.normal(size=(3, 1, 1)).astype(np.float32)
+    src = E.dev(cols).transpose(1, 0, 2, 3)
+    out = E.dev(np.empty((2, 3, 4, 5), np.float32))
+    saved = activation.bias_act(src, E.dev(b), act, out=out)
+    assert (saved is out) == activation.saves_output(act)
+    ref_out = np.empty((2, 3, 4, 5), np.float32)
+    ref_saved = activation.bias_act_reference(cols.transpose(1, 0, 2, 3), b, act, out=ref_out)
+    np.testing.assert_allclose(E.host(out), ref_out, rtol=4e-6, atol=1e-6)
+    np.testing.assert_allclose(E.host(saved), ref_saved, rtol=4e-6, atol=1e-6)
+    np.testing.assert_array_equal(E.host(src), cols.transpose(1, 0, 2, 3))  # input untouched
+
+
 # -- the emulator's own checks --------------------------------------------------------------
 
 def test_argument_types_are_checked(emu):

@@ -1,4 +1,5 @@
-"""Bias + activation in one kernel (y = act(y + b), in place), and its backward.
+"""Bias + activation in one kernel (out = act(y + b), in place or into another array), and its
+backward.
 
 The activations follow torchlite's CPU formulas (torchlite/nn/functional/activation.py and
 ops/unary.py): the overflow-free sigmoid, silu = x * sigmoid(x), gelu with erf or its tanh
@@ -97,23 +98,25 @@ def _elementwise(kind: str, act):
         *spec, name=name, preamble=PREAMBLE, options=_common.EXACT))
 
 
-def bias_act(y, b=None, act=None):
-    """y <- act(y + b) in place on the cupy array `y` (one launch); `b` broadcasts to `y`
-    (None: no bias). Returns the array `bias_act_grad` takes: `y` itself for None, relu,
-    sigmoid and tanh, a new array holding y + b for gelu, gelu_tanh and silu.
+def bias_act(y, b=None, act=None, out=None):
+    """out <- act(y + b) on cupy arrays (one launch); `out` defaults to `y` itself (in place)
+    and `y` may be any strided view; `b` broadcasts to `y` (None: no bias). Returns the array
+    `bias_act_grad` takes: `out` for None, relu, sigmoid and tanh, a new array holding y + b
+    for gelu, gelu_tanh and silu.
 
-    Shape: y (*), b broadcastable to y.
+    Shape: y (*), b broadcastable to y, out y's shape.
     """
     _check_act(act)
     _common.ctype(y.dtype)
     cp = _common.cupy()
     bias = y.dtype.type(0) if b is None else b
+    dst = y if out is None else out
     k = _elementwise("fwd", act)
     if act in _FROM_OUTPUT:
-        k(y, bias, y)
-        return y
-    pre = cp.empty_like(y)
-    k(y, bias, y, pre)
+        k(y, bias, dst)
+        return dst
+    pre = cp.empty_like(dst)
+    k(y, bias, dst, pre)
     return pre
 
 
@@ -158,13 +161,14 @@ def _act_reference(z: np.ndarray, act) -> np.ndarray:
     return T(0.5) * z * (T(1) + np.tanh(inner))
 
 
-def bias_act_reference(y: np.ndarray, b=None, act=None) -> np.ndarray:
-    """`bias_act` in NumPy (in place on `y`; returns what the backward takes)."""
+def bias_act_reference(y: np.ndarray, b=None, act=None, out=None) -> np.ndarray:
+    """`bias_act` in NumPy (into `out`, by default `y`; returns what the backward takes)."""
     _check_act(act)
+    dst = y if out is None else out
     with np.errstate(over="ignore", invalid="ignore"):
         z = y + (b if b is not None else y.dtype.type(0))
-        y[...] = _act_reference(z, act)
-    return y if act in _FROM_OUTPUT else z
+        dst[...] = _act_reference(z, act)
+    return dst if act in _FROM_OUTPUT else z
 
 
 def bias_act_grad_reference(g: np.ndarray, s: np.ndarray, act=None) -> np.ndarray:

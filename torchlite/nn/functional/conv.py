@@ -23,6 +23,7 @@ from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.pad import pad as _pad
 from ...tensor import Tensor
+from .fused_act import bias_act, bias_act_grad, check_fuses
 
 
 def _tuple(v, n: int, name: str, op: str) -> tuple:
@@ -113,18 +114,22 @@ class _Geom:
             out[:, :, :h, :w] = g.transpose(1, 0, 2, 3)
         return out.reshape(groups, O // groups, self.N * self.P)
 
-    def from_cols(self, y, bias, hw=None):
-        """(G, O/G, N*P) -> contiguous (N, O, h, w) (default (Ho, Wo)), adding the bias in the same
-        pass."""
+    def from_cols(self, y, bias, hw=None, act=None):
+        """(G, O/G, N*P) -> contiguous (N, O, h, w) (default (Ho, Wo)), adding the bias (and
+        applying a fused activation) in the same pass. Returns the output, or with `act` the
+        output and what the activation's backward takes (see fused_act.bias_act)."""
         xp = get_xp(y)
         O = y.shape[0] * y.shape[1]
         h, w = hw or (self.Ho, self.Wo)
         src = y.reshape(O, self.N, self.Hq, self.Wq)[:, :, :h, :w].transpose(1, 0, 2, 3)
         out = ws.empty(xp, (self.N, O, h, w), y.dtype)
+        b4 = None if bias is None else bias.reshape(1, O, 1, 1)
+        if act is not None:
+            return out, bias_act(src, b4, act, out)
         if bias is None:
             out[...] = src
         else:
-            xp.add(src, bias.reshape(1, O, 1, 1), out=out)
+            xp.add(src, b4, out=out)
         return out
 
 
@@ -153,10 +158,11 @@ def _crop(geom, buf, pads, H, W):
 
 
 class Conv2dOp(Op):
-    """Grouped, strided, dilated 2-D cross-correlation with symmetric zero padding."""
+    """Grouped, strided, dilated 2-D cross-correlation with symmetric zero padding, and
+    optionally a fused activation (`act`, see fused_act.py)."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+    def forward(ctx, x, w, b, stride, padding, dilation, groups, act):
         xp = get_xp(x)
         N, C, H, W = x.shape
         O, _, kh, kw = w.shape
@@ -166,13 +172,20 @@ class Conv2dOp(Op):
         wm = w.reshape(groups, O // groups, -1)
         y = _mm(xp, wm, cols)
         ctx.geom, ctx.groups, ctx.padding, ctx.hw = geom, groups, padding, (H, W)
-        ctx.has_bias = b is not None
-        ctx.save_for_backward(cols, w)
-        return geom.from_cols(y, b)
+        ctx.has_bias, ctx.act = b is not None, act
+        if act is None:
+            ctx.save_for_backward(cols, w, None)
+            return geom.from_cols(y, b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out, saved = geom.from_cols(y, b, act=act)
+        ctx.save_for_backward(cols, w, saved)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        cols, w = ctx.saved_tensors
+        cols, w, saved = ctx.saved_tensors
+        if ctx.act is not None:
+            g = bias_act_grad(g, saved, ctx.act)
         xp = get_xp(g)
         geom, groups = ctx.geom, ctx.groups
         n = ctx.needs_input_grad
@@ -187,7 +200,7 @@ class Conv2dOp(Op):
             gx = _crop(geom, geom.fold(gcols, g.dtype), ctx.padding, *ctx.hw)
         if n[2] and ctx.has_bias:
             gb = g.sum(axis=(0, 2, 3))
-        return gx, gw, gb, None, None, None, None
+        return gx, gw, gb, None, None, None, None, None
 
 
 class ConvTranspose2dOp(Op):
@@ -285,7 +298,19 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     bias (C_out,); output (N, C_out, H_out, W_out) with
     H_out = (H + 2*padding - dilation*(kH-1) - 1) // stride + 1. padding may be 'valid' or 'same'.
     """
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, None)
+
+
+def conv2d_act(input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
+               groups: int, act: str) -> Tensor:
+    """act(conv2d(...)) as one node, for an input and activation that fused_act.fuses accepts."""
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups, act)
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, act) -> Tensor:
     _check_conv("conv2d", input, weight, bias, 2, groups)
+    if act is not None:
+        check_fuses("conv2d_act", input, act)
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -312,7 +337,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         padding = _tuple(padding, 2, "padding", "conv2d")
         if min(padding) < 0:
             raise RuntimeError(f"conv2d: negative padding {padding} is not supported")
-    out = Conv2dOp.apply(input, weight, bias, stride, padding, dilation, int(groups))
+    out = Conv2dOp.apply(input, weight, bias, stride, padding, dilation, int(groups), act)
     return out.squeeze(0) if unbatched else out
 
 

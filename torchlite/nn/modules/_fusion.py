@@ -1,18 +1,20 @@
-"""Which neighbouring modules `Sequential` may run as one fused Op.
+"""Which neighbouring modules `Sequential` may run as one fused node.
 
-A `Linear` followed by a plain ReLU (and on the GPU also Sigmoid, Tanh, SiLU or GELU) becomes
-one `linear_act` node (nn/functional/linear_act.py). Only exact classes are fused, so a
-subclass with its own forward runs as written, and only modules that forward hooks cannot see
-into: with a hook on either module, or a global one, or a `forward` replaced on the instance,
-each module is called on its own.
+A `Linear` or `Conv2d` followed by a plain ReLU (and on the GPU also Sigmoid, Tanh, SiLU or
+GELU) becomes one node with the activation fused in (nn/functional/fused_act.py). Only exact
+classes are fused, so a subclass with its own forward runs as written, and only modules that
+forward hooks cannot see into: with a hook on either module, or a global one, or a `forward`
+replaced on the instance, each module is called on its own.
 """
 
 from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import hooks as _hooks
-from ..functional.linear_act import fuses, linear_act
+from ..functional.conv import conv2d_act
+from ..functional.fused_act import fuses, linear_act
 from .activation import GELU, ReLU, Sigmoid, SiLU, Tanh
+from .conv import Conv2d
 from .linear import Linear
 
 _SIMPLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", SiLU: "silu"}
@@ -32,13 +34,18 @@ def _plain(module) -> bool:
                 or "forward" in module.__dict__)
 
 
-def try_linear_act(first, second, input):
-    """act(first(input)) as one node when `first` is a Linear and `second` an activation that
-    `linear_act` fuses for this input, else None (call the modules one by one)."""
-    if type(first) is not Linear or not isinstance(input, Tensor):
+def try_fused(first, second, input):
+    """second(first(input)) as one node when `first` is a Linear or Conv2d and `second` an
+    activation fused for this input, else None (call the modules one by one)."""
+    kind = type(first)
+    if (kind is not Linear and kind is not Conv2d) or not isinstance(input, Tensor):
         return None
     act = _activation(second)
     if (act is None or _hooks._global_forward_pre_hooks or _hooks._global_forward_hooks
             or not _plain(first) or not _plain(second) or not fuses(input._data, act)):
         return None
-    return linear_act(input, first.weight, first.bias, act)
+    if kind is Linear:
+        return linear_act(input, first.weight, first.bias, act)
+    x, padding = first._padded(input)
+    return conv2d_act(x, first.weight, first.bias, first.stride, padding, first.dilation,
+                      first.groups, act)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from ...tensor import Tensor
 from ..module import Module, _addindent
 from ..parameter import Parameter
-from ._fusion import try_linear_act
+from ._fusion import try_fused
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -117,13 +117,13 @@ class Sequential(Module):
         return v
 
     def forward(self, input):
-        # A Linear and the activation after it may run as one node (see _fusion.py): the
+        # A Linear or Conv2d and the activation after it may run as one node (see _fusion.py): the
         # intermediate is not visible from outside, and it saves an array and a GPU launch.
         modules = tuple(self._modules.values())
         i, n = 0, len(modules)
         while i < n:
             if i + 1 < n:
-                out = try_linear_act(modules[i], modules[i + 1], input)
+                out = try_fused(modules[i], modules[i + 1], input)
                 if out is not None:
                     input = out
                     i += 2

@@ -1,4 +1,4 @@
-"""Sequential runs a Linear and the activation after it as one `linear_act` node.
+"""Sequential runs a Linear or Conv2d and the activation after it as one node.
 
 The fused node must give what the two modules give when called one by one: bit for bit on the
 CPU, and (with the bias_act kernels' NumPy references standing in for the kernels, as on the
@@ -18,10 +18,11 @@ import torchlite.nn.functional as F
 from torchlite import nn
 from torchlite._cuda_kernels import activation as kernels
 from torchlite.autograd.gradcheck import gradcheck
-from torchlite.nn.functional.linear_act import LinearAct
+from torchlite.nn.functional.conv import Conv2dOp, conv2d_act
+from torchlite.nn.functional.fused_act import LinearAct
 from torchlite.nn.modules.module import register_module_forward_hook
 
-la_module = importlib.import_module("torchlite.nn.functional.linear_act")
+fa_module = importlib.import_module("torchlite.nn.functional.fused_act")
 
 
 def _x(shape, dtype=np.float32, seed=0):
@@ -49,7 +50,14 @@ def _run(f, modules, x):
 
 
 def _fused_node(grad_fn) -> bool:
-    return grad_fn is not None and grad_fn.fn is LinearAct
+    if grad_fn is None:
+        return False
+    return grad_fn.fn is LinearAct or (grad_fn.fn is Conv2dOp and grad_fn.act is not None)
+
+
+def _assert_same(got, ref):
+    for r, g in zip(ref[:2] + tuple(ref[2]), got[:2] + tuple(got[2])):
+        np.testing.assert_array_equal(g, r)
 
 
 @pytest.mark.parametrize("shape", [(6, 5), (1, 5), (2, 3, 5)])
@@ -62,10 +70,30 @@ def test_cpu_relu_is_fused_and_bitwise_equal(shape, bias, inplace):
     x = _x(shape)
     ref = _run(lambda t: _one_by_one(mods, t), mods, x)
     got = _run(seq, mods, x)
-    for r, g in zip(ref[:2] + tuple(ref[2]), got[:2] + tuple(got[2])):
-        np.testing.assert_array_equal(g, r)
+    _assert_same(got, ref)
     assert _fused_node(seq[:2](x).grad_fn)
     assert not _fused_node(_one_by_one(mods[:2], x).grad_fn)
+
+
+_CONVS = [dict(), dict(padding=1), dict(padding="same", bias=False), dict(stride=2, padding=2),
+          dict(padding=1, padding_mode="reflect"), dict(dilation=2, groups=2),
+          dict(padding="same", kernel_size=4)]
+
+
+@pytest.mark.parametrize("kw", _CONVS)
+@pytest.mark.parametrize("batched", [True, False])
+def test_cpu_conv_relu_is_fused_and_bitwise_equal(kw, batched):
+    torchlite.manual_seed(0)
+    kw = {"kernel_size": 3, **kw}
+    mods = [nn.Conv2d(4, 6, **kw), nn.ReLU(), nn.Conv2d(6, 2, 1)]
+    seq = nn.Sequential(*mods)
+    x = _x((2, 4, 7, 8) if batched else (4, 7, 8))
+    ref = _run(lambda t: _one_by_one(mods, t), mods, x)
+    got = _run(seq, mods, x)
+    _assert_same(got, ref)
+    if batched:
+        assert _fused_node(seq[:2](x).grad_fn)
+        assert not _fused_node(mods[0](x).grad_fn)
 
 
 def test_relu_edge_values_match_the_modules():
@@ -89,8 +117,15 @@ def test_gradcheck_float64():
     x = _x((4, 3), np.float64, seed=1)
     w = _x((5, 3), np.float64, seed=2)
     b = _x((5,), np.float64, seed=3)
-    assert gradcheck(lambda a, c, d: la_module.linear_act(a, c, d, "relu"), (x, w, b))
-    assert gradcheck(lambda a, c: la_module.linear_act(a, c, None, "relu"), (x, w))
+    assert gradcheck(lambda a, c, d: fa_module.linear_act(a, c, d, "relu"), (x, w, b))
+    assert gradcheck(lambda a, c: fa_module.linear_act(a, c, None, "relu"), (x, w))
+    xc = _x((2, 2, 5, 4), np.float64, seed=4)
+    wc = _x((3, 2, 3, 3), np.float64, seed=5)
+    bc = _x((3,), np.float64, seed=6)
+    assert gradcheck(lambda a, c, d: conv2d_act(a, c, d, (1, 1), (1, 1), (1, 1), 1, "relu"),
+                     (xc, wc, bc))
+    assert gradcheck(lambda a, c: conv2d_act(a, c, None, (2, 1), (0, 1), (1, 1), 1, "relu"),
+                     (xc, wc))
 
 
 def test_no_grad_and_frozen_parameters():
@@ -154,13 +189,15 @@ def test_cpu_fuses_only_relu(act):
 def test_linear_act_checks_its_arguments():
     x, w = _x((3, 5)), _x((4, 5))
     with pytest.raises(ValueError, match="'sigmoid' is not fused"):
-        la_module.linear_act(x, w, None, "sigmoid")
+        fa_module.linear_act(x, w, None, "sigmoid")
     with pytest.raises(ValueError, match="'softplus' is not fused"):
-        la_module.linear_act(x, w, None, "softplus")
+        fa_module.linear_act(x, w, None, "softplus")
     with pytest.raises(RuntimeError, match="cannot be multiplied"):
-        la_module.linear_act(_x((3, 4)), w, None, "relu")
+        fa_module.linear_act(_x((3, 4)), w, None, "relu")
     with pytest.raises(RuntimeError, match="cannot be multiplied"):  # the same error unfused
         nn.Sequential(nn.Linear(5, 4), nn.ReLU())(_x((3, 4)))
+    with pytest.raises(ValueError, match="conv2d_act: activation 'tanh' is not fused"):
+        conv2d_act(_x((1, 2, 4, 4)), _x((3, 2, 3, 3)), None, 1, 0, 1, 1, "tanh")
 
 
 # -- the GPU path, with the kernels' references standing in for the kernels -------------------
@@ -175,16 +212,16 @@ def kernel_refs(monkeypatch):
 
     class Refs:
         @staticmethod
-        def bias_act(y, b=None, act=None):
+        def bias_act(y, b=None, act=None, out=None):
             calls.append(("fwd", act))
-            return kernels.bias_act_reference(y, b, act)
+            return kernels.bias_act_reference(y, b, act, out)
 
         @staticmethod
         def bias_act_grad(g, saved, act=None):
             calls.append(("bwd", act))
             return kernels.bias_act_grad_reference(g, saved, act)
 
-    monkeypatch.setattr(la_module, "_kernels", lambda: Refs)
+    monkeypatch.setattr(fa_module, "_kernels", lambda: Refs)
     return monkeypatch, calls
 
 
@@ -196,7 +233,7 @@ def test_kernel_path_matches_the_modules(name, act, bias, kernel_refs):
     mods = [nn.Linear(5, 4, bias=bias).double(), act, nn.Linear(4, 3).double()]
     x = _x((2, 3, 5), np.float64)
     ref = _run(lambda t: _one_by_one(mods, t), mods, x)
-    monkeypatch.setattr(la_module, "_use_kernel", lambda a: a.dtype == np.float64)
+    monkeypatch.setattr(fa_module, "_use_kernel", lambda a: a.dtype == np.float64)
     got = _run(nn.Sequential(*mods), mods, x)
     assert calls == [("fwd", name), ("bwd", name)]
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-12, atol=1e-14)
@@ -205,19 +242,41 @@ def test_kernel_path_matches_the_modules(name, act, bias, kernel_refs):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("name,act", _GPU_ACTS, ids=[a for a, _ in _GPU_ACTS])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_kernel_path_matches_the_modules(name, act, bias, kernel_refs):
+    monkeypatch, calls = kernel_refs
+    torchlite.manual_seed(0)
+    mods = [nn.Conv2d(3, 4, 3, padding=1, bias=bias).double(), act, nn.Conv2d(4, 2, 1).double()]
+    x = _x((2, 3, 5, 6), np.float64)
+    ref = _run(lambda t: _one_by_one(mods, t), mods, x)
+    monkeypatch.setattr(fa_module, "_use_kernel", lambda a: a.dtype == np.float64)
+    got = _run(nn.Sequential(*mods), mods, x)
+    assert calls == [("fwd", name), ("bwd", name)]
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-12, atol=1e-14)
+    for g, r in zip(got[2], ref[2]):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-13)
+
+
 def test_kernel_path_leaves_other_dtypes_unfused(kernel_refs):
     monkeypatch, calls = kernel_refs
-    monkeypatch.setattr(la_module, "_use_kernel", lambda a: a.dtype == np.float64)
+    monkeypatch.setattr(fa_module, "_use_kernel", lambda a: a.dtype == np.float64)
     seq = nn.Sequential(nn.Linear(5, 4), nn.Sigmoid())  # float32: not "on the GPU" here
     assert not _fused_node(seq(_x((3, 5))).grad_fn) and calls == []
 
 
 @pytest.mark.parametrize("name,act", _GPU_ACTS, ids=[a for a, _ in _GPU_ACTS])
-def test_on_device_matches_cpu(device, name, act):
+@pytest.mark.parametrize("conv", [False, True], ids=["linear", "conv2d"])
+def test_on_device_matches_cpu(device, name, act, conv):
     """On a GPU the pair runs through the bias_act kernels; the CPU modules are the reference."""
     torchlite.manual_seed(0)
-    mods = [nn.Linear(6, 5), act, nn.Linear(5, 2)]
-    x = _x((4, 6))
+    if conv:
+        mods = [nn.Conv2d(3, 5, 3, padding=1), act, nn.Conv2d(5, 2, 1)]
+        x = _x((2, 3, 6, 6))
+    else:
+        mods = [nn.Linear(6, 5), act, nn.Linear(5, 2)]
+        x = _x((4, 6))
     ref = _run(lambda t: _one_by_one(mods, t), mods, x)
     for m in mods:
         m.zero_grad()

@@ -1,18 +1,17 @@
-"""linear followed by an activation, as one graph node.
+"""A layer's bias add and the activation after it, fused into the layer's graph node.
 
-`nn.Sequential` runs a `Linear` and the plain activation module after it through this Op (see
-nn/modules/_fusion.py); nothing outside can observe the pre-activation, so the pair may be one
-node. Why it pays:
+`nn.Sequential` runs a `Linear` or `Conv2d` and the plain activation module after it as one
+node (see nn/modules/_fusion.py): nothing outside can observe the pre-activation. Why it pays:
 
 * on the GPU the bias add and the activation are one kernel launch (`bias_act`), and the
   backward's activation derivative another (`bias_act_grad`), where the two modules launch an
   add, the activation, and a compare and a multiply in the backward;
-* on the CPU (ReLU only) the activation runs in place on the product, so no second (N, out)
-  array is made, and the graph has one node fewer to build and walk.
+* on the CPU (ReLU only) the activation runs in place on the layer's output, so no second
+  output-sized array is made, and the graph has one node fewer to build and walk.
 
 On the CPU the results are bit for bit those of the two modules. On the GPU they are the
 kernels' (torchlite/_cuda_kernels/activation.py), which follow the CPU formulas to float32
-rounding.
+rounding. `linear_act` is here; `conv2d_act` is in conv.py, over the same two helpers.
 """
 
 from __future__ import annotations
@@ -48,6 +47,26 @@ def _kernels():
     return activation
 
 
+def bias_act(src, b, act: str, out):
+    """out <- act(src + b), `src` any (strided) array or `out` itself, `b` broadcastable or
+    None; returns what `bias_act_grad` takes (out, or for gelu/silu the pre-activation)."""
+    if _use_kernel(src):
+        return _kernels().bias_act(src, b, act, out=None if out is src else out)
+    if b is not None:
+        np.add(src, b, out=out)
+    elif out is not src:
+        out[...] = src
+    np.maximum(out, 0, out=out)  # relu(-inf) = 0 and NaN stays, as ops.unary.Relu
+    return out
+
+
+def bias_act_grad(g, saved, act: str):
+    """The gradient with respect to the pre-activation, from the output's `g`."""
+    if _use_kernel(g):
+        return _kernels().bias_act_grad(g, saved, act)
+    return g * (saved > 0)
+
+
 class LinearAct(Op):
     """y = act(x @ W.T + b) over the last dim of x."""
 
@@ -55,13 +74,12 @@ class LinearAct(Op):
     def forward(ctx, x, w, b, act):
         n = ctx.needs_input_grad
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
-            if _use_kernel(x):
+            if _use_kernel(x):  # the kernel adds the bias
                 y = x @ w.T
-                saved = _kernels().bias_act(y, b, act)  # y in place; y or the pre-activation
-            else:
+                saved = bias_act(y, b, act, y)
+            else:  # _affine adds the bias in the pass that may transpose the product
                 y = _affine(x, w, b)
-                np.maximum(y, 0, out=y)  # relu(-inf) = 0 and NaN stays, as ops.unary.Relu
-                saved = y
+                saved = bias_act(y, None, act, y)
         ctx.act = act
         ctx.save_for_backward(x if n[1] else None, w if n[0] else None, saved)
         return y
@@ -69,11 +87,7 @@ class LinearAct(Op):
     @staticmethod
     def backward(ctx, g):
         x, w, saved = ctx.saved_tensors
-        if _use_kernel(g):
-            gz = _kernels().bias_act_grad(g, saved, ctx.act)
-        else:
-            gz = g * (saved > 0)
-        gx, gw, gb = affine_grads(ctx.needs_input_grad, x, w, gz)
+        gx, gw, gb = affine_grads(ctx.needs_input_grad, x, w, bias_act_grad(g, saved, ctx.act))
         return gx, gw, gb, None
 
 
@@ -81,8 +95,12 @@ def linear_act(input: Tensor, weight: Tensor, bias: Tensor | None, act: str) -> 
     """act(linear(input, weight, bias)) as one node, for an input and activation that `fuses`
     accepts. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
     bias = check_linear(input, weight, bias)
+    check_fuses("linear_act", input, act)
+    return LinearAct.apply(input, weight, bias, act)
+
+
+def check_fuses(op: str, input: Tensor, act: str) -> None:
     if not fuses(input._data, act):
         raise ValueError(
-            f"linear_act: activation {act!r} is not fused for {input.dtype} on {input.device} "
+            f"{op}: activation {act!r} is not fused for {input.dtype} on {input.device} "
             f"(CPU: 'relu'; GPU float32/float64: {', '.join(ACTIVATIONS)})")
-    return LinearAct.apply(input, weight, bias, act)
