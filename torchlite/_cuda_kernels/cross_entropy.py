@@ -148,10 +148,15 @@ extern "C" __global__ void tl_ce_backward(
 """
 
 
+def raw_source(src: str, dtype) -> str:
+    """The source a RawKernel of this module compiles for `dtype` (FORWARD_ or BACKWARD_SOURCE)."""
+    return f"#define T {_common.ctype(dtype)}\n" + src
+
+
 def _raw(name: str, src: str, dtype):
     key = (name, np.dtype(dtype).str)
-    source = f"#define T {_common.ctype(dtype)}\n" + src
-    return _common.kernel(key, lambda cp: cp.RawKernel(source, name, options=_common.EXACT))
+    return _common.kernel(key, lambda cp: cp.RawKernel(raw_source(src, dtype), name,
+                                                       options=_common.EXACT))
 
 
 def _threads(c: int) -> int:

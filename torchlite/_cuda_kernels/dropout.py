@@ -94,6 +94,11 @@ def _blocks(n: int, offset: int) -> int:
     return max(1, min(MAX_BLOCKS, -(-counters // THREADS)))
 
 
+def raw_source(dtype) -> str:
+    """The source the dropout RawKernel compiles for `dtype`."""
+    return f"#define T {_common.ctype(dtype)}\n" + SOURCE
+
+
 def _launch(x, y, n: int, p: float, seed: int, offset: int, mask_only: bool) -> None:
     if not (0 <= seed < 2**64 and 0 <= offset and offset + n + 3 < 2**64):
         raise ValueError(f"dropout: seed and offset must be >= 0 and below 2**64, got {seed} "
@@ -102,8 +107,7 @@ def _launch(x, y, n: int, p: float, seed: int, offset: int, mask_only: bool) -> 
         raise ValueError(f"dropout: input and output must be {n} elements of one dtype, got "
                          f"{x.size} {x.dtype} and {y.size} {y.dtype}")
     key = ("tl_dropout", np.dtype(y.dtype).str)
-    source = f"#define T {_common.ctype(y.dtype)}\n" + SOURCE
-    k = _common.kernel(key, lambda cp: cp.RawKernel(source, "tl_dropout"))
+    k = _common.kernel(key, lambda cp: cp.RawKernel(raw_source(y.dtype), "tl_dropout"))
     blocks = _blocks(n, offset)
     args = dict(x=x, y=y, n=np.int64(n), seed=np.uint64(seed), offset=np.uint64(offset),
                 p=np.float32(p), scale=_scale(p, y.dtype), mask_only=np.int32(mask_only))

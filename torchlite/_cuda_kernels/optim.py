@@ -128,13 +128,14 @@ extern "C" __global__ void tl_sgd(
 """
 
 
-def _source(src: str, dtype) -> str:
+def raw_source(src: str, dtype) -> str:
+    """The source a RawKernel of this module compiles for `dtype` (ADAM_SOURCE or SGD_SOURCE)."""
     return (f"#define T {_common.ctype(dtype)}\n#define CHUNK {CHUNK}\n" + src)
 
 
 def _raw(name: str, src: str, dtype):
     key = (name, np.dtype(dtype).str)
-    return _common.kernel(key, lambda cp: cp.RawKernel(_source(src, dtype), name,
+    return _common.kernel(key, lambda cp: cp.RawKernel(raw_source(src, dtype), name,
                                                        options=_common.EXACT))
 
 
