@@ -176,6 +176,73 @@ def test_modules_with_hooks_or_their_own_forward_run_one_by_one():
                                   (seq[0](x) - 1).detach().numpy())
 
 
+class _DoubleLinear(nn.Linear):
+    def forward(self, input):
+        return super().forward(input) * 2
+
+
+def test_layer_subclasses_and_patched_classes_run_as_written(monkeypatch):
+    torchlite.manual_seed(0)
+    x = _x((3, 5))
+    lin = _DoubleLinear(5, 4)
+    y = nn.Sequential(lin, nn.ReLU())(x)
+    assert not _fused_node(y.grad_fn)
+    np.testing.assert_array_equal(y.detach().numpy(),
+                                  F.relu(2 * F.linear(x, lin.weight, lin.bias)).detach().numpy())
+    seq = nn.Sequential(nn.Linear(5, 4), nn.ReLU())
+    monkeypatch.setattr(nn.ReLU, "forward", lambda self, input: input + 100)
+    np.testing.assert_array_equal(seq(x).detach().numpy(), (seq[0](x) + 100).detach().numpy())
+    monkeypatch.undo()
+    monkeypatch.setattr(nn.Linear, "forward", lambda self, input: input[..., :4] * 0 - 1)
+    np.testing.assert_array_equal(seq(x).detach().numpy(), np.zeros((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["linear", "conv2d"])
+def test_integer_layers_keep_the_activations_error(conv):
+    layer = nn.Conv2d(2, 3, 1) if conv else nn.Linear(3, 2)
+    for name in ("weight", "bias"):
+        p = getattr(layer, name)
+        setattr(layer, name, nn.Parameter(torchlite.tensor(np.ones(p.shape, np.int64)),
+                                          requires_grad=False))
+    x = torchlite.tensor(np.arange(12).reshape((1, 2, 2, 3) if conv else (4, 3)))
+    with pytest.raises(RuntimeError, match="floating-point") as unfused:
+        nn.ReLU()(layer(x))
+    with pytest.raises(RuntimeError, match="floating-point") as fused:
+        nn.Sequential(layer, nn.ReLU())(x)
+    assert str(fused.value) == str(unfused.value)
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["linear", "conv2d"])
+def test_changing_the_output_in_place_before_backward_is_refused(conv):
+    torchlite.manual_seed(0)
+    layer = nn.Conv2d(2, 3, 3) if conv else nn.Linear(3, 2)
+    x = _x((1, 2, 4, 4) if conv else (4, 3))
+    seq = nn.Sequential(layer, nn.ReLU())
+    for f in (lambda t: nn.ReLU()(layer(t)), seq):
+        y = f(x)
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+    assert _fused_node(seq(x).grad_fn)
+
+
+def test_no_grad_and_unbatched_inputs_are_fused_too(monkeypatch):
+    calls = []
+    real = fa_module.bias_act
+    monkeypatch.setattr(fa_module, "bias_act", lambda *a: calls.append(a[2]) or real(*a))
+    conv_module = importlib.import_module("torchlite.nn.functional.conv")
+    monkeypatch.setattr(conv_module, "bias_act", fa_module.bias_act)
+    torchlite.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU())
+    lin = nn.Sequential(nn.Linear(5, 4), nn.ReLU())
+    xc, xl = _x((2, 5, 5)), _x((5,))
+    for seq, x in ((conv, xc), (lin, xl)):
+        with torchlite.no_grad():
+            y = seq(x)
+        np.testing.assert_array_equal(y.numpy(), nn.ReLU()(seq[0](x)).detach().numpy())
+    assert calls == ["relu", "relu"]
+
+
 @pytest.mark.parametrize("act", [nn.Sigmoid(), nn.Tanh(), nn.SiLU(), nn.GELU(),
                                  nn.LeakyReLU()])
 def test_cpu_fuses_only_relu(act):
@@ -264,6 +331,14 @@ def test_kernel_path_leaves_other_dtypes_unfused(kernel_refs):
     monkeypatch.setattr(fa_module, "_use_kernel", lambda a: a.dtype == np.float64)
     seq = nn.Sequential(nn.Linear(5, 4), nn.Sigmoid())  # float32: not "on the GPU" here
     assert not _fused_node(seq(_x((3, 5))).grad_fn) and calls == []
+    # a bias of another dtype: the kernel takes one dtype, the unfused add casts
+    for layer, x in ((nn.Linear(5, 4).double(), _x((3, 5), np.float64)),
+                     (nn.Conv2d(2, 3, 1).double(), _x((1, 2, 3, 3), np.float64))):
+        layer.bias = nn.Parameter(layer.bias.detach().float())
+        y = nn.Sequential(layer, nn.Sigmoid())(x)
+        assert not _fused_node(y.grad_fn) and calls == []
+        np.testing.assert_array_equal(y.detach().numpy(),
+                                      torchlite.sigmoid(layer(x)).detach().numpy())
 
 
 @pytest.mark.parametrize("name,act", _GPU_ACTS, ids=[a for a, _ in _GPU_ACTS])

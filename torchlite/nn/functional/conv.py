@@ -176,8 +176,7 @@ class Conv2dOp(Op):
         if act is None:
             ctx.save_for_backward(cols, w, None)
             return geom.from_cols(y, b)
-        with np.errstate(over="ignore", invalid="ignore"):
-            out, saved = geom.from_cols(y, b, act=act)
+        out, saved = geom.from_cols(y, b, act=act)
         ctx.save_for_backward(cols, w, saved)
         return out
 
@@ -310,7 +309,7 @@ def conv2d_act(input: Tensor, weight: Tensor, bias: Tensor | None, stride, paddi
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, act) -> Tensor:
     _check_conv("conv2d", input, weight, bias, 2, groups)
     if act is not None:
-        check_fuses("conv2d_act", input, act)
+        check_fuses("conv2d_act", input, act, bias)
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)

@@ -27,13 +27,17 @@ from .linear import _affine, affine_grads, check_linear
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "silu", "gelu", "gelu_tanh")
 
 
-def fuses(x, act: str) -> bool:
-    """Whether `LinearAct` takes input array `x` with activation `act`: float32/float64 CuPy
-    arrays with any of ACTIVATIONS; NumPy arrays with "relu", the one activation whose CPU form
-    gains from fusing (it works in place)."""
+def fuses(x, act: str, b=None) -> bool:
+    """Whether `LinearAct` (or a Conv2dOp with `act`) takes input array `x`, activation `act`
+    and bias array `b`: float32/float64 CuPy arrays with any of ACTIVATIONS; floating NumPy
+    arrays with "relu", the one activation whose CPU form gains from fusing (it works in
+    place). A bias of another dtype is not fused (the kernel takes one dtype; the unfused add
+    casts), and neither is an integer input (the activation module refuses it)."""
+    if b is not None and b.dtype != x.dtype:
+        return False
     if _use_kernel(x):
         return act in ACTIVATIONS
-    return get_xp(x) is np and act == "relu"
+    return get_xp(x) is np and x.dtype.kind == "f" and act == "relu"
 
 
 def _use_kernel(x) -> bool:
@@ -95,12 +99,13 @@ def linear_act(input: Tensor, weight: Tensor, bias: Tensor | None, act: str) -> 
     """act(linear(input, weight, bias)) as one node, for an input and activation that `fuses`
     accepts. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
     bias = check_linear(input, weight, bias)
-    check_fuses("linear_act", input, act)
+    check_fuses("linear_act", input, act, bias)
     return LinearAct.apply(input, weight, bias, act)
 
 
-def check_fuses(op: str, input: Tensor, act: str) -> None:
-    if not fuses(input._data, act):
+def check_fuses(op: str, input: Tensor, act: str, bias: Tensor | None) -> None:
+    if not fuses(input._data, act, None if bias is None else bias._data):
         raise ValueError(
-            f"{op}: activation {act!r} is not fused for {input.dtype} on {input.device} "
-            f"(CPU: 'relu'; GPU float32/float64: {', '.join(ACTIVATIONS)})")
+            f"{op}: activation {act!r} is not fused for a {input.dtype} input"
+            f"{'' if bias is None else f' and {bias.dtype} bias'} on {input.device} (CPU: "
+            f"'relu' on floats; GPU: {', '.join(ACTIVATIONS)} on float32/float64, bias alike)")

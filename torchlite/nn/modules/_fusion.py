@@ -4,7 +4,7 @@ A `Linear` or `Conv2d` followed by a plain ReLU (and on the GPU also Sigmoid, Ta
 GELU) becomes one node with the activation fused in (nn/functional/fused_act.py). Only exact
 classes are fused, so a subclass with its own forward runs as written, and only modules that
 forward hooks cannot see into: with a hook on either module, or a global one, or a `forward`
-replaced on the instance, each module is called on its own.
+replaced on the instance or the class, each module is called on its own.
 """
 
 from __future__ import annotations
@@ -28,10 +28,15 @@ def _activation(module) -> str | None:
     return _SIMPLE.get(kind)
 
 
+# the forwards the fused nodes stand for; a class patched since import is called as patched
+_FORWARDS = {kind: kind.forward for kind in (Linear, Conv2d, GELU, *_SIMPLE)}
+
+
 def _plain(module) -> bool:
-    """Calling `module` is exactly `type(module).forward(module, ...)`."""
+    """Calling `module` is exactly its class's own forward, as defined here."""
     return not (module._forward_pre_hooks or module._forward_hooks
-                or "forward" in module.__dict__)
+                or "forward" in module.__dict__
+                or type(module).forward is not _FORWARDS[type(module)])
 
 
 def try_fused(first, second, input):
@@ -42,7 +47,8 @@ def try_fused(first, second, input):
         return None
     act = _activation(second)
     if (act is None or _hooks._global_forward_pre_hooks or _hooks._global_forward_hooks
-            or not _plain(first) or not _plain(second) or not fuses(input._data, act)):
+            or not _plain(first) or not _plain(second)
+            or not fuses(input._data, act, None if first.bias is None else first.bias._data)):
         return None
     if kind is Linear:
         return linear_act(input, first.weight, first.bias, act)
