@@ -34,3 +34,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _is_gpu_test(item):
             item.add_marker(pytest.mark.gpu)
+
+
+@pytest.fixture
+def cupy_missing(monkeypatch):
+    """The backend as on a machine without cupy installed, whatever this one has (use only
+    where no GPU is present: such tests skip on a GPU machine)."""
+    monkeypatch.setattr(torchlite.backend, "_cupy", None)
+    monkeypatch.setattr(torchlite.backend, "_cupy_error",
+                        "ModuleNotFoundError: No module named 'cupy'")

@@ -109,7 +109,7 @@ def test_cuda_queries_never_raise_without_gpu():
     assert torchlite.initial_seed() == 3
 
 
-def test_asking_for_cuda_without_gpu_names_the_extras():
+def test_asking_for_cuda_without_gpu_names_the_extras(cupy_missing):
     if torchlite.cuda.is_available():
         pytest.skip("a GPU is present")
     for call in (lambda: backend.to_device("cuda"), lambda: backend.xp_for(
@@ -119,6 +119,17 @@ def test_asking_for_cuda_without_gpu_names_the_extras():
             call()
         msg = str(exc.value)
         assert "torchlite[cuda12]" in msg and "torchlite[cuda13]" in msg and "cupy" in msg
+
+
+def test_cupy_without_a_usable_gpu_is_not_told_to_install_cupy(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setattr(backend, "_cupy_error", "CUDARuntimeError: cudaErrorNoDevice: no "
+                        "CUDA-capable device is detected")
+    with pytest.raises(RuntimeError) as exc:
+        backend.xp_for(torchlite.device("cuda"))
+    msg = str(exc.value)
+    assert "cupy is installed but cannot use a GPU here" in msg and "cudaErrorNoDevice" in msg
+    assert "pip install" not in msg
 
 
 def test_array_modules_on_cpu():

@@ -122,7 +122,7 @@ def test_out_of_memory_error_is_exported_like_pytorchs():
     assert issubclass(OutOfMemoryError, RuntimeError)
 
 
-def test_memory_functions_without_a_gpu_behave_as_pytorchs():
+def test_memory_functions_without_a_gpu_behave_as_pytorchs(cupy_missing):
     if torchlite.cuda.is_available():
         pytest.skip("a GPU is present")
     c = torchlite.cuda

@@ -202,10 +202,14 @@ def cuda_device_count() -> int:
 def _require_cupy():
     cp = _import_cupy()
     if cp is None or not cuda_available():
+        if _cupy_error is None or _cupy_error.startswith(("ImportError", "ModuleNotFoundError")):
+            hint = ("Install the extra matching your CUDA toolkit: pip install "
+                    "'torchlite[cuda12]' or 'torchlite[cuda13]'")
+        else:  # cupy imports, but finds no driver or GPU: installing it again will not help
+            hint = "cupy is installed but cannot use a GPU here (no NVIDIA driver or GPU?)"
         raise RuntimeError(
             "CUDA is not available: torchlite needs cupy and an NVIDIA GPU for device 'cuda'. "
-            "Install the extra matching your CUDA toolkit: pip install 'torchlite[cuda12]' or "
-            f"'torchlite[cuda13]' (cupy said: {_cupy_error or 'no GPU found'})"
+            f"{hint} (cupy said: {_cupy_error or 'no GPU found'})"
         )
     return cp
 

@@ -54,7 +54,7 @@ def _one_clean_error(r, code: int, *fragments: str) -> None:
 
 @no_gpu
 @pytest.mark.parametrize("how", ["option", "config", "override"])
-def test_train_on_cuda_without_a_gpu_exits_2_and_leaves_no_run(tmp_path, how):
+def test_train_on_cuda_without_a_gpu_exits_2_and_leaves_no_run(tmp_path, how, cupy_missing):
     if how == "option":
         r = cli("train", write_cfg(tmp_path), "--device", "cuda")
     elif how == "config":
