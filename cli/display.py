@@ -31,12 +31,18 @@ def info(message: str) -> None:
 
 
 def print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+    """Strict JSON: NaN and infinities become null (bare NaN is not JSON; parsers reject it)."""
+    from torchlite.training.runs import json_safe
+
+    sys.stdout.write(json.dumps(json_safe(obj), indent=2, default=_default, allow_nan=False)
+                     + "\n")
 
 
 def _default(o):
+    from torchlite.training.runs import json_safe
+
     try:
-        return float(o)
+        return json_safe(float(o))
     except (TypeError, ValueError):
         return str(o)
 
@@ -55,6 +61,7 @@ class TrainDisplay:
         self.plain = plain if plain is not None else (not tty or bool(os.environ.get("CI")))
         self.progress = None
         self.task = None
+        self.run_dir: str | None = None
         self.console = _console(stderr=True)
 
     def __call__(self, event: str, **info) -> None:
@@ -62,6 +69,7 @@ class TrainDisplay:
 
     def on_start(self, run_dir, device, parameters, seed, epochs, start_epoch, resumed,
                  **_) -> None:
+        self.run_dir = run_dir  # for the message if training is interrupted
         what = "resuming" if resumed else "training"
         info(f"torchlite: {what} in {run_dir} | device {device} | {parameters:,} parameters | "
              f"seed {seed} | epochs {start_epoch + 1}..{epochs}")

@@ -53,7 +53,8 @@ def _run(fn, *args, **kwargs):
     except BaseException as exc:  # every failure becomes a message and an exit code
         if isinstance(exc, SystemExit):
             raise
-        code, message = classify(exc)
+        # a training command's display knows the run folder; TrainingInterrupted does not
+        code, message = classify(exc, run_dir=getattr(kwargs.get("callback"), "run_dir", None))
         if _state["debug"]:
             import traceback
 
@@ -69,7 +70,9 @@ def train(
     overrides: list[str] | None = typer.Argument(
         None, help="Overrides like optimizer.lr=0.01 trainer.epochs=3 (values parsed as YAML)."),
     name: str | None = typer.Option(None, help="Run name (default: the config's name)."),
-    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse runs/<name> if it exists."),
+    exist_ok: bool = typer.Option(
+        False, "--exist-ok", help="Reuse runs/<name> if it exists, deleting the files of the run "
+        "before (config, metrics, logs, weights, eval/); other files stay."),
     resume: Path | None = typer.Option(
         None, help="Continue the run in RUN_DIR (or the run of a checkpoint)."),
     device: str | None = typer.Option(None, help="auto | cpu | cuda | cuda:N"),

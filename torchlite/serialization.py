@@ -11,10 +11,12 @@ files written by other tools.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import secrets
+import stat
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -105,24 +107,79 @@ def save(obj, f, metadata: dict | None = None) -> None:
     atomic_write_bytes(f, data)
 
 
+WRITE_ERROR_ATTR = "torchlite_writing"
+
+
+def is_write_error(exc: BaseException) -> bool:
+    """True for an OSError raised while torchlite wrote a file (see `writing`)."""
+    return isinstance(exc, OSError) and getattr(exc, WRITE_ERROR_ATTR, None) is not None
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Mark an OSError raised inside as a failure to write `path`.
+
+    The exception keeps its type (a PermissionError stays one); it records `path` in
+    `exc.torchlite_writing`, and as its filename when the OS named none (a failed write() or
+    fsync() on a descriptor names no file). The CLI tells failed writes from unreadable inputs
+    by this mark, since both raise the same OSError subclasses.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if getattr(exc, WRITE_ERROR_ATTR, None) is None:
+            setattr(exc, WRITE_ERROR_ATTR, os.fspath(path))
+        if exc.filename is None and exc.errno is not None:  # (without errno str() would change)
+            exc.filename = os.fspath(path)
+        raise
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new temporary file beside `path`. Created with mode 0o666, so the umask applies as with
+    open() (tempfile.mkstemp would make it 0o600 whatever the umask)."""
+    for _ in range(100):
+        tmp = os.fspath(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                           0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", os.fspath(path))
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write to a temporary file in the same folder, fsync, then rename over `path`.
 
-    A crash at any instant leaves either the old file or the new one, never a partial file.
+    A crash at any instant leaves either the old file or the new one, never a partial file. A new
+    file gets the mode open() would give (0o666 less the umask); a replaced file keeps its mode.
+    OSErrors name `path` (not the temporary file) and are marked by `writing`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            old_mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            old_mode = None
+        try:
+            fd, tmp = _create_temp(path)
+        except OSError as exc:
+            exc.filename = os.fspath(path)
+            raise
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                if old_mode is not None:
+                    os.chmod(tmp, old_mode)
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.filename == tmp:  # os.replace: tmp -> path
+                exc.filename, exc.filename2 = os.fspath(path), None
+            raise
     # make the rename itself durable (POSIX; not possible, nor needed, on Windows)
     with contextlib.suppress(OSError, AttributeError):
         dfd = os.open(path.parent, os.O_RDONLY)

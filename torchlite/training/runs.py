@@ -14,24 +14,26 @@ os.replace), so a crash at any instant leaves the previous version whole.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..serialization import atomic_write_bytes
+from ..serialization import atomic_write_bytes, writing
 from .loader import dump_yaml
 
 __all__ = [
     "CheckpointNotFoundError", "MetricsCSV", "RunPaths", "append_log", "atomic_write_bytes",
-    "atomic_write_csv", "atomic_write_json", "atomic_write_text", "create_run_dir", "json_safe",
-    "latest_run", "metrics_header", "resolve_checkpoint", "run_dir_of", "write_config",
-    "write_summary",
+    "atomic_write_csv", "atomic_write_json", "atomic_write_text", "clear_run_files",
+    "create_run_dir", "json_safe", "latest_run", "metrics_header", "resolve_checkpoint",
+    "run_dir_of", "write_config", "write_summary",
 ]
 
 WEIGHTS_SUFFIX = ".safetensors"
@@ -110,30 +112,58 @@ def create_run_dir(root: str | Path, name: str, exist_ok: bool = False,
                    weights: bool = True) -> RunPaths:
     """Create `root/name` (or `name-2`, `name-3`, ... when taken) with its weights/ folder.
 
-    With `exist_ok` the folder `root/name` is reused as is. Creation uses mkdir, which fails if
-    the folder appeared meanwhile, so two concurrent runs never share a folder.
+    With `exist_ok` the folder `root/name` is reused, emptied of the files an earlier run wrote
+    there (see `clear_run_files`); other files stay. Creation uses mkdir, which fails if the
+    folder appeared meanwhile, so two concurrent runs never share a folder. OSErrors are marked
+    as failed writes (serialization.writing).
     """
     if not _NAME.match(name):
         raise ValueError(f"run name {name!r} is not a folder name (letters, digits, '.', '_', '-')")
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    if exist_ok:
-        folder = root / name
-        folder.mkdir(exist_ok=True)
-    else:
-        for i in range(1, 100_000):
-            folder = root / (name if i == 1 else f"{name}-{i}")
-            try:
-                folder.mkdir()
-                break
-            except FileExistsError:
-                continue
-        else:  # pragma: no cover - 100k runs of one name
-            raise FileExistsError(f"too many runs named {name!r} in {root}")
-    paths = RunPaths(folder)
-    if weights:
-        paths.weights.mkdir(exist_ok=True)
+    with writing(root / name):
+        root.mkdir(parents=True, exist_ok=True)
+        if exist_ok:
+            folder = root / name
+            folder.mkdir(exist_ok=True)
+            clear_run_files(RunPaths(folder))
+        else:
+            for i in range(1, 100_000):
+                folder = root / (name if i == 1 else f"{name}-{i}")
+                try:
+                    folder.mkdir()
+                    break
+                except FileExistsError:
+                    continue
+            else:  # pragma: no cover - 100k runs of one name
+                raise FileExistsError(f"too many runs named {name!r} in {root}")
+        paths = RunPaths(folder)
+        if weights:
+            paths.weights.mkdir(exist_ok=True)
     return paths
+
+
+_EPOCH_WEIGHTS = re.compile(r"^epoch_\d+" + re.escape(WEIGHTS_SUFFIX) + "$")
+
+
+def clear_run_files(paths: RunPaths) -> None:
+    """Delete what a run (and `torchlite eval`) writes into its folder: the config, metrics.csv,
+    summary.json, train.log, weights/ best, last, training state and epoch_<N>, and eval/.
+
+    A fresh run reusing a folder (--exist-ok) must not mix with the old run: a stale best would
+    be named in the new summary, loaded into the new model, and used by eval and infer. Files
+    torchlite does not write (the user's) stay.
+    """
+    files = [paths.config, paths.metrics, paths.summary, paths.log, paths.best, paths.last,
+             paths.state]
+    if paths.weights.is_dir():
+        files += [f for f in paths.weights.iterdir() if _EPOCH_WEIGHTS.match(f.name)]
+    for f in files:
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()
+    if paths.eval_dir.is_symlink():  # (rmtree refuses links; what it points to is not ours)
+        paths.eval_dir.unlink()
+    elif paths.eval_dir.is_dir():
+        shutil.rmtree(paths.eval_dir)
 
 
 def write_config(paths: RunPaths, config: dict) -> Path:
@@ -149,7 +179,7 @@ def append_log(path: str | Path, message: str, timestamp: bool = True) -> None:
     """Append lines to a plain-text log (flushed; each line prefixed with local time)."""
     prefix = time.strftime("%Y-%m-%d %H:%M:%S ") if timestamp else ""
     lines = "".join(f"{prefix}{line}\n" for line in str(message).splitlines() or [""])
-    with open(path, "a", encoding="utf-8") as f:
+    with writing(path), open(path, "a", encoding="utf-8") as f:
         f.write(lines)
         f.flush()
 
