@@ -23,6 +23,43 @@ from .errors import DatasetError, DatasetNotFoundError
 PathLike = str | os.PathLike
 
 MAX_INFERRED_CLASSES = 100
+_CHUNK_BYTES = 1 << 24  # finiteness is checked this much at a time: a memory map stays on disk
+
+
+def _first_non_finite(arr: np.ndarray) -> tuple[int, tuple | None]:
+    """(count of values of `arr` that are NaN, Inf or too large for float32, index of the first
+    one or None), read in chunks of samples so that a memory-mapped file is never loaded whole."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return 0, None  # integers cannot hold NaN or Inf
+    arr = arr.reshape(1) if arr.ndim == 0 else arr
+    per_sample = max(1, arr.size // max(1, len(arr)) * arr.itemsize)
+    step = max(1, _CHUNK_BYTES // per_sample)
+    count, first = 0, None
+    for start in range(0, len(arr), step):
+        chunk = arr[start:start + step]
+        with np.errstate(over="ignore", invalid="ignore"):
+            # batches are cast to float32 for training: a 1e300 stored as float64 is Inf there
+            bad = ~np.isfinite(chunk.astype(np.float32))
+        n = int(np.count_nonzero(bad))
+        if n and first is None:
+            idx = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            first = (start + int(idx[0]), *(int(i) for i in idx[1:]))
+        count += n
+    return count, first
+
+
+def _check_finite(arr: np.ndarray | None, where: str, what: str) -> None:
+    """Refuse NaN/Inf in a loaded array: one would make the loss NaN at the first batch holding
+    it (reported as a diverged run), or only in evaluation if it lands in the test split."""
+    if arr is None:
+        return
+    count, first = _first_non_finite(arr)
+    if count:
+        raise DatasetError(
+            f"{where}: {what} holds {count} non-finite value{'s' if count > 1 else ''} (NaN, Inf "
+            f"or too large for float32), the first at index {list(first)} (sample {first[0]}); "
+            "remove or fill them in"
+        )
 
 
 def _existing(path: PathLike, what: str) -> Path:
@@ -96,6 +133,8 @@ def load_npz(
                 f"{p}: no array {inputs!r} (or {inputs}_train); the file has "
                 f"{', '.join(sorted(keys)) or 'no arrays'}. Pass inputs= with the right key."
             )
+        _check_finite(x, str(p), f"array {inputs!r}" if splits is None else f"{inputs}_*")
+        _check_finite(y, str(p), f"array {targets!r}" if splits is None else f"{targets}_*")
         names = None
         if isinstance(classes, str):
             if classes in keys:
@@ -126,12 +165,14 @@ def load_npy(
     x = _np_load(px, mmap=mmap)
     if not isinstance(x, np.ndarray):
         raise DatasetError(f"{px}: expected a .npy array, found an .npz archive (use load_npz)")
+    _check_finite(x, str(px), "the inputs array")
     y = None
     if targets_path is not None:
         py = _existing(targets_path, "load_npy")
         y = _np_load(py)
         if not isinstance(y, np.ndarray):
             raise DatasetError(f"{py}: expected a .npy array, found an .npz archive")
+        _check_finite(y, str(py), "the targets array")
     return ArrayDataset(x, y, task=task, classes=classes, name=name or px.stem)
 
 
@@ -209,18 +250,34 @@ def load_csv(
     x = np.empty((len(rows), len(feature_cols)), dtype=np.float32)
     for i, (ln, row) in enumerate(rows):
         try:
-            x[i] = [float(row[j]) for j in feature_cols]
+            with np.errstate(over="ignore"):  # a value too large for float32 becomes Inf,
+                x[i] = [float(row[j]) for j in feature_cols]  # reported below with its line
         except ValueError:
             bad = next(j for j in feature_cols if not _is_number(row[j]))
             label = f"column {bad + 1}" + (f" ({names[bad]!r})" if names else "")
             raise DatasetError(
                 f"{p}, line {ln}, {label}: expected a number, found {row[bad]!r}"
             ) from None
+    count, first = _first_non_finite(x)
+    if count:
+        _csv_non_finite(p, count, rows[first[0]][0], feature_cols[first[1]], names, "features")
     if col is None:
         return ArrayDataset(x, None, name=name or p.stem)
     raw = [row[col] for _, row in rows]
     y, task, classes = _csv_targets(p, raw, task, rows, col)
+    count, first = _first_non_finite(np.asarray(y))
+    if count:
+        _csv_non_finite(p, count, rows[first[0]][0], col, names, "target column")
     return ArrayDataset(x, y, task=task, classes=classes, name=name or p.stem)
+
+
+def _csv_non_finite(p: Path, count: int, line: int, col: int, names, what: str) -> None:
+    label = f"column {col + 1}" + (f" ({names[col]!r})" if names else "")
+    raise DatasetError(
+        f"{p}: the {what} hold{'s' if what.endswith('column') else ''} {count} non-finite "
+        f"value{'s' if count > 1 else ''} (NaN, Inf, or too large for float32), the first at "
+        f"line {line}, {label}; remove or fill them in"
+    )
 
 
 def _target_column(p: Path, target, names, width: int) -> int | None:

@@ -164,11 +164,22 @@ def _state_of(transform):
 
 def build_data(cfg: Config, path_override: str | None = None) -> DataBundle:
     """Load, split (deterministic in the seed) and fit preprocessing on the training split."""
-    from torchlite.datasets import train_val_test_split
+    from torchlite.datasets import DatasetError, train_val_test_split
 
     full = load_dataset(cfg, path_override)
     info = registry.DATASETS[cfg.data.dataset]
     task = full.task or cfg.data.task or "classification"
+    where = str(path_override or cfg.data.path or cfg.data.dataset)
+    if full.targets is None:
+        raise DatasetError(f"{where}: the dataset has no targets; training needs class labels "
+                           "or values")
+    if task == "classification":
+        present = np.unique(full.targets)
+        if len(present) < 2:  # a 1-output model whose loss and metrics are meaningless
+            label = int(present[0])
+            shown = f"{label}, {full.classes[label]!r}" if full.classes else str(label)
+            raise DatasetError(f"{where}: the targets hold one class ({shown}); "
+                               "classification needs at least two")
     test = 0.0 if info.has_test_split else cfg.data.test_split
     splits = train_val_test_split(full, val=cfg.data.val_split, test=test, seed=cfg.seed,
                                   stratify=cfg.data.stratify and task == "classification")
@@ -282,7 +293,9 @@ def build_scheduler(cfg: Config, optimizer, steps_per_epoch: int):
         return None
     kwargs = s.kwargs
     if s.type == "OneCycleLR" and "total_steps" not in kwargs and "epochs" not in kwargs:
-        kwargs["total_steps"] = cfg.trainer.epochs * max(steps_per_epoch, 1)
+        # the cycle spans the run: as many steps as the trainer will step the scheduler
+        per_epoch = max(steps_per_epoch, 1) if s.interval == "step" else 1
+        kwargs["total_steps"] = cfg.trainer.epochs * per_epoch
     if s.type in ("SequentialLR", "ChainedScheduler"):
         inner = []
         for i, spec in enumerate(kwargs.pop("schedulers", [])):

@@ -83,6 +83,14 @@ def _run_name(value: str) -> str:
     return value
 
 
+def _one_character(value: str) -> str:
+    if len(value) != 1:  # the csv module takes exactly one character (else a TypeError later)
+        raise PydanticCustomError("bad_argument", "{message}", {
+            "message": f"must be one character (e.g. ',', ';' or '\\t'), got {value!r}",
+            "key": ()})
+    return value
+
+
 def _default_mode(monitor: str) -> str:
     return "min" if re.search(r"(loss|mse|rmse|mae)$", monitor) else "max"
 
@@ -111,7 +119,8 @@ class DataConfig(_Strict):
     targets_path: str | None = Field(None, description="npy: .npy file of the targets")
     target: str | int | None = Field(None, description="csv: target column name or index "
                                      "(default: last column)")
-    delimiter: str | None = Field(None, description="csv: default ','")
+    delimiter: Annotated[str, AfterValidator(_one_character)] | None = Field(
+        None, description="csv: one character, default ','")
     header: bool | None = Field(None, description="csv: first row holds names (default true)")
     n_samples: PositiveInt | None = Field(None, description="synthetic datasets")
     n_features: PositiveInt | None = Field(None, description="blobs, regression")
@@ -236,13 +245,18 @@ class Config(_Strict):
                             f"not by {d.dataset!r}"))
         if info.source == "file" and not d.path:
             out.append((("data", "path"), f"dataset {d.dataset!r} reads a file: set data.path"))
-        task = d.resolved_task
+        if d.dataset == "npy" and not d.targets_path:
+            out.append((("data", "targets_path"), "dataset 'npy' reads the targets from a second "
+                        "file: set data.targets_path to a .npy file of class labels or values"))
+        # a file's task, unless given, is known only once the file is read (the trainer checks
+        # the metrics against it then)
+        task = d.task or info.task
         seen: dict[str, int] = {}
         for i, name in enumerate(self.metrics):
             if name in seen:
                 out.append((("metrics", i), f"{name!r} is listed twice"))
             seen.setdefault(name, i)
-            if metric_task(name) != task:
+            if task is not None and metric_task(name) != task:
                 out.append((("metrics", i), f"{name!r} is a {metric_task(name)} metric but the "
                             f"task is {task} (dataset {d.dataset!r})"))
         monitors = [(("trainer", "early_stopping", "monitor"), self.trainer.early_stopping),

@@ -18,7 +18,7 @@ from typing import Any
 from .loader import did_you_mean
 
 __all__ = [
-    "ACTIVATIONS", "DATASETS", "LAYERS", "LOSSES", "METRICS", "MODELS", "OPTIMIZERS",
+    "ACTIVATIONS", "DATASETS", "LAYERS", "LOSS_TASKS", "LOSSES", "METRICS", "MODELS", "OPTIMIZERS",
     "SCHEDULERS", "UNSUPPORTED", "DatasetInfo", "RegistryError", "check_name", "import_object",
     "names", "resolve", "unknown_name_message",
 ]
@@ -62,6 +62,13 @@ OPTIMIZERS = _table(
     "torchlite.optim",
     "SGD Adam AdamW Adagrad RMSprop Adadelta Adamax NAdam RAdam SparseAdam ASGD Rprop LBFGS",
 )
+
+# The task a loss is made for, where it is unambiguous: a loss of the other task would train
+# nonsense (CrossEntropyLoss over a single regression output is always 0).
+LOSS_TASKS = {
+    **dict.fromkeys(("CrossEntropyLoss", "NLLLoss"), "classification"),
+    **dict.fromkeys(("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"), "regression"),
+}
 
 # SequentialLR and ChainedScheduler take nested specs: `schedulers: [{type: LinearLR, ...}, ...]`.
 SCHEDULERS = _table(

@@ -25,8 +25,9 @@ def validation_problems(exc: ValidationError, data: Any, source: SourceMap,
         loc = tuple(err["loc"])
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "type")
-        elif err["type"] == "bad_argument":
-            loc = (*loc, err["ctx"]["key"])
+        elif err["type"] == "bad_argument":  # the key of one argument, or a path into nested
+            key = err["ctx"]["key"]             # specs (scheduler.schedulers.0.step_size)
+            loc = (*loc, *key) if isinstance(key, (tuple, list)) else (*loc, key)
         path = _data_path(data, loc, err["type"])
         problem = source.problem(path, _message(err, loc, root))
         if problem not in problems:

@@ -6,6 +6,7 @@ objects are built; the `type` names are checked here against the tables in `regi
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -45,14 +46,31 @@ def _bad_argument(key: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("bad_argument", "{message}", {"message": message, "key": key})
 
 
+# strict: YAML already gives ints, floats and bools their own types, so a string "64", a `true`
+# for a count or a "no" for a bool is a mistake to report, not a value to coerce. An int is still
+# accepted where a float is expected. allow_inf_nan=False: `.inf`/`.nan` are never meant.
+_SCHEMA_RULES = ConfigDict(strict=True, allow_inf_nan=False)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **_SCHEMA_RULES)
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether `value` (a number, or a list/mapping of them) holds an Inf or NaN anywhere."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
 
 
 class _Spec(BaseModel):
     """`{type: Name, **kwargs}`: extra keys are the constructor's keyword arguments."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", **_SCHEMA_RULES)
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -64,6 +82,9 @@ class _Spec(BaseModel):
         bad = [k for k in self.model_extra or {} if not str(k).isidentifier()]
         if bad:
             raise _bad_argument(bad[0], f"{bad[0]!r} is not a valid argument name")
+        for key, value in (self.model_extra or {}).items():
+            if _non_finite(value):  # an infinite lr or eps only shows up as a NaN loss later
+                raise _bad_argument(key, f"must be finite, got {value!r}")
         return self
 
 
@@ -98,7 +119,56 @@ class SchedulerConfig(_Spec):
     def _defaults(self):
         if self.interval is None:
             self.interval = "step" if self.type in ("OneCycleLR", "CyclicLR") else "epoch"
+        if self.type == "ReduceLROnPlateau" and self.interval == "step":
+            raise _bad_argument("interval", "ReduceLROnPlateau is stepped with the monitored "
+                                "metric once per epoch: use interval: epoch")
+        problem = _scheduler_problem(self.type, self.kwargs)
+        if problem:
+            raise _bad_argument(*problem)
         return self
+
+
+# Integer arguments of the schedulers and their minimum. The schedulers themselves divide by
+# (or take a modulo of) most of these without checking, which would crash in the middle of a
+# run (ZeroDivisionError) instead of naming the key here.
+_SCHEDULER_INTS: dict[str, dict[str, int]] = {
+    "StepLR": {"step_size": 1},
+    "CosineAnnealingLR": {"T_max": 1},
+    "CosineAnnealingWarmRestarts": {"T_0": 1, "T_mult": 1},
+    "PolynomialLR": {"total_iters": 1},
+    "LinearLR": {"total_iters": 1},
+    "ConstantLR": {"total_iters": 0},
+    "CyclicLR": {"step_size_up": 1, "step_size_down": 0},
+    "OneCycleLR": {"total_steps": 1, "epochs": 1, "steps_per_epoch": 1},
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _scheduler_problem(name: Any, kwargs: dict) -> tuple[Any, str] | None:
+    """(key, message) for the first bad integer argument of scheduler `name`, nested
+    `schedulers: [...]` included (key then a tuple path), else None."""
+    for key, low in _SCHEDULER_INTS.get(name, {}).items():
+        value = kwargs.get(key)
+        if value is not None and not (_is_int(value) and value >= low):
+            return key, f"must be an integer >= {low}, got {value!r}"
+    milestones = kwargs.get("milestones") if name in ("MultiStepLR", "SequentialLR") else None
+    if milestones is not None and not (isinstance(milestones, list) and all(
+            _is_int(m) and m >= 1 for m in milestones)):
+        return "milestones", f"must be a list of integers >= 1, got {milestones!r}"
+    children = kwargs.get("schedulers")
+    if name in ("SequentialLR", "ChainedScheduler") and isinstance(children, list):
+        for i, child in enumerate(children):
+            if isinstance(child, dict):
+                rest = {k: v for k, v in child.items() if k != "type"}
+                problem = _scheduler_problem(child.get("type"), rest)
+                if problem:
+                    key, message = problem
+                    return ("schedulers", i, *(key if isinstance(key, tuple) else (key,))), \
+                        message
+    return None
 
 
 class SequentialModel(_Strict):

@@ -35,6 +35,7 @@ from .config import Config
 from .device_metrics import DeviceAccumulator
 from .loader import ConfigError
 from .metrics import MetricAccumulator
+from .preflight import check_batches, check_one_batch, check_optimization, check_resume, check_task
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
 
 
@@ -119,6 +120,7 @@ class Trainer:
         cfg = self.cfg
         torchlite.manual_seed(cfg.seed)
         self.data: DataBundle = build_data(cfg)
+        check_task(cfg, self.data)
         self.model = build_model(cfg, self.data).to(self.device)
         self.loss_fn = build_loss(cfg)
         if hasattr(self.loss_fn, "to"):
@@ -127,7 +129,10 @@ class Trainer:
         self.train_loader = DataLoader(self.data.train, batch_size=cfg.data.batch_size,
                                        shuffle=cfg.data.shuffle, drop_last=cfg.data.drop_last,
                                        seed=cfg.seed, num_workers=cfg.data.num_workers)
+        check_batches(cfg, len(self.data.train), len(self.train_loader))
         steps = math.ceil(len(self.train_loader) / cfg.trainer.accumulate_grad_batches)
+        self._optimizer_steps = steps  # per epoch (batches over accumulate_grad_batches)
+        check_optimization(cfg, steps)
         self.scheduler = build_scheduler(cfg, self.optimizer, steps)
         check_one_batch(cfg, self.model, self.loss_fn, self.data, self.device)
         self.state = LoopState()
@@ -160,6 +165,8 @@ class Trainer:
         self.setup()
         if self.resume:
             self._restore()
+            # nothing in the run folder has changed yet: a resume with nothing to do stops here
+            check_resume(cfg, self.state, self.scheduler, self._optimizer_steps)
         else:
             write_config(self.paths, cfg.model_dump(mode="json"))
         self.csv = MetricsCSV(self.paths.metrics, cfg.metric_columns(),
@@ -400,37 +407,6 @@ def _finite_weights(model) -> bool:
         if not bool(xp.isfinite(p._data).all()):
             return False
     return True
-
-
-def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) -> tuple:
-    """Run one small batch through model and loss (eval mode, no graph, no RNG drawn).
-
-    Returns the output shape and the loss. A model that does not fit the data (a Linear of the
-    wrong width, say) becomes a ConfigError on `model`, not a crash in the middle of training.
-    """
-    x, y = next(iter(DataLoader(data.train, batch_size=min(cfg.data.batch_size, 8))))
-    was_training = model.training
-    model.eval()
-    try:
-        with torchlite.no_grad():
-            out = model(x.to(device))
-            try:
-                loss = loss_fn(out, y.to(device))
-            except OutOfMemoryError:
-                raise
-            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-                raise ConfigError([cfg.source.problem(("loss",), (
-                    f"{cfg.loss.type} does not accept the model's output of shape "
-                    f"{list(out.shape)} with targets of shape {list(y.shape)}: {exc}"))]) from None
-    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-        if isinstance(exc, (ConfigError, OutOfMemoryError)):
-            raise
-        raise ConfigError([cfg.source.problem(("model",), (
-            f"the model does not accept the data (samples of shape {list(data.input_shape)}): "
-            f"{exc}"))]) from None
-    finally:
-        model.train(was_training)
-    return list(out.shape), float(loss)
 
 
 def _accumulate_on_device(device) -> bool:

@@ -1,0 +1,117 @@
+"""Batch sizes that leave an epoch without a batch, or a BatchNorm layer with a one-sample batch,
+and a non-finite loss on the first batch: refused by `train` and `validate` before the run
+folder exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from torchlite_cli.main import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+# digits: 1078 training samples with these splits; 1078 = 3 x 359 + 1
+BASE = """\
+name: t
+seed: 0
+device: cpu
+data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
+model:
+  type: sequential
+  layers:
+    - {{type: Linear, in_features: 64, out_features: 16}}
+    - {{type: BatchNorm1d, num_features: 16}}
+    - {{type: ReLU}}
+    - {{type: Linear, in_features: 16, out_features: 10}}
+loss: {{type: CrossEntropyLoss}}
+optimizer: {{type: Adam, lr: 1e-2}}
+trainer: {{epochs: 1}}
+metrics: [accuracy]
+output: {{root: {root}}}
+"""
+
+
+def cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def config(tmp_path: Path) -> Path:
+    p = tmp_path / "t.yaml"
+    p.write_text(BASE.format(root=tmp_path / "runs"))
+    return p
+
+
+def refused(tmp_path, command: str, *overrides, code: int = 2) -> str:
+    r = cli(command, config(tmp_path), *overrides)
+    assert r.exit_code == code, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1 and "internal error" not in r.output, r.output
+    assert not (tmp_path / "runs").exists()
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_drop_last_with_a_batch_larger_than_the_split(tmp_path, command):
+    line = refused(tmp_path, command, "data.batch_size=5000", "data.drop_last=true")
+    assert ("data.batch_size: 5000 with drop_last leaves no batch of the 1078 training "
+            "samples") in line
+    assert "diverged" not in line
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_batch_norm_with_a_last_batch_of_one_sample(tmp_path, command):
+    line = refused(tmp_path, command, "data.batch_size=359")
+    assert "data.batch_size: 359 leaves a last training batch of 1 sample (1078 = 3 x 359 + 1)" \
+        in line
+    assert "BatchNorm1d (layer 1)" in line and "data.drop_last: true" in line
+    r = cli(command, config(tmp_path), "data.batch_size=359", "data.drop_last=true")
+    assert r.exit_code == 0, r.output
+
+
+def test_batch_norm_with_batches_of_one(tmp_path):
+    line = refused(tmp_path, "validate", "data.batch_size=1", "data.drop_last=true")
+    assert "data.batch_size: 1 gives training batches of 1 sample" in line
+
+
+def test_mlp_batch_norm_is_found_too(tmp_path):
+    line = refused(tmp_path, "validate", "data.batch_size=3",
+                   "model={type: mlp, hidden: [8], batch_norm: true}")
+    assert "BatchNorm1d (layer 1)" in line
+
+
+def test_batch_norm_over_images_takes_a_single_sample(tmp_path):
+    # BatchNorm2d over 8x8 maps has 64 values per channel even in a batch of one
+    r = cli("validate", config(tmp_path), "data.batch_size=359", "data.input_shape=[1, 8, 8]",
+            "model.layers=[{type: Conv2d, in_channels: 1, out_channels: 4, kernel_size: 3, "
+            "padding: 1}, {type: BatchNorm2d, num_features: 4}, {type: Flatten}, "
+            "{type: Linear, in_features: 256, out_features: 10}]")
+    assert r.exit_code == 0, r.output
+
+
+def test_without_batch_norm_a_last_batch_of_one_is_fine(tmp_path):
+    r = cli("validate", config(tmp_path), "data.batch_size=359", "model.layers.1={type: Identity}")
+    assert r.exit_code == 0, r.output
+
+
+NAN_MODEL = """\
+import torchlite.nn as nn
+
+
+class NanNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.lin(x) * float("nan")
+"""
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_a_nan_loss_on_the_first_batch_is_a_config_error(tmp_path, command):
+    (tmp_path / "nan_net.py").write_text(NAN_MODEL)
+    target = f"{tmp_path / 'nan_net.py'}:NanNet"
+    line = refused(tmp_path, command, f"model={{type: custom, target: '{target}'}}")
+    assert "model: the untrained model's output on one batch of finite data holds NaN" in line

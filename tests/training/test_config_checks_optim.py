@@ -1,0 +1,116 @@
+"""Optimizer and scheduler settings that pass the schema's types but would crash in the middle of
+a run: refused by `train` (before the run folder exists) and by `validate`, exit code 2, one line
+naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from torchlite_cli.main import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+# digits: 1078 training samples with these splits (9 batches of 128)
+BASE = """\
+name: t
+seed: 0
+device: cpu
+data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
+model:
+  type: sequential
+  layers:
+    - {{type: Linear, in_features: 64, out_features: 16}}
+    - {{type: ReLU}}
+    - {{type: Linear, in_features: 16, out_features: 10}}
+loss: {{type: CrossEntropyLoss}}
+optimizer: {{type: Adam, lr: 1e-2}}
+trainer: {{epochs: 2}}
+metrics: [accuracy]
+output: {{root: {root}}}
+"""
+
+
+def config(tmp_path: Path) -> Path:
+    p = tmp_path / "t.yaml"
+    p.write_text(BASE.format(root=tmp_path / "runs"))
+    return p
+
+
+def cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def refused(tmp_path, command: str, *overrides) -> str:
+    """Run `command` with overrides; assert exit 2 with one error line and no run folder."""
+    r = cli(command, config(tmp_path), *overrides)
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1 and "internal error" not in r.output, r.output
+    assert not (tmp_path / "runs").exists()
+    return lines[0]
+
+
+BAD_SCHEDULES = [
+    ("scheduler={type: CosineAnnealingLR, T_max: 0}", "scheduler.T_max: must be an integer >= 1"),
+    ("scheduler={type: StepLR, step_size: 0}", "scheduler.step_size: must be an integer >= 1"),
+    ("scheduler={type: StepLR, step_size: 2.5}", "scheduler.step_size: must be an integer"),
+    ("scheduler={type: CosineAnnealingWarmRestarts, T_0: 0}", "scheduler.T_0: must be"),
+    ("scheduler={type: PolynomialLR, total_iters: 0}", "scheduler.total_iters: must be"),
+    ("scheduler={type: MultiStepLR, milestones: [0, 3]}", "scheduler.milestones: must be"),
+    ("scheduler={type: SequentialLR, milestones: [1], schedulers: [{type: LinearLR}, "
+     "{type: StepLR, step_size: 0}]}", "scheduler.schedulers.1.step_size: must be"),
+    ("scheduler={type: ReduceLROnPlateau, interval: step}",
+     "scheduler.interval: ReduceLROnPlateau is stepped with the monitored metric once per epoch"),
+    ("scheduler={type: ExponentialLR, gamma: -0.5}",
+     "scheduler: ExponentialLR sets the learning rate to -0.005 at step 1"),
+    ("scheduler={type: OneCycleLR, max_lr: 0.1, total_steps: 10}",
+     "scheduler.total_steps: OneCycleLR's 10 total steps are fewer than the 18 scheduler steps"),
+    ("scheduler={type: OneCycleLR, max_lr: 0.1, epochs: 1, steps_per_epoch: 9}",
+     "scheduler.epochs: OneCycleLR's 9 total steps are fewer than the 18"),
+]
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+@pytest.mark.parametrize("override, fragment", BAD_SCHEDULES,
+                         ids=[b[1][:40] for b in BAD_SCHEDULES])
+def test_bad_schedule_refused_before_the_run_folder(tmp_path, command, override, fragment):
+    assert fragment in refused(tmp_path, command, override)
+
+
+@pytest.mark.parametrize("command", ["train", "validate"])
+def test_optimizer_that_needs_a_closure_is_refused(tmp_path, command):
+    line = refused(tmp_path, command, "optimizer={type: LBFGS}")
+    assert "optimizer.type: LBFGS needs a closure" in line
+    assert "cannot be used by the trainer" in line
+
+
+def test_one_cycle_following_the_epochs_trains(tmp_path):
+    # accumulation: 9 batches -> 3 optimizer steps per epoch, so OneCycleLR's 6 steps suffice
+    r = cli("train", config(tmp_path), "--plain", "trainer.accumulate_grad_batches=4",
+            "scheduler={type: OneCycleLR, max_lr: 0.01}")
+    assert r.exit_code == 0, r.output
+    r = cli("train", config(tmp_path), "--plain", "--name", "exact",
+            "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 18}")
+    assert r.exit_code == 0, r.output
+
+
+def test_one_cycle_stepped_per_epoch_counts_epochs(tmp_path):
+    r = cli("validate", config(tmp_path),
+            "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 2, interval: epoch}")
+    assert r.exit_code == 0, r.output
+    line = refused(tmp_path, "validate",
+                   "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 1, interval: epoch}")
+    assert "fewer than the 2 scheduler steps" in line and "once per epoch" in line
+
+
+def test_one_cycle_stepped_per_epoch_spans_the_epochs(tmp_path):
+    # its default total steps are the epochs (not epochs x batches): the last epoch runs at the
+    # cycle's minimum lr, max_lr / (div_factor * final_div_factor)
+    r = cli("train", config(tmp_path), "--plain", "trainer.epochs=3",
+            "scheduler={type: OneCycleLR, max_lr: 0.01, interval: epoch}")
+    assert r.exit_code == 0, r.output
+    rows = (tmp_path / "runs" / "t" / "metrics.csv").read_text().splitlines()
+    header, last = rows[0].split(","), rows[-1].split(",")
+    assert float(last[header.index("lr")]) == pytest.approx(0.01 / 25 / 1e4)

@@ -1,0 +1,102 @@
+"""`train --resume` of a run with nothing left to do (completed, stopped early, --epochs below the
+epochs done) or with a schedule that cannot follow raised epochs (OneCycleLR): exit 2 with one
+line, and the run folder is left exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from torchlite_cli.main import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+BASE = """\
+name: t
+seed: 0
+device: cpu
+data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
+model:
+  type: sequential
+  layers:
+    - {{type: Linear, in_features: 64, out_features: 16}}
+    - {{type: ReLU}}
+    - {{type: Linear, in_features: 16, out_features: 10}}
+loss: {{type: CrossEntropyLoss}}
+optimizer: {{type: Adam, lr: 1e-2}}
+trainer: {{epochs: 2}}
+metrics: [accuracy]
+output: {{root: {root}}}
+"""
+
+
+def cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def trained(tmp_path: Path, *overrides) -> Path:
+    cfg = tmp_path / "t.yaml"
+    cfg.write_text(BASE.format(root=tmp_path / "runs"))
+    r = cli("train", cfg, "--plain", *overrides)
+    assert r.exit_code == 0, r.output
+    return tmp_path / "runs" / "t"
+
+
+def snapshot(run: Path) -> dict:
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+def refused_resume(run: Path, *args) -> str:
+    before = snapshot(run)
+    r = cli("train", "--resume", run, "--plain", *args)
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1 and "internal error" not in r.output, r.output
+    assert snapshot(run) == before  # nothing trained, no row appended, no log line
+    return lines[0]
+
+
+def test_resuming_a_completed_run_says_so_and_changes_nothing(tmp_path):
+    run = trained(tmp_path)
+    line = refused_resume(run)
+    assert "trainer.epochs: the run has already completed its 2 epochs" in line
+    assert "give more epochs" in line
+
+
+def test_epochs_below_the_completed_count_is_refused(tmp_path):
+    run = trained(tmp_path)
+    line = refused_resume(run, "--epochs", "1")
+    assert "override 'trainer.epochs=1': trainer.epochs: 1 is below the 2 epochs" in line
+
+
+def test_raising_the_epochs_of_a_completed_run_trains_on(tmp_path):
+    run = trained(tmp_path)
+    r = cli("train", "--resume", run, "--plain", "--epochs", "3")
+    assert r.exit_code == 0, r.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 3
+
+
+def test_resuming_an_early_stopped_run_says_so_and_changes_nothing(tmp_path):
+    # min_delta 10: no epoch after the first counts as an improvement, so it stops at epoch 2
+    run = trained(tmp_path, "trainer.epochs=6",
+                  "trainer.early_stopping={monitor: val/loss, patience: 0, min_delta: 10}")
+    assert json.loads((run / "summary.json").read_text())["stop_reason"] == "early_stopping"
+    for extra in ([], ["--epochs", "10"]):
+        line = refused_resume(run, *extra)
+        assert "trainer.early_stopping.patience: the run stopped early after epoch 2" in line
+    # raising the patience is the way to train on
+    r = cli("train", "--resume", run, "--plain", "trainer.early_stopping.patience=10")
+    assert r.exit_code == 0, r.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 6
+
+
+@pytest.mark.parametrize("interval", ["step", "epoch"])
+def test_one_cycle_cannot_follow_raised_epochs_on_resume(tmp_path, interval):
+    run = trained(tmp_path, f"scheduler={{type: OneCycleLR, max_lr: 0.01, interval: {interval}}}")
+    line = refused_resume(run, "--epochs", "3")
+    assert "trainer.epochs: OneCycleLR fixes its total steps when a run starts" in line
+    assert "cannot train past epoch 2" in line

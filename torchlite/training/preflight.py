@@ -1,0 +1,268 @@
+"""Checks run before a run folder exists (by `train`, `resume` and `validate`): settings that
+pass the schema but would crash or train nonsense in the middle of a run, each reported as a
+ConfigError on its key. Split from `build`, whose builders they use.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+
+import torchlite
+from torchlite import nn
+from torchlite.backend import OutOfMemoryError
+from torchlite.nn.modules.normalization import _BatchNorm
+from torchlite.utils.data import DataLoader
+
+from . import registry
+from .build import DataBundle, _construct, _problem, build_scheduler
+from .config import Config
+from .loader import ConfigError
+
+_DRY_STEPS = 1000  # scheduler steps simulated by check_optimization (about 2 ms)
+
+
+def check_optimization(cfg: Config, steps_per_epoch: int) -> None:
+    """Build the optimizer and scheduler on a throwaway parameter and run them: one optimizer
+    step, then the scheduler through the run's first steps. A setting that would otherwise
+    crash in the middle of a run (an optimizer that needs a closure, a step size that divides
+    by zero, an lr that becomes negative or infinite) is reported on its key here. Neither the
+    model nor the global RNG is touched."""
+    name = cfg.optimizer.type
+    closure = inspect.signature(registry.resolve("optimizer", name).step).parameters.get("closure")
+    if closure is not None and closure.default is inspect.Parameter.empty:
+        raise _problem(cfg, ("optimizer", "type"), (
+            f"{name} needs a closure (a function that re-evaluates the loss several times per "
+            "step) and cannot be used by the trainer; choose another optimizer (Adam, AdamW, "
+            "SGD, ...) or call it from your own Python loop"))
+    param = nn.Parameter(torchlite.zeros(4))
+    param.grad = torchlite.full((4,), 0.5)
+    opt = _construct("optimizer", name, cfg.optimizer.kwargs, ("optimizer",), cfg, [param])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            opt.step()
+        except (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError) as exc:
+            raise _problem(cfg, ("optimizer",), f"{name}: a test step failed: {exc}") from None
+        if not np.all(np.isfinite(param.detach().numpy())):
+            raise _problem(cfg, ("optimizer",), f"{name}: a test step gave non-finite weights; "
+                           "check lr, eps and the other arguments")
+        sched = build_scheduler(cfg, opt, steps_per_epoch)
+        if sched is not None:
+            _dry_schedule(cfg, sched, opt, steps_per_epoch)
+
+
+def schedule_steps(cfg: Config, steps_per_epoch: int) -> int:
+    """How many times the trainer steps the scheduler over trainer.epochs."""
+    per_epoch = steps_per_epoch if cfg.scheduler.interval == "step" else 1
+    return cfg.trainer.epochs * per_epoch
+
+
+def one_cycle_shortfall(scheduler, n_steps: int) -> tuple[int, int] | None:
+    """(total_steps, steps it would take) of a OneCycleLR (itself or inside a SequentialLR or
+    ChainedScheduler) that `n_steps` scheduler steps would run past (it raises then), else None.
+    """
+    for sched, steps in _spans(scheduler, n_steps):
+        total = getattr(sched, "total_steps", None)
+        if type(sched).__name__ == "OneCycleLR" and steps > total:
+            return total, steps
+    return None
+
+
+def _spans(sched, n: int):
+    """(scheduler, steps it takes) for `sched` stepped n times and each scheduler inside it."""
+    yield sched, n
+    children = getattr(sched, "_schedulers", None) or []
+    if type(sched).__name__ == "SequentialLR":  # child i runs from milestone i-1 to i
+        bounds = [0, *sched._milestones]
+        for i, child in enumerate(children):
+            end = n if i == len(children) - 1 else min(n, bounds[i + 1] - 1)
+            yield from _spans(child, max(0, end - bounds[i]))
+    else:
+        for child in children:
+            yield from _spans(child, n)
+
+
+def _dry_schedule(cfg: Config, sched, opt, steps_per_epoch: int) -> None:
+    s = cfg.scheduler
+    n = schedule_steps(cfg, steps_per_epoch)
+    short = one_cycle_shortfall(sched, n)
+    if short is not None:
+        key = next((k for k in ("total_steps", "epochs") if k in s.kwargs), None)
+        raise _problem(cfg, ("scheduler", key) if key else ("scheduler",), (
+            f"OneCycleLR's {short[0]} total steps are fewer than the {short[1]} scheduler steps "
+            f"of the run ({cfg.trainer.epochs} epochs x {steps_per_epoch} steps per epoch"
+            f"{'' if s.interval == 'step' else ', stepped once per epoch'}); raise it, or leave "
+            "total_steps and epochs out so that it follows trainer.epochs"))
+    for i in range(1, min(n, _DRY_STEPS) + 1):
+        try:
+            sched.step(1.0) if s.type == "ReduceLROnPlateau" else sched.step()
+        except (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError) as exc:
+            raise _problem(cfg, ("scheduler",), f"{s.type}: step {i} of the schedule failed: "
+                           f"{type(exc).__name__}: {exc}") from None
+        lr = float(opt.param_groups[0]["lr"])
+        if not (math.isfinite(lr) and lr >= 0):
+            raise _problem(cfg, ("scheduler",), f"{s.type} sets the learning rate to {lr} at "
+                           f"step {i}; it must stay finite and >= 0 (check gamma and factors)")
+
+
+def check_resume(cfg: Config, state, scheduler, steps_per_epoch: int) -> None:
+    """Refuse a resume that has nothing to do or that the saved schedule cannot follow, before
+    anything in the run folder changes (`state` is the restored LoopState)."""
+    done, epochs = state.epoch, cfg.trainer.epochs
+    es = cfg.trainer.early_stopping
+    if state.batch == 0 and es is not None and state.bad_epochs > es.patience:
+        bad = f"{state.bad_epochs} epoch{'s' if state.bad_epochs > 1 else ''}"
+        raise _problem(cfg, ("trainer", "early_stopping", "patience"), (
+            f"the run stopped early after epoch {done} ({es.monitor} did not improve for {bad}); "
+            f"there is nothing to resume: raise the patience (now {es.patience}) to train on, "
+            "or start a new run"))
+    if done > epochs or (done == epochs and state.batch > 0):
+        raise _problem(cfg, ("trainer", "epochs"), (
+            f"{epochs} is below the {done + (state.batch > 0)} epochs the run has reached; give "
+            f"more than {done} epochs to train further"))
+    if done == epochs:
+        raise _problem(cfg, ("trainer", "epochs"), (
+            f"the run has already completed its {done} epochs; there is nothing to resume: "
+            f"give more epochs (e.g. --epochs {done + 10}) to train further"))
+    short = None if scheduler is None else \
+        one_cycle_shortfall(scheduler, schedule_steps(cfg, steps_per_epoch))
+    if short is not None:
+        per = steps_per_epoch if cfg.scheduler.interval == "step" else 1
+        raise _problem(cfg, ("trainer", "epochs"), (
+            f"OneCycleLR fixes its total steps when a run starts ({short[0]} steps, "
+            f"{short[0] // per} epochs here), so this run cannot train past epoch "
+            f"{short[0] // per}; to train {epochs} epochs with a one-cycle schedule, start a new "
+            "run"))
+
+
+def check_batches(cfg: Config, n_train: int, n_batches: int) -> None:
+    """An epoch without a batch would train nothing and report a NaN loss."""
+    if n_batches == 0:
+        raise _problem(cfg, ("data", "batch_size"), (
+            f"{cfg.data.batch_size} with drop_last leaves no batch of the {n_train} training "
+            "samples; lower data.batch_size or set data.drop_last: false"))
+
+
+def check_batch_norm(cfg: Config, n_train: int, layers: list[str]) -> None:
+    """BatchNorm layers (named in `layers`) that see one value per channel in a sample cannot
+    train on a batch of one sample: refuse the batch sizes that would make one."""
+    if not layers:
+        return
+    b, which = cfg.data.batch_size, ", ".join(layers)
+    if b == 1 or n_train == 1:
+        raise _problem(cfg, ("data", "batch_size"), (
+            f"{b} gives training batches of 1 sample ({n_train} training samples), which "
+            f"{which} cannot normalise (it needs more than 1 value per channel); use a batch "
+            "size of at least 2"))
+    if not cfg.data.drop_last and n_train % b == 1:
+        raise _problem(cfg, ("data", "batch_size"), (
+            f"{b} leaves a last training batch of 1 sample ({n_train} = {n_train // b} x {b} + "
+            f"1), which {which} cannot normalise in training (it needs more than 1 value per "
+            "channel); set data.drop_last: true or choose another batch size"))
+
+
+def check_task(cfg: Config, data: DataBundle) -> None:
+    """The metrics and the loss against the task of the data as read: a file's task (unless
+    data.task gives it) is only known once the file is loaded."""
+    from .metrics import metric_task
+
+    task = data.task
+    problems = []
+    for i, name in enumerate(cfg.metrics):
+        if metric_task(name) != task:
+            problems.append(cfg.source.problem(("metrics", i), (
+                f"{name!r} is a {metric_task(name)} metric, but {_task_reason(cfg, data)}")))
+    loss_task = registry.LOSS_TASKS.get(cfg.loss.type)
+    if loss_task is not None and loss_task != task:
+        problems.append(cfg.source.problem(("loss", "type"), (
+            f"{cfg.loss.type} is a {loss_task} loss, but {_task_reason(cfg, data)}")))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _task_reason(cfg: Config, data: DataBundle) -> str:
+    if cfg.data.task or cfg.data.info.task:
+        return f"the task is {data.task} (dataset {cfg.data.dataset!r})"
+    where = cfg.data.path
+    if data.task == "classification":
+        return (f"the targets in {where} are class labels (integers or text), so the task is "
+                "classification; set data.task: regression if they are values to predict")
+    y = np.asarray(data.train.targets)
+    if np.all(y == np.round(y)):
+        return (f"the targets in {where} are whole numbers stored as floats, so the task is "
+                "regression; set data.task: classification if they are class labels")
+    return (f"the targets in {where} are non-integer values, so the task is regression; use a "
+            "regression loss (MSELoss, L1Loss, HuberLoss) and metrics (mse, rmse, mae, r2)")
+
+
+def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) -> tuple:
+    """Run one small batch through model and loss (eval mode, no graph, no RNG drawn).
+
+    Returns the output shape and the loss. A model that does not fit the data (a Linear of the
+    wrong width, say) becomes a ConfigError on `model`, not a crash in the middle of training.
+    """
+    x, y = next(iter(DataLoader(data.train, batch_size=min(cfg.data.batch_size, 8))))
+    was_training = model.training
+    model.eval()
+    single: list[str] = []  # BatchNorm layers that see one value per channel of a sample
+
+    def note(name):
+        def hook(mod, inputs, output):
+            if int(np.prod(inputs[0].shape[2:])) <= 1:  # (N, C): a batch of 1 has 1 value
+                single.append(f"{type(mod).__name__} (layer {name})")
+        return hook
+
+    hooks = [mod.register_forward_hook(note(name)) for name, mod in model.named_modules()
+             if isinstance(mod, _BatchNorm)]
+    try:
+        with torchlite.no_grad():
+            out = model(x.to(device))
+            try:
+                loss = loss_fn(out, y.to(device))
+            except OutOfMemoryError:
+                raise
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                raise ConfigError([cfg.source.problem(("loss",), (
+                    f"{cfg.loss.type} does not accept the model's output of shape "
+                    f"{list(out.shape)} with targets of shape {list(y.shape)}: {exc}"))]) from None
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        if isinstance(exc, (ConfigError, OutOfMemoryError)):
+            raise
+        raise ConfigError([cfg.source.problem(("model",), (
+            f"the model does not accept the data (samples of shape {list(data.input_shape)}): "
+            f"{exc}"))]) from None
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    check_batch_norm(cfg, len(data.train), list(dict.fromkeys(single)))
+    _check_finite_batch(cfg, x, out, float(loss))
+    return list(out.shape), float(loss)
+
+
+def _check_finite_batch(cfg: Config, x, out, loss: float) -> None:
+    """A NaN/Inf loss before any training step is not a diverged run: the data files are
+    checked for NaN/Inf when loaded, so it comes from the model or the loss (a config error)."""
+    if math.isfinite(loss):
+        return
+    from torchlite.datasets import DatasetError
+
+    if not bool(np.isfinite(_host_array(x._data)).all()):
+        raise DatasetError("the first training batch holds NaN or Inf after preprocessing "
+                           f"(data.normalize: {cfg.data.normalize}); check the data")
+    if not bool(np.isfinite(_host_array(out._data)).all()):
+        raise ConfigError([cfg.source.problem(("model",), (
+            "the untrained model's output on one batch of finite data holds NaN or Inf; check "
+            "the layers and their arguments"))])
+    raise ConfigError([cfg.source.problem(("loss",), (
+        f"{cfg.loss.type} of one batch is {loss} although the model's output is finite; check "
+        "that the loss fits the model's output (BCELoss, for one, needs probabilities in "
+        "[0, 1]) and its arguments"))])
+
+
+def _host_array(a) -> np.ndarray:
+    return torchlite.backend.move(a, torchlite.backend.CPU)
