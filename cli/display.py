@@ -157,6 +157,9 @@ def report(rep: dict) -> None:
         for n, row in zip(names, cm):
             t.add_row(str(n), *[str(v) for v in row])
         con.print(t)
+    if rep.get("report_error"):  # the metrics above stand; only saving them failed
+        info(f"warning: the report was not saved: {rep['report_error']}")
+        return
     extra = " and confusion_matrix.csv" if cm else ""
     con.print(f"wrote {rep['report_dir']}/report.json{extra}")
 

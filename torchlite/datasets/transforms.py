@@ -200,7 +200,8 @@ class Standardize(Transform):
             raise ValueError(
                 f"Standardize: fitted for samples of shape {self.mean.shape}, got {x.shape[1:]}"
             )
-        return (x - self.mean.astype(np.float32)) / self.std.astype(np.float32)
+        with np.errstate(over="ignore"):  # inputs near float32's limit: inf, then a NaN loss
+            return (x - self.mean.astype(np.float32)) / self.std.astype(np.float32)
 
     def state_dict(self) -> dict[str, Any]:
         self._require_fitted()

@@ -14,12 +14,29 @@ import numpy as np
 import torchlite
 from torchlite.serialization import CheckpointError
 
-from . import checkpoint as ckpt
-from .build import build_data, build_loss, build_model, resolve_device, transform_from_state
+from .build import build_data, build_loss, resolve_device
 from .config import Config, load_config, validate_config
-from .loader import ConfigError, apply_overrides, load_yaml
-from .runs import RunPaths, create_run_dir, resolve_checkpoint, run_dir_of
+from .inputs import load_inputs, nonfinite, select_columns
+from .loader import apply_overrides, load_yaml
+from .restore import (
+    UserModelError,
+    checked_build,
+    checked_forward,
+    input_transform,
+    model_from_checkpoint,
+)
+from .runs import (
+    CheckpointNotFoundError,
+    RunPaths,
+    create_run_dir,
+    json_safe,
+    resolve_checkpoint,
+    run_dir_of,
+)
 from .trainer import Trainer, check_one_batch
+
+__all__ = ["UserModelError", "evaluate_checkpoint", "load_inputs", "predict", "resume",
+           "summarize", "train", "validate"]
 
 
 def _shortcuts(overrides, device=None, seed=None, epochs=None) -> list[str]:
@@ -60,6 +77,8 @@ def resume(target, overrides=(), *, device=None, epochs=None,
            callback: Callable | None = None) -> dict:
     """Continue the run holding `target` (a run folder or one of its checkpoints)."""
     p = Path(target)
+    if not p.exists():  # else run_dir_of would name the parent folder
+        raise CheckpointNotFoundError(f"{p}: no such run folder or checkpoint")
     run = p if p.is_dir() and not p.name == "weights" else run_dir_of(p)
     if p.is_dir() and p.name == "weights":
         run = p.parent
@@ -74,55 +93,8 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     return Trainer(cfg, paths, callback=callback, resume=True).fit()
 
 
-def _local_model_file(stored: dict) -> None:
-    """A custom model's file is stored as an absolute path on the training machine. Elsewhere,
-    find the same relative path under the working directory (configs/models/net.py, ...)."""
-    model = stored.get("model") or {}
-    if model.get("type") != "custom":
-        return
-    file_part, sep, cls = str(model.get("target", "")).rpartition(":")
-    if not sep or not file_part.endswith(".py") or Path(file_part).is_file():
-        return
-    parts = Path(file_part).parts
-    for i in range(1, len(parts)):
-        candidate = Path(*parts[i:])
-        if candidate.is_file():
-            model["target"] = f"{candidate.resolve()}:{cls}"
-            return
-
-
-def _model_from_checkpoint(path, device: str):
-    """Rebuild a checkpoint's model from its stored config and load its weights.
-
-    A custom model's class is imported from the file or module the config names (code on this
-    machine, as in training); it must be an nn.Module subclass before anything is called.
-    """
-    from .registry import RegistryError
-
-    info = ckpt.read_checkpoint_info(path)
-    _local_model_file(info["config"])
-    try:
-        cfg = validate_config(info["config"])
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: the config stored in the checkpoint is invalid: {exc}") \
-            from None
-    from .build import DataBundle
-
-    pre = info["preprocess"]
-    data = DataBundle(None, None, None, pre["task"], pre.get("num_classes"), pre.get("classes"),
-                      tuple(pre["input_shape"]), tuple(pre["raw_shape"]), None, pre)
-    try:
-        model = build_model(cfg, data)
-    except (ConfigError, RegistryError) as exc:
-        raise CheckpointError(f"{path}: cannot rebuild the checkpoint's model: {exc}") from None
-    state = torchlite.load(path)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: the weights do not fit the model in its config: {exc}") \
-            from None
-    model.to(device).eval()
-    return model, cfg, info
+# ----------------------------------------------------------------------------------------------
+# evaluation
 
 
 def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str = "test",
@@ -134,28 +106,37 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     training, from the stored config and seed), or `data_path`: an .npz/.csv file of inputs and
     targets is evaluated whole; a folder replaces the dataset's `data.path` (e.g. MNIST files).
     Inputs are preprocessed with the statistics stored in the checkpoint, never refitted.
+
+    The report is plain JSON data (NaN/inf as None). When eval/ cannot be written, the report
+    is still returned, with `report_dir` None and `report_error` saying why.
     """
     from torchlite.utils.data import DataLoader
 
     from . import metrics as M
 
     dev = resolve_device(device or "auto")  # a bad --device is a usage error, checked first
+    if data_path is not None and not Path(data_path).exists():
+        raise FileNotFoundError(f"{data_path}: no such file or folder (--data)")
     path = resolve_checkpoint(target, root)
-    model, cfg, info = _model_from_checkpoint(path, dev)
+    model, cfg, info = model_from_checkpoint(path, dev)
     pre = info["preprocess"]
     task = pre["task"]
     if data_path is not None and Path(data_path).is_file():
-        ds, split = _data_file(Path(data_path), cfg, task), "all"
+        ds, split = _data_file(Path(data_path), cfg, pre), "all"
     else:
+        if data_path is not None and not _takes_folder(cfg.data.dataset):
+            raise ValueError(f"--data {data_path}: a folder, but the run's dataset "
+                             f"{cfg.data.dataset!r} is not read from a folder; pass an .npz "
+                             "(x and y arrays) or .csv file (with a target column)")
         bundle = build_data(cfg, path_override=data_path)
         ds = {"train": bundle.train, "val": bundle.val, "test": bundle.test}.get(split)
         if ds is None:
             raise ValueError(f"eval: the run's dataset has no {split!r} split (its val_split or "
                              "test_split is 0); choose --split train|val|test")
-    ds.transform = transform_from_state(pre.get("transform"))
+    ds.transform = input_transform(path, pre)
     loader = DataLoader(ds, batch_size=batch_size or cfg.data.eval_batch_size
                         or cfg.data.batch_size)
-    outs, tgts = _predict_arrays(model, loader, dev)
+    outs, tgts = _predict_arrays(model, loader, dev, cfg)
     with torchlite.no_grad():
         loss = float(build_loss(cfg)(torchlite.from_numpy(outs), torchlite.from_numpy(tgts)))
     report: dict[str, Any] = {"checkpoint": str(path), "split": split, "samples": len(ds),
@@ -168,33 +149,96 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     else:
         for name in ("mse", "rmse", "mae", "r2"):
             report[name] = M.compute_metric(name, outs, tgts)
+    report = json_safe(report)  # NaN/inf as null: report.json and `eval --json` stay JSON
     out_dir = RunPaths(run_dir_of(path)).eval_dir
-    _write_report(out_dir, report)
-    report["report_dir"] = str(out_dir)
+    try:
+        _write_report(out_dir, report)
+    except OSError as exc:  # a read-only run folder must not cost the user the metrics
+        reason = f"{out_dir} is a file, not a folder" if out_dir.is_file() else \
+            exc.strerror or str(exc)
+        report["report_dir"] = None
+        report["report_error"] = f"cannot write {exc.filename or out_dir}: {reason}"
+    else:
+        report["report_dir"] = str(out_dir)
     return report
 
 
-def _data_file(p: Path, cfg, task: str):
-    """A whole file of inputs and targets to evaluate on (--data FILE)."""
+def _takes_folder(dataset: str) -> bool:
+    """Whether a dataset reads a folder of files (mnist-like), so --data FOLDER can replace it."""
+    import inspect
+
+    from . import registry
+
+    info = registry.DATASETS.get(dataset)
+    if info is None or info.source != "builtin":
+        return False
+    return "path" in inspect.signature(registry.import_object(info.target)).parameters
+
+
+def _data_file(p: Path, cfg, pre: dict):
+    """A whole file of inputs and targets to evaluate on (--data FILE), checked against the
+    model: sample shape, labels (text labels mapped through the checkpoint's class names),
+    finite inputs."""
     from torchlite.datasets import load_csv, load_npz
 
+    task = pre["task"]
     suffix = p.suffix.lower()
     if suffix == ".npz":
-        return load_npz(p, cfg.data.x_key or "x", cfg.data.y_key or "y", task=task)
-    if suffix == ".csv":
+        ds = load_npz(p, cfg.data.x_key or "x", cfg.data.y_key or "y", task=task)
+    elif suffix == ".csv":
         kw = {"delimiter": cfg.data.delimiter or ","}
         if cfg.data.header is not None:
             kw["header"] = cfg.data.header
-        return load_csv(p, -1 if cfg.data.target is None else cfg.data.target, task=task, **kw)
-    raise ValueError(f"--data {p}: evaluation needs inputs and targets in one file (.npz with "
-                     "x and y arrays, or .csv with a target column), or a data folder")
+        ds = load_csv(p, -1 if cfg.data.target is None else cfg.data.target, task=task, **kw)
+    else:
+        raise ValueError(f"--data {p}: evaluation needs inputs and targets in one file (.npz "
+                         "with x and y arrays, or .csv with a target column), or a data folder")
+    raw = tuple(pre["raw_shape"])
+    if ds.sample_shape != raw:
+        if int(np.prod(ds.sample_shape)) != int(np.prod(raw)):
+            raise ValueError(f"{p}: samples have shape {list(ds.sample_shape)}, but the model "
+                             f"expects samples of shape {list(raw)}")
+        ds.inputs = ds.inputs.reshape((len(ds), *raw))
+    if task == "classification":
+        _match_labels(ds, p, pre)
+    elif pre.get("targets_dim") and ds.targets.shape[1] != pre["targets_dim"]:
+        raise ValueError(f"{p}: targets have {ds.targets.shape[1]} values per sample, but the "
+                         f"model predicts {pre['targets_dim']}")
+    bad = nonfinite(ds.inputs, str(p))
+    if bad is not None:
+        raise bad
+    return ds
 
 
-def _predict_arrays(model, loader, dev):
+def _match_labels(ds, p: Path, pre: dict) -> None:
+    """Make `ds.targets` the model's class indices: text labels (a CSV's, or an .npz's class
+    names) go through the class names stored in the checkpoint, never the file's own order;
+    numbers must lie in 0..num_classes-1."""
+    known, n = pre.get("classes"), pre["num_classes"]
+    if ds.classes is not None and known is not None:
+        lookup = {str(c): i for i, c in enumerate(known)}
+        used = [ds.classes[i] for i in np.unique(ds.targets)]
+        unknown = [c for c in used if c not in lookup]
+        if unknown:
+            raise ValueError(f"{p}: label{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(map(repr, unknown[:5]))} not among the model's classes "
+                             f"({', '.join(map(str, known))})")
+        ds.targets = np.array([lookup.get(c, -1) for c in ds.classes])[ds.targets]
+        ds.classes = list(known)
+    elif ds.classes is not None and p.suffix.lower() == ".csv":
+        raise ValueError(f"{p}: text labels ({', '.join(map(repr, ds.classes[:5]))}), but the "
+                         f"model's classes are the numbers 0..{n - 1}")
+    over = np.flatnonzero(ds.targets >= n)
+    if over.size:
+        raise ValueError(f"{p}: label {int(ds.targets[over[0]])} (sample {int(over[0])}) is "
+                         f"outside the model's classes 0..{n - 1}")
+
+
+def _predict_arrays(model, loader, dev, cfg):
     outs, tgts = [], []
     with torchlite.no_grad():
         for x, y in loader:
-            outs.append(_host(model(x.to(dev))))
+            outs.append(_host(checked_forward(model, x.to(dev), cfg)))
             tgts.append(_host(y))
     return np.concatenate(outs), np.concatenate(tgts)
 
@@ -208,7 +252,7 @@ def _write_report(out_dir: Path, report: dict) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "report.json",
-                       json.dumps(report, indent=2, default=float).encode())
+                       json.dumps(json_safe(report), indent=2, allow_nan=False).encode())
     if "confusion_matrix" in report:
         cm = report["confusion_matrix"]
         names = report.get("class_names") or [str(i) for i in range(len(cm))]
@@ -221,67 +265,57 @@ def _write_report(out_dir: Path, report: dict) -> None:
 # inference
 
 
-def load_inputs(path, key: str | None = None) -> np.ndarray:
-    """Inputs for `predict`: .npy (memory-mapped), .npz (`key`, default the first array), .csv."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such input file")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".npy":
-            return np.load(p, mmap_mode="r", allow_pickle=False)
-        if suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                names = list(z.keys())
-                k = key or ("x" if "x" in names else names[0] if names else None)
-                if k not in names:
-                    raise ValueError(f"{p}: no array named {k!r} (it has {', '.join(names)}); "
-                                     "pass --key")
-                return z[k]
-        if suffix == ".csv":
-            from torchlite.datasets import load_csv
-
-            return load_csv(p, target=None).inputs
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise ValueError(f"{p}: holds Python objects (a pickle), which torchlite never "
-                             "loads; save plain numeric arrays") from None
-        raise
-    raise ValueError(f"{p}: unsupported input type {suffix!r} (use .npy, .npz or .csv)")
-
-
 def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root: str = "runs",
             batch_size: int = 256, probs: bool = False) -> dict[str, Any]:
-    """Run the checkpoint's model on raw inputs (preprocessed as at training time)."""
+    """Run the checkpoint's model on raw inputs (preprocessed as at training time).
+
+    Errors name `inputs.source` when the inputs come from `load_inputs`. Inputs must be real
+    numbers, finite as float32; complex values are refused, not cut to their real part.
+    """
+    src = getattr(inputs, "source", None) or "input"
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if inputs.dtype.kind not in "biuf":
+        raise ValueError(f"{src}: inputs of dtype {inputs.dtype} are not accepted: the model "
+                         "takes real numbers (complex or text values have no meaning for it)")
     dev = resolve_device(device or "auto")
     path = resolve_checkpoint(target, root)
-    model, cfg, info = _model_from_checkpoint(path, dev)
+    model, cfg, info = model_from_checkpoint(path, dev)
     pre = info["preprocess"]
     raw_shape = tuple(pre["raw_shape"])
     x = inputs
+    if getattr(inputs, "columns", None) is not None:
+        x = select_columns(inputs, cfg, pre, src)
     n_raw = int(np.prod(raw_shape))
     if x.ndim == 0 or x.size == 0:
-        raise ValueError(f"input has shape {tuple(x.shape)}: it holds no samples")
+        raise ValueError(f"{src} has shape {tuple(x.shape)}: it holds no samples")
+    given = x  # errors give positions in the layout of the user's array
     if tuple(x.shape[1:]) != raw_shape:
         if x.size == n_raw:
+            given = x[None]
             x = x.reshape((1, *raw_shape))  # one unbatched sample, in whatever layout
         elif x.ndim >= 2 and int(np.prod(x.shape[1:])) == n_raw:
             x = x.reshape((x.shape[0], *raw_shape))
         else:
+            hint = ""
+            if x.ndim == 2 and x.shape[1] == n_raw + 1:
+                hint = "; it has one column too many: if that is the target column, remove it"
             raise ValueError(
-                f"input has shape {tuple(inputs.shape)}, but the model expects samples of shape "
-                f"{list(raw_shape)} (a batch (N, {', '.join(map(str, raw_shape))}) or one sample)"
-            )
-    if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, got {batch_size}")
-    transform = transform_from_state(pre.get("transform"))
+                f"{src} has shape {tuple(x.shape)}, but the model expects samples of shape "
+                f"{list(raw_shape)} (a batch (N, {', '.join(map(str, raw_shape))}) or one "
+                f"sample){hint}")
+    transform = input_transform(path, pre)
     outs = []
     with torchlite.no_grad():
         for i in range(0, x.shape[0], batch_size):
-            chunk = np.asarray(x[i:i + batch_size], dtype=np.float32)
+            with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused
+                chunk = np.asarray(x[i:i + batch_size], dtype=np.float32)
+            if x.dtype.kind == "f" and not np.isfinite(chunk).all():
+                raise nonfinite(given, src)
             if transform is not None:
                 chunk = transform(chunk)
-            out = model(torchlite.from_numpy(np.ascontiguousarray(chunk)).to(dev))
+            xb = torchlite.from_numpy(np.ascontiguousarray(chunk)).to(dev)
+            out = checked_forward(model, xb, cfg)
             outs.append(_host(out))
     logits = np.concatenate(outs) if outs else np.zeros((0,))
     result: dict[str, Any] = {"checkpoint": str(path), "task": pre["task"], "n": len(logits)}
@@ -323,11 +357,11 @@ def summarize(target) -> dict[str, Any]:
     if p.suffix in (".yaml", ".yml"):
         cfg, _ = load_config(p)
         data = build_data(cfg)
-        model = build_model(cfg, data)
+        model = checked_build(cfg, data)
         input_shape = data.input_shape
     else:
         path = resolve_checkpoint(p)
-        model, cfg, info = _model_from_checkpoint(path, "cpu")
+        model, cfg, info = model_from_checkpoint(path, "cpu")
         input_shape = tuple(info["preprocess"]["input_shape"])
     rows = []
     hooks = []
@@ -345,7 +379,7 @@ def summarize(target) -> dict[str, Any]:
                 lambda m, i, o, name=name: hook(m, i, o, name)))
     model.eval()
     with torchlite.no_grad():
-        model(torchlite.zeros((1, *input_shape)))
+        checked_forward(model, torchlite.zeros((1, *input_shape)), cfg)
     for h in hooks:
         h.remove()
     total = sum(q.numel() for q in model.parameters())

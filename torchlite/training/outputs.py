@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from torchlite.serialization import atomic_write_bytes
 
-from .runs import create_run_dir
+from .runs import create_run_dir, json_safe
 
 SUFFIXES = (".npy", ".csv", ".json")
 
@@ -33,11 +35,20 @@ def _csv(result: dict) -> str:
     return buf.getvalue()
 
 
+def infer_folder_name(input_path) -> str:
+    """The runs/infer/<name> folder name for an input file: its stem, with accents folded to
+    ASCII, then made a valid run name by the rule `train` applies to config stems (see
+    config.load_config), so "my input.npy" gives my_input rather than an error."""
+    stem = unicodedata.normalize("NFKD", Path(input_path).stem)
+    stem = stem.encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._\-]", "_", stem).lstrip("._-")[:100] or "infer"
+
+
 def write_predictions(result: dict, output: Path | None, input_path: Path,
                       root: str = "runs") -> Path:
     """Write `result` (from api.predict) to `output`, or to runs/infer/<name>/predictions.csv."""
     if output is None:
-        paths = create_run_dir(Path(root) / "infer", Path(input_path).stem or "infer",
+        paths = create_run_dir(Path(root) / "infer", infer_folder_name(input_path),
                                weights=False)
         output = paths.root / "predictions.csv"
     output = Path(output)
@@ -55,7 +66,7 @@ def write_predictions(result: dict, output: Path | None, input_path: Path,
             obj["pred"] = np.asarray(result["pred"]).tolist()
             obj["confidence"] = np.asarray(result["confidence"]).tolist()
             obj["classes"] = result.get("classes")
-        data = json.dumps(obj).encode()
+        data = json.dumps(json_safe(obj), allow_nan=False).encode()  # NaN is not JSON
     else:
         raise ValueError(f"--output {output}: unsupported extension {suffix!r} "
                          "(use .npy, .csv or .json)")

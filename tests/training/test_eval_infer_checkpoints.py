@@ -1,0 +1,198 @@
+"""api.evaluate_checkpoint / predict / summarize against bad --data, labels the model does not
+know, an unwritable eval/ folder, malformed checkpoint metadata, failing custom model code and
+non-finite metrics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import torchlite
+from torchlite.serialization import CheckpointError, read_metadata
+from torchlite.training import api
+
+CONFIG = """\
+name: {name}
+seed: 0
+device: cpu
+data: {{dataset: {dataset}, val_split: 0.2, test_split: 0.2, batch_size: 64,
+       normalize: standard, input_shape: {shape}}}
+model: {model}
+loss: {{type: CrossEntropyLoss}}
+optimizer: {{type: Adam, lr: 1e-2}}
+trainer: {{epochs: 2}}
+output: {{root: {root}}}
+"""
+
+NET = """\
+import torchlite.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, mode="ok"):
+        super().__init__()
+        if mode == "boom":
+            raise RuntimeError("boom in init")
+        self.mode = mode
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        if self.mode == "dict":
+            return {"logits": self.fc(x)}
+        if self.mode == "fail":
+            raise ValueError("bad forward")
+        return self.fc(x)
+"""
+
+
+def train(tmp: Path, name: str, dataset: str, model: str, shape="[64]") -> Path:
+    cfg = tmp / f"{name}.yaml"
+    cfg.write_text(CONFIG.format(name=name, dataset=dataset, model=model, shape=shape,
+                                 root=tmp / "runs"))
+    api.train(cfg)
+    return tmp / "runs" / name
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("runs")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((150, 3)).round(4)
+    lab = np.where(x[:, 0] > 0, "dog", "cat")
+    (tmp / "pets.csv").write_text("a,b,c,label\n" + "".join(
+        f"{r[0]},{r[1]},{r[2]},{c}\n" for r, c in zip(x, lab)))
+    (tmp / "net.py").write_text(NET)
+    return {
+        "digits": train(tmp, "digits", "digits", "{type: mlp, hidden: [16]}"),
+        "pets": train(tmp, "pets", f"csv, path: {tmp / 'pets.csv'}, target: label",
+                      "{type: mlp, hidden: [8]}", shape="null"),
+        "custom": train(tmp, "custom", "digits",
+                        f"{{type: custom, target: '{tmp / 'net.py'}:Net', args: {{mode: ok}}}}"),
+    }
+
+
+def best(run: Path) -> Path:
+    return run / "weights" / "best.safetensors"
+
+
+def rewrite(src: Path, dst: Path, edit, weights=None) -> Path:
+    """A copy of checkpoint `src` with its metadata (and optionally weights) edited."""
+    info = json.loads(read_metadata(src)["torchlite_checkpoint"])
+    info = edit(info) or info
+    state = torchlite.load(src)
+    if weights:
+        state = {k: torchlite.from_numpy(weights(k, v.numpy())) for k, v in state.items()}
+    torchlite.save(state, dst, metadata={"torchlite_checkpoint": json.dumps(info)})
+    return dst
+
+
+# -- --data that is missing or a folder the dataset cannot use (item 1) --------------------------
+def test_missing_data_file_is_an_error(runs, tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"^{tmp_path / 'nope.npz'}: no such file"):
+        api.evaluate_checkpoint(runs["digits"], data_path=str(tmp_path / "nope.npz"))
+
+
+def test_data_folder_for_a_dataset_without_folders(runs, tmp_path):
+    with pytest.raises(ValueError, match="dataset 'digits' is not read from a folder"):
+        api.evaluate_checkpoint(runs["digits"], data_path=str(tmp_path))
+
+
+# -- labels through the checkpoint's classes (item 2) --------------------------------------------
+def test_text_labels_use_the_checkpoints_class_names(runs, tmp_path):
+    (tmp_path / "dogs.csv").write_text("a,b,c,label\n" + "2,0,0,dog\n" * 5)
+    rep = api.evaluate_checkpoint(runs["pets"], data_path=str(tmp_path / "dogs.csv"))
+    support = {row["class"]: row["support"] for row in rep["per_class"]}
+    assert support == {"cat": 0, "dog": 5}  # not re-encoded from the file ("dog" -> 0 -> cat)
+
+
+def test_unknown_text_label_names_it_and_the_known_classes(runs, tmp_path):
+    (tmp_path / "b.csv").write_text("a,b,c,label\n1,2,3,bird\n1,1,1,dog\n")
+    with pytest.raises(ValueError, match=r"b\.csv: label 'bird' not among the model's classes "
+                                         r"\(cat, dog\)"):
+        api.evaluate_checkpoint(runs["pets"], data_path=str(tmp_path / "b.csv"))
+
+
+def test_integer_label_outside_the_models_classes(runs, tmp_path):
+    y = np.arange(6) % 10
+    y[4] = 12
+    np.savez(tmp_path / "d.npz", x=np.zeros((6, 64), np.float32), y=y)
+    with pytest.raises(ValueError, match=r"d\.npz: label 12 \(sample 4\) is outside the "
+                                         r"model's classes 0\.\.9"):
+        api.evaluate_checkpoint(runs["digits"], data_path=str(tmp_path / "d.npz"))
+
+
+# -- an unwritable eval/ folder keeps the metrics (item 7) ---------------------------------------
+def test_unwritable_eval_folder_still_returns_the_report(runs, tmp_path):
+    run = Path(shutil.copytree(runs["digits"], tmp_path / "run"))
+    shutil.rmtree(run / "eval", ignore_errors=True)
+    (run / "eval").write_text("a file where the eval/ folder goes")
+    rep = api.evaluate_checkpoint(run)
+    assert 0 <= rep["accuracy"] <= 1 and rep["samples"] > 300
+    assert rep["report_dir"] is None
+    assert rep["report_error"].startswith(f"cannot write {run / 'eval'}")
+
+
+# -- malformed checkpoint metadata (item 8) ------------------------------------------------------
+def _no_input_shape(info):
+    del info["preprocess"]["input_shape"]
+
+
+def _bad_transform(info):
+    info["preprocess"]["transform"] = {"type": "Compose"}  # no "transforms"
+
+
+EDITS = [(lambda info: [info], "expected a JSON object"),
+         (_no_input_shape, "preprocess.input_shape is missing"),
+         (lambda info: info["preprocess"].update(num_classes="ten"), "preprocess.num_classes")]
+
+
+@pytest.mark.parametrize("call, edit, fragment", [
+    *((call, *e) for call in ("eval", "summary", "infer") for e in EDITS),
+    *((call, _bad_transform, "preprocess.transform cannot be rebuilt")  # summary needs none
+      for call in ("eval", "infer")),
+])
+def test_malformed_metadata_is_a_checkpoint_error(runs, tmp_path, call, edit, fragment):
+    ckpt = rewrite(best(runs["digits"]), tmp_path / "w.safetensors", edit)
+    run = {"eval": lambda: api.evaluate_checkpoint(ckpt),
+           "summary": lambda: api.summarize(ckpt),
+           "infer": lambda: api.predict(np.zeros((2, 64), np.float32), ckpt)}[call]
+    with pytest.raises(CheckpointError, match=f"^{ckpt}: checkpoint metadata is malformed: "
+                                              f".*{fragment}"):
+        run()
+
+
+# -- errors in a custom model's own code (item 9) ------------------------------------------------
+@pytest.mark.parametrize("mode, fragment", [
+    ("boom", r"\(__init__\): RuntimeError: boom in init"),
+    ("fail", r"\(forward\): ValueError: bad forward"),
+    ("dict", "forward returned dict, expected a Tensor"),
+])
+@pytest.mark.parametrize("call", ["eval", "summary", "infer"])
+def test_custom_model_errors_name_the_users_code(runs, tmp_path, mode, fragment, call):
+    ckpt = rewrite(best(runs["custom"]), tmp_path / "w.safetensors",
+                   lambda info: info["config"]["model"]["args"].update(mode=mode))
+    run = {"eval": lambda: api.evaluate_checkpoint(ckpt),
+           "summary": lambda: api.summarize(ckpt),
+           "infer": lambda: api.predict(np.zeros((2, 64), np.float32), ckpt)}[call]
+    with pytest.raises(api.UserModelError, match=f"custom model .*net.py:Net.*{fragment}"):
+        run()
+
+
+# -- strict JSON in eval/report.json (item 10) ---------------------------------------------------
+def test_report_json_has_no_bare_nan(runs, tmp_path):
+    # an infinite output bias: logits inf - inf = NaN, so the loss is NaN
+    ckpt = rewrite(best(runs["digits"]), tmp_path / "w.safetensors", lambda info: None,
+                   weights=lambda k, v: np.full_like(v, np.inf) if k.endswith("2.bias") else v)
+    rep = api.evaluate_checkpoint(ckpt)
+    text = (tmp_path / "eval" / "report.json").read_text()
+
+    def refuse(name):
+        raise AssertionError(f"bare {name} in report.json")
+
+    assert json.loads(text, parse_constant=refuse)["loss"] is None
+    assert rep["loss"] is None
+    json.dumps(rep, allow_nan=False)  # what `eval --json` prints is strict JSON too

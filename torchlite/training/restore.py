@@ -1,0 +1,178 @@
+"""Rebuilding a model from a checkpoint for eval, infer and summary: the metadata checked (a
+broken file is a clear CheckpointError, not a KeyError deep inside), the model built from the
+stored config, and a custom model's own failures named as coming from its code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torchlite
+from torchlite.serialization import CheckpointError
+
+from . import checkpoint as ckpt
+from .build import build_model, transform_from_state
+from .config import Config, validate_config
+from .loader import ConfigError
+
+
+class UserModelError(ValueError):
+    """A custom model's own code (its constructor or forward) failed, or forward returned no
+    Tensor. A ValueError, so the CLI shows the message and exits 3 rather than 'internal error'."""
+
+
+# the errors that are never blamed on a user's model code: running out of memory is not a bug
+_NOT_USER_ERRORS = (MemoryError, torchlite.OutOfMemoryError)
+
+
+def _user_model_error(cfg: Config, where: str, exc: BaseException) -> UserModelError:
+    return UserModelError(f"the custom model {cfg.model.target} failed in its own code "
+                          f"({where}): {type(exc).__name__}: {exc}")
+
+
+def checked_build(cfg: Config, data):
+    """build_model, with an exception raised by a custom model's constructor named as such."""
+    from .registry import RegistryError
+
+    try:
+        return build_model(cfg, data)
+    except (ConfigError, RegistryError, *_NOT_USER_ERRORS):
+        raise
+    except Exception as exc:
+        if cfg.model.type != "custom":
+            raise
+        raise _user_model_error(cfg, "__init__", exc) from exc
+
+
+def checked_forward(model, x, cfg: Config):
+    """model(x); a custom model's exception, or an output that is not a Tensor with one row
+    per sample, is reported as coming from that model's code."""
+    if cfg.model.type != "custom":
+        return model(x)
+    try:
+        out = model(x)
+    except _NOT_USER_ERRORS:
+        raise
+    except Exception as exc:
+        raise _user_model_error(cfg, "forward", exc) from exc
+    if not isinstance(out, torchlite.Tensor):
+        raise UserModelError(f"the custom model {cfg.model.target}: forward returned "
+                             f"{type(out).__name__}, expected a Tensor")
+    if out.ndim == 0 or out.shape[0] != x.shape[0]:
+        raise UserModelError(f"the custom model {cfg.model.target}: forward returned shape "
+                             f"{list(out.shape)} for a batch of {x.shape[0]}, expected one row "
+                             "per sample")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# checkpoint metadata
+
+
+def _malformed(path, what: str) -> CheckpointError:
+    return CheckpointError(f"{path}: checkpoint metadata is malformed: {what}")
+
+
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _preprocess_problem(pre: dict) -> str | None:
+    """What is wrong with a checkpoint's `preprocess` entry (the parts eval/infer/summary
+    read), or None."""
+    task = pre.get("task")
+    if task not in ("classification", "regression"):
+        return f"task is {task!r}, expected 'classification' or 'regression'"
+    for key in ("raw_shape", "input_shape"):
+        if key not in pre:
+            return f"{key} is missing"
+        if not isinstance(pre[key], list) or not all(map(_positive_int, pre[key])):
+            return f"{key} is {pre[key]!r}, expected a list of positive integers"
+    n, classes = pre.get("num_classes"), pre.get("classes")
+    if task == "classification" and not _positive_int(n):
+        return f"num_classes is {n!r}, expected a positive integer"
+    if task == "classification" and classes is not None and (
+            not isinstance(classes, list) or len(classes) != n
+            or not all(isinstance(c, (str, int)) for c in classes)):
+        return f"classes is {str(classes)[:80]}, expected a list of {n} names"
+    names = pre.get("feature_names")
+    if names is not None and (not isinstance(names, list)
+                              or not all(isinstance(c, str) for c in names)):
+        return f"feature_names is {str(names)[:80]}, expected a list of column names"
+    if pre.get("targets_dim") is not None and not _positive_int(pre["targets_dim"]):
+        return f"targets_dim is {pre['targets_dim']!r}, expected a positive integer"
+    if pre.get("transform") is not None and not isinstance(pre["transform"], dict):
+        return "transform is not a mapping"
+    return None
+
+
+def checkpoint_info(path) -> dict:
+    """ckpt.read_checkpoint_info, with the structure eval/infer/summary rely on checked, so
+    broken metadata is a clear CheckpointError rather than a KeyError deep inside."""
+    try:
+        info = ckpt.read_checkpoint_info(path)
+    except (AttributeError, TypeError):  # the JSON parsed, but to a list, string or number
+        raise _malformed(path, "expected a JSON object") from None
+    problem = _preprocess_problem(info["preprocess"])
+    if problem:
+        raise _malformed(path, f"preprocess.{problem}")
+    return info
+
+
+def input_transform(path, pre: dict):
+    try:
+        return transform_from_state(pre.get("transform"))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _malformed(path, f"preprocess.transform cannot be rebuilt "
+                               f"({type(exc).__name__}: {exc})") from None
+
+
+def _local_model_file(stored: dict) -> None:
+    """A custom model's file is stored as an absolute path on the training machine. Elsewhere,
+    find the same relative path under the working directory (configs/models/net.py, ...)."""
+    model = stored.get("model")
+    if not isinstance(model, dict) or model.get("type") != "custom":
+        return  # not custom, or malformed: validate_config says what is wrong
+    file_part, sep, cls = str(model.get("target", "")).rpartition(":")
+    if not sep or not file_part.endswith(".py") or Path(file_part).is_file():
+        return
+    parts = Path(file_part).parts
+    for i in range(1, len(parts)):
+        candidate = Path(*parts[i:])
+        if candidate.is_file():
+            model["target"] = f"{candidate.resolve()}:{cls}"
+            return
+
+
+def model_from_checkpoint(path, device: str):
+    """Rebuild a checkpoint's model from its stored config and load its weights.
+
+    A custom model's class is imported from the file or module the config names (code on this
+    machine, as in training); it must be an nn.Module subclass before anything is called.
+    """
+    from .registry import RegistryError
+
+    info = checkpoint_info(path)
+    _local_model_file(info["config"])
+    try:
+        cfg = validate_config(info["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: the config stored in the checkpoint is invalid: {exc}") \
+            from None
+    from .build import DataBundle
+
+    pre = info["preprocess"]
+    data = DataBundle(None, None, None, pre["task"], pre.get("num_classes"), pre.get("classes"),
+                      tuple(pre["input_shape"]), tuple(pre["raw_shape"]), None, pre)
+    try:
+        model = checked_build(cfg, data)
+    except (ConfigError, RegistryError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the checkpoint's model: {exc}") from None
+    state = torchlite.load(path)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: the weights do not fit the model in its config: {exc}") \
+            from None
+    model.to(device).eval()
+    return model, cfg, info
