@@ -29,7 +29,7 @@ def test_dtype_objects():
     "spec, expected",
     [(torchlite.int16, torchlite.int16), (np.float64, torchlite.float64),
      (np.dtype("int32"), torchlite.int32), ("float16", torchlite.float16),
-     ("long", torchlite.int64), ("double", torchlite.float64), (float, torchlite.float32),
+     ("long", torchlite.int64), ("double", torchlite.float64), (float, torchlite.float64),
      (int, torchlite.int64), (bool, torchlite.bool), ("bool", torchlite.bool)],
 )
 def test_to_dtype(spec, expected):

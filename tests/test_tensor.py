@@ -135,7 +135,7 @@ def test_to_and_cpu(device):
     assert t.to(dtype=torchlite.int64).dtype == torchlite.int64
     assert t.to(device, torchlite.float64).dtype == torchlite.float64
     assert t.to(torchlite.ones(1, dtype=torchlite.float16)).dtype == torchlite.float16
-    assert t.to(float).dtype == torchlite.float32 and t.to(int).dtype == torchlite.int64
+    assert t.to(float).dtype == torchlite.float64 and t.to(int).dtype == torchlite.int64
     assert t.to(np.float64).dtype == torchlite.float64
     c = t.to(torchlite.float32, copy=True)
     assert c is not t and c.tolist() == t.tolist()

@@ -8,11 +8,14 @@ datasets, training) are imported on first use to keep `import torchlite` fast.
 from __future__ import annotations
 
 import importlib
+import math as _math
 
 from . import _tensor_methods, autograd, cuda
 from .autograd import (
     enable_grad,
     inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
@@ -28,14 +31,24 @@ from .backend import (
     float16,
     float32,
     float64,
+    get_default_device,
     get_default_dtype,
     iinfo,
     int8,
     int16,
     int32,
     int64,
+    set_default_device,
     set_default_dtype,
     uint8,
+)
+from ._compile import compile  # noqa: A004 - torch.compile: returns its argument unchanged
+from ._flags import (
+    are_deterministic_algorithms_enabled,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
 )
 from .ops.comparison import (
     all, allclose, any, eq, equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf,  # noqa: A004
@@ -104,7 +117,10 @@ int = int32  # noqa: A001
 # the default generator object, as torch.default_generator
 default_generator = default_generator()
 
-_LAZY = {"nn", "optim", "utils", "datasets", "training"}
+# math constants, as torch.pi, torch.e, torch.inf, torch.nan (Python floats)
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+
+_LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator"}
 
 
 def __getattr__(name: str):

@@ -108,11 +108,13 @@ def set_default_dtype(d: dtype) -> None:
 
 
 def to_dtype(d) -> dtype:
-    """Accept a torchlite dtype, a NumPy dtype or type, or a name like "float32"."""
+    """Accept a torchlite dtype, a NumPy dtype or type, or a name like "float32". The Python
+    types mean what they mean in PyTorch: float is float64 (whatever the default dtype), int
+    is int64, bool is bool."""
     if isinstance(d, dtype):
         return d
     if d is float:
-        return _default_float
+        return float64
     if d is int:
         return int64
     if d is bool:
@@ -286,8 +288,55 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self) -> device:
+        """`with torchlite.device("cuda"):` makes this the default device of the factory
+        functions for the block (see `set_default_device`), as in PyTorch."""
+        _default.stack.append(_default.device)
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default.device = _default.stack.pop()
+
 
 CPU = device("cpu")
+
+
+class _DefaultDevice(threading.local):
+    device: device | None = None  # None: not set (the CPU, and tensor(t) keeps t's device)
+
+    def __init__(self) -> None:
+        self.stack: list = []
+
+
+_default = _DefaultDevice()
+
+
+def set_default_device(d) -> None:
+    """Make `d` the device of tensors made by the factory functions that are given no `device=`
+    (for this thread, as PyTorch): tensor, as_tensor, zeros, ones, empty, full, arange, linspace,
+    logspace, eye, rand, randn, randint, randperm, and the parameters and buffers of nn layers.
+    `*_like` functions keep their input's device, and `from_numpy` and the legacy
+    `Tensor(...)` constructor stay on the CPU, as in PyTorch. None restores the CPU.
+    """
+    _default.device = None if d is None else to_device(d)
+
+
+def get_default_device() -> device:
+    """The device factory functions use when given none (the CPU unless set)."""
+    return _default.device or CPU
+
+
+def explicit_default_device() -> device | None:
+    """The device set by set_default_device, or None when none was set."""
+    return _default.device
+
+
+def factory_device(spec) -> device:
+    """The device a factory function puts a new tensor on: `spec`, else the default device."""
+    if spec is None:
+        return _default.device or CPU
+    return to_device(spec)
 
 
 def to_device(spec) -> device:

@@ -38,7 +38,7 @@ def test_tensor_copies_and_options(device):
     r = torchlite.tensor([1.0, 2.0], requires_grad=True, device=device)
     assert r.requires_grad and r.is_leaf and str(r.device) == device
     assert torchlite.tensor([[1, 2]], dtype=torchlite.float16).dtype == torchlite.float16
-    assert torchlite.tensor([1, 2], dtype=float).dtype == torchlite.float32
+    assert torchlite.tensor([1, 2], dtype=float).dtype == torchlite.float64  # as PyTorch
     assert torchlite.tensor([1, 2], dtype="float64").dtype == torchlite.float64
     assert torchlite.tensor([1, 2], dtype=np.int16).dtype == torchlite.int16
     assert torchlite.tensor([], dtype=torchlite.int64).shape == (0,)

@@ -362,6 +362,12 @@ class Module(ModuleTree):
     def type(self, dst_type) -> Module:
         return self._apply(_converter(None, backend.to_dtype(dst_type)))
 
+    def compile(self, *args, **kwargs) -> None:
+        """As `torch.nn.Module.compile`; a no-op: torchlite runs eagerly (see torchlite.compile)."""
+        from .._compile import compile as _compile
+
+        _compile(self, *args, **kwargs)  # checks the arguments as torchlite.compile does
+
     def share_memory(self) -> Module:
         return self
 

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend
+from .. import _flags, backend
 from ..tensor import Tensor
 
 
@@ -116,10 +116,12 @@ _ATOMIC_ADD_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.
 def add_at(out, key, values) -> None:
     """`out[key] += values` in place, repeated indices accumulating (NumPy's ufunc add.at), on
     either array module. On a GPU, dtypes without an atomic add are summed on the host (a copy
-    there and back, which waits for the device): only integer and bool scatter-adds take that
-    path, never a gradient."""
+    there and back, which waits for the device): integer and bool scatter-adds take that path,
+    and float ones under `use_deterministic_algorithms(True)` (atomic float adds land in a
+    varying order, so their sums vary in the last bits from run to run)."""
     xp = backend.get_xp(out)
-    if xp is np or out.dtype in _ATOMIC_ADD_DTYPES:
+    if xp is np or (out.dtype in _ATOMIC_ADD_DTYPES
+                    and not (_flags._deterministic and out.dtype.kind == "f")):
         xp.add.at(out, key, values)
         return
     out[...] = backend.move(add_at_on_host(out, key, values), backend.array_device(out))
@@ -174,6 +176,28 @@ def wrap_dim(dim: int, ndim: int, op: str) -> int:
             f"{dim})"
         )
     return int(dim) % n
+
+
+def numpy_kwargs(kwargs: dict, op: str, dim, keepdim=None, default=None):
+    """PyTorch's NumPy-style keyword aliases, `axis=` for `dim=` and `keepdims=` for `keepdim=`
+    (as `x.max(axis=1)`, `x.mean(1, keepdims=True)`). Returns (dim, keepdim); any other keyword
+    is a TypeError. Ops take them as **kwargs and call this only when some were given, so the
+    usual call pays for one empty-dict test."""
+    if "axis" in kwargs:
+        if dim != default:
+            raise TypeError(f"{op}() got multiple values for argument 'dim' (dim and axis)")
+        dim = kwargs.pop("axis")
+    if "keepdims" in kwargs and keepdim is not None:
+        keepdim = kwargs.pop("keepdims")
+    if kwargs:
+        raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    return dim, keepdim
+
+
+def missing_dim(op: str):
+    """The TypeError of an op whose `dim` is required (optional in the signature only so that
+    `axis=` can stand for it)."""
+    return TypeError(f"{op}() missing 1 required positional argument: 'dim'")
 
 
 def wrap_dims(dims, ndim: int, op: str):

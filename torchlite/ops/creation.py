@@ -73,8 +73,12 @@ def _unwrap(x):
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, scalars, arrays or tensors)."""
-    dev = backend.to_device(device) if device is not None else (
-        data._device if isinstance(data, Tensor) else backend.CPU)
+    if device is not None:
+        dev = backend.to_device(device)
+    elif isinstance(data, Tensor) and backend.explicit_default_device() is None:
+        dev = data._device  # (a default device set by set_default_device wins, as in PyTorch)
+    else:
+        dev = backend.factory_device(None)
     if dtype is not None:
         npdt = backend.to_dtype(dtype).np
     elif isinstance(data, Tensor):
@@ -108,6 +112,8 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like tensor(), but shares memory when `data` is already an array of that dtype/device."""
+    if device is None:
+        device = backend.explicit_default_device()  # set_default_device's, if any
     if isinstance(data, Tensor):
         out = data
         if dtype is not None or device is not None:
@@ -135,7 +141,7 @@ def _sizes(size, op: str) -> tuple:
 def _factory(xp_fn_name):
     def make(*size, dtype=None, device=None, requires_grad=False, out=None, **_):
         shape = _sizes(size, xp_fn_name)
-        dev = backend.to_device(device)
+        dev = backend.factory_device(device)
         dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
         arr = getattr(backend.xp_for(dev), xp_fn_name)(shape, dtype=dt)
         return _finish(arr, dev, requires_grad)
@@ -155,7 +161,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     if dtype is None:
         dtype = _infer_np_dtype(fill_value) if not isinstance(fill_value, Tensor) \
             else fill_value._data.dtype
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     v = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
     arr = backend.xp_for(dev).full(shape, v, dtype=backend.to_dtype(dtype).np)
     return _finish(arr, dev, requires_grad)
@@ -201,7 +207,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     n = max(0, math.ceil((end - start) / step))
     arr = (np.arange(n, dtype=np.float64) * step + start).astype(dt) if dt.kind == "f" else \
         np.arange(start, end, step).astype(dt)
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     return _finish(backend.move(arr, dev), dev, requires_grad)
 
 
@@ -209,7 +215,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     if steps < 0:
         raise RuntimeError("linspace: number of steps must be non-negative")
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     arr = np.linspace(float(start), float(end), int(steps)).astype(dt)
     return _finish(backend.move(arr, dev), dev, requires_grad)
 
@@ -217,14 +223,14 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad=False):
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     arr = np.logspace(float(start), float(end), int(steps), base=base).astype(dt)
     return _finish(backend.move(arr, dev), dev, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got {n} and {m}")
     return _finish(backend.xp_for(dev).eye(n, m, dtype=dt), dev, requires_grad)
@@ -237,7 +243,7 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=
 def _rand_out(arr, dtype, device, requires_grad, default_float=True):
     dt = backend.to_dtype(dtype).np if dtype is not None else (
         backend.get_default_dtype().np if default_float else np.dtype(np.int64))
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     return _finish(backend.move(np.asarray(arr).astype(dt, copy=False), dev), dev, requires_grad)
 
 
@@ -295,7 +301,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         ref = m if m is not None else s
         z = randn(ref._data.shape, generator=generator, dtype=ref.dtype, device=ref._device)
         return z * std + mean
-    return _rand_out(_rng(generator).normal(mean, std, size=tuple(size)), dtype, device, False)
+    # PyTorch's normal() is not among the factories that follow set_default_device: the CPU
+    return _rand_out(_rng(generator).normal(mean, std, size=tuple(size)), dtype,
+                     backend.CPU if device is None else device, False)
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:

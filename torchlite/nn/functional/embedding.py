@@ -7,7 +7,7 @@ import numpy as np
 from ...autograd import grad_mode
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops._util import bincount
+from ...ops._util import add_at, bincount
 from ...tensor import Tensor
 from ._util import check_tensor
 
@@ -29,7 +29,7 @@ class Embedding(Op):
             rows = rows / counts[idx].astype(g.dtype)[:, None]
         gw = xp.zeros(ctx.shape, dtype=g.dtype)
         if hasattr(xp.add, "at"):
-            xp.add.at(gw, idx, rows)  # repeated indices accumulate
+            add_at(gw, idx, rows)  # repeated indices accumulate (deterministic if asked)
         else:  # an array module without ufunc.at: a one-hot matrix product does the same
             onehot = (idx[None, :] == xp.arange(ctx.shape[0])[:, None]).astype(g.dtype)
             gw = onehot @ rows

@@ -9,7 +9,7 @@ from ..parameter import Parameter
 
 def empty(shape, device=None, dtype=None) -> Tensor:
     """An uninitialised tensor for a layer to fill (`reset_parameters` does)."""
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)  # set_default_device's when None
     dt = backend.to_dtype(dtype) if dtype is not None else backend.get_default_dtype()
     return Tensor._make(backend.xp_for(dev).empty(tuple(shape), dtype=dt.np), dev)
 

@@ -23,7 +23,7 @@ def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """(sz, sz) float mask: 0 on and below the diagonal, -inf above (a causal attn_mask)."""
     dt = backend.to_dtype(dtype) if dtype is not None else backend.get_default_dtype()
     m = np.triu(np.full((sz, sz), -np.inf), k=1).astype(dt.np)
-    dev = backend.to_device(device)
+    dev = backend.factory_device(device)
     return Tensor._make(backend.move(m, dev), dev)
 
 
