@@ -229,14 +229,6 @@ def _reflected(fn):
     return method
 
 
-def _sum_method(self, dim=None, keepdim=False, *, dtype=None, axis=None):
-    return red.sum(self, dim if axis is None else axis, keepdim, dtype=dtype)
-
-
-def _mean_method(self, dim=None, keepdim=False, *, dtype=None, axis=None):
-    return red.mean(self, dim if axis is None else axis, keepdim, dtype=dtype)
-
-
 def _size_kw(fn):
     def method(self, *shape_):
         return fn(self, *shape_)
@@ -357,7 +349,7 @@ METHODS = {
     "logical_or": unary.logical_or, "logical_xor": unary.logical_xor,
     "bitwise_not": unary.bitwise_not,
     # reductions
-    "sum": _sum_method, "mean": _mean_method, "var": red.var, "std": red.std,
+    "sum": red.sum, "mean": red.mean, "var": red.var, "std": red.std,
     "prod": red.prod, "max": red.max, "min": red.min, "amax": red.amax, "amin": red.amin,
     "aminmax": red.aminmax, "argmax": red.argmax, "argmin": red.argmin,
     "logsumexp": red.logsumexp, "norm": red.norm, "cumsum": red.cumsum,

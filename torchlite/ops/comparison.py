@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import result_dtype, scalar, wrap_dims
+from ._util import numpy_kwargs, result_dtype, scalar, wrap_dims
 
 
 def _compare(name, f):
@@ -63,7 +63,9 @@ signbit = _pred("signbit", lambda xp, x: xp.signbit(x))
 
 
 def _reduce_bool(name, f):
-    def fn(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    def fn(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+        if kwargs:  # axis=, keepdims=
+            dim, keepdim = numpy_kwargs(kwargs, name, dim, keepdim)
         x = input._data
         axes = wrap_dims(dim, x.ndim, name) if x.ndim else None
         xp = get_xp(x)

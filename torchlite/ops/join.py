@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import numpy_kwargs, wrap_dim
 from .shape import expand, narrow, reshape, select, unsqueeze
 
 
@@ -34,9 +34,12 @@ class Cat(Op):
         )
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim."""
+def cat(tensors, dim: int = 0, **kwargs) -> Tensor:
+    """Join tensors along an existing dim (`axis=` is accepted for `dim=`, as in PyTorch)."""
     from ._util import result_dtype
+
+    if kwargs:
+        dim, _ = numpy_kwargs(kwargs, "cat", dim, None, 0)
 
     tensors = list(tensors)
     if not tensors:
@@ -64,8 +67,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0, **kwargs) -> Tensor:
     """Join tensors along a new dim."""
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "stack", dim, None, 0)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -112,7 +117,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0):
+def chunk(input: Tensor, chunks: int, dim: int = 0, **kwargs):
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "chunk", dim, None, 0)
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = wrap_dim(dim, input._data.ndim, "chunk")
@@ -121,14 +128,18 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
     return split(input, max(size, 1), d)
 
 
-def tensor_split(input: Tensor, sections: int, dim: int = 0):
+def tensor_split(input: Tensor, sections: int, dim: int = 0, **kwargs):
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "tensor_split", dim, None, 0)
     d = wrap_dim(dim, input._data.ndim, "tensor_split")
     n = input._data.shape[d]
     q, r = divmod(n, sections)
     return split(input, [q + 1] * r + [q] * (sections - r), d)
 
 
-def unbind(input: Tensor, dim: int = 0):
+def unbind(input: Tensor, dim: int = 0, **kwargs):
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "unbind", dim, None, 0)
     d = wrap_dim(dim, input._data.ndim, "unbind")
     return tuple(select(input, d, i) for i in range(input._data.shape[d]))
 

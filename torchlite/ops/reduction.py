@@ -16,7 +16,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import along_axis_key, wrap_dim, wrap_dims
+from ._util import along_axis_key, missing_dim, numpy_kwargs, wrap_dim, wrap_dims
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 # PyTorch's torch.return_types: `values, indices = x.max(dim)` and `.values` / `.indices` both work
@@ -246,8 +246,12 @@ def _sum_dtype(x, dtype):
     return x._data.dtype
 
 
-def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
-    """Sum over `dim` (an int, a tuple, or None for all elements)."""
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: A001
+        **kwargs) -> Tensor:
+    """Sum over `dim` (an int, a tuple, or None for all elements). As in PyTorch, `axis=` and
+    `keepdims=` are accepted for `dim=` and `keepdim=` (here and by the other reductions)."""
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "sum", dim, keepdim)
     axes = wrap_dims(dim, input._data.ndim, "sum") if input._data.ndim else None
     if dim is not None and isinstance(dim, (tuple, list)) and len(dim) == 0:
         axes = None
@@ -256,8 +260,10 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     return Sum.apply(x, axes, keepdim, dt)
 
 
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **kwargs) -> Tensor:
     """Arithmetic mean; integer inputs need an explicit float `dtype`, as in PyTorch."""
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "mean", dim, keepdim)
     x = input
     if dtype is not None:
         x = x.to(dtype)
@@ -276,7 +282,10 @@ def _correction(unbiased, correction) -> int:
     return 1 if unbiased in (None, True) else 0
 
 
-def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> Tensor:
+def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str,
+         kwargs=None) -> Tensor:
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, name, dim, keepdim)
     if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
         unbiased, dim = dim, None
     if input._data.dtype.kind not in "fc":
@@ -290,25 +299,37 @@ def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str) -> 
     return Var.apply(input, axes, c, keepdim)
 
 
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
+        **kwargs):
     """Variance with Bessel's correction by default (`correction=1`)."""
-    return _var(input, dim, unbiased, keepdim, correction, "var")
+    return _var(input, dim, unbiased, keepdim, correction, "var", kwargs)
 
 
-def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
+        **kwargs):
     """Standard deviation; the gradient is 0 where the std is 0 (a constant slice), as PyTorch."""
-    return StdSqrt.apply(_var(input, dim, unbiased, keepdim, correction, "std"))
+    return StdSqrt.apply(_var(input, dim, unbiased, keepdim, correction, "std", kwargs))
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, **kwargs):
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "var_mean", dim, keepdim)
+    if isinstance(dim, bool):  # var_mean(x, False): the old positional `unbiased`
+        unbiased, dim = dim, None
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, **kwargs):
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "std_mean", dim, keepdim)
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
-def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **kwargs) -> Tensor:
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "prod", dim, keepdim)
     x = input if dtype is None else input.to(dtype)
     axis = None if dim is None else wrap_dim(dim, x._data.ndim, "prod")
     if x._data.dtype.kind in "biu" and dtype is None:
@@ -346,29 +367,39 @@ def _max_min(input, dim, keepdim, other, is_max):
     return (return_max if is_max else return_min)(vals, idx)
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, **kwargs):  # noqa: A001
     """Largest element; with `dim`, a (values, indices) pair; with a tensor, elementwise maximum."""
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "max", dim, keepdim)
     return _max_min(input, dim, keepdim, other, True)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, **kwargs):  # noqa: A001
     """Smallest element; with `dim`, a (values, indices) pair; with a tensor, elementwise min."""
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "min", dim, keepdim)
     return _max_min(input, dim, keepdim, other, False)
 
 
-def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amax(input: Tensor, dim=(), keepdim: bool = False, **kwargs) -> Tensor:
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "amax", dim, keepdim, ())
     axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amax")
     _check_nonempty(input, "amax", axes)
     return AmaxAmin.apply(input, axes, keepdim, True)
 
 
-def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim=(), keepdim: bool = False, **kwargs) -> Tensor:
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "amin", dim, keepdim, ())
     axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amin")
     _check_nonempty(input, "amin", axes)
     return AmaxAmin.apply(input, axes, keepdim, False)
 
 
-def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False, **kwargs):
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "aminmax", dim, keepdim)
     return namedtuple("aminmax", ["min", "max"])(amin(input, dim if dim is not None else (),
                                                       keepdim),
                                                  amax(input, dim if dim is not None else (),
@@ -393,16 +424,24 @@ def _arg(input, dim, keepdim, is_max):
     return Tensor._make(xp.asarray(r, dtype=np.int64), input._device)
 
 
-def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmax(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "argmax", dim, keepdim)
     return _arg(input, dim, keepdim, True)
 
 
-def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def argmin(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "argmin", dim, keepdim)
     return _arg(input, dim, keepdim, False)
 
 
-def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over `dim`, computed without overflow."""
+def logsumexp(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+    """log(sum(exp(x))) over `dim` (required, as in PyTorch), computed without overflow."""
+    if kwargs:
+        dim, keepdim = numpy_kwargs(kwargs, "logsumexp", dim, keepdim)
+    if dim is None:
+        raise missing_dim("logsumexp")
     x = input if input._data.dtype.kind == "f" else input.to(backend.get_default_dtype())
     axes = wrap_dims(dim, x._data.ndim, "logsumexp") if x._data.ndim else None
     return LogSumExp.apply(x, axes, keepdim)
@@ -432,7 +471,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     return _pow(sum(_pow(_abs(x), p), dim=axes, keepdim=keepdim), 1.0 / p)
 
 
-def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, **kwargs) -> Tensor:
+    if kwargs:
+        dim, _ = numpy_kwargs(kwargs, "cumsum", dim)
+    if dim is None:
+        raise missing_dim("cumsum")
     d = wrap_dim(dim, input._data.ndim, "cumsum")
     dt = _sum_dtype(input, dtype)
     if input._data.ndim == 0:
@@ -440,8 +483,14 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return Cumsum.apply(input, d, dt)
 
 
-def cumprod(input: Tensor, dim: int) -> Tensor:
+def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, **kwargs) -> Tensor:
     """Cumulative product, as running products of slices (exact with zeros, unlike a log-sum)."""
+    if kwargs:
+        dim, _ = numpy_kwargs(kwargs, "cumprod", dim)
+    if dim is None:
+        raise missing_dim("cumprod")
+    if dtype is not None:
+        input = input.to(dtype)
     d = wrap_dim(dim, input._data.ndim, "cumprod")
     from .shape import narrow
 
@@ -456,7 +505,9 @@ def cumprod(input: Tensor, dim: int) -> Tensor:
     return cat(parts, d) if parts else input.clone()
 
 
-def count_nonzero(input: Tensor, dim=None) -> Tensor:
+def count_nonzero(input: Tensor, dim=None, **kwargs) -> Tensor:
+    if kwargs:
+        dim, _ = numpy_kwargs(kwargs, "count_nonzero", dim)
     xp = get_xp(input._data)
     axes = wrap_dims(dim, input._data.ndim, "count_nonzero")
     return Tensor._make(xp.asarray(xp.count_nonzero(input._data, axis=axes), dtype=np.int64),

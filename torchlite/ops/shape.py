@@ -10,7 +10,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import shape_args, wrap_dim
+from ._util import missing_dim, numpy_kwargs, shape_args, wrap_dim
 
 
 def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None, gen=None) -> Tensor:
@@ -145,7 +145,9 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
-def squeeze(input: Tensor, dim=None) -> Tensor:
+def squeeze(input: Tensor, dim=None, **kwargs) -> Tensor:
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "squeeze", dim)
     shape = input._data.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
@@ -156,7 +158,11 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     return reshape(input, new)
 
 
-def unsqueeze(input: Tensor, dim: int) -> Tensor:
+def unsqueeze(input: Tensor, dim: int | None = None, **kwargs) -> Tensor:
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "unsqueeze", dim)
+    if dim is None:
+        raise missing_dim("unsqueeze")
     shape = input._data.shape
     d = wrap_dim(dim, len(shape) + 1, "unsqueeze")
     return reshape(input, shape[:d] + (1,) + shape[d:])

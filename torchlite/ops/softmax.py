@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp, to_dtype
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import missing_dim, numpy_kwargs, wrap_dim
 
 
 def log_softmax_array(xp, x, axis: int):
@@ -65,17 +65,26 @@ def _apply(op, input: Tensor, dim: int, dtype, name: str) -> Tensor:
     return op.apply(input, axis)
 
 
-def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along `dim`; `dtype` casts the input first.
+def softmax(input: Tensor, dim: int | None = None, dtype=None, **kwargs) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim` (required; `axis=` too, as torch.softmax takes it);
+    `dtype` casts the input first.
 
     Shape: any; the output has the input's shape.
     """
+    if kwargs:
+        dim, _ = numpy_kwargs(kwargs, "softmax", dim)
+    if dim is None:
+        raise missing_dim("softmax")
     return _apply(Softmax, input, dim, dtype, "softmax")
 
 
-def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None, **kwargs) -> Tensor:
     """log(softmax(x)) along `dim`, computed as x - logsumexp(x) (finite for huge logits).
 
     Shape: any; the output has the input's shape.
     """
+    if kwargs:
+        dim, _ = numpy_kwargs(kwargs, "log_softmax", dim)
+    if dim is None:
+        raise missing_dim("log_softmax")
     return _apply(LogSoftmax, input, dim, dtype, "log_softmax")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import numpy_kwargs, wrap_dim
 from .indexing import gather
 
 return_sort = namedtuple("sort", ["values", "indices"])
@@ -32,23 +32,32 @@ def _argsort(x, axis, descending, stable=True):
     return xp.argsort(x, axis=axis, kind="stable").astype(np.int64)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False,
+            **kwargs):
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "argsort", dim, None, -1)
     if input._data.ndim == 0:
         return Tensor._make(get_xp(input._data).zeros((), np.int64), input._device)
     d = wrap_dim(dim, input._data.ndim, "argsort")
     return Tensor._make(_argsort(input._data, d, descending), input._device)
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False,
+         **kwargs):
     """(values, indices) sorted along `dim`; ties keep their original order."""
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "sort", dim, None, -1)
     idx = argsort(input, dim, descending)
     if input._data.ndim == 0:
         return return_sort(input.clone(), idx)
     return return_sort(gather(input, dim, idx), idx)
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True,  # noqa: A002
+         **kwargs):
     """The k largest (or smallest) elements along `dim`, as (values, indices)."""
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, "topk", dim, None, -1)
     d = wrap_dim(dim, input._data.ndim, "topk")
     n = input._data.shape[d] if input._data.ndim else 1
     if not 0 <= k <= n:
@@ -61,7 +70,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return return_topk(gather(input, d, t_idx), t_idx)
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, **kwargs):
+    if kwargs:  # axis=, keepdims=
+        dim, keepdim = numpy_kwargs(kwargs, "kthvalue", dim, keepdim, -1)
     d = wrap_dim(dim, input._data.ndim, "kthvalue")
     vals, idx = sort(input, d)
     v = vals.narrow(d, k - 1, 1)
@@ -71,8 +82,10 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     return return_kthvalue(v, i)
 
 
-def median(input: Tensor, dim=None, keepdim: bool = False):
+def median(input: Tensor, dim=None, keepdim: bool = False, **kwargs):
     """The lower median (PyTorch's definition); with `dim`, (values, indices)."""
+    if kwargs:  # axis=, keepdims=
+        dim, keepdim = numpy_kwargs(kwargs, "median", dim, keepdim)
     if dim is None:
         flat = input.reshape(-1)
         n = flat._data.shape[0]
