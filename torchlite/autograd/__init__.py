@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import warnings
 
-from .anomaly import detect_anomaly, set_detect_anomaly
+from .anomaly import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .engine import run_backward
 from .function import Context, Function, Op
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -13,7 +18,7 @@ from .gradcheck import gradcheck
 __all__ = [
     "Function", "Context", "Op", "backward", "grad", "gradcheck", "Variable", "no_grad",
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "detect_anomaly",
-    "set_detect_anomaly",
+    "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
 ]
 
 

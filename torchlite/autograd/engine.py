@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import function as _function
 from . import grad_mode
-from .anomaly import _anomaly_check, is_anomaly_enabled
+from .anomaly import _anomaly_check, _nan_checks_on
 from .function import AccumulateGrad, _tensor_cls, accumulator
 
 
@@ -81,7 +81,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
 
     deps = _collect(roots)
     ready = [n for n in dict.fromkeys(roots) if deps[n] == 0]
-    anomaly = is_anomaly_enabled()
+    anomaly = _nan_checks_on()
 
     with grad_mode.no_grad():
         while ready:
