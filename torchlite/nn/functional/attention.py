@@ -4,8 +4,12 @@ The core is one fused Op: scores = q k^T * scale + bias, a stable softmax, optio
 weights, and the weighted sum of v, with the closed-form backward (no graph of a dozen small
 ops). Masks become one additive float bias: a boolean mask contributes -inf where attention is
 not allowed (for scaled_dot_product_attention True means *attend*; for multi-head attention's
-attn_mask and key_padding_mask True means *masked*, as in PyTorch). A query row whose keys are all
-masked yields NaN, as in PyTorch.
+attn_mask and key_padding_mask True means *masked*, as in PyTorch).
+
+A query row whose keys are all masked (every score -inf) attends to nothing: as in PyTorch 2.13,
+scaled_dot_product_attention gives it output 0 and gradient 0 (a "safe" softmax), while
+multi-head attention gives NaN where PyTorch computes the weights with a plain softmax
+(need_weights=True, and its inference fast path; see `_mha_nan_rows`).
 """
 
 from __future__ import annotations
@@ -22,27 +26,42 @@ from ...random import _rng
 from ...tensor import Tensor
 
 
+def _lowest(dtype):
+    return _LOWEST.get(dtype) or _LOWEST.setdefault(dtype, dtype.type(np.finfo(dtype).min))
+
+
+_LOWEST: dict = {}
+
+
 class SDPAOp(Op):
     """forward(q (..., L, E), k (..., S, E), v (..., S, Ev), bias or None, keep or None, scale,
-    p) -> (out (..., L, Ev), weights (..., L, S)); keep is the dropout keep-mask."""
+    p, safe) -> (out (..., L, Ev), weights (..., L, S)); keep is the dropout keep-mask. With
+    `safe`, a row whose scores are all -inf gets weights 0 (else NaN)."""
 
     @staticmethod
-    def forward(ctx, q, k, v, bias, keep, scale, p):
-        # fully masked rows (-inf - -inf) and a diverging model (overflow) give NaN/inf, as
-        # in PyTorch, without NumPy warnings
+    def forward(ctx, q, k, v, bias, keep, scale, p, safe=True):
+        # fully masked rows (-inf - -inf) without `safe` and a diverging model (overflow) give
+        # NaN/inf, as in PyTorch, without NumPy warnings
         with np.errstate(over="ignore", invalid="ignore"):
-            return SDPAOp._forward(ctx, q, k, v, bias, keep, scale, p)
+            return SDPAOp._forward(ctx, q, k, v, bias, keep, scale, p, safe)
 
     @staticmethod
-    def _forward(ctx, q, k, v, bias, keep, scale, p):
+    def _forward(ctx, q, k, v, bias, keep, scale, p, safe):
         xp = get_xp(q)
         s = xp.matmul(q, xp.swapaxes(k, -1, -2))
         s *= q.dtype.type(scale)
         if bias is not None:
             s = s + bias
-        s -= s.max(axis=-1, keepdims=True)
+        if s.shape[-1]:  # (no keys at all: the weights are empty and the output 0)
+            m = s.max(axis=-1, keepdims=True)
+            if safe:  # an all -inf row: exp(-inf - lowest) = 0 everywhere instead of NaN
+                xp.maximum(m, _lowest(s.dtype), out=m)
+            s -= m
         xp.exp(s, out=s)
-        s /= s.sum(axis=-1, keepdims=True)
+        d = s.sum(axis=-1, keepdims=True)
+        if safe:  # 0 / 1 = 0 for those rows; every other row sums to >= 1 (its max gives 1)
+            xp.maximum(d, 1, out=d)
+        s /= d
         w = s
         if keep is not None:
             w = s * keep
@@ -76,7 +95,7 @@ class SDPAOp(Op):
         sc = q.dtype.type(ctx.scale)
         gq = unbroadcast(xp.matmul(ds, k) * sc, q.shape) if n[0] else None
         gk = unbroadcast(xp.matmul(xp.swapaxes(ds, -1, -2), q) * sc, k.shape) if n[1] else None
-        return gq, gk, gv, gb, None, None, None
+        return gq, gk, gv, gb, None, None, None, None
 
 
 def _neg_inf_where(m, masked_value: bool, dtype, like: Tensor) -> Tensor:
@@ -102,7 +121,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     Shape: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev). attn_mask
     broadcasts to (..., L, S): boolean (True = attend) or float (added to the scores).
     is_causal masks key j > query i. scale defaults to 1/sqrt(E). dropout_p drops attention
-    weights (always applied when > 0, as in PyTorch's functional form).
+    weights (always applied when > 0, as in PyTorch's functional form). A query whose keys are
+    all masked (or with no keys, S = 0) gets output 0 and gradient 0, as in PyTorch 2.13.
     """
     out, _ = _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
                    "scaled_dot_product_attention")
@@ -143,7 +163,7 @@ def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, got {p}")
     keep = _keep_mask(tuple(lead) + (L, S), p, query) if p > 0 else None
-    return SDPAOp.apply(query, key, value, bias, keep, scale, p)
+    return SDPAOp.apply(query, key, value, bias, keep, scale, p, True)
 
 
 def _merge_masks(attn_mask, key_padding_mask, N, H, L, S, like):
@@ -186,8 +206,20 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     as torch.nn.functional.multi_head_attention_forward without bias_k/bias_v/zero_attn.
 
     Returns (attn_output (L, N, E), weights (N, L, S) averaged over heads or (N, H, L, S), or
-    None when need_weights is False).
+    None when need_weights is False). A query whose keys are all masked gets NaN with
+    need_weights=True (PyTorch's plain softmax) and 0 without (PyTorch's
+    scaled_dot_product_attention).
     """
+    return _mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias,
+                        out_proj_weight, out_proj_bias, dropout_p, training, key_padding_mask,
+                        need_weights, attn_mask, average_attn_weights, is_causal, q_proj_weight,
+                        k_proj_weight, v_proj_weight, nan_rows=need_weights)
+
+
+def _mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, out_proj_weight,
+                 out_proj_bias, dropout_p, training, key_padding_mask, need_weights, attn_mask,
+                 average_attn_weights, is_causal, q_proj_weight, k_proj_weight, v_proj_weight,
+                 nan_rows: bool):
     from ...ops.linalg import matmul
 
     L, N, E = query.shape
@@ -217,7 +249,7 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     bias = _merge_masks(attn_mask, key_padding_mask, N, H, L, S, query)
     p = float(dropout_p) if training else 0.0
     keep = _keep_mask((N, H, L, S), p, query) if p > 0 else None
-    out, w = SDPAOp.apply(q, k, v, bias, keep, 1.0 / math.sqrt(hd), p)
+    out, w = SDPAOp.apply(q, k, v, bias, keep, 1.0 / math.sqrt(hd), p, not nan_rows)
     out = out.permute(2, 0, 1, 3).reshape(L * N, E)  # (L, N, H, hd) -> (L*N, E)
     out = matmul(out, out_proj_weight.t())
     if out_proj_bias is not None:
@@ -228,3 +260,34 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     if average_attn_weights:
         w = w.sum(dim=1) * (1.0 / H)
     return out, w
+
+
+def _mha_nan_rows(module, query, key, value, key_padding_mask, need_weights, attn_mask) -> bool:
+    """Whether nn.MultiheadAttention gives NaN (not 0) for a query whose keys are all masked.
+
+    PyTorch computes multi-head attention one of three ways, which differ only there: the
+    weights by a plain softmax when need_weights=True (NaN), scaled_dot_product_attention when
+    need_weights=False (0), and a fused inference kernel (NaN) when its fast-path conditions hold:
+    eval mode, batched self-attention (query is key is value) with batch_first, an even number
+    of heads, packed in_proj weights with biases, boolean (or no) masks, and no gradient needed.
+    """
+    if need_weights:
+        return True
+    if module.training or query.ndim != 3 or not (query is key and key is value):
+        return False
+    if not module.batch_first or module.num_heads % 2 or not module._qkv_same_embed_dim:
+        return False
+    if module.in_proj_bias is None or module.out_proj.bias is None:
+        return False
+    from ...backends import mha
+
+    if not mha.get_fastpath_enabled():
+        return False
+    for m in (attn_mask, key_padding_mask):
+        if m is not None and m.dtype.is_floating_point:
+            return False
+    from ...autograd.grad_mode import is_grad_enabled
+
+    tensors = (query, module.in_proj_weight, module.in_proj_bias, module.out_proj.weight,
+               module.out_proj.bias)
+    return not (is_grad_enabled() and any(t.requires_grad for t in tensors))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import init
-from ..functional.attention import multi_head_attention_forward
+from ..functional.attention import _mha_forward, _mha_nan_rows
 from ..module import Module
 from ._factory import param
 from .linear import Linear
@@ -22,7 +22,9 @@ class MultiheadAttention(Module):
 
     Parameters as PyTorch: in_proj_weight (3E, E) and in_proj_bias (3E,) when kdim == vdim == E,
     else q_proj_weight, k_proj_weight, v_proj_weight; out_proj (a Linear(E, E)). add_bias_kv
-    and add_zero_attn are not supported.
+    and add_zero_attn are not supported. A query whose keys are all masked gets NaN or 0
+    exactly where PyTorch's does (NaN with need_weights=True and on PyTorch's inference fast
+    path; 0 otherwise).
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -78,6 +80,9 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
                 is_causal: bool = False):
+        # (decided on the arguments as given, before any reshaping: see _mha_nan_rows)
+        nan_rows = _mha_nan_rows(self, query, key, value, key_padding_mask, need_weights,
+                                 attn_mask)
         unbatched = query.ndim == 2
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
             raise AssertionError(f"query, key and value must all be 2-D (unbatched) or 3-D "
@@ -94,13 +99,11 @@ class MultiheadAttention(Module):
                 pass  # (num_heads, L, S) is already (N * num_heads, L, S) with N = 1
         elif self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        out, weights = multi_head_attention_forward(
+        out, weights = _mha_forward(
             query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias,
             self.out_proj.weight, self.out_proj.bias, self.dropout, self.training,
-            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            average_attn_weights=average_attn_weights, is_causal=is_causal,
-            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
-            v_proj_weight=self.v_proj_weight,
+            key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal,
+            self.q_proj_weight, self.k_proj_weight, self.v_proj_weight, nan_rows=nan_rows,
         )
         if unbatched:
             out = out.squeeze(1)
