@@ -9,6 +9,11 @@ PyTorch's: LSTM (i, f, g, o), GRU (r, z, n) with n = tanh(x_n + b_in + r * (h W_
 
 `reverse=True` runs the steps from last to first (the backward direction of a bidirectional
 layer) without flipping any array.
+
+`inactive` (a boolean (L, N, 1) array, or None) serves packed sequences of different lengths:
+where it is True, step t is past the end of sequence n, so the state is carried through unchanged
+and the output there is 0, as PyTorch's PackedSequence semantics (h_n is each sequence's state
+at its own last step; the reverse direction starts at each sequence's own last step).
 """
 
 from __future__ import annotations
@@ -34,6 +39,13 @@ def _prev_states(hs, h0, reverse):
     return prev
 
 
+def _masked(a, inactive):
+    """`a` (L, N, H) with the steps past each sequence's end set to 0 (a itself when unpacked)."""
+    if inactive is None:
+        return a
+    return get_xp(a).where(inactive, a.dtype.type(0), a)
+
+
 def _gate_constants(xp, H, n_gates, tanh_gate, dtype):
     """Per-column (scale, mul, add) so that act = tanh(pre * scale) * mul + add gives sigmoid on
     every gate but `tanh_gate` (sigmoid(x) = tanh(x/2)/2 + 1/2, which cannot overflow)."""
@@ -53,7 +65,7 @@ class LSTMSeq(Op):
     """
 
     @staticmethod
-    def forward(ctx, xproj, w_hh, h0, c0, reverse=False):
+    def forward(ctx, xproj, w_hh, h0, c0, reverse=False, inactive=None):
         xp = get_xp(xproj)
         L, N, G = xproj.shape
         H = G // 4
@@ -78,10 +90,13 @@ class LSTMSeq(Op):
             c += i * g
             xp.tanh(c, out=tcs[t])
             xp.multiply(o, tcs[t], out=hs[t])
+            if inactive is not None:  # finished sequences keep their state
+                xp.copyto(c, c_prev, where=inactive[t])
+                xp.copyto(hs[t], h, where=inactive[t])
             h, c_prev = hs[t], c
-        ctx.reverse = reverse
+        ctx.reverse, ctx.inactive = reverse, inactive
         ctx.save_for_backward(acts, cs, tcs, hs, w_hh, h0, c0)
-        return hs, h.copy(), c_prev.copy()
+        return _masked(hs, inactive), h.copy(), c_prev.copy()
 
     @staticmethod
     def backward(ctx, g_hs, g_hn, g_cn):
@@ -89,7 +104,8 @@ class LSTMSeq(Op):
         xp = get_xp(acts)
         L, N, G = acts.shape
         H = G // 4
-        reverse = ctx.reverse
+        reverse, inactive = ctx.reverse, ctx.inactive
+        g_hs = _masked(g_hs, inactive)
         dgates = xp.empty_like(acts)
         dh = g_hn.copy()
         dc = g_cn.copy()
@@ -98,6 +114,8 @@ class LSTMSeq(Op):
             a = acts[t]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             dh += g_hs[t]
+            if inactive is not None:
+                dc_carried = dc.copy()
             tc = tcs[t]
             dc += dh * o * (1 - tc * tc)
             c_prev = c0 if t == first else cs[t - 1 if not reverse else t + 1]
@@ -107,14 +125,21 @@ class LSTMSeq(Op):
             d[:, 2 * H:3 * H] = dc * i * (1 - g * g)
             d[:, 3 * H:] = dh * tc * o * (1 - o)
             dc *= f
-            dh = d @ w_hh
+            if inactive is None:
+                dh = d @ w_hh
+            else:  # a carried step passes its gradients through and gets none itself
+                xp.copyto(d, 0, where=inactive[t])
+                xp.copyto(dc, dc_carried, where=inactive[t])
+                dh_prev = d @ w_hh
+                xp.copyto(dh_prev, dh, where=inactive[t])
+                dh = dh_prev
         n = ctx.needs_input_grad
         gw = None
         if n[1]:
             prev = _prev_states(hs, h0, reverse)
             gw = dgates.reshape(-1, G).T @ prev.reshape(-1, H)
         return (dgates if n[0] else None), gw, (dh if n[2] else None), (dc if n[3] else None), \
-            None
+            None, None
 
 
 class GRUSeq(Op):
@@ -125,7 +150,7 @@ class GRUSeq(Op):
     """
 
     @staticmethod
-    def forward(ctx, xproj, w_hh, b_hh, h0, reverse=False):
+    def forward(ctx, xproj, w_hh, b_hh, h0, reverse=False, inactive=None):
         xp = get_xp(xproj)
         L, N, G = xproj.shape
         H = G // 3
@@ -157,11 +182,13 @@ class GRUSeq(Op):
             xp.subtract(h, nn_, out=out)
             out *= z
             out += nn_
+            if inactive is not None:
+                xp.copyto(out, h, where=inactive[t])
             h = out
-        ctx.reverse = reverse
+        ctx.reverse, ctx.inactive = reverse, inactive
         ctx.has_bias = b_hh is not None
         ctx.save_for_backward(acts, hns, hs, w_hh, h0)
-        return hs, h.copy()
+        return _masked(hs, inactive), h.copy()
 
     @staticmethod
     def backward(ctx, g_hs, g_hn):
@@ -169,7 +196,8 @@ class GRUSeq(Op):
         xp = get_xp(acts)
         L, N, G = acts.shape
         H = G // 3
-        reverse = ctx.reverse
+        reverse, inactive = ctx.reverse, ctx.inactive
+        g_hs = _masked(g_hs, inactive)
         prev = _prev_states(hs, h0, reverse)
         dx = xp.empty_like(acts)
         dhp = xp.empty_like(acts)  # gradient of h W_hh^T + b_hh
@@ -188,11 +216,18 @@ class GRUSeq(Op):
             e = dhp[t]
             e[:, :2 * H] = d[:, :2 * H]
             xp.multiply(dn, r, out=e[:, 2 * H:])
-            dh = dh * z + e @ w_hh
+            if inactive is None:
+                dh = dh * z + e @ w_hh
+            else:
+                xp.copyto(d, 0, where=inactive[t])
+                xp.copyto(e, 0, where=inactive[t])
+                dh_prev = dh * z + e @ w_hh
+                xp.copyto(dh_prev, dh, where=inactive[t])
+                dh = dh_prev
         n = ctx.needs_input_grad
         gw = dhp.reshape(-1, G).T @ prev.reshape(-1, H) if n[1] else None
         gb = dhp.reshape(-1, G).sum(axis=0) if n[2] and ctx.has_bias else None
-        return (dx if n[0] else None), gw, gb, (dh if n[3] else None), None
+        return (dx if n[0] else None), gw, gb, (dh if n[3] else None), None, None
 
 
 class RNNSeq(Op):
@@ -202,7 +237,7 @@ class RNNSeq(Op):
     """
 
     @staticmethod
-    def forward(ctx, xproj, w_hh, h0, relu=False, reverse=False):
+    def forward(ctx, xproj, w_hh, h0, relu=False, reverse=False, inactive=None):
         xp = get_xp(xproj)
         L, N, H = xproj.shape
         hs = xp.empty_like(xproj)
@@ -216,16 +251,19 @@ class RNNSeq(Op):
                 xp.maximum(out, 0, out=out)
             else:
                 xp.tanh(out, out=out)
+            if inactive is not None:
+                xp.copyto(out, h, where=inactive[t])
             h = out
-        ctx.relu, ctx.reverse = relu, reverse
+        ctx.relu, ctx.reverse, ctx.inactive = relu, reverse, inactive
         ctx.save_for_backward(hs, w_hh, h0)
-        return hs, h.copy()
+        return _masked(hs, inactive), h.copy()
 
     @staticmethod
     def backward(ctx, g_hs, g_hn):
         hs, w_hh, h0 = ctx.saved_tensors
         xp = get_xp(hs)
-        reverse = ctx.reverse
+        reverse, inactive = ctx.reverse, ctx.inactive
+        g_hs = _masked(g_hs, inactive)
         dpre = xp.empty_like(hs)
         dh = g_hn.copy()
         for t in reversed(_order(hs.shape[0], reverse)):
@@ -236,10 +274,16 @@ class RNNSeq(Op):
                 xp.multiply(dh, h > 0, out=d)
             else:
                 xp.multiply(dh, 1 - h * h, out=d)
-            dh = d @ w_hh
+            if inactive is None:
+                dh = d @ w_hh
+            else:
+                xp.copyto(d, 0, where=inactive[t])
+                dh_prev = d @ w_hh
+                xp.copyto(dh_prev, dh, where=inactive[t])
+                dh = dh_prev
         n = ctx.needs_input_grad
         gw = None
         if n[1]:
             prev = _prev_states(hs, h0, reverse)
             gw = dpre.reshape(-1, hs.shape[2]).T @ prev.reshape(-1, hs.shape[2])
-        return (dpre if n[0] else None), gw, (dh if n[2] else None), None, None
+        return (dpre if n[0] else None), gw, (dh if n[2] else None), None, None, None

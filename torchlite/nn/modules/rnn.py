@@ -3,6 +3,10 @@
 Parameter names, shapes, gate order and init are PyTorch's, so state dicts load both ways. Each
 layer-direction projects the whole input sequence with one matrix product and then runs one
 fused recurrence Op (see nn/functional/recurrent.py).
+
+RNN, LSTM and GRU take a PackedSequence as PyTorch's do: the output is packed alike, the padded
+steps of each sequence are skipped (its state carried through), and h_n holds each sequence's
+state at its own last step (for the reverse direction, at its first).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from .. import init
 from ..functional import recurrent as R
 from ..functional.dropout import dropout
 from ..module import Module
+from ..utils import rnn as _packing
 from ._factory import param
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -115,9 +120,11 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {name} size {shape}, got {tuple(h.shape)}")
         return h
 
-    def _run(self, x: Tensor, states):
+    def _run(self, x: Tensor, states, inactive=None):
         """Run every layer and direction. states: per-state lists of (N, H) tensors, indexed
-        layer * D + d. Returns the last layer's output and the per-state final values."""
+        layer * D + d; inactive: None, or for packed input the (L, N, 1) boolean array of the
+        steps past each sequence's end. Returns the last layer's output and the per-state final
+        values."""
         D = 2 if self.bidirectional else 1
         finals = [[None] * (self.num_layers * D) for _ in states]
         for layer in range(self.num_layers):
@@ -126,7 +133,7 @@ class RNNBase(Module):
                 k = layer * D + d
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 init_states = [s[k] for s in states]
-                res = self._cell_seq(x, w_ih, w_hh, b_ih, b_hh, init_states, d == 1)
+                res = self._cell_seq(x, w_ih, w_hh, b_ih, b_hh, init_states, d == 1, inactive)
                 outs.append(res[0])
                 for j in range(len(states)):
                     finals[j][k] = res[1 + j]
@@ -135,10 +142,12 @@ class RNNBase(Module):
                 x = dropout(x, self.dropout, True)
         return x, finals
 
-    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse):
+    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
         raise NotImplementedError
 
     def _forward(self, input: Tensor, hx_list):
+        if isinstance(input, _packing.PackedSequence):
+            return self._forward_packed(input, hx_list)
         x, unbatched = self._check_input(input, hx_list)
         N = x.shape[1]
         names = ("h_0", "c_0")
@@ -152,6 +161,29 @@ class RNNBase(Module):
             out = out.squeeze(0 if self.batch_first else 1)
             finals = [f.squeeze(1) for f in finals]
         return out, finals
+
+    def _forward_packed(self, seq, hx_list):
+        """A PackedSequence: run on the padded batch (sorted by length) with the steps past each
+        end carried through, pack the output alike, and give h_n in the caller's batch order."""
+        data = seq.data
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.shape[-1]} (packed data of shape "
+                               f"{tuple(data.shape)})")
+        x, inactive = _packing._unpack_for_rnn(seq)
+        N = x.shape[1]
+        names = ("h_0", "c_0")
+        states = []
+        for i, h in enumerate(hx_list):
+            state = self._state(h, N, False, x, names[i])
+            if h is not None and seq.sorted_indices is not None:
+                state = state.index_select(1, seq.sorted_indices)  # the caller's order -> sorted
+            states.append(unbind(state, 0))
+        out, finals = self._run(x, states, inactive)
+        finals = [stack(f, 0) for f in finals]
+        if seq.unsorted_indices is not None:
+            finals = [f.index_select(1, seq.unsorted_indices) for f in finals]
+        return _packing._pack_rnn_output(out, seq), finals
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -189,10 +221,10 @@ class RNN(RNNBase):
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
 
-    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse):
+    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
         bias = None if b_ih is None else b_ih + b_hh
         return R.RNNSeq.apply(_project(x, w_ih, bias), w_hh, init_states[0],
-                              self.nonlinearity == "relu", reverse)
+                              self.nonlinearity == "relu", reverse, inactive)
 
     def forward(self, input: Tensor, hx: Tensor | None = None):
         out, (h_n,) = self._forward(input, [hx])
@@ -214,10 +246,10 @@ class LSTM(RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device, dtype)
 
-    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse):
+    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
         bias = None if b_ih is None else b_ih + b_hh
         return R.LSTMSeq.apply(_project(x, w_ih, bias), w_hh, init_states[0], init_states[1],
-                               reverse)
+                               reverse, inactive)
 
     def forward(self, input: Tensor, hx=None):
         h0, c0 = (None, None) if hx is None else hx
@@ -238,8 +270,9 @@ class GRU(RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
 
-    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse):
-        return R.GRUSeq.apply(_project(x, w_ih, b_ih), w_hh, b_hh, init_states[0], reverse)
+    def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
+        return R.GRUSeq.apply(_project(x, w_ih, b_ih), w_hh, b_hh, init_states[0], reverse,
+                              inactive)
 
     def forward(self, input: Tensor, hx: Tensor | None = None):
         out, (h_n,) = self._forward(input, [hx])

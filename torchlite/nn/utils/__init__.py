@@ -1,5 +1,7 @@
-"""torchlite.nn.utils: gradient clipping and parameter/vector conversion."""
+"""torchlite.nn.utils: gradient clipping, parameter/vector conversion and (in `rnn`) padding and
+packing of variable-length sequences."""
 
+from . import rnn
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -11,5 +13,5 @@ from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = [
     "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
-    "get_total_norm", "parameters_to_vector", "vector_to_parameters",
+    "get_total_norm", "parameters_to_vector", "vector_to_parameters", "rnn",
 ]
