@@ -226,6 +226,8 @@ def bench_table(rep: dict) -> None:
     m = rep["machine"]
     torch = f"PyTorch {m['torch']}" if m.get("torch") else "no PyTorch"
     threads = m["threads"] or "default"
+    if m.get("threads_requested") and m["threads_requested"] != m["threads"]:
+        threads = f"{threads} ({m['threads_requested']} requested)"
     t = Table(title=f"median ms per step: {m.get('cpu') or 'unknown CPU'}, {m['cpu_count']} CPUs, "
                     f"threads {threads}, device {m['device']}; Python {m['python']}, NumPy "
                     f"{m['numpy']}, {torch}", box=box.SIMPLE_HEAD, padding=(0, 1),

@@ -39,12 +39,12 @@ def classify(exc: BaseException, run_dir: str | None = None) -> tuple[int, str]:
     from torchlite.backend import OutOfMemoryError
     from torchlite.datasets import DatasetError
     from torchlite.serialization import CheckpointError
-    from torchlite.training.loader import ConfigError
+    from torchlite.training.loader import ConfigError, UsageError
     from torchlite.training.registry import RegistryError
     from torchlite.training.runs import CheckpointNotFoundError
     from torchlite.training.trainer import TrainingDiverged, TrainingInterrupted
 
-    if isinstance(exc, (ConfigError, RegistryError)):
+    if isinstance(exc, (ConfigError, RegistryError, UsageError)):
         return USAGE, str(exc)
     if isinstance(exc, TrainingDiverged):
         return DIVERGED, f"training diverged: {exc}"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import _filekind, backend
 from .tensor import Tensor
 
 FORMAT_VERSION = "1"
@@ -198,6 +198,19 @@ def _fail(path, msg):
     raise CheckpointError(f"{path}: {msg}")
 
 
+def _not_safetensors(path, buf: bytearray) -> None:
+    """Name a file of another kind for what it is (a pickle or PyTorch archive with how to
+    convert it; a NumPy file, a config or other text); return for a file that may be a
+    truncated or corrupt safetensors file, which read_header describes in detail."""
+    kind = _filekind.sniff(path)
+    if kind in ("pickle", "pytorch") or (buf[:1] == b"\x80" and kind == "unknown"):
+        _fail(path, "this is a pickle or a PyTorch .pt/.pth archive, which torchlite never "
+                    "unpickles (unsafe); convert it in PyTorch with "
+                    "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
+    if kind not in ("empty", "unknown", "safetensors"):
+        _fail(path, f"not a safetensors checkpoint ({_filekind.describe(path, kind)})")
+
+
 def read_header(path) -> tuple[dict, int, bytearray]:
     """Read and verify a safetensors file: returns (header, data start, whole file)."""
     path = os.fspath(path)
@@ -210,13 +223,10 @@ def read_header(path) -> tuple[dict, int, bytearray]:
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
     (n,) = struct.unpack("<Q", bytes(buf[:8])) if len(buf) >= 8 else (0,)
-    # A safetensors header is JSON right after its 8-byte length; only then is the length's
-    # first byte allowed to look like a pickle (0x80) or zip ("PK") signature.
-    if (buf[:1] == b"\x80" or buf[:2] == b"PK") and not (
-            len(buf) > 8 and 8 + n <= len(buf) and buf[8:9] == b"{"):
-        _fail(path, "this is a pickle or a PyTorch .pt/.pth archive, which torchlite never "
-                    "unpickles (unsafe); convert it in PyTorch with "
-                    "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
+    # A safetensors header is JSON right after its 8-byte length (whose first byte may then
+    # look like a pickle's 0x80 or a zip's "PK"); a file without one is named for what it is.
+    if not (len(buf) > 8 and 8 + n <= len(buf) and buf[8:9] == b"{"):
+        _not_safetensors(path, buf)
     if len(buf) < 8:
         _fail(path, f"file is too short to be safetensors ({len(buf)} bytes; truncated?)")
     if n > _MAX_HEADER or 8 + n > len(buf):

@@ -42,7 +42,9 @@ def run(suites: str | Iterable[str] | None = None, *, device: str = "cpu",
         warmup: untimed steps per framework before timing (default: each suite's own).
         threads: threads for every framework (OMP/OPENBLAS/MKL_NUM_THREADS in each worker,
             torchlite.set_num_threads, torch.set_num_threads); None: all CPUs of this process;
-            0: the libraries' defaults.
+            0: the libraries' defaults. More than the CPUs of this process are cut to their
+            count: machine["threads"] is the number used, machine["threads_requested"] the
+            number asked for.
         use_torch: include PyTorch when it can be imported (its absence is not an error: the
             report says why in machine["torch_status"]).
         quick: tiny problem sizes (narrow layers, small batches, few samples) that check the

@@ -98,7 +98,8 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-def machine(device: str, threads: int, worker_info: dict, torch_status: str) -> dict:
+def machine(device: str, threads: int, worker_info: dict, torch_status: str,
+            threads_requested: int | None = None) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -109,7 +110,8 @@ def machine(device: str, threads: int, worker_info: dict, torch_status: str) -> 
     return {
         "cpu": cpu_model(),
         "cpu_count": cpu_count(),
-        "threads": threads,  # 0: each library's default
+        "threads": threads,  # used; 0: each library's default
+        "threads_requested": threads_requested,  # None: not given (all CPUs)
         "torchlite_threads": worker_info.get("torchlite", {}).get("torchlite_threads"),
         "torch_threads": torch_info.get("torch_threads"),
         "device": device,

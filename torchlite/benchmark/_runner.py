@@ -208,7 +208,10 @@ def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int |
         from .. import backend
 
         backend.to_device("cuda")  # the clear "CUDA is not available" error, before any work
-    threads = cpu_count() if threads is None else threads
+    requested = threads
+    # more threads than CPUs: BLAS (OpenBLAS caps itself at the CPU count) and the frameworks'
+    # own pools would not agree on what was used; all of them get the CPU count instead
+    threads = cpu_count() if threads is None else min(threads, cpu_count())
     rows = [row for s in suites for row in suite_module(s).rows(quick)]
     frameworks = [fw for fw in FRAMEWORKS if use_torch or fw != "torch"]
     workers, info, torch_status = start_workers(frameworks, device, threads,
@@ -226,5 +229,5 @@ def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int |
     finally:
         for w in workers:
             w.close()
-    return BenchReport(machine(device, threads, info, torch_status), results)
+    return BenchReport(machine(device, threads, info, torch_status, requested), results)
 

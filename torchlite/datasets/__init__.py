@@ -6,7 +6,7 @@ array transforms and splits. Every loader returns an `ArrayDataset`; nothing her
 
 from .array import ArrayDataset
 from .embedded import digits
-from .errors import DatasetError, DatasetNotFoundError
+from .errors import DatasetError, DatasetNotFoundError, MissingArrayError
 from .files import load_csv, load_npy, load_npz
 from .idx import fashion_mnist, mnist, read_idx
 from .splits import DatasetSplits, split_indices, split_sizes, train_val_test_split
@@ -27,6 +27,7 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "DatasetSplits",
+    "MissingArrayError",
     "Normalize",
     "OneHot",
     "Reshape",

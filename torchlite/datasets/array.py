@@ -70,6 +70,9 @@ class ArrayDataset(Dataset):
             (arrays with a leading batch axis), e.g. a fitted `torchlite.datasets.Normalize`.
         input_dtype: inputs are cast to this per batch (None keeps the stored dtype).
         meta: free-form extras (e.g. a synthetic dataset's true coefficients).
+        feature_names: the name of each input feature (a CSV's column names), for samples
+            that are flat feature vectors; kept so that inputs given later with the same
+            columns in another order can be matched by name.
 
     `dataset[i]` is `(x, y)` (or `x` without targets) as Tensors; batches from a DataLoader are
     `[x, y]` Tensors assembled without a per-sample loop.
@@ -88,6 +91,7 @@ class ArrayDataset(Dataset):
         target_transform: Callable | None = None,
         input_dtype: Any = np.float32,
         meta: dict | None = None,
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         self.name = name
         if not isinstance(inputs, np.ndarray):
@@ -125,6 +129,11 @@ class ArrayDataset(Dataset):
         self.target_transform = target_transform
         self.input_dtype = None if input_dtype is None else np.dtype(input_dtype)
         self.meta = dict(meta or {})
+        self.feature_names = None if feature_names is None else [str(f) for f in feature_names]
+        if self.feature_names is not None and (
+                inputs.ndim != 2 or len(self.feature_names) != inputs.shape[1]):
+            raise DatasetError(f"{name}: {len(self.feature_names)} feature names for samples of "
+                               f"shape {list(inputs.shape[1:])}")
 
     def _check_splits(self, splits, n: int) -> dict[str, np.ndarray]:
         out = {}
@@ -205,4 +214,5 @@ class ArrayDataset(Dataset):
             target_transform=self.target_transform,
             input_dtype=self.input_dtype,
             meta=self.meta,
+            feature_names=self.feature_names,
         )

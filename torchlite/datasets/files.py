@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _filekind
 from .array import ArrayDataset
-from .errors import DatasetError, DatasetNotFoundError
+from .errors import DatasetError, DatasetNotFoundError, MissingArrayError
 
 PathLike = str | os.PathLike
 
@@ -69,11 +70,30 @@ def _existing(path: PathLike, what: str) -> Path:
     return p
 
 
-def _np_load(path: Path, mmap: bool = False):
+def _np_load(path: Path, mmap: bool = False, expected: str = "a NumPy .npy or .npz file"):
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"{path}: not a readable NumPy file without pickle ({exc})") from None
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the OS's own error (permission denied, ...): the CLI names it as such
+        raise numpy_file_error(path, exc, expected) from None
+
+
+def numpy_file_error(path: Path, exc: BaseException, expected: str) -> DatasetError:
+    """Why NumPy could not read `path` as `expected` ("a NumPy .npz archive"), in one line
+    naming the file: a file of another kind is named for what it is (a config, a checkpoint,
+    a pickle), never with NumPy's advice to load it with allow_pickle."""
+    kind = _filekind.sniff(path)
+    text = str(exc)
+    if kind == "pickle" or "Object arrays" in text or "Python objects" in text:
+        return DatasetError(f"{path}: holds Python objects (a pickle), which torchlite never "
+                            "loads; save plain numeric arrays")
+    if kind not in ("npy", "npz"):
+        what = _filekind.describe(path, kind) or "no NumPy signature at its start"
+        return DatasetError(f"{path}: not {expected} ({what})")
+    if "allow_pickle" in text:
+        text = "the file is truncated or corrupt"
+    return DatasetError(f"{path}: not a readable {expected} ({type(exc).__name__}: {text})")
 
 
 def load_npz(
@@ -93,7 +113,7 @@ def load_npz(
     """
     p = _existing(path, "load_npz")
     name = name or p.stem
-    archive = _np_load(p)
+    archive = _np_load(p, expected="a NumPy .npz archive")
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DatasetError(f"{p}: expected an .npz archive, found a single .npy array")
     with archive:
@@ -109,10 +129,10 @@ def load_npz(
         if inputs in keys:
             x = get(inputs)
             if targets is not None and targets not in keys:
-                raise DatasetError(
+                raise MissingArrayError(
                     f"{p}: no array {targets!r} for the targets; the file has "
-                    f"{', '.join(sorted(keys))}. Pass targets= with the right key (or None)."
-                )
+                    f"{', '.join(sorted(keys))}. Pass targets= with the right key (or None).",
+                    path=p, role="targets", key=targets, keys=keys)
             y = get(targets) if targets is not None else None
         elif f"{inputs}_train" in keys:
             parts = [s for s in ("train", "val", "test") if f"{inputs}_{s}" in keys]
@@ -129,10 +149,10 @@ def load_npz(
             bounds = np.cumsum([0] + [len(a) for a in xs])
             splits = {s: np.arange(a, b) for s, a, b in zip(parts, bounds[:-1], bounds[1:])}
         else:
-            raise DatasetError(
+            raise MissingArrayError(
                 f"{p}: no array {inputs!r} (or {inputs}_train); the file has "
-                f"{', '.join(sorted(keys)) or 'no arrays'}. Pass inputs= with the right key."
-            )
+                f"{', '.join(sorted(keys)) or 'no arrays'}. Pass inputs= with the right key.",
+                path=p, role="inputs", key=inputs, keys=keys)
         _check_finite(x, str(p), f"array {inputs!r}" if splits is None else f"{inputs}_*")
         _check_finite(y, str(p), f"array {targets!r}" if splits is None else f"{targets}_*")
         names = None
@@ -162,14 +182,14 @@ def load_npy(
     """Load inputs (and targets) from .npy files; inputs are memory-mapped unless `mmap=False`,
     so a dataset larger than memory is read batch by batch."""
     px = _existing(inputs_path, "load_npy")
-    x = _np_load(px, mmap=mmap)
+    x = _np_load(px, mmap=mmap, expected="a NumPy .npy array")
     if not isinstance(x, np.ndarray):
         raise DatasetError(f"{px}: expected a .npy array, found an .npz archive (use load_npz)")
     _check_finite(x, str(px), "the inputs array")
     y = None
     if targets_path is not None:
         py = _existing(targets_path, "load_npy")
-        y = _np_load(py)
+        y = _np_load(py, expected="a NumPy .npy array")
         if not isinstance(y, np.ndarray):
             raise DatasetError(f"{py}: expected a .npy array, found an .npz archive")
         _check_finite(y, str(py), "the targets array")
@@ -193,7 +213,10 @@ def _read_rows(p: Path, delimiter: str) -> list[tuple[int, list[str]]]:
             reader = csv.reader(f, delimiter=delimiter, strict=True)
             rows = [(reader.line_num, [c.strip() for c in row]) for row in reader if row]
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"{p}: not a UTF-8 text file ({exc.reason})") from None
+        kind = _filekind.sniff(p)  # a NumPy file or a checkpoint, say, is named as such
+        what = None if kind == "text" else _filekind.describe(p, kind)
+        raise DatasetError(f"{p}: not a CSV text file ({what})" if what else
+                           f"{p}: not a UTF-8 text file ({exc.reason})") from None
     except csv.Error as exc:
         raise DatasetError(f"{p}: malformed CSV ({exc})") from None
     return [(ln, row) for ln, row in rows if any(row)]
@@ -216,7 +239,9 @@ def load_csv(
     task: str | None = None,
     name: str | None = None,
 ) -> ArrayDataset:
-    """Load a table: every column but `target` is a numeric feature.
+    """Load a table: every column but `target` is a numeric feature. With a header, the
+    dataset keeps the features' column names (`feature_names`) and the target's
+    (`meta["target_name"]`).
 
     Args:
         target: the target column, by index (negative counts from the end) or by header name;
@@ -261,14 +286,17 @@ def load_csv(
     count, first = _first_non_finite(x)
     if count:
         _csv_non_finite(p, count, rows[first[0]][0], feature_cols[first[1]], names, "features")
+    features = None if names is None else [names[j] for j in feature_cols]
     if col is None:
-        return ArrayDataset(x, None, name=name or p.stem)
+        return ArrayDataset(x, None, name=name or p.stem, feature_names=features)
     raw = [row[col] for _, row in rows]
     y, task, classes = _csv_targets(p, raw, task, rows, col)
     count, first = _first_non_finite(np.asarray(y))
     if count:
         _csv_non_finite(p, count, rows[first[0]][0], col, names, "target column")
-    return ArrayDataset(x, y, task=task, classes=classes, name=name or p.stem)
+    meta = {} if names is None else {"target_name": names[col]}
+    return ArrayDataset(x, y, task=task, classes=classes, name=name or p.stem,
+                        feature_names=features, meta=meta)
 
 
 def _csv_non_finite(p: Path, count: int, line: int, col: int, names, what: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from .array import ArrayDataset
 from .errors import DatasetError, DatasetNotFoundError
+from .files import numpy_file_error
 
 ENV_VAR = "TORCHLITE_DATA"
 
@@ -154,8 +156,12 @@ def _not_found(key: str, dirs: list[Path], partial: tuple | None) -> DatasetNotF
 def _load_keras_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DatasetError(f"{path}: not a readable .npz file ({exc})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the OS's own error (permission denied, ...): the CLI names it as such
+        err = numpy_file_error(path, exc, "a NumPy .npz archive")
+        raise DatasetError(f"{err}; MNIST-like data is a folder of IDX files or a Keras-style "
+                           ".npz (x_train, y_train, x_test, y_test)") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DatasetError(f"{path}: expected an .npz archive")
     with archive:

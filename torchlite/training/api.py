@@ -16,12 +16,13 @@ from torchlite.serialization import CheckpointError
 
 from .build import build_data, build_loss, resolve_device
 from .config import Config, load_config, validate_config
-from .inputs import load_inputs, nonfinite, select_columns
-from .loader import apply_overrides, load_yaml
+from .inputs import feature_order, load_inputs, nonfinite, select_columns
+from .loader import UsageError, apply_overrides, load_yaml
 from .restore import (
     UserModelError,
     checked_build,
     checked_forward,
+    config_model_error,
     input_transform,
     model_from_checkpoint,
 )
@@ -129,10 +130,13 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
                              f"{cfg.data.dataset!r} is not read from a folder; pass an .npz "
                              "(x and y arrays) or .csv file (with a target column)")
         bundle = build_data(cfg, path_override=data_path)
-        ds = {"train": bundle.train, "val": bundle.val, "test": bundle.test}.get(split)
-        if ds is None:
-            raise ValueError(f"eval: the run's dataset has no {split!r} split (its val_split or "
-                             "test_split is 0); choose --split train|val|test")
+        parts = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
+        ds = parts.get(split)
+        if ds is None:  # the command's argument, not the run, is at fault: a usage error
+            have = [k for k, v in parts.items() if v is not None]
+            raise UsageError(f"--split {split}: the run's dataset has no {split} split "
+                             f"(data.{split}_split is 0 in its config); its splits are "
+                             f"{', '.join(have)}")
     ds.transform = input_transform(path, pre)
     loader = DataLoader(ds, batch_size=batch_size or cfg.data.eval_batch_size
                         or cfg.data.batch_size)
@@ -179,12 +183,14 @@ def _data_file(p: Path, cfg, pre: dict):
     """A whole file of inputs and targets to evaluate on (--data FILE), checked against the
     model: sample shape, labels (text labels mapped through the checkpoint's class names),
     finite inputs."""
-    from torchlite.datasets import load_csv, load_npz
+    from torchlite.datasets import load_csv
+
+    from .build import load_npz_data
 
     task = pre["task"]
     suffix = p.suffix.lower()
     if suffix == ".npz":
-        ds = load_npz(p, cfg.data.x_key or "x", cfg.data.y_key or "y", task=task)
+        ds = load_npz_data(cfg, p, task, stored=True)
     elif suffix == ".csv":
         kw = {"delimiter": cfg.data.delimiter or ","}
         if cfg.data.header is not None:
@@ -193,6 +199,10 @@ def _data_file(p: Path, cfg, pre: dict):
     else:
         raise ValueError(f"--data {p}: evaluation needs inputs and targets in one file (.npz "
                          "with x and y arrays, or .csv with a target column), or a data folder")
+    names = pre.get("feature_names")
+    if names and ds.feature_names is not None:  # a table's columns, matched by name
+        ds.inputs = ds.inputs[:, feature_order(ds.feature_names, names, str(p))]
+        ds.feature_names = list(names)
     raw = tuple(pre["raw_shape"])
     if ds.sample_shape != raw:
         if int(np.prod(ds.sample_shape)) != int(np.prod(raw)):
@@ -282,6 +292,9 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
     path = resolve_checkpoint(target, root)
     model, cfg, info = model_from_checkpoint(path, dev)
     pre = info["preprocess"]
+    if probs and pre["task"] != "classification":
+        raise UsageError(f"--probs: {path} is a regression model; its outputs are values, "
+                         "not class probabilities")
     raw_shape = tuple(pre["raw_shape"])
     x = inputs
     if getattr(inputs, "columns", None) is not None:
@@ -354,10 +367,14 @@ def validate(config_path, overrides=()) -> dict[str, Any]:
 def summarize(target) -> dict[str, Any]:
     """Layer table (output shapes, parameter counts) of a config's or checkpoint's model."""
     p = Path(target)
-    if p.suffix in (".yaml", ".yml"):
+    from_config = p.suffix.lower() in (".yaml", ".yml")
+    if from_config:
         cfg, _ = load_config(p)
         data = build_data(cfg)
-        model = checked_build(cfg, data)
+        try:
+            model = checked_build(cfg, data)
+        except UserModelError as exc:  # the config's own model: a config error, as in train
+            raise config_model_error(cfg, exc) from exc
         input_shape = data.input_shape
     else:
         path = resolve_checkpoint(p)
@@ -379,7 +396,12 @@ def summarize(target) -> dict[str, Any]:
                 lambda m, i, o, name=name: hook(m, i, o, name)))
     model.eval()
     with torchlite.no_grad():
-        checked_forward(model, torchlite.zeros((1, *input_shape)), cfg)
+        try:
+            checked_forward(model, torchlite.zeros((1, *input_shape)), cfg)
+        except UserModelError as exc:
+            if not from_config:
+                raise
+            raise config_model_error(cfg, exc) from exc
     for h in hooks:
         h.remove()
     total = sum(q.numel() for q in model.parameters())

@@ -68,7 +68,7 @@ def load_dataset(cfg: Config, path_override: str | None = None):
     if name in ("mnist", "fashion_mnist"):
         return getattr(ds, name)(path)
     if name == "npz":
-        return ds.load_npz(path, d.x_key or "x", d.y_key or "y", task=d.task)
+        return load_npz_data(cfg, path, d.task)
     if name == "npy":
         return ds.load_npy(path, d.targets_path, task=d.task)
     if name == "csv":
@@ -81,6 +81,25 @@ def load_dataset(cfg: Config, path_override: str | None = None):
     if name == "blobs" and "n_classes" in opts:
         opts["centers"] = opts.pop("n_classes")
     return getattr(ds, name)(**opts)
+
+
+def load_npz_data(cfg: Config, path, task: str | None, *, stored: bool = False):
+    """load_npz with the array names of `cfg.data` (x_key, y_key). A missing array names the
+    config key that selects it: to set (the user's config) or, when the config is `stored` in
+    a checkpoint (eval --data), the name the file must use."""
+    from torchlite.datasets import DatasetError, MissingArrayError, load_npz
+
+    d = cfg.data
+    try:
+        return load_npz(path, d.x_key or "x", d.y_key or "y", task=task)
+    except MissingArrayError as exc:
+        key = "x_key" if exc.role == "inputs" else "y_key"
+        have = ", ".join(exc.keys) or "no arrays"
+        fix = (f"the {exc.role} are read from the array named {exc.key!r} (data.{key} of the "
+               "run's config)" if stored else f"set data.{key} to the name of the {exc.role} "
+               "array")
+        raise DatasetError(f"{exc.path}: no array {exc.key!r} for the {exc.role}; the file has "
+                           f"{have}; {fix}") from None
 
 
 def _make_transform(cfg: Config, sample_shape: tuple):
@@ -201,6 +220,14 @@ def build_data(cfg: Config, path_override: str | None = None) -> DataBundle:
         "transform": _state_of(transform),
         "targets_dim": None if task == "classification" else int(full.targets.shape[1]),
     }
+    # a CSV's column names: infer puts a table's columns in this order by name (and drops the
+    # target's), so a file with the same header in another order gives the same predictions
+    feature_names = getattr(full, "feature_names", None)
+    if feature_names is not None and len(set(feature_names)) == len(feature_names):
+        preprocess["feature_names"] = list(feature_names)
+        target_name = getattr(full, "meta", {}).get("target_name")
+        if isinstance(target_name, str):
+            preprocess["target_name"] = target_name
     return DataBundle(splits.train, splits.val, splits.test, task, num_classes, classes,
                       input_shape, raw_shape, transform, preprocess)
 

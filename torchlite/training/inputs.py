@@ -13,6 +13,7 @@ import numpy as np
 from torchlite.datasets import DatasetError
 
 from .config import Config
+from .loader import UsageError
 
 
 class InputArray(np.ndarray):
@@ -35,9 +36,14 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
     """Inputs for `predict`: .npy (memory-mapped), .npz (`key`, default `x` or the first
     array), .csv; an `InputArray`. A file that is not readable raises DatasetError naming it."""
     p = Path(path)
+    if p.is_dir():
+        raise DatasetError(f"{p} is a folder, not an input file (.npy, .npz or .csv)")
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such input file")
     suffix = p.suffix.lower()
+    if key is not None and suffix != ".npz":
+        raise UsageError(f"--key {key}: {p} is not an .npz archive; --key names an array "
+                         "inside one")
     if suffix == ".csv":
         arr = _csv_inputs(p)
     elif suffix == ".npy":
@@ -60,7 +66,9 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
             except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
                 raise _unreadable(p, exc, f"array {k!r}") from None
     else:
-        raise ValueError(f"{p}: unsupported input type {suffix!r} (use .npy, .npz or .csv)")
+        hint = "; a checkpoint goes to --checkpoint" if suffix == ".safetensors" else ""
+        raise ValueError(f"{p}: unsupported input type {suffix!r} (use .npy, .npz or .csv"
+                         f"{hint})")
     out = arr if isinstance(arr, InputArray) else arr.view(InputArray)
     out.source = str(p)
     return out
@@ -78,18 +86,20 @@ def _unreadable(p: Path, exc: BaseException, part: str = "") -> Exception:
     the OS itself (permission denied, ...) stays as it is: the CLI names it as such."""
     if isinstance(exc, OSError) and exc.errno is not None:
         return exc
+    from torchlite import _filekind
+
     kind = p.suffix.lower()
-    with open(p, "rb") as f:
-        head = f.read(6)
+    found = _filekind.sniff(p)
     text = str(exc)
-    if "Object arrays" in text or "Python objects" in text or (
-            "allow_pickle" in text and head[:1] == b"\x80"):
+    if "Object arrays" in text or "Python objects" in text or found == "pickle":
         return DatasetError(f"{p}: holds Python objects (a pickle), which torchlite never "
                             "loads; save plain numeric arrays")
-    if "allow_pickle" in text:  # NumPy's guess for a file that is neither .npy nor a zip
-        why = "no NumPy .npy or .npz signature at its start"
-    elif not head:
+    if found == "empty":
         why = "the file is empty"
+    elif found not in ("npy", "npz", "unknown"):  # a config, a checkpoint, ...: say which
+        why = _filekind.describe(p, found)
+    elif "allow_pickle" in text:  # NumPy's guess for a file that is neither .npy nor a zip
+        why = "no NumPy .npy or .npz signature at its start"
     else:
         why = f"{type(exc).__name__}: {exc}; truncated or corrupt?"
     where = f" ({part})" if part else ""
@@ -133,26 +143,32 @@ def select_columns(x: InputArray, cfg: Config, pre: dict, src: str) -> np.ndarra
     order and unknown or missing ones refused."""
     columns, text = list(x.columns), x.text_columns or {}
     keep = list(range(len(columns)))
-    target = cfg.data.target if isinstance(cfg.data.target, str) else None
+    target = cfg.data.target if isinstance(cfg.data.target, str) else pre.get("target_name")
     if target in columns:
         keep.remove(columns.index(target))
     names = pre.get("feature_names")
     if names:
-        have = [columns[j] for j in keep]
-        missing = [n for n in names if n not in have]
-        unknown = [c for c in have if c not in names]
-        if missing or unknown:
-            what = [f"{label} {', '.join(map(repr, cols))}" for label, cols in
-                    (("missing", missing), ("unknown", unknown)) if cols]
-            raise ValueError(f"{src}: the columns do not match the model's features "
-                             f"({'; '.join(what)}); expected {', '.join(names)}")
-        keep = [columns.index(n) for n in names]
+        keep = [keep[j] for j in feature_order([columns[j] for j in keep], names, src)]
     for j in keep:
         if j in text:
             ln, value = text[j]
             raise DatasetError(f"{src}, line {ln}, column {j + 1} ({columns[j]!r}): expected a "
                                f"number, found {value!r}")
     return np.asarray(x)[:, keep]
+
+
+def feature_order(have: list[str], names: list[str], src: str) -> list[int]:
+    """Positions in `have` (a table's feature columns) of the model's features `names`, in
+    the model's order; a ValueError naming missing, unknown or repeated columns."""
+    missing = [n for n in names if n not in have]
+    unknown = [c for c in have if c not in names]
+    twice = sorted({c for c in have if have.count(c) > 1})
+    if missing or unknown or twice:
+        what = [f"{label} {', '.join(map(repr, cols))}" for label, cols in
+                (("missing", missing), ("unknown", unknown), ("repeated", twice)) if cols]
+        raise ValueError(f"{src}: the columns do not match the model's features "
+                         f"({'; '.join(what)}); expected {', '.join(names)}")
+    return [have.index(n) for n in names]
 
 
 def nonfinite(arr, src: str) -> ValueError | None:

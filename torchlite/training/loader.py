@@ -91,6 +91,12 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class UsageError(ValueError):
+    """An argument of a command that does not fit what it is applied to (a split the run does
+    not have, probabilities of a regression model, an array name for a file without arrays);
+    the CLI exits with 2, as for a config error."""
+
+
 @dataclass
 class SourceMap:
     """Where each key path of a config came from: a line of a file, or a command-line override."""

@@ -21,6 +21,7 @@ from . import registry
 from .build import DataBundle, _construct, _problem, build_scheduler
 from .config import Config
 from .loader import ConfigError
+from .restore import UserModelError, checked_forward, config_model_error
 
 _DRY_STEPS = 1000  # scheduler steps simulated by check_optimization (about 2 ms)
 
@@ -220,7 +221,7 @@ def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) 
              if isinstance(mod, _BatchNorm)]
     try:
         with torchlite.no_grad():
-            out = model(x.to(device))
+            out = checked_forward(model, x.to(device), cfg)
             try:
                 loss = loss_fn(out, y.to(device))
             except OutOfMemoryError:
@@ -229,6 +230,9 @@ def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) 
                 raise ConfigError([cfg.source.problem(("loss",), (
                     f"{cfg.loss.type} does not accept the model's output of shape "
                     f"{list(out.shape)} with targets of shape {list(y.shape)}: {exc}"))]) from None
+    except UserModelError as exc:  # a custom model's own code, named as such
+        shape = f" (input samples of shape {list(data.input_shape)})" if exc.__cause__ else ""
+        raise config_model_error(cfg, exc, shape) from exc
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
         if isinstance(exc, (ConfigError, OutOfMemoryError)):
             raise

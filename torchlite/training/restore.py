@@ -1,6 +1,7 @@
 """Rebuilding a model from a checkpoint for eval, infer and summary: the metadata checked (a
 broken file is a clear CheckpointError, not a KeyError deep inside), the model built from the
-stored config, and a custom model's own failures named as coming from its code.
+stored config, and a custom model's own failures named as coming from its code (train and
+validate name them the same way, through checked_build / checked_forward).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ _NOT_USER_ERRORS = (MemoryError, torchlite.OutOfMemoryError)
 def _user_model_error(cfg: Config, where: str, exc: BaseException) -> UserModelError:
     return UserModelError(f"the custom model {cfg.model.target} failed in its own code "
                           f"({where}): {type(exc).__name__}: {exc}")
+
+
+def config_model_error(cfg: Config, exc: UserModelError, detail: str = "") -> ConfigError:
+    """`exc` for train and validate: there the failing model is the one the config names
+    (model.target), whose code the user is writing, so it is a config error (exit 2), located
+    at that key, as any other model that does not fit its config or data. For eval, infer and
+    summary it stays a UserModelError (exit 3): there the model comes with a checkpoint."""
+    return ConfigError([cfg.source.problem(("model", "target"), f"{exc}{detail}")])
 
 
 def checked_build(cfg: Config, data):
@@ -99,6 +108,8 @@ def _preprocess_problem(pre: dict) -> str | None:
     if names is not None and (not isinstance(names, list)
                               or not all(isinstance(c, str) for c in names)):
         return f"feature_names is {str(names)[:80]}, expected a list of column names"
+    if pre.get("target_name") is not None and not isinstance(pre["target_name"], str):
+        return f"target_name is {str(pre['target_name'])[:80]}, expected a column name"
     if pre.get("targets_dim") is not None and not _positive_int(pre["targets_dim"]):
         return f"targets_dim is {pre['targets_dim']!r}, expected a positive integer"
     if pre.get("transform") is not None and not isinstance(pre["transform"], dict):

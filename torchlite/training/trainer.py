@@ -26,7 +26,6 @@ from .build import (
     DataBundle,
     build_data,
     build_loss,
-    build_model,
     build_optimizer,
     build_scheduler,
     resolve_device,
@@ -36,6 +35,7 @@ from .device_metrics import DeviceAccumulator
 from .loader import ConfigError
 from .metrics import MetricAccumulator
 from .preflight import check_batches, check_one_batch, check_optimization, check_resume, check_task
+from .restore import UserModelError, checked_build, checked_forward, config_model_error
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
 
 
@@ -121,7 +121,10 @@ class Trainer:
         torchlite.manual_seed(cfg.seed)
         self.data: DataBundle = build_data(cfg)
         check_task(cfg, self.data)
-        self.model = build_model(cfg, self.data).to(self.device)
+        try:
+            self.model = checked_build(cfg, self.data).to(self.device)
+        except UserModelError as exc:
+            raise config_model_error(cfg, exc) from exc
         self.loss_fn = build_loss(cfg)
         if hasattr(self.loss_fn, "to"):
             self.loss_fn = self.loss_fn.to(self.device)
@@ -245,7 +248,10 @@ class Trainer:
             if i < st.batch:  # resuming inside an epoch: these batches were already trained
                 continue
             x, y = x.to(self.device), y.to(self.device)
-            out = self.model(x)
+            try:  # a custom model checked in eval mode may still fail in training mode
+                out = checked_forward(self.model, x, cfg)
+            except UserModelError as exc:
+                raise config_model_error(cfg, exc) from exc
             loss = self.loss_fn(out, y)
             (loss / accum if accum > 1 else loss).backward()
             last_in_epoch = i + 1 == n_batches
