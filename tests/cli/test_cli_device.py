@@ -79,7 +79,8 @@ def test_eval_and_infer_on_cuda_without_a_gpu_exit_2(tmp_path):
                      "CUDA is not available")
     # and the same run works on the CPU
     assert cli("eval", run, "--device", "cpu").exit_code == 0
-    assert cli("infer", x, "--checkpoint", run, "--device", "cpu").exit_code == 0
+    assert cli("infer", x, "--checkpoint", run, "--device", "cpu", "--output",
+               tmp_path / "p.csv").exit_code == 0
 
 
 def test_a_malformed_device_is_a_usage_error(tmp_path):

@@ -231,7 +231,8 @@ output: {{root: {tmp_path / 'runs'}}}
     ckpt = tmp_path / "runs" / "reg"
     line = error_line(cli("infer", tmp_path / "x.npy", "--checkpoint", ckpt, "--probs"), 2)
     assert line.startswith("error: --probs: ") and "is a regression model" in line
-    assert cli("infer", tmp_path / "x.npy", "--checkpoint", ckpt).exit_code == 0
+    assert cli("infer", tmp_path / "x.npy", "--checkpoint", ckpt, "--output",
+               tmp_path / "p.csv").exit_code == 0
 
 
 def test_bench_threads_above_the_cpu_count_reports_the_threads_used(monkeypatch):
