@@ -7,49 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from torchlite_cli.main import app
-from typer.testing import CliRunner
 
-runner = CliRunner()
-
-# digits: 1078 training samples with these splits; 1078 = 3 x 359 + 1
-BASE = """\
-name: t
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
-model:
-  type: sequential
-  layers:
-    - {{type: Linear, in_features: 64, out_features: 16}}
-    - {{type: BatchNorm1d, num_features: 16}}
-    - {{type: ReLU}}
-    - {{type: Linear, in_features: 16, out_features: 10}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: 1}}
-metrics: [accuracy]
-output: {{root: {root}}}
-"""
-
-
-def cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
+from ._checks import cli, digits_config
+from ._checks import refused as _refused
 
 
 def config(tmp_path: Path) -> Path:
-    p = tmp_path / "t.yaml"
-    p.write_text(BASE.format(root=tmp_path / "runs"))
-    return p
+    return digits_config(tmp_path, epochs=1, batch_norm=True)
 
 
 def refused(tmp_path, command: str, *overrides, code: int = 2) -> str:
-    r = cli(command, config(tmp_path), *overrides)
-    assert r.exit_code == code, r.output
-    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and "internal error" not in r.output, r.output
-    assert not (tmp_path / "runs").exists()
-    return lines[0]
+    return _refused(tmp_path, command, config(tmp_path), *overrides, code=code)
 
 
 @pytest.mark.parametrize("command", ["train", "validate"])

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from torchlite_cli.main import app
-from typer.testing import CliRunner
 
 from torchlite.datasets import DatasetError, load_csv, load_npy, load_npz
 
-runner = CliRunner()
+from ._checks import cli
 
 BASE = """\
 name: t
@@ -28,10 +26,6 @@ trainer: {{epochs: 1}}
 metrics: [accuracy]
 output: {{root: {root}}}
 """
-
-
-def cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def arrays(n: int = 120):

@@ -7,49 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from torchlite_cli.main import app
-from typer.testing import CliRunner
 
-runner = CliRunner()
-
-# digits: 1078 training samples with these splits (9 batches of 128)
-BASE = """\
-name: t
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
-model:
-  type: sequential
-  layers:
-    - {{type: Linear, in_features: 64, out_features: 16}}
-    - {{type: ReLU}}
-    - {{type: Linear, in_features: 16, out_features: 10}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: 2}}
-metrics: [accuracy]
-output: {{root: {root}}}
-"""
+from ._checks import cli, digits_config
+from ._checks import refused as _refused
 
 
 def config(tmp_path: Path) -> Path:
-    p = tmp_path / "t.yaml"
-    p.write_text(BASE.format(root=tmp_path / "runs"))
-    return p
-
-
-def cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    return digits_config(tmp_path)
 
 
 def refused(tmp_path, command: str, *overrides) -> str:
-    """Run `command` with overrides; assert exit 2 with one error line and no run folder."""
-    r = cli(command, config(tmp_path), *overrides)
-    assert r.exit_code == 2, r.output
-    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and "internal error" not in r.output, r.output
-    assert not (tmp_path / "runs").exists()
-    return lines[0]
+    return _refused(tmp_path, command, config(tmp_path), *overrides)
 
 
 BAD_SCHEDULES = [

@@ -9,38 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from torchlite_cli.main import app
-from typer.testing import CliRunner
 
-runner = CliRunner()
-
-BASE = """\
-name: t
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
-model:
-  type: sequential
-  layers:
-    - {{type: Linear, in_features: 64, out_features: 16}}
-    - {{type: ReLU}}
-    - {{type: Linear, in_features: 16, out_features: 10}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: 2}}
-metrics: [accuracy]
-output: {{root: {root}}}
-"""
-
-
-def cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
+from ._checks import cli, digits_config, one_error
 
 
 def trained(tmp_path: Path, *overrides) -> Path:
-    cfg = tmp_path / "t.yaml"
-    cfg.write_text(BASE.format(root=tmp_path / "runs"))
-    r = cli("train", cfg, "--plain", *overrides)
+    r = cli("train", digits_config(tmp_path), "--plain", *overrides)
     assert r.exit_code == 0, r.output
     return tmp_path / "runs" / "t"
 
@@ -52,12 +26,9 @@ def snapshot(run: Path) -> dict:
 
 def refused_resume(run: Path, *args) -> str:
     before = snapshot(run)
-    r = cli("train", "--resume", run, "--plain", *args)
-    assert r.exit_code == 2, r.output
-    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and "internal error" not in r.output, r.output
+    line = one_error(cli("train", "--resume", run, "--plain", *args), 2)
     assert snapshot(run) == before  # nothing trained, no row appended, no log line
-    return lines[0]
+    return line
 
 
 def test_resuming_a_completed_run_says_so_and_changes_nothing(tmp_path):

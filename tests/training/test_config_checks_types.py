@@ -4,15 +4,12 @@ and no Inf/NaN in numeric settings: one config error each, exit code 2."""
 from __future__ import annotations
 
 import pytest
-from torchlite_cli.main import app
-from typer.testing import CliRunner
 
 from torchlite.training.config import load_config
 from torchlite.training.loader import ConfigError
 
+from ._checks import cli
 from ._config_base import BASE, sub, write
-
-runner = CliRunner()
 
 
 def problem(tmp_path, text: str = BASE, overrides=()):
@@ -69,7 +66,7 @@ def test_yaml_booleans_and_ints_still_work(tmp_path):
 @pytest.mark.parametrize("command", ["train", "validate"])
 def test_cli_exit_code(tmp_path, command):
     cfg = write(tmp_path, BASE.replace("root: runs", f"root: {tmp_path / 'runs'}"))
-    r = runner.invoke(app, [command, str(cfg), "optimizer.lr=.inf"])
+    r = cli(command, cfg, "optimizer.lr=.inf")
     assert r.exit_code == 2, r.output
     assert "optimizer.lr: must be finite, got inf" in r.output
     assert not (tmp_path / "runs").exists()
