@@ -72,9 +72,10 @@ from .ops.indexing import (
     scatter_add, take, take_along_dim,
 )
 from .ops.linalg import addmm, bmm, dot, einsum, ger, inner, matmul, mm, mv, outer
+from .ops.moments import std, std_mean, var, var_mean
 from .ops.reduction import (
     amax, amin, aminmax, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,  # noqa: A004
-    min, norm, prod, std, std_mean, sum, var, var_mean,  # noqa: A004
+    min, norm, prod, sum,  # noqa: A004
 )
 from .ops.join import (
     cat, chunk, concat, concatenate, hstack, meshgrid, split, stack, tensor_split, unbind, vstack,

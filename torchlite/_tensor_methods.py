@@ -10,7 +10,7 @@ import numpy as np
 from . import backend
 from .autograd import grad_mode
 from .ops import comparison as cmp
-from .ops import creation, diagonal, indexing, join, linalg, shape, sorting, unary
+from .ops import creation, diagonal, indexing, join, linalg, moments, shape, sorting, unary
 from .ops import elementwise as ew
 from .ops import reduction as red
 from .ops import softmax as sm
@@ -349,7 +349,7 @@ METHODS = {
     "logical_or": unary.logical_or, "logical_xor": unary.logical_xor,
     "bitwise_not": unary.bitwise_not,
     # reductions
-    "sum": red.sum, "mean": red.mean, "var": red.var, "std": red.std,
+    "sum": red.sum, "mean": red.mean, "var": moments.var, "std": moments.std,
     "prod": red.prod, "max": red.max, "min": red.min, "amax": red.amax, "amin": red.amin,
     "aminmax": red.aminmax, "argmax": red.argmax, "argmin": red.argmin,
     "logsumexp": red.logsumexp, "norm": red.norm, "cumsum": red.cumsum,
