@@ -281,3 +281,16 @@ def test_header_length_that_looks_like_a_signature_still_loads(tmp_path, length)
     path.write_bytes(struct.pack("<Q", length) + raw + np.float32(2.5).tobytes())
     assert path.read_bytes()[:1] in (b"\x80", b"P")
     assert torchlite.load(path)["x"].tolist() == [2.5]
+
+
+def test_a_state_dict_loads_in_the_order_it_was_saved(tmp_path):
+    # safetensors orders its header by dtype, then name; torch.load gives back the saved order
+    m = torchlite.nn.Sequential(torchlite.nn.Linear(2, 2), torchlite.nn.BatchNorm1d(2),
+                                torchlite.nn.Linear(2, 1))
+    sd = m.state_dict()
+    torchlite.save(sd, tmp_path / "m.safetensors")
+    loaded = torchlite.load(tmp_path / "m.safetensors")
+    assert list(loaded) == list(sd)
+    assert list(loaded)[:2] == ["0.weight", "0.bias"]  # int64 num_batches_tracked is not first
+    for k in sd:
+        np.testing.assert_array_equal(loaded[k].numpy(), sd[k].numpy())

@@ -99,8 +99,10 @@ def save(obj, f, metadata: dict | None = None) -> None:
     for name, t in tensors.items():
         arr = backend.move(t._data, backend.CPU)
         arrays[name] = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
-    meta = {"format": "pt", _META_KEY: json.dumps({"version": FORMAT_VERSION,
-                                                   "skeleton": skeleton})}
+    info = {"version": FORMAT_VERSION, "skeleton": skeleton}
+    if flat:  # safetensors orders its header by dtype and name; load gives back the dict's order
+        info["order"] = list(tensors)
+    meta = {"format": "pt", _META_KEY: json.dumps(info)}
     for k, v in (metadata or {}).items():
         meta[str(k)] = v if isinstance(v, str) else json.dumps(v)
     data = st_save(arrays, metadata=meta)
@@ -313,6 +315,9 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     except (json.JSONDecodeError, AttributeError) as exc:
         _fail(path, f"corrupted torchlite metadata ({exc})")
     if skeleton is None:
+        order = info.get("order")
+        if isinstance(order, list) and sorted(map(str, order)) == sorted(tensors):
+            return {k: tensors[k] for k in order}  # the saved dict's order, as torch.load
         return tensors
     return _decode(skeleton, tensors, path)
 
