@@ -9,11 +9,13 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, result_dtype, scalar, wrap_dims
+from ._util import numpy_kwargs, result_dtype, scalar, with_out, wrap_dims
 
 
 def _compare(name, f):
-    def fn(input: Tensor, other) -> Tensor:
+    def fn(input: Tensor, other, *, out=None) -> Tensor:
+        if out is not None:
+            return with_out(fn, name, out, (input, other))
         from .elementwise import _operands
 
         a, b = _operands(input, other, name)
@@ -43,7 +45,9 @@ not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 
 def _pred(name, f):
-    def fn(input: Tensor) -> Tensor:
+    def fn(input: Tensor, *, out=None) -> Tensor:
+        if out is not None:
+            return with_out(fn, name, out, (input,))
         x = input._data
         return Tensor._make(f(get_xp(x), x), input._device)
 
@@ -63,7 +67,9 @@ signbit = _pred("signbit", lambda xp, x: xp.signbit(x))
 
 
 def _reduce_bool(name, f):
-    def fn(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+    def fn(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwargs) -> Tensor:
+        if out is not None:
+            return with_out(fn, name, out, (input, dim, keepdim), kwargs)
         if kwargs:  # axis=, keepdims=
             dim, keepdim = numpy_kwargs(kwargs, name, dim, keepdim)
         x = input._data

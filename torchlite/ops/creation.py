@@ -11,7 +11,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..random import _rng
 from ..tensor import Tensor
-from ._util import _promote, shape_args
+from ._util import _promote, creation_out, shape_args
 
 
 def _finish(arr, dev, requires_grad: bool) -> Tensor:
@@ -140,6 +140,9 @@ def _sizes(size, op: str) -> tuple:
 
 def _factory(xp_fn_name):
     def make(*size, dtype=None, device=None, requires_grad=False, out=None, **_):
+        if out is not None:
+            return creation_out(make, xp_fn_name, out, size,
+                                {"dtype": dtype, "device": device})
         shape = _sizes(size, xp_fn_name)
         dev = backend.factory_device(device)
         dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
@@ -156,7 +159,10 @@ ones = _factory("ones")
 empty = _factory("empty")
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    if out is not None:
+        return creation_out(full, "full", out,
+                            (size, fill_value), {"dtype": dtype, "device": device})
     shape = _sizes((size,) if isinstance(size, int) else tuple(size), "full")
     if dtype is None:
         dtype = _infer_np_dtype(fill_value) if not isinstance(fill_value, Tensor) \
@@ -186,8 +192,12 @@ def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_gr
                 device=device or input._device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
+           out=None) -> Tensor:
     """Values from start to end (exclusive) by step; int64 unless a bound or step is a float."""
+    if out is not None:
+        return creation_out(arange, "arange", out,
+                            (start, end, step), {"dtype": dtype, "device": device})
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -211,7 +221,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(backend.move(arr, dev), dev, requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False, out=None):
+    if out is not None:
+        return creation_out(linspace, "linspace", out,
+                            (start, end, steps), {"dtype": dtype, "device": device})
     if steps < 0:
         raise RuntimeError("linspace: number of steps must be non-negative")
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
@@ -221,14 +234,20 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad=False):
+             requires_grad=False, out=None):
+    if out is not None:
+        return creation_out(logspace, "logspace", out,
+                            (start, end, steps, base), {"dtype": dtype, "device": device})
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
     dev = backend.factory_device(device)
     arr = np.logspace(float(start), float(end), int(steps), base=base).astype(dt)
     return _finish(backend.move(arr, dev), dev, requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False, out=None):
+    if out is not None:
+        return creation_out(eye, "eye", out,
+                            (n, m), {"dtype": dtype, "device": device})
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
     dev = backend.factory_device(device)
     if n < 0 or (m is not None and m < 0):
@@ -247,21 +266,31 @@ def _rand_out(arr, dtype, device, requires_grad, default_float=True):
     return _finish(backend.move(np.asarray(arr).astype(dt, copy=False), dev), dev, requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """Uniform samples in [0, 1)."""
+    if out is not None:
+        return creation_out(rand, "rand", out,
+                            size, {"generator": generator, "dtype": dtype, "device": device})
     shape = _sizes(size, "rand")
     return _rand_out(_rng(generator).random(shape), dtype, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """Standard normal samples."""
+    if out is not None:
+        return creation_out(randn, "randn", out,
+                            size, {"generator": generator, "dtype": dtype, "device": device})
     shape = _sizes(size, "randn")
     return _rand_out(_rng(generator).standard_normal(shape), dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:
+            requires_grad=False, out=None) -> Tensor:
     """Integers uniformly from [low, high) (int64 by default)."""
+    if out is not None:
+        return creation_out(randint, "randint", out,
+                            (low, high, size),
+                            {"generator": generator, "dtype": dtype, "device": device})
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     if high is None:
@@ -274,7 +303,11 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _rand_out(arr, dtype, device, requires_grad, default_float=False)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False,
+             out=None) -> Tensor:
+    if out is not None:
+        return creation_out(randperm, "randperm", out,
+                            (n,), {"generator": generator, "dtype": dtype, "device": device})
     return _rand_out(_rng(generator).permutation(int(n)), dtype, device, requires_grad,
                      default_float=False)
 

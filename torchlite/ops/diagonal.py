@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import with_out, wrap_dim
 from .shape import _view_of
 
 
@@ -87,9 +87,11 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return _view_of(out, input, "diagonal", (offset, d1, d2))
 
 
-def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
     """A vector (N,) -> the (N+|k|, N+|k|) matrix with it on diagonal k; a matrix -> its k-th
     diagonal (a copy). k > 0 is above the main diagonal."""
+    if out is not None:
+        return with_out(diag, "diag", out, (input, diagonal), exact=True)
     k = _int(diagonal, "diagonal", "diag")
     n = input._data.ndim
     if n == 1:
@@ -123,15 +125,19 @@ def _triangle(input: Tensor, k, lower: bool, op: str) -> Tensor:
     return Triangle.apply(input, _int(k, "diagonal", op), lower)
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+def tril(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
     """The lower triangle of the last two dims (j <= i + diagonal), zeros elsewhere.
 
     Shape: (*, M, N) -> (*, M, N).
     """
+    if out is not None:
+        return with_out(tril, "tril", out, (input, diagonal), exact=True)
     return _triangle(input, diagonal, True, "tril")
 
 
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
     """The upper triangle of the last two dims (j >= i + diagonal), zeros elsewhere: a causal
     attention mask is `triu(ones(T, T), 1)`. Shape: (*, M, N) -> (*, M, N)."""
+    if out is not None:
+        return with_out(triu, "triu", out, (input, diagonal), exact=True)
     return _triangle(input, diagonal, False, "triu")

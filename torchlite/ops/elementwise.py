@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import from_numpy_dtype
 from ..tensor import Tensor
-from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroadcast
+from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroadcast, with_out
 
 
 def _cast(x, dt):
@@ -286,18 +286,22 @@ def _cpu_like():
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
+    if out is not None:
+        return with_out(add, "add", out, (input, other), {"alpha": alpha})
     a, b = _operands(input, other, "add")
     if alpha != 1:
         b = mul(b, alpha) if isinstance(b, Tensor) else scalar(b) * alpha
-    return _out(Add.apply(a, b, result_dtype(a, b)), out)
+    return Add.apply(a, b, result_dtype(a, b))
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
+    if out is not None:
+        return with_out(sub, "sub", out, (input, other), {"alpha": alpha})
     a, b = _operands(input, other, "sub")
     if alpha != 1:
         b = mul(b, alpha) if isinstance(b, Tensor) else scalar(b) * alpha
-    return _out(Sub.apply(a, b, result_dtype(a, b)), out)
+    return Sub.apply(a, b, result_dtype(a, b))
 
 
 subtract = sub
@@ -308,8 +312,10 @@ def rsub(input, other, alpha=1):
 
 
 def mul(input, other, *, out=None):
+    if out is not None:
+        return with_out(mul, "mul", out, (input, other))
     a, b = _operands(input, other, "mul")
-    return _out(Mul.apply(a, b, result_dtype(a, b)), out)
+    return Mul.apply(a, b, result_dtype(a, b))
 
 
 multiply = mul
@@ -317,21 +323,23 @@ multiply = mul
 
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (integers give the default float dtype), or 'trunc'/'floor' rounding."""
+    if out is not None:
+        return with_out(div, "div", out, (input, other), {"rounding_mode": rounding_mode})
     a, b = _operands(input, other, "div")
     if rounding_mode in ("floor", "trunc"):
         if result_dtype(a, b).kind != "f":
             if rounding_mode == "floor":
-                return _out(floor_divide(a, b), out)
+                return floor_divide(a, b)
         from .unary import floor, trunc
 
         rounded = (floor if rounding_mode == "floor" else trunc)(
             Div.apply(a, b, _float_result(a, b)))
-        return _out(rounded.to(result_dtype(a, b)), out)
+        return rounded.to(result_dtype(a, b))
     if rounding_mode is not None:
         raise ValueError(
             f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
         )
-    return _out(Div.apply(a, b, _float_result(a, b)), out)
+    return Div.apply(a, b, _float_result(a, b))
 
 
 divide = true_divide = div
@@ -344,8 +352,10 @@ def _float_result(a, b):
     return dt if dt.kind == "f" else backend.get_default_dtype().np
 
 
-def floor_divide(input, other):
+def floor_divide(input, other, *, out=None):
     """Floor division (no gradient, as in PyTorch)."""
+    if out is not None:
+        return with_out(floor_divide, "floor_divide", out, (input, other))
     a, b = _operands(input, other, "floor_divide")
     dt = result_dtype(a, b)
     x = a._data if isinstance(a, Tensor) else scalar(a)
@@ -360,8 +370,10 @@ def floor_divide(input, other):
     return Tensor._make(_as_array(r, dt, dev), dev)
 
 
-def remainder(input, other):
+def remainder(input, other, *, out=None):
     """Python-style modulus (sign of the divisor); differentiable in the dividend."""
+    if out is not None:
+        return with_out(remainder, "remainder", out, (input, other))
     a, b = _operands(input, other, "remainder")
     q = floor_divide(a, b)
     if q._data.dtype.kind == "f":
@@ -374,8 +386,10 @@ def remainder(input, other):
     return Tensor._make(_as_array(r, q._data.dtype, dev), dev)
 
 
-def fmod(input, other):
+def fmod(input, other, *, out=None):
     """C-style remainder (sign of the dividend)."""
+    if out is not None:
+        return with_out(fmod, "fmod", out, (input, other))
     from .unary import trunc
 
     a, b = _operands(input, other, "fmod")
@@ -396,19 +410,23 @@ def _as_array(r, dt, dev):
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
+    if out is not None:
+        return with_out(pow, "pow", out, (input, exponent))
     a, b = _operands(input, exponent, "pow")
     dt = result_dtype(a, b)
     if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and isinstance(b, numbers.Integral) \
             and b < 0:
         raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
-    return _out(Pow.apply(a, b, dt), out)
+    return Pow.apply(a, b, dt)
 
 
 float_power = pow
 
 
-def atan2(input, other):
+def atan2(input, other, *, out=None):
     """Elementwise arctangent of input / other, with the quadrant from both signs."""
+    if out is not None:
+        return with_out(atan2, "atan2", out, (input, other))
     a, b = _operands(input, other, "atan2")
     return Atan2.apply(a, b, _float_result(a, b))
 
@@ -416,13 +434,17 @@ def atan2(input, other):
 arctan2 = atan2
 
 
-def maximum(input, other):
+def maximum(input, other, *, out=None):
+    if out is not None:
+        return with_out(maximum, "maximum", out, (input, other))
     a, b = _operands(input, other, "maximum")
     _need_tensors(a, b, "maximum")
     return Maximum.apply(a, b, result_dtype(a, b))
 
 
-def minimum(input, other):
+def minimum(input, other, *, out=None):
+    if out is not None:
+        return with_out(minimum, "minimum", out, (input, other))
     a, b = _operands(input, other, "minimum")
     _need_tensors(a, b, "minimum")
     return Minimum.apply(a, b, result_dtype(a, b))
@@ -436,8 +458,10 @@ def _need_tensors(a, b, op):
 fmax, fmin = maximum, minimum
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out=None):
     """Elements of `input` where `condition` is true, else of `other` (broadcasting)."""
+    if out is not None:
+        return with_out(where, "where", out, (condition, input, other), exact=True)
     if input is None and other is None:
         from .indexing import nonzero
 
@@ -453,6 +477,8 @@ def where(condition, input=None, other=None):
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
     """Limit values to [min, max]; the gradient flows where the input was inside the range."""
+    if out is not None:
+        return with_out(clamp, "clamp", out, (input, min, max))
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     lo = min if not isinstance(min, (list, tuple)) else as_tensor_arg(min, input)
@@ -461,34 +487,39 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's nam
     dt = result_dtype(input, *[v for v in (lo, hi) if v is not None])
     if dt != input._data.dtype:
         input = input.to(from_numpy_dtype(dt))
-    return _out(Clamp.apply(input, lo, hi), out)
+    return Clamp.apply(input, lo, hi)
 
 
 clip = clamp
 
 
-def clamp_min(input, min):  # noqa: A002
+def clamp_min(input, min, *, out=None):  # noqa: A002
+    if out is not None:
+        return with_out(clamp_min, "clamp_min", out, (input, min))
     return clamp(input, min=min)
 
 
-def clamp_max(input, max):  # noqa: A002
+def clamp_max(input, max, *, out=None):  # noqa: A002
+    if out is not None:
+        return with_out(clamp_max, "clamp_max", out, (input, max))
     return clamp(input, max=max)
 
 
-def lerp(input, end, weight):
+def lerp(input, end, weight, *, out=None):
+    if out is not None:
+        return with_out(lerp, "lerp", out, (input, end, weight))
     return add(input, mul(weight, sub(end, input)))
 
 
-def addcmul(input, tensor1, tensor2, *, value=1):
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    if out is not None:
+        return with_out(addcmul, "addcmul", out, (input, tensor1, tensor2), {"value": value})
     return add(input, mul(mul(tensor1, tensor2), value))
 
 
-def addcdiv(input, tensor1, tensor2, *, value=1):
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    if out is not None:
+        return with_out(addcdiv, "addcdiv", out, (input, tensor1, tensor2), {"value": value})
     return add(input, mul(div(tensor1, tensor2), value))
 
 
-def _out(result: Tensor, out):
-    if out is None:
-        return result
-    out.copy_(result)
-    return out

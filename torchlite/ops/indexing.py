@@ -13,7 +13,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor, _mark_synced
-from ._util import add_at, along_axis_key, unbroadcast, wrap_dim
+from ._util import add_at, along_axis_key, unbroadcast, with_out, wrap_dim
 from .diagonal import diag_view
 from .shape import Slice, _view_of
 
@@ -254,9 +254,11 @@ def _out_of_range(idx, n: int) -> bool:
     return get_xp(idx) is np and idx.size > 0 and (int(idx.max()) >= n or int(idx.min()) < -n)
 
 
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     """The entries of `input` at positions `index` (a vector) along `dim`. Out-of-range indices
     raise IndexError on the CPU; on a GPU they are not checked (the check would stall it)."""
+    if out is not None:
+        return with_out(index_select, "index_select", out, (input, dim, index), exact=True)
     d = wrap_dim(dim, input._data.ndim, "index_select")
     idx = _index_array(index, input, "index_select")
     if idx.ndim > 1:
@@ -303,9 +305,11 @@ def _check_gather(input, d, idx, op):
                            f"with size {n}")
 
 
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     """out[i][j] = input[index[i][j]][j] (dim=0), and so on for other dims. Out-of-range indices
     raise RuntimeError on the CPU; on a GPU they are not checked (the check would stall it)."""
+    if out is not None:
+        return with_out(gather, "gather", out, (input, dim, index), exact=True)
     d = wrap_dim(dim, input._data.ndim, "gather")
     idx = _index_array(index, input, "gather")
     _check_gather(input, d, idx, "gather")
@@ -353,14 +357,19 @@ def _scatter(input, dim, index, src, accumulate, op):
     return Scatter.apply(input, src, d, idx, accumulate)
 
 
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out=None) -> Tensor:
     """out = input with src added at index along dim (repeated indices accumulate)."""
+    if out is not None:
+        return with_out(scatter_add, "scatter_add", out, (input, dim, index, src))
     return _scatter(input, dim, index, src, True, "scatter_add")
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1,
+              out=None) -> Tensor:
     """out = input with alpha * source[..., i, ...] added at input[..., index[i], ...] along dim
     (repeated indices accumulate). Shape: source is input's shape with len(index) at dim."""
+    if out is not None:
+        return with_out(index_add, "index_add", out, (input, dim, index, source), {"alpha": alpha})
     d = wrap_dim(dim, input._data.ndim, "index_add")
     idx = _index_array(index, input, "index_add")
     if idx.ndim > 1:
@@ -383,7 +392,10 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     return _scatter(input, d, Tensor._make(full, input._device), source, True, "index_add")
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None):
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None, out=None):
+    if out is not None:
+        return with_out(scatter, "scatter", out,
+                        (input, dim, index, src), {"value": value, "reduce": reduce})
     if reduce == "add":
         return scatter_add(input, dim, index, src)
     if src is None:
@@ -416,14 +428,18 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     return out
 
 
-def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(masked_select, "masked_select", out, (input, mask), exact=True)
     from .shape import expand
 
     shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
     return getitem(expand(input, shape), expand(mask, shape)._data)
 
 
-def nonzero(input: Tensor, *, as_tuple: bool = False):
+def nonzero(input: Tensor, *, as_tuple: bool = False, out=None):
+    if out is not None:
+        return with_out(nonzero, "nonzero", out, (input,), {"as_tuple": as_tuple})
     xp = get_xp(input._data)
     idx = xp.nonzero(input._data)
     if as_tuple:
@@ -436,13 +452,17 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
-def take(input: Tensor, index: Tensor) -> Tensor:
+def take(input: Tensor, index: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(take, "take", out, (input, index), exact=True)
     from .shape import reshape
 
     return getitem(reshape(input, -1), index)
 
 
-def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(take_along_dim, "take_along_dim", out, (input, indices, dim), exact=True)
     if dim is None:
         from .shape import reshape
 

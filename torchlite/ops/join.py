@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, wrap_dim
+from ._util import numpy_kwargs, with_out, wrap_dim
 from .shape import expand, narrow, reshape, select, unsqueeze
 
 
@@ -34,8 +34,10 @@ class Cat(Op):
         )
 
 
-def cat(tensors, dim: int = 0, **kwargs) -> Tensor:
+def cat(tensors, dim: int = 0, *, out=None, **kwargs) -> Tensor:
     """Join tensors along an existing dim (`axis=` is accepted for `dim=`, as in PyTorch)."""
+    if out is not None:
+        return with_out(cat, "cat", out, (tensors, dim), kwargs)
     from ._util import result_dtype
 
     if kwargs:
@@ -67,8 +69,10 @@ def cat(tensors, dim: int = 0, **kwargs) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors, dim: int = 0, **kwargs) -> Tensor:
+def stack(tensors, dim: int = 0, *, out=None, **kwargs) -> Tensor:
     """Join tensors along a new dim."""
+    if out is not None:
+        return with_out(stack, "stack", out, (tensors, dim), kwargs)
     if kwargs:  # axis=
         dim, _ = numpy_kwargs(kwargs, "stack", dim, None, 0)
     tensors = list(tensors)
@@ -85,12 +89,16 @@ def stack(tensors, dim: int = 0, **kwargs) -> Tensor:
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
-def hstack(tensors):
+def hstack(tensors, *, out=None):
+    if out is not None:
+        return with_out(hstack, "hstack", out, (tensors,))
     tensors = list(tensors)
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
-def vstack(tensors):
+def vstack(tensors, *, out=None):
+    if out is not None:
+        return with_out(vstack, "vstack", out, (tensors,))
     return cat([t if t.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 

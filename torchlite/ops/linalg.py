@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import unbroadcast
+from ._util import unbroadcast, with_out
 
 
 class Matmul(Op):
@@ -85,22 +85,28 @@ def _check_mm(a: Tensor, b: Tensor, op: str) -> None:
             ) from None
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched N-D operands."""
+    if out is not None:
+        return with_out(matmul, "matmul", out, (input, other), exact=True)
     _check_mm(input, other, "matmul")
     return Matmul.apply(input, other)
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:
+def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """2-D matrix product. Shape: (n, m) @ (m, p) -> (n, p)."""
+    if out is not None:
+        return with_out(mm, "mm", out, (input, mat2), exact=True)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
     _check_mm(input, mat2, "mm")
     return Matmul.apply(input, mat2)
 
 
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Batched product. Shape: (b, n, m) @ (b, m, p) -> (b, n, p)."""
+    if out is not None:
+        return with_out(bmm, "bmm", out, (input, mat2), exact=True)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
     if input.shape[0] != mat2.shape[0]:
@@ -111,14 +117,18 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return Matmul.apply(input, mat2)
 
 
-def mv(input: Tensor, vec: Tensor) -> Tensor:
+def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(mv, "mv", out, (input, vec), exact=True)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got {input.ndim}-D and "
                            f"{vec.ndim}-D")
     return matmul(input, vec)
 
 
-def dot(input: Tensor, other: Tensor) -> Tensor:
+def dot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(dot, "dot", out, (input, other), exact=True)
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"dot: 1D tensors expected, but got {input.ndim}D and {other.ndim}D")
     return matmul(input, other)
@@ -127,8 +137,10 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 inner = dot
 
 
-def outer(input: Tensor, vec2: Tensor) -> Tensor:
+def outer(input: Tensor, vec2: Tensor, *, out=None) -> Tensor:
     """Outer product of two vectors. Shape: (n,), (m,) -> (n, m)."""
+    if out is not None:
+        return with_out(outer, "outer", out, (input, vec2))
     if input.ndim != 1 or vec2.ndim != 1:
         raise RuntimeError(f"outer: 1D tensors expected, got {input.ndim}D and {vec2.ndim}D")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
@@ -137,7 +149,10 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 ger = outer
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    if out is not None:
+        return with_out(addmm, "addmm", out,
+                        (input, mat1, mat2), {"beta": beta, "alpha": alpha}, exact=True)
     out = mm(mat1, mat2)
     if alpha != 1:
         out = out * alpha

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, wrap_dims
+from ._util import numpy_kwargs, with_out, wrap_dims
 from .reduction import _expand, _n, mean
 
 
@@ -80,14 +80,20 @@ def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str,
 
 
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
-        **kwargs):
+        out=None, **kwargs):
     """Variance with Bessel's correction by default (`correction=1`)."""
+    if out is not None:
+        return with_out(var, "var", out,
+                        (input, dim, unbiased, keepdim), {"correction": correction, **kwargs})
     return _var(input, dim, unbiased, keepdim, correction, "var", kwargs)
 
 
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
-        **kwargs):
+        out=None, **kwargs):
     """Standard deviation; the gradient is 0 where the std is 0 (a constant slice), as PyTorch."""
+    if out is not None:
+        return with_out(std, "std", out,
+                        (input, dim, unbiased, keepdim), {"correction": correction, **kwargs})
     return StdSqrt.apply(_var(input, dim, unbiased, keepdim, correction, "std", kwargs))
 
 

@@ -16,7 +16,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import along_axis_key, missing_dim, numpy_kwargs, wrap_dim, wrap_dims
+from ._util import along_axis_key, missing_dim, numpy_kwargs, with_out, wrap_dim, wrap_dims
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 # PyTorch's torch.return_types: `values, indices = x.max(dim)` and `.values` / `.indices` both work
@@ -206,9 +206,12 @@ def _sum_dtype(x, dtype):
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: A001
-        **kwargs) -> Tensor:
+        out=None, **kwargs) -> Tensor:
     """Sum over `dim` (an int, a tuple, or None for all elements). As in PyTorch, `axis=` and
     `keepdims=` are accepted for `dim=` and `keepdim=` (here and by the other reductions)."""
+    if out is not None:
+        return with_out(sum, "sum", out,
+                        (input, dim, keepdim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "sum", dim, keepdim)
     axes = wrap_dims(dim, input._data.ndim, "sum") if input._data.ndim else None
@@ -219,8 +222,11 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
     return Sum.apply(x, axes, keepdim, dt)
 
 
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **kwargs) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+         out=None, **kwargs) -> Tensor:
     """Arithmetic mean; integer inputs need an explicit float `dtype`, as in PyTorch."""
+    if out is not None:
+        return with_out(mean, "mean", out, (input, dim, keepdim), {"dtype": dtype, **kwargs})
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "mean", dim, keepdim)
     x = input
@@ -235,7 +241,11 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **kwargs
     return Mean.apply(x, axes, keepdim)
 
 
-def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **kwargs) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+         out=None, **kwargs) -> Tensor:
+    if out is not None:
+        return with_out(prod, "prod", out,
+                        (input, dim, keepdim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "prod", dim, keepdim)
     x = input if dtype is None else input.to(dtype)
@@ -275,21 +285,31 @@ def _max_min(input, dim, keepdim, other, is_max):
     return (return_max if is_max else return_min)(vals, idx)
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, **kwargs):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None,
+        out=None, **kwargs):  # noqa: A001
     """Largest element; with `dim`, a (values, indices) pair; with a tensor, elementwise maximum."""
+    if out is not None:
+        return with_out(max, "max", out,
+                        (input, dim, keepdim), {"other": other, **kwargs}, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "max", dim, keepdim)
     return _max_min(input, dim, keepdim, other, True)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, **kwargs):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None,
+        out=None, **kwargs):  # noqa: A001
     """Smallest element; with `dim`, a (values, indices) pair; with a tensor, elementwise min."""
+    if out is not None:
+        return with_out(min, "min", out,
+                        (input, dim, keepdim), {"other": other, **kwargs}, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "min", dim, keepdim)
     return _max_min(input, dim, keepdim, other, False)
 
 
-def amax(input: Tensor, dim=(), keepdim: bool = False, **kwargs) -> Tensor:
+def amax(input: Tensor, dim=(), keepdim: bool = False, *, out=None, **kwargs) -> Tensor:
+    if out is not None:
+        return with_out(amax, "amax", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "amax", dim, keepdim, ())
     axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amax")
@@ -297,7 +317,9 @@ def amax(input: Tensor, dim=(), keepdim: bool = False, **kwargs) -> Tensor:
     return AmaxAmin.apply(input, axes, keepdim, True)
 
 
-def amin(input: Tensor, dim=(), keepdim: bool = False, **kwargs) -> Tensor:
+def amin(input: Tensor, dim=(), keepdim: bool = False, *, out=None, **kwargs) -> Tensor:
+    if out is not None:
+        return with_out(amin, "amin", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "amin", dim, keepdim, ())
     axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amin")
@@ -305,7 +327,10 @@ def amin(input: Tensor, dim=(), keepdim: bool = False, **kwargs) -> Tensor:
     return AmaxAmin.apply(input, axes, keepdim, False)
 
 
-def aminmax(input: Tensor, *, dim=None, keepdim: bool = False, **kwargs):
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False, out=None, **kwargs):
+    if out is not None:
+        return with_out(aminmax, "aminmax", out,
+                        (input,), {"dim": dim, "keepdim": keepdim, **kwargs}, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "aminmax", dim, keepdim)
     return namedtuple("aminmax", ["min", "max"])(amin(input, dim if dim is not None else (),
@@ -332,20 +357,26 @@ def _arg(input, dim, keepdim, is_max):
     return Tensor._make(xp.asarray(r, dtype=np.int64), input._device)
 
 
-def argmax(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+def argmax(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwargs) -> Tensor:
+    if out is not None:
+        return with_out(argmax, "argmax", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "argmax", dim, keepdim)
     return _arg(input, dim, keepdim, True)
 
 
-def argmin(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+def argmin(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwargs) -> Tensor:
+    if out is not None:
+        return with_out(argmin, "argmin", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "argmin", dim, keepdim)
     return _arg(input, dim, keepdim, False)
 
 
-def logsumexp(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tensor:
+def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwargs) -> Tensor:
     """log(sum(exp(x))) over `dim` (required, as in PyTorch), computed without overflow."""
+    if out is not None:
+        return with_out(logsumexp, "logsumexp", out, (input, dim, keepdim), kwargs)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "logsumexp", dim, keepdim)
     if dim is None:
@@ -355,8 +386,11 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False, **kwargs) -> Tenso
     return LogSumExp.apply(x, axes, keepdim)
 
 
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
+         *, out=None) -> Tensor:
     """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm of all elements."""
+    if out is not None:
+        return with_out(norm, "norm", out, (input, p, dim, keepdim, dtype))
     from .elementwise import pow as _pow
     from .unary import abs as _abs
 
@@ -379,7 +413,9 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     return _pow(sum(_pow(_abs(x), p), dim=axes, keepdim=keepdim), 1.0 / p)
 
 
-def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, **kwargs) -> Tensor:
+def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwargs) -> Tensor:
+    if out is not None:
+        return with_out(cumsum, "cumsum", out, (input, dim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, _ = numpy_kwargs(kwargs, "cumsum", dim)
     if dim is None:
@@ -391,8 +427,11 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, **kwargs) -> Te
     return Cumsum.apply(input, d, dt)
 
 
-def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, **kwargs) -> Tensor:
+def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwargs) -> Tensor:
     """Cumulative product, as running products of slices (exact with zeros, unlike a log-sum)."""
+    if out is not None:
+        return with_out(cumprod, "cumprod", out,
+                        (input, dim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, _ = numpy_kwargs(kwargs, "cumprod", dim)
     if dim is None:

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp, to_dtype
 from ..tensor import Tensor
-from ._util import missing_dim, numpy_kwargs, wrap_dim
+from ._util import missing_dim, numpy_kwargs, with_out, wrap_dim
 
 
 def log_softmax_array(xp, x, axis: int):
@@ -65,12 +65,14 @@ def _apply(op, input: Tensor, dim: int, dtype, name: str) -> Tensor:
     return op.apply(input, axis)
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype=None, **kwargs) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, dtype=None, *, out=None, **kwargs) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim` (required; `axis=` too, as torch.softmax takes it);
     `dtype` casts the input first.
 
     Shape: any; the output has the input's shape.
     """
+    if out is not None:
+        return with_out(softmax, "softmax", out, (input, dim, dtype), kwargs, exact=True)
     if kwargs:
         dim, _ = numpy_kwargs(kwargs, "softmax", dim)
     if dim is None:
@@ -78,11 +80,13 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None, **kwargs) -> Tens
     return _apply(Softmax, input, dim, dtype, "softmax")
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None, **kwargs) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None, *, out=None, **kwargs) -> Tensor:
     """log(softmax(x)) along `dim`, computed as x - logsumexp(x) (finite for huge logits).
 
     Shape: any; the output has the input's shape.
     """
+    if out is not None:
+        return with_out(log_softmax, "log_softmax", out, (input, dim, dtype), kwargs, exact=True)
     if kwargs:
         dim, _ = numpy_kwargs(kwargs, "log_softmax", dim)
     if dim is None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, wrap_dim
+from ._util import numpy_kwargs, with_out, wrap_dim
 from .indexing import gather
 
 return_sort = namedtuple("sort", ["values", "indices"])
@@ -43,8 +43,10 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False,
-         **kwargs):
+         *, out=None, **kwargs):
     """(values, indices) sorted along `dim`; ties keep their original order."""
+    if out is not None:
+        return with_out(sort, "sort", out, (input, dim, descending, stable), kwargs, exact=True)
     if kwargs:  # axis=
         dim, _ = numpy_kwargs(kwargs, "sort", dim, None, -1)
     idx = argsort(input, dim, descending)
@@ -54,8 +56,10 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True,  # noqa: A002
-         **kwargs):
+         *, out=None, **kwargs):
     """The k largest (or smallest) elements along `dim`, as (values, indices)."""
+    if out is not None:
+        return with_out(topk, "topk", out, (input, k, dim, largest, sorted), kwargs, exact=True)
     if kwargs:  # axis=
         dim, _ = numpy_kwargs(kwargs, "topk", dim, None, -1)
     d = wrap_dim(dim, input._data.ndim, "topk")
@@ -70,7 +74,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return return_topk(gather(input, d, t_idx), t_idx)
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, **kwargs):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None, **kwargs):
+    if out is not None:
+        return with_out(kthvalue, "kthvalue", out, (input, k, dim, keepdim), kwargs, exact=True)
     if kwargs:  # axis=, keepdims=
         dim, keepdim = numpy_kwargs(kwargs, "kthvalue", dim, keepdim, -1)
     d = wrap_dim(dim, input._data.ndim, "kthvalue")
@@ -82,8 +88,10 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, **kwar
     return return_kthvalue(v, i)
 
 
-def median(input: Tensor, dim=None, keepdim: bool = False, **kwargs):
+def median(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwargs):
     """The lower median (PyTorch's definition); with `dim`, (values, indices)."""
+    if out is not None:
+        return with_out(median, "median", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:  # axis=, keepdims=
         dim, keepdim = numpy_kwargs(kwargs, "median", dim, keepdim)
     if dim is None:

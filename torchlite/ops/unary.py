@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_default_dtype, get_xp
 from ..tensor import Tensor
+from ._util import with_out
 
 
 def _float_input(x: Tensor, op: str) -> Tensor:
@@ -53,7 +54,9 @@ def _unary(name: str, f, df, save: str = "x", doc: str = "", keep_int: bool = Fa
         "__module__": __name__,
     })
 
-    def fn(input: Tensor) -> Tensor:
+    def fn(input: Tensor, *, out=None) -> Tensor:
+        if out is not None:
+            return with_out(fn, fn.__name__, out, (input,), exact=keep_int)
         if keep_int and isinstance(input, Tensor) and input._data.dtype.kind in "iu":
             return Tensor._make(f(get_xp(input._data), input._data), input._device)
         return cls.apply(_float_input(input, name.lower()))
@@ -141,7 +144,9 @@ def relu(input: Tensor) -> Tensor:
     return Relu.apply(input)
 
 
-def neg(input: Tensor) -> Tensor:
+def neg(input: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(neg, "neg", out, (input,), exact=True)
     return Neg.apply(input)
 
 
@@ -179,9 +184,11 @@ class NanToNum(Op):
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+               neginf: float | None = None, *, out=None) -> Tensor:
     """NaN -> `nan`, +inf -> `posinf`, -inf -> `neginf` (by default the dtype's largest and
     smallest finite values). Integer and bool tensors come back as a copy."""
+    if out is not None:
+        return with_out(nan_to_num, "nan_to_num", out, (input, nan, posinf, neginf))
     if not isinstance(input, Tensor):
         raise TypeError(f"nan_to_num(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
@@ -205,7 +212,9 @@ class PiecewiseConstant(Op):
 
 
 def _piecewise(name, f):
-    def fn(input: Tensor) -> Tensor:
+    def fn(input: Tensor, *, out=None) -> Tensor:
+        if out is not None:
+            return with_out(fn, name, out, (input,), exact=True)
         return PiecewiseConstant.apply(input, f)
 
     fn.__name__ = name
@@ -226,23 +235,31 @@ trunc = _piecewise("trunc", _float_only(lambda xp: xp.trunc))
 fix = trunc
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+def round(input: Tensor, *, decimals: int = 0, out=None) -> Tensor:  # noqa: A001
     """Round half to even, as PyTorch (piecewise constant: its gradient is zero)."""
+    if out is not None:
+        return with_out(round, "round", out, (input,), {"decimals": decimals}, exact=True)
     return PiecewiseConstant.apply(
         input, _float_only(lambda xp: lambda x: xp.round(x, decimals)))
 
 
-def frac(input: Tensor) -> Tensor:
+def frac(input: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(frac, "frac", out, (input,))
     from .elementwise import sub
 
     return sub(input, trunc(input))
 
 
-def logical_not(input: Tensor) -> Tensor:
+def logical_not(input: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(logical_not, "logical_not", out, (input,))
     return Tensor._make(get_xp(input._data).logical_not(input._data), input._device)
 
 
-def bitwise_not(input: Tensor) -> Tensor:
+def bitwise_not(input: Tensor, *, out=None) -> Tensor:
+    if out is not None:
+        return with_out(bitwise_not, "bitwise_not", out, (input,))
     x = input._data
     if x.dtype.kind == "f":
         raise TypeError("bitwise_not: only integer and bool tensors are supported")
@@ -250,7 +267,9 @@ def bitwise_not(input: Tensor) -> Tensor:
 
 
 def _logical(name, f):
-    def fn(input: Tensor, other: Tensor) -> Tensor:
+    def fn(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+        if out is not None:
+            return with_out(fn, name, out, (input, other))
         other_data = other._data if isinstance(other, Tensor) else other
         return Tensor._make(f(get_xp(input._data), input._data, other_data), input._device)
 
