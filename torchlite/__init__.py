@@ -60,11 +60,10 @@ from .ops.creation import (
     randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from .ops.elementwise import (
-    add, addcdiv, addcmul, arctan2, atan2, clamp, clamp_max, clamp_min, clip, div, divide,
-    float_power,
-    floor_divide, fmax, fmin, fmod, lerp, maximum, minimum, mul, multiply, pow, remainder, rsub,  # noqa: A004
-    sub, subtract, true_divide, where,
+    add, arctan2, atan2, div, divide, float_power, floor_divide, fmax, fmin, fmod, maximum,
+    minimum, mul, multiply, pow, remainder, rsub, sub, subtract, true_divide,  # noqa: A004
 )
+from .ops.ternary import addcdiv, addcmul, clamp, clamp_max, clamp_min, clip, lerp, where
 from .ops.diagonal import diag, diagonal, tril, triu
 from .ops.pairwise import cdist
 from .ops.indexing import (

@@ -14,6 +14,7 @@ from .ops import creation, diagonal, indexing, join, linalg, moments, shape, sor
 from .ops import elementwise as ew
 from .ops import reduction as red
 from .ops import softmax as sm
+from .ops import ternary as tern
 from .random import _rng
 from .tensor import Tensor
 
@@ -165,7 +166,7 @@ def fill_(self: Tensor, value) -> Tensor:
     if grad_mode._state.enabled and self._requires_grad:
         # recorded, so that a view's base learns about it too; no gradient flows to the old values
         none = creation.zeros(self._data.shape, dtype=backend.bool_, device=self._device)
-        return _inplace(self, lambda s: ew.where(none, s, value))
+        return _inplace(self, lambda s: tern.where(none, s, value))
     self._data[...] = value
     self._bump()
     return self
@@ -331,10 +332,10 @@ METHODS = {
     "div": ew.div, "divide": ew.div, "true_divide": ew.div, "floor_divide": ew.floor_divide,
     "remainder": ew.remainder, "fmod": ew.fmod, "pow": ew.pow, "float_power": ew.pow,
     "maximum": ew.maximum, "minimum": ew.minimum,
-    "atan2": ew.atan2, "arctan2": ew.atan2, "clamp": ew.clamp, "clip": ew.clamp,
-    "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max, "lerp": ew.lerp,
-    "addcmul": ew.addcmul, "addcdiv": ew.addcdiv, "where": lambda self, cond, other:
-        ew.where(cond, self, other), "rsub": ew.rsub,
+    "atan2": ew.atan2, "arctan2": ew.atan2, "clamp": tern.clamp, "clip": tern.clamp,
+    "clamp_min": tern.clamp_min, "clamp_max": tern.clamp_max, "lerp": tern.lerp,
+    "addcmul": tern.addcmul, "addcdiv": tern.addcdiv, "where": lambda self, cond, other:
+        tern.where(cond, self, other), "rsub": ew.rsub,
     # unary
     "abs": _abs_int, "absolute": _abs_int, "neg": _neg_any, "negative": _neg_any,
     "exp": unary.exp, "exp2": unary.exp2, "expm1": unary.expm1, "log": unary.log,
@@ -404,8 +405,8 @@ METHODS = {
     # in place
     "add_": _make_inplace(ew.add), "sub_": _make_inplace(ew.sub),
     "mul_": _make_inplace(ew.mul), "div_": _make_inplace(ew.div),
-    "pow_": _make_inplace(ew.pow), "clamp_": _make_inplace(ew.clamp),
-    "clip_": _make_inplace(ew.clamp), "neg_": _make_inplace(unary.neg),
+    "pow_": _make_inplace(ew.pow), "clamp_": _make_inplace(tern.clamp),
+    "clip_": _make_inplace(tern.clamp), "neg_": _make_inplace(unary.neg),
     "exp_": _make_inplace(unary.exp), "log_": _make_inplace(unary.log),
     "sqrt_": _make_inplace(unary.sqrt), "abs_": _make_inplace(unary.abs),
     "relu_": _make_inplace(unary.relu), "sigmoid_": _make_inplace(unary.sigmoid),
@@ -416,8 +417,8 @@ METHODS = {
     "scatter_add_": _make_inplace(indexing.scatter_add),
     "index_add_": _make_inplace(indexing.index_add), "tril_": _make_inplace(diagonal.tril),
     "triu_": _make_inplace(diagonal.triu), "nan_to_num_": _make_inplace(unary.nan_to_num),
-    "lerp_": _make_inplace(ew.lerp), "addcmul_": _make_inplace(ew.addcmul),
-    "addcdiv_": _make_inplace(ew.addcdiv), "zero_": zero_, "fill_": fill_, "copy_": copy_,
+    "lerp_": _make_inplace(tern.lerp), "addcmul_": _make_inplace(tern.addcmul),
+    "addcdiv_": _make_inplace(tern.addcdiv), "zero_": zero_, "fill_": fill_, "copy_": copy_,
     "uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_,
     "exponential_": exponential_, "random_": random_,
 }

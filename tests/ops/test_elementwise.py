@@ -362,7 +362,10 @@ def test_parity_clamp_scalar_bounds_at_boundary():
 
 
 def test_elementwise_module_exports():
-    assert ew.true_divide is ew.div and ew.clip is ew.clamp
+    from torchlite.ops import ternary
+
+    assert ew.true_divide is ew.div and ternary.clip is ternary.clamp
+    assert torchlite.clip is torchlite.clamp and torchlite.where is ternary.where
 
 
 def test_clamp_follows_promotion():

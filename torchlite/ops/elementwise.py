@@ -1,4 +1,5 @@
-"""Binary elementwise ops with broadcasting: + - * / // % **, maximum/minimum, where, clamp.
+"""Binary elementwise ops with broadcasting: + - * / // % **, maximum/minimum (where, clamp,
+lerp and addcmul/addcdiv are in ternary.py).
 
 Operands are Tensors or Python/NumPy scalars. The public function computes PyTorch's result dtype
 once; forward casts to it, and backward sums gradients back to each input's shape and dtype.
@@ -11,7 +12,6 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Op
-from ..backend import from_numpy_dtype
 from ..tensor import Tensor
 from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroadcast, with_out
 
@@ -188,63 +188,6 @@ def _select_grads(ctx, g, wins):
         _grad(g * (1 - wa), ctx.mb) if n[1] else None,
         None,
     )
-
-
-class Where(Op):
-    @staticmethod
-    def forward(ctx, cond, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        ctx.save_for_backward(cond)
-        xp = _xp(cond)
-        out = xp.where(cond, _cast(a, dt), _cast(b, dt))
-        return out if out.dtype == dt else out.astype(dt)  # where(c, 1.0, 0.0) is float32
-
-    @staticmethod
-    def backward(ctx, g):
-        (cond,) = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        zero = g.dtype.type(0)
-        xp = _xp(g)
-        return (
-            None,
-            _grad(xp.where(cond, g, zero), ctx.ma) if n[1] else None,
-            _grad(xp.where(cond, zero, g), ctx.mb) if n[2] else None,
-            None,
-        )
-
-
-class Clamp(Op):
-    @staticmethod
-    def forward(ctx, x, lo, hi):
-        xp = _xp(x)
-        ctx.ml, ctx.mh = _meta(lo), _meta(hi)
-        lo_c = _cast(lo, x.dtype) if lo is not None else None
-        hi_c = _cast(hi, x.dtype) if hi is not None else None
-        out = x
-        if lo_c is not None:
-            out = xp.maximum(out, lo_c)
-        if hi_c is not None:
-            out = xp.minimum(out, hi_c)
-        ctx.save_for_backward(x, lo_c, hi_c)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, lo, hi = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        xp = _xp(g)
-        keep = xp.ones(x.shape, dtype=bool)
-        if lo is not None:
-            keep = keep & (x >= lo)
-        if hi is not None:
-            keep = keep & (x <= hi)
-        gx = _grad(g * keep, (x.shape, x.dtype)) if n[0] else None  # bounds may broadcast x
-        glo = ghi = None
-        if n[1]:
-            glo = _grad(g * (x < lo), ctx.ml)
-        if n[2]:
-            ghi = _grad(g * (x > hi), ctx.mh)
-        return gx, glo, ghi
 
 
 def _xp(*arrays):
@@ -456,70 +399,3 @@ def _need_tensors(a, b, op):
 
 
 fmax, fmin = maximum, minimum
-
-
-def where(condition, input=None, other=None, *, out=None):
-    """Elements of `input` where `condition` is true, else of `other` (broadcasting)."""
-    if out is not None:
-        return with_out(where, "where", out, (condition, input, other), exact=True)
-    if input is None and other is None:
-        from .indexing import nonzero
-
-        return nonzero(condition, as_tuple=True)
-    cond = condition if isinstance(condition, Tensor) else as_tensor_arg(condition, _cpu_like())
-    if cond._data.dtype != np.bool_:
-        cond = Tensor._make(cond._data.astype(bool), cond._device)
-    a, b = _operands(input, other, "where")
-    shapes = [cond._data.shape] + [x._data.shape for x in (a, b) if isinstance(x, Tensor)]
-    broadcast_shapes("where", *shapes)
-    return Where.apply(cond, a, b, result_dtype(a, b))
-
-
-def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
-    """Limit values to [min, max]; the gradient flows where the input was inside the range."""
-    if out is not None:
-        return with_out(clamp, "clamp", out, (input, min, max))
-    if min is None and max is None:
-        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
-    lo = min if not isinstance(min, (list, tuple)) else as_tensor_arg(min, input)
-    hi = max if not isinstance(max, (list, tuple)) else as_tensor_arg(max, input)
-    # PyTorch's promotion over input and bounds: clamp(int_tensor, max=2.5) is float32
-    dt = result_dtype(input, *[v for v in (lo, hi) if v is not None])
-    if dt != input._data.dtype:
-        input = input.to(from_numpy_dtype(dt))
-    return Clamp.apply(input, lo, hi)
-
-
-clip = clamp
-
-
-def clamp_min(input, min, *, out=None):  # noqa: A002
-    if out is not None:
-        return with_out(clamp_min, "clamp_min", out, (input, min))
-    return clamp(input, min=min)
-
-
-def clamp_max(input, max, *, out=None):  # noqa: A002
-    if out is not None:
-        return with_out(clamp_max, "clamp_max", out, (input, max))
-    return clamp(input, max=max)
-
-
-def lerp(input, end, weight, *, out=None):
-    if out is not None:
-        return with_out(lerp, "lerp", out, (input, end, weight))
-    return add(input, mul(weight, sub(end, input)))
-
-
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    if out is not None:
-        return with_out(addcmul, "addcmul", out, (input, tensor1, tensor2), {"value": value})
-    return add(input, mul(mul(tensor1, tensor2), value))
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    if out is not None:
-        return with_out(addcdiv, "addcdiv", out, (input, tensor1, tensor2), {"value": value})
-    return add(input, mul(div(tensor1, tensor2), value))
-
-

@@ -405,7 +405,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """Where `mask` is true, `value`; elsewhere the input (mask broadcasts)."""
-    from .elementwise import where
+    from .ternary import where
 
     if not isinstance(mask, Tensor) or mask._data.dtype != np.bool_:
         raise RuntimeError("masked_fill only supports boolean masks, but got mask with dtype "

@@ -9,6 +9,7 @@ import numpy as np
 from ...autograd import grad_mode
 from ...ops import elementwise as ew
 from ...ops import reduction as red
+from ...ops import ternary as tern
 from ...ops import unary
 from ...ops.creation import tensor
 from ...tensor import Tensor
@@ -21,7 +22,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     check_float(input, "normalize")
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported")
-    denom = ew.clamp_min(red.norm(input, p, dim=dim, keepdim=True), eps)
+    denom = tern.clamp_min(red.norm(input, p, dim=dim, keepdim=True), eps)
     return input / denom
 
 
@@ -29,8 +30,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     """x1 . x2 / (max(||x1||, eps) * max(||x2||, eps)) along `dim` (inputs broadcast)."""
     check_float(x1, "cosine_similarity", "x1")
     check_float(x2, "cosine_similarity", "x2")
-    n1 = ew.clamp_min(red.norm(x1, 2, dim=dim, keepdim=True), eps)
-    n2 = ew.clamp_min(red.norm(x2, 2, dim=dim, keepdim=True), eps)
+    n1 = tern.clamp_min(red.norm(x1, 2, dim=dim, keepdim=True), eps)
+    n2 = tern.clamp_min(red.norm(x2, 2, dim=dim, keepdim=True), eps)
     return red.sum((x1 / n1) * (x2 / n2), dim=dim)
 
 
@@ -74,8 +75,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     mag2 = red.sum(input2 * input2, dim=dim) + eps
     cos = prod / unary.sqrt(mag1 * mag2)
     zeros = cos * 0.0
-    pos = ew.where(target == 1, 1.0 - cos, zeros)
-    neg = ew.where(target == -1, ew.clamp_min(cos - margin, 0.0), zeros)
+    pos = tern.where(target == 1, 1.0 - cos, zeros)
+    neg = tern.where(target == -1, tern.clamp_min(cos - margin, 0.0), zeros)
     return _reduced(pos + neg, size_average, reduce, reduction)
 
 
@@ -88,7 +89,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
             f"input1: {input1.shape!r}, input2: {input2.shape!r}, target: {target.shape!r} "
         )
     t = target if target._data.dtype.kind == "f" else target.to(input1.dtype)
-    loss = ew.clamp_min(-t * (input1 - input2) + margin, 0.0)
+    loss = tern.clamp_min(-t * (input1 - input2) + margin, 0.0)
     return _reduced(loss, size_average, reduce, reduction)
 
 
@@ -110,7 +111,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = ew.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    loss = ew.clamp_min(margin + d_pos - d_neg, 0.0)
+    loss = tern.clamp_min(margin + d_pos - d_neg, 0.0)
     return _reduced(loss, size_average, reduce, reduction)
 
 
@@ -118,9 +119,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
                          reduce=None, reduction: str = "mean") -> Tensor:
     """x where target is 1, max(0, margin - x) where it is -1."""
     zeros = input * 0.0
-    margin_clamp = ew.clamp_min(margin - input, 0.0)
-    out_margin = ew.where(target != 1, margin_clamp, zeros)
-    out_self = ew.where(target != -1, input, zeros)
+    margin_clamp = tern.clamp_min(margin - input, 0.0)
+    out_margin = tern.where(target != 1, margin_clamp, zeros)
+    out_self = tern.where(target != -1, input, zeros)
     return _reduced(out_margin + out_self, size_average, reduce, reduction)
 
 
@@ -144,7 +145,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     if full:
         t = target
         stirling = t * unary.log(t) - t + 0.5 * unary.log(2 * math.pi * t)
-        loss = loss + ew.where(t > 1, stirling, stirling * 0.0)
+        loss = loss + tern.where(t > 1, stirling, stirling * 0.0)
     return _reduced(loss, size_average, reduce, reduction)
 
 
@@ -163,7 +164,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
     if var._device.type == "cpu" and bool((var._data < 0).any()):
         raise ValueError("var has negative entry/entries")
     with grad_mode.no_grad():  # PyTorch clamps var without letting the clamp cut the gradient
-        clamped = ew.clamp_min(var.detach(), eps)
+        clamped = tern.clamp_min(var.detach(), eps)
     v = var + (clamped - var.detach())
     loss = 0.5 * (unary.log(v) + (input - target) ** 2 / v)
     if full:
