@@ -155,7 +155,7 @@ def test_to_keeps_gradient_flowing():
     assert x.grad.dtype == torchlite.float32 and x.grad.tolist() == [3.0, 3.0]
 
 
-def test_cuda_methods_without_gpu():
+def test_cuda_methods_without_gpu(cupy_missing):
     if torchlite.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(RuntimeError, match=r"cuda12.*cuda13"):

@@ -254,7 +254,7 @@ def test_tensor_multinomial_method():
     assert again.tolist() == draw.tolist()
 
 
-def test_cuda_device_without_gpu_names_the_extra():
+def test_cuda_device_without_gpu_names_the_extra(cupy_missing):
     if torchlite.cuda.is_available():
         pytest.skip("a GPU is present")
     for make in (lambda: torchlite.zeros(2, device="cuda"),
