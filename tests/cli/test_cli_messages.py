@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_runs import NET
 from torchlite_cli.main import app
 from typer.testing import CliRunner
 
@@ -30,29 +31,6 @@ output: {{root: {root}}}
 """
 MLP = "{type: mlp, hidden: [16]}"
 
-NET = """\
-import torchlite.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self, mode="ok"):
-        super().__init__()
-        if mode == "boom":
-            raise RuntimeError("boom in init")
-        if mode == "oom":
-            raise MemoryError("Unable to allocate 8.00 EiB for an array")
-        self.mode = mode
-        self.fc = nn.Linear(64, 10)
-
-    def forward(self, x):
-        if self.mode == "dict":
-            return {"logits": self.fc(x)}
-        if self.mode == "fail":
-            raise KeyError("bad forward")
-        if self.mode == "train_only" and self.training:
-            raise RuntimeError("only when training")
-        return self.fc(x)
-"""
 
 
 def cli(*args):

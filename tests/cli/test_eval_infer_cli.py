@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_runs import TINY_DIGITS
 from torchlite_cli.main import app
 from typer.testing import CliRunner
 
@@ -17,17 +18,6 @@ from torchlite.serialization import read_metadata
 
 runner = CliRunner()
 
-CONFIG = """\
-name: tiny
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, normalize: standard}}
-model: {{type: mlp, hidden: [16]}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: 1}}
-output: {{root: {root}}}
-"""
 
 
 def cli(*args):
@@ -37,7 +27,7 @@ def cli(*args):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("cli")
-    (tmp / "tiny.yaml").write_text(CONFIG.format(root=tmp / "runs"))
+    (tmp / "tiny.yaml").write_text(TINY_DIGITS.format(name="tiny", root=tmp / "runs"))
     r = cli("train", tmp / "tiny.yaml", "--plain")
     assert r.exit_code == 0, r.output
     return tmp / "runs" / "tiny"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_runs import NET
 
 import torchlite
 from torchlite.serialization import CheckpointError, read_metadata
@@ -28,25 +29,6 @@ trainer: {{epochs: 2}}
 output: {{root: {root}}}
 """
 
-NET = """\
-import torchlite.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self, mode="ok"):
-        super().__init__()
-        if mode == "boom":
-            raise RuntimeError("boom in init")
-        self.mode = mode
-        self.fc = nn.Linear(64, 10)
-
-    def forward(self, x):
-        if self.mode == "dict":
-            return {"logits": self.fc(x)}
-        if self.mode == "fail":
-            raise ValueError("bad forward")
-        return self.fc(x)
-"""
 
 
 def train(tmp: Path, name: str, dataset: str, model: str, shape="[64]") -> Path:
@@ -168,7 +150,7 @@ def test_malformed_metadata_is_a_checkpoint_error(runs, tmp_path, call, edit, fr
 # -- errors in a custom model's own code (item 9) ------------------------------------------------
 @pytest.mark.parametrize("mode, fragment", [
     ("boom", r"\(__init__\): RuntimeError: boom in init"),
-    ("fail", r"\(forward\): ValueError: bad forward"),
+    ("fail", r"\(forward\): KeyError: 'bad forward'"),
     ("dict", "forward returned dict, expected a Tensor"),
 ])
 @pytest.mark.parametrize("call", ["eval", "summary", "infer"])

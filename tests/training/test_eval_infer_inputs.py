@@ -9,23 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_runs import TINY_DIGITS
 
 import torchlite
 from torchlite.datasets import DatasetError
 from torchlite.serialization import read_metadata
 from torchlite.training import api, outputs
-
-DIGITS = """\
-name: digits
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, normalize: standard}}
-model: {{type: mlp, hidden: [16]}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: 1}}
-output: {{root: {root}}}
-"""
 
 PETS = """\
 name: pets
@@ -59,8 +48,9 @@ def runs(tmp_path_factory):
     labels = np.where(x[:, 0] + x[:, 1] > 0, "dog", "cat")
     write_csv(tmp / "pets.csv", [*FEATURES, "label"],
               [[*row, lab] for row, lab in zip(x, labels)])
-    for name, text in (("digits", DIGITS), ("pets", PETS)):
-        (tmp / f"{name}.yaml").write_text(text.format(root=tmp / "runs", path=tmp / "pets.csv"))
+    for name, text in (("digits", TINY_DIGITS), ("pets", PETS)):
+        (tmp / f"{name}.yaml").write_text(text.format(name=name, root=tmp / "runs",
+                                                      path=tmp / "pets.csv"))
         api.train(tmp / f"{name}.yaml")
     return {"digits": tmp / "runs" / "digits", "pets": tmp / "runs" / "pets", "x": x,
             "labels": labels}

@@ -1,0 +1,40 @@
+"""What the eval/infer/CLI tests share: a one-epoch digits MLP config, and a custom model whose
+`mode` argument makes its own code fail in a chosen way."""
+
+# format with name= and root= (the runs folder)
+TINY_DIGITS = """\
+name: {name}
+seed: 0
+device: cpu
+data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, normalize: standard}}
+model: {{type: mlp, hidden: [16]}}
+loss: {{type: CrossEntropyLoss}}
+optimizer: {{type: Adam, lr: 1e-2}}
+trainer: {{epochs: 1}}
+output: {{root: {root}}}
+"""
+
+# net.py for `model: {type: custom, target: .../net.py:Net, args: {mode: ...}}`
+NET = """\
+import torchlite.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, mode="ok"):
+        super().__init__()
+        if mode == "boom":
+            raise RuntimeError("boom in init")
+        if mode == "oom":
+            raise MemoryError("Unable to allocate 8.00 EiB for an array")
+        self.mode = mode
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        if self.mode == "dict":
+            return {"logits": self.fc(x)}
+        if self.mode == "fail":
+            raise KeyError("bad forward")
+        if self.mode == "train_only" and self.training:
+            raise RuntimeError("only when training")
+        return self.fc(x)
+"""
