@@ -206,6 +206,16 @@ def _compare_grads(ours, theirs, tol=1e-4):
                                    err_msg=name)
 
 
+def _assert_output_and_grads(m, tm, y, ty, inputs):
+    """Outputs equal; after backward of sum(y^2), the inputs' and all parameters' grads too."""
+    np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    for ours, theirs in inputs:
+        np.testing.assert_allclose(npy(ours.grad), theirs.grad.numpy(), rtol=1e-3, atol=1e-4)
+    _compare_grads(m, tm)
+
+
 def _inputs(torch, shape, seed):
     x = rnd(shape, seed).astype(np.float32)
     return t32(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -245,12 +255,7 @@ def test_decoder_layer_parity(kw):
           memory_key_padding_mask=torchlite.tensor(mkpm), tgt_is_causal=True)
     ty = tm(tx, tmem, tgt_mask=tcausal, tgt_key_padding_mask=torch.tensor(tkpm),
             memory_key_padding_mask=torch.tensor(mkpm), tgt_is_causal=True)
-    np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
-    (y * y).sum().backward()
-    (ty * ty).sum().backward()
-    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(npy(mem.grad), tmem.grad.numpy(), rtol=1e-3, atol=1e-4)
-    _compare_grads(m, tm)
+    _assert_output_and_grads(m, tm, y, ty, [(x, tx), (mem, tmem)])
 
 
 @pytest.mark.parity
@@ -296,12 +301,7 @@ def test_transformer_parity(kw):
     ty = tm(tsrc, ttgt, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(T),
             src_key_padding_mask=torch.tensor(skpm), tgt_key_padding_mask=torch.tensor(tkpm),
             memory_key_padding_mask=torch.tensor(skpm))
-    np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
-    (y * y).sum().backward()
-    (ty * ty).sum().backward()
-    np.testing.assert_allclose(npy(src.grad), tsrc.grad.numpy(), rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(npy(tgt.grad), ttgt.grad.numpy(), rtol=1e-3, atol=1e-4)
-    _compare_grads(m, tm)
+    _assert_output_and_grads(m, tm, y, ty, [(src, tsrc), (tgt, ttgt)])
 
 
 @pytest.mark.parity

@@ -52,7 +52,11 @@ class LogSoftmax(Op):
         return g - xp.exp(y) * g.sum(axis=ctx.axis, keepdims=True), None
 
 
-def _apply(op, input: Tensor, dim: int, dtype, name: str) -> Tensor:
+def _apply(op, input: Tensor, dim, dtype, name: str, kwargs: dict | None = None) -> Tensor:
+    if kwargs:  # axis=
+        dim, _ = numpy_kwargs(kwargs, name, dim)
+    if dim is None:
+        raise missing_dim(name)
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
@@ -73,11 +77,7 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None, *, out=None, **kw
     """
     if out is not None:
         return with_out(softmax, "softmax", out, (input, dim, dtype), kwargs, exact=True)
-    if kwargs:
-        dim, _ = numpy_kwargs(kwargs, "softmax", dim)
-    if dim is None:
-        raise missing_dim("softmax")
-    return _apply(Softmax, input, dim, dtype, "softmax")
+    return _apply(Softmax, input, dim, dtype, "softmax", kwargs)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None, *, out=None, **kwargs) -> Tensor:
@@ -87,8 +87,4 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None, *, out=None, 
     """
     if out is not None:
         return with_out(log_softmax, "log_softmax", out, (input, dim, dtype), kwargs, exact=True)
-    if kwargs:
-        dim, _ = numpy_kwargs(kwargs, "log_softmax", dim)
-    if dim is None:
-        raise missing_dim("log_softmax")
-    return _apply(LogSoftmax, input, dim, dtype, "log_softmax")
+    return _apply(LogSoftmax, input, dim, dtype, "log_softmax", kwargs)
