@@ -101,6 +101,12 @@ def train(
              seed=seed, epochs=epochs, callback=view)
 
 
+# A checkpoint names a custom model's class, never the code to run: the user names it.
+_MODEL_CODE_HELP = ("The .py file (or package.module) defining a custom model's class, "
+                    "optionally FILE.py:Class. A checkpoint alone never makes torchlite run code.")
+_TRUST_HELP = "Import the custom model code that the checkpoint names (only for files you trust)."
+
+
 def _usage(message: str) -> None:
     display.error(message)
     raise typer.Exit(2)
@@ -115,6 +121,8 @@ def eval_(
     device: str | None = typer.Option(None, help="auto | cpu | cuda"),
     batch_size: int | None = typer.Option(None, min=1, help="Batch size."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON report."),
+    model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
+    trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
 ) -> None:
     """Evaluate a checkpoint: accuracy, P/R/F1, confusion matrix (or MSE/MAE/R2)."""
     from torchlite.training import api
@@ -123,7 +131,7 @@ def eval_(
         display.error(f"--split must be test, val or train, got {split!r}")
         raise typer.Exit(2)
     rep = _run(api.evaluate_checkpoint, checkpoint, data_path=data, split=split, device=device,
-               batch_size=batch_size)
+               batch_size=batch_size, model_code=model_code, trust_model_code=trust_model_code)
     if as_json:
         display.print_json(rep)
     else:
@@ -142,6 +150,8 @@ def infer(
     probs: bool = typer.Option(False, "--probs", help="Output probabilities, not logits."),
     key: str | None = typer.Option(None, help="Array name inside an .npz input."),
     device: str | None = typer.Option(None, help="auto | cpu | cuda"),
+    model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
+    trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
 ) -> None:
     """Predict with a trained model."""
     from torchlite.training import api, outputs
@@ -150,7 +160,8 @@ def infer(
         _usage(f"--output {output}: unsupported extension {output.suffix!r} (use "
                f"{', '.join(outputs.SUFFIXES)})")
     x = _run(api.load_inputs, input, key)
-    result = _run(api.predict, x, checkpoint, device=device, batch_size=batch_size, probs=probs)
+    result = _run(api.predict, x, checkpoint, device=device, batch_size=batch_size, probs=probs,
+                  model_code=model_code, trust_model_code=trust_model_code)
     if checkpoint is None:
         display.info(f"using {result['checkpoint']}")
     written = _run(outputs.write_predictions, result, output, input)
@@ -173,11 +184,16 @@ def validate(
 
 
 @app.command()
-def summary(target: str = typer.Argument(..., help="Config file or checkpoint/run folder.")):
+def summary(
+    target: str = typer.Argument(..., help="Config file or checkpoint/run folder."),
+    model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
+    trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
+) -> None:
     """Layer table: output shapes, parameter counts, total size."""
     from torchlite.training import api
 
-    display.summary_table(_run(api.summarize, target))
+    display.summary_table(_run(api.summarize, target, model_code=model_code,
+                               trust_model_code=trust_model_code))
 
 
 # torchlite.benchmark.SUITES, spelled out so that `torchlite --help` need not import the library

@@ -1,5 +1,11 @@
-"""What the eval/infer/CLI tests share: a one-epoch digits MLP config, and a custom model whose
-`mode` argument makes its own code fail in a chosen way."""
+"""What the eval/infer/CLI tests share: a one-epoch digits MLP config, a custom model whose
+`mode` argument makes its own code fail in a chosen way, and a way to edit a checkpoint."""
+
+import json
+from pathlib import Path
+
+import torchlite
+from torchlite.serialization import read_metadata
 
 # format with name= and root= (the runs folder)
 TINY_DIGITS = """\
@@ -38,3 +44,15 @@ class Net(nn.Module):
             raise RuntimeError("only when training")
         return self.fc(x)
 """
+
+
+def rewrite_checkpoint(src: Path, dst: Path, edit, weights=None) -> Path:
+    """A copy of checkpoint `src` whose metadata dict went through `edit` (edited in place, or
+    replaced by what `edit` returns), and whose arrays through `weights(name, array)`."""
+    info = json.loads(read_metadata(src)["torchlite_checkpoint"])
+    info = edit(info) or info
+    state = torchlite.load(src)
+    if weights:
+        state = {k: torchlite.from_numpy(weights(k, v.numpy())) for k, v in state.items()}
+    torchlite.save(state, dst, metadata={"torchlite_checkpoint": json.dumps(info)})
+    return dst

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tiny_runs import TINY_DIGITS
+from _tiny_runs import TINY_DIGITS, rewrite_checkpoint
 from torchlite_cli.main import app
 from typer.testing import CliRunner
-
-import torchlite
-from torchlite.serialization import read_metadata
 
 runner = CliRunner()
 
@@ -95,11 +92,11 @@ def test_eval_with_an_unwritable_eval_folder_shows_the_metrics(run, tmp_path):
 
 
 def test_eval_malformed_metadata(run, tmp_path):
-    src = run / "weights" / "best.safetensors"
-    info = json.loads(read_metadata(src)["torchlite_checkpoint"])
-    del info["preprocess"]["input_shape"]
-    dst = tmp_path / "w.safetensors"
-    torchlite.save(torchlite.load(src), dst, metadata={"torchlite_checkpoint": json.dumps(info)})
+    def edit(info):
+        del info["preprocess"]["input_shape"]
+
+    dst = rewrite_checkpoint(run / "weights" / "best.safetensors", tmp_path / "w.safetensors",
+                             edit)
     for command in ("eval", "summary"):
         assert error_line(cli(command, dst)) == f"error: {dst}: checkpoint metadata is " \
                                                 "malformed: preprocess.input_shape is missing"

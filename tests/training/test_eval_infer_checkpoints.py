@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _tiny_runs import NET
+from _tiny_runs import rewrite_checkpoint as rewrite
 
-import torchlite
-from torchlite.serialization import CheckpointError, read_metadata
+from torchlite.serialization import CheckpointError
 from torchlite.training import api
 
 CONFIG = """\
@@ -59,17 +59,6 @@ def runs(tmp_path_factory):
 
 def best(run: Path) -> Path:
     return run / "weights" / "best.safetensors"
-
-
-def rewrite(src: Path, dst: Path, edit, weights=None) -> Path:
-    """A copy of checkpoint `src` with its metadata (and optionally weights) edited."""
-    info = json.loads(read_metadata(src)["torchlite_checkpoint"])
-    info = edit(info) or info
-    state = torchlite.load(src)
-    if weights:
-        state = {k: torchlite.from_numpy(weights(k, v.numpy())) for k, v in state.items()}
-    torchlite.save(state, dst, metadata={"torchlite_checkpoint": json.dumps(info)})
-    return dst
 
 
 # -- --data that is missing or a folder the dataset cannot use (item 1) --------------------------
@@ -157,9 +146,10 @@ def test_malformed_metadata_is_a_checkpoint_error(runs, tmp_path, call, edit, fr
 def test_custom_model_errors_name_the_users_code(runs, tmp_path, mode, fragment, call):
     ckpt = rewrite(best(runs["custom"]), tmp_path / "w.safetensors",
                    lambda info: info["config"]["model"]["args"].update(mode=mode))
-    run = {"eval": lambda: api.evaluate_checkpoint(ckpt),
-           "summary": lambda: api.summarize(ckpt),
-           "infer": lambda: api.predict(np.zeros((2, 64), np.float32), ckpt)}[call]
+    code = {"model_code": str(runs["custom"].parents[1] / "net.py")}
+    run = {"eval": lambda: api.evaluate_checkpoint(ckpt, **code),
+           "summary": lambda: api.summarize(ckpt, **code),
+           "infer": lambda: api.predict(np.zeros((2, 64), np.float32), ckpt, **code)}[call]
     with pytest.raises(api.UserModelError, match=f"custom model .*net.py:Net.*{fragment}"):
         run()
 

@@ -3,17 +3,15 @@ unreadable NumPy files, non-finite or complex values, CSV columns (a target colu
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _tiny_runs import TINY_DIGITS
+from _tiny_runs import TINY_DIGITS, rewrite_checkpoint
 
 import torchlite
 from torchlite.datasets import DatasetError
-from torchlite.serialization import read_metadata
 from torchlite.training import api, outputs
 
 PETS = """\
@@ -146,11 +144,8 @@ def test_csv_extra_column_hints_at_the_target(runs, tmp_path):
 
 def with_feature_names(run: Path, dst: Path) -> Path:
     """A copy of the run's checkpoint whose metadata stores the training feature names."""
-    src = run / "weights" / "best.safetensors"
-    info = json.loads(read_metadata(src)["torchlite_checkpoint"])
-    info["preprocess"]["feature_names"] = FEATURES
-    torchlite.save(torchlite.load(src), dst, metadata={"torchlite_checkpoint": json.dumps(info)})
-    return dst
+    return rewrite_checkpoint(run / "weights" / "best.safetensors", dst,
+                              lambda info: info["preprocess"].update(feature_names=FEATURES))
 
 
 def test_csv_columns_follow_the_stored_feature_names(runs, tmp_path):

@@ -100,13 +100,15 @@ def resume(target, overrides=(), *, device=None, epochs=None,
 
 def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str = "test",
                         device: str | None = None, root: str = "runs",
-                        batch_size: int | None = None) -> dict[str, Any]:
+                        batch_size: int | None = None, model_code: str | None = None,
+                        trust_model_code: bool = False) -> dict[str, Any]:
     """Evaluate a checkpoint: a report dict (also written to the run's eval/ folder).
 
     The data is the chosen split of the checkpoint's own dataset (split again exactly as in
     training, from the stored config and seed), or `data_path`: an .npz/.csv file of inputs and
     targets is evaluated whole; a folder replaces the dataset's `data.path` (e.g. MNIST files).
     Inputs are preprocessed with the statistics stored in the checkpoint, never refitted.
+    A custom model needs `model_code` or `trust_model_code` (see model_from_checkpoint).
 
     The report is plain JSON data (NaN/inf as None). When eval/ cannot be written, the report
     is still returned, with `report_dir` None and `report_error` saying why.
@@ -119,7 +121,8 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     if data_path is not None and not Path(data_path).exists():
         raise FileNotFoundError(f"{data_path}: no such file or folder (--data)")
     path = resolve_checkpoint(target, root)
-    model, cfg, info = model_from_checkpoint(path, dev)
+    model, cfg, info = model_from_checkpoint(path, dev, model_code=model_code,
+                                             trust_model_code=trust_model_code)
     pre = info["preprocess"]
     task = pre["task"]
     if data_path is not None and Path(data_path).is_file():
@@ -276,11 +279,13 @@ def _write_report(out_dir: Path, report: dict) -> None:
 
 
 def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root: str = "runs",
-            batch_size: int = 256, probs: bool = False) -> dict[str, Any]:
+            batch_size: int = 256, probs: bool = False, model_code: str | None = None,
+            trust_model_code: bool = False) -> dict[str, Any]:
     """Run the checkpoint's model on raw inputs (preprocessed as at training time).
 
     Errors name `inputs.source` when the inputs come from `load_inputs`. Inputs must be real
     numbers, finite as float32; complex values are refused, not cut to their real part.
+    A custom model needs `model_code` or `trust_model_code` (see model_from_checkpoint).
     """
     src = getattr(inputs, "source", None) or "input"
     if batch_size < 1:
@@ -290,7 +295,8 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
                          "takes real numbers (complex or text values have no meaning for it)")
     dev = resolve_device(device or "auto")
     path = resolve_checkpoint(target, root)
-    model, cfg, info = model_from_checkpoint(path, dev)
+    model, cfg, info = model_from_checkpoint(path, dev, model_code=model_code,
+                                             trust_model_code=trust_model_code)
     pre = info["preprocess"]
     if probs and pre["task"] != "classification":
         raise UsageError(f"--probs: {path} is a regression model; its outputs are values, "
@@ -364,8 +370,10 @@ def validate(config_path, overrides=()) -> dict[str, Any]:
             "test": len(data.test) if data.test else 0}
 
 
-def summarize(target) -> dict[str, Any]:
-    """Layer table (output shapes, parameter counts) of a config's or checkpoint's model."""
+def summarize(target, *, model_code: str | None = None,
+              trust_model_code: bool = False) -> dict[str, Any]:
+    """Layer table (output shapes, parameter counts) of a config's or checkpoint's model. A
+    checkpoint's custom model needs `model_code` or `trust_model_code`."""
     p = Path(target)
     from_config = p.suffix.lower() in (".yaml", ".yml")
     if from_config:
@@ -378,7 +386,8 @@ def summarize(target) -> dict[str, Any]:
         input_shape = data.input_shape
     else:
         path = resolve_checkpoint(p)
-        model, cfg, info = model_from_checkpoint(path, "cpu")
+        model, cfg, info = model_from_checkpoint(path, "cpu", model_code=model_code,
+                                                 trust_model_code=trust_model_code)
         input_shape = tuple(info["preprocess"]["input_shape"])
     rows = []
     hooks = []

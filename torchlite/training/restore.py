@@ -2,6 +2,9 @@
 broken file is a clear CheckpointError, not a KeyError deep inside), the model built from the
 stored config, and a custom model's own failures named as coming from its code (train and
 validate name them the same way, through checked_build / checked_forward).
+
+A checkpoint never makes torchlite run code: a custom model is rebuilt from code the user names
+(`model_code`), or from the stored target only when the user says it trusts it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from torchlite.serialization import CheckpointError
 from . import checkpoint as ckpt
 from .build import build_model, transform_from_state
 from .config import Config, validate_config
-from .loader import ConfigError
+from .loader import ConfigError, UsageError
 
 
 class UserModelError(ValueError):
@@ -138,33 +141,62 @@ def input_transform(path, pre: dict):
                                f"({type(exc).__name__}: {exc})") from None
 
 
-def _local_model_file(stored: dict) -> None:
-    """A custom model's file is stored as an absolute path on the training machine. Elsewhere,
-    find the same relative path under the working directory (configs/models/net.py, ...)."""
+class UntrustedModelCodeError(UsageError):
+    """A checkpoint's model is custom Python code, and the command did not say which code to
+    trust. A usage error (exit 2): the fix is an option of the command."""
+
+
+def _custom_model_code(path, stored: dict, model_code: str | None, trust: bool) -> None:
+    """Decide which code rebuilds a checkpoint's custom model, before anything is imported.
+
+    A checkpoint is data that may come from anyone. Its stored config names a class, never code
+    to run: the code is the file or module the user names (`model_code`, "net.py",
+    "net.py:Net" or "pkg.module:Net"), or, only with `trust`, the target stored at training
+    time. Built-in models come from the fixed registry tables and need neither.
+    """
     model = stored.get("model")
     if not isinstance(model, dict) or model.get("type") != "custom":
         return  # not custom, or malformed: validate_config says what is wrong
-    file_part, sep, cls = str(model.get("target", "")).rpartition(":")
-    if not sep or not file_part.endswith(".py") or Path(file_part).is_file():
-        return
-    parts = Path(file_part).parts
-    for i in range(1, len(parts)):
-        candidate = Path(*parts[i:])
-        if candidate.is_file():
-            model["target"] = f"{candidate.resolve()}:{cls}"
+    target = str(model.get("target", ""))
+    stored_code, _, cls = target.rpartition(":")
+    if model_code is None:
+        if trust:
             return
+        raise UntrustedModelCodeError(
+            f"{path}: the checkpoint's model is custom code (class {cls or '?'} from "
+            f"{_shorten(stored_code or target)}); torchlite never runs code that a checkpoint "
+            "names: pass --model-code FILE.py (the file that defines the class) or, if you "
+            "trust where this checkpoint came from, --trust-model-code")
+    code, sep, own_cls = model_code.rpartition(":")
+    if not sep or not code or not own_cls.isidentifier():
+        code, own_cls = model_code, ""  # no class given ("C:\\net.py" has a drive, no class)
+    if (code.endswith(".py") or "/" in code or "\\" in code) and not Path(code).is_file():
+        raise UsageError(f"--model-code {code}: no such file")
+    own_cls = own_cls or cls
+    if not own_cls.isidentifier():
+        raise CheckpointError(f"{path}: checkpoint metadata is malformed: model.target "
+                              f"{_shorten(target)!r} names no class")
+    model["target"] = f"{code}:{own_cls}"
 
 
-def model_from_checkpoint(path, device: str):
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
+                          trust_model_code: bool = False):
     """Rebuild a checkpoint's model from its stored config and load its weights.
 
-    A custom model's class is imported from the file or module the config names (code on this
-    machine, as in training); it must be an nn.Module subclass before anything is called.
+    A custom model is rebuilt only from code the caller names: `model_code` (a file or module,
+    optionally with ":Class"; the class defaults to the one stored), or the stored target when
+    `trust_model_code` is set. Without either, UntrustedModelCodeError: a checkpoint never
+    makes torchlite import anything. The class must be an nn.Module subclass before anything
+    is called.
     """
     from .registry import RegistryError
 
     info = checkpoint_info(path)
-    _local_model_file(info["config"])
+    _custom_model_code(path, info["config"], model_code, trust_model_code)
     try:
         cfg = validate_config(info["config"])
     except ConfigError as exc:
