@@ -40,3 +40,13 @@ def test_cli_help_does_not_import_the_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_version_is_written_once():
+    import importlib.metadata
+
+    import torchlite
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    assert importlib.metadata.version("torchlite") == torchlite.__version__
