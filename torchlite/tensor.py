@@ -12,6 +12,7 @@ import numpy as np
 
 from . import backend
 from .autograd import grad_mode
+from .ops.dims import wrap_dim as _wrap_dim
 
 
 class Tensor:
@@ -429,16 +430,6 @@ class _RemovableHandle:
 
 def _is_int(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _wrap_dim(dim: int, ndim: int, op: str) -> int:
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
-            f"{dim})"
-        )
-    return dim % n
 
 
 def grad_enabled() -> bool:

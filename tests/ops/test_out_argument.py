@@ -1,5 +1,5 @@
 """PyTorch's `out=` argument: result written into `out`, `out` returned, resizing, dtype and
-autograd rules (ops/_util.with_out and creation_out)."""
+autograd rules (ops/out.py: with_out and creation_out)."""
 
 import warnings
 

@@ -9,7 +9,9 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, result_dtype, scalar, with_out, wrap_dims
+from .dims import numpy_kwargs, wrap_dims
+from .out import with_out
+from .promotion import result_dtype, scalar
 
 
 def _compare(name, f):

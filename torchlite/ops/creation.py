@@ -11,7 +11,9 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..random import _rng
 from ..tensor import Tensor
-from ._util import _promote, creation_out, shape_args
+from .dims import shape_args
+from .out import creation_out
+from .promotion import promote_dtypes
 
 
 def _finish(arr, dev, requires_grad: bool) -> Tensor:
@@ -32,7 +34,7 @@ def _infer_np_dtype(data):
         _kinds(data, kinds)
         if not kinds:  # nested empty lists: [[]] is an empty float tensor of shape (1, 0)
             return backend.get_default_dtype().np
-        return _promote(list(kinds))
+        return promote_dtypes(list(kinds))
     if isinstance(data, bool):
         return np.dtype(np.bool_)
     if isinstance(data, int):

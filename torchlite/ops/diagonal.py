@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import with_out, wrap_dim
+from .dims import wrap_dim
+from .out import with_out
 from .shape import _view_of
 
 

@@ -13,7 +13,9 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..tensor import Tensor
-from ._util import as_tensor_arg, broadcast_shapes, result_dtype, scalar, unbroadcast, with_out
+from .broadcast import broadcast_shapes, unbroadcast
+from .out import with_out
+from .promotion import as_tensor_arg, result_dtype, scalar
 
 
 def _cast(x, dt):

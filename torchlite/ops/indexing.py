@@ -13,8 +13,11 @@ from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor, _mark_synced
-from ._util import add_at, along_axis_key, unbroadcast, with_out, wrap_dim
+from .broadcast import unbroadcast
 from .diagonal import diag_view
+from .dims import wrap_dim
+from .out import with_out
+from .scatter import add_at, along_axis_key
 from .shape import Slice, _view_of
 
 _GPU_INDEX_ERROR = ("indices should be either on cpu or on the same device as the indexed "

@@ -10,7 +10,8 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, with_out, wrap_dim
+from .dims import numpy_kwargs, wrap_dim
+from .out import with_out
 from .shape import expand, narrow, reshape, select, unsqueeze
 
 
@@ -38,7 +39,7 @@ def cat(tensors, dim: int = 0, *, out=None, **kwargs) -> Tensor:
     """Join tensors along an existing dim (`axis=` is accepted for `dim=`, as in PyTorch)."""
     if out is not None:
         return with_out(cat, "cat", out, (tensors, dim), kwargs)
-    from ._util import result_dtype
+    from .promotion import result_dtype
 
     if kwargs:
         dim, _ = numpy_kwargs(kwargs, "cat", dim, None, 0)

@@ -9,7 +9,8 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import unbroadcast, with_out
+from .broadcast import unbroadcast
+from .out import with_out
 
 
 class Matmul(Op):

@@ -10,7 +10,8 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, with_out, wrap_dims
+from .dims import numpy_kwargs, wrap_dims
+from .out import with_out
 from .reduction import _expand, _n, mean
 
 

@@ -16,7 +16,9 @@ from .. import backend
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import along_axis_key, missing_dim, numpy_kwargs, with_out, wrap_dim, wrap_dims
+from .dims import missing_dim, numpy_kwargs, wrap_dim, wrap_dims
+from .out import with_out
+from .scatter import along_axis_key
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 # PyTorch's torch.return_types: `values, indices = x.max(dim)` and `.values` / `.indices` both work

@@ -10,7 +10,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import missing_dim, numpy_kwargs, shape_args, wrap_dim
+from .dims import missing_dim, numpy_kwargs, shape_args, wrap_dim
 
 
 def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None, gen=None) -> Tensor:
@@ -241,7 +241,7 @@ class Expand(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from ._util import unbroadcast
+        from .broadcast import unbroadcast
 
         return unbroadcast(g, ctx.shape), None
 

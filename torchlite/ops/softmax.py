@@ -9,7 +9,8 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp, to_dtype
 from ..tensor import Tensor
-from ._util import missing_dim, numpy_kwargs, with_out, wrap_dim
+from .dims import missing_dim, numpy_kwargs, wrap_dim
+from .out import with_out
 
 
 def log_softmax_array(xp, x, axis: int):

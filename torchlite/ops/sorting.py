@@ -11,8 +11,9 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from ._util import numpy_kwargs, with_out, wrap_dim
+from .dims import numpy_kwargs, wrap_dim
 from .indexing import gather
+from .out import with_out
 
 return_sort = namedtuple("sort", ["values", "indices"])
 return_topk = namedtuple("topk", ["values", "indices"])

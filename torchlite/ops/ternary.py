@@ -8,8 +8,10 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import from_numpy_dtype
 from ..tensor import Tensor
-from ._util import as_tensor_arg, broadcast_shapes, result_dtype, with_out
+from .broadcast import broadcast_shapes
 from .elementwise import _cast, _cpu_like, _grad, _meta, _operands, _xp, add, div, mul, sub
+from .out import with_out
+from .promotion import as_tensor_arg, result_dtype
 
 
 class Where(Op):

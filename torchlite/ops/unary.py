@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_default_dtype, get_xp
 from ..tensor import Tensor
-from ._util import with_out
+from .out import with_out
 
 
 def _float_input(x: Tensor, op: str) -> Tensor:

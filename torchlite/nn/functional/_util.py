@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-from ... import backend
 from ...tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -73,17 +72,3 @@ def maybe_inplace(input: Tensor, compute, inplace: bool) -> Tensor:
     from ..._tensor_methods import _inplace
 
     return _inplace(input, compute)
-
-
-def xp_of(t: Tensor):
-    return backend.xp_for(t._device)
-
-
-def wrap_dim(dim: int, ndim: int, fn: str) -> int:
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(
-            f"{fn}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
-            f"{dim})"
-        )
-    return dim % n

@@ -21,7 +21,7 @@ import numpy as np
 from ... import backend
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops._util import unbroadcast
+from ...ops.broadcast import unbroadcast
 from ...random import _rng
 from ...tensor import Tensor
 

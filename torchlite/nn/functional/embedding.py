@@ -7,7 +7,7 @@ import numpy as np
 from ...autograd import grad_mode
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops._util import add_at, bincount
+from ...ops.scatter import add_at, bincount
 from ...tensor import Tensor
 from ._util import check_tensor
 

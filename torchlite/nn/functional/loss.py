@@ -12,7 +12,7 @@ import numpy as np
 
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops._util import unbroadcast
+from ...ops.broadcast import unbroadcast
 from ...tensor import Tensor
 from ._util import check_float, check_reduction, check_tensor, legacy_reduction, reduce
 

@@ -14,7 +14,7 @@ import numpy as np
 from ... import _workspace as ws
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops._util import bincount
+from ...ops.scatter import bincount
 from ...tensor import Tensor
 from .conv import _tuple
 

@@ -1,10 +1,10 @@
-"""The array helpers the op families share (torchlite/ops/_util.py) that stand in for NumPy
+"""Scatter and gather on either array module (torchlite/ops/scatter.py): the stand-ins for NumPy
 routines CuPy lacks or runs with a host sync: put_along_axis, add.at, bincount."""
 
 import numpy as np
 import pytest
 
-from torchlite.ops._util import add_at, add_at_on_host, along_axis_key, bincount
+from torchlite.ops.scatter import add_at, add_at_on_host, along_axis_key, bincount
 
 
 @pytest.mark.parametrize("shape,axis", [((5,), 0), ((3, 4), 0), ((3, 4), 1), ((2, 3, 4), 1),

@@ -1,0 +1,33 @@
+"""Broadcasting: checking that shapes broadcast, and summing a gradient back to an input's
+shape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def broadcast_shapes(op: str, *shapes):
+    """NumPy's broadcast_shapes, with PyTorch's RuntimeError naming the op and the shapes."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(
+            f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
+            "together"
+        ) from None
+
+
+def unbroadcast(g, shape, dtype=None):
+    """Sum gradient `g` back to `shape` (undoing broadcasting) and cast it to `dtype`."""
+    if g.shape != shape:
+        nd = g.ndim - len(shape)
+        if nd > 0:
+            g = g.sum(axis=tuple(range(nd)))
+        axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if g.shape != shape:
+            g = g.reshape(shape)
+    if dtype is not None and g.dtype != dtype:
+        g = g.astype(dtype)
+    return g

@@ -1,0 +1,69 @@
+"""Scatter and gather along axes on either array module: NumPy routines that CuPy lacks
+(put_along_axis in older releases) or runs with a host sync (bincount), and add.at for the
+dtypes CUDA has no atomic add for."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _flags, backend
+
+
+def along_axis_key(idx, axis: int, xp):
+    """The index tuple addressing `arr[..., idx[...], ...]` elementwise along `axis` (NumPy's
+    take/put_along_axis as one fancy index): open grids over idx's other dims, idx on `axis`.
+
+    `arr[key] = values` is put_along_axis, which older CuPy releases lack.
+    """
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in idx.shape)])
+    grids[axis] = idx
+    return tuple(grids)
+
+
+# The dtypes CuPy's add.at has a kernel for: it rests on CUDA's atomicAdd, which has none for
+# int64, int16, int8, uint8 or bool.
+_ATOMIC_ADD_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64,
+                                                     np.int32, np.uint32, np.uint64))
+
+
+def add_at(out, key, values) -> None:
+    """`out[key] += values` in place, repeated indices accumulating (NumPy's ufunc add.at), on
+    either array module. On a GPU, dtypes without an atomic add are summed on the host (a copy
+    there and back, which waits for the device): integer and bool scatter-adds take that path,
+    and float ones under `use_deterministic_algorithms(True)` (atomic float adds land in a
+    varying order, so their sums vary in the last bits from run to run)."""
+    xp = backend.get_xp(out)
+    if xp is np or (out.dtype in _ATOMIC_ADD_DTYPES
+                    and not (_flags._deterministic and out.dtype.kind == "f")):
+        xp.add.at(out, key, values)
+        return
+    out[...] = backend.move(add_at_on_host(out, key, values), backend.array_device(out))
+
+
+def add_at_on_host(out, key, values):
+    """`add_at` done by NumPy on host copies of `out`, the arrays in `key` and `values`;
+    returns the host result (for a NumPy `out`, `out` itself, changed in place)."""
+    host = backend.move(out, backend.CPU)
+    parts = key if isinstance(key, tuple) else (key,)
+    np.add.at(host, tuple(backend.move(k, backend.CPU) for k in parts),
+              backend.move(values, backend.CPU))
+    return host
+
+
+def bincount(idx, n: int, weights=None):
+    """NumPy's `bincount(idx, weights, minlength=n)` for a 1-D integer array `idx` with values in
+    [0, n): int64 counts, or float64 sums of `weights`.
+
+    On a GPU it is a scatter-add into n zeros: CuPy's own bincount reads the data back (its
+    minimum, and its maximum to size the result), which would stall the device every call.
+    """
+    xp = backend.get_xp(idx)
+    if xp is np:
+        return np.bincount(idx, weights=weights, minlength=n)
+    if weights is None:
+        counts = xp.zeros(n, dtype=np.uint64)  # (atomicAdd has no int64 kernel; uint64 has)
+        add_at(counts, idx, 1)
+        return counts.astype(np.int64)
+    sums = xp.zeros(n, dtype=np.float64)
+    add_at(sums, idx, weights.astype(np.float64, copy=False))
+    return sums
