@@ -163,6 +163,15 @@ def test_load_csv_no_header_delimiter_and_tasks(tmp_path):
         ("1,cat\n2,dog\n", {"task": "regression"}, "line 1: regression target must be a number"),
         ("5\n6\n", {}, "no feature columns"),
         ('1,"2\n', {}, "malformed CSV"),
+        # a file split on the wrong separator, and a target by name in a file without a header
+        ("a;b;label\n1;2;0\n", {"target": "label"},
+         "columns are a;b;label; the file seems to separate fields with ';': pass "
+         "delimiter=';'"),
+        ("1;2;0\n3;4;1\n", {}, "no feature columns besides the target; .* with ';'"),
+        ("x\ty\n1\t2\n", {"header": True}, r"with '\\t': pass delimiter='\\t'"),
+        ("1,2,0\n3,4,1\n", {"target": "label"},
+         "columns are 1, 2, 0; its first row holds numbers, so the file has no header row: "
+         "give the target by position"),
     ],
 )
 def test_load_csv_malformed(tmp_path, text, kwargs, match):
@@ -178,3 +187,11 @@ def test_load_csv_not_text(tmp_path):
         load_csv(p)
     with pytest.raises(DatasetNotFoundError):
         load_csv(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("load", [load_csv, load_npz, load_npy])
+def test_a_folder_or_device_is_named_for_what_it_is(tmp_path, load):
+    with pytest.raises(DatasetError, match=f"{tmp_path} is a folder, not a data file"):
+        load(tmp_path)
+    with pytest.raises(DatasetError, match="/dev/zero is a device, not a data file"):
+        load("/dev/zero")

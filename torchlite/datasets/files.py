@@ -20,6 +20,7 @@ import numpy as np
 from .. import _filekind
 from .array import ArrayDataset
 from .errors import DatasetError, DatasetNotFoundError, MissingArrayError
+from .npz_members import read_members
 
 PathLike = str | os.PathLike
 
@@ -66,11 +67,28 @@ def _check_finite(arr: np.ndarray | None, where: str, what: str) -> None:
 def _existing(path: PathLike, what: str) -> Path:
     p = Path(path).expanduser()
     if not p.is_file():
+        if p.exists():  # a folder or a device (/dev/zero) is there: "not found" would mislead
+            raise DatasetError(f"{what}: {p} is {not_a_file(p)}, not a data file")
         raise DatasetNotFoundError(f"{what}: file not found: {p}")
     return p
 
 
+def not_a_file(p: Path) -> str:
+    """What `p`, which exists but is no regular file, is: 'a folder', 'a device', ..."""
+    import stat
+
+    mode = p.stat().st_mode
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    return "not a regular file"
+
+
 def _np_load(path: Path, mmap: bool = False, expected: str = "a NumPy .npy or .npz file"):
+    read_members(path)  # an archive's declared sizes are checked before anything is inflated
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -114,6 +132,7 @@ def load_npz(
     p = _existing(path, "load_npz")
     name = name or p.stem
     archive = _np_load(p, expected="a NumPy .npz archive")
+    _same_length(p, read_members(p), inputs, targets)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DatasetError(f"{p}: expected an .npz archive, found a single .npy array")
     with archive:
@@ -162,6 +181,15 @@ def load_npz(
         elif classes is not None:
             names = [str(c) for c in classes]
     return ArrayDataset(x, y, task=task, classes=names, splits=splits, name=name)
+
+
+def _same_length(p: Path, members: dict, inputs: str, targets: str | None) -> None:
+    """Inputs and targets of different lengths are refused from their headers, before either
+    is inflated (a forged archive would otherwise cost its whole declared size first)."""
+    x, y = members.get(inputs), members.get(targets) if targets is not None else None
+    if x is not None and y is not None and x.shape[:1] != y.shape[:1]:
+        nx, ny = (x.shape[0] if x.shape else 0), (y.shape[0] if y.shape else 0)
+        raise DatasetError(f"{p}: inputs have {nx} samples but targets have {ny}")
 
 
 def _same_sample_shape(p: Path, arrays: list, parts: list) -> None:
@@ -222,6 +250,21 @@ def _read_rows(p: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     return [(ln, row) for ln, row in rows if any(row)]
 
 
+_OTHER_DELIMITERS = {";": "';'", "\t": "'\\t'", "|": "'|'"}
+
+
+def _delimiter_hint(cells, delimiter: str) -> str:
+    """A hint when the text holds another common field separator: the file was split on the
+    wrong one (a ';' file read as ',' gives one field per row)."""
+    text = "".join(cells)
+    found = next((shown for d, shown in _OTHER_DELIMITERS.items()
+                  if d != delimiter and d in text), None)
+    if found is None:
+        return ""
+    return (f"; the file seems to separate fields with {found}: pass delimiter={found} "
+            f"(data.delimiter in a config)")
+
+
 def _detect_header(rows: list[tuple[int, list[str]]]) -> bool:
     """A first row with a non-number where the second row has a number is a header."""
     if len(rows) < 2:
@@ -267,11 +310,13 @@ def load_csv(
     width = len(names) if names is not None else len(rows[0][1])
     for ln, row in rows:
         if len(row) != width:
-            raise DatasetError(f"{p}, line {ln}: expected {width} fields, found {len(row)}")
-    col = _target_column(p, target, names, width)
+            raise DatasetError(f"{p}, line {ln}: expected {width} fields, found {len(row)}"
+                               f"{_delimiter_hint(row, delimiter)}")
+    col = _target_column(p, target, names, width, delimiter)
     feature_cols = [j for j in range(width) if j != col]
     if not feature_cols:
-        raise DatasetError(f"{p}: no feature columns besides the target")
+        raise DatasetError(f"{p}: no feature columns besides the target"
+                           f"{_delimiter_hint(rows[0][1], delimiter)}")
     x = np.empty((len(rows), len(feature_cols)), dtype=np.float32)
     for i, (ln, row) in enumerate(rows):
         try:
@@ -282,6 +327,7 @@ def load_csv(
             label = f"column {bad + 1}" + (f" ({names[bad]!r})" if names else "")
             raise DatasetError(
                 f"{p}, line {ln}, {label}: expected a number, found {row[bad]!r}"
+                f"{_delimiter_hint([row[bad]], delimiter)}"
             ) from None
     count, first = _first_non_finite(x)
     if count:
@@ -308,7 +354,7 @@ def _csv_non_finite(p: Path, count: int, line: int, col: int, names, what: str) 
     )
 
 
-def _target_column(p: Path, target, names, width: int) -> int | None:
+def _target_column(p: Path, target, names, width: int, delimiter: str = ",") -> int | None:
     if target is None:
         return None
     if isinstance(target, str):
@@ -317,7 +363,14 @@ def _target_column(p: Path, target, names, width: int) -> int | None:
                 f"{p}: target {target!r} is a column name but the file has no header"
             )
         if target not in names:
-            raise DatasetError(f"{p}: no column named {target!r}; columns are {', '.join(names)}")
+            shown = ", ".join(names)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            hint = _delimiter_hint(names, delimiter)
+            if not hint and all(_is_number(n) for n in names):
+                hint = ("; its first row holds numbers, so the file has no header row: give "
+                        "the target by position (target=-1 for the last column; data.target "
+                        "and data.header: false in a config)")
+            raise DatasetError(f"{p}: no column named {target!r}; columns are {shown}{hint}")
         return names.index(target)
     if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
         raise DatasetError(f"{p}: target column {target!r} is out of range for {width} columns")

@@ -36,8 +36,10 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
     """Inputs for `predict`: .npy (memory-mapped), .npz (`key`, default `x` or the first
     array), .csv; an `InputArray`. A file that is not readable raises DatasetError naming it."""
     p = Path(path)
-    if p.is_dir():
-        raise DatasetError(f"{p} is a folder, not an input file (.npy, .npz or .csv)")
+    if p.exists() and not p.is_file():  # a folder, or a device such as /dev/zero
+        from torchlite.datasets.files import not_a_file
+
+        raise DatasetError(f"{p} is {not_a_file(p)}, not an input file (.npy, .npz or .csv)")
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such input file")
     suffix = p.suffix.lower()
@@ -75,6 +77,9 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
 
 
 def _np_load(p: Path, mmap: bool):
+    from torchlite.datasets.npz_members import read_members
+
+    read_members(p)  # an archive's declared sizes are checked before anything is inflated
     try:
         return np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
