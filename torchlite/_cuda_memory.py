@@ -9,12 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-
-class OutOfMemoryError(RuntimeError):
-    """The GPU ran out of memory, as `torch.cuda.OutOfMemoryError` (a RuntimeError).
-
-    The message gives the bytes requested, the memory pool's usage and a hint.
-    """
+from .errors import OutOfMemoryError
 
 
 def format_bytes(n: int) -> str:

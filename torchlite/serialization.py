@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _filekind, backend
+from .errors import CheckpointError, CheckpointNotFoundError
 from .tensor import Tensor
 
 FORMAT_VERSION = "1"
@@ -34,10 +35,6 @@ _TO_ST = {
     np.dtype(np.int32): "I32", np.dtype(np.int64): "I64", np.dtype(np.bool_): "BOOL",
 }
 _FROM_ST = {v: k for k, v in _TO_ST.items()}
-
-
-class CheckpointError(ValueError):
-    """A file that is not a valid torchlite/safetensors checkpoint (truncated, corrupt, pickle)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,7 +218,7 @@ def read_header(path) -> tuple[dict, int, bytearray]:
             buf = bytearray(os.fstat(fh.fileno()).st_size)
             fh.readinto(buf)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such checkpoint file") from None
+        raise CheckpointNotFoundError(f"{path}: no such checkpoint file") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
     (n,) = struct.unpack("<Q", bytes(buf[:8])) if len(buf) >= 8 else (0,)

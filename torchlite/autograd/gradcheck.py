@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-class GradcheckError(RuntimeError):
-    pass
+from ..errors import GradcheckError
 
 
 def _outputs(func, inputs):

@@ -16,14 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import BenchmarkError as BenchmarkError  # defined with the other errors
+
 FRAMEWORKS = ("torchlite", "floor", "torch")
 SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup")
 SEED = 0
-
-
-class BenchmarkError(RuntimeError):
-    """A benchmark could not be measured: the frameworks disagree numerically (their times
-    would mean nothing), or a worker process failed."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from torchlite.errors import ConfigError, ConfigProblem
+from torchlite.errors import UsageError as UsageError  # imported from here by callers
+
 __all__ = [
     "ConfigError",
     "ConfigLoader",
@@ -57,44 +60,6 @@ def did_you_mean(name: str, choices, n: int = 1) -> str:
     if not close:
         return ""
     return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One mistake in a config: where it is and what was expected."""
-
-    file: str | None
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        parts = []
-        if self.file is not None:
-            parts.append(f"{self.file}:{self.line}" if self.line is not None else self.file)
-        if self.path:
-            parts.append(self.path)
-        parts.append(self.message)
-        return ": ".join(parts)
-
-
-class ConfigError(ValueError):
-    """A config (file, override or dict) is invalid. `problems` lists every mistake found."""
-
-    def __init__(self, problems):
-        if isinstance(problems, (str, ConfigProblem)):
-            problems = [problems]
-        self.problems: list[ConfigProblem] = [
-            p if isinstance(p, ConfigProblem) else ConfigProblem(None, None, "", str(p))
-            for p in problems
-        ]
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class UsageError(ValueError):
-    """An argument of a command that does not fit what it is applied to (a split the run does
-    not have, probabilities of a regression model, an array name for a file without arrays);
-    the CLI exits with 2, as for a config error."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import RegistryError
 from .loader import did_you_mean
 
 __all__ = [
@@ -22,10 +23,6 @@ __all__ = [
     "SCHEDULERS", "UNSUPPORTED", "DatasetInfo", "RegistryError", "check_name", "import_object",
     "names", "resolve", "unknown_name_message",
 ]
-
-
-class RegistryError(ImportError):
-    """A registered name (or a custom `target`) could not be imported."""
 
 
 def _table(module: str, names: str) -> dict[str, str]:

@@ -12,18 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import torchlite
+from torchlite.errors import UntrustedModelCodeError, UserModelError
 from torchlite.serialization import CheckpointError
 
 from . import checkpoint as ckpt
 from .build import build_model, transform_from_state
 from .config import Config, validate_config
 from .loader import ConfigError, UsageError
-
-
-class UserModelError(ValueError):
-    """A custom model's own code (its constructor or forward) failed, or forward returned no
-    Tensor. A ValueError, so the CLI shows the message and exits 3 rather than 'internal error'."""
-
 
 # the errors that are never blamed on a user's model code: running out of memory is not a bug
 _NOT_USER_ERRORS = (MemoryError, torchlite.OutOfMemoryError)
@@ -139,11 +134,6 @@ def input_transform(path, pre: dict):
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _malformed(path, f"preprocess.transform cannot be rebuilt "
                                f"({type(exc).__name__}: {exc})") from None
-
-
-class UntrustedModelCodeError(UsageError):
-    """A checkpoint's model is custom Python code, and the command did not say which code to
-    trust. A usage error (exit 2): the fix is an option of the command."""
 
 
 def _custom_model_code(path, stored: dict, model_code: str | None, trust: bool) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import CheckpointNotFoundError
 from ..serialization import atomic_write_bytes, writing
 from .loader import dump_yaml
 
@@ -37,10 +38,6 @@ __all__ = [
 ]
 
 WEIGHTS_SUFFIX = ".safetensors"
-
-
-class CheckpointNotFoundError(FileNotFoundError):
-    """A CHECKPOINT_OR_RUN argument names no usable checkpoint (message says what was tried)."""
 
 
 # -- atomic writes --------------------------------------------------------------------------------

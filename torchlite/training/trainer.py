@@ -19,6 +19,7 @@ import numpy as np
 
 import torchlite
 from torchlite.backend import OutOfMemoryError
+from torchlite.errors import TrainingDiverged, TrainingInterrupted
 from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
@@ -37,14 +38,6 @@ from .metrics import MetricAccumulator
 from .preflight import check_batches, check_one_batch, check_optimization, check_resume, check_task
 from .restore import UserModelError, checked_build, checked_forward, config_model_error
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or Inf (exit code 4)."""
-
-
-class TrainingInterrupted(Exception):
-    """SIGINT/SIGTERM: the current step finished and `last` was saved (exit code 130)."""
 
 
 @dataclass
