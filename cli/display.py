@@ -25,6 +25,11 @@ def error(message: str) -> None:
     sys.stderr.flush()
 
 
+def warning(message: str) -> None:
+    """One line per warning: the message only, not Python's file:line and source line."""
+    info(f"warning: {' '.join(str(message).split())}")
+
+
 def info(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()

@@ -6,6 +6,7 @@ Heavy imports (numpy, the library) happen inside the commands, so `torchlite --h
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import typer
@@ -42,6 +43,12 @@ def main(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
 ) -> None:
     _state["debug"] = debug
+    if not debug:  # a library warning is one clear line, like an error (--debug: Python's own)
+        warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    display.warning(str(message))
 
 
 def _run(fn, *args, **kwargs):

@@ -325,3 +325,21 @@ def test_sigint_saves_last_and_exits_130(tmp_path):
     assert all(np.isfinite(v).all() for v in weights(last).values())
     assert json.loads((tmp_path / "runs" / "tiny" / "summary.json").read_text())["status"] \
         == "interrupted"
+
+
+def test_a_library_warning_is_one_line_without_pythons_source_line(tmp_path, monkeypatch):
+    import warnings
+
+    from torchlite.training import api
+
+    def validate(config, overrides):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return {"input_shape": [64], "output_shape": [1, 10], "parameters": 0, "loss": 0.0,
+                "train": 1, "val": 0, "test": 0}
+
+    monkeypatch.setattr(api, "validate", validate)
+    r = runner.invoke(app, ["validate", str(tmp_path / "c.yaml")])
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.output.splitlines() if "zero-element" in ln]
+    assert lines == ["warning: Initializing zero-element tensors is a no-op"]
+    assert "UserWarning" not in r.output and "warnings.warn" not in r.output
