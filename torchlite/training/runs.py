@@ -7,9 +7,15 @@
       summary.json          written at the end
       weights/best.safetensors, weights/last.safetensors, weights/last_state.safetensors
       eval/                 reports written by `torchlite eval`
+      .lock                 while a run uses the folder: who holds it (see RunLock)
 
 Every file except train.log is replaced atomically (temp file in the same folder, flush, fsync,
 os.replace), so a crash at any instant leaves the previous version whole.
+
+A run holds an OS lock on its folder for its whole life, so two processes never write into one
+folder. torchlite never deletes, replaces or appends through a symbolic link in a run folder: a
+link where it would write is refused (RunFolderError, exit 2), since the link's target may be
+anything (another run, a user's file).
 """
 
 from __future__ import annotations
@@ -19,9 +25,12 @@ import csv
 import io
 import json
 import math
+import os
 import re
 import shutil
+import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,12 +38,14 @@ from typing import Any
 from ..errors import CheckpointNotFoundError
 from ..serialization import atomic_write_bytes, writing
 from .loader import dump_yaml
+from .run_guard import RunFolderBusyError, RunFolderError, RunLock, link_error, open_no_follow
 
 __all__ = [
-    "CheckpointNotFoundError", "MetricsCSV", "RunPaths", "append_log", "atomic_write_bytes",
-    "atomic_write_csv", "atomic_write_json", "atomic_write_text", "clear_run_files",
-    "create_run_dir", "json_safe", "latest_run", "metrics_header", "resolve_checkpoint",
-    "run_dir_of", "write_config", "write_summary",
+    "CheckpointNotFoundError", "MetricsCSV", "RunFolderBusyError", "RunFolderError", "RunLock",
+    "RunPaths", "append_log", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json",
+    "atomic_write_text", "clear_run_files", "create_run_dir", "json_safe", "latest_run",
+    "metrics_header", "open_run_dir", "reopen_run_dir", "resolve_checkpoint", "run_dir_of",
+    "write_config", "write_summary",
 ]
 
 WEIGHTS_SUFFIX = ".safetensors"
@@ -103,6 +114,11 @@ class RunPaths:
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
+_EPOCH_WEIGHTS = re.compile(r"^epoch_\d+" + re.escape(WEIGHTS_SUFFIX) + "$")
+# what serialization's atomic writer leaves behind when killed mid-save (.<name>.<8 hex>.tmp),
+# for the files a run writes; other files that look alike are not ours to delete
+_RUN_TEMP = re.compile(r"^\.(config\.yaml|metrics\.csv|summary\.json|"
+                       r"(best|last|last_state|epoch_\d+)\.safetensors)\.[0-9a-f]{8}\.tmp$")
 
 
 def create_run_dir(root: str | Path, name: str, exist_ok: bool = False,
@@ -112,7 +128,22 @@ def create_run_dir(root: str | Path, name: str, exist_ok: bool = False,
     With `exist_ok` the folder `root/name` is reused, emptied of the files an earlier run wrote
     there (see `clear_run_files`); other files stay. Creation uses mkdir, which fails if the
     folder appeared meanwhile, so two concurrent runs never share a folder. OSErrors are marked
-    as failed writes (serialization.writing).
+    as failed writes (serialization.writing). The folder's lock is held only while it is
+    prepared: a run that writes into it holds the lock throughout with `open_run_dir`.
+    """
+    with open_run_dir(root, name, exist_ok=exist_ok, weights=weights) as paths:
+        return paths
+
+
+@contextlib.contextmanager
+def open_run_dir(root: str | Path, name: str, exist_ok: bool = False,
+                 weights: bool = True) -> Iterator[RunPaths]:
+    """`create_run_dir`, holding the folder's lock (RunLock) until the block ends.
+
+    A second process opening the same folder meanwhile (with `exist_ok`, or `reopen_run_dir`)
+    gets RunFolderBusyError naming the holder; without `exist_ok` it simply gets the next free
+    name. A symbolic link at `root/name`, or where the old run's files are deleted, is refused
+    (RunFolderError), never followed.
     """
     if not _NAME.match(name):
         raise ValueError(f"run name {name!r} is not a folder name (letters, digits, '.', '_', '-')")
@@ -121,46 +152,111 @@ def create_run_dir(root: str | Path, name: str, exist_ok: bool = False,
         root.mkdir(parents=True, exist_ok=True)
         if exist_ok:
             folder = root / name
+            if os.path.islink(folder):  # mkdir(exist_ok) would accept a link to a folder
+                raise link_error(folder, "remove the link, or choose another run name")
             folder.mkdir(exist_ok=True)
-            clear_run_files(RunPaths(folder))
         else:
-            for i in range(1, 100_000):
-                folder = root / (name if i == 1 else f"{name}-{i}")
-                try:
-                    folder.mkdir()
-                    break
-                except FileExistsError:
-                    continue
-            else:  # pragma: no cover - 100k runs of one name
-                raise FileExistsError(f"too many runs named {name!r} in {root}")
+            folder = _claim_folder(root, name)
+    lock = RunLock(folder).acquire()
+    try:
         paths = RunPaths(folder)
+        if exist_ok:
+            clear_run_files(paths)
         if weights:
-            paths.weights.mkdir(exist_ok=True)
-    return paths
+            with writing(paths.weights):
+                paths.weights.mkdir(exist_ok=True)
+        yield paths
+    finally:
+        lock.release()
 
 
-_EPOCH_WEIGHTS = re.compile(r"^epoch_\d+" + re.escape(WEIGHTS_SUFFIX) + "$")
+def _claim_folder(root: Path, name: str) -> Path:
+    """Make the first free folder of `name`, `name-2`, ...: mkdir is atomic, so of two
+    processes asking at once each gets a folder of its own."""
+    for i in range(1, 100_000):
+        folder = root / (name if i == 1 else f"{name}-{i}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:  # (also a link or a file of that name: never reused)
+            continue
+    raise FileExistsError(f"too many runs named {name!r} in {root}")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def reopen_run_dir(folder: str | Path) -> Iterator[RunPaths]:
+    """Lock an existing run folder until the block ends (a resumed run's whole life).
+
+    Refuses (RunFolderError) a folder that is a symbolic link or holds one where the run
+    writes; removes the temporary files a save killed midway left (see `clear_stale_temps`).
+    """
+    folder = Path(folder)
+    if os.path.islink(folder):
+        raise link_error(folder, "pass the folder it points to instead")
+    lock = RunLock(folder).acquire()
+    try:
+        paths = RunPaths(folder)
+        _refuse_links(paths, clearing=False)
+        clear_stale_temps(paths)
+        yield paths
+    finally:
+        lock.release()
 
 
 def clear_run_files(paths: RunPaths) -> None:
     """Delete what a run (and `torchlite eval`) writes into its folder: the config, metrics.csv,
-    summary.json, train.log, weights/ best, last, training state and epoch_<N>, and eval/.
+    summary.json, train.log, weights/ best, last, training state and epoch_<N>, eval/, and the
+    temporary files of killed saves.
 
     A fresh run reusing a folder (--exist-ok) must not mix with the old run: a stale best would
     be named in the new summary, loaded into the new model, and used by eval and infer. Files
-    torchlite does not write (the user's) stay.
+    torchlite does not write (the user's) stay. A symbolic link at any of those paths is
+    refused (RunFolderError) before anything is deleted.
     """
+    _refuse_links(paths, clearing=True)
+    clear_stale_temps(paths)
     files = [paths.config, paths.metrics, paths.summary, paths.log, paths.best, paths.last,
              paths.state]
     if paths.weights.is_dir():
         files += [f for f in paths.weights.iterdir() if _EPOCH_WEIGHTS.match(f.name)]
     for f in files:
-        with contextlib.suppress(FileNotFoundError):
+        with writing(f), contextlib.suppress(FileNotFoundError):
             f.unlink()
-    if paths.eval_dir.is_symlink():  # (rmtree refuses links; what it points to is not ours)
-        paths.eval_dir.unlink()
-    elif paths.eval_dir.is_dir():
+    if paths.eval_dir.is_dir():  # (not a link: refused above)
         shutil.rmtree(paths.eval_dir)
+
+
+def clear_stale_temps(paths: RunPaths) -> None:
+    """Remove the atomic writer's temporary files of the run's files (`.best.safetensors.
+    1a2b3c4d.tmp`, ...) that a process killed while saving left behind. Only regular files
+    named so; call it with the folder locked, so no live save owns them."""
+    for folder in (paths.root, paths.weights):
+        try:
+            names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            f = folder / name
+            if not _RUN_TEMP.match(name):
+                continue
+            with writing(f), contextlib.suppress(FileNotFoundError):
+                if stat.S_ISREG(os.lstat(f).st_mode):
+                    os.unlink(f)
+
+
+def _refuse_links(paths: RunPaths, clearing: bool) -> None:
+    """RunFolderError for a symbolic link at the folder, its weights/ (and eval/ when
+    `clearing`), or a file the run replaces, appends to or deletes."""
+    folders = [paths.root, paths.weights] + ([paths.eval_dir] if clearing else [])
+    files = [paths.config, paths.metrics, paths.summary, paths.log, paths.best, paths.last,
+             paths.state]
+    for p in folders + files:
+        if os.path.islink(p):
+            raise link_error(p)
+    if paths.weights.is_dir():
+        for f in paths.weights.iterdir():
+            if _EPOCH_WEIGHTS.match(f.name) and f.is_symlink():
+                raise link_error(f)
 
 
 def write_config(paths: RunPaths, config: dict) -> Path:
@@ -173,12 +269,15 @@ def write_summary(paths: RunPaths, summary: dict) -> Path:
 
 
 def append_log(path: str | Path, message: str, timestamp: bool = True) -> None:
-    """Append lines to a plain-text log (flushed; each line prefixed with local time)."""
+    """Append lines to a plain-text log (flushed; each line prefixed with local time). A
+    symbolic link at `path` is refused (RunFolderError), never appended through."""
     prefix = time.strftime("%Y-%m-%d %H:%M:%S ") if timestamp else ""
     lines = "".join(f"{prefix}{line}\n" for line in str(message).splitlines() or [""])
-    with writing(path), open(path, "a", encoding="utf-8") as f:
-        f.write(lines)
-        f.flush()
+    with writing(path):
+        fd = open_no_follow(Path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(lines)
+            f.flush()
 
 
 # -- metrics.csv ----------------------------------------------------------------------------------
