@@ -18,8 +18,14 @@ from .build import build_data, build_loss, resolve_device
 from .config import Config, load_config, validate_config
 from .inputs import feature_order, load_inputs, nonfinite, select_columns
 from .loader import UsageError, apply_overrides, load_yaml
-from .prepare import prepare
-from .restore import UserModelError, checked_forward, input_transform, model_from_checkpoint
+from .restore import (
+    UserModelError,
+    checked_build,
+    checked_forward,
+    config_model_error,
+    input_transform,
+    model_from_checkpoint,
+)
 from .runs import (
     CheckpointNotFoundError,
     RunPaths,
@@ -29,7 +35,7 @@ from .runs import (
     resolve_checkpoint,
     run_dir_of,
 )
-from .trainer import Trainer
+from .trainer import Trainer, check_one_batch
 
 __all__ = ["UserModelError", "evaluate_checkpoint", "load_inputs", "predict", "resume",
            "summarize", "train", "validate"]
@@ -63,10 +69,11 @@ def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, 
         extra.append(f"name={name}")
     cfg, _ = load_config(config_path, extra)
     _absolute_paths(cfg)
-    run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
+    trainer = Trainer(cfg, callback=callback)
+    trainer.setup()  # every config and data error surfaces here, before a folder exists
     # the folder stays locked until fit() returns: no other process can write into it
-    with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as paths:
-        return Trainer(run, paths, callback=callback).fit()
+    with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as trainer.paths:
+        return trainer.fit()
 
 
 def resume(target, overrides=(), *, device=None, epochs=None,
@@ -87,7 +94,7 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
     cfg = validate_config(data, source)
     with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
-        return Trainer(prepare(cfg), paths, callback=callback, resume=True).fit()
+        return Trainer(cfg, paths, callback=callback, resume=True).fit()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,11 +362,13 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
 def validate(config_path, overrides=()) -> dict[str, Any]:
     """Check a config: build everything and run one batch forward (no training, no files)."""
     cfg, _ = load_config(config_path, overrides)
-    run = prepare(cfg)
-    shape, loss = run.first_batch
-    data = run.data
+    trainer = Trainer(cfg)
+    trainer.setup()
+    shape, loss = check_one_batch(cfg, trainer.model, trainer.loss_fn, trainer.data,
+                                  trainer.device)
+    data = trainer.data
     return {"name": cfg.name, "input_shape": list(data.input_shape), "output_shape": shape,
-            "loss": loss, "parameters": sum(p.numel() for p in run.model.parameters()),
+            "loss": loss, "parameters": sum(p.numel() for p in trainer.model.parameters()),
             "train": len(data.train), "val": len(data.val) if data.val else 0,
             "test": len(data.test) if data.test else 0}
 
@@ -370,18 +379,19 @@ def summarize(target, *, model_code: str | None = None,
     checkpoint's custom model needs `model_code` or `trust_model_code`."""
     p = Path(target)
     from_config = p.suffix.lower() in (".yaml", ".yml")
-    if from_config:  # the config's own model: its failures are config errors, as in train
+    if from_config:
         cfg, _ = load_config(p)
-        run = prepare(cfg, upto="model", device="cpu")
-        model, input_shape, forward = run.model, run.data.input_shape, run.forward
+        data = build_data(cfg)
+        try:
+            model = checked_build(cfg, data)
+        except UserModelError as exc:  # the config's own model: a config error, as in train
+            raise config_model_error(cfg, exc) from exc
+        input_shape = data.input_shape
     else:
         path = resolve_checkpoint(p)
         model, cfg, info = model_from_checkpoint(path, "cpu", model_code=model_code,
                                                  trust_model_code=trust_model_code)
         input_shape = tuple(info["preprocess"]["input_shape"])
-
-        def forward(x):
-            return checked_forward(model, x, cfg)
     rows = []
     hooks = []
 
@@ -398,7 +408,12 @@ def summarize(target, *, model_code: str | None = None,
                 lambda m, i, o, name=name: hook(m, i, o, name)))
     model.eval()
     with torchlite.no_grad():
-        forward(torchlite.zeros((1, *input_shape)))
+        try:
+            checked_forward(model, torchlite.zeros((1, *input_shape)), cfg)
+        except UserModelError as exc:
+            if not from_config:
+                raise
+            raise config_model_error(cfg, exc) from exc
     for h in hooks:
         h.remove()
     total = sum(q.numel() for q in model.parameters())
