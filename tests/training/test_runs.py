@@ -2,6 +2,7 @@
 
 import csv
 import json
+import multiprocessing
 import os
 
 import pytest
@@ -22,6 +23,26 @@ def test_create_run_dir_numbers_taken_names(tmp_path):
         a.state.name == "last_state.safetensors"
         and a.epoch_weights(4).name == "epoch_4.safetensors"
     )
+
+
+def _claim_run(root, barrier, out):
+    barrier.wait()  # all processes ask for the name at the same instant
+    out.put(runs.create_run_dir(root, "exp").root.name)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_concurrent_processes_asking_for_one_name_get_folders_of_their_own(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    n = 6
+    barrier, out = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_claim_run, args=(tmp_path, barrier, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    names = [out.get(timeout=60) for _ in range(n)]
+    for p in procs:
+        p.join(60)
+    assert sorted(names) == sorted(["exp", *(f"exp-{i}" for i in range(2, n + 1))])
+    assert not any((tmp_path / name / ".lock").exists() for name in names)
 
 
 @pytest.mark.parametrize("name", ["", "../x", "a/b", "with space", ".hidden"])
