@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+# the exit codes of torchlite.errors, repeated so that `torchlite --help` imports no torchlite
 OK, INTERNAL, USAGE, BAD_DATA, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -36,18 +37,8 @@ _BAD_INPUT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirecto
 def classify(exc: BaseException, run_dir: str | None = None) -> tuple[int, str]:
     """(exit code, message) for an exception raised by a command; `run_dir` is the training
     run's folder where known (TrainingInterrupted does not carry it)."""
-    from torchlite.backend import OutOfMemoryError
-    from torchlite.datasets import DatasetError
-    from torchlite.serialization import CheckpointError
-    from torchlite.training.loader import ConfigError, UsageError
-    from torchlite.training.registry import RegistryError
-    from torchlite.training.runs import CheckpointNotFoundError
-    from torchlite.training.trainer import TrainingDiverged, TrainingInterrupted
+    from torchlite.errors import MachineError, TorchliteError, TrainingDiverged, TrainingInterrupted
 
-    if isinstance(exc, (ConfigError, RegistryError, UsageError)):
-        return USAGE, str(exc)
-    if isinstance(exc, TrainingDiverged):
-        return DIVERGED, f"training diverged: {exc}"
     if isinstance(exc, TrainingInterrupted):
         where = f" in {run_dir}" if run_dir else ""
         return INTERRUPTED, f"interrupted ({str(exc) or 'SIGINT'}); the last weights and " \
@@ -55,21 +46,17 @@ def classify(exc: BaseException, run_dir: str | None = None) -> tuple[int, str]:
                             f"--resume {run_dir or 'RUN_DIR'}"
     if isinstance(exc, KeyboardInterrupt):
         return INTERRUPTED, "interrupted"
-    if isinstance(exc, (CheckpointError, CheckpointNotFoundError, DatasetError)):
-        return BAD_DATA, str(exc)
+    if isinstance(exc, TrainingDiverged):
+        return DIVERGED, f"training diverged: {exc}"
+    if isinstance(exc, TorchliteError) and (exc.exit_code != INTERNAL or
+                                            isinstance(exc, MachineError)):
+        return exc.exit_code, str(exc)
     if isinstance(exc, OSError) and (exc.filename is not None or _written(exc)):
         return _os_error(exc)
-    if isinstance(exc, FileNotFoundError):  # the library's own "x: no such ... file"
-        return BAD_DATA, str(exc)
-    if isinstance(exc, OutOfMemoryError):
-        return INTERNAL, str(exc)
     if isinstance(exc, MemoryError):  # NumPy: "Unable to allocate 2.00 GiB for an array ..."
         return INTERNAL, f"out of host memory: {exc or 'an allocation failed'}; try a smaller " \
                          "batch size"
-    if isinstance(exc, RuntimeError) and "CUDA is not available" in str(exc):
-        return USAGE, str(exc)
-    if isinstance(exc, ValueError):
-        return BAD_DATA, str(exc)
+    # anything else, a plain ValueError or RuntimeError included, is a bug: never "bad data"
     return INTERNAL, f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the " \
                      "traceback)"
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._cuda_memory import OutOfMemoryError as OutOfMemoryError  # torchlite.cuda re-exports it
 from ._cuda_memory import TrackingAllocator
+from .errors import DeviceUnavailableError
 
 # ----------------------------------------------------------------------------------------------
 # dtypes
@@ -209,7 +210,7 @@ def _require_cupy():
                     "'torchlite[cuda12]' or 'torchlite[cuda13]'")
         else:  # cupy imports, but finds no driver or GPU: installing it again will not help
             hint = "cupy is installed but cannot use a GPU here (no NVIDIA driver or GPU?)"
-        raise RuntimeError(
+        raise DeviceUnavailableError(
             "CUDA is not available: torchlite needs cupy and an NVIDIA GPU for device 'cuda'. "
             f"{hint} (cupy said: {_cupy_error or 'no GPU found'})"
         )
@@ -348,7 +349,8 @@ def to_device(spec) -> device:
         cp = _require_cupy()
         n = cp.cuda.runtime.getDeviceCount()
         if d.index >= n:
-            raise RuntimeError(f"device {d}: invalid device ordinal, {n} CUDA device(s) present")
+            raise DeviceUnavailableError(
+                f"device {d}: invalid device ordinal, {n} CUDA device(s) present")
     return d
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 import torchlite
+from torchlite.errors import DataError, InputNotFoundError
 from torchlite.serialization import CheckpointError
 
 from .build import build_data, build_loss, resolve_device
@@ -122,7 +123,7 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
 
     dev = resolve_device(device or "auto")  # a bad --device is a usage error, checked first
     if data_path is not None and not Path(data_path).exists():
-        raise FileNotFoundError(f"{data_path}: no such file or folder (--data)")
+        raise InputNotFoundError(f"{data_path}: no such file or folder (--data)")
     path = resolve_checkpoint(target, root)
     model, cfg, info = model_from_checkpoint(path, dev, model_code=model_code,
                                              trust_model_code=trust_model_code)
@@ -132,7 +133,7 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
         ds, split = _data_file(Path(data_path), cfg, pre), "all"
     else:
         if data_path is not None and not _takes_folder(cfg.data.dataset):
-            raise ValueError(f"--data {data_path}: a folder, but the run's dataset "
+            raise DataError(f"--data {data_path}: a folder, but the run's dataset "
                              f"{cfg.data.dataset!r} is not read from a folder; pass an .npz "
                              "(x and y arrays) or .csv file (with a target column)")
         bundle = build_data(cfg, path_override=data_path)
@@ -203,7 +204,7 @@ def _data_file(p: Path, cfg, pre: dict):
             kw["header"] = cfg.data.header
         ds = load_csv(p, -1 if cfg.data.target is None else cfg.data.target, task=task, **kw)
     else:
-        raise ValueError(f"--data {p}: evaluation needs inputs and targets in one file (.npz "
+        raise DataError(f"--data {p}: evaluation needs inputs and targets in one file (.npz "
                          "with x and y arrays, or .csv with a target column), or a data folder")
     names = pre.get("feature_names")
     if names and ds.feature_names is not None:  # a table's columns, matched by name
@@ -212,13 +213,13 @@ def _data_file(p: Path, cfg, pre: dict):
     raw = tuple(pre["raw_shape"])
     if ds.sample_shape != raw:
         if int(np.prod(ds.sample_shape)) != int(np.prod(raw)):
-            raise ValueError(f"{p}: samples have shape {list(ds.sample_shape)}, but the model "
+            raise DataError(f"{p}: samples have shape {list(ds.sample_shape)}, but the model "
                              f"expects samples of shape {list(raw)}")
         ds.inputs = ds.inputs.reshape((len(ds), *raw))
     if task == "classification":
         _match_labels(ds, p, pre)
     elif pre.get("targets_dim") and ds.targets.shape[1] != pre["targets_dim"]:
-        raise ValueError(f"{p}: targets have {ds.targets.shape[1]} values per sample, but the "
+        raise DataError(f"{p}: targets have {ds.targets.shape[1]} values per sample, but the "
                          f"model predicts {pre['targets_dim']}")
     bad = nonfinite(ds.inputs, str(p))
     if bad is not None:
@@ -236,17 +237,17 @@ def _match_labels(ds, p: Path, pre: dict) -> None:
         used = [ds.classes[i] for i in np.unique(ds.targets)]
         unknown = [c for c in used if c not in lookup]
         if unknown:
-            raise ValueError(f"{p}: label{'s' if len(unknown) > 1 else ''} "
+            raise DataError(f"{p}: label{'s' if len(unknown) > 1 else ''} "
                              f"{', '.join(map(repr, unknown[:5]))} not among the model's classes "
                              f"({', '.join(map(str, known))})")
         ds.targets = np.array([lookup.get(c, -1) for c in ds.classes])[ds.targets]
         ds.classes = list(known)
     elif ds.classes is not None and p.suffix.lower() == ".csv":
-        raise ValueError(f"{p}: text labels ({', '.join(map(repr, ds.classes[:5]))}), but the "
+        raise DataError(f"{p}: text labels ({', '.join(map(repr, ds.classes[:5]))}), but the "
                          f"model's classes are the numbers 0..{n - 1}")
     over = np.flatnonzero(ds.targets >= n)
     if over.size:
-        raise ValueError(f"{p}: label {int(ds.targets[over[0]])} (sample {int(over[0])}) is "
+        raise DataError(f"{p}: label {int(ds.targets[over[0]])} (sample {int(over[0])}) is "
                          f"outside the model's classes 0..{n - 1}")
 
 
@@ -292,9 +293,9 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
     """
     src = getattr(inputs, "source", None) or "input"
     if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
     if inputs.dtype.kind not in "biuf":
-        raise ValueError(f"{src}: inputs of dtype {inputs.dtype} are not accepted: the model "
+        raise DataError(f"{src}: inputs of dtype {inputs.dtype} are not accepted: the model "
                          "takes real numbers (complex or text values have no meaning for it)")
     dev = resolve_device(device or "auto")
     path = resolve_checkpoint(target, root)
@@ -310,7 +311,7 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
         x = select_columns(inputs, cfg, pre, src)
     n_raw = int(np.prod(raw_shape))
     if x.ndim == 0 or x.size == 0:
-        raise ValueError(f"{src} has shape {tuple(x.shape)}: it holds no samples")
+        raise DataError(f"{src} has shape {tuple(x.shape)}: it holds no samples")
     given = x  # errors give positions in the layout of the user's array
     if tuple(x.shape[1:]) != raw_shape:
         if x.size == n_raw:
@@ -322,7 +323,7 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
             hint = ""
             if x.ndim == 2 and x.shape[1] == n_raw + 1:
                 hint = "; it has one column too many: if that is the target column, remove it"
-            raise ValueError(
+            raise DataError(
                 f"{src} has shape {tuple(x.shape)}, but the model expects samples of shape "
                 f"{list(raw_shape)} (a batch (N, {', '.join(map(str, raw_shape))}) or one "
                 f"sample){hint}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from torchlite.datasets import DatasetError
+from torchlite.errors import DataError, InputNotFoundError
 
 from .config import Config
 from .loader import UsageError
@@ -41,7 +42,7 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
 
         raise DatasetError(f"{p} is {not_a_file(p)}, not an input file (.npy, .npz or .csv)")
     if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such input file")
+        raise InputNotFoundError(f"{p}: no such input file")
     suffix = p.suffix.lower()
     if key is not None and suffix != ".npz":
         raise UsageError(f"--key {key}: {p} is not an .npz archive; --key names an array "
@@ -61,7 +62,7 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
             names = list(z.keys())
             k = key or ("x" if "x" in names else names[0] if names else None)
             if k not in names:
-                raise ValueError(f"{p}: no array named {k!r} (it has {', '.join(names)}); "
+                raise DatasetError(f"{p}: no array named {k!r} (it has {', '.join(names)}); "
                                  "pass --key")
             try:
                 arr = z[k]
@@ -69,7 +70,7 @@ def load_inputs(path, key: str | None = None) -> np.ndarray:
                 raise _unreadable(p, exc, f"array {k!r}") from None
     else:
         hint = "; a checkpoint goes to --checkpoint" if suffix == ".safetensors" else ""
-        raise ValueError(f"{p}: unsupported input type {suffix!r} (use .npy, .npz or .csv"
+        raise DatasetError(f"{p}: unsupported input type {suffix!r} (use .npy, .npz or .csv"
                          f"{hint})")
     out = arr if isinstance(arr, InputArray) else arr.view(InputArray)
     out.source = str(p)
@@ -164,19 +165,19 @@ def select_columns(x: InputArray, cfg: Config, pre: dict, src: str) -> np.ndarra
 
 def feature_order(have: list[str], names: list[str], src: str) -> list[int]:
     """Positions in `have` (a table's feature columns) of the model's features `names`, in
-    the model's order; a ValueError naming missing, unknown or repeated columns."""
+    the model's order; a DataError (a ValueError) naming missing, unknown or repeated columns."""
     missing = [n for n in names if n not in have]
     unknown = [c for c in have if c not in names]
     twice = sorted({c for c in have if have.count(c) > 1})
     if missing or unknown or twice:
         what = [f"{label} {', '.join(map(repr, cols))}" for label, cols in
                 (("missing", missing), ("unknown", unknown), ("repeated", twice)) if cols]
-        raise ValueError(f"{src}: the columns do not match the model's features "
+        raise DataError(f"{src}: the columns do not match the model's features "
                          f"({'; '.join(what)}); expected {', '.join(names)}")
     return [have.index(n) for n in names]
 
 
-def nonfinite(arr, src: str) -> ValueError | None:
+def nonfinite(arr, src: str) -> DataError | None:
     """An error naming how many values of `arr` are not finite as float32 (NaN, inf, or too
     large) and where the first is; None when all are. Reads in chunks: a memory-mapped file is
     never copied whole."""
@@ -196,5 +197,5 @@ def nonfinite(arr, src: str) -> ValueError | None:
         return None
     sample, pos, value = first
     where = f"sample {sample}" + (f", position {pos}" if pos else "")
-    return ValueError(f"{src}: {count} input value{'s are' if count > 1 else ' is'} NaN, "
+    return DataError(f"{src}: {count} input value{'s are' if count > 1 else ' is'} NaN, "
                       f"infinite or too large for float32 (the first: {value} at {where})")

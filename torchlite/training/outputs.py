@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from torchlite.errors import UsageError
 from torchlite.serialization import atomic_write_bytes
 
 from .runs import create_run_dir, json_safe
@@ -68,7 +69,7 @@ def write_predictions(result: dict, output: Path | None, input_path: Path,
             obj["classes"] = result.get("classes")
         data = json.dumps(json_safe(obj), allow_nan=False).encode()  # NaN is not JSON
     else:
-        raise ValueError(f"--output {output}: unsupported extension {suffix!r} "
+        raise UsageError(f"--output {output}: unsupported extension {suffix!r} "
                          "(use .npy, .csv or .json)")
     atomic_write_bytes(str(output), data)
     return output

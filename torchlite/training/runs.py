@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointNotFoundError
+from ..errors import CheckpointNotFoundError, DataError, UsageError
 from ..serialization import atomic_write_bytes, writing
 from .loader import dump_yaml
 from .run_guard import RunFolderBusyError, RunFolderError, RunLock, link_error, open_no_follow
@@ -146,7 +146,7 @@ def open_run_dir(root: str | Path, name: str, exist_ok: bool = False,
     (RunFolderError), never followed.
     """
     if not _NAME.match(name):
-        raise ValueError(f"run name {name!r} is not a folder name (letters, digits, '.', '_', '-')")
+        raise UsageError(f"run name {name!r} is not a folder name (letters, digits, '.', '_', '-')")
     root = Path(root)
     with writing(root / name):
         root.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,7 @@ class MetricsCSV:
             with open(self.path, newline="", encoding="utf-8") as f:
                 reader = csv.DictReader(f)
                 if reader.fieldnames != self.header:
-                    raise ValueError(f"{self.path} has columns {reader.fieldnames}, expected "
+                    raise DataError(f"{self.path} has columns {reader.fieldnames}, expected "
                                      f"{self.header}")
                 self.rows = [r for r in reader if r["epoch"] and int(r["epoch"]) <= resume_epoch]
 
