@@ -58,6 +58,9 @@ class BadUsageError(TorchliteError):
     exit_code: ClassVar[int] = USAGE
 
 
+MAX_MESSAGE = 1000  # characters of one problem's message shown; the rest is counted
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     """One mistake in a config: where it is and what was expected."""
@@ -73,7 +76,10 @@ class ConfigProblem:
             parts.append(f"{self.file}:{self.line}" if self.line is not None else self.file)
         if self.path:
             parts.append(self.path)
-        parts.append(self.message)
+        message = self.message
+        if len(message) > MAX_MESSAGE:  # a 10 MB value is named, not echoed whole
+            message = f"{message[:MAX_MESSAGE]}... ({len(message):,} characters in all)"
+        parts.append(message)
         return ": ".join(parts)
 
 

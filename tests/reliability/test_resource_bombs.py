@@ -1,6 +1,7 @@
-"""Files built to exhaust memory are refused before they cost it: an .npz whose member inflates
-to 2 GiB from 2 MB (a decompression bomb), and one whose .npy header declares more data than the
-archive holds. Each runs in a fresh process whose peak memory is read back: a refusal that came
+"""Files built to exhaust memory or time are refused before they cost it: an .npz whose member
+inflates to 2 GiB from 2 MB (a decompression bomb), one whose .npy header declares more data than
+the archive holds, and configs nested 50,000 deep, expanding a billion aliases, or holding a
+10 MB value. Each runs in a fresh process whose peak memory is read back: a refusal that came
 only after inflating would show gigabytes there.
 """
 
@@ -117,3 +118,38 @@ def test_inputs_and_targets_of_different_lengths_are_refused_from_their_headers(
     np.savez(path, x=np.ones((5, 3), np.float32), y=np.arange(4))
     with pytest.raises(DatasetError, match="inputs have 5 samples but targets have 4"):
         load_npz(path)
+
+
+CONFIG_TAIL = "data: {dataset: digits}\nmodel: {type: mlp}\nloss: {type: CrossEntropyLoss}\n" \
+              "optimizer: {type: SGD, lr: 0.1}\n"
+
+
+def _laughs() -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return "\n".join(lines) + "\nname: *a9\n" + CONFIG_TAIL  # 9**10 strings once expanded
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("name: x\nnested: " + "[" * 50_000 + "]" * 50_000 + "\n" + CONFIG_TAIL,
+     "nested too deeply to be a config"),
+    (_laughs(), "more than 100000 values after expanding aliases"),
+    ("name: x\n" + CONFIG_TAIL.replace("type: mlp", "type: " + "m" * 900_000),
+     "model.type: unknown type 'mmmm"),
+    ("name: " + "x" * 2_000_000 + "\n" + CONFIG_TAIL, "file too large for a config"),
+], ids=["deep", "billion-laughs", "huge-value", "huge-file"])
+def test_config_bombs_are_one_line_exit_2(tmp_path, text, fragment):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text)
+    said, peak = _peak_mib_of(f"""
+        from typer.testing import CliRunner
+        from torchlite_cli.main import app
+        r = CliRunner().invoke(app, ["validate", {str(path)!r}])
+        print(r.exit_code, len(r.output.splitlines()), len(r.output))
+        print(r.output)
+    """)
+    code, lines, chars = map(int, said.splitlines()[0].split())
+    assert (code, lines) == (2, 1), said[:2000]
+    assert fragment in said and "Traceback" not in said
+    assert chars < 1300, "the offending value was echoed whole"
+    assert peak < 600

@@ -36,7 +36,7 @@ __all__ = [
 
 KeyPath = tuple  # tuple[str | int, ...]
 MAX_NODES = 100_000  # after alias expansion: stops "billion laughs" documents
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = 1024 * 1024  # a config is a page of settings; the examples are under 2 KB
 _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
@@ -48,6 +48,8 @@ def format_path(path: KeyPath) -> str:
 
 def did_you_mean(name: str, choices, n: int = 1) -> str:
     """`"; did you mean 'Linear'?"` for the closest choice (case-insensitive first), or `""`."""
+    if len(str(name)) > 100:  # no name is that long; difflib on it would take seconds
+        return ""
     choices = [str(c) for c in choices]
     lower = {c.lower(): c for c in choices}
     if str(name).lower() in lower:
@@ -144,13 +146,17 @@ class ConfigLoader(yaml.SafeLoader):
         except yaml.YAMLError as exc:  # unmarked reader errors
             problem = ConfigProblem(self.filename, None, "", f"invalid YAML: {exc}")
             raise ConfigError([problem]) from None
+        except RecursionError:  # [[[[...]]]] thousands deep: parsing recurses once a level
+            raise ConfigError([_too_deep(self.filename)]) from None
         if node is None:
             return None, self.source
         try:
             _count_nodes(node, {}, set())
+            data = self._build(node, ())
         except _TooBig as exc:
             raise ConfigError([ConfigProblem(self.filename, exc.line, "", str(exc))]) from None
-        data = self._build(node, ())
+        except RecursionError:
+            raise ConfigError([_too_deep(self.filename)]) from None
         if self.problems:
             raise ConfigError(self.problems)
         return data, self.source
@@ -265,10 +271,16 @@ ConfigLoader.add_constructor(_CORE + "float", ConfigLoader.construct_yaml_float)
 ConfigLoader.add_constructor(_CORE + "bool", ConfigLoader.construct_yaml_bool)
 
 
+def _too_deep(filename: str | None) -> ConfigProblem:
+    return ConfigProblem(filename, None, "", "nested too deeply to be a config (lists or "
+                         "mappings inside each other hundreds of levels deep)")
+
+
 def load_yaml(text: str, filename: str | None = None) -> tuple[Any, SourceMap]:
     """Parse YAML text into plain Python values and the line of every key path."""
     if len(text) > MAX_BYTES:
-        raise ConfigError([ConfigProblem(filename, None, "", "file too large for a config")])
+        raise ConfigError([ConfigProblem(filename, None, "", f"file too large for a config "
+                                         f"({len(text):,} characters; at most {MAX_BYTES:,})")])
     try:
         loader = ConfigLoader(text, filename)
     except yaml.reader.ReaderError as exc:  # checked on construction: control characters
