@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from torchlite.errors import DataError
 from torchlite.training import runs
 from torchlite.training.loader import load_yaml
 
@@ -155,6 +156,18 @@ def test_metrics_csv_resume_keeps_earlier_epochs(tmp_path):
     fresh = runs.MetricsCSV(p, header)  # not resuming: starts over
     fresh.append({"epoch": 1})
     assert len(read_csv(p)) == 2
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"\xff\xfe garbage\n", "not UTF-8 text"),
+    (",".join(runs.metrics_header([])).encode() + b"\nthree,1,,,\n", "ValueError"),
+    (b'epoch,"step\n', "Error"),
+])
+def test_a_garbage_metrics_csv_on_resume_is_named(tmp_path, content, reason):
+    p = tmp_path / "metrics.csv"
+    p.write_bytes(content)
+    with pytest.raises(DataError, match=f"^{p}: not a readable metrics.csv .*{reason}"):
+        runs.MetricsCSV(p, runs.metrics_header([]), resume_epoch=1)
 
 
 def test_append_log(tmp_path):

@@ -310,12 +310,20 @@ class MetricsCSV:
         self.path, self.header = Path(path), list(header)
         self.rows: list[dict[str, str]] = []
         if resume_epoch is not None and self.path.exists():
-            with open(self.path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                if reader.fieldnames != self.header:
-                    raise DataError(f"{self.path} has columns {reader.fieldnames}, expected "
-                                     f"{self.header}")
-                self.rows = [r for r in reader if r["epoch"] and int(r["epoch"]) <= resume_epoch]
+            try:
+                with open(self.path, newline="", encoding="utf-8") as f:
+                    reader = csv.DictReader(f)
+                    if reader.fieldnames != self.header:
+                        raise DataError(f"{self.path} has columns {reader.fieldnames}, expected "
+                                        f"{self.header}")
+                    self.rows = [r for r in reader
+                                 if r["epoch"] and int(r["epoch"]) <= resume_epoch]
+            except (UnicodeDecodeError, csv.Error, ValueError, TypeError) as exc:
+                reason = f"not UTF-8 text ({exc.reason})" if isinstance(
+                    exc, UnicodeDecodeError) else f"{type(exc).__name__}: {exc}"
+                raise DataError(f"{self.path}: not a readable metrics.csv ({reason}); it holds "
+                                "the run's earlier epochs, so the run cannot be continued "
+                                "with it") from None
 
     def append(self, values: dict[str, Any]) -> None:
         """Add a row: keys from the header (missing ones left empty; unknown ones an error)."""
