@@ -19,7 +19,6 @@ from torchlite_cli.main import app
 from typer.testing import CliRunner
 
 from torchlite.training import api
-from torchlite.training.trainer import Trainer
 
 runner = CliRunner()
 
@@ -247,10 +246,10 @@ def test_ctrl_c_in_eval_claims_nothing_was_saved(run, monkeypatch):
 
 
 def test_ctrl_c_before_the_run_folder_exists(tmp_path, monkeypatch):
-    def interrupted(self):
+    def interrupted(cfg, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Trainer, "setup", interrupted)
+    monkeypatch.setattr(api, "prepare", interrupted)
     r = cli("train", config(tmp_path), "--plain")
     assert r.exit_code == 130 and r.stderr == "error: interrupted\n"
     assert not (tmp_path / "runs" / "tiny").exists()

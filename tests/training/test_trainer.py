@@ -8,6 +8,7 @@ import pytest
 
 import torchlite
 from torchlite.training.config import validate_config
+from torchlite.training.prepare import prepare
 from torchlite.training.runs import create_run_dir
 from torchlite.training.trainer import Trainer, TrainingInterrupted
 
@@ -35,10 +36,10 @@ def final_weights(paths):
 def test_mid_epoch_interrupt_then_resume_is_bit_identical(tmp_path):
     cfg = config(tmp_path)
     full = create_run_dir(cfg.output.root, "full")
-    Trainer(cfg, full).fit()
+    Trainer(prepare(cfg), full).fit()
 
     part = create_run_dir(cfg.output.root, "part")
-    trainer = Trainer(cfg, part)
+    trainer = Trainer(prepare(cfg), part)
 
     def stop_in_epoch_2(event, **info):
         if event == "step" and info["epoch"] == 2 and info["batch"] == 5:
@@ -50,7 +51,7 @@ def test_mid_epoch_interrupt_then_resume_is_bit_identical(tmp_path):
     state = torchlite.load(part.state)
     assert state["loop"]["epoch"] == 1 and state["loop"]["batch"] == 5
 
-    Trainer(cfg, part, resume=True).fit()
+    Trainer(prepare(cfg), part, resume=True).fit()
     a, b = final_weights(full), final_weights(part)
     assert a.keys() == b.keys()
     for k in a:
@@ -66,7 +67,7 @@ def test_events_and_summary(tmp_path):
     cfg = config(tmp_path, epochs=2)
     events = []
     paths = create_run_dir(cfg.output.root, "ev")
-    summary = Trainer(cfg, paths, callback=lambda e, **i: events.append((e, i))).fit()
+    summary = Trainer(prepare(cfg), paths, callback=lambda e, **i: events.append((e, i))).fit()
     kinds = [e for e, _ in events]
     assert kinds[0] == "start" and kinds[-1] == "end"
     assert kinds.count("epoch_end") == 2
@@ -79,7 +80,7 @@ def test_events_and_summary(tmp_path):
 def test_accumulation_takes_fewer_optimizer_steps(tmp_path):
     cfg = config(tmp_path, epochs=1, accumulate_grad_batches=3)
     paths = create_run_dir(cfg.output.root, "acc")
-    summary = Trainer(cfg, paths).fit()
+    summary = Trainer(prepare(cfg), paths).fit()
     assert summary["steps"] == int(np.ceil(np.ceil(300 / 32) / 3))
 
 
@@ -88,7 +89,7 @@ def test_early_stopping_stops(tmp_path):
                  early_stopping={"monitor": "val/loss", "mode": "min", "patience": 0,
                                  "min_delta": 10.0})
     paths = create_run_dir(cfg.output.root, "es")
-    summary = Trainer(cfg, paths).fit()
+    summary = Trainer(prepare(cfg), paths).fit()
     # min_delta 10 can never be beaten: the first epoch sets the best, the second stops
     assert summary["stop_reason"] == "early_stopping" and summary["epochs_completed"] == 2
 
@@ -97,7 +98,7 @@ def test_grad_clip_limits_the_update(tmp_path):
     cfg = config(tmp_path, epochs=1, grad_clip=1e-8)
     paths = create_run_dir(cfg.output.root, "clip")
     torchlite.manual_seed(cfg.seed)
-    trainer = Trainer(cfg, paths)
+    trainer = Trainer(prepare(cfg), paths)
     trainer.fit()
     # with a vanishing gradient norm the weights barely move from their initialisation
     from torchlite.training.build import build_data, build_model

@@ -11,6 +11,7 @@ import pytest
 import torchlite
 from torchlite.training import trainer as trainer_mod
 from torchlite.training.config import validate_config
+from torchlite.training.prepare import prepare
 from torchlite.training.runs import create_run_dir
 from torchlite.training.trainer import Trainer
 
@@ -53,10 +54,10 @@ def test_device_accumulation_gives_the_cpu_numbers(tmp_path, monkeypatch, task):
         ("mse", "mae", "r2")
     cfg = config(tmp_path, metrics=metrics, task=task)
     host = create_run_dir(cfg.output.root, "host")
-    Trainer(cfg, host).fit()
+    Trainer(prepare(cfg), host).fit()
     monkeypatch.setattr(trainer_mod, "_accumulate_on_device", lambda device: True)
     dev = create_run_dir(cfg.output.root, "dev")
-    Trainer(cfg, dev).fit()
+    Trainer(prepare(cfg), dev).fit()
     a, b = _rows(host), _rows(dev)
     assert a[0] == b[0] and len(a) == len(b) == 4
     for ra, rb in zip(a[1:], b[1:]):
@@ -67,8 +68,7 @@ def test_device_accumulation_gives_the_cpu_numbers(tmp_path, monkeypatch, task):
 
 def test_evaluate_on_device_equals_host(monkeypatch, tmp_path):
     cfg = config(tmp_path)
-    t = Trainer(cfg)
-    t.setup()
+    t = Trainer(prepare(cfg), create_run_dir(cfg.output.root, "eval"))
     loader = t._eval_loader(t.data.val)
     args = (t.model, t.loss_fn, loader, "cpu", t.metric_names, t.data.task, t.data.num_classes)
     want = trainer_mod.evaluate(*args)
@@ -86,7 +86,7 @@ def test_out_of_memory_keeps_last_and_says_how_to_go_on(tmp_path):
             saved["last"] = paths.last.read_bytes()
             saved["state"] = paths.state.read_bytes()
 
-    trainer = Trainer(cfg, paths, callback=callback)
+    trainer = Trainer(prepare(cfg), paths, callback=callback)
     real_step = trainer._optimizer_step
 
     def step():
@@ -107,14 +107,14 @@ def test_out_of_memory_keeps_last_and_says_how_to_go_on(tmp_path):
     summary = json.loads(paths.summary.read_text())
     assert summary["status"] == "failed" and summary["stop_reason"].startswith("out of memory")
     assert "end: failed (out of memory)" in paths.log.read_text()
-    done = Trainer(cfg, paths, resume=True).fit()  # and the run continues from there
+    done = Trainer(prepare(cfg), paths, resume=True).fit()  # and the run continues from there
     assert done["status"] == "completed" and done["epochs_completed"] == 3
 
 
 def test_out_of_memory_before_any_epoch(tmp_path):
     cfg = config(tmp_path, epochs=1)
     paths = create_run_dir(cfg.output.root, "oom0")
-    trainer = Trainer(cfg, paths)
+    trainer = Trainer(prepare(cfg), paths)
 
     def step():
         raise torchlite.cuda.OutOfMemoryError("CUDA out of memory on cuda:0")
@@ -130,12 +130,11 @@ def test_out_of_memory_in_the_first_batch_check_is_not_a_config_error(tmp_path, 
         raise torchlite.cuda.OutOfMemoryError("CUDA out of memory on cuda:0")
 
     cfg = config(tmp_path)
-    t = Trainer(cfg)
     from torchlite.nn import Sequential
 
     monkeypatch.setattr(Sequential, "forward", forward)
     with pytest.raises(torchlite.cuda.OutOfMemoryError):
-        t.setup()
+        prepare(cfg)
 
 
 def test_training_on_the_device_matches_the_cpu(tmp_path, device):
@@ -145,10 +144,10 @@ def test_training_on_the_device_matches_the_cpu(tmp_path, device):
         pytest.skip("compares a GPU run with the CPU's")
     cfg = config(tmp_path, epochs=2)
     cpu = create_run_dir(cfg.output.root, "cpu")
-    Trainer(cfg, cpu).fit()
+    Trainer(prepare(cfg), cpu).fit()
     gpu_cfg = cfg.model_copy(update={"device": device})
     gpu = create_run_dir(cfg.output.root, "gpu")
-    summary = Trainer(gpu_cfg, gpu).fit()
+    summary = Trainer(prepare(gpu_cfg), gpu).fit()
     assert summary["device"] == device
     a, b = _rows(cpu), _rows(gpu)
     assert a[0] == b[0]
@@ -158,8 +157,7 @@ def test_training_on_the_device_matches_the_cpu(tmp_path, device):
     wa, wb = _weights(cpu.last), _weights(gpu.last)  # the GPU's file, read on the CPU
     for k in wa:
         np.testing.assert_allclose(wa[k], wb[k], rtol=1e-3, atol=1e-4)
-    t = Trainer(cfg)
-    t.setup()
-    t.model.load_state_dict(torchlite.load(gpu.last))  # GPU-written weights into a CPU model
-    t.model.to(device).load_state_dict(torchlite.load(cpu.last))  # and CPU's into a GPU model
-    assert all(p.device.type == "cuda" for p in t.model.parameters())
+    model = prepare(cfg).model
+    model.load_state_dict(torchlite.load(gpu.last))  # GPU-written weights into a CPU model
+    model.to(device).load_state_dict(torchlite.load(cpu.last))  # and CPU's into a GPU model
+    assert all(p.device.type == "cuda" for p in model.parameters())

@@ -19,14 +19,8 @@ from .build import build_data, build_loss, resolve_device
 from .config import Config, load_config, validate_config
 from .inputs import feature_order, load_inputs, nonfinite, select_columns
 from .loader import UsageError, apply_overrides, load_yaml
-from .restore import (
-    UserModelError,
-    checked_build,
-    checked_forward,
-    config_model_error,
-    input_transform,
-    model_from_checkpoint,
-)
+from .prepare import prepare
+from .restore import UserModelError, checked_forward, input_transform, model_from_checkpoint
 from .runs import (
     CheckpointNotFoundError,
     RunPaths,
@@ -36,7 +30,7 @@ from .runs import (
     resolve_checkpoint,
     run_dir_of,
 )
-from .trainer import Trainer, check_one_batch
+from .trainer import Trainer
 
 __all__ = ["UserModelError", "evaluate_checkpoint", "load_inputs", "predict", "resume",
            "summarize", "train", "validate"]
@@ -70,11 +64,10 @@ def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, 
         extra.append(f"name={name}")
     cfg, _ = load_config(config_path, extra)
     _absolute_paths(cfg)
-    trainer = Trainer(cfg, callback=callback)
-    trainer.setup()  # every config and data error surfaces here, before a folder exists
+    run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
     # the folder stays locked until fit() returns: no other process can write into it
-    with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as trainer.paths:
-        return trainer.fit()
+    with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as paths:
+        return Trainer(run, paths, callback=callback).fit()
 
 
 def resume(target, overrides=(), *, device=None, epochs=None,
@@ -95,7 +88,7 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
     cfg = validate_config(data, source)
     with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
-        return Trainer(cfg, paths, callback=callback, resume=True).fit()
+        return Trainer(prepare(cfg), paths, callback=callback, resume=True).fit()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -363,13 +356,11 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
 def validate(config_path, overrides=()) -> dict[str, Any]:
     """Check a config: build everything and run one batch forward (no training, no files)."""
     cfg, _ = load_config(config_path, overrides)
-    trainer = Trainer(cfg)
-    trainer.setup()
-    shape, loss = check_one_batch(cfg, trainer.model, trainer.loss_fn, trainer.data,
-                                  trainer.device)
-    data = trainer.data
+    run = prepare(cfg)
+    shape, loss = run.first_batch
+    data = run.data
     return {"name": cfg.name, "input_shape": list(data.input_shape), "output_shape": shape,
-            "loss": loss, "parameters": sum(p.numel() for p in trainer.model.parameters()),
+            "loss": loss, "parameters": sum(p.numel() for p in run.model.parameters()),
             "train": len(data.train), "val": len(data.val) if data.val else 0,
             "test": len(data.test) if data.test else 0}
 
@@ -380,19 +371,18 @@ def summarize(target, *, model_code: str | None = None,
     checkpoint's custom model needs `model_code` or `trust_model_code`."""
     p = Path(target)
     from_config = p.suffix.lower() in (".yaml", ".yml")
-    if from_config:
+    if from_config:  # the config's own model: its failures are config errors, as in train
         cfg, _ = load_config(p)
-        data = build_data(cfg)
-        try:
-            model = checked_build(cfg, data)
-        except UserModelError as exc:  # the config's own model: a config error, as in train
-            raise config_model_error(cfg, exc) from exc
-        input_shape = data.input_shape
+        run = prepare(cfg, upto="model", device="cpu")
+        model, input_shape, forward = run.model, run.data.input_shape, run.forward
     else:
         path = resolve_checkpoint(p)
         model, cfg, info = model_from_checkpoint(path, "cpu", model_code=model_code,
                                                  trust_model_code=trust_model_code)
         input_shape = tuple(info["preprocess"]["input_shape"])
+
+        def forward(x):
+            return checked_forward(model, x, cfg)
     rows = []
     hooks = []
 
@@ -409,12 +399,7 @@ def summarize(target, *, model_code: str | None = None,
                 lambda m, i, o, name=name: hook(m, i, o, name)))
     model.eval()
     with torchlite.no_grad():
-        try:
-            checked_forward(model, torchlite.zeros((1, *input_shape)), cfg)
-        except UserModelError as exc:
-            if not from_config:
-                raise
-            raise config_model_error(cfg, exc) from exc
+        forward(torchlite.zeros((1, *input_shape)))
     for h in hooks:
         h.remove()
     total = sum(q.numel() for q in model.parameters())

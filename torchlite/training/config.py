@@ -226,8 +226,10 @@ class Config(_Strict):
                 section.mode = section.mode or _default_mode(section.monitor)
         if self.scheduler is not None and self.scheduler.type == "ReduceLROnPlateau":
             self.scheduler.monitor = self.scheduler.monitor or default_monitor
+        if (info.context or {}).get(_DEFER):
+            return self  # validate_config runs cross_check itself, to locate each problem
         problems = self.cross_check()
-        if problems and not (info.context or {}).get(_DEFER):
+        if problems:
             raise ValueError("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
         return self
 

@@ -18,42 +18,84 @@ from torchlite.nn.modules.normalization import _BatchNorm
 from torchlite.utils.data import DataLoader
 
 from . import registry
-from .build import DataBundle, _construct, _problem, build_scheduler
+from .build import DataBundle, _problem
 from .config import Config
 from .loader import ConfigError
-from .restore import UserModelError, checked_forward, config_model_error
 
-_DRY_STEPS = 1000  # scheduler steps simulated by check_optimization (about 2 ms)
+_DRY_STEPS = 1000  # scheduler steps simulated by check_scheduler (about 2 ms)
+_DRY_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError)
 
 
-def check_optimization(cfg: Config, steps_per_epoch: int) -> None:
-    """Build the optimizer and scheduler on a throwaway parameter and run them: one optimizer
-    step, then the scheduler through the run's first steps. A setting that would otherwise
-    crash in the middle of a run (an optimizer that needs a closure, a step size that divides
-    by zero, an lr that becomes negative or infinite) is reported on its key here. Neither the
-    model nor the global RNG is touched."""
+def check_optimizer(cfg: Config, optimizer) -> None:
+    """Refuse an optimizer that would crash or break the weights in the middle of a run: one
+    that needs a closure, or whose first step fails or gives non-finite values (a step size
+    that divides by zero, say). The step is tried on a copy of the built optimizer whose
+    groups hold a scratch parameter: the model, the optimizer and the RNG are not touched."""
     name = cfg.optimizer.type
-    closure = inspect.signature(registry.resolve("optimizer", name).step).parameters.get("closure")
+    closure = inspect.signature(type(optimizer).step).parameters.get("closure")
     if closure is not None and closure.default is inspect.Parameter.empty:
         raise _problem(cfg, ("optimizer", "type"), (
             f"{name} needs a closure (a function that re-evaluates the loss several times per "
             "step) and cannot be used by the trainer; choose another optimizer (Adam, AdamW, "
             "SGD, ...) or call it from your own Python loop"))
-    param = nn.Parameter(torchlite.zeros(4))
-    param.grad = torchlite.full((4,), 0.5)
-    opt = _construct("optimizer", name, cfg.optimizer.kwargs, ("optimizer",), cfg, [param])
+    trial, _ = _scratch_copy(optimizer)
+    scratch = [p for g in trial.param_groups for p in g["params"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            opt.step()
-        except (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError) as exc:
+            trial.step()
+        except _DRY_ERRORS as exc:
             raise _problem(cfg, ("optimizer",), f"{name}: a test step failed: {exc}") from None
-        if not np.all(np.isfinite(param.detach().numpy())):
-            raise _problem(cfg, ("optimizer",), f"{name}: a test step gave non-finite weights; "
-                           "check lr, eps and the other arguments")
-        sched = build_scheduler(cfg, opt, steps_per_epoch)
-        if sched is not None:
-            _dry_schedule(cfg, sched, opt, steps_per_epoch)
+    if not all(np.all(np.isfinite(p.detach().numpy())) for p in scratch):
+        raise _problem(cfg, ("optimizer",), f"{name}: a test step gave non-finite weights; "
+                       "check lr, eps and the other arguments")
+
+
+def check_scheduler(cfg: Config, scheduler, optimizer, steps_per_epoch: int) -> None:
+    """Refuse a schedule that would crash or give an unusable learning rate in the middle of a
+    run: a OneCycleLR shorter than the run, a step that fails, an lr that becomes negative or
+    infinite. The run's first scheduler steps are taken on a copy of the built scheduler and
+    optimizer; neither they nor the model are touched."""
+    s = cfg.scheduler
+    n = schedule_steps(cfg, steps_per_epoch)
+    short = one_cycle_shortfall(scheduler, n)
+    if short is not None:
+        key = next((k for k in ("total_steps", "epochs") if k in s.kwargs), None)
+        raise _problem(cfg, ("scheduler", key) if key else ("scheduler",), (
+            f"OneCycleLR's {short[0]} total steps are fewer than the {short[1]} scheduler steps "
+            f"of the run ({cfg.trainer.epochs} epochs x {steps_per_epoch} steps per epoch"
+            f"{'' if s.interval == 'step' else ', stepped once per epoch'}); raise it, or leave "
+            "total_steps and epochs out so that it follows trainer.epochs"))
+    opt, sched = _scratch_copy(optimizer, scheduler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(1, min(n, _DRY_STEPS) + 1):
+            try:
+                sched.step(1.0) if s.type == "ReduceLROnPlateau" else sched.step()
+            except _DRY_ERRORS as exc:
+                raise _problem(cfg, ("scheduler",), f"{s.type}: step {i} of the schedule "
+                               f"failed: {type(exc).__name__}: {exc}") from None
+            lr = float(opt.param_groups[0]["lr"])
+            if not (math.isfinite(lr) and lr >= 0):
+                raise _problem(cfg, ("scheduler",), f"{s.type} sets the learning rate to {lr} "
+                               f"at step {i}; it must stay finite and >= 0 (check gamma and "
+                               "factors)")
+
+
+def _scratch_copy(optimizer, scheduler=None):
+    """Copies of `optimizer` (and of `scheduler`, on the copied optimizer) with the same
+    groups and hyper-parameters, each group holding one scratch parameter (4 zeros, gradient
+    0.5) instead of the model's: what a trial step may change without touching the run."""
+    import copy
+
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    memo: dict = {id(p): p for p in params}  # the model's parameters are shared, not copied
+    opt, sched = copy.deepcopy((optimizer, scheduler), memo)
+    for group in opt.param_groups:
+        param = nn.Parameter(torchlite.zeros(4))
+        param.grad = torchlite.full((4,), 0.5)
+        group["params"] = [param]
+    return opt, sched
 
 
 def schedule_steps(cfg: Config, steps_per_epoch: int) -> int:
@@ -85,29 +127,6 @@ def _spans(sched, n: int):
     else:
         for child in children:
             yield from _spans(child, n)
-
-
-def _dry_schedule(cfg: Config, sched, opt, steps_per_epoch: int) -> None:
-    s = cfg.scheduler
-    n = schedule_steps(cfg, steps_per_epoch)
-    short = one_cycle_shortfall(sched, n)
-    if short is not None:
-        key = next((k for k in ("total_steps", "epochs") if k in s.kwargs), None)
-        raise _problem(cfg, ("scheduler", key) if key else ("scheduler",), (
-            f"OneCycleLR's {short[0]} total steps are fewer than the {short[1]} scheduler steps "
-            f"of the run ({cfg.trainer.epochs} epochs x {steps_per_epoch} steps per epoch"
-            f"{'' if s.interval == 'step' else ', stepped once per epoch'}); raise it, or leave "
-            "total_steps and epochs out so that it follows trainer.epochs"))
-    for i in range(1, min(n, _DRY_STEPS) + 1):
-        try:
-            sched.step(1.0) if s.type == "ReduceLROnPlateau" else sched.step()
-        except (ArithmeticError, LookupError, TypeError, ValueError, RuntimeError) as exc:
-            raise _problem(cfg, ("scheduler",), f"{s.type}: step {i} of the schedule failed: "
-                           f"{type(exc).__name__}: {exc}") from None
-        lr = float(opt.param_groups[0]["lr"])
-        if not (math.isfinite(lr) and lr >= 0):
-            raise _problem(cfg, ("scheduler",), f"{s.type} sets the learning rate to {lr} at "
-                           f"step {i}; it must stay finite and >= 0 (check gamma and factors)")
 
 
 def check_resume(cfg: Config, state, scheduler, steps_per_epoch: int) -> None:
@@ -200,12 +219,14 @@ def _task_reason(cfg: Config, data: DataBundle) -> str:
             "regression loss (MSELoss, L1Loss, HuberLoss) and metrics (mse, rmse, mae, r2)")
 
 
-def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) -> tuple:
-    """Run one small batch through model and loss (eval mode, no graph, no RNG drawn).
+def check_one_batch(run) -> tuple:
+    """Run one small batch of `run` (a Prepared) through its model and loss (eval mode, no
+    graph, no RNG drawn).
 
     Returns the output shape and the loss. A model that does not fit the data (a Linear of the
     wrong width, say) becomes a ConfigError on `model`, not a crash in the middle of training.
     """
+    cfg, model, data = run.cfg, run.model, run.data
     x, y = next(iter(DataLoader(data.train, batch_size=min(cfg.data.batch_size, 8))))
     was_training = model.training
     model.eval()
@@ -221,18 +242,17 @@ def check_one_batch(cfg: Config, model, loss_fn, data: DataBundle, device: str) 
              if isinstance(mod, _BatchNorm)]
     try:
         with torchlite.no_grad():
-            out = checked_forward(model, x.to(device), cfg)
+            # a custom model's own failure: a ConfigError on model.target
+            out = run.forward(x.to(run.device),
+                              f" (input samples of shape {list(data.input_shape)})")
             try:
-                loss = loss_fn(out, y.to(device))
+                loss = run.loss_fn(out, y.to(run.device))
             except OutOfMemoryError:
                 raise
             except (RuntimeError, ValueError, TypeError, IndexError) as exc:
                 raise ConfigError([cfg.source.problem(("loss",), (
                     f"{cfg.loss.type} does not accept the model's output of shape "
                     f"{list(out.shape)} with targets of shape {list(y.shape)}: {exc}"))]) from None
-    except UserModelError as exc:  # a custom model's own code, named as such
-        shape = f" (input samples of shape {list(data.input_shape)})" if exc.__cause__ else ""
-        raise config_model_error(cfg, exc, shape) from exc
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
         if isinstance(exc, (ConfigError, OutOfMemoryError)):
             raise

@@ -183,8 +183,6 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
     makes torchlite import anything. The class must be an nn.Module subclass before anything
     is called.
     """
-    from .registry import RegistryError
-
     info = checkpoint_info(path)
     _custom_model_code(path, info["config"], model_code, trust_model_code)
     try:
@@ -193,14 +191,12 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
         raise CheckpointError(f"{path}: the config stored in the checkpoint is invalid: {exc}") \
             from None
     from .build import DataBundle
+    from .prepare import prepare
 
     pre = info["preprocess"]
     data = DataBundle(None, None, None, pre["task"], pre.get("num_classes"), pre.get("classes"),
                       tuple(pre["input_shape"]), tuple(pre["raw_shape"]), None, pre)
-    try:
-        model = checked_build(cfg, data)
-    except (ConfigError, RegistryError) as exc:
-        raise CheckpointError(f"{path}: cannot rebuild the checkpoint's model: {exc}") from None
+    model = prepare(cfg, upto="model", device="cpu", data=data, checkpoint=path).model
     state = torchlite.load(path)
     try:
         model.load_state_dict(state)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -23,21 +23,15 @@ from torchlite.errors import TrainingDiverged, TrainingInterrupted
 from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
-from .build import (
-    DataBundle,
-    build_data,
-    build_loss,
-    build_optimizer,
-    build_scheduler,
-    resolve_device,
-)
-from .config import Config
+from .actions import EPOCH_END, EpochEnd
 from .device_metrics import DeviceAccumulator
 from .loader import ConfigError
 from .metrics import MetricAccumulator
-from .preflight import check_batches, check_one_batch, check_optimization, check_resume, check_task
-from .restore import UserModelError, checked_build, checked_forward, config_model_error
+from .preflight import check_resume
+from .prepare import Prepared
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
+
+__all__ = ["LoopState", "Trainer", "TrainingDiverged", "TrainingInterrupted", "evaluate"]
 
 
 @dataclass
@@ -58,12 +52,6 @@ class LoopState:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def _better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
 class _Signals:
@@ -92,48 +80,22 @@ class _Signals:
 
 
 class Trainer:
-    """Fits the model a Config describes, writing everything into one run folder."""
+    """Fits a prepared run (see `prepare`), writing everything into one run folder: each epoch
+    is the train steps, then the actions of `actions` (default `actions.EPOCH_END`)."""
 
-    def __init__(self, cfg: Config, paths: RunPaths | None = None, *,
-                 callback: Callable | None = None, resume: bool = False) -> None:
-        self.cfg = cfg
-        self.paths = paths  # may be set after setup(): the run folder is made once all builds
+    def __init__(self, run: Prepared, paths: RunPaths, *, callback: Callable | None = None,
+                 resume: bool = False, actions: Sequence[Callable] = EPOCH_END) -> None:
+        self.run = run
+        self.cfg, self.device, self.data = run.cfg, run.device, run.data
+        self.model, self.loss_fn = run.model, run.loss_fn
+        self.optimizer, self.scheduler = run.optimizer, run.scheduler
+        self.train_loader = run.train_loader
+        self.paths = paths
         self.callback = callback or (lambda event, **info: None)
         self.resume = resume
-        self.device = resolve_device(cfg.device)
-        self._ready = False
-
-    # -- set-up ---------------------------------------------------------------------------------
-    def setup(self) -> None:
-        """Build data, model, loss, optimizer and scheduler, and check that one batch goes
-        through the model. Raises ConfigError (with the key path) for a model that does not
-        fit the data, before any file is written."""
-        if self._ready:
-            return
-        cfg = self.cfg
-        torchlite.manual_seed(cfg.seed)
-        self.data: DataBundle = build_data(cfg)
-        check_task(cfg, self.data)
-        try:
-            self.model = checked_build(cfg, self.data).to(self.device)
-        except UserModelError as exc:
-            raise config_model_error(cfg, exc) from exc
-        self.loss_fn = build_loss(cfg)
-        if hasattr(self.loss_fn, "to"):
-            self.loss_fn = self.loss_fn.to(self.device)
-        self.optimizer = build_optimizer(cfg, self.model)
-        self.train_loader = DataLoader(self.data.train, batch_size=cfg.data.batch_size,
-                                       shuffle=cfg.data.shuffle, drop_last=cfg.data.drop_last,
-                                       seed=cfg.seed, num_workers=cfg.data.num_workers)
-        check_batches(cfg, len(self.data.train), len(self.train_loader))
-        steps = math.ceil(len(self.train_loader) / cfg.trainer.accumulate_grad_batches)
-        self._optimizer_steps = steps  # per epoch (batches over accumulate_grad_batches)
-        check_optimization(cfg, steps)
-        self.scheduler = build_scheduler(cfg, self.optimizer, steps)
-        check_one_batch(cfg, self.model, self.loss_fn, self.data, self.device)
+        self.actions = list(actions)
         self.state = LoopState()
-        self.metric_names = list(cfg.metrics)
-        self._ready = True
+        self.metric_names = list(run.cfg.metrics)
 
     def _eval_loader(self, ds):
         size = self.cfg.data.eval_batch_size or self.cfg.data.batch_size
@@ -158,17 +120,16 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> dict:
         cfg = self.cfg
-        self.setup()
         if self.resume:
             self._restore()
             # nothing in the run folder has changed yet: a resume with nothing to do stops here
-            check_resume(cfg, self.state, self.scheduler, self._optimizer_steps)
+            check_resume(cfg, self.state, self.scheduler, self.run.steps_per_epoch)
         else:
             write_config(self.paths, cfg.model_dump(mode="json"))
         self.csv = MetricsCSV(self.paths.metrics, cfg.metric_columns(),
                               resume_epoch=self.state.epoch if self.resume else None)
         n_params = sum(p.numel() for p in self.model.parameters())
-        self._log(f"{'resume' if self.resume else 'start'}: run {self.paths.root}, device "
+        self.log(f"{'resume' if self.resume else 'start'}: run {self.paths.root}, device "
                   f"{self.device}, {n_params} parameters, seed {cfg.seed}, epochs "
                   f"{cfg.trainer.epochs}")
         self.callback("start", run_dir=str(self.paths.root), device=self.device,
@@ -198,7 +159,7 @@ class Trainer:
             self.model.load_state_dict(torchlite.load(self.paths.best))
         summary = self._summary(status, reason)
         write_summary(self.paths, summary)
-        self._log(f"end: {status} ({reason})")
+        self.log(f"end: {status} ({reason})")
         self.callback("end", **summary)
         if status == "interrupted":
             raise TrainingInterrupted(reason)
@@ -217,12 +178,25 @@ class Trainer:
         else:
             kept = "no epoch had finished, so no weights were saved"
         write_summary(self.paths, self._summary("failed", f"out of memory: {exc}"))
-        self._log(f"end: failed (out of memory): {exc}; {kept}")
+        self.log(f"end: failed (out of memory): {exc}; {kept}")
         raise OutOfMemoryError(f"{exc}; {kept}") from exc
 
     def _epoch(self, start: float) -> bool:
+        """One epoch: the train steps, then the end-of-epoch actions. True: stop early."""
+        epoch = self.state.epoch + 1
+        row, t0 = self._train_epoch(epoch, start)
+        end = self._epoch_end(epoch, row, t0)
+        stop = False
+        for action in self.actions:
+            stop = bool(action(self, end)) or stop
+        if self._signals.stop:
+            raise TrainingInterrupted(self._signals.stop)
+        return stop
+
+    def _train_epoch(self, epoch: int, start: float) -> tuple[dict, float]:
+        """The train steps of one epoch (continuing an interrupted one): its train/ metrics
+        and when it started."""
         cfg, st = self.cfg, self.state
-        epoch = st.epoch + 1
         self.model.train()
         self.train_loader.set_epoch(st.epoch)
         acc = MetricAccumulator(self.metric_names, self.data.task, self.data.num_classes)
@@ -231,7 +205,6 @@ class Trainer:
             loss_sum, loss_n = st.partial["loss_sum"], st.partial["loss_n"]
             acc.load_state_dict(st.partial["metrics"])
             st.partial = None
-        accum = cfg.trainer.accumulate_grad_batches
         n_batches = len(self.train_loader)
         # on a GPU the metric sums stay on the device (read once per epoch): a step never waits
         dev_acc = DeviceAccumulator(acc) if _accumulate_on_device(self.device) else None
@@ -241,15 +214,7 @@ class Trainer:
             if i < st.batch:  # resuming inside an epoch: these batches were already trained
                 continue
             x, y = x.to(self.device), y.to(self.device)
-            try:  # a custom model checked in eval mode may still fail in training mode
-                out = checked_forward(self.model, x, cfg)
-            except UserModelError as exc:
-                raise config_model_error(cfg, exc) from exc
-            loss = self.loss_fn(out, y)
-            (loss / accum if accum > 1 else loss).backward()
-            last_in_epoch = i + 1 == n_batches
-            if (i + 1) % accum == 0 or last_in_epoch:
-                self._optimizer_step()
+            out, loss = self._train_step(x, y, i, n_batches)
             st.batch = i + 1
             st.samples += x.shape[0]
             lv = loss.detach()._data
@@ -261,16 +226,16 @@ class Trainer:
                 acc.update(out.detach()._data, y._data)
             if self.device == "cpu" or (i + 1) % cfg.trainer.log_every_n_steps == 0:
                 self._check_finite(float(lv), epoch)
-            if (i + 1) % cfg.trainer.log_every_n_steps == 0 or last_in_epoch:
+            if (i + 1) % cfg.trainer.log_every_n_steps == 0 or i + 1 == n_batches:
                 self.callback("step", epoch=epoch, batch=i + 1, batches=n_batches, step=st.step,
-                              loss=float(lv), lr=self._lr(),
+                              loss=float(lv), lr=self.lr(),
                               samples_per_s=st.samples / max(time.perf_counter() - start, 1e-9))
             if self._signals.stop:
                 if dev_acc is not None:
                     dev_acc.flush()
                 st.partial = {"loss_sum": float(loss_sum), "loss_n": loss_n,
                               "metrics": acc.state_dict()}
-                self._save_last(epoch - 1, {})
+                self.save_last(epoch - 1, {})
                 raise TrainingInterrupted(self._signals.stop)
         if dev_acc is not None:
             dev_acc.flush()
@@ -278,26 +243,34 @@ class Trainer:
         self._check_finite(train_loss, epoch)
         row = {"train/loss": train_loss}
         row.update({f"train/{k}": v for k, v in acc.compute().items() if k != "loss"})
+        return row, t0
+
+    def _train_step(self, x, y, i: int, n_batches: int) -> tuple:
+        """Batch i of n_batches: forward, backward and, every accumulate_grad_batches batches
+        and at the end of the epoch, the optimizer step. Returns the output and the loss."""
+        accum = self.cfg.trainer.accumulate_grad_batches
+        out = self.run.forward(x)  # a custom model checked in eval mode may fail in training
+        loss = self.loss_fn(out, y)
+        (loss / accum if accum > 1 else loss).backward()
+        if (i + 1) % accum == 0 or i + 1 == n_batches:
+            self._optimizer_step()
+        return out, loss
+
+    def _epoch_end(self, epoch: int, row: dict, t0: float) -> EpochEnd:
+        """Validate, count the epoch as done and step an epoch-wise scheduler: the epoch's
+        metrics and its metrics.csv row (lr as the epoch trained with it)."""
+        cfg, st = self.cfg, self.state
         if self.data.val is not None and cfg.has_val:
             val = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.val),
                            self.device, self.metric_names, self.data.task,
                            self.data.num_classes)
             row.update({f"val/{k}": v for k, v in val.items()})
         st.epoch, st.batch = epoch, 0
-        lr = self._lr()
+        lr = self.lr()
         self._scheduler_epoch_step(row)
         record = {"epoch": epoch, "step": st.step, "time_s": time.perf_counter() - t0,
                   "lr": lr, **row}
-        self.csv.append(record)
-        st.history.append({k: v for k, v in record.items()})
-        stop = self._checkpoint(epoch, row)
-        self._log(f"epoch {epoch}: " + ", ".join(
-            f"{k} {v:.6g}" for k, v in record.items() if k != "epoch" and isinstance(v, float)))
-        self.callback("epoch_end", **record, best_epoch=st.best_epoch,
-                      best_value=st.best_value)
-        if self._signals.stop:
-            raise TrainingInterrupted(self._signals.stop)
-        return stop
+        return EpochEnd(epoch, row, record)
 
     def _optimizer_step(self) -> None:
         tc = self.cfg.trainer
@@ -321,7 +294,8 @@ class Trainer:
         else:
             self.scheduler.step()
 
-    def _lr(self) -> float:
+    def lr(self) -> float:
+        """The learning rate of the first parameter group."""
         return float(self.optimizer.param_groups[0]["lr"])
 
     def _check_finite(self, value: float, epoch: int) -> None:
@@ -332,38 +306,17 @@ class Trainer:
                 kept = "; no epoch had finished, so no weights were saved"
             raise TrainingDiverged(
                 f"loss became {value} at epoch {epoch}, step {self.state.step}, lr "
-                f"{self._lr():.6g}{kept} (try a lower learning rate or trainer.grad_clip)"
+                f"{self.lr():.6g}{kept} (try a lower learning rate or trainer.grad_clip)"
             )
 
-    # -- checkpoints ----------------------------------------------------------------------------
-    def _checkpoint(self, epoch: int, row: dict) -> bool:
-        cfg, st = self.cfg, self.state
-        if not _finite_weights(self.model):
-            raise TrainingDiverged(f"weights became non-finite at epoch {epoch}, step {st.step}, "
-                                   f"lr {self._lr():.6g}")
-        ck = cfg.trainer.checkpoint
-        value = row.get(ck.monitor)
-        if value is not None and _better(value, st.best_value, ck.mode):
-            st.best_value, st.best_epoch = float(value), epoch
-            ckpt.save_weights(self.paths.best, self.model, cfg, epoch, row, self.data.preprocess)
-        if ck.save_every and epoch % ck.save_every == 0:
-            ckpt.save_weights(self.paths.epoch_weights(epoch), self.model, cfg, epoch, row,
-                              self.data.preprocess)
-        stop = False
-        es = cfg.trainer.early_stopping
-        if es is not None and es.monitor in row:
-            if _better(row[es.monitor], st.es_best, es.mode, es.min_delta):
-                st.es_best = float(row[es.monitor])
-                st.bad_epochs = 0
-            else:
-                st.bad_epochs += 1
-                stop = st.bad_epochs > es.patience
-        self._save_last(epoch, row)
-        return stop
+    # -- files ----------------------------------------------------------------------------------
+    def save_weights(self, path, epoch: int, row: dict) -> None:
+        """The model's weights with the config, epoch, metrics and preprocessing."""
+        ckpt.save_weights(path, self.model, self.cfg, epoch, row, self.data.preprocess)
 
-    def _save_last(self, epoch: int, row: dict) -> None:
-        ckpt.save_weights(self.paths.last, self.model, self.cfg, epoch, row,
-                          self.data.preprocess)
+    def save_last(self, epoch: int, row: dict) -> None:
+        """`last` and the training state beside it (what resuming continues from)."""
+        self.save_weights(self.paths.last, epoch, row)
         ckpt.save_training_state(self.paths.state, self.optimizer, self.scheduler, self.state)
 
     def _summary(self, status: str, reason: str) -> dict:
@@ -388,7 +341,8 @@ class Trainer:
                 return str(p)
         return None
 
-    def _log(self, message: str) -> None:
+    def log(self, message: str) -> None:
+        """One line of train.log."""
         append_log(self.paths.log, message)
 
 
@@ -398,14 +352,6 @@ def _host(t) -> np.ndarray:
 
 def _host_array(a) -> np.ndarray:
     return torchlite.backend.move(a, torchlite.backend.CPU)
-
-
-def _finite_weights(model) -> bool:
-    for p in model.parameters():
-        xp = torchlite.backend.get_xp(p._data)
-        if not bool(xp.isfinite(p._data).all()):
-            return False
-    return True
 
 
 def _accumulate_on_device(device) -> bool:
