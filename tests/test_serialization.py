@@ -9,7 +9,13 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 import torchlite
-from torchlite.serialization import CheckpointError, read_metadata
+from torchlite.serialization import (
+    DIGEST_KEY,
+    CheckpointError,
+    read_metadata,
+    stale_temp_files,
+    temp_path,
+)
 
 
 def _arrays_equal(a, b):
@@ -203,6 +209,108 @@ def test_overlapping_offsets(tmp_path):
         torchlite.load(_with_header(tmp_path, header))
 
 
+def _with_raw(tmp_path, raw: bytes, data: bytes = b"\x00" * 4):
+    path = tmp_path / "raw.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+    return path
+
+
+_X = b'"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}'
+
+
+@pytest.mark.parametrize("header, data, msg", [
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, 8,
+     r"hole of 4 bytes .* before tensor 'x'"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+      "y": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}, 12, "hole of 4 bytes"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, 5,
+     r"1 junk bytes after the last tensor"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}, 4, "end before they begin"),
+    ({"x": {"dtype": "F32", "shape": [2 ** 63, 4], "data_offsets": [0, 4]}}, 4,
+     r"more elements than the format can count"),
+    ({"x": {"dtype": "F32", "shape": [2 ** 32, 2 ** 32, 0], "data_offsets": [0, 0]}}, 0,
+     r"more elements than the format can count"),
+    ({"x": {"dtype": "F32", "shape": [2 ** 62], "data_offsets": [0, 4]}}, 4,
+     r"larger than the format can count"),
+    ({"x": {"dtype": "I8", "shape": [2 ** 40, 2 ** 20], "data_offsets": [0, 4]}}, 4,
+     r"needs 1152921504606846976 bytes but its offsets span 4"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 2 ** 64]}}, 4, "invalid data offs"),
+    ({"x": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}}, 4, "invalid shape"),
+    ({"x": {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}}, 4, "invalid shape"),
+    ({"x": ["F32", [1], [0, 4], 0]}, 4, "corrupted header entry for tensor 'x'"),
+    ({"x": {"dtype": {"F32": 1}, "shape": [1], "data_offsets": [0, 4]}}, 4, "invalid dtype"),
+])
+def test_layouts_the_format_refuses(tmp_path, header, data, msg):
+    path = _with_header(tmp_path, header, b"\x00" * data)
+    with pytest.raises(CheckpointError, match=f"^{path}: .*{msg}"):
+        torchlite.load(path)
+
+
+@pytest.mark.parametrize("raw, msg", [
+    (b'{' + _X + b',' + _X + b'}', "tensor name 'x' appears twice"),
+    (b'{' + _X + b',"__metadata__":{"a":"1","a":"2"}}', "metadata key 'a' appears twice"),
+    (b'{' + _X + b',"__metadata__":{},"__metadata__":{}}', "metadata appears twice"),
+    (b'{"x":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}', "'dtype' twice"),
+    (b'{' + _X + b'}\xff', "not UTF-8"),
+    (b'{' + _X + b',"__metadata__":{"a":"\\ud800"}}', "surrogate"),
+    (b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":NaN}}', "NaN is not JSON"),
+    (b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":1e999}}', "out of range"),
+    (b'{"x":{"dtype":"F32","shape":[-0],"data_offsets":[0,4]}}', "invalid shape"),
+    (b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":' + b"[" * 126 + b"]" * 126
+     + b'}}', "nested more than 127 levels"),
+    (b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":' + b"[" * 5000 + b"]" * 5000
+     + b'}}', "nested more than 127 levels"),
+])
+def test_headers_the_format_refuses(tmp_path, raw, msg):
+    path = _with_raw(tmp_path, raw)
+    with pytest.raises(CheckpointError, match=f"^{path}: .*{msg}"):
+        torchlite.load(path)
+
+
+@pytest.mark.parametrize("raw", [
+    b'  \n{' + _X + b'}\t ',  # JSON whitespace around the object
+    b'{' + _X + b',"__metadata__":null}',
+    b'{"x":["F32",[1],[0,4]]}',  # serde reads a struct from an array too
+    b'{"x":{"dtype":{"F32":null},"shape":[1],"data_offsets":[0,4],"e":1,"e":[[2]]}}',
+    b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"e":' + b"[" * 125 + b"]" * 125
+    + b'}}',
+    b'{' + _X + b',"z":{"dtype":"F32","shape":[0,2305843009213693951],"data_offsets":[4,4]}}',
+])
+def test_headers_the_format_accepts(tmp_path, raw):
+    from safetensors.numpy import load as st_load
+
+    path = _with_raw(tmp_path, raw, np.float32(1.5).tobytes())
+    out = torchlite.load(path)
+    assert out["x"].tolist() == [1.5] and out["x"].tolist() == st_load(path.read_bytes())["x"]
+
+
+def test_header_size_limit_is_the_formats(tmp_path):
+    path = tmp_path / "big.safetensors"
+    path.write_bytes(struct.pack("<Q", 100_000_001) + b"{}" + b" " * 16)
+    with pytest.raises(CheckpointError, match="larger than the format allows"):
+        torchlite.load(path)
+
+
+def test_concatenated_files_are_refused(tmp_path):
+    good = _good_file(tmp_path).read_bytes()
+    bad = tmp_path / "twice.safetensors"
+    bad.write_bytes(good + good)
+    with pytest.raises(CheckpointError, match="junk bytes after the last tensor"):
+        torchlite.load(bad)
+
+
+def test_what_the_format_has_and_torchlite_lacks(tmp_path):
+    path = _with_header(tmp_path, {"x": {"dtype": "U16", "shape": [2], "data_offsets": [0, 4]}},
+                        b"\x00" * 4)
+    with pytest.raises(CheckpointError, match="dtype U16, which torchlite does not support"):
+        torchlite.load(path)
+    assert read_metadata(path) == {}
+    path = _with_header(tmp_path, {"x": {"dtype": "F32", "shape": [0, 2 ** 61],
+                                         "data_offsets": [0, 0]}}, b"")
+    with pytest.raises(CheckpointError, match=r"shape \[0, 2305843009213693952\] too large"):
+        torchlite.load(path)
+
+
 def test_pickle_and_zip_files_are_refused(tmp_path):
     import pickle
 
@@ -235,7 +343,88 @@ def test_corrupted_torchlite_metadata(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# digests
+
+
+def _flip(path, offset: int, bit: int = 0):
+    raw = bytearray(path.read_bytes())
+    raw[offset] ^= 1 << bit
+    path.write_bytes(bytes(raw))
+
+
+def test_a_changed_bit_in_the_data_is_a_corrupt_file(tmp_path):
+    path = _good_file(tmp_path)
+    _flip(path, path.stat().st_size - 3)
+    with pytest.raises(CheckpointError, match=f"^{path} is corrupt: its tensor data does not"):
+        torchlite.load(path)
+    read_metadata(path)  # the header is intact
+    assert load_file(str(path))["a"].shape == (4,)  # a well-formed file, for safetensors
+
+
+def test_a_changed_value_in_the_metadata_is_a_corrupt_file(tmp_path):
+    path = tmp_path / "m.safetensors"
+    torchlite.save({"w": torchlite.ones(2)}, path, metadata={"epoch": 5, "note": "lr=0.1"})
+    raw = path.read_bytes()
+    for old, new in [(b'"5"', b'"7"'), (b"lr=0.1", b"lr=0.2")]:
+        assert raw.count(old) == 1
+        path.write_bytes(raw.replace(old, new))
+        with pytest.raises(CheckpointError, match="is corrupt: its header does not match"):
+            read_metadata(path)
+        with pytest.raises(CheckpointError, match="is corrupt: its header does not match"):
+            torchlite.load(path)
+
+
+def test_a_renamed_tensor_is_a_corrupt_file(tmp_path):
+    path = tmp_path / "n.safetensors"
+    torchlite.save({"w0": torchlite.ones(2)}, path)
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(b'"w0":{', b'"w1":{'))
+    with pytest.raises(CheckpointError, match="is corrupt: its header does not match"):
+        torchlite.load(path)
+
+
+def test_a_lost_digest_entry_is_a_corrupt_file(tmp_path):
+    path = _good_file(tmp_path)
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(DIGEST_KEY.encode(), b"torchlite_digesu"))
+    with pytest.raises(CheckpointError, match=f"is corrupt: its digest entry '{DIGEST_KEY}' is "
+                                              "missing"):
+        torchlite.load(path)
+
+
+def test_files_without_a_digest_still_load(tmp_path):
+    # what torchlite wrote before the digest existed: no digest, no "digest" in its entry
+    path = str(tmp_path / "old.safetensors")
+    save_file({"a": np.ones(2, np.float32)}, path, metadata={
+        "format": "pt", "torchlite": json.dumps({"version": "1", "skeleton": None})})
+    assert torchlite.load(path)["a"].tolist() == [1.0, 1.0]
+
+
+def test_the_digest_keys_are_reserved(tmp_path):
+    for key in (DIGEST_KEY, "torchlite"):
+        with pytest.raises(ValueError, match=f"metadata key '{key}' is reserved"):
+            torchlite.save({"a": torchlite.ones(1)}, tmp_path / "r.safetensors",
+                           metadata={key: "x"})
+    assert not os.listdir(tmp_path)
+
+
+def test_the_cli_maps_a_corrupt_file_to_exit_3():
+    assert issubclass(CheckpointError, ValueError)
+    assert CheckpointError.exit_code == 3
+
+
+# --------------------------------------------------------------------------------------------
 # atomic writes
+
+
+def test_temp_file_names(tmp_path):
+    target = tmp_path / "w.safetensors"
+    assert temp_path(target, "0123abcd") == tmp_path / ".w.safetensors.0123abcd.tmp"
+    for name in (".w.safetensors.0123abcd.tmp", ".w.safetensors.x.tmp",
+                 ".v.safetensors.0123abcd.tmp", "w.safetensors"):
+        (tmp_path / name).write_bytes(b"")
+    assert stale_temp_files(target) == [tmp_path / ".w.safetensors.0123abcd.tmp"]
+    assert stale_temp_files(tmp_path / "nowhere" / "w.safetensors") == []
 
 
 def test_atomic_write_keeps_old_file_when_replace_fails(tmp_path, monkeypatch):

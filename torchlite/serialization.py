@@ -6,28 +6,41 @@ tuples, dicts). Tensors go in the safetensors body; everything else goes in the 
 metadata as JSON. A flat dict of tensors (a model's state_dict) is stored under its own keys, so
 `safetensors.torch.load_file` in PyTorch reads it directly, and `load` reads plain safetensors
 files written by other tools.
+
+Reading is as strict as the safetensors library (see _safetensors_header): a file it refuses
+(a hole, an overlap or junk after the tensors, a header that is too large, not UTF-8 or nested
+too deeply, ...) raises CheckpointError naming the file and the problem. `save` also stores a
+SHA-256 digest of the data section and of the rest of the header under the metadata key
+`torchlite_digest`; `load` and `read_metadata` verify it, so a bit flip that leaves the file
+well-formed is reported as a corrupt file. Files without it (other tools, PyTorch) still load.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
+import math
 import os
+import re
 import secrets
 import stat
-import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from . import _filekind, backend
+from . import _safetensors_header as sth
 from .errors import CheckpointError, CheckpointNotFoundError
 from .tensor import Tensor
 
 FORMAT_VERSION = "1"
 _META_KEY = "torchlite"
-_MAX_HEADER = 100 * 1024 * 1024
+DIGEST_KEY = "torchlite_digest"
+_DIGEST_ALGORITHM = "sha256"
+_MAX_SIZE = 2 ** 63 - 1  # NumPy's limit on an array's extent in bytes (the format's: 2**64 - 1)
 
 _TO_ST = {
     np.dtype(np.float16): "F16", np.dtype(np.float32): "F32", np.dtype(np.float64): "F64",
@@ -96,14 +109,39 @@ def save(obj, f, metadata: dict | None = None) -> None:
     for name, t in tensors.items():
         arr = backend.move(t._data, backend.CPU)
         arrays[name] = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
-    info = {"version": FORMAT_VERSION, "skeleton": skeleton}
+    # "digest": load insists on the digest entry (a bit flip in its key would otherwise pass)
+    info = {"version": FORMAT_VERSION, "skeleton": skeleton, "digest": _DIGEST_ALGORITHM}
     if flat:  # safetensors orders its header by dtype and name; load gives back the dict's order
         info["order"] = list(tensors)
     meta = {"format": "pt", _META_KEY: json.dumps(info)}
     for k, v in (metadata or {}).items():
+        if str(k) in (_META_KEY, DIGEST_KEY):
+            raise ValueError(f"save: metadata key '{k}' is reserved for torchlite's own use")
         meta[str(k)] = v if isinstance(v, str) else json.dumps(v)
-    data = st_save(arrays, metadata=meta)
-    atomic_write_bytes(f, data)
+    # The digests go into the header that the library lays out, so it is written with
+    # placeholders of the digests' length, which are then overwritten: no offset moves.
+    holes = {"data": secrets.token_hex(32), "header": secrets.token_hex(32)}
+    meta[DIGEST_KEY] = json.dumps({"algorithm": _DIGEST_ALGORITHM, **holes})
+    blob = memoryview(st_save(arrays, metadata=meta))
+    n = int.from_bytes(blob[:8], "little")
+    raw = bytes(blob[8:8 + n])
+    digests = {"data": hashlib.sha256(blob[8 + n:]).hexdigest(),
+               "header": _header_digest(json.loads(raw))}
+    for key, hole in holes.items():
+        assert raw.count(hole.encode()) == 1
+        raw = raw.replace(hole.encode(), digests[key].encode())
+    atomic_write_bytes(f, (blob[:8], raw, blob[8 + n:]))
+
+
+def _header_digest(header: dict) -> str:
+    """SHA-256 of the header's content less the digest entry, in a canonical JSON spelling
+    (so that it does not depend on how a writer spaced or ordered the header)."""
+    rest = dict(header)
+    meta = rest.get(sth.METADATA)
+    if isinstance(meta, dict):
+        rest[sth.METADATA] = {k: v for k, v in meta.items() if k != DIGEST_KEY}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 WRITE_ERROR_ATTR = "torchlite_writing"
@@ -133,11 +171,31 @@ def writing(path):
         raise
 
 
+def temp_path(path, token: str) -> Path:
+    """The temporary file `atomic_write_bytes` writes before renaming it over `path`:
+    `.NAME.TOKEN.tmp` in the same folder, TOKEN being 8 lowercase hex digits."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{token}.tmp"
+
+
+def stale_temp_files(path) -> list[Path]:
+    """Temporary files of `path` (see `temp_path`) that a killed write left behind (SIGKILL or
+    power loss between creating and renaming one). Safe to delete when nothing is writing
+    `path`."""
+    path = Path(path)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{8}\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except FileNotFoundError:
+        return []
+    return sorted(path.parent / n for n in names if pattern.fullmatch(n))
+
+
 def _create_temp(path: Path) -> tuple[int, str]:
     """A new temporary file beside `path`. Created with mode 0o666, so the umask applies as with
     open() (tempfile.mkstemp would make it 0o600 whatever the umask)."""
     for _ in range(100):
-        tmp = os.fspath(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.fspath(temp_path(path, secrets.token_hex(4)))
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                            0o666), tmp
@@ -146,8 +204,9 @@ def _create_temp(path: Path) -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", os.fspath(path))
 
 
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`.
+def atomic_write_bytes(path, data: bytes | Sequence[bytes | memoryview]) -> Path:
+    """Write `data` (bytes, or a sequence of buffers written one after the other) to a
+    temporary file in the same folder, fsync, then rename over `path`.
 
     A crash at any instant leaves either the old file or the new one, never a partial file. A new
     file gets the mode open() would give (0o666 less the umask); a replaced file keeps its mode.
@@ -169,7 +228,8 @@ def atomic_write_bytes(path, data: bytes) -> Path:
             with os.fdopen(fd, "wb") as fh:
                 if old_mode is not None:
                     os.chmod(tmp, old_mode)
-                fh.write(data)
+                for part in (data,) if isinstance(data, (bytes, bytearray)) else data:
+                    fh.write(part)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -197,12 +257,16 @@ def _fail(path, msg):
     raise CheckpointError(f"{path}: {msg}")
 
 
-def _not_safetensors(path, buf: bytearray) -> None:
+def _corrupt(path, msg):
+    raise CheckpointError(f"{path} is corrupt: {msg}")
+
+
+def _not_safetensors(path, prefix: bytes) -> None:
     """Name a file of another kind for what it is (a pickle or PyTorch archive with how to
     convert it; a NumPy file, a config or other text); return for a file that may be a
     truncated or corrupt safetensors file, which read_header describes in detail."""
     kind = _filekind.sniff(path)
-    if kind in ("pickle", "pytorch") or (buf[:1] == b"\x80" and kind == "unknown"):
+    if kind in ("pickle", "pytorch") or (prefix[:1] == b"\x80" and kind == "unknown"):
         _fail(path, "this is a pickle or a PyTorch .pt/.pth archive, which torchlite never "
                     "unpickles (unsafe); convert it in PyTorch with "
                     "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
@@ -210,81 +274,118 @@ def _not_safetensors(path, buf: bytearray) -> None:
         _fail(path, f"not a safetensors checkpoint ({_filekind.describe(path, kind)})")
 
 
-def read_header(path) -> tuple[dict, int, bytearray]:
-    """Read and verify a safetensors file: returns (header, data start, whole file)."""
+def _check_with_library(path) -> None:
+    """The safetensors library's own verdict on the file (header and layout; it maps the file
+    and reads no tensor). read_header's checks are meant to refuse all it refuses; this keeps
+    that true should a later version of the library tighten its rules."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, framework="numpy"):
+            pass
+    except SafetensorError as exc:
+        _fail(path, f"the safetensors library refuses it ({exc})")
+
+
+def _open(path, with_data: bool) -> tuple[sth.Header, bytearray | None]:
+    """Read and validate the header of a safetensors file, then (with_data) its data section.
+    Each size is checked against the file before anything of that size is allocated."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
-            buf = bytearray(os.fstat(fh.fileno()).st_size)
-            fh.readinto(buf)
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise CheckpointNotFoundError(f"{path}: no such checkpoint file") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
-    (n,) = struct.unpack("<Q", bytes(buf[:8])) if len(buf) >= 8 else (0,)
-    # A safetensors header is JSON right after its 8-byte length (whose first byte may then
-    # look like a pickle's 0x80 or a zip's "PK"); a file without one is named for what it is.
-    if not (len(buf) > 8 and 8 + n <= len(buf) and buf[8:9] == b"{"):
-        _not_safetensors(path, buf)
-    if len(buf) < 8:
-        _fail(path, f"file is too short to be safetensors ({len(buf)} bytes; truncated?)")
-    if n > _MAX_HEADER or 8 + n > len(buf):
-        _fail(path, f"header size {n} does not fit in a file of {len(buf)} bytes "
-                    "(truncated or not a safetensors file)")
-    try:
-        header = json.loads(bytes(buf[8:8 + n]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(path, f"corrupted header ({exc})")
-    if not isinstance(header, dict):
-        _fail(path, "corrupted header (not a JSON object)")
-    start = 8 + n
-    size = len(buf) - start
-    spans = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
-                _fail(path, "corrupted header: __metadata__ must map strings to strings")
-            continue
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        prefix = fh.read(8)
         try:
-            dt, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
-        except (KeyError, TypeError, ValueError):
-            _fail(path, f"corrupted header entry for tensor '{name}'")
-        if dt not in _FROM_ST and dt != "BF16":
-            _fail(path, f"tensor '{name}' has unsupported dtype {dt!r}")
-        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
-            _fail(path, f"tensor '{name}' has an invalid shape {shape!r}")
-        itemsize = 2 if dt == "BF16" else _FROM_ST[dt].itemsize
-        expect = int(np.prod(shape, dtype=np.int64)) * itemsize
-        if not (isinstance(b, int) and isinstance(e, int) and 0 <= b <= e <= size):
-            _fail(path, f"tensor '{name}' has data offsets [{b}, {e}] outside the data section "
-                        f"of {size} bytes (truncated?)")
-        if e - b != expect:
-            _fail(path, f"tensor '{name}' of shape {shape} and dtype {dt} needs {expect} bytes "
-                        f"but its offsets span {e - b}")
-        spans.append((b, e, name))
-    spans.sort()
-    for (_, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
-        if b1 < e0:
-            _fail(path, f"tensors '{n0}' and '{n1}' overlap in the data section")
-    return header, start, buf
+            n = sth.header_length(prefix, size)
+        except sth.HeaderError as exc:
+            # A safetensors header is JSON right after its 8-byte length (whose first byte may
+            # then look like a pickle's 0x80 or a zip's "PK"); other files are named for what
+            # they are.
+            _not_safetensors(path, prefix)
+            _fail(path, str(exc))
+        raw = fh.read(n)
+        if len(raw) != n:
+            _fail(path, "file shrank while being read (truncated?)")
+        if raw.lstrip(b" \t\n\r")[:1] != b"{":
+            _not_safetensors(path, prefix)
+        data_size = size - 8 - n
+        try:
+            header = sth.parse(raw, data_size)
+        except sth.HeaderError as exc:
+            _fail(path, str(exc))
+        _check_with_library(path)
+        digest = _stored_digest(path, header)
+        if digest is not None and digest["header"] != _header_digest(header.json):
+            _corrupt(path, "its header does not match the SHA-256 digest saved with it (the "
+                           "metadata or the tensor table changed after it was written)")
+        if not with_data:
+            return header, None
+        for t in header.tensors:  # what the format allows and torchlite cannot hold
+            if t.dtype not in _FROM_ST and t.dtype != "BF16":
+                _fail(path, f"tensor '{t.name}' has dtype {t.dtype}, which torchlite does not "
+                            "support (unsupported dtype)")
+            # (only a tensor with no elements gets here with such a shape)
+            if math.prod(s for s in t.shape if s) * sth.DTYPE_BITS[t.dtype] // 8 > _MAX_SIZE:
+                _fail(path, f"tensor '{t.name}' has a shape {t.shape} too large for NumPy "
+                            "(its nonzero dimensions span more than 2**63 - 1 bytes)")
+        data = bytearray(data_size)
+        if fh.readinto(data) != data_size:
+            _fail(path, "file shrank while being read (truncated?)")
+    if digest is not None and hashlib.sha256(data).hexdigest() != digest["data"]:
+        _corrupt(path, "its tensor data does not match the SHA-256 digest saved with it (a "
+                       "changed bit on disk or in transfer?)")
+    return header, data
+
+
+def _stored_digest(path, header: sth.Header) -> dict | None:
+    """The digests `save` stored, or None for a file written without (by another tool, or by
+    an older torchlite); a file whose torchlite entry says it has one must have it."""
+    meta = header.metadata or {}
+    raw = meta.get(DIGEST_KEY)
+    if raw is None:
+        try:
+            info = json.loads(meta.get(_META_KEY, "{}"))
+        except json.JSONDecodeError:
+            return None  # load reports the broken entry itself
+        if isinstance(info, dict) and "digest" in info:
+            _corrupt(path, f"its digest entry '{DIGEST_KEY}' is missing")
+        return None
+    try:
+        digest = json.loads(raw)
+        ok = digest["algorithm"] == _DIGEST_ALGORITHM and all(
+            isinstance(digest[k], str) for k in ("data", "header"))
+    except (json.JSONDecodeError, TypeError, KeyError):
+        ok = False
+    if not ok:
+        _corrupt(path, f"its digest entry '{DIGEST_KEY}' is unreadable")
+    return digest
+
+
+def read_header(path) -> sth.Header:
+    """The validated header of a safetensors file, its digest verified (no tensor is read)."""
+    return _open(path, with_data=False)[0]
 
 
 def read_metadata(path) -> dict:
     """The string metadata of a safetensors file (verified, without loading tensors)."""
-    header, _, _ = read_header(path)
-    return dict(header.get("__metadata__") or {})
+    return dict(read_header(path).metadata or {})
 
 
-def _array(buf, start, info):
-    dt, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
-    if dt == "BF16":  # bfloat16 is the top half of a float32
-        raw = np.frombuffer(buf, dtype="<u2", count=(e - b) // 2, offset=start + b)
-        return (raw.astype(np.uint32) << 16).view(np.float32).reshape(shape)
-    npdt = _FROM_ST[dt].newbyteorder("<") if _FROM_ST[dt].itemsize > 1 else _FROM_ST[dt]
-    count = (e - b) // npdt.itemsize
-    arr = np.frombuffer(buf, dtype=npdt, count=count, offset=start + b).reshape(shape)
+def _array(data: bytearray, t) -> np.ndarray:
+    if t.dtype == "BF16":  # bfloat16 is the top half of a float32
+        raw = np.frombuffer(data, dtype="<u2", count=(t.end - t.begin) // 2, offset=t.begin)
+        return (raw.astype(np.uint32) << 16).view(np.float32).reshape(t.shape)
+    npdt = _FROM_ST[t.dtype]
+    little = npdt.newbyteorder("<") if npdt.itemsize > 1 else npdt
+    arr = np.frombuffer(data, dtype=little, count=(t.end - t.begin) // npdt.itemsize,
+                        offset=t.begin).reshape(t.shape)
     if not arr.flags.aligned or arr.dtype.byteorder not in "=|":
-        arr = arr.astype(_FROM_ST[dt])
+        arr = arr.astype(npdt)
     return arr
 
 
@@ -292,17 +393,16 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     """Read a file written by `save` (or any safetensors file) back into tensors and values.
 
     Never unpickles: a pickle or `.pt` archive raises CheckpointError with how to convert it.
+    A file the safetensors library would refuse, or whose stored digest does not match,
+    raises CheckpointError.
     """
     path = os.fspath(f)
-    header, start, buf = read_header(path)
+    header, data = _open(path, with_data=True)
     dev = backend.to_device(map_location) if map_location not in (None, "cpu") else backend.CPU
     tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        arr = _array(buf, start, info)
-        tensors[name] = Tensor._make(backend.move(arr, dev), dev)
-    meta = header.get("__metadata__") or {}
+    for t in header.tensors:
+        tensors[t.name] = Tensor._make(backend.move(_array(data, t), dev), dev)
+    meta = header.metadata or {}
     raw = meta.get(_META_KEY)
     if raw is None:
         return tensors
