@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _bump_scalar,
-    _check_common,
-    _check_number,
-    _decayed_grad,
-    _grads_of,
-    _lazy_state,
-    _square_avg_,
-    _value,
-)
+from ._hyperparams import as_float, check_common, check_number
+from ._inplace import effective_grad, square_avg_
+from ._state import bump_scalar, lazy_state
 from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
@@ -23,15 +15,15 @@ def _adadelta_update(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight
                      maximize):
     """One Adadelta step on raw arrays, in place on `param`, `square_avg` and `acc_delta`."""
     xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
-    _square_avg_(square_avg, grad, rho)
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    square_avg_(square_avg, grad, rho)
     std = square_avg + eps
     xp.sqrt(std, out=std)
     delta = acc_delta + eps
     xp.sqrt(delta, out=delta)
     delta /= std
     delta *= grad
-    _square_avg_(acc_delta, delta, rho)
+    square_avg_(acc_delta, delta, rho)
     param -= lr * delta
 
 
@@ -56,21 +48,19 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
-        if not 0.0 <= _check_number("rho", group["rho"], "rho value") <= 1.0:
+        check_common(group)
+        if not 0.0 <= check_number("rho", group["rho"], "rho value") <= 1.0:
             raise ValueError(f"Invalid rho value: {group['rho']} (rho must be in [0, 1])")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one Adadelta step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            hyper = dict(lr=_value(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
-                         weight_decay=float(group["weight_decay"]), maximize=group["maximize"])
-            for p, grad in _grads_of(group):
-                state = _lazy_state(self.state[p], p, "square_avg", "acc_delta")
-                _bump_scalar(state["step"])
-                _adadelta_update(p._data, grad, state["square_avg"]._data,
-                                 state["acc_delta"]._data, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return dict(lr=as_float(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
+                    weight_decay=float(group["weight_decay"]), maximize=group["maximize"])
+
+    def _prepare(self, p, grad, group):
+        state = lazy_state(self.state[p], p, "square_avg", "acc_delta")
+        bump_scalar(state["step"])
+        return None, (p._data, grad, state["square_avg"]._data, state["acc_delta"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _adadelta_update(*arrays, **hyper)

@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _addcmul_,
-    _bump_scalar,
-    _check_common,
-    _check_nonneg,
-    _decayed_grad,
-    _grads_of,
-    _scalar_tensor,
-    _value,
-    _zeros_state,
-)
+from ._hyperparams import as_float, check_common, check_nonneg
+from ._inplace import addcmul_, effective_grad
+from ._state import bump_scalar, scalar_tensor, zeros_state
 from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
@@ -23,9 +14,9 @@ __all__ = ["Adagrad"]
 def _adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize):
     """One Adagrad step on raw arrays, in place on `param` and `state_sum`."""
     xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
     clr = lr / (1 + (step - 1) * lr_decay)
-    _addcmul_(state_sum, grad, grad, 1.0)
+    addcmul_(state_sum, grad, grad, 1.0)
     std = xp.sqrt(state_sum)
     std += eps
     upd = grad * -clr
@@ -62,28 +53,26 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, group) -> None:
         state = self.state[p]
-        state["step"] = _scalar_tensor(0.0)
-        state["sum"] = _zeros_state(p, float(group["initial_accumulator_value"]))
+        state["step"] = scalar_tensor(0.0)
+        state["sum"] = zeros_state(p, float(group["initial_accumulator_value"]))
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
-        _check_nonneg("lr_decay", group["lr_decay"], "lr_decay value")
-        _check_nonneg("initial_accumulator_value", group["initial_accumulator_value"],
-                      "initial_accumulator_value value")
+        check_common(group)
+        check_nonneg("lr_decay", group["lr_decay"], "lr_decay value")
+        check_nonneg("initial_accumulator_value", group["initial_accumulator_value"],
+                     "initial_accumulator_value value")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one Adagrad step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            hyper = dict(lr=_value(group["lr"]), lr_decay=float(group["lr_decay"]),
-                         weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
-                         maximize=group["maximize"])
-            for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:  # a group added after construction
-                    self._init_state(p, group)
-                step = _bump_scalar(state["step"])
-                _adagrad_update(p._data, grad, state["sum"]._data, step=step, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return dict(lr=as_float(group["lr"]), lr_decay=float(group["lr_decay"]),
+                    weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
+                    maximize=group["maximize"])
+
+    def _prepare(self, p, grad, group):
+        state = self.state[p]
+        if len(state) == 0:  # a group added after construction
+            self._init_state(p, group)
+        return bump_scalar(state["step"]), (p._data, grad, state["sum"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _adagrad_update(*arrays, step=key, **hyper)

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _parallel, backend
-from ..autograd.grad_mode import no_grad
 from . import _fused
-from ._helpers import (
-    _adam_hyper,
-    _bump_scalar,
-    _check_common,
-    _effective_grad,
-    _grads_of,
-    _lazy_state,
-)
+from ._adam_family import adam_grad, adam_hyper, adam_moments_
+from ._hyperparams import check_common
+from ._state import bump_scalar, lazy_state
 from .optimizer import Optimizer
 
 __all__ = ["Adam"]
@@ -37,29 +29,13 @@ def _adam_update_many(entries, *, step, lr, beta1, beta2, eps, weight_decay, ams
     update when they are large in all."""
     step_size = lr / (1 - beta1**step)
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-    l2 = weight_decay if weight_decay != 0 and not decoupled_weight_decay else 0.0
-    shrink = 1 - lr * weight_decay if weight_decay != 0 and decoupled_weight_decay else None
-    w1 = 1 - beta1
 
     def kernel(p, g, m, v, *rest):
         xp = backend.get_xp(p)
         vmax, a, b = rest if amsgrad else (None, *rest)
-        if shrink is not None:
-            p *= shrink
-        g = _effective_grad(xp, p, g, a, b, maximize=maximize, l2=l2)
-        # exp_avg <- lerp(exp_avg, g, 1 - beta1), evaluated as _lerp_ does
-        xp.subtract(g, m, out=b)
-        if w1 < 0.5:
-            b *= w1
-            m += b
-        else:
-            b *= 1.0 - w1
-            xp.subtract(g, b, out=m)
-        # exp_avg_sq <- beta2 * exp_avg_sq + (1 - beta2) * g * g
-        v *= beta2
-        xp.multiply(g, 1 - beta2, out=b)
-        b *= g
-        v += b
+        g = adam_grad(p, g, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay,
+                      maximize=maximize, out=a, scratch=b)
+        adam_moments_(m, v, g, beta1, beta2, scratch=b)
         if vmax is not None:
             xp.maximum(vmax, v, out=vmax)
         # param += -step_size * exp_avg / (sqrt(v) / sqrt(bias_correction2) + eps)
@@ -81,6 +57,9 @@ def _adam_update_many(entries, *, step, lr, beta1, beta2, eps, weight_decay, ams
 # against 0.28-0.36 ms), so it keeps _parallel's default.
 _PARALLEL_MIN = 1 << 18
 
+_BUFFERS = ("exp_avg", "exp_avg_sq")
+_AMSGRAD_BUFFERS = _BUFFERS + ("max_exp_avg_sq",)
+
 
 class Adam(Optimizer):
     r"""Adam, as `torch.optim.Adam` (defaults lr=1e-3, betas=(0.9, 0.999), eps=1e-8).
@@ -99,6 +78,8 @@ class Adam(Optimizer):
     compatibility and change nothing.
     """
 
+    _has_fused_update = True
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
@@ -111,31 +92,22 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
+        check_common(group)
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one Adam step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            amsgrad = group["amsgrad"]
-            hyper = _adam_hyper(group, amsgrad=amsgrad,
-                                decoupled_weight_decay=group["decoupled_weight_decay"])
-            buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-            unfused, on_gpu = {}, []
-            for p, grad in _grads_of(group):
-                state = _lazy_state(self.state[p], p, *buffers)
-                step = _bump_scalar(state["step"])
-                max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
-                arrays = (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                          max_sq)
-                if type(p._data) is not np.ndarray and _fused.fusable(arrays):
-                    on_gpu.append((step, arrays))
-                else:  # one multi-tensor update per (step, dtype)
-                    unfused.setdefault((step, p._data.dtype), []).append(arrays)
-                p._bump()
-            for (step, _dt), entries in unfused.items():
-                _adam_update_many(entries, step=step, **hyper)
-            for (step, _dev, _dt), lists in _fused.batches(on_gpu):
-                _fused.adam(lists, step=step, **hyper)
-        return loss
+    def _hyper(self, group):
+        return adam_hyper(group, amsgrad=group["amsgrad"],
+                          decoupled_weight_decay=group["decoupled_weight_decay"])
+
+    def _prepare(self, p, grad, group):
+        amsgrad = group["amsgrad"]
+        state = lazy_state(self.state[p], p, *(_AMSGRAD_BUFFERS if amsgrad else _BUFFERS))
+        step = bump_scalar(state["step"])
+        max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
+        return step, (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data, max_sq)
+
+    def _update(self, entries, key, hyper) -> None:
+        _adam_update_many(entries, step=key, **hyper)
+
+    def _update_fused(self, lists, key, hyper) -> None:
+        _fused.adam(lists, step=key, **hyper)
+

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _adam_hyper,
-    _bump_scalar,
-    _check_common,
-    _decayed_grad,
-    _grads_of,
-    _lazy_state,
-    _lerp_,
-)
+from ._adam_family import adam_hyper
+from ._hyperparams import check_common
+from ._inplace import effective_grad, lerp_
+from ._state import bump_scalar, lazy_state
 from .optimizer import Optimizer
 
 __all__ = ["Adamax"]
@@ -22,8 +16,8 @@ def _adamax_update(param, grad, exp_avg, exp_inf, *, step, lr, beta1, beta2, eps
                    maximize):
     """One Adamax step on raw arrays, in place on `param`, `exp_avg` and `exp_inf`."""
     xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
-    _lerp_(exp_avg, grad, 1 - beta1)
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    lerp_(exp_avg, grad, 1 - beta1)
     exp_inf *= beta2
     norm = xp.abs(grad)
     norm += eps
@@ -56,18 +50,16 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
+        check_common(group)
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one Adamax step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            hyper = _adam_hyper(group)
-            for p, grad in _grads_of(group):
-                state = _lazy_state(self.state[p], p, "exp_avg", "exp_inf")
-                step = _bump_scalar(state["step"])
-                _adamax_update(p._data, grad, state["exp_avg"]._data, state["exp_inf"]._data,
-                               step=step, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return adam_hyper(group)
+
+    def _prepare(self, p, grad, group):
+        state = lazy_state(self.state[p], p, "exp_avg", "exp_inf")
+        step = bump_scalar(state["step"])
+        return step, (p._data, grad, state["exp_avg"]._data, state["exp_inf"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _adamax_update(*arrays, step=key, **hyper)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _bump_scalar,
-    _check_common,
-    _check_number,
-    _decayed_grad,
-    _grads_of,
-    _lazy_state,
-    _value,
-)
+from ._hyperparams import as_float, check_common, check_number
+from ._inplace import effective_grad
+from ._state import bump_scalar, lazy_state
 from .optimizer import Optimizer
 
 __all__ = ["ASGD"]
@@ -23,7 +16,7 @@ def _asgd_update(param, grad, ax, eta, mu, *, step, lr, lambd, alpha, t0, weight
     `eta` and `mu` are 0-d float32 arrays (the current step size and averaging weight, kept in
     float32 as PyTorch keeps them); they are updated for the next step.
     """
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
     eta_value = float(eta)
     param *= 1 - lambd * eta_value
     param -= eta_value * grad
@@ -65,23 +58,22 @@ class ASGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
+        check_common(group)
         for name in ("lambd", "alpha", "t0"):
-            _check_number(name, group[name], f"{name} value")
+            check_number(name, group[name], f"{name} value")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one ASGD step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr = _value(group["lr"])
-            hyper = dict(lr=lr, lambd=float(group["lambd"]), alpha=float(group["alpha"]),
-                         t0=float(group["t0"]), weight_decay=float(group["weight_decay"]),
-                         maximize=group["maximize"])
-            for p, grad in _grads_of(group):
-                state = _lazy_state(self.state[p], p, "ax", eta=lr, mu=1.0)
-                step = _bump_scalar(state["step"])
-                _asgd_update(p._data, grad, state["ax"]._data, state["eta"]._data,
-                             state["mu"]._data, step=step, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return dict(lr=as_float(group["lr"]), lambd=float(group["lambd"]),
+                    alpha=float(group["alpha"]), t0=float(group["t0"]),
+                    weight_decay=float(group["weight_decay"]), maximize=group["maximize"])
+
+    def _prepare(self, p, grad, group):
+        state = self.state[p]
+        if len(state) == 0:  # eta starts at lr
+            lazy_state(state, p, "ax", eta=as_float(group["lr"]), mu=1.0)
+        step = bump_scalar(state["step"])
+        return step, (p._data, grad, state["ax"]._data, state["eta"]._data, state["mu"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _asgd_update(*arrays, step=key, **hyper)

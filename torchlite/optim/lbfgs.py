@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
-from ._helpers import _check_lr, _check_number, _value
+from ._hyperparams import as_float, check_lr, check_number
 from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
@@ -190,13 +190,13 @@ class LBFGS(Optimizer):
         return self.param_groups[0]["params"]
 
     def _validate_group(self, group) -> None:
-        _check_lr(group["lr"])
+        check_lr(group["lr"])
         for name in ("max_iter", "max_eval", "history_size"):
             v = group[name]
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"Invalid {name}: {v!r} ({name} must be a positive integer)")
         for name in ("tolerance_grad", "tolerance_change"):
-            if _check_number(name, group[name]) < 0:
+            if check_number(name, group[name]) < 0:
                 raise ValueError(f"Invalid {name}: {group[name]} ({name} must be >= 0)")
         if group["line_search_fn"] not in (None, "strong_wolfe"):
             raise ValueError(
@@ -242,7 +242,7 @@ class LBFGS(Optimizer):
             )
         closure = enable_grad()(closure)
         group = self.param_groups[0]
-        lr = _value(group["lr"])
+        lr = as_float(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]

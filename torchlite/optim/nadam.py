@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _adam_hyper,
-    _adam_moments_,
-    _bump_scalar,
-    _check_common,
-    _check_nonneg,
-    _decayed_grad,
-    _grads_of,
-    _lazy_state,
-)
+from ._adam_family import adam_grad, adam_hyper, adam_moments_
+from ._hyperparams import check_common, check_nonneg
+from ._state import bump_scalar, lazy_state
 from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
@@ -25,15 +17,15 @@ def _nadam_update(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr, bet
     float32 array: the running product of the momentum coefficients, kept in float32 as
     PyTorch keeps it)."""
     xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay, lr=lr,
-                         decoupled=decoupled_weight_decay)
+    grad = adam_grad(param, grad, lr=lr, weight_decay=weight_decay,
+                     decoupled=decoupled_weight_decay, maximize=maximize)
     bias_correction2 = 1 - beta2**step
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     mu_product *= mu
     prod = float(mu_product)
     prod_next = prod * mu_next
-    _adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
+    adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
     denom = exp_avg_sq / bias_correction2
     xp.sqrt(denom, out=denom)
     denom += eps
@@ -74,20 +66,19 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
-        _check_nonneg("momentum_decay", group["momentum_decay"], "momentum_decay value")
+        check_common(group)
+        check_nonneg("momentum_decay", group["momentum_decay"], "momentum_decay value")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one NAdam step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            hyper = _adam_hyper(group, momentum_decay=float(group["momentum_decay"]),
-                                decoupled_weight_decay=group["decoupled_weight_decay"])
-            for p, grad in _grads_of(group):
-                state = _lazy_state(self.state[p], p, "exp_avg", "exp_avg_sq", mu_product=1.0)
-                step = _bump_scalar(state["step"])
-                _nadam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                              state["mu_product"]._data, step=step, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return adam_hyper(group, momentum_decay=float(group["momentum_decay"]),
+                          decoupled_weight_decay=group["decoupled_weight_decay"])
+
+    def _prepare(self, p, grad, group):
+        state = lazy_state(self.state[p], p, "exp_avg", "exp_avg_sq", mu_product=1.0)
+        step = bump_scalar(state["step"])
+        return step, (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                      state["mu_product"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _nadam_update(*arrays, step=key, **hyper)

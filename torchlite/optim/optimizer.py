@@ -6,8 +6,9 @@ An optimizer holds `param_groups` (a list of dicts: the parameters and their hyp
 holds only Tensors, numbers, bools, None, strings and lists/tuples, so `torchlite.save` can
 write it.
 
-Subclasses implement `step`; the per-parameter math of each algorithm lives in a small function on
-raw arrays in the algorithm's file, so a fused or multi-tensor path can replace the loop later.
+`step` is written once, here, for every algorithm but LBFGS: an algorithm says how to read its
+hyper-parameters, how to fill a parameter's state, and how to update a batch of parameters on raw
+arrays (see `step`). Custom optimizers may instead override `step`, as in PyTorch.
 
 Deliberate differences from PyTorch: duplicate parameters and sets of parameters raise (PyTorch
 warns, or lets a top-level set through); NaN hyper-parameters raise everywhere; `load_state_dict`
@@ -20,13 +21,17 @@ from __future__ import annotations
 import copy
 import functools
 from collections import OrderedDict, defaultdict
+from collections.abc import Hashable
 from itertools import chain
 from typing import Any
 
+import numpy as np
+
 from .. import backend
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
-from ._helpers import _scalar_tensor
+from . import _fused
+from ._state import scalar_tensor
 
 __all__ = ["Optimizer", "required"]
 
@@ -206,8 +211,62 @@ class Optimizer:
                     g._data[...] = 0
                     g._bump()
 
+    # whether `_update_fused` takes this algorithm's GPU parameters (torchlite.optim._fused)
+    _has_fused_update: bool = False
+
+    @_wrap_step
+    @no_grad()
     def step(self, closure=None):
-        """Perform one optimization step. `closure` re-evaluates the model and returns the loss."""
+        """Perform one optimization step. `closure` re-evaluates the model and returns the loss.
+
+        Per group, `_hyper(group)` reads the hyper-parameters once. Per parameter with a
+        gradient, `_prepare` fills its state on first use, counts its step and returns
+        (key, arrays): the parameter's array, its gradient's and its state buffers'. The
+        parameters are then updated in batches that share a key and a dtype (the key is what
+        one update needs in common, e.g. Adam's step count): GPU arrays the fused kernels take
+        by `_update_fused`, one kernel launch per batch and device, the others by `_update`.
+        """
+        if type(self)._prepare is Optimizer._prepare:
+            raise NotImplementedError(f"{type(self).__name__} does not implement step")
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            hyper = self._hyper(group)
+            on_cpu: dict[tuple, list[tuple]] = {}
+            on_gpu: list[tuple[Hashable, tuple]] = []
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                key, arrays = self._prepare(p, grad._data, group)
+                if (self._has_fused_update and type(p._data) is not np.ndarray
+                        and _fused.fusable(arrays)):
+                    on_gpu.append((key, arrays))
+                else:
+                    on_cpu.setdefault((key, p._data.dtype), []).append(arrays)
+                p._bump()
+            for (key, _dtype), entries in on_cpu.items():
+                self._update(entries, key, hyper)
+            for (key, _device, _dtype), lists in _fused.batches(on_gpu):
+                self._update_fused(lists, key, hyper)
+        return loss
+
+    def _hyper(self, group: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of `_update` for this group, as Python numbers."""
+        return {}
+
+    def _prepare(self, p: Tensor, grad, group: dict[str, Any]) -> tuple[Hashable, tuple]:
+        """Fill `self.state[p]` on first use and count the step; return (key, arrays) for
+        `_update`, arrays[0] being `p`'s array and arrays[1] `grad` (its gradient's array)."""
+        raise NotImplementedError
+
+    def _update(self, entries: list[tuple], key: Hashable, hyper: dict[str, Any]) -> None:
+        """Update in place the parameters of `entries` (arrays from `_prepare`, one dtype and
+        one key throughout)."""
+        raise NotImplementedError
+
+    def _update_fused(self, lists: list[list], key: Hashable, hyper: dict[str, Any]) -> None:
+        """`_update` as one GPU kernel launch: `lists` holds one list per position of the
+        arrays, all on one device (only where `_has_fused_update`)."""
         raise NotImplementedError
 
     @staticmethod
@@ -296,7 +355,7 @@ class Optimizer:
 
     def _cast_state(self, param: Tensor, key, value):
         if key in self._scalar_state_keys:
-            return _scalar_tensor(value)
+            return scalar_tensor(value)
         if isinstance(value, Tensor):
             arr = backend.move(value._data, param._device)
             if arr is value._data:

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _adam_hyper,
-    _adam_moments_,
-    _bump_scalar,
-    _check_common,
-    _decayed_grad,
-    _grads_of,
-    _lazy_state,
-)
+from ._adam_family import adam_grad, adam_hyper, adam_moments_
+from ._hyperparams import check_common
+from ._state import bump_scalar, lazy_state
 from .optimizer import Optimizer
 
 __all__ = ["RAdam"]
@@ -22,9 +15,9 @@ def _radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, e
                   decoupled_weight_decay, maximize):
     """One RAdam step on raw arrays, in place on `param` and the moment buffers."""
     xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay, lr=lr,
-                         decoupled=decoupled_weight_decay)
-    _adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
+    grad = adam_grad(param, grad, lr=lr, weight_decay=weight_decay,
+                     decoupled=decoupled_weight_decay, maximize=maximize)
+    adam_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     upd = exp_avg / bias_correction1
@@ -71,18 +64,16 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
+        check_common(group)
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one RAdam step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            hyper = _adam_hyper(group, decoupled_weight_decay=group["decoupled_weight_decay"])
-            for p, grad in _grads_of(group):
-                state = _lazy_state(self.state[p], p, "exp_avg", "exp_avg_sq")
-                step = _bump_scalar(state["step"])
-                _radam_update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                              step=step, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return adam_hyper(group, decoupled_weight_decay=group["decoupled_weight_decay"])
+
+    def _prepare(self, p, grad, group):
+        state = lazy_state(self.state[p], p, "exp_avg", "exp_avg_sq")
+        step = bump_scalar(state["step"])
+        return step, (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _radam_update(*arrays, step=key, **hyper)

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _bump_scalar,
-    _check_common,
-    _check_nonneg,
-    _decayed_grad,
-    _grads_of,
-    _lerp_,
-    _scalar_tensor,
-    _square_avg_,
-    _value,
-    _zeros_state,
-)
+from ._hyperparams import as_float, check_common, check_nonneg
+from ._inplace import effective_grad, lerp_, square_avg_
+from ._state import bump_scalar, scalar_tensor, zeros_state
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -26,10 +16,10 @@ def _rmsprop_update(param, grad, square_avg, grad_avg, buf, *, lr, alpha, eps, w
     """One RMSprop step on raw arrays, in place. `grad_avg` is None unless `centered`, `buf`
     None unless `momentum > 0`."""
     xp = backend.get_xp(param)
-    grad = _decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
-    _square_avg_(square_avg, grad, alpha)
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=weight_decay)
+    square_avg_(square_avg, grad, alpha)
     if centered:
-        _lerp_(grad_avg, grad, 1 - alpha)
+        lerp_(grad_avg, grad, 1 - alpha)
         avg = grad_avg * -1.0
         avg *= grad_avg
         avg += square_avg
@@ -72,32 +62,31 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
-        _check_nonneg("momentum", group["momentum"], "momentum value")
-        _check_nonneg("alpha", group["alpha"], "alpha value")
+        check_common(group)
+        check_nonneg("momentum", group["momentum"], "momentum value")
+        check_nonneg("alpha", group["alpha"], "alpha value")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one RMSprop step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            momentum, centered = float(group["momentum"]), group["centered"]
-            hyper = dict(lr=_value(group["lr"]), alpha=float(group["alpha"]),
-                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
-                         momentum=momentum, centered=centered, maximize=group["maximize"])
-            for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["square_avg"] = _zeros_state(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _zeros_state(p)
-                    if centered:
-                        state["grad_avg"] = _zeros_state(p)
-                _bump_scalar(state["step"])
-                _rmsprop_update(
-                    p._data, grad, state["square_avg"]._data,
-                    state["grad_avg"]._data if centered else None,
-                    state["momentum_buffer"]._data if momentum > 0 else None, **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        return dict(lr=as_float(group["lr"]), alpha=float(group["alpha"]),
+                    eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                    momentum=float(group["momentum"]), centered=group["centered"],
+                    maximize=group["maximize"])
+
+    def _prepare(self, p, grad, group):
+        momentum, centered = float(group["momentum"]), group["centered"]
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = scalar_tensor(0.0)
+            state["square_avg"] = zeros_state(p)
+            if momentum > 0:
+                state["momentum_buffer"] = zeros_state(p)
+            if centered:
+                state["grad_avg"] = zeros_state(p)
+        bump_scalar(state["step"])
+        return None, (p._data, grad, state["square_avg"]._data,
+                      state["grad_avg"]._data if centered else None,
+                      state["momentum_buffer"]._data if momentum > 0 else None)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _rmsprop_update(*arrays, **hyper)

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import (
-    _bump_scalar,
-    _check_lr,
-    _check_number,
-    _grads_of,
-    _scalar_tensor,
-    _value,
-    _zeros_state,
-)
+from ._hyperparams import as_float, check_differentiable, check_lr, check_number
+from ._inplace import effective_grad
+from ._state import bump_scalar, scalar_tensor, zeros_state
 from .optimizer import Optimizer
 
 __all__ = ["Rprop"]
@@ -22,8 +15,7 @@ def _rprop_update(param, grad, prev, step_size, *, etaminus, etaplus, step_size_
                   step_size_max, maximize):
     """One Rprop step on raw arrays, in place on `param`, `prev` and `step_size`."""
     xp = backend.get_xp(param)
-    if maximize:
-        grad = -grad
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=0.0)
     prod = grad * prev
     flipped = prod < 0
     factor = xp.ones_like(step_size)
@@ -61,41 +53,37 @@ class Rprop(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_lr(group["lr"])
+        check_lr(group["lr"])
         etas, sizes = tuple(group["etas"]), tuple(group["step_sizes"])
-        if len(etas) != 2 or not 0.0 < _check_number("etas[0]", etas[0], "eta values") < 1.0 \
-                < _check_number("etas[1]", etas[1], "eta values"):
+        if len(etas) != 2 or not 0.0 < check_number("etas[0]", etas[0], "eta values") < 1.0 \
+                < check_number("etas[1]", etas[1], "eta values"):
             raise ValueError(f"Invalid eta values: {etas} (etas must satisfy 0 < etas[0] < 1 < "
                              "etas[1])")
         if len(sizes) != 2:
             raise ValueError(f"Invalid step_sizes: {sizes} (step_sizes must be a pair)")
-        lo = _check_number("step_sizes[0]", sizes[0], "step size")
-        hi = _check_number("step_sizes[1]", sizes[1], "step size")
+        lo = check_number("step_sizes[0]", sizes[0], "step size")
+        hi = check_number("step_sizes[1]", sizes[1], "step size")
         if not 0.0 <= lo <= hi:
             raise ValueError(f"Invalid step_sizes: {sizes} (need 0 <= step_sizes[0] <= "
                              "step_sizes[1])")
-        if group.get("differentiable"):
-            raise ValueError("differentiable=True is not supported by torchlite optimizers "
-                             "(differentiable)")
+        check_differentiable(group)
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one Rprop step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            etaminus, etaplus = group["etas"]
-            step_min, step_max = group["step_sizes"]
-            hyper = dict(etaminus=float(etaminus), etaplus=float(etaplus),
-                         step_size_min=float(step_min), step_size_max=float(step_max),
-                         maximize=group["maximize"])
-            for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["prev"] = _zeros_state(p)
-                    state["step_size"] = _zeros_state(p, _value(group["lr"]))
-                _bump_scalar(state["step"])
-                _rprop_update(p._data, grad, state["prev"]._data, state["step_size"]._data,
-                              **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        etaminus, etaplus = group["etas"]
+        step_min, step_max = group["step_sizes"]
+        return dict(etaminus=float(etaminus), etaplus=float(etaplus),
+                    step_size_min=float(step_min), step_size_max=float(step_max),
+                    maximize=group["maximize"])
+
+    def _prepare(self, p, grad, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = scalar_tensor(0.0)
+            state["prev"] = zeros_state(p)
+            state["step_size"] = zeros_state(p, as_float(group["lr"]))
+        bump_scalar(state["step"])
+        return None, (p._data, grad, state["prev"]._data, state["step_size"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _rprop_update(*arrays, **hyper)

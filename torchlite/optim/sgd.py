@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _parallel, backend
-from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import _fused
-from ._helpers import (
-    _check_common,
-    _check_nonneg,
-    _check_number,
-    _effective_grad,
-    _grads_of,
-    _value,
-)
+from ._hyperparams import as_float, check_common, check_nonneg, check_number
+from ._inplace import effective_grad
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -43,7 +34,7 @@ def _sgd_update_many(entries, *, first, lr, momentum, dampening, weight_decay, n
     def kernel(p, g, *rest):
         xp = backend.get_xp(p)
         bb, a, b = rest if momentum != 0 else (None, *rest)
-        g = _effective_grad(xp, p, g, a, b, maximize=maximize, l2=weight_decay)
+        g = effective_grad(p, g, maximize=maximize, weight_decay=weight_decay, out=a, scratch=b)
         if bb is not None:
             if first:
                 bb[...] = g
@@ -79,6 +70,8 @@ class SGD(Optimizer):
     State per parameter: `momentum_buffer` (only when momentum != 0).
     """
 
+    _has_fused_update = True
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False,
@@ -89,42 +82,35 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        _check_common(group)
-        _check_nonneg("momentum", group["momentum"], "momentum value")
-        _check_number("dampening", group["dampening"], "dampening value")
+        check_common(group)
+        check_nonneg("momentum", group["momentum"], "momentum value")
+        check_number("dampening", group["dampening"], "dampening value")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "Nesterov momentum requires a momentum and zero dampening (nesterov, momentum, "
                 "dampening)"
             )
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one SGD step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            # Python floats: a NumPy float64 hyper-parameter would promote float32 buffers
-            momentum = float(group["momentum"])
-            hyper = dict(lr=_value(group["lr"]), momentum=momentum,
-                         dampening=float(group["dampening"]),
-                         weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
-                         maximize=group["maximize"])
-            unfused, on_gpu = {}, []
-            for p, grad in _grads_of(group):
-                state = self.state[p]
-                buf = state.get("momentum_buffer") if momentum != 0 else None
-                first = momentum != 0 and buf is None
-                if first:  # the update writes the gradient into it
-                    buf = state["momentum_buffer"] = Tensor._make(
-                        backend.get_xp(p._data).empty_like(p._data), p._device)
-                entry = (p._data, grad, None if buf is None else buf._data)
-                if type(p._data) is not np.ndarray and _fused.fusable(entry):
-                    on_gpu.append((first, entry))
-                else:  # one multi-tensor update per (first, dtype)
-                    unfused.setdefault((first, p._data.dtype), []).append(entry)
-                p._bump()
-            for (first, _dt), entries in unfused.items():
-                _sgd_update_many(entries, first=first, **hyper)
-            for (first, _dev, _dt), lists in _fused.batches(on_gpu):
-                _fused.sgd(lists, first_step=first, **hyper)
-        return loss
+    def _hyper(self, group):
+        return dict(lr=as_float(group["lr"]), momentum=float(group["momentum"]),
+                    dampening=float(group["dampening"]),
+                    weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
+                    maximize=group["maximize"])
+
+    def _prepare(self, p, grad, group):
+        state = self.state[p]
+        if float(group["momentum"]) == 0:
+            return False, (p._data, grad, None)
+        # key: whether this is the buffer's first step (the update writes the gradient into it)
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        if first:
+            buf = state["momentum_buffer"] = Tensor._make(
+                backend.get_xp(p._data).empty_like(p._data), p._device)
+        return first, (p._data, grad, buf._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        _sgd_update_many(entries, first=key, **hyper)
+
+    def _update_fused(self, lists, key, hyper) -> None:
+        _fused.sgd(lists, first_step=key, **hyper)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..autograd.grad_mode import no_grad
-from ._helpers import _check_betas, _check_number, _grads_of, _value, _zeros_state
+from ._hyperparams import as_float, check_betas, check_number
+from ._inplace import effective_grad
+from ._state import zeros_state
 from .optimizer import Optimizer
 
 __all__ = ["SparseAdam"]
@@ -22,8 +23,7 @@ __all__ = ["SparseAdam"]
 def _sparse_adam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps,
                         maximize):
     """One masked Adam step on raw arrays: only entries where `grad != 0` change."""
-    if maximize:
-        grad = -grad
+    grad = effective_grad(param, grad, maximize=maximize, weight_decay=0.0)
     mask = grad != 0
     values = grad[mask]
     if values.size == 0:
@@ -74,31 +74,29 @@ class SparseAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group) -> None:
-        if not _check_number("lr", group["lr"], "learning rate") > 0.0:
+        if not check_number("lr", group["lr"], "learning rate") > 0.0:
             raise ValueError(f"Invalid learning rate: {group['lr']} (lr must be > 0)")
-        if not _check_number("eps", group["eps"], "epsilon value") > 0.0:
+        if not check_number("eps", group["eps"], "epsilon value") > 0.0:
             raise ValueError(f"Invalid epsilon value: {group['eps']} (eps must be > 0)")
-        _check_betas(group["betas"])
+        check_betas(group["betas"])
         for p in group["params"]:
             if p._data.dtype.kind == "c":
                 raise ValueError("SparseAdam does not support complex parameters (params)")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Perform one SparseAdam step; returns the closure's loss (or None)."""
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            hyper = dict(lr=_value(group["lr"]), beta1=float(beta1), beta2=float(beta2),
-                         eps=float(group["eps"]), maximize=group.get("maximize", False))
-            for p, grad in _grads_of(group):
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["exp_avg"] = _zeros_state(p)
-                    state["exp_avg_sq"] = _zeros_state(p)
-                state["step"] = int(state["step"]) + 1
-                _sparse_adam_update(p._data, grad, state["exp_avg"]._data,
-                                    state["exp_avg_sq"]._data, step=state["step"], **hyper)
-                p._bump()
-        return loss
+    def _hyper(self, group):
+        beta1, beta2 = group["betas"]
+        return dict(lr=as_float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+                    eps=float(group["eps"]), maximize=group.get("maximize", False))
+
+    def _prepare(self, p, grad, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = 0
+            state["exp_avg"] = zeros_state(p)
+            state["exp_avg_sq"] = zeros_state(p)
+        state["step"] = int(state["step"]) + 1
+        return state["step"], (p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data)
+
+    def _update(self, entries, key, hyper) -> None:
+        for arrays in entries:
+            _sparse_adam_update(*arrays, step=key, **hyper)
