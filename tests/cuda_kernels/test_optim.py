@@ -13,6 +13,8 @@ from torchlite._cuda_kernels import optim as K
 from torchlite.optim.adam import _adam_update
 from torchlite.optim.sgd import _sgd_update
 
+from ._optim_reference import adam_reference, sgd_reference
+
 SHAPES = [(3, 4), (7,), (1,), (2, 3, 5)]
 ADAM_CASES = [dict(amsgrad=a, maximize=m, decoupled=d, weight_decay=w, beta1=b1)
               for a, m, d, w, b1 in itertools.product([False, True], [False, True],
@@ -45,8 +47,8 @@ def test_adam_reference_is_the_cpu_update(dtype, case, rng):
         for i in range(len(params)):
             _adam_update(params[i], grads[i], m[i], v[i], vmax[i] if case["amsgrad"] else None,
                          step=step, decoupled_weight_decay=case["decoupled"], **hyper)
-        K.adam_reference(ref[0], grads, ref[1], ref[2], ref[3], step=step,
-                         decoupled=case["decoupled"], **hyper)
+        adam_reference(ref[0], grads, ref[1], ref[2], ref[3], step=step,
+                       decoupled=case["decoupled"], **hyper)
     for got, want in zip(ref, (params, m, v, vmax)):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
@@ -67,10 +69,10 @@ def test_adam_reference_follows_the_optimizer(cls, decoupled, rng):
             p.grad = torchlite.tensor(g)
         opt.step()
         group = opt.param_groups[0]
-        K.adam_reference(ref, grads, m, v, vmax, step=step, lr=group["lr"],
-                         beta1=group["betas"][0], beta2=group["betas"][1], eps=group["eps"],
-                         weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
-                         maximize=group["maximize"], decoupled=decoupled)
+        adam_reference(ref, grads, m, v, vmax, step=step, lr=group["lr"],
+                       beta1=group["betas"][0], beta2=group["betas"][1], eps=group["eps"],
+                       weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                       maximize=group["maximize"], decoupled=decoupled)
     for p, r in zip(params, ref):
         np.testing.assert_array_equal(p.detach().numpy(), r)
 
@@ -86,7 +88,7 @@ def test_sgd_reference_is_the_cpu_update(dtype, case, rng):
         grads = [rng.normal(size=s).astype(dtype) for s in SHAPES]
         for i in range(len(params)):
             bufs[i] = _sgd_update(params[i], grads[i], bufs[i], lr=0.05, **case)
-        K.sgd_reference(ref, grads, ref_bufs, lr=0.05, first_step=step == 0, **case)
+        sgd_reference(ref, grads, ref_bufs, lr=0.05, first_step=step == 0, **case)
     for a, b in zip(ref, params):
         np.testing.assert_array_equal(a, b)
 
@@ -137,8 +139,8 @@ def test_adam_kernel_equals_the_reference(cp, dtype, case, rng):
         dgrads[-1] = cp.asfortranarray(dgrads[-1])  # a non-contiguous gradient is copied
         K.adam_(dev[0], dgrads, dev[1], dev[2], dev[3], step=step,
                 decoupled=case["decoupled"], **hyper)
-        K.adam_reference(params, grads, m, v, vmax, step=step, decoupled=case["decoupled"],
-                         **hyper)
+        adam_reference(params, grads, m, v, vmax, step=step, decoupled=case["decoupled"],
+                       **hyper)
     for got, want in zip(dev, (params, m, v, vmax)):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(cp.asnumpy(a), b)  # no FMA: the same bits
@@ -155,7 +157,7 @@ def test_sgd_kernel_equals_the_reference(cp, dtype, case, rng):
         grads = [rng.normal(size=s).astype(dtype) for s in GPU_SHAPES]
         K.sgd_(dparams, [cp.asarray(g) for g in grads], dbufs, lr=0.05, first_step=step == 0,
                **case)
-        K.sgd_reference(params, grads, bufs, lr=0.05, first_step=step == 0, **case)
+        sgd_reference(params, grads, bufs, lr=0.05, first_step=step == 0, **case)
     for a, b in zip(dparams, params):
         np.testing.assert_array_equal(cp.asnumpy(a), b)
 

@@ -1,17 +1,18 @@
 """The optimizers' GPU path (torchlite/optim/_fused.py), exercised without a GPU.
 
 Parameters whose arrays are not plain NumPy arrays take the fused path. Here a NumPy subclass
-stands in for CuPy arrays and the kernels' NumPy references stand in for the kernels, so the
-batching and the arguments handed to each launch are checked against the CPU path.
+stands in for CuPy arrays and the kernels' NumPy references (tests/cuda_kernels/
+_optim_reference.py) stand in for the kernels, so the batching and the arguments handed to each
+launch are checked against the CPU path.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from cuda_kernels._optim_reference import adam_reference, sgd_reference
 
 import torchlite
-from torchlite._cuda_kernels import optim as kernels
 from torchlite.optim import _fused
 
 
@@ -31,12 +32,12 @@ def fake_gpu(monkeypatch):
         @staticmethod
         def adam_(*a, **k):
             calls.append(("adam", len(a[0])))
-            kernels.adam_reference(*a, **k)
+            adam_reference(*a, **k)
 
         @staticmethod
         def sgd_(*a, **k):
             calls.append(("sgd", len(a[0]), k["first_step"]))
-            kernels.sgd_reference(*a, **k)
+            sgd_reference(*a, **k)
 
     monkeypatch.setattr(_fused, "_kernels", lambda: Refs)
     monkeypatch.setattr(_fused, "_on_device", lambda lists, fn: fn())

@@ -12,8 +12,8 @@ Each block updates one chunk of one tensor. The arithmetic is `_adam_update` (to
 adam.py) and `_sgd_update` (sgd.py), operation by operation, in the arrays' dtype: the kernels
 are compiled without fused multiply-add (`_common.EXACT`), hyper-parameters are rounded to the
 dtype on the host as NumPy rounds a Python float, and sqrt and division round correctly, so a
-float32 step gives the CPU's bits. `adam_reference` and `sgd_reference` are the same steps in
-NumPy, for the tests.
+float32 step gives the CPU's bits (tests/cuda_kernels/_optim_reference.py mirrors the kernels in
+NumPy to check it).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _common
 
-__all__ = ["adam_", "adam_reference", "sgd_", "sgd_reference"]
+__all__ = ["adam_", "sgd_"]
 
 CHUNK = 8192  # elements per block
 THREADS = 256
@@ -67,7 +67,7 @@ extern "C" __global__ void tl_adam(
         if (flags & 2) gi = -gi;                       // maximize
         if (flags & 8) gi = gi + pi * l2;              // L2 weight decay
         T mi = m[i];
-        T diff = gi - mi;                              // lerp, as _lerp_ evaluates it
+        T diff = gi - mi;                              // lerp, as _inplace.lerp_ does
         if (flags & 16) mi = mi + diff * w1;
         else mi = gi - diff * one_minus_w1;
         T vi = v[i] * beta2;
@@ -275,36 +275,6 @@ def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, l
                                         tuple(args[k] for k in ADAM_PARAMS))
 
 
-def adam_reference(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, lr,
-                   beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled) -> None:
-    """`adam_` in NumPy: the kernel's operations, in its order and dtype, array by array."""
-    for i, p in enumerate(params):
-        s = _adam_scalars(p.dtype, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                          weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                          decoupled=decoupled)
-        flags = int(s["flags"])
-        g, m, v = grads[i], exp_avgs[i], exp_avg_sqs[i]
-        if flags & A_SHRINK:
-            p *= s["shrink"]
-        if flags & A_MAXIMIZE:
-            g = -g
-        if flags & A_L2:
-            g = g + p * s["l2"]
-        diff = g - m
-        if flags & A_W1_SMALL:
-            m += diff * s["w1"]
-        else:
-            np.subtract(g, diff * s["one_minus_w1"], out=m)
-        v *= s["beta2"]
-        v += (g * s["one_minus_beta2"]) * g
-        vv = v
-        if flags & A_AMSGRAD:
-            np.maximum(max_exp_avg_sqs[i], v, out=max_exp_avg_sqs[i])
-            vv = max_exp_avg_sqs[i]
-        denom = np.sqrt(vv) / s["bc2_sqrt"] + s["eps"]
-        p += (m * s["neg_step_size"]) / denom
-
-
 def _sgd_scalars(dtype, *, lr, momentum, dampening, weight_decay, nesterov, maximize,
                  first_step):
     T = np.dtype(dtype).type
@@ -342,27 +312,3 @@ def sgd_(params, grads, bufs=None, *, lr, momentum, dampening, weight_decay, nes
                 n_blocks=np.int32(n_blocks), **s)
     _raw("tl_sgd", SGD_SOURCE, dtype)((n_blocks,), (THREADS,),
                                       tuple(args[k] for k in SGD_PARAMS))
-
-
-def sgd_reference(params, grads, bufs=None, *, lr, momentum, dampening, weight_decay,
-                  nesterov, maximize, first_step) -> None:
-    """`sgd_` in NumPy, array by array, in the kernel's order and dtype."""
-    for i, p in enumerate(params):
-        s = _sgd_scalars(p.dtype, lr=lr, momentum=momentum, dampening=dampening,
-                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                         first_step=first_step)
-        flags = int(s["flags"])
-        g = grads[i]
-        if flags & S_MAXIMIZE:
-            g = -g
-        if flags & S_L2:
-            g = g + p * s["l2"]
-        if flags & S_MOMENTUM:
-            b = bufs[i]
-            if flags & S_FIRST:
-                b[...] = g
-            else:
-                b *= s["momentum"]
-                b += g * s["one_minus_dampening"] if flags & S_DAMPENING else g
-            g = b * s["momentum"] + g if flags & S_NESTEROV else b
-        p -= g * s["lr"]
