@@ -11,194 +11,68 @@ import numbers
 
 import numpy as np
 
-from ..autograd.function import Op
 from ..tensor import Tensor
-from .broadcast import broadcast_shapes, unbroadcast
+from .broadcast import broadcast_shapes
+from .elementwise_factory import QUIET, array_module, cast, elementwise
 from .out import with_out
 from .promotion import as_tensor_arg, result_dtype, scalar
 
+_DIV_QUIET = {"divide": "ignore", "invalid": "ignore"}
 
-def _cast(x, dt):
-    if isinstance(x, (np.ndarray,)) or hasattr(x, "__cuda_array_interface__"):
-        return x if x.dtype == dt else x.astype(dt)
-    x = scalar(x)
-    if dt is not None and dt.kind in "iu" and type(x) is int:
-        info = np.iinfo(dt)
-        if not info.min <= x <= info.max:  # PyTorch wraps around (uint8 + 300 == uint8 + 44)
-            return np.asarray(x % (1 << info.bits)).astype(dt)[()]
-    return x
-
-
-def _meta(x):
-    """(shape, dtype) of an array operand, None for a scalar."""
-    return (x.shape, x.dtype) if hasattr(x, "shape") and hasattr(x, "dtype") \
-        and not isinstance(x, np.generic) else None
+Add = elementwise("Add", lambda xp, a, b: a + b,
+                  lambda xp, g, a, b, out: g,
+                  lambda xp, g, a, b, out: g, reads=("", ""))
+Sub = elementwise("Sub", lambda xp, a, b: a - b,
+                  lambda xp, g, a, b, out: g,
+                  lambda xp, g, a, b, out: -g, reads=("", ""))
+Mul = elementwise("Mul", lambda xp, a, b: a * b,
+                  lambda xp, g, a, b, out: g * b,  # dA needs only B and dB only A
+                  lambda xp, g, a, b, out: g * a, reads=("b", "a"))
+Div = elementwise("Div", lambda xp, a, b: a / b,
+                  lambda xp, g, a, b, out: g / b,
+                  lambda xp, g, a, b, out: -g * a / (b * b), reads=("b", "a b"), quiet=_DIV_QUIET)
 
 
-def _grad(g, meta):
-    return None if meta is None else unbroadcast(g, meta[0], meta[1])
+def _pow_grad_base(xp, g, a, b, out):
+    if isinstance(b, numbers.Number):
+        return g * b * a ** (b - 1) if b != 0 else g * 0
+    # x**0 has zero gradient even where x**-1 is inf (and 0 * inf is nan)
+    return xp.where(b != 0, g * b * a ** (b - 1), 0).astype(out.dtype)
 
 
-class Add(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        return _cast(a, dt) + _cast(b, dt)
-
-    @staticmethod
-    def backward(ctx, g):
-        n = ctx.needs_input_grad
-        return (_grad(g, ctx.ma) if n[0] else None), (_grad(g, ctx.mb) if n[1] else None), None
+def _pow_grad_exponent(xp, g, a, b, out):
+    # d(a**b)/db = a**b * log(a); PyTorch defines it as 0 where a == 0 and b >= 0
+    return xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)).astype(out.dtype)
 
 
-class Sub(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        return _cast(a, dt) - _cast(b, dt)
-
-    @staticmethod
-    def backward(ctx, g):
-        n = ctx.needs_input_grad
-        return (_grad(g, ctx.ma) if n[0] else None), (_grad(-g, ctx.mb) if n[1] else None), None
+Pow = elementwise("Pow", lambda xp, a, b: a**b, _pow_grad_base, _pow_grad_exponent,
+                  reads=("a b out", "a b out"), quiet=QUIET)
 
 
-class Mul(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        a, b = _cast(a, dt), _cast(b, dt)
-        n = ctx.needs_input_grad  # dA needs only B and dB only A
-        ctx.save_for_backward(a if n[1] else None, b if n[0] else None)
-        return a * b
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        return (
-            _grad(g * b, ctx.ma) if n[0] else None,
-            _grad(g * a, ctx.mb) if n[1] else None,
-            None,
-        )
+# d/da atan2(a, b) = b / (a^2 + b^2);  d/db = -a / (a^2 + b^2)
+Atan2 = elementwise("Atan2", lambda xp, a, b: xp.arctan2(a, b),
+                    lambda xp, g, a, b, out: g / (a * a + b * b) * b,
+                    lambda xp, g, a, b, out: -(g / (a * a + b * b)) * a,
+                    reads=("a b", "a b"), quiet=_DIV_QUIET)
 
 
-class Div(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        a, b = _cast(a, dt), _cast(b, dt)
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # dA needs only B
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return a / b
+def _share(wins):
+    """The gradient of max/min for one input: where it wins, and half of it at ties (PyTorch
+    splits a tie evenly between the two inputs)."""
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ga = _grad(g / b, ctx.ma) if n[0] else None
-            gb = _grad(-g * a / (b * b), ctx.mb) if n[1] else None
-        return ga, gb, None
+    def grad_a(xp, g, a, b, out):
+        return g * (wins(a, b) + 0.5 * (a == b)).astype(g.dtype)
+
+    def grad_b(xp, g, a, b, out):
+        return g * (1 - (wins(a, b) + 0.5 * (a == b)).astype(g.dtype))
+
+    return grad_a, grad_b
 
 
-class Pow(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        a, b = _cast(a, dt), _cast(b, dt)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = a**b
-        ctx.save_for_backward(a, b, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b, out = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        ga = gb = None
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if n[0]:
-                if isinstance(b, numbers.Number):
-                    ga = g * b * a ** (b - 1) if b != 0 else g * 0
-                else:
-                    # x**0 has zero gradient even where x**-1 is inf (and 0 * inf is nan)
-                    ga = _xp(g).where(b != 0, g * b * a ** (b - 1), 0).astype(out.dtype)
-                ga = _grad(ga, ctx.ma)
-            if n[1]:
-                xp = _xp(out)
-                # d(a**b)/db = a**b * log(a); PyTorch defines it as 0 where a == 0 and b >= 0
-                gb = xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)).astype(out.dtype)
-                gb = _grad(gb, ctx.mb)
-        return ga, gb, None
-
-
-class Atan2(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        a, b = _cast(a, dt), _cast(b, dt)
-        ctx.save_for_backward(a, b)
-        return _xp(a, b).arctan2(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        # d/da atan2(a, b) = b / (a^2 + b^2);  d/db = -a / (a^2 + b^2)
-        a, b = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = g / (a * a + b * b)
-            return (_grad(r * b, ctx.ma) if n[0] else None,
-                    _grad(-r * a, ctx.mb) if n[1] else None, None)
-
-
-class Maximum(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        a, b = _cast(a, dt), _cast(b, dt)
-        ctx.save_for_backward(a, b)
-        return _xp(a, b).maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _select_grads(ctx, g, lambda a, b: a > b)
-
-
-class Minimum(Op):
-    @staticmethod
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
-        a, b = _cast(a, dt), _cast(b, dt)
-        ctx.save_for_backward(a, b)
-        return _xp(a, b).minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _select_grads(ctx, g, lambda a, b: a < b)
-
-
-def _select_grads(ctx, g, wins):
-    # Ties split the gradient evenly between the two inputs, as PyTorch does.
-    a, b = ctx.saved_tensors
-    n = ctx.needs_input_grad
-    w = wins(a, b)
-    tie = a == b
-    wa = (w + 0.5 * tie).astype(g.dtype)
-    return (
-        _grad(g * wa, ctx.ma) if n[0] else None,
-        _grad(g * (1 - wa), ctx.mb) if n[1] else None,
-        None,
-    )
-
-
-def _xp(*arrays):
-    from ..backend import get_xp
-
-    for a in arrays:
-        if hasattr(a, "dtype") and not isinstance(a, np.generic):
-            return get_xp(a)
-    return np
+Maximum = elementwise("Maximum", lambda xp, a, b: xp.maximum(a, b),
+                      *_share(lambda a, b: a > b), reads=("a b", "a b"))
+Minimum = elementwise("Minimum", lambda xp, a, b: xp.minimum(a, b),
+                      *_share(lambda a, b: a < b), reads=("a b", "a b"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -311,7 +185,7 @@ def floor_divide(input, other, *, out=None):
         # neither checks (reading the divisor back would stall the device)
         raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = _xp(x, y).floor_divide(_cast(x, dt), _cast(y, dt))
+        r = array_module(x, y).floor_divide(cast(x, dt), cast(y, dt))
     return Tensor._make(_as_array(r, dt, dev), dev)
 
 
@@ -327,7 +201,7 @@ def remainder(input, other, *, out=None):
     x = a._data if isinstance(a, Tensor) else scalar(a)
     y = b._data if isinstance(b, Tensor) else scalar(b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = _xp(x, y).remainder(x, y)
+        r = array_module(x, y).remainder(x, y)
     return Tensor._make(_as_array(r, q._data.dtype, dev), dev)
 
 
@@ -344,7 +218,7 @@ def fmod(input, other, *, out=None):
     x = a._data if isinstance(a, Tensor) else scalar(a)
     y = b._data if isinstance(b, Tensor) else scalar(b)
     dev = (a if isinstance(a, Tensor) else b)._device
-    return Tensor._make(_as_array(_xp(x, y).fmod(x, y), result_dtype(a, b), dev), dev)
+    return Tensor._make(_as_array(array_module(x, y).fmod(x, y), result_dtype(a, b), dev), dev)
 
 
 def _as_array(r, dt, dev):

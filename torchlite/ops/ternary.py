@@ -9,7 +9,8 @@ from ..autograd.function import Op
 from ..backend import from_numpy_dtype
 from ..tensor import Tensor
 from .broadcast import broadcast_shapes
-from .elementwise import _cast, _cpu_like, _grad, _meta, _operands, _xp, add, div, mul, sub
+from .elementwise import _cpu_like, _operands, add, div, mul, sub
+from .elementwise_factory import array_module, cast, operand_grad, operand_meta
 from .out import with_out
 from .promotion import as_tensor_arg, result_dtype
 
@@ -17,10 +18,10 @@ from .promotion import as_tensor_arg, result_dtype
 class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b, dt):
-        ctx.ma, ctx.mb = _meta(a), _meta(b)
+        ctx.ma, ctx.mb = operand_meta(a), operand_meta(b)
         ctx.save_for_backward(cond)
-        xp = _xp(cond)
-        out = xp.where(cond, _cast(a, dt), _cast(b, dt))
+        xp = array_module(cond)
+        out = xp.where(cond, cast(a, dt), cast(b, dt))
         return out if out.dtype == dt else out.astype(dt)  # where(c, 1.0, 0.0) is float32
 
     @staticmethod
@@ -28,11 +29,11 @@ class Where(Op):
         (cond,) = ctx.saved_tensors
         n = ctx.needs_input_grad
         zero = g.dtype.type(0)
-        xp = _xp(g)
+        xp = array_module(g)
         return (
             None,
-            _grad(xp.where(cond, g, zero), ctx.ma) if n[1] else None,
-            _grad(xp.where(cond, zero, g), ctx.mb) if n[2] else None,
+            operand_grad(xp.where(cond, g, zero), ctx.ma) if n[1] else None,
+            operand_grad(xp.where(cond, zero, g), ctx.mb) if n[2] else None,
             None,
         )
 
@@ -40,10 +41,10 @@ class Where(Op):
 class Clamp(Op):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        xp = _xp(x)
-        ctx.ml, ctx.mh = _meta(lo), _meta(hi)
-        lo_c = _cast(lo, x.dtype) if lo is not None else None
-        hi_c = _cast(hi, x.dtype) if hi is not None else None
+        xp = array_module(x)
+        ctx.ml, ctx.mh = operand_meta(lo), operand_meta(hi)
+        lo_c = cast(lo, x.dtype) if lo is not None else None
+        hi_c = cast(hi, x.dtype) if hi is not None else None
         out = x
         if lo_c is not None:
             out = xp.maximum(out, lo_c)
@@ -56,18 +57,18 @@ class Clamp(Op):
     def backward(ctx, g):
         x, lo, hi = ctx.saved_tensors
         n = ctx.needs_input_grad
-        xp = _xp(g)
+        xp = array_module(g)
         keep = xp.ones(x.shape, dtype=bool)
         if lo is not None:
             keep = keep & (x >= lo)
         if hi is not None:
             keep = keep & (x <= hi)
-        gx = _grad(g * keep, (x.shape, x.dtype)) if n[0] else None  # bounds may broadcast x
+        gx = operand_grad(g * keep, (x.shape, x.dtype)) if n[0] else None  # bounds may broadcast x
         glo = ghi = None
         if n[1]:
-            glo = _grad(g * (x < lo), ctx.ml)
+            glo = operand_grad(g * (x < lo), ctx.ml)
         if n[2]:
-            ghi = _grad(g * (x > hi), ctx.mh)
+            ghi = operand_grad(g * (x > hi), ctx.mh)
         return gx, glo, ghi
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_default_dtype, get_xp
 from ..tensor import Tensor
+from .elementwise_factory import QUIET, elementwise
 from .out import with_out
 
 
@@ -25,34 +26,11 @@ def _float_input(x: Tensor, op: str) -> Tensor:
     return Tensor._make(x._data.astype(get_default_dtype().np), x._device)
 
 
-def _unary(name: str, f, df, save: str = "x", doc: str = "", keep_int: bool = False):
-    """Build an Op whose forward is f(xp, x) and whose gradient is g * df(xp, x, out)."""
-
-    def forward(ctx, x):
-        xp = get_xp(x)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = f(xp, x)
-        if save == "x":
-            ctx.save_for_backward(x)
-        elif save == "out":
-            ctx.save_for_backward(out)
-        else:
-            ctx.save_for_backward(x, out)
-        return out
-
-    def backward(ctx, g):
-        saved = ctx.saved_tensors
-        x = saved[0] if save != "out" else None
-        out = saved[-1] if save != "x" else None
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return g * df(get_xp(g), x, out)
-
-    cls = type(name, (Op,), {
-        "forward": staticmethod(forward),
-        "backward": staticmethod(backward),
-        "__doc__": doc,
-        "__module__": __name__,
-    })
+def _unary(name: str, f, vjp, reads: str, doc: str = "", keep_int: bool = False):
+    """The Op for y = f(xp, x) (see elementwise_factory) and its public function, which takes
+    `out=` and turns integer inputs into the default float dtype (`keep_int`: integer in,
+    integer out, as abs and square)."""
+    cls = elementwise(name, f, vjp, reads=reads, quiet=QUIET, doc=doc)
 
     def fn(input: Tensor, *, out=None) -> Tensor:
         if out is not None:
@@ -72,46 +50,55 @@ def _sig(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-Exp, exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda xp, x, o: o, "out", "e**x")
+# The derivatives read the input x or the output o, whichever is cheaper (exp, sqrt, tanh and
+# sigmoid are their own derivatives' main term).
+Exp, exp = _unary("Exp", lambda xp, x: xp.exp(x), lambda xp, g, x, o: g * o, "out", "e**x")
 Exp2, exp2 = _unary("Exp2", lambda xp, x: xp.exp2(x),
-                    lambda xp, x, o: o * o.dtype.type(np.log(2)), "out", "2**x")
-Expm1, expm1 = _unary("Expm1", lambda xp, x: xp.expm1(x), lambda xp, x, o: o + 1, "out",
-                      "e**x - 1")
-Log, log = _unary("Log", lambda xp, x: xp.log(x), lambda xp, x, o: 1 / x, "x", "natural log")
+                    lambda xp, g, x, o: g * (o * o.dtype.type(np.log(2))), "out", "2**x")
+Expm1, expm1 = _unary("Expm1", lambda xp, x: xp.expm1(x), lambda xp, g, x, o: g * (o + 1),
+                      "out", "e**x - 1")
+Log, log = _unary("Log", lambda xp, x: xp.log(x), lambda xp, g, x, o: g * (1 / x), "x",
+                  "natural log")
 Log2, log2 = _unary("Log2", lambda xp, x: xp.log2(x),
-                    lambda xp, x, o: 1 / (x * x.dtype.type(np.log(2))), "x", "log base 2")
+                    lambda xp, g, x, o: g * (1 / (x * x.dtype.type(np.log(2)))), "x",
+                    "log base 2")
 Log10, log10 = _unary("Log10", lambda xp, x: xp.log10(x),
-                      lambda xp, x, o: 1 / (x * x.dtype.type(np.log(10))), "x", "log base 10")
-Log1p, log1p = _unary("Log1p", lambda xp, x: xp.log1p(x), lambda xp, x, o: 1 / (1 + x), "x",
-                      "log(1 + x), accurate for small x")
-Sqrt, sqrt = _unary("Sqrt", lambda xp, x: xp.sqrt(x), lambda xp, x, o: 0.5 / o, "out",
+                      lambda xp, g, x, o: g * (1 / (x * x.dtype.type(np.log(10)))), "x",
+                      "log base 10")
+Log1p, log1p = _unary("Log1p", lambda xp, x: xp.log1p(x), lambda xp, g, x, o: g * (1 / (1 + x)),
+                      "x", "log(1 + x), accurate for small x")
+Sqrt, sqrt = _unary("Sqrt", lambda xp, x: xp.sqrt(x), lambda xp, g, x, o: g * (0.5 / o), "out",
                     "square root")
-Rsqrt, rsqrt = _unary("Rsqrt", lambda xp, x: 1 / xp.sqrt(x), lambda xp, x, o: -0.5 * o * o * o,
-                      "out", "1 / sqrt(x)")
-Sin, sin = _unary("Sin", lambda xp, x: xp.sin(x), lambda xp, x, o: xp.cos(x), "x", "sine")
-Cos, cos = _unary("Cos", lambda xp, x: xp.cos(x), lambda xp, x, o: -xp.sin(x), "x", "cosine")
-Tan, tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda xp, x, o: 1 + o * o, "out", "tangent")
-Asin, asin = _unary("Asin", lambda xp, x: xp.arcsin(x), lambda xp, x, o: 1 / xp.sqrt(1 - x * x),
-                    "x", "arcsine")
-Acos, acos = _unary("Acos", lambda xp, x: xp.arccos(x), lambda xp, x, o: -1 / xp.sqrt(1 - x * x),
-                    "x", "arccosine")
-Atan, atan = _unary("Atan", lambda xp, x: xp.arctan(x), lambda xp, x, o: 1 / (1 + x * x), "x",
-                    "arctangent")
-Sinh, sinh = _unary("Sinh", lambda xp, x: xp.sinh(x), lambda xp, x, o: xp.cosh(x), "x", "sinh")
-Cosh, cosh = _unary("Cosh", lambda xp, x: xp.cosh(x), lambda xp, x, o: xp.sinh(x), "x", "cosh")
-Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, o: 1 - o * o, "out",
+Rsqrt, rsqrt = _unary("Rsqrt", lambda xp, x: 1 / xp.sqrt(x),
+                      lambda xp, g, x, o: g * (-0.5 * o * o * o), "out", "1 / sqrt(x)")
+Sin, sin = _unary("Sin", lambda xp, x: xp.sin(x), lambda xp, g, x, o: g * xp.cos(x), "x", "sine")
+Cos, cos = _unary("Cos", lambda xp, x: xp.cos(x), lambda xp, g, x, o: g * -xp.sin(x), "x",
+                  "cosine")
+Tan, tan = _unary("Tan", lambda xp, x: xp.tan(x), lambda xp, g, x, o: g * (1 + o * o), "out",
+                  "tangent")
+Asin, asin = _unary("Asin", lambda xp, x: xp.arcsin(x),
+                    lambda xp, g, x, o: g * (1 / xp.sqrt(1 - x * x)), "x", "arcsine")
+Acos, acos = _unary("Acos", lambda xp, x: xp.arccos(x),
+                    lambda xp, g, x, o: g * (-1 / xp.sqrt(1 - x * x)), "x", "arccosine")
+Atan, atan = _unary("Atan", lambda xp, x: xp.arctan(x), lambda xp, g, x, o: g * (1 / (1 + x * x)),
+                    "x", "arctangent")
+Sinh, sinh = _unary("Sinh", lambda xp, x: xp.sinh(x), lambda xp, g, x, o: g * xp.cosh(x), "x",
+                    "sinh")
+Cosh, cosh = _unary("Cosh", lambda xp, x: xp.cosh(x), lambda xp, g, x, o: g * xp.sinh(x), "x",
+                    "cosh")
+Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, g, x, o: g * (1 - o * o), "out",
                     "hyperbolic tangent")
-Sigmoid, sigmoid = _unary("Sigmoid", _sig, lambda xp, x, o: o * (1 - o), "out",
+Sigmoid, sigmoid = _unary("Sigmoid", _sig, lambda xp, g, x, o: g * (o * (1 - o)), "out",
                           "1 / (1 + e**-x), computed without overflow")
-Abs, abs = _unary("Abs", lambda xp, x: xp.abs(x), lambda xp, x, o: xp.sign(x), "x",  # noqa: A001
-                  "absolute value (gradient 0 at 0)", keep_int=True)
-Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x, lambda xp, x, o: -o * o, "out",
-                                "1 / x")
+Abs, abs = _unary("Abs", lambda xp, x: xp.abs(x), lambda xp, g, x, o: g * xp.sign(x),  # noqa: A001
+                  "x", "absolute value (gradient 0 at 0)", keep_int=True)
+Reciprocal, reciprocal = _unary("Reciprocal", lambda xp, x: 1 / x,
+                                lambda xp, g, x, o: g * (-o * o), "out", "1 / x")
 Erf, erf = _unary("Erf", lambda xp, x: _erf(xp, x),
-                  lambda xp, x, o: x.dtype.type(2 / np.sqrt(np.pi)) * xp.exp(-x * x), "x",
-                  "the error function")
-Square, square = _unary("Square", lambda xp, x: x * x, lambda xp, x, o: 2 * x, "x", "x * x",
-                        keep_int=True)
+                  lambda xp, g, x, o: g * (x.dtype.type(2 / np.sqrt(np.pi)) * xp.exp(-x * x)),
+                  "x", "the error function")
+Square, square = _unary("Square", lambda xp, x: x * x, lambda xp, g, x, o: g * (2 * x), "x",
+                        "x * x", keep_int=True)
 
 
 def _erf(xp, x):
@@ -126,17 +113,19 @@ def _erf(xp, x):
     return (xp.sign(x) * y).astype(x.dtype, copy=False)
 
 
-class Relu(Op):
-    @staticmethod
-    def forward(ctx, x):
-        out = get_xp(x).maximum(x, 0)  # relu(-inf) = 0 (x * (x > 0) would be NaN); NaN stays
-        ctx.save_for_backward(out)
-        return out
+def relu_forward(xp, x, out=None):
+    """max(x, 0) on an array, into `out` when given (the fused bias+ReLU of nn.functional works
+    in place). relu(-inf) = 0, where x * (x > 0) would be NaN; NaN stays NaN."""
+    return xp.maximum(x, 0) if out is None else xp.maximum(x, 0, out=out)
 
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (out > 0)
+
+def relu_vjp(xp, g, x, out):
+    """The gradient of relu from its output: g where out > 0 (0 at 0, as PyTorch)."""
+    return g * (out > 0)
+
+
+# the hot activation: no errstate (max cannot overflow or divide)
+Relu = elementwise("Relu", relu_forward, relu_vjp, reads="out")
 
 
 def relu(input: Tensor) -> Tensor:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ... import backend
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops import unary as _unary
+from ...ops.elementwise_factory import QUIET, elementwise
 from ...random import _rng
 from ...tensor import Tensor
 from ._util import check_float, maybe_inplace
@@ -22,22 +21,9 @@ _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _op(name: str, fwd, bwd):
-    """An Op computing fwd(xp, x, **kw); its gradient is bwd(xp, g, x, **kw)."""
-
-    def forward(ctx, x, **kw):
-        ctx.kw = kw
-        ctx.save_for_backward(x)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return fwd(get_xp(x), x, **kw)
-
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return bwd(get_xp(g), g, x, **ctx.kw).astype(x.dtype, copy=False)
-
-    return type(name, (Op,), {"forward": staticmethod(forward),
-                              "backward": staticmethod(backward), "__module__": __name__})
+def _op(name: str, fwd, vjp):
+    """An Op computing fwd(xp, x, **attrs); its gradient is vjp(xp, g, x, out, **attrs)."""
+    return elementwise(name, fwd, vjp, reads="x", quiet=QUIET)
 
 
 def _sigmoid(xp, x):
@@ -51,33 +37,33 @@ def _softplus_raw(xp, x):
 
 
 LeakyRelu = _op("LeakyRelu", lambda xp, x, slope: xp.where(x > 0, x, x * slope),
-                lambda xp, g, x, slope: xp.where(x > 0, g, g * slope))
+                lambda xp, g, x, out, slope: xp.where(x > 0, g, g * slope))
 Hardtanh = _op("Hardtanh", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
-               lambda xp, g, x, lo, hi: xp.where((x > lo) & (x < hi), g, 0))
+               lambda xp, g, x, out, lo, hi: xp.where((x > lo) & (x < hi), g, 0))
 Elu = _op("Elu", lambda xp, x, alpha, scale: scale * xp.where(x > 0, x, alpha * xp.expm1(x)),
-          lambda xp, g, x, alpha, scale: g * scale * xp.where(x > 0, 1, alpha * xp.exp(x)))
+          lambda xp, g, x, out, alpha, scale: g * scale * xp.where(x > 0, 1, alpha * xp.exp(x)))
 Celu = _op("Celu", lambda xp, x, alpha: xp.where(x > 0, x, alpha * xp.expm1(x / alpha)),
-           lambda xp, g, x, alpha: g * xp.where(x > 0, 1, xp.exp(x / alpha)))
+           lambda xp, g, x, out, alpha: g * xp.where(x > 0, 1, xp.exp(x / alpha)))
 Threshold = _op("Threshold", lambda xp, x, th, value: xp.where(x > th, x, value),
-                lambda xp, g, x, th, value: xp.where(x > th, g, 0))
+                lambda xp, g, x, out, th, value: xp.where(x > th, g, 0))
 Silu = _op("Silu", lambda xp, x: x * _sigmoid(xp, x),
-           lambda xp, g, x: g * _silu_grad(xp, x))
+           lambda xp, g, x, out: g * _silu_grad(xp, x))
 Softsign = _op("Softsign", lambda xp, x: x / (1 + xp.abs(x)),
-               lambda xp, g, x: g / ((1 + xp.abs(x)) ** 2))
+               lambda xp, g, x, out: g / ((1 + xp.abs(x)) ** 2))
 Hardsigmoid = _op("Hardsigmoid", lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
-                  lambda xp, g, x: xp.where((x > -3) & (x < 3), g / 6, 0))
+                  lambda xp, g, x, out: xp.where((x > -3) & (x < 3), g / 6, 0))
 Hardswish = _op("Hardswish", lambda xp, x: x * xp.clip(x + 3, 0, 6) / 6,
-                lambda xp, g, x: xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)))
+                lambda xp, g, x, out: xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)))
 Softshrink = _op("Softshrink",
                  lambda xp, x, lambd: xp.where(x > lambd, x - lambd,
                                                xp.where(x < -lambd, x + lambd, 0)),
-                 lambda xp, g, x, lambd: xp.where(xp.abs(x) > lambd, g, 0))
+                 lambda xp, g, x, out, lambd: xp.where(xp.abs(x) > lambd, g, 0))
 Hardshrink = _op("Hardshrink", lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0),
-                 lambda xp, g, x, lambd: xp.where(xp.abs(x) > lambd, g, 0))
+                 lambda xp, g, x, out, lambd: xp.where(xp.abs(x) > lambd, g, 0))
 Logsigmoid = _op("Logsigmoid", lambda xp, x: -_softplus_raw(xp, -x),
-                 lambda xp, g, x: g * _sigmoid(xp, -x))
+                 lambda xp, g, x, out: g * _sigmoid(xp, -x))
 Tanhshrink = _op("Tanhshrink", lambda xp, x: x - xp.tanh(x),
-                 lambda xp, g, x: g * xp.tanh(x) ** 2)
+                 lambda xp, g, x, out: g * xp.tanh(x) ** 2)
 
 
 def _silu_grad(xp, x):
@@ -90,7 +76,7 @@ def _softplus_fwd(xp, x, beta, threshold):
     return xp.where(bx > threshold, x, _softplus_raw(xp, bx) / beta)
 
 
-def _softplus_bwd(xp, g, x, beta, threshold):
+def _softplus_bwd(xp, g, x, out, beta, threshold):
     bx = x * beta
     return xp.where(bx > threshold, g, g * _sigmoid(xp, bx))
 
@@ -102,7 +88,7 @@ def _mish_fwd(xp, x):
     return x * xp.tanh(_softplus_raw(xp, x))
 
 
-def _mish_bwd(xp, g, x):
+def _mish_bwd(xp, g, x, out):
     t = xp.tanh(_softplus_raw(xp, x))
     return g * (t + x * _sigmoid(xp, x) * (1 - t * t))
 
@@ -116,7 +102,7 @@ def _gelu_fwd(xp, x, approximate):
     return 0.5 * x * (1 + _unary._erf(xp, x * _INV_SQRT_2))
 
 
-def _gelu_bwd(xp, g, x, approximate):
+def _gelu_bwd(xp, g, x, out, approximate):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         t = xp.tanh(inner)

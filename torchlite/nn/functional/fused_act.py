@@ -20,6 +20,7 @@ import numpy as np
 
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops.unary import relu_forward, relu_vjp
 from ...tensor import Tensor
 from .linear import _affine, affine_grads, check_linear
 
@@ -60,15 +61,14 @@ def bias_act(src, b, act: str, out):
         np.add(src, b, out=out)
     elif out is not src:
         out[...] = src
-    np.maximum(out, 0, out=out)  # relu(-inf) = 0 and NaN stays, as ops.unary.Relu
-    return out
+    return relu_forward(np, out, out)  # in place: ops.unary.Relu's forward
 
 
 def bias_act_grad(g, saved, act: str):
     """The gradient with respect to the pre-activation, from the output's `g`."""
     if _use_kernel(g):
         return _kernels().bias_act_grad(g, saved, act)
-    return g * (saved > 0)
+    return relu_vjp(np, g, None, saved)
 
 
 class LinearAct(Op):

@@ -1,7 +1,8 @@
-"""Regression and binary losses: one elementwise Op each, then the reduction.
+"""Regression and binary losses: elementwise Ops, then the reduction.
 
-Each Op returns the unreduced loss and its backward the gradient for input and target (both
-may require grad; broadcasting is undone). Reductions use the core mean/sum.
+A regression loss is an elementwise op (ops/elementwise_factory.py) of d = input - target; the
+binary losses are one Op each whose backward gives the gradient for input and target (both may
+require grad; broadcasting is undone). Reductions use the core mean/sum.
 """
 
 from __future__ import annotations
@@ -13,31 +14,18 @@ import numpy as np
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.broadcast import unbroadcast
+from ...ops.elementwise import Sub
+from ...ops.elementwise_factory import QUIET, elementwise
 from ...tensor import Tensor
 from ._util import check_float, check_reduction, check_tensor, legacy_reduction, reduce
 
 
-def _diff_op(name: str, f, df):
-    """An Op for a loss l(d) of d = input - target; dl/dinput = df(d), dl/dtarget = -df(d)."""
-
-    def forward(ctx, x, t, **kw):
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
-            d = x - t
-            ctx.kw, ctx.shapes = kw, (x.shape, t.shape, x.dtype, t.dtype)
-            ctx.save_for_backward(d)
-            return f(get_xp(d), d, **kw)
-
-    def backward(ctx, g):
-        (d,) = ctx.saved_tensors
-        with np.errstate(over="ignore", invalid="ignore"):
-            gd = g * df(get_xp(g), d, **ctx.kw)
-        xs, ts, xd, td = ctx.shapes
-        gx = unbroadcast(gd, xs, xd) if ctx.needs_input_grad[0] else None
-        gt = unbroadcast(-gd, ts, td) if ctx.needs_input_grad[1] else None
-        return gx, gt
-
-    return type(name, (Op,), {"forward": staticmethod(forward),
-                              "backward": staticmethod(backward), "__module__": __name__})
+def _of_difference(op, input: Tensor, target: Tensor, **kw) -> Tensor:
+    """op(input - target): the subtraction is its own node, which hands the gradient to input
+    and minus it to target, summed back over broadcasting."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
+        d = Sub.apply(input, target, np.result_type(input._data, target._data))
+    return op.apply(d, **kw)
 
 
 def _smooth_l1(xp, d, beta):
@@ -47,10 +35,10 @@ def _smooth_l1(xp, d, beta):
     return xp.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
 
 
-def _smooth_l1_grad(xp, d, beta):
+def _smooth_l1_grad(xp, g, d, out, beta):
     if beta == 0:
-        return xp.sign(d)
-    return xp.where(xp.abs(d) < beta, d / beta, xp.sign(d))
+        return g * xp.sign(d)
+    return g * xp.where(xp.abs(d) < beta, d / beta, xp.sign(d))
 
 
 def _huber(xp, d, delta):
@@ -58,14 +46,17 @@ def _huber(xp, d, delta):
     return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
 
 
-def _huber_grad(xp, d, delta):
-    return xp.clip(d, -delta, delta)
+def _huber_grad(xp, g, d, out, delta):
+    return g * xp.clip(d, -delta, delta)
 
 
-SquaredError = _diff_op("SquaredError", lambda xp, d: d * d, lambda xp, d: 2 * d)
-AbsoluteError = _diff_op("AbsoluteError", lambda xp, d: xp.abs(d), lambda xp, d: xp.sign(d))
-SmoothL1 = _diff_op("SmoothL1", _smooth_l1, _smooth_l1_grad)
-Huber = _diff_op("Huber", _huber, _huber_grad)
+# Each reads d, the difference, which `_of_difference` computes.
+SquaredError = elementwise("SquaredError", lambda xp, d: d * d,
+                           lambda xp, g, d, out: g * (2 * d), reads="x", quiet=QUIET)
+AbsoluteError = elementwise("AbsoluteError", lambda xp, d: xp.abs(d),
+                            lambda xp, g, d, out: g * xp.sign(d), reads="x", quiet=QUIET)
+SmoothL1 = elementwise("SmoothL1", _smooth_l1, _smooth_l1_grad, reads="x", quiet=QUIET)
+Huber = elementwise("Huber", _huber, _huber_grad, reads="x", quiet=QUIET)
 
 
 def _pair(input, target, fn: str):
@@ -84,7 +75,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """(input - target)**2, reduced. Shape: any; target broadcastable to input."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _pair(input, target, "mse_loss")
-    loss = SquaredError.apply(input, _float_like(target, input))
+    loss = _of_difference(SquaredError, input, _float_like(target, input))
     return _weighted(loss, weight, reduction)
 
 
@@ -93,7 +84,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """|input - target|, reduced."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _pair(input, target, "l1_loss")
-    loss = AbsoluteError.apply(input, _float_like(target, input))
+    loss = _of_difference(AbsoluteError, input, _float_like(target, input))
     return _weighted(loss, weight, reduction)
 
 
@@ -104,7 +95,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _pair(input, target, "smooth_l1_loss")
-    return reduce_(SmoothL1.apply(input, _float_like(target, input), beta=float(beta)),
+    return reduce_(_of_difference(SmoothL1, input, _float_like(target, input),
+                                  beta=float(beta)),
                    reduction)
 
 
@@ -115,7 +107,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _pair(input, target, "huber_loss")
-    loss = Huber.apply(input, _float_like(target, input), delta=float(delta))
+    loss = _of_difference(Huber, input, _float_like(target, input), delta=float(delta))
     return _weighted(loss, weight, reduction)
 
 

@@ -1,0 +1,215 @@
+"""One way to declare an elementwise op: a forward over `xp` and one derivative per input, in
+the spirit of HIPS autograd's `defvjp` table.
+
+`elementwise(name, forward, *vjps, reads=...)` builds the Op class. The factory writes, once for
+every op, what each op used to repeat: saving only what the derivatives that will run read,
+casting binary operands to the result dtype, quieting NumPy's floating-point warnings where the
+op asks, and summing each gradient back to its input's shape and dtype (unbroadcast).
+
+* unary: `forward(xp, x, **attrs)`; called as `Op.apply(x, **attrs)`. Attributes (an activation's
+  slope, say) are the forward's parameters after `x`, passed as keywords; every derivative
+  receives them too.
+* binary: `forward(xp, a, b)`, where a and b are arrays or Python scalars already cast to the
+  result dtype; called as `Op.apply(a, b, dtype)` with the dtype from `promotion.result_dtype`.
+  A scalar operand gets no gradient.
+
+A derivative `vjp(xp, g, *inputs, out, **attrs)` returns the gradient for its input from the
+output's gradient `g`. It sees only what its entry in `reads` names ("x", "a", "b", "out"; the
+rest are None), so an op keeps exactly what backward needs alive. Derivatives are written with
+operators and `xp` functions over whole arrays, the form that lets the same formula run over
+differentiable functions when a graph of the backward pass is built.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..backend import get_xp
+from .broadcast import unbroadcast
+from .promotion import scalar
+
+# NumPy's floating-point warnings silenced in forward and backward (inf, NaN and overflow are
+# values an op returns, as in PyTorch).
+QUIET = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
+
+
+def elementwise(name: str, forward, *vjps, reads, quiet: dict | None = None, doc: str = "",
+                module: str | None = None) -> type[Op]:
+    """An Op class for an elementwise function of one or two inputs (see the module docstring).
+
+    `reads` is what the derivatives read: a string for a unary op ("x", "out" or "x out"), one
+    string per input for a binary op (("b", "a") for a product). `quiet` is the np.errstate the
+    forward and backward run under (None: NumPy's defaults, the cheapest).
+    """
+    if len(vjps) == 1:
+        fwd, bwd = _unary(forward, vjps[0], reads, quiet)
+    elif len(vjps) == 2:
+        fwd, bwd = _binary(forward, vjps, reads, quiet)
+    else:
+        raise ValueError(f"elementwise: {name} needs one derivative per input (1 or 2)")
+    return type(name, (Op,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd),
+                              "__doc__": doc, "__module__": module or forward.__module__})
+
+
+def _xp(arr):
+    return np if type(arr) is np.ndarray else get_xp(arr)
+
+
+def _has_attrs(forward, n_inputs: int) -> bool:
+    params = list(inspect.signature(forward).parameters.values())[1 + n_inputs:]
+    return any(p.default is inspect.Parameter.empty for p in params)
+
+
+def _quieted(fn, quiet):
+    """`fn` run under np.errstate(**quiet) (one errstate per call: it costs about a microsecond,
+    so ops that need none take `fn` itself)."""
+    if not quiet:
+        return fn
+
+    def run(*args, **kw):
+        with np.errstate(**quiet):
+            return fn(*args, **kw)
+
+    return run
+
+
+def _unary(f, df, reads: str, quiet):
+    names = reads.split()
+    if not names or set(names) - {"x", "out"}:
+        raise ValueError(f"elementwise: a unary derivative reads 'x' and/or 'out', not {reads!r}")
+    keep_x, keep_out = "x" in names, "out" in names
+    # One closure per case, each as lean as a hand-written Op: these run on every call.
+    if keep_x and keep_out:
+        def save(x, out):
+            return x, out
+
+        def load(saved):
+            return saved
+    elif keep_x:
+        def save(x, out):
+            return (x,)
+
+        def load(saved):
+            return saved[0], None
+    else:
+        def save(x, out):
+            return (out,)
+
+        def load(saved):
+            return None, saved[0]
+
+    if _has_attrs(f, 1):
+        def forward(ctx, x, **kw):
+            ctx.kw = kw
+            out = f(np if type(x) is np.ndarray else get_xp(x), x, **kw)
+            ctx.save_for_backward(*save(x, out))
+            return out
+
+        def backward(ctx, g):
+            x, out = load(ctx.saved_tensors)
+            r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out, **ctx.kw)
+            return r if r.dtype == g.dtype else r.astype(g.dtype)  # g's dtype is the input's
+
+    elif keep_out and not keep_x:  # (exp, sqrt, tanh, sigmoid, relu: the common case)
+        def forward(ctx, x):
+            out = f(np if type(x) is np.ndarray else get_xp(x), x)
+            ctx.save_for_backward(out)
+            return out
+
+        def backward(ctx, g):
+            (out,) = ctx.saved_tensors
+            r = df(np if type(g) is np.ndarray else get_xp(g), g, None, out)
+            return r if r.dtype == g.dtype else r.astype(g.dtype)
+
+    else:
+        def forward(ctx, x):
+            out = f(np if type(x) is np.ndarray else get_xp(x), x)
+            ctx.save_for_backward(*save(x, out))
+            return out
+
+        def backward(ctx, g):
+            x, out = load(ctx.saved_tensors)
+            r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out)
+            return r if r.dtype == g.dtype else r.astype(g.dtype)
+
+    return _quieted(forward, quiet), _quieted(backward, quiet)
+
+
+def _binary(f, vjps, reads, quiet):
+    if len(reads) != 2 or any(set(r.split()) - {"a", "b", "out"} for r in reads):
+        raise ValueError(f"elementwise: a binary op reads 'a', 'b' and/or 'out' per input, "
+                         f"not {reads!r}")
+    da, db = vjps
+    ra, rb = (set(r.split()) for r in reads)
+    slots = ("a", "b", "out") if "out" in ra | rb else ("a", "b")
+    # the slots to keep for each combination of inputs that need a gradient (the third entry
+    # of needs_input_grad is the dtype argument's)
+    plan = {}
+    for na in (False, True):
+        for nb in (False, True):
+            used = (ra if na else set()) | (rb if nb else set())
+            plan[(na, nb, False)] = tuple(s in used for s in slots)
+    with_out = len(slots) == 3
+    nothing = not (ra or rb)
+
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = operand_meta(a), operand_meta(b)
+        a, b = cast(a, dt), cast(b, dt)
+        out = f(np if type(a) is np.ndarray else array_module(a, b), a, b)
+        if not nothing:
+            k = plan[ctx.needs_input_grad]
+            if with_out:
+                ctx.save_for_backward(a if k[0] else None, b if k[1] else None,
+                                      out if k[2] else None)
+            else:
+                ctx.save_for_backward(a if k[0] else None, b if k[1] else None)
+        return out
+
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        if nothing:
+            a = b = out = None
+        elif with_out:
+            a, b, out = ctx.saved_tensors
+        else:
+            (a, b), out = ctx.saved_tensors, None
+        xp = _xp(g)
+        return (unbroadcast(da(xp, g, a, b, out), *ctx.ma) if n[0] else None,
+                unbroadcast(db(xp, g, a, b, out), *ctx.mb) if n[1] else None, None)
+
+    return _quieted(forward, quiet), _quieted(backward, quiet)
+
+
+def cast(x, dt):
+    """An operand in the result dtype: arrays cast, Python ints wrapped into integer dtypes as
+    PyTorch does (uint8 + 300 == uint8 + 44), NumPy scalars as Python numbers."""
+    if isinstance(x, (np.ndarray,)) or hasattr(x, "__cuda_array_interface__"):
+        return x if x.dtype == dt else x.astype(dt)
+    x = scalar(x)
+    if dt is not None and dt.kind in "iu" and type(x) is int:
+        info = np.iinfo(dt)
+        if not info.min <= x <= info.max:
+            return np.asarray(x % (1 << info.bits)).astype(dt)[()]
+    return x
+
+
+def operand_grad(g, meta):
+    """`g` summed back to an operand's (shape, dtype) `meta`; None for a scalar operand."""
+    return None if meta is None else unbroadcast(g, meta[0], meta[1])
+
+
+def operand_meta(x):
+    """(shape, dtype) of an array operand, None for a scalar: what its gradient must match."""
+    return (x.shape, x.dtype) if hasattr(x, "shape") and hasattr(x, "dtype") \
+        and not isinstance(x, np.generic) else None
+
+
+def array_module(*arrays):
+    """The array module of the first array among `arrays` (numpy when all are scalars)."""
+    for a in arrays:
+        if hasattr(a, "dtype") and not isinstance(a, np.generic):
+            return get_xp(a)
+    return np
