@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections import defaultdict
 
 import numpy as np
 
@@ -90,6 +91,7 @@ def _scratch_copy(optimizer, scheduler=None):
 
     params = [p for g in optimizer.param_groups for p in g["params"]]
     memo: dict = {id(p): p for p in params}  # the model's parameters are shared, not copied
+    memo[id(optimizer.state)] = defaultdict(dict)  # and their buffers left out: none are used
     opt, sched = copy.deepcopy((optimizer, scheduler), memo)
     for group in opt.param_groups:
         param = nn.Parameter(torchlite.zeros(4))

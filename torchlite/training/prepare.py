@@ -71,7 +71,7 @@ def prepare(cfg: Config, *, upto: Literal["model", "train"] = "train", device: s
     then for `upto="train"` loss, optimizer, batches, scheduler and one batch through model
     and loss. Every problem is raised here, before anything is written.
 
-    `upto="model"` stops after the model and leaves the global RNG alone (summary, and
+    `upto="model"` stops after the model and does not seed the global RNG (summary, and
     checkpoints: `data` then is the checkpoint's preprocessing, `checkpoint` its path, and a
     model that cannot be rebuilt is a CheckpointError on that file). `device` replaces
     cfg.device.
