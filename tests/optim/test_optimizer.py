@@ -312,6 +312,53 @@ def test_custom_optimizer_subclass_with_required_hyper_parameter():
     assert "Sign (" in repr(opt) and "lr: 0.5" in repr(opt)
 
 
+def test_step_skeleton_batches_parameters_by_key_and_dtype():
+    """Optimizer.step, the loop every built-in optimizer but LBFGS uses: one `_hyper` per
+    group, one `_prepare` per parameter with a gradient, then one `_update` per (key, dtype),
+    in the parameters' order, under no_grad."""
+    calls = []
+
+    class Halve(Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.5))
+
+        def _hyper(self, group):
+            calls.append(("hyper", group["lr"]))
+            return dict(lr=group["lr"])
+
+        def _prepare(self, p, grad, group):
+            self.state[p]["steps"] = self.state[p].get("steps", 0) + 1
+            return p.numel() % 2, (p._data, grad)
+
+        def _update(self, entries, key, hyper):
+            calls.append(("update", key, [e[0].size for e in entries],
+                          torchlite.is_grad_enabled()))
+            for p, g in entries:
+                p -= hyper["lr"] * g
+
+    sizes = [2, 3, 4, 1, 5]
+    ps = [torchlite.ones(n, requires_grad=True) for n in sizes]
+    ps[2] = torchlite.ones(4, dtype=torchlite.float64, requires_grad=True)
+    for p in ps[:4]:
+        p.grad = torchlite.ones_like(p)
+    opt = Halve([{"params": ps[:3]}, {"params": ps[3:], "lr": 0.25}])
+    with torchlite.enable_grad():
+        opt.step()
+    assert calls == [("hyper", 0.5), ("update", 0, [2], False), ("update", 1, [3], False),
+                     ("update", 0, [4], False), ("hyper", 0.25), ("update", 1, [1], False)]
+    assert [p.tolist()[0] for p in ps] == [0.5, 0.5, 0.5, 0.75, 1.0]
+    assert [opt.state[p].get("steps") for p in ps] == [1, 1, 1, 1, None]
+
+
+def test_a_subclass_without_step_or_prepare_cannot_step():
+    class Nothing(Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+
+    with pytest.raises(NotImplementedError):
+        Nothing([torchlite.ones(1, requires_grad=True)]).step()
+
+
 def test_deepcopy_and_pickle_protocol_state():
     p = torchlite.ones(2, requires_grad=True)
     p.grad = torchlite.ones(2)
