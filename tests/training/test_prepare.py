@@ -96,7 +96,7 @@ def test_the_model_stage_builds_no_optimizer_and_does_not_seed():
     cfg = config()
     torchlite.manual_seed(123)
     run = prepare(cfg, upto="model", device="cpu")
-    assert run.optimizer is None and run.scheduler is None and run.first_batch is None
+    assert run.optimizer is None and run.scheduler is None and run.first_batch == ()
     after = torchlite.get_rng_state()
     torchlite.manual_seed(123)  # a plain build from the caller's RNG, not from cfg.seed
     checked_build(cfg, build_data(cfg))

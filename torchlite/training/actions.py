@@ -100,7 +100,8 @@ EPOCH_END: tuple[Callable[..., bool | None], ...] = (
 )
 
 
-def _better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+def _better(value: float, best: float | None, mode: str | None,
+            min_delta: float = 0.0) -> bool:
     if best is None:
         return True
     return value < best - min_delta if mode == "min" else value > best + min_delta

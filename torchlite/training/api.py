@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -380,9 +381,7 @@ def summarize(target, *, model_code: str | None = None,
         model, cfg, info = model_from_checkpoint(path, "cpu", model_code=model_code,
                                                  trust_model_code=trust_model_code)
         input_shape = tuple(info["preprocess"]["input_shape"])
-
-        def forward(x):
-            return checked_forward(model, x, cfg)
+        forward = partial(checked_forward, model, cfg=cfg)
     rows = []
     hooks = []
 

@@ -1,6 +1,8 @@
-"""Checks run before a run folder exists (by `train`, `resume` and `validate`): settings that
-pass the schema but would crash or train nonsense in the middle of a run, each reported as a
-ConfigError on its key. Split from `build`, whose builders they use.
+"""Checks that `prepare` runs on the objects it built, before a run folder exists (train,
+resume, validate): settings that pass the schema but would crash or train nonsense in the middle
+of a run, each reported as a ConfigError on its key. They never change what they check: the
+optimizer and scheduler are tried on copies, the model in eval mode without a graph. Also the
+checks of a resume against the saved training state.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class Prepared:
     scheduler: Any = None
     train_loader: Any = None
     steps_per_epoch: int = 0  # optimizer steps (batches over accumulate_grad_batches)
-    first_batch: tuple | None = None  # (output shape, loss) of the pre-run one-batch check
+    first_batch: tuple = ()  # (output shape, loss) of the pre-run one-batch check
 
     def forward(self, x, detail: str = ""):
         """model(x); a failure in a custom model's own code is a ConfigError on model.target
