@@ -1,5 +1,10 @@
 """Maps library exceptions to one-line messages and the exit codes of DESIGN.md section 6.
 
+The exit code comes from the exception's class, never from its message: a torchlite.errors
+class carries it (`exit_code`), and any other exception, a ValueError or RuntimeError included,
+is a bug in torchlite or in what called it: exit 1, "internal error", with the traceback under
+--debug. A library function that meets bad data, input or usage raises a torchlite.errors class.
+
 Running out of memory (GPU or host) exits with 1: it is not a fault of the config (2) or of
 the data, input or checkpoint (3), since the same command succeeds on a machine with more
 memory; it is a failure at run time, the kind 1 stands for, but with its own clear message (the

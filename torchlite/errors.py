@@ -28,6 +28,7 @@ A ValueError or RuntimeError that is none of these is a bug, and the CLI says "i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -86,7 +87,7 @@ class ConfigProblem:
 class ConfigError(BadUsageError, ValueError):
     """A config (file, override or dict) is invalid. `problems` lists every mistake found."""
 
-    def __init__(self, problems):
+    def __init__(self, problems: str | ConfigProblem | Iterable[str | ConfigProblem]) -> None:
         if isinstance(problems, (str, ConfigProblem)):
             problems = [problems]
         self.problems: list[ConfigProblem] = [
