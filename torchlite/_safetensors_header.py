@@ -206,6 +206,8 @@ def parse(raw: bytes, data_size: int) -> Header:
     except RecursionError:
         raise HeaderError(f"corrupted header (JSON nested more than {_MAX_DEPTH} levels "
                           "deep)") from None
+    except HeaderError:
+        raise
     except ValueError as exc:  # an integer literal past Python's digit limit
         raise HeaderError(f"corrupted header ({exc})") from None
     if type(obj) is not _Obj:
