@@ -63,6 +63,28 @@ def test_mid_epoch_interrupt_then_resume_is_bit_identical(tmp_path):
     assert drop_time == [[c for i, c in enumerate(r.split(",")) if i != 2] for r in rows_part]
 
 
+def test_a_stop_inside_an_accumulation_window_waits_for_its_step(tmp_path):
+    """Gradients accumulated since the last optimizer step are not saved: the run stops after
+    the window's step, and the resumed run ends bit-identical to an uninterrupted one."""
+    cfg = config(tmp_path, accumulate_grad_batches=3)
+    full = create_run_dir(cfg.output.root, "full")
+    Trainer(prepare(cfg), full).fit()
+    part = create_run_dir(cfg.output.root, "part")
+    trainer = Trainer(prepare(cfg), part)
+
+    def stop_in_epoch_2(event, **info):
+        if event == "step" and info["epoch"] == 2 and info["batch"] == 4:
+            trainer._signals.stop = "SIGTERM"
+
+    trainer.callback = stop_in_epoch_2
+    with pytest.raises(TrainingInterrupted):
+        trainer.fit()
+    assert torchlite.load(part.state)["loop"]["batch"] == 6  # the window 4..6 finished
+    Trainer(prepare(cfg), part, resume=True).fit()
+    a, b = final_weights(full), final_weights(part)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_events_and_summary(tmp_path):
     cfg = config(tmp_path, epochs=2)
     events = []

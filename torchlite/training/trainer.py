@@ -214,7 +214,9 @@ class Trainer:
             if i < st.batch:  # resuming inside an epoch: these batches were already trained
                 continue
             x, y = x.to(self.device), y.to(self.device)
-            out, loss = self._train_step(x, y, i, n_batches)
+            # the optimizer steps every accumulate_grad_batches batches and after the last one
+            stepped = (i + 1) % cfg.trainer.accumulate_grad_batches == 0 or i + 1 == n_batches
+            out, loss = self._train_step(x, y, stepped)
             st.batch = i + 1
             st.samples += x.shape[0]
             lv = loss.detach()._data
@@ -230,7 +232,9 @@ class Trainer:
                 self.callback("step", epoch=epoch, batch=i + 1, batches=n_batches, step=st.step,
                               loss=float(lv), lr=self.lr(),
                               samples_per_s=st.samples / max(time.perf_counter() - start, 1e-9))
-            if self._signals.stop:
+            # a stop waits for the optimizer step: gradients accumulated since the last one are
+            # not part of the saved state, so a resume starts at a step boundary
+            if self._signals.stop and stepped:
                 if dev_acc is not None:
                     dev_acc.flush()
                 st.partial = {"loss_sum": float(loss_sum), "loss_n": loss_n,
@@ -245,14 +249,14 @@ class Trainer:
         row.update({f"train/{k}": v for k, v in acc.compute().items() if k != "loss"})
         return row, t0
 
-    def _train_step(self, x, y, i: int, n_batches: int) -> tuple:
-        """Batch i of n_batches: forward, backward and, every accumulate_grad_batches batches
-        and at the end of the epoch, the optimizer step. Returns the output and the loss."""
+    def _train_step(self, x, y, step: bool) -> tuple:
+        """One batch: forward, backward (gradients accumulate over accumulate_grad_batches
+        batches) and, when `step`, the optimizer step. Returns the output and the loss."""
         accum = self.cfg.trainer.accumulate_grad_batches
         out = self.run.forward(x)  # a custom model checked in eval mode may fail in training
         loss = self.loss_fn(out, y)
         (loss / accum if accum > 1 else loss).backward()
-        if (i + 1) % accum == 0 or i + 1 == n_batches:
+        if step:
             self._optimizer_step()
         return out, loss
 
