@@ -26,8 +26,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from _tiny_runs import TINY_DIGITS
 from safetensors import SafetensorError, deserialize
 from safetensors.numpy import save_file
+from torchlite_cli.main import app
+from typer.testing import CliRunner
 
 import torchlite
 from torchlite import serialization
@@ -410,3 +413,25 @@ def test_resource_bombs_are_refused_within_a_memory_cap(tmp_path, kind, cap_mib,
     assert result["verdict"].startswith(f"refused: {path}"), result
     assert re.search(r"nested|larger|does not fit|count|outside", result["verdict"]), result
     assert result["grew"] < grew_mib * MIB, result
+
+
+# --------------------------------------------------------------------------------------------
+# end to end: a corrupt checkpoint is exit 3
+
+
+def test_eval_of_a_corrupt_checkpoint_exits_3(tmp_path):
+    runner = CliRunner()
+    (tmp_path / "tiny.yaml").write_text(TINY_DIGITS.format(name="tiny", root=tmp_path / "runs"))
+    assert runner.invoke(app, ["train", str(tmp_path / "tiny.yaml"), "--plain"]).exit_code == 0
+    best = tmp_path / "runs" / "tiny" / "weights" / "best.safetensors"
+    raw = best.read_bytes()
+    seed = raw.index(b'\\"seed\\": 0') + len(b'\\"seed\\": ')  # in the stored config
+    for where, offset in (("tensor data", len(raw) - 5), ("header", seed)):
+        bad = tmp_path / f"bad_{where[0]}.safetensors"
+        flipped = bytearray(raw)
+        flipped[offset] ^= 1  # the JSON still parses: 0 -> 1, or a weight changes
+        bad.write_bytes(bytes(flipped))
+        for command in ("eval", "summary"):
+            r = runner.invoke(app, [command, str(bad)])
+            assert r.exit_code == 3, r.output
+            assert f"error: {bad} is corrupt: its {where} does not match" in r.output, r.output
