@@ -34,6 +34,7 @@ def savez(path, **arrays) -> None:
     ("u.csv", lambda p: p.write_text("a,b\nné,1\n", encoding="utf-8-sig"), "text"),
     ("g.gz", lambda p: p.write_bytes(gzip.compress(b"abc")), "gzip"),
     ("e.bin", lambda p: p.write_bytes(b""), "empty"),
+    ("s.bin", lambda p: p.write_bytes(b"\x05" + b"\x00" * 7 + b" \n{} "), "safetensors"),
     ("r.bin", lambda p: p.write_bytes(b"\x01\x00\xff\x07" * 10), "unknown"),
 ])
 def test_sniff(tmp_path, name, make, kind):

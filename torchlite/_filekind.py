@@ -30,11 +30,12 @@ _TEXT_FLAVOURS = {".csv": "CSV", ".tsv": "CSV", ".json": "JSON"}
 
 
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
-    """An 8-byte little-endian header length that fits the file, then a JSON object."""
+    """An 8-byte little-endian header length that fits the file, then a JSON object (after
+    JSON whitespace, which the safetensors library accepts there)."""
     if len(head) < 9:
         return False
     (n,) = struct.unpack("<Q", head[:8])
-    return 8 + n <= size and head[8:9] == b"{"
+    return 8 + n <= size and head[8:8 + n].lstrip(b" \t\n\r")[:1] == b"{"
 
 
 def _is_text(head: bytes) -> bool:
