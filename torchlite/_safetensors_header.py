@@ -41,6 +41,8 @@ class _Obj(dict):
     """A JSON object that remembers its keys given more than once and how deep it nests."""
 
     __slots__ = ("dups", "depth")
+    dups: set | None
+    depth: int
 
 
 class TensorEntry:
@@ -93,7 +95,9 @@ def _object(pairs: list) -> _Obj:
     obj.dups = None
     if len(obj) != len(pairs):
         seen: set = set()
-        obj.dups = {k for k, _ in pairs if k in seen or seen.add(k)}
+        obj.dups = set()
+        for k, _ in pairs:
+            (obj.dups if k in seen else seen).add(k)
     depth = 0
     for k, v in pairs:
         if _has_surrogate(k):

@@ -42,12 +42,12 @@ DIGEST_KEY = "torchlite_digest"
 _DIGEST_ALGORITHM = "sha256"
 _MAX_SIZE = 2 ** 63 - 1  # NumPy's limit on an array's extent in bytes (the format's: 2**64 - 1)
 
-_TO_ST = {
-    np.dtype(np.float16): "F16", np.dtype(np.float32): "F32", np.dtype(np.float64): "F64",
-    np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8", np.dtype(np.int16): "I16",
-    np.dtype(np.int32): "I32", np.dtype(np.int64): "I64", np.dtype(np.bool_): "BOOL",
+# the safetensors dtypes torchlite has (BF16 reads as float32), as NumPy dtypes
+_FROM_ST: dict[str, np.dtype] = {
+    "F16": np.dtype(np.float16), "F32": np.dtype(np.float32), "F64": np.dtype(np.float64),
+    "I8": np.dtype(np.int8), "U8": np.dtype(np.uint8), "I16": np.dtype(np.int16),
+    "I32": np.dtype(np.int32), "I64": np.dtype(np.int64), "BOOL": np.dtype(np.bool_),
 }
-_FROM_ST = {v: k for k, v in _TO_ST.items()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -398,6 +398,7 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     """
     path = os.fspath(f)
     header, data = _open(path, with_data=True)
+    assert data is not None
     dev = backend.to_device(map_location) if map_location not in (None, "cpu") else backend.CPU
     tensors = {}
     for t in header.tensors:
