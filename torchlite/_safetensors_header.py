@@ -75,6 +75,8 @@ def _has_surrogate(s: str) -> bool:
 
 def _list_depth(value: list) -> int:
     """Nesting depth of a JSON array (1 for a flat one), checking its strings on the way."""
+    if all(type(x) is int for x in value):  # shapes and offsets
+        return 1
     depth, stack = 1, [(value, 1)]
     while stack:
         items, d = stack.pop()
@@ -100,14 +102,17 @@ def _object(pairs: list) -> _Obj:
             (obj.dups if k in seen else seen).add(k)
     depth = 0
     for k, v in pairs:
-        if _has_surrogate(k):
+        if not k.isascii() and _has_surrogate(k):
             raise HeaderError("corrupted header (a lone UTF-16 surrogate in a string)")
         t = type(v)
         if t is _Obj:
-            depth = max(depth, v.depth)
+            if v.depth > depth:
+                depth = v.depth
         elif t is list:
-            depth = max(depth, _list_depth(v))
-        elif t is str and _has_surrogate(v):
+            d = _list_depth(v)
+            if d > depth:
+                depth = d
+        elif t is str and not v.isascii() and _has_surrogate(v):
             raise HeaderError("corrupted header (a lone UTF-16 surrogate in a string)")
     obj.depth = depth + 1
     return obj
@@ -127,17 +132,14 @@ def _float(text: str) -> float:
 def _int(text: str):
     if text == "-0":  # serde_json reads -0 as the float -0.0
         return -0.0
-    if math.isinf(float(text)):  # past 1.8e308 serde_json gives up ("number out of range")
+    # past 1.8e308 (309 digits) serde_json gives up: "number out of range"
+    if len(text) > 308 and math.isinf(float(text)):
         raise HeaderError(f"corrupted header (number {text[:20]}... out of range)")
     return int(text)
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant,
                             parse_float=_float, parse_int=_int)
-
-
-def _usize(x) -> bool:
-    return type(x) is int and 0 <= x < _USIZE
 
 
 def _entry(name: str, info) -> TensorEntry:
@@ -158,9 +160,10 @@ def _entry(name: str, info) -> TensorEntry:
             raise HeaderError(f"tensor '{name}' has an invalid dtype")
     if type(dt) is not str or dt not in DTYPE_BITS:
         raise HeaderError(f"tensor '{name}' has unsupported dtype {dt!r}")
-    if type(shape) is not list or not all(_usize(s) for s in shape):
+    if type(shape) is not list or not all(type(s) is int and 0 <= s < _USIZE for s in shape):
         raise HeaderError(f"tensor '{name}' has an invalid shape {shape!r}")
-    if type(offsets) is not list or len(offsets) != 2 or not all(_usize(o) for o in offsets):
+    if type(offsets) is not list or len(offsets) != 2 or not all(
+            type(o) is int and 0 <= o < _USIZE for o in offsets):
         raise HeaderError(f"tensor '{name}' has invalid data offsets {offsets!r}")
     return TensorEntry(name, dt, shape, offsets[0], offsets[1])
 

@@ -384,7 +384,7 @@ def _array(data: bytearray, t) -> np.ndarray:
     little = npdt.newbyteorder("<") if npdt.itemsize > 1 else npdt
     arr = np.frombuffer(data, dtype=little, count=(t.end - t.begin) // npdt.itemsize,
                         offset=t.begin).reshape(t.shape)
-    if not arr.flags.aligned or arr.dtype.byteorder not in "=|":
+    if not arr.flags.aligned or not arr.dtype.isnative:  # else a view of `data`, no copy
         arr = arr.astype(npdt)
     return arr
 
