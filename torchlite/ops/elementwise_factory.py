@@ -6,12 +6,13 @@ every op, what each op used to repeat: saving only what the derivatives that wil
 casting binary operands to the result dtype, quieting NumPy's floating-point warnings where the
 op asks, and summing each gradient back to its input's shape and dtype (unbroadcast).
 
-* unary: `forward(xp, x, **attrs)`; called as `Op.apply(x, **attrs)`. Attributes (an activation's
-  slope, say) are the forward's parameters after `x`, passed as keywords; every derivative
-  receives them too.
-* binary: `forward(xp, a, b)`, where a and b are arrays or Python scalars already cast to the
-  result dtype; called as `Op.apply(a, b, dtype)` with the dtype from `promotion.result_dtype`.
-  A scalar operand gets no gradient.
+* unary: `forward(xp, x, **attrs)`, called as `Op.apply(x, **attrs)`.
+* binary: `forward(xp, a, b, **attrs)`, where a and b are arrays or Python scalars already cast
+  to the result dtype; called as `Op.apply(a, b, dtype, **attrs)` with the dtype from
+  `promotion.result_dtype` (or NumPy's). A scalar operand gets no gradient.
+
+Attributes (an activation's slope, a loss's beta) are the forward's parameters after its inputs
+that have no default, passed as keywords; every derivative receives them too.
 
 A derivative `vjp(xp, g, *inputs, out, **attrs)` returns the gradient for its input from the
 output's gradient `g`. It sees only what its entry in `reads` names ("x", "a", "b", "out"; the
@@ -80,40 +81,29 @@ def _unary(f, df, reads: str, quiet):
     names = reads.split()
     if not names or set(names) - {"x", "out"}:
         raise ValueError(f"elementwise: a unary derivative reads 'x' and/or 'out', not {reads!r}")
-    keep_x, keep_out = "x" in names, "out" in names
-    # One closure per case, each as lean as a hand-written Op: these run on every call.
-    if keep_x and keep_out:
-        def save(x, out):
-            return x, out
-
-        def load(saved):
-            return saved
-    elif keep_x:
-        def save(x, out):
-            return (x,)
-
-        def load(saved):
-            return saved[0], None
-    else:
-        def save(x, out):
-            return (out,)
-
-        def load(saved):
-            return None, saved[0]
+    # what forward keeps: 0 the input, 1 the output, 2 both. The closures are written out per
+    # case, without helper calls or branches: they run on every call of the hottest ops.
+    mode = 2 if {"x", "out"} <= set(names) else 0 if "x" in names else 1
 
     if _has_attrs(f, 1):
         def forward(ctx, x, **kw):
             ctx.kw = kw
             out = f(np if type(x) is np.ndarray else get_xp(x), x, **kw)
-            ctx.save_for_backward(*save(x, out))
+            if mode == 0:
+                ctx.save_for_backward(x)
+            elif mode == 1:
+                ctx.save_for_backward(out)
+            else:
+                ctx.save_for_backward(x, out)
             return out
 
         def backward(ctx, g):
-            x, out = load(ctx.saved_tensors)
+            s = ctx.saved_tensors
+            x, out = (s[0], None) if mode == 0 else (None, s[0]) if mode == 1 else s
             r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out, **ctx.kw)
             return r if r.dtype == g.dtype else r.astype(g.dtype)  # g's dtype is the input's
 
-    elif keep_out and not keep_x:  # (exp, sqrt, tanh, sigmoid, relu: the common case)
+    elif mode == 1:  # exp, sqrt, tanh, sigmoid, relu: the derivative reads the output
         def forward(ctx, x):
             out = f(np if type(x) is np.ndarray else get_xp(x), x)
             ctx.save_for_backward(out)
@@ -124,14 +114,25 @@ def _unary(f, df, reads: str, quiet):
             r = df(np if type(g) is np.ndarray else get_xp(g), g, None, out)
             return r if r.dtype == g.dtype else r.astype(g.dtype)
 
-    else:
+    elif mode == 0:
         def forward(ctx, x):
             out = f(np if type(x) is np.ndarray else get_xp(x), x)
-            ctx.save_for_backward(*save(x, out))
+            ctx.save_for_backward(x)
             return out
 
         def backward(ctx, g):
-            x, out = load(ctx.saved_tensors)
+            (x,) = ctx.saved_tensors
+            r = df(np if type(g) is np.ndarray else get_xp(g), g, x, None)
+            return r if r.dtype == g.dtype else r.astype(g.dtype)
+
+    else:
+        def forward(ctx, x):
+            out = f(np if type(x) is np.ndarray else get_xp(x), x)
+            ctx.save_for_backward(x, out)
+            return out
+
+        def backward(ctx, g):
+            x, out = ctx.saved_tensors
             r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out)
             return r if r.dtype == g.dtype else r.astype(g.dtype)
 
@@ -155,10 +156,7 @@ def _binary(f, vjps, reads, quiet):
     with_out = len(slots) == 3
     nothing = not (ra or rb)
 
-    def forward(ctx, a, b, dt):
-        ctx.ma, ctx.mb = operand_meta(a), operand_meta(b)
-        a, b = cast(a, dt), cast(b, dt)
-        out = f(np if type(a) is np.ndarray else array_module(a, b), a, b)
+    def keep(ctx, a, b, out):
         if not nothing:
             k = plan[ctx.needs_input_grad]
             if with_out:
@@ -166,19 +164,54 @@ def _binary(f, vjps, reads, quiet):
                                       out if k[2] else None)
             else:
                 ctx.save_for_backward(a if k[0] else None, b if k[1] else None)
-        return out
 
-    def backward(ctx, g):
-        n = ctx.needs_input_grad
+    def load(ctx):
         if nothing:
-            a = b = out = None
-        elif with_out:
-            a, b, out = ctx.saved_tensors
-        else:
-            (a, b), out = ctx.saved_tensors, None
-        xp = _xp(g)
-        return (unbroadcast(da(xp, g, a, b, out), *ctx.ma) if n[0] else None,
-                unbroadcast(db(xp, g, a, b, out), *ctx.mb) if n[1] else None, None)
+            return None, None, None
+        if with_out:
+            return ctx.saved_tensors
+        return (*ctx.saved_tensors, None)
+
+    if _has_attrs(f, 2):
+        def forward(ctx, a, b, dt, **kw):
+            ctx.ma, ctx.mb, ctx.kw = operand_meta(a), operand_meta(b), kw
+            a, b = cast(a, dt), cast(b, dt)
+            out = f(np if type(a) is np.ndarray else array_module(a, b), a, b, **kw)
+            keep(ctx, a, b, out)
+            return out
+
+        def backward(ctx, g):
+            n, kw = ctx.needs_input_grad, ctx.kw
+            a, b, out = load(ctx)
+            xp = _xp(g)
+            return (unbroadcast(da(xp, g, a, b, out, **kw), *ctx.ma) if n[0] else None,
+                    unbroadcast(db(xp, g, a, b, out, **kw), *ctx.mb) if n[1] else None, None)
+
+    else:  # add, mul, ...: the hot path, written out
+        def forward(ctx, a, b, dt):
+            ctx.ma, ctx.mb = operand_meta(a), operand_meta(b)
+            a, b = cast(a, dt), cast(b, dt)
+            out = f(np if type(a) is np.ndarray else array_module(a, b), a, b)
+            if not nothing:
+                k = plan[ctx.needs_input_grad]
+                if with_out:
+                    ctx.save_for_backward(a if k[0] else None, b if k[1] else None,
+                                          out if k[2] else None)
+                else:
+                    ctx.save_for_backward(a if k[0] else None, b if k[1] else None)
+            return out
+
+        def backward(ctx, g):
+            n = ctx.needs_input_grad
+            if nothing:
+                a = b = out = None
+            elif with_out:
+                a, b, out = ctx.saved_tensors
+            else:
+                (a, b), out = ctx.saved_tensors, None
+            xp = _xp(g)
+            return (unbroadcast(da(xp, g, a, b, out), *ctx.ma) if n[0] else None,
+                    unbroadcast(db(xp, g, a, b, out), *ctx.mb) if n[1] else None, None)
 
     return _quieted(forward, quiet), _quieted(backward, quiet)
 
@@ -203,6 +236,8 @@ def operand_grad(g, meta):
 
 def operand_meta(x):
     """(shape, dtype) of an array operand, None for a scalar: what its gradient must match."""
+    if type(x) is np.ndarray:
+        return x.shape, x.dtype
     return (x.shape, x.dtype) if hasattr(x, "shape") and hasattr(x, "dtype") \
         and not isinstance(x, np.generic) else None
 

@@ -1,8 +1,8 @@
 """Regression and binary losses: elementwise Ops, then the reduction.
 
-A regression loss is an elementwise op (ops/elementwise_factory.py) of d = input - target; the
-binary losses are one Op each whose backward gives the gradient for input and target (both may
-require grad; broadcasting is undone). Reductions use the core mean/sum.
+Each Op returns the unreduced loss and its backward the gradient for input and target (both
+may require grad; broadcasting is undone); the regression losses are elementwise ops of
+d = input - target (ops/elementwise_factory.py). Reductions use the core mean/sum.
 """
 
 from __future__ import annotations
@@ -14,49 +14,78 @@ import numpy as np
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.broadcast import unbroadcast
-from ...ops.elementwise import Sub
-from ...ops.elementwise_factory import QUIET, elementwise
+from ...ops.elementwise_factory import elementwise
 from ...tensor import Tensor
 from ._util import check_float, check_reduction, check_tensor, legacy_reduction, reduce
 
-
-def _of_difference(op, input: Tensor, target: Tensor, **kw) -> Tensor:
-    """op(input - target): the subtraction is its own node, which hands the gradient to input
-    and minus it to target, summed back over broadcasting."""
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
-        d = Sub.apply(input, target, np.result_type(input._data, target._data))
-    return op.apply(d, **kw)
+_QUIET = {"over": "ignore", "invalid": "ignore"}  # a diverging model: inf, NaN
 
 
-def _smooth_l1(xp, d, beta):
-    a = xp.abs(d)
+# The regression losses: elementwise ops of d = input - target, called through `_apply`. Each
+# derivative recomputes d from the input and target it keeps (as PyTorch's mse_loss_backward
+# does): they exist anyway, where keeping d would hold a new array until backward. The
+# target's derivative is minus the input's.
+
+def _squared(xp, a, b):
+    d = a - b
+    return d * d
+
+
+def _squared_grad(xp, g, a, b, out):
+    return g * (2 * (a - b))
+
+
+def _absolute(xp, a, b):
+    return xp.abs(a - b)
+
+
+def _absolute_grad(xp, g, a, b, out):
+    return g * xp.sign(a - b)
+
+
+def _smooth_l1(xp, a, b, beta):
+    d = a - b
+    ad = xp.abs(d)
     if beta == 0:
-        return a
-    return xp.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+        return ad
+    return xp.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
 
 
-def _smooth_l1_grad(xp, g, d, out, beta):
+def _smooth_l1_grad(xp, g, a, b, out, beta):
+    d = a - b
     if beta == 0:
         return g * xp.sign(d)
     return g * xp.where(xp.abs(d) < beta, d / beta, xp.sign(d))
 
 
-def _huber(xp, d, delta):
-    a = xp.abs(d)
-    return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+def _huber(xp, a, b, delta):
+    d = a - b
+    ad = xp.abs(d)
+    return xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
 
 
-def _huber_grad(xp, g, d, out, delta):
-    return g * xp.clip(d, -delta, delta)
+def _huber_grad(xp, g, a, b, out, delta):
+    return g * xp.clip(a - b, -delta, delta)
 
 
-# Each reads d, the difference, which `_of_difference` computes.
-SquaredError = elementwise("SquaredError", lambda xp, d: d * d,
-                           lambda xp, g, d, out: g * (2 * d), reads="x", quiet=QUIET)
-AbsoluteError = elementwise("AbsoluteError", lambda xp, d: xp.abs(d),
-                            lambda xp, g, d, out: g * xp.sign(d), reads="x", quiet=QUIET)
-SmoothL1 = elementwise("SmoothL1", _smooth_l1, _smooth_l1_grad, reads="x", quiet=QUIET)
-Huber = elementwise("Huber", _huber, _huber_grad, reads="x", quiet=QUIET)
+def _negated(vjp):
+    def target_vjp(xp, g, a, b, out, **kw):
+        return -vjp(xp, g, a, b, out, **kw)
+
+    return target_vjp
+
+
+SquaredError, AbsoluteError, SmoothL1, Huber = (
+    elementwise(name, f, df, _negated(df), reads=("a b", "a b"), quiet=_QUIET)
+    for name, f, df in (("SquaredError", _squared, _squared_grad),
+                        ("AbsoluteError", _absolute, _absolute_grad),
+                        ("SmoothL1", _smooth_l1, _smooth_l1_grad),
+                        ("Huber", _huber, _huber_grad)))
+
+
+def _apply(op, input: Tensor, target: Tensor, **kw) -> Tensor:
+    x, t = input._data, target._data
+    return op.apply(input, target, x.dtype if x.dtype == t.dtype else np.result_type(x, t), **kw)
 
 
 def _pair(input, target, fn: str):
@@ -75,7 +104,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """(input - target)**2, reduced. Shape: any; target broadcastable to input."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _pair(input, target, "mse_loss")
-    loss = _of_difference(SquaredError, input, _float_like(target, input))
+    loss = _apply(SquaredError, input, _float_like(target, input))
     return _weighted(loss, weight, reduction)
 
 
@@ -84,7 +113,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """|input - target|, reduced."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _pair(input, target, "l1_loss")
-    loss = _of_difference(AbsoluteError, input, _float_like(target, input))
+    loss = _apply(AbsoluteError, input, _float_like(target, input))
     return _weighted(loss, weight, reduction)
 
 
@@ -95,7 +124,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _pair(input, target, "smooth_l1_loss")
-    return reduce_(_of_difference(SmoothL1, input, _float_like(target, input),
+    return reduce_(_apply(SmoothL1, input, _float_like(target, input),
                                   beta=float(beta)),
                    reduction)
 
@@ -107,7 +136,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _pair(input, target, "huber_loss")
-    loss = _of_difference(Huber, input, _float_like(target, input), delta=float(delta))
+    loss = _apply(Huber, input, _float_like(target, input), delta=float(delta))
     return _weighted(loss, weight, reduction)
 
 
