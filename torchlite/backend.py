@@ -392,6 +392,12 @@ def move(arr, d: device):
         return cp.asarray(arr)
 
 
+def to_host(arr) -> np.ndarray:
+    """`arr` as a NumPy array (itself when it is one; from a GPU, a copy that waits for the
+    device, so not inside a step)."""
+    return move(arr, CPU)
+
+
 @contextlib.contextmanager
 def cuda_device_context(index: int):
     cp = _require_cupy()

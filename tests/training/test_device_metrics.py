@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import torchlite
-from torchlite.training.device_metrics import DeviceAccumulator, _bincount
+from torchlite.training.device_metrics import DeviceAccumulator
 from torchlite.training.metrics import MetricAccumulator
 
 CLS = ["accuracy", "top2_accuracy", "f1_macro", "f1_weighted", "precision_macro",
@@ -101,11 +101,12 @@ def test_integer_predictions_without_a_class_count_fall_back_to_the_host():
     assert dev.compute() == host.compute() == {"accuracy": 0.75}
 
 
-def test_bincount_has_a_fixed_size_and_ignores_other_values():
-    idx = np.array([3, -1, 0, 3, 8, 1, 3, 9])
-    assert np.array_equal(_bincount(np, idx, 9), np.bincount(idx[(idx >= 0) & (idx < 9)],
-                                                              minlength=9))
-    assert np.array_equal(_bincount(np, np.array([], dtype=np.int64), 4), np.zeros(4))
+def test_pairs_outside_the_classes_are_not_counted_and_the_matrix_keeps_its_size():
+    dev = DeviceAccumulator(MetricAccumulator(["accuracy"], "classification", 3))
+    scores = np.eye(3, dtype=np.float32)[[0, 1, 2, 1, 0]]  # predictions 0, 1, 2, 1, 0
+    dev.update(scores, np.array([0, -1, 2, 9, 1]))
+    assert dev._cm.shape == (3, 3)
+    assert dev._cm.tolist() == [[1, 0, 0], [1, 0, 0], [0, 0, 1]]
 
 
 def test_on_the_device(device):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 import torchlite
+from torchlite.backend import to_host
 from torchlite.errors import DataError, InputNotFoundError
 from torchlite.serialization import CheckpointError
 
@@ -249,13 +250,9 @@ def _predict_arrays(model, loader, dev, cfg):
     outs, tgts = [], []
     with torchlite.no_grad():
         for x, y in loader:
-            outs.append(_host(checked_forward(model, x.to(dev), cfg)))
-            tgts.append(_host(y))
+            outs.append(to_host(checked_forward(model, x.to(dev), cfg)._data))
+            tgts.append(to_host(y._data))
     return np.concatenate(outs), np.concatenate(tgts)
-
-
-def _host(t):
-    return torchlite.backend.move(t._data, torchlite.backend.CPU)
 
 
 def _write_report(out_dir: Path, report: dict) -> None:
@@ -333,7 +330,7 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
                 chunk = transform(chunk)
             xb = torchlite.from_numpy(np.ascontiguousarray(chunk)).to(dev)
             out = checked_forward(model, xb, cfg)
-            outs.append(_host(out))
+            outs.append(to_host(out._data))
     logits = np.concatenate(outs) if outs else np.zeros((0,))
     result: dict[str, Any] = {"checkpoint": str(path), "task": pre["task"], "n": len(logits)}
     if pre["task"] == "classification":

@@ -19,13 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..backend import to_host
+from ..ops.scatter import bincount
 from .metrics import MetricAccumulator, _reg_pair, combine_regression, regression_sums
 
 __all__ = ["DeviceAccumulator"]
-
-
-def _host(a) -> np.ndarray:
-    return backend.move(a, backend.CPU)
 
 
 class DeviceAccumulator:
@@ -67,7 +65,7 @@ class DeviceAccumulator:
     def _classification(self, xp, outputs, targets) -> None:
         c = self._num_classes(outputs)
         if c is None:
-            self.host.update(_host(outputs), _host(targets))
+            self.host.update(to_host(outputs), to_host(targets))
             return
         scores = outputs
         if outputs.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
@@ -91,8 +89,10 @@ class DeviceAccumulator:
                              f"{true.shape[0]} values (outputs {outputs.shape}, targets "
                              f"{targets.shape})")
         ok = (true >= 0) & (true < c) & (pred >= 0) & (pred < c)
-        cell = xp.where(ok, true * c + pred, -1)
-        counts = _bincount(xp, cell, c * c).reshape(c, c)
+        # pairs outside the classes go to one extra cell, dropped: the size stays fixed,
+        # where filtering them out would make the device report how many remain
+        cell = xp.where(ok, true * c + pred, c * c)
+        counts = bincount(cell, c * c + 1)[:-1].reshape(c, c)
         self._cm = counts if self._cm is None else _add_grown(xp, self._cm, counts)
         for k in self.host._ks:
             hits = _top_k_hits(xp, scores, true, k)
@@ -111,10 +111,10 @@ class DeviceAccumulator:
         and start again from zero. Returns the wrapped accumulator."""
         h = self.host
         if self._loss_sum is not None:
-            h._loss_sum += float(_host(self._loss_sum))
+            h._loss_sum += float(to_host(self._loss_sum))
             h._loss_n += self._loss_n
         if self._cm is not None:
-            cm = _host(self._cm).astype(np.int64)
+            cm = to_host(self._cm).astype(np.int64)
             if cm.shape[0] > h.cm.shape[0]:
                 grown = np.zeros_like(cm)
                 k = h.cm.shape[0]
@@ -124,23 +124,15 @@ class DeviceAccumulator:
             h.cm[:k, :k] += cm
             h.n += int(cm.sum())
             for kk, hits in self._hits.items():
-                h.topk_hits[kk] = h.topk_hits.get(kk, 0) + int(_host(hits))
+                h.topk_hits[kk] = h.topk_hits.get(kk, 0) + int(to_host(hits))
         if self._sse is not None:
-            _merge_regression(h, self._n, _host(self._sse), _host(self._sae),
-                              _host(self._mean), _host(self._m2))
+            _merge_regression(h, self._n, to_host(self._sse), to_host(self._sae),
+                              to_host(self._mean), to_host(self._m2))
         self.reset()
         return h
 
     def compute(self) -> dict[str, float]:
         return self.flush().compute()
-
-
-def _bincount(xp, idx, n: int):
-    """Counts of each value 0..n-1 in `idx` (others ignored), without reading the data: the
-    output size is fixed, unlike bincount's, which a device must read its maximum to know."""
-    s = xp.sort(idx)
-    edges = xp.searchsorted(s, xp.arange(n + 1, dtype=s.dtype), side="left")
-    return xp.diff(edges).astype(np.int64)
 
 
 def _add_grown(xp, a, b):

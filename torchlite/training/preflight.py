@@ -16,7 +16,7 @@ import numpy as np
 
 import torchlite
 from torchlite import nn
-from torchlite.backend import OutOfMemoryError
+from torchlite.backend import OutOfMemoryError, to_host
 from torchlite.nn.modules.normalization import _BatchNorm
 from torchlite.utils.data import DataLoader
 
@@ -279,10 +279,10 @@ def _check_finite_batch(cfg: Config, x, out, loss: float) -> None:
         return
     from torchlite.datasets import DatasetError
 
-    if not bool(np.isfinite(_host_array(x._data)).all()):
+    if not bool(np.isfinite(to_host(x._data)).all()):
         raise DatasetError("the first training batch holds NaN or Inf after preprocessing "
                            f"(data.normalize: {cfg.data.normalize}); check the data")
-    if not bool(np.isfinite(_host_array(out._data)).all()):
+    if not bool(np.isfinite(to_host(out._data)).all()):
         raise ConfigError([cfg.source.problem(("model",), (
             "the untrained model's output on one batch of finite data holds NaN or Inf; check "
             "the layers and their arguments"))])
@@ -290,7 +290,3 @@ def _check_finite_batch(cfg: Config, x, out, loss: float) -> None:
         f"{cfg.loss.type} of one batch is {loss} although the model's output is finite; check "
         "that the loss fits the model's output (BCELoss, for one, needs probabilities in "
         "[0, 1]) and its arguments"))])
-
-
-def _host_array(a) -> np.ndarray:
-    return torchlite.backend.move(a, torchlite.backend.CPU)

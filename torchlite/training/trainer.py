@@ -15,10 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-import numpy as np
-
 import torchlite
-from torchlite.backend import OutOfMemoryError
+from torchlite.backend import OutOfMemoryError, to_host
 from torchlite.errors import TrainingDiverged, TrainingInterrupted
 from torchlite.utils.data import DataLoader
 
@@ -350,14 +348,6 @@ class Trainer:
         append_log(self.paths.log, message)
 
 
-def _host(t) -> np.ndarray:
-    return _host_array(t._data)
-
-
-def _host_array(a) -> np.ndarray:
-    return torchlite.backend.move(a, torchlite.backend.CPU)
-
-
 def _accumulate_on_device(device) -> bool:
     """Whether losses and metrics are summed on the device (a GPU) rather than on the host."""
     return str(device) != "cpu"
@@ -385,7 +375,7 @@ def evaluate(model, loss_fn, loader, device: str, metrics, task: str,
             b = x.shape[0]
             total += float(loss) * b
             n += b
-            acc.update(_host(out), _host(y))
+            acc.update(to_host(out._data), to_host(y._data))
     model.train(was_training)
     if dev_acc is not None:
         dev_acc.flush()
