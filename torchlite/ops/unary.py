@@ -44,8 +44,9 @@ def _unary(name: str, f, vjp, reads: str, doc: str = "", keep_int: bool = False)
     return cls, fn
 
 
-def _sig(xp, x):
-    # Stable for large |x|: never exponentiates a large positive number.
+def stable_sigmoid(xp, x):
+    """1 / (1 + e**-x) on an array, stable for large |x|: it never exponentiates a large
+    positive number."""
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
@@ -88,7 +89,7 @@ Cosh, cosh = _unary("Cosh", lambda xp, x: xp.cosh(x), lambda xp, g, x, o: g * xp
                     "cosh")
 Tanh, tanh = _unary("Tanh", lambda xp, x: xp.tanh(x), lambda xp, g, x, o: g * (1 - o * o), "out",
                     "hyperbolic tangent")
-Sigmoid, sigmoid = _unary("Sigmoid", _sig, lambda xp, g, x, o: g * (o * (1 - o)), "out",
+Sigmoid, sigmoid = _unary("Sigmoid", stable_sigmoid, lambda xp, g, x, o: g * (o * (1 - o)), "out",
                           "1 / (1 + e**-x), computed without overflow")
 Abs, abs = _unary("Abs", lambda xp, x: xp.abs(x), lambda xp, g, x, o: g * xp.sign(x),  # noqa: A001
                   "x", "absolute value (gradient 0 at 0)", keep_int=True)

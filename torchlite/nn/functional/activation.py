@@ -9,6 +9,7 @@ from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops import unary as _unary
 from ...ops.elementwise_factory import QUIET, elementwise
+from ...ops.unary import stable_sigmoid
 from ...random import _rng
 from ...tensor import Tensor
 from ._util import check_float, maybe_inplace
@@ -26,11 +27,6 @@ def _op(name: str, fwd, vjp):
     return elementwise(name, fwd, vjp, reads="x", quiet=QUIET)
 
 
-def _sigmoid(xp, x):
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 def _softplus_raw(xp, x):
     """log(1 + e**x) without overflow."""
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
@@ -46,7 +42,7 @@ Celu = _op("Celu", lambda xp, x, alpha: xp.where(x > 0, x, alpha * xp.expm1(x / 
            lambda xp, g, x, out, alpha: g * xp.where(x > 0, 1, xp.exp(x / alpha)))
 Threshold = _op("Threshold", lambda xp, x, th, value: xp.where(x > th, x, value),
                 lambda xp, g, x, out, th, value: xp.where(x > th, g, 0))
-Silu = _op("Silu", lambda xp, x: x * _sigmoid(xp, x),
+Silu = _op("Silu", lambda xp, x: x * stable_sigmoid(xp, x),
            lambda xp, g, x, out: g * _silu_grad(xp, x))
 Softsign = _op("Softsign", lambda xp, x: x / (1 + xp.abs(x)),
                lambda xp, g, x, out: g / ((1 + xp.abs(x)) ** 2))
@@ -61,13 +57,13 @@ Softshrink = _op("Softshrink",
 Hardshrink = _op("Hardshrink", lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0),
                  lambda xp, g, x, out, lambd: xp.where(xp.abs(x) > lambd, g, 0))
 Logsigmoid = _op("Logsigmoid", lambda xp, x: -_softplus_raw(xp, -x),
-                 lambda xp, g, x, out: g * _sigmoid(xp, -x))
+                 lambda xp, g, x, out: g * stable_sigmoid(xp, -x))
 Tanhshrink = _op("Tanhshrink", lambda xp, x: x - xp.tanh(x),
                  lambda xp, g, x, out: g * xp.tanh(x) ** 2)
 
 
 def _silu_grad(xp, x):
-    s = _sigmoid(xp, x)
+    s = stable_sigmoid(xp, x)
     return s * (1 + x * (1 - s))
 
 
@@ -78,7 +74,7 @@ def _softplus_fwd(xp, x, beta, threshold):
 
 def _softplus_bwd(xp, g, x, out, beta, threshold):
     bx = x * beta
-    return xp.where(bx > threshold, g, g * _sigmoid(xp, bx))
+    return xp.where(bx > threshold, g, g * stable_sigmoid(xp, bx))
 
 
 Softplus = _op("Softplus", _softplus_fwd, _softplus_bwd)
@@ -90,7 +86,7 @@ def _mish_fwd(xp, x):
 
 def _mish_bwd(xp, g, x, out):
     t = xp.tanh(_softplus_raw(xp, x))
-    return g * (t + x * _sigmoid(xp, x) * (1 - t * t))
+    return g * (t + x * stable_sigmoid(xp, x) * (1 - t * t))
 
 
 Mish = _op("Mish", _mish_fwd, _mish_bwd)
