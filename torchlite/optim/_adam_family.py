@@ -30,6 +30,8 @@ def adam_grad(param, grad, *, lr: float, weight_decay: float, decoupled: bool, m
     if decoupled and weight_decay != 0:
         param *= 1 - lr * weight_decay
         weight_decay = 0.0
+    if not maximize and not weight_decay:  # the common case, without a call (Adam's hot loop)
+        return grad
     return effective_grad(param, grad, maximize=maximize, weight_decay=weight_decay, out=out,
                           scratch=scratch)
 
