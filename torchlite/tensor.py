@@ -1,21 +1,35 @@
 """The Tensor: one array (numpy or cupy), its device, and its place in the autograd graph.
 
-This file holds the core state and the conversions. Math methods and Python operators are bound
-onto the class by `torchlite/_tensor_methods.py`, from the op modules that implement them.
+This file holds the core state and the conversions; it sits below autograd and the ops, which
+build on it. The math methods and Python operators are defined by the mixin classes that
+`torchlite/_tensor_methods.py` combines into `TensorMethods`, on the floor above the ops; type
+checkers and editors see them as Tensor's base class, and `_tensor_methods.install()` copies them
+onto Tensor when torchlite is imported (copied rather than inherited: the mixins import the ops,
+which import this module, and attributes on the class itself keep method lookup as fast as it was).
 """
 
 from __future__ import annotations
 
+import copy
 import weakref
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import backend
-from .autograd import grad_mode
+from ._format import format_tensor
 from .ops.dims import wrap_dim as _wrap_dim
 
+if TYPE_CHECKING:
+    from ._tensor_methods import TensorMethods
+    from .autograd.function import Context
+    from .autograd.views import View
+else:
+    TensorMethods = object
 
-class Tensor:
+
+class Tensor(TensorMethods):
     """A multi-dimensional array with autograd, as `torch.Tensor`.
 
     `Tensor(2, 3)` is an uninitialised float32 tensor of that shape and `Tensor([1, 2])` copies
@@ -39,12 +53,17 @@ class Tensor:
     # NumPy scalars and arrays defer to Tensor's reflected operators (np.float32(2) * t is a Tensor)
     __array_priority__ = 1000
 
-    # views only (set in the instance dict by ops.shape._view_of): (base, kind, arg) to rebuild the
-    # history from the base's, and the version that history belongs to (see _sync_view)
-    _vgen = None
-    _vv = 0
+    # views only (set in the instance dict by autograd.views.view_of): how the view was made from
+    # its base, and the version of the shared memory that the view's history belongs to
+    _view: View | None = None
+    _view_version = 0
 
-    def __init__(self, *args, device=None) -> None:
+    grad: Tensor | None
+    grad_fn: Context | None
+    _hooks: list | None
+    _acc: weakref.ref | None
+
+    def __init__(self, *args: Any, device: Any = None) -> None:
         dev = backend.to_device(device)
         xp = backend.xp_for(dev)
         default = backend.get_default_dtype().np
@@ -64,7 +83,7 @@ class Tensor:
             arr = xp.empty(tuple(int(s) for s in shape), dtype=default)
         self._init(arr, dev)
 
-    def _init(self, arr, dev) -> None:
+    def _init(self, arr: Any, dev: backend.device) -> None:
         if isinstance(arr, np.generic):
             arr = np.asarray(arr)
         self._data = arr
@@ -78,7 +97,7 @@ class Tensor:
         self._acc = None
 
     @classmethod
-    def _make(cls, arr, dev, requires_grad: bool = False) -> Tensor:
+    def _make(cls, arr: Any, dev: backend.device, requires_grad: bool = False) -> Tensor:
         """Wrap an array without copying (the fast internal constructor)."""
         if isinstance(arr, np.generic):  # NumPy ops on 0-d arrays return scalars: keep an array
             arr = np.asarray(arr)
@@ -111,7 +130,8 @@ class Tensor:
     def shape(self) -> Size:
         return Size(self._data.shape)
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (a Size), or the length of dimension `dim` (an int)."""
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
@@ -139,7 +159,8 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
 
-    def stride(self, dim: int | None = None):
+    def stride(self, dim: int | None = None) -> Any:
+        """Elements to step in each dimension (a tuple), or in dimension `dim` (an int)."""
         st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
 
@@ -156,8 +177,8 @@ class Tensor:
     # -- autograd state --------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        if self._vgen is not None and self._vv != self._vbox[0]:
-            _sync_view(self)
+        if self._view is not None and self._view_version != self._vbox[0]:
+            self._view.sync(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -181,8 +202,8 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        if self._vgen is not None and self._vv != self._vbox[0]:
-            _sync_view(self)
+        if self._view is not None and self._view_version != self._vbox[0]:
+            self._view.sync(self)
         return self.grad_fn is None
 
     @property
@@ -208,7 +229,7 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and getattr(self, "_retains", False)
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _RemovableHandle:
         """`hook(grad) -> Tensor | None` runs when this tensor's gradient is computed."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
@@ -223,13 +244,6 @@ class Tensor:
         entry = (self._out_index, "hook", hook)
         node._retained.append(entry)
         return _RemovableHandle(node._retained, entry)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Compute d(self)/d(leaves) and accumulate it into the leaves' `.grad`."""
-        from .autograd import backward as _backward
-
-        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                  inputs=inputs)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph (in-place changes are shared)."""
@@ -271,18 +285,18 @@ class Tensor:
             return backend.move(self._data, backend.CPU)
         return self._data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         arr = backend.move(self._data, backend.CPU)
         return arr if dtype is None else arr.astype(dtype)
 
-    def item(self):
+    def item(self) -> Any:
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
         return self._data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return backend.move(self._data, backend.CPU).tolist()
 
     def __float__(self) -> float:
@@ -303,21 +317,21 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    def __hash__(self) -> int:
-        return id(self)
+    # by identity, though == compares elementwise (the mixins' __eq__ would make it unhashable)
+    __hash__ = object.__hash__
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __reversed__(self):
+    def __reversed__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(self._data.shape[0] - 1, -1, -1))
 
-    def __contains__(self, item) -> bool:
+    def __contains__(self, item: Any) -> bool:
         return bool((self == item).any())
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict) -> Tensor:
         if self.grad_fn is not None:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
@@ -329,22 +343,18 @@ class Tensor:
         if self.grad is not None:
             t.grad = self.grad.__deepcopy__(memo)
         for k, v in self.__dict__.items():
-            import copy
-
-            if k in ("_view", "_vgen", "_vv"):  # the copy owns its memory: it is not a view
+            if k in ("_view", "_view_version"):  # the copy owns its memory: it is not a view
                 continue
             t.__dict__[k] = copy.deepcopy(v, memo)
         memo[id(self)] = t
         return t
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError(
             "torchlite tensors cannot be pickled: use torchlite.save (safetensors) instead"
         )
 
     def __repr__(self) -> str:
-        from ._format import format_tensor
-
         return format_tensor(self)
 
     __str__ = __repr__
@@ -353,50 +363,6 @@ class Tensor:
         if self._data.ndim == 0:  # as PyTorch: f"{loss}" prints the number
             return format(self.item(), spec)
         return format(repr(self), spec)
-
-
-def _sync_view(t: Tensor) -> None:
-    """Rebuild view `t`'s history from its base's after an in-place change of the shared memory.
-
-    The view shows the new values, so its history must include the in-place op: PyTorch
-    regenerates a view's grad_fn from its base's when the version counter moved on. Callers check
-    `t._vgen is not None and t._vv != t._vbox[0]` first (cheap for tensors that are not views).
-    """
-    base, kind, arg = t._vgen
-    if base._vgen is not None and base._vv != base._vbox[0]:
-        _sync_view(base)
-    if kind is None:  # made under no_grad: it has no history to rebuild
-        if base.grad_fn is not arg and grad_mode._state.enabled:
-            raise RuntimeError(
-                "A view was created in no_grad mode and its base or another view of its base has "
-                "been modified inplace with grad mode enabled. Given that this use case is "
-                "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
-                "both the view and the inplace either both inside the no_grad block (if you don't "
-                "want the inplace to be tracked) or both outside (if you want the inplace to be "
-                "tracked)."
-            )
-        if grad_mode._state.enabled:
-            t._vv = t._vbox[0]
-        return
-    t._vv = t._vbox[0]
-    if not base._requires_grad:
-        return
-    from .ops.shape import _regen
-
-    prev = grad_mode._state.enabled
-    grad_mode._state.enabled = True
-    try:
-        new = _regen(base, kind, arg)
-    finally:
-        grad_mode._state.enabled = prev
-    t.grad_fn, t._out_index, t._requires_grad = new.grad_fn, new._out_index, True
-
-
-def _mark_synced(t: Tensor) -> None:
-    """`t` (and the views it is a view of) just got a history matching the current version."""
-    while t is not None and t._vgen is not None:
-        t._vv = t._vbox[0]
-        t = t._vgen[0]
 
 
 class Size(tuple):
@@ -411,13 +377,15 @@ class Size(tuple):
             n *= s
         return n
 
-    def __getitem__(self, item):
+    def __getitem__(self, item: Any) -> Any:
         r = tuple.__getitem__(self, item)
         return Size(r) if isinstance(item, slice) else r
 
 
 class _RemovableHandle:
-    def __init__(self, container, entry) -> None:
+    """What `register_hook` returns: `remove()` unregisters the hook."""
+
+    def __init__(self, container: list, entry: Any) -> None:
         self._container = container
         self._entry = entry
 
@@ -428,9 +396,6 @@ class _RemovableHandle:
             pass
 
 
-def _is_int(x) -> bool:
+def _is_int(x: Any) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
-
-def grad_enabled() -> bool:
-    return grad_mode._state.enabled

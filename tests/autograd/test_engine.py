@@ -172,56 +172,6 @@ def test_graph_is_released_when_unreferenced():
 
 
 # --------------------------------------------------------------------------------------------
-# in-place and versions
-
-
-def test_inplace_change_of_saved_tensor_raises_version_error():
-    x = leaf([1.0, 2.0])
-    y = x * 2.0
-    z = y * y  # saves y
-    y.add_(1.0)
-    with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1"):
-        z.sum().backward()
-    a = leaf([1.0, 2.0])
-    b = a.exp()  # saves its output
-    b.mul_(2.0)
-    with pytest.raises(RuntimeError, match="inplace"):
-        b.sum().backward()
-
-
-def test_inplace_on_unsaved_nonleaf_is_fine():
-    x = leaf([1.0, 2.0])
-    y = x * 2.0
-    y.mul_(3.0)
-    y.add_(x)
-    y.log_()
-    y.sum().backward()
-    np.testing.assert_allclose(to_np(x.grad), [7.0 / 7.0, 7.0 / 14.0])
-
-
-def test_inplace_on_leaf_requiring_grad_raises():
-    w = leaf([1.0, 2.0])
-    for op in (lambda: w.add_(1.0), lambda: w.mul_(2.0), lambda: w.zero_(),
-               lambda: w.fill_(1.0), lambda: w.copy_(torchlite.ones(2)),
-               lambda: w.__setitem__(0, 1.0), lambda: w.uniform_(), lambda: w[0].mul_(2.0)):
-        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
-            op()
-    with torchlite.no_grad():
-        w.add_(1.0)
-        w[1].mul_(2.0)
-    assert w.tolist() == [2.0, 6.0] and w.is_leaf and w.requires_grad
-
-
-def test_inplace_version_counter():
-    x = torchlite.ones(3)
-    v0 = x._version
-    x.add_(1)
-    x[0] = 3.0
-    x.zero_()
-    assert x._version == v0 + 3
-
-
-# --------------------------------------------------------------------------------------------
 # hooks
 
 

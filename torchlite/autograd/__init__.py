@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+from ..backend import get_xp
+from ..tensor import Tensor
 from .anomaly import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -29,8 +31,6 @@ def _as_tuple(x):
 
 
 def _root_grads(tensors, grads, op: str):
-    from ..tensor import Tensor
-
     if grads is None:
         grads = (None,) * len(tensors)
     if len(grads) != len(tensors):
@@ -65,8 +65,6 @@ def _root_grads(tensors, grads, op: str):
 
 
 def _xp(t):
-    from ..backend import get_xp
-
     return get_xp(t._data)
 
 
@@ -129,8 +127,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
     """Deprecated alias kept for old tutorials: returns a Tensor (with a DeprecationWarning)."""
-    from ..tensor import Tensor
-
     warnings.warn(
         "torchlite.autograd.Variable is deprecated: tensors carry autograd themselves; use "
         "torchlite.tensor(data, requires_grad=...) instead",

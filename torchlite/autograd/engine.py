@@ -6,10 +6,13 @@ and each node's saved arrays are released as soon as its backward has run.
 
 from __future__ import annotations
 
-from . import function as _function
+from collections.abc import Sequence
+from typing import Any
+
+from ..tensor import Tensor
 from . import grad_mode
 from .anomaly import _anomaly_check, _nan_checks_on
-from .function import AccumulateGrad, _tensor_cls, accumulator
+from .function import AccumulateGrad, accumulator
 
 
 def _collect(roots):
@@ -39,22 +42,22 @@ def _add(buf, g):
     return g if buf is None else buf + g
 
 
-def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumulate=True):
+def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_graph: bool,
+                 capture: list[Tensor] | None = None, accumulate: bool = True) -> dict[int, Any]:
     """Back-propagate `grad_tensors` from `tensors`.
 
     With `accumulate`, leaf gradients are summed into `.grad`. With `capture` (a list of tensors),
     their gradients are returned instead, as `autograd.grad` needs.
     """
-    Tensor = _tensor_cls()
     buffers: dict = {}
-    roots = []
+    roots: list[Any] = []  # graph nodes: Contexts and AccumulateGrads
     handed: set = set()  # arrays already stored somewhere: copy before storing them again
-    captured = {}
-    capture_leaf = {}
-    capture_node = {}
+    captured: dict[int, Any] = {}
+    capture_leaf: dict[int, list[int]] = {}
+    capture_node: dict[tuple, list[int]] = {}
     for t in list(tensors) + list(capture or ()):
-        if t._vgen is not None and t._vv != t._vbox[0]:
-            _function._sync_view(t)  # a view whose base changed in place: rebuild its history
+        if t._view is not None and t._view_version != t._vbox[0]:
+            t._view.sync(t)  # a view whose base changed in place: rebuild its history
     if capture is not None:
         for k, t in enumerate(capture):
             if t.grad_fn is None:
@@ -62,6 +65,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
             else:
                 capture_node.setdefault((t.grad_fn, t._out_index), []).append(k)
 
+    node: Any
     for t, g in zip(tensors, grad_tensors):
         handed.add(id(g))
         if t.grad_fn is None:
@@ -98,13 +102,13 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
                     for k in capture_node.get((node, i), ()):
                         captured[k] = g
             if node._retained:
-                grads = _retain(node, grads, Tensor)
+                grads = _retain(node, grads)
 
             if grads is None or (grads[0] is None if len(grads) == 1 else
                                  all(g is None for g in grads)):
                 in_grads = (None,) * len(node.next_edges)  # nothing flows through this node
             else:
-                in_grads = _call_backward(node, grads, Tensor)
+                in_grads = _call_backward(node, grads)
             if node._hooks:
                 for hook in node._hooks:
                     hook(in_grads, grads)
@@ -128,7 +132,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, capture=None, accumu
     return captured
 
 
-def _call_backward(node, grads, Tensor):
+def _call_backward(node, grads):
     fn = node.fn
     if node._freed:
         from .function import _FREED_MSG
@@ -199,7 +203,7 @@ def _device_of(arr):
     return array_device(arr)
 
 
-def _retain(node, grads, Tensor):
+def _retain(node, grads):
     """Run the hooks and retain_grad requests registered on this node's outputs."""
     grads = list(grads) if grads is not None else [None] * node.n_outputs
     for idx, kind, obj in node._retained:

@@ -16,27 +16,13 @@ returns.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 from ..backend import get_xp
+from ..tensor import Tensor
 from . import grad_mode
 from .anomaly import _forward_trace, is_anomaly_enabled
-
-_Tensor = None  # torchlite.tensor.Tensor, bound on first use to avoid an import cycle
-
-
-def _tensor_cls():
-    global _Tensor, _sync_view
-    if _Tensor is None:
-        from ..tensor import Tensor
-        from ..tensor import _sync_view as sync
-
-        _Tensor, _sync_view = Tensor, sync
-    return _Tensor
-
-
-def _sync_view(t):  # replaced by torchlite.tensor._sync_view on first use of _tensor_cls
-    _tensor_cls()
-    _sync_view(t)
 
 
 class Context:
@@ -59,7 +45,19 @@ class Context:
         "__weakref__",
     )
 
-    def __init__(self, fn, needs_input_grad) -> None:
+    next_edges: tuple
+    _saved: tuple
+    _versions: list | None
+    _non_diff: tuple | None
+    _retained: list | None
+    _hooks: list | None
+    _in_meta: tuple | None
+    # set in the instance dict when needed: outputs' (xp, shape, dtype) of a multi-output op,
+    # and the forward's stack under detect_anomaly
+    _out_meta: tuple
+    _anomaly_trace: Any
+
+    def __init__(self, fn: type[Function], needs_input_grad: tuple) -> None:
         self.fn = fn
         self.needs_input_grad = needs_input_grad
         self.next_edges = ()
@@ -74,7 +72,7 @@ class Context:
         self.materialize_grads = True
 
     # -- the PyTorch ctx API -------------------------------------------------------------------
-    def save_for_backward(self, *items) -> None:
+    def save_for_backward(self, *items: Any) -> None:
         """Keep inputs or outputs for backward (changing them in place afterwards is an error)."""
         self._saved = items
 
@@ -92,10 +90,10 @@ class Context:
                     )
         return self._saved
 
-    def mark_non_differentiable(self, *outputs) -> None:
+    def mark_non_differentiable(self, *outputs: Any) -> None:
         self._non_diff = outputs
 
-    def mark_dirty(self, *tensors) -> None:  # accepted for PyTorch compatibility
+    def mark_dirty(self, *tensors: Any) -> None:  # accepted for PyTorch compatibility
         pass
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -109,7 +107,7 @@ class Context:
     def next_functions(self) -> tuple:
         return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
 
-    def register_hook(self, hook) -> None:
+    def register_hook(self, hook: Callable[[tuple, tuple], Any]) -> None:
         """`hook(grad_inputs, grad_outputs)` runs after this node's backward (PyTorch's form)."""
         if self._hooks is None:
             self._hooks = []
@@ -147,7 +145,7 @@ class AccumulateGrad:
     next_edges = ()
     n_outputs = 1
 
-    def __init__(self, variable) -> None:
+    def __init__(self, variable: Tensor) -> None:
         self.variable = variable
 
     def name(self) -> str:
@@ -169,7 +167,7 @@ def _edge_for(t):
     return (accumulator(t), 0)
 
 
-def accumulator(t) -> AccumulateGrad:
+def accumulator(t: Tensor) -> AccumulateGrad:
     """The leaf's AccumulateGrad node: the live one if a graph still holds it, else a new one."""
     ref = t._acc
     node = ref() if ref is not None else None
@@ -195,18 +193,17 @@ class Function(metaclass=_FunctionMeta):
     _array_io = False  # library ops (Op) set True: they see raw arrays
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("a Function subclass must implement a static forward(ctx, ...)")
 
     @staticmethod
-    def backward(ctx, *grad_outputs):
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
         raise NotImplementedError(
             "a Function subclass must implement a static backward(ctx, *grad_outputs)"
         )
 
     @classmethod
-    def apply(cls, *args, **kwargs):
-        Tensor = _Tensor or _tensor_cls()
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         enabled = grad_mode._state.enabled
         device = None
         needs = []
@@ -222,8 +219,8 @@ class Function(metaclass=_FunctionMeta):
                         f"{cls.__name__}: expected all tensors to be on the same device, but found "
                         f"at least two devices, {device} and {a._device}"
                     )
-                if a._vgen is not None and a._vv != a._vbox[0]:
-                    _sync_view(a)  # a view whose base changed in place since its history was made
+                if a._view is not None and a._view_version != a._vbox[0]:
+                    a._view.sync(a)  # a view whose base changed in place since its history was made
                 r = a._requires_grad
                 needs.append(r)
                 raw.append(a._data)
@@ -248,9 +245,9 @@ class Function(metaclass=_FunctionMeta):
         multi = isinstance(out, tuple)
         outs = out if multi else (out,)
         if device is None:
-            device = _infer_device(outs, Tensor)
+            device = _infer_device(outs)
 
-        results = []
+        results: list[Tensor | None] = []
         non_diff = ctx._non_diff
         for i, o in enumerate(outs):
             if o is None:
@@ -267,7 +264,7 @@ class Function(metaclass=_FunctionMeta):
             ctx.n_outputs = len(outs)
             ctx.next_edges = tuple(edges)
             if ctx._saved:
-                ctx._versions = _record_versions(ctx._saved, args, outs, results, Tensor)
+                ctx._versions = _record_versions(ctx._saved, args, outs, results)
             if len(outs) > 1:
                 ctx._out_meta = tuple(
                     (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
@@ -296,7 +293,7 @@ def _is_marked(o, non_diff) -> bool:
     return any(o is m for m in non_diff)
 
 
-def _infer_device(outs, Tensor):
+def _infer_device(outs):
     from ..backend import array_device
 
     for o in outs:
@@ -307,7 +304,7 @@ def _infer_device(outs, Tensor):
     return CPU
 
 
-def _record_versions(saved, args, outs, results, Tensor):
+def _record_versions(saved, args, outs, results):
     """For each saved item, remember the version box of the tensor it belongs to."""
     versions = []
     for i, s in enumerate(saved):

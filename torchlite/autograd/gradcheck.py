@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import CPU, move
 from ..errors import GradcheckError
+from ..tensor import Tensor
+from .grad_mode import no_grad
 
 
 def _outputs(func, inputs):
-    from ..tensor import Tensor
-
     out = func(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return [o for o in outs if isinstance(o, Tensor) and o._data.dtype.kind == "f"]
 
 
 def _to_np(a):
-    from ..backend import CPU, move
-
     return np.array(move(a, CPU), dtype=np.float64)  # a copy: `a` may be a view of an input
 
 
@@ -28,9 +27,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     Builds the full Jacobian both ways: one backward pass per output element, and two forward
     passes per input element with that element moved by +-eps. Inputs should be float64.
     """
-    from ..tensor import Tensor
     from . import grad as autograd_grad
-    from .grad_mode import no_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]

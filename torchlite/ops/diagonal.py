@@ -8,11 +8,11 @@ tril/triu keep (*, M, N) and zero the other triangle of the last two dims.
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.views import view_of
 from ..backend import get_xp
 from ..tensor import Tensor
 from .dims import wrap_dim
 from .out import with_out
-from .shape import _view_of
 
 
 def diag_view(a, offset: int, d1: int, d2: int):
@@ -85,7 +85,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     offset = _int(offset, "offset", "diagonal")
     out = Diagonal.apply(input, offset, d1, d2, False)
-    return _view_of(out, input, "diagonal", (offset, d1, d2))
+    return view_of(out, input, Diagonal, offset, d1, d2, False)
 
 
 def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:

@@ -11,14 +11,14 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Op
+from ..autograd.views import check_inplace, rebase, view_of
 from ..backend import get_xp
-from ..tensor import Tensor, _mark_synced
+from ..tensor import Tensor
 from .broadcast import unbroadcast
-from .diagonal import diag_view
 from .dims import wrap_dim
 from .out import with_out
 from .scatter import add_at, along_axis_key
-from .shape import Slice, _view_of
+from .shape import Slice
 
 _GPU_INDEX_ERROR = ("indices should be either on cpu or on the same device as the indexed "
                     "tensor (cpu), got indices on a GPU")
@@ -85,7 +85,7 @@ def getitem(self: Tensor, key) -> Tensor:
     k, basic = _convert_key(key, xp, self._data.shape)
     if basic:
         try:
-            return _view_of(Slice.apply(self, k), self, "slice", k)
+            return view_of(Slice.apply(self, k), self, Slice, k)
         except IndexError as exc:
             raise IndexError(f"{exc} (tensor shape {tuple(self._data.shape)})") from None
     return AdvIndex.apply(self, k)
@@ -135,7 +135,7 @@ def setitem(self: Tensor, key, value) -> None:
         if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
             v = v.to(self.dtype)
         result = IndexPut.apply(self, v, k)
-        _rebase(self, result)
+        rebase(self, result)
         return
     src = v._data if isinstance(v, Tensor) else v
     if isinstance(src, np.generic):
@@ -145,80 +145,6 @@ def setitem(self: Tensor, key, value) -> None:
     except (ValueError, IndexError) as exc:
         raise type(exc)(f"setitem: {exc} (tensor shape {tuple(self._data.shape)})") from None
     self._bump()
-
-
-def _rebase(t: Tensor, result: Tensor) -> None:
-    """Make `t` hold `result`'s values in its own memory and take over its graph history."""
-    t._data[...] = result._data
-    t._bump()
-    t._requires_grad = result._requires_grad
-    t.grad_fn = result.grad_fn
-    t._out_index = result._out_index
-    _mark_synced(t)  # t and the views it belongs to hold this version's history after write-back
-    view = t.__dict__.get("_view")
-    if view is not None and t._requires_grad:
-        _write_back(t, *view)
-
-
-def check_inplace(t: Tensor) -> None:
-    """Refuse a recorded in-place change to a leaf that requires grad, or to a view of one."""
-    v = t
-    while v is not None:
-        if v.grad_fn is None and v._requires_grad:
-            what = "a leaf Variable" if v is t else "a view of a leaf Variable"
-            raise RuntimeError(
-                f"{what} that requires grad is being used in an in-place operation."
-            )
-        view = v.__dict__.get("_view")
-        v = view[0] if view is not None else None
-
-
-def _region(a, kind, arg):
-    if kind == "slice":
-        return a[arg]
-    if kind == "reshape":
-        return a.reshape(arg)
-    if kind == "diagonal":
-        return diag_view(a, *arg)
-    return a.transpose(arg)
-
-
-def _zero_region(a, kind, arg) -> None:
-    if kind == "slice":
-        a[arg] = 0  # (a[arg] of a single element is a scalar, not a writable view)
-    else:
-        _region(a, kind, arg)[...] = 0
-
-
-class ViewWrite(Op):
-    """The base's new history after an in-place change through one of its views: the old base
-    with the view's region replaced (PyTorch's CopySlices). The memory already holds the values."""
-
-    @staticmethod
-    def forward(ctx, base, value, kind, arg):
-        ctx.kind, ctx.arg, ctx.dtype = kind, arg, value.dtype
-        return base
-
-    @staticmethod
-    def backward(ctx, g):
-        gb = gv = None
-        if ctx.needs_input_grad[0]:
-            gb = g.copy()
-            _zero_region(gb, ctx.kind, ctx.arg)
-        if ctx.needs_input_grad[1]:
-            gv = get_xp(g).ascontiguousarray(_region(g, ctx.kind, ctx.arg)).astype(
-                ctx.dtype, copy=False)
-        return gb, gv, None, None
-
-
-def _write_back(view: Tensor, base: Tensor, kind: str, arg) -> None:
-    new = ViewWrite.apply(base, view, kind, arg)
-    base._requires_grad = True
-    base.grad_fn = new.grad_fn
-    base._out_index = 0
-    parent = base.__dict__.get("_view")
-    if parent is not None:
-        _write_back(base, *parent)
 
 
 class IndexSelect(Op):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op
+from ..autograd.views import view_of
 from ..backend import get_xp
 from ..tensor import Tensor
-from .shape import Slice, _view_of
+from .shape import Slice
 
 
 class PadConstant(Op):
@@ -70,7 +71,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative padding crops
             key = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in
                         zip(widths, input._data.shape))
-            input = _view_of(Slice.apply(input, key), input, "slice", key)
+            input = view_of(Slice.apply(input, key), input, Slice, key)
             widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
         return PadConstant.apply(input, tuple(widths), 0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):

@@ -1,49 +1,17 @@
 """Shape ops: reshape/view, squeeze, transpose, permute, expand, repeat, narrow, select, flip,
-roll, pad, narrow. Views share memory (and the version counter) with their input, as in PyTorch.
+roll, pad, narrow. Views share memory (and the version counter) with their input, as in PyTorch:
+each view op's result goes through `autograd.views.view_of` (see there for in-place changes).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import grad_mode
 from ..autograd.function import Op
+from ..autograd.views import view_of
 from ..backend import get_xp
 from ..tensor import Tensor
 from .dims import missing_dim, numpy_kwargs, shape_args, wrap_dim
-
-
-def _view_of(out: Tensor, base: Tensor, kind: str | None = None, arg=None, gen=None) -> Tensor:
-    # A view writes through to its base, so both must see each other's in-place changes.
-    out._vbox = base._vbox
-    if kind is not None:
-        # how to find this view's region in the base, for in-place ops recorded on the view
-        # (indexing._rebase rewrites the base's history too, as PyTorch's CopySlices does)
-        out._view = (base, kind, arg)
-    # how to rebuild this view's history from its base's once the base changed in place
-    # (tensor._sync_view, as PyTorch regenerates a view's grad_fn); `_vv` is the version that
-    # history belongs to. A view made without grad recording only remembers its base's history.
-    if grad_mode._state.enabled:
-        out._vgen = (base,) + (gen if gen is not None else (kind, arg))
-    else:
-        out._vgen = (base, None, base.grad_fn)
-    out._vv = out._vbox[0]
-    return out
-
-
-def _regen(base: Tensor, kind: str, arg) -> Tensor:
-    """Redo the view op `kind` on `base` (recording its graph), for tensor._sync_view."""
-    if kind == "slice":
-        return Slice.apply(base, arg)
-    if kind == "reshape":
-        return Reshape.apply(base, arg)
-    if kind == "permute":
-        return Permute.apply(base, arg)
-    if kind == "expand":
-        return Expand.apply(base, arg)
-    from .diagonal import Diagonal
-
-    return Diagonal.apply(base, *arg, False)
 
 
 class Reshape(Op):
@@ -99,7 +67,7 @@ def reshape(input: Tensor, *shape) -> Tensor:
     out = Reshape.apply(input, shape)
     if _copied(out._data, input._data):
         return out  # NumPy had to copy (non-contiguous input): not a view
-    return _view_of(out, input, "reshape", shape)
+    return view_of(out, input, Reshape, shape)
 
 
 _VIEW_ERROR = (
@@ -194,7 +162,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     axes = tuple(wrap_dim(d, n, "permute") for d in dims)
     if len(set(axes)) != n:
         raise RuntimeError(f"permute: repeated dim in {dims}")
-    return _view_of(Permute.apply(input, axes), input, "permute", axes)
+    return view_of(Permute.apply(input, axes), input, Permute, axes)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -204,7 +172,8 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     axes = list(range(n))
     a, b = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     axes[a], axes[b] = axes[b], axes[a]
-    return _view_of(Permute.apply(input, tuple(axes)), input, "permute", tuple(axes))
+    order = tuple(axes)
+    return view_of(Permute.apply(input, order), input, Permute, order)
 
 
 swapaxes = swapdims = transpose
@@ -270,7 +239,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
             )
         target.append(s)
     target = tuple(target)
-    return _view_of(Expand.apply(input, target), input, gen=("expand", target))
+    return view_of(Expand.apply(input, target), input, Expand, target, writable=False)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -365,7 +334,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
                          f"({n})")
     key = (slice(None),) * d + (slice(start, start + length),)
-    return _view_of(Slice.apply(input, key), input, "slice", key)
+    return view_of(Slice.apply(input, key), input, Slice, key)
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -375,7 +344,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{tuple(input._data.shape)} at dimension {d}")
     key = (slice(None),) * d + (index % n,)
-    return _view_of(Slice.apply(input, key), input, "slice", key)
+    return view_of(Slice.apply(input, key), input, Slice, key)
 
 
 class Flip(Op):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from ...autograd.views import inplace as write_inplace
 from ...tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -63,12 +64,10 @@ def as_float(v) -> float:
 def maybe_inplace(input: Tensor, compute, inplace: bool) -> Tensor:
     """`compute(input)`, or with `inplace=True` the same written into `input` (returned).
 
-    In place goes through Tensor's in-place machinery (`_tensor_methods._inplace`), as
+    In place goes through Tensor's in-place machinery (`autograd.views.inplace`), as
     `input.relu_()` does: with autograd recording, `input` takes over the result's history
     (views of it follow), and a leaf that requires grad refuses, as in PyTorch.
     """
     if not inplace:
         return compute(input)
-    from ..._tensor_methods import _inplace
-
-    return _inplace(input, compute)
+    return write_inplace(input, compute)

@@ -1,10 +1,13 @@
-"""Views taken before an in-place change of their base: they show the new values, so their
-history must go through the in-place op (PyTorch regenerates a view's grad_fn from its base's).
-Expected gradients are worked out by hand in each case; the parity test reruns them in PyTorch.
+"""Views, in-place ops and version counters (torchlite/autograd/views.py).
+
+Views taken before an in-place change of their base show the new values, so their history must go
+through the in-place op (PyTorch regenerates a view's grad_fn from its base's). Expected gradients
+are worked out by hand in each case; the parity test reruns them in PyTorch.
 """
 
 import numpy as np
 import pytest
+from _core_checks import leaf, to_np
 
 import torchlite
 
@@ -168,3 +171,93 @@ def test_no_grad_view_and_no_grad_change_are_fine():
         w.sub_(1)
     assert not v.requires_grad
     np.testing.assert_allclose((v * 2).numpy(), [0.0, 2.0])
+
+
+# --------------------------------------------------------------------------------------------
+# in-place and versions
+
+
+def test_inplace_change_of_saved_tensor_raises_version_error():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    z = y * y  # saves y
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1"):
+        z.sum().backward()
+    a = leaf([1.0, 2.0])
+    b = a.exp()  # saves its output
+    b.mul_(2.0)
+    with pytest.raises(RuntimeError, match="inplace"):
+        b.sum().backward()
+
+
+def test_inplace_on_unsaved_nonleaf_is_fine():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    y.mul_(3.0)
+    y.add_(x)
+    y.log_()
+    y.sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [7.0 / 7.0, 7.0 / 14.0])
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    w = leaf([1.0, 2.0])
+    for op in (lambda: w.add_(1.0), lambda: w.mul_(2.0), lambda: w.zero_(),
+               lambda: w.fill_(1.0), lambda: w.copy_(torchlite.ones(2)),
+               lambda: w.__setitem__(0, 1.0), lambda: w.uniform_(), lambda: w[0].mul_(2.0)):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            op()
+    with torchlite.no_grad():
+        w.add_(1.0)
+        w[1].mul_(2.0)
+    assert w.tolist() == [2.0, 6.0] and w.is_leaf and w.requires_grad
+
+
+def test_inplace_version_counter():
+    x = torchlite.ones(3)
+    v0 = x._version
+    x.add_(1)
+    x[0] = 3.0
+    x.zero_()
+    assert x._version == v0 + 3
+
+
+def test_views_share_the_version_counter_and_record_their_base():
+    x = torchlite.ones(2, 3)
+    chain = [x[0], x.t(), x.view(6), x.diagonal(), x.expand(4, 2, 3), x.detach()]
+    for v in chain:
+        assert v._vbox is x._vbox
+    assert x[0]._view.base is x and x.view(6).view(3, 2)._view.base._view.base is x
+    assert x.clone()._vbox is not x._vbox and x.clone()._view is None
+    before = x._version
+    x.t()[0, 1] = 5.0  # through a view: the base sees the value and the version moves on
+    assert x[1, 0].item() == 5.0 and x._version == before + 1
+
+
+def test_inplace_through_views_of_views_reaches_every_base():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    base = x * 1.0
+    base.t()[0].mul_(leaf([10.0, 100.0]))  # column 0 of base, through a transpose and a row
+    assert base.grad_fn.name() == "ViewWriteBackward0"
+    base.sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), [[10.0, 1.0], [100.0, 1.0]])
+
+
+def test_inplace_on_a_view_records_the_write_back_for_each_view_kind():
+    for make in (lambda b: b[1:], lambda b: b.view(4), lambda b: b.t(), lambda b: b.diagonal()):
+        x = leaf([[1.0, 2.0], [3.0, 4.0]])
+        base = x * 1.0
+        view = make(base)
+        view.mul_(3.0)
+        base.sum().backward()
+        want = np.ones((2, 2))
+        region = make(torchlite.tensor(want))  # (the same view of a plain tensor marks where)
+        region.mul_(3.0)
+        np.testing.assert_array_equal(to_np(x.grad), region._view.base.numpy())
+
+
+def test_a_leaf_view_refuses_in_place_through_a_view_chain():
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        w.t()[0].add_(1.0)

@@ -1,0 +1,136 @@
+"""Tensor methods that convert: devices, dtypes, copies, and new tensors like this one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .ops import creation
+from .tensor import Tensor
+
+
+def _parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any, bool]:
+    dev = kwargs.pop("device", None)
+    dt = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dt = a._device, a.dtype
+        elif isinstance(a, (backend.dtype, type(np.dtype))) or a in (float, int, bool):
+            dt = a
+        elif isinstance(a, (str, backend.device, int)):
+            dev = a
+        elif a is not None:
+            try:
+                dt = backend.to_dtype(a)
+            except TypeError:
+                raise TypeError(f"to(): unexpected argument {a!r}") from None
+    return dev, dt, copy
+
+
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Move to a device and/or cast to a dtype; returns self when nothing changes."""
+    dev, dt, copy = _parse_to(args, dict(kwargs))
+    out = self
+    if dt is not None:
+        npdt = backend.to_dtype(dt).np
+        if npdt != out._data.dtype:
+            out = creation.Cast.apply(out, npdt)
+    if dev is not None:
+        d = backend.to_device(dev)
+        if d is not out._device:
+            moved = creation.ToDevice.apply(out, d)
+            moved._device = d
+            out = moved
+    if copy and out is self:
+        out = creation.clone(self)
+    return out
+
+
+def _caster(dt: backend.dtype) -> Callable[..., Tensor]:
+    def cast(self: Tensor, memory_format: Any = None) -> Tensor:
+        return to(self, dt)
+
+    cast.__doc__ = f"This tensor as {dt.name} (itself when it already is)."
+    return cast
+
+
+_LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+           "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+           "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _new_factory(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+        return fn(*size, dtype=dtype or self.dtype, device=device or self._device,
+                  requires_grad=requires_grad)
+
+    method.__doc__ = f"A new tensor as torchlite.{fn.__name__}, with this one's dtype and device."
+    return method
+
+
+class ConversionMethods:
+    """Devices, dtypes and copies (`to`, `cpu`, `cuda`, `float`, `clone`, `new_zeros`, ...)."""
+
+    __slots__ = ()
+
+    to = to
+    clone = creation.clone
+
+    def cpu(self: Any) -> Tensor:
+        """A copy in host memory (self when already there)."""
+        return to(self, backend.CPU)
+
+    def cuda(self: Any, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """A copy on a CUDA device (self when already there)."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = f"cuda:{device}"
+        return to(self, device)
+
+    def type_as(self: Any, other: Tensor) -> Tensor:
+        """This tensor cast to `other`'s dtype."""
+        return to(self, other.dtype)
+
+    def new_tensor(self: Any, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+        """A new tensor of `data`, with this one's dtype and device unless given."""
+        return creation.tensor(data, dtype=dtype or self.dtype, device=device or self._device,
+                               requires_grad=requires_grad)
+
+    def new_full(self: Any, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """A new tensor filled with `fill_value`, with this one's dtype and device unless given."""
+        return creation.full(size, fill_value, dtype=dtype or self.dtype,
+                             device=device or self._device, requires_grad=requires_grad)
+
+    new_zeros = _new_factory(creation.zeros)
+    new_ones = _new_factory(creation.ones)
+    new_empty = _new_factory(creation.empty)
+
+    def type(self: Any, dtype: Any = None) -> Any:
+        """The legacy type name ("torchlite.FloatTensor") or, given a dtype, a cast to it."""
+        if dtype is None:
+            prefix = "torchlite.cuda." if self.is_cuda else "torchlite."
+            return prefix + _LEGACY[self.dtype.name]
+        return to(self, dtype)
+
+    # (last in the class body: these names shadow the builtins there)
+    float = _caster(backend.float32)
+    double = _caster(backend.float64)
+    half = _caster(backend.float16)
+    long = _caster(backend.int64)
+    int = _caster(backend.int32)
+    short = _caster(backend.int16)
+    char = _caster(backend.int8)
+    byte = _caster(backend.uint8)
+    bool = _caster(backend.bool_)

@@ -1,0 +1,131 @@
+"""Tensor's in-place methods (`add_`, `fill_`, `copy_`, `uniform_`, ...).
+
+Each one writes into the tensor's memory and bumps its version counter; with autograd recording
+it goes through `autograd.views.inplace`, which gives the tensor (and the tensors it is a view
+of) the op's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
+
+import numpy as np
+
+from . import backend
+from ._tensor_convert import to
+from .autograd import grad_mode
+from .autograd.views import inplace
+from .ops import creation, diagonal, indexing, shape, unary
+from .ops import elementwise as ew
+from .ops import ternary as tern
+from .random import _rng
+from .tensor import Tensor
+
+P = ParamSpec("P")
+
+
+def make_inplace(fn: Callable[Concatenate[Tensor, P], Tensor]
+                 ) -> Callable[Concatenate[Tensor, P], Tensor]:
+    """The in-place method `x.fn_(...)` of the out-of-place op `fn(x, ...)`."""
+
+    def method(self: Tensor, /, *args: P.args, **kwargs: P.kwargs) -> Tensor:
+        return inplace(self, fn, *args, **kwargs)
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place version of {fn.__name__}."
+    return method
+
+
+def _fill_random(self: Tensor, values: Any) -> Tensor:
+    if grad_mode._state.enabled and self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    self._data[...] = backend.move(np.asarray(values).astype(self._data.dtype), self._device)
+    self._bump()
+    return self
+
+
+class InplaceMethods:
+    """Methods that change the tensor's values in place and return the tensor."""
+
+    __slots__ = ()
+
+    add_ = make_inplace(ew.add)
+    sub_ = make_inplace(ew.sub)
+    mul_ = make_inplace(ew.mul)
+    div_ = make_inplace(ew.div)
+    pow_ = make_inplace(ew.pow)
+    clamp_ = clip_ = make_inplace(tern.clamp)
+    lerp_ = make_inplace(tern.lerp)
+    addcmul_ = make_inplace(tern.addcmul)
+    addcdiv_ = make_inplace(tern.addcdiv)
+    neg_ = make_inplace(unary.neg)
+    exp_ = make_inplace(unary.exp)
+    log_ = make_inplace(unary.log)
+    sqrt_ = make_inplace(unary.sqrt)
+    abs_ = make_inplace(unary.abs)
+    relu_ = make_inplace(unary.relu)
+    sigmoid_ = make_inplace(unary.sigmoid)
+    tanh_ = make_inplace(unary.tanh)
+    floor_ = make_inplace(unary.floor)
+    ceil_ = make_inplace(unary.ceil)
+    round_ = make_inplace(unary.round)
+    nan_to_num_ = make_inplace(unary.nan_to_num)
+    masked_fill_ = make_inplace(indexing.masked_fill)
+    scatter_ = make_inplace(indexing.scatter)
+    scatter_add_ = make_inplace(indexing.scatter_add)
+    index_add_ = make_inplace(indexing.index_add)
+    tril_ = make_inplace(diagonal.tril)
+    triu_ = make_inplace(diagonal.triu)
+
+    def zero_(self: Any) -> Tensor:
+        """Set every element to 0."""
+        return InplaceMethods.fill_(self, 0)
+
+    def fill_(self: Any, value: Any) -> Tensor:
+        """Set every element to `value` (a number or a one-element tensor)."""
+        if isinstance(value, Tensor):
+            value = value.item()
+        if grad_mode._state.enabled and self._requires_grad:
+            # recorded, so that a view's base learns about it too; no gradient flows to the old
+            # values
+            none = creation.zeros(self._data.shape, dtype=backend.bool_, device=self._device)
+            return inplace(self, lambda s: tern.where(none, s, value))
+        self._data[...] = value
+        self._bump()
+        return self
+
+    def copy_(self: Any, src: Any, non_blocking: bool = False) -> Tensor:
+        """Copy src's values (broadcast, cast, moved across devices) into self's memory."""
+        if not isinstance(src, Tensor):
+            src = creation.tensor(src, device=self._device)
+        if src._device is not self._device:
+            src = to(src, self._device)
+        return inplace(self, lambda s, other: shape.expand(to(other, s.dtype), s._data.shape),
+                       src)
+
+    def uniform_(self: Any, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with samples from U(a, b)."""
+        return _fill_random(self, _rng(generator).uniform(a, b, self._data.shape))
+
+    def normal_(self: Any, mean: float = 0.0, std: float = 1.0, *,
+                generator: Any = None) -> Tensor:
+        """Fill with samples from N(mean, std**2)."""
+        return _fill_random(self, _rng(generator).normal(mean, std, self._data.shape))
+
+    def bernoulli_(self: Any, p: float = 0.5, *, generator: Any = None) -> Tensor:
+        """Fill with 1 (probability p) or 0."""
+        return _fill_random(self, _rng(generator).random(self._data.shape) < p)
+
+    def exponential_(self: Any, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with samples from the exponential distribution of rate `lambd`."""
+        return _fill_random(self, _rng(generator).exponential(1.0 / lambd, self._data.shape))
+
+    def random_(self: Any, low: int = 0, high: int | None = None, *,
+                generator: Any = None) -> Tensor:
+        """Fill with integers uniform in [low, high) ([0, low) when only one bound is given)."""
+        if high is None:
+            low, high = 0, low if low else 2**24
+        return _fill_random(self, _rng(generator).integers(low, high, self._data.shape))

@@ -1,0 +1,171 @@
+"""Tensor's math methods: arithmetic, unary functions, reductions, sorting, comparisons and
+linear algebra, each the torchlite function of the same name with the tensor as first argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .ops import comparison as cmp
+from .ops import diagonal as diag_ops
+from .ops import elementwise as ew
+from .ops import linalg, moments, sorting, unary
+from .ops import reduction as red
+from .ops import softmax as sm
+from .ops import ternary as tern
+from .tensor import Tensor
+
+
+def abs_any(self: Tensor) -> Tensor:
+    """|x|, elementwise (integer and bool tensors too)."""
+    if self._data.dtype.kind in "iub":
+        return Tensor._make(np.abs(self._data) if self._device.type == "cpu"
+                            else backend.get_xp(self._data).abs(self._data), self._device)
+    return unary.abs(self)
+
+
+def neg_any(self: Tensor) -> Tensor:
+    """-x, elementwise."""
+    return unary.neg(self)
+
+
+class ArithmeticMethods:
+    """Elementwise arithmetic and unary functions (`add`, `clamp`, `exp`, `sigmoid`, ...)."""
+
+    __slots__ = ()
+
+    add = ew.add
+    sub = subtract = ew.sub
+    mul = multiply = ew.mul
+    div = divide = true_divide = ew.div
+    floor_divide = ew.floor_divide
+    remainder = ew.remainder
+    fmod = ew.fmod
+    pow = float_power = ew.pow
+    rsub = ew.rsub
+    maximum = ew.maximum
+    minimum = ew.minimum
+    atan2 = arctan2 = ew.atan2
+    clamp = clip = tern.clamp
+    clamp_min = tern.clamp_min
+    clamp_max = tern.clamp_max
+    lerp = tern.lerp
+    addcmul = tern.addcmul
+    addcdiv = tern.addcdiv
+
+    def where(self: Any, condition: Tensor, other: Any) -> Tensor:
+        """`self` where `condition` holds, else `other`: torchlite.where(condition, self, other)."""
+        return tern.where(condition, self, other)
+
+    abs = absolute = abs_any
+    neg = negative = neg_any
+    exp = unary.exp
+    exp2 = unary.exp2
+    expm1 = unary.expm1
+    log = unary.log
+    log2 = unary.log2
+    log10 = unary.log10
+    log1p = unary.log1p
+    sqrt = unary.sqrt
+    rsqrt = unary.rsqrt
+    sin = unary.sin
+    cos = unary.cos
+    tan = unary.tan
+    asin = unary.asin
+    acos = unary.acos
+    atan = unary.atan
+    sinh = unary.sinh
+    cosh = unary.cosh
+    tanh = unary.tanh
+    sigmoid = unary.sigmoid
+    relu = unary.relu
+    reciprocal = unary.reciprocal
+    erf = unary.erf
+    square = unary.square
+    sign = sgn = unary.sign
+    floor = unary.floor
+    ceil = unary.ceil
+    round = unary.round
+    trunc = unary.trunc
+    frac = unary.frac
+    nan_to_num = unary.nan_to_num
+    logical_not = unary.logical_not
+    logical_and = unary.logical_and
+    logical_or = unary.logical_or
+    logical_xor = unary.logical_xor
+    bitwise_not = unary.bitwise_not
+
+
+class ReductionMethods:
+    """Reductions, scans and sorting (`sum`, `mean`, `max`, `cumsum`, `sort`, `topk`, ...)."""
+
+    __slots__ = ()
+
+    sum = red.sum
+    mean = red.mean
+    var = moments.var
+    std = moments.std
+    prod = red.prod
+    max = red.max
+    min = red.min
+    amax = red.amax
+    amin = red.amin
+    aminmax = red.aminmax
+    argmax = red.argmax
+    argmin = red.argmin
+    logsumexp = red.logsumexp
+    norm = red.norm
+    cumsum = red.cumsum
+    cumprod = red.cumprod
+    count_nonzero = red.count_nonzero
+    all = cmp.all
+    any = cmp.any
+    sort = sorting.sort
+    argsort = sorting.argsort
+    topk = sorting.topk
+    unique = sorting.unique
+    kthvalue = sorting.kthvalue
+    median = sorting.median
+    softmax = sm.softmax
+    log_softmax = sm.log_softmax
+
+
+class ComparisonMethods:
+    """Elementwise comparisons and tests (`eq`, `lt`, `isnan`, `allclose`, ...)."""
+
+    __slots__ = ()
+
+    eq = cmp.eq
+    ne = not_equal = cmp.ne
+    lt = less = cmp.lt
+    le = less_equal = cmp.le
+    gt = greater = cmp.gt
+    ge = greater_equal = cmp.ge
+    isnan = cmp.isnan
+    isinf = cmp.isinf
+    isfinite = cmp.isfinite
+    allclose = cmp.allclose
+    isclose = cmp.isclose
+    equal = cmp.equal
+    signbit = cmp.signbit
+
+
+class LinalgMethods:
+    """Matrix products, diagonals and triangles (`matmul`, `mm`, `diagonal`, `tril`, ...)."""
+
+    __slots__ = ()
+
+    matmul = linalg.matmul
+    mm = linalg.mm
+    bmm = linalg.bmm
+    mv = linalg.mv
+    dot = linalg.dot
+    outer = ger = linalg.outer
+    addmm = linalg.addmm
+    tril = diag_ops.tril
+    triu = diag_ops.triu
+    diag = diag_ops.diag
+    diagonal = diag_ops.diagonal
