@@ -1,13 +1,21 @@
 """The Tensor class: metadata, conversions, autograd attributes, in-place methods, legacy API."""
 
+import ast
 import copy
+import inspect
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 from _core_checks import data, leaf, to_np
 
 import torchlite
+from torchlite import _tensor_methods
 
 
 def test_metadata(device):
@@ -298,3 +306,71 @@ def test_format_of_a_scalar_tensor_is_the_number():
     assert f"{torchlite.tensor(0.25)}" == "0.25"
     assert f"{torchlite.tensor(0.25):.1f}" == "0.2"
     assert f"{torchlite.tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+
+
+# --------------------------------------------------------------------------------------------
+# the method mixins: what editors and type checkers see is what runs
+
+
+def test_every_mixin_method_is_installed_on_tensor_as_the_same_object():
+    found = _tensor_methods.methods()
+    assert {"add", "__add__", "__radd__", "sum", "view", "T", "to", "float", "add_", "fill_",
+            "backward", "__getitem__", "masked_fill_"} <= set(found)
+    for name, value in found.items():
+        assert inspect.getattr_static(torchlite.Tensor, name) is value, name
+        assert inspect.getattr_static(_tensor_methods.TensorMethods, name) is value, name
+    # the core defines what the mixins do not (no name is defined twice)
+    core = {n for n, v in vars(torchlite.Tensor).items() if n not in found}
+    assert {"requires_grad", "shape", "detach", "numpy", "__init__"} <= core
+    assert hash(torchlite.ones(1)) != hash(torchlite.ones(1))
+
+
+def test_tensor_module_sits_below_autograd_and_the_ops():
+    # tensor.py imports neither autograd nor the method mixins at run time (only for type
+    # checking), so autograd/function.py can import Tensor directly: no import cycle to dodge
+    root = Path(torchlite.__file__).parent
+    tree = ast.parse((root / "tensor.py").read_text())
+    runtime = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            runtime.append(node.module or "")
+    assert not [m for m in runtime if m.split(".")[0] in ("autograd", "_tensor_methods")]
+    for path in (root / "autograd").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lazy = [n for n in ast.walk(node) if isinstance(n, ast.ImportFrom)
+                        and n.module in ("tensor", "views")]
+                assert lazy == [], f"{path.name}: {node.name} imports {lazy[0].module} lazily"
+
+
+def test_type_checkers_see_the_tensor_methods(tmp_path):
+    # the py.typed marker ships with the package, so that mypy reads an installed torchlite
+    root = Path(torchlite.__file__).resolve().parents[1]
+    assert (root / "torchlite" / "py.typed").is_file()
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "py.typed" in package_data["package-data"]["torchlite"]
+    pytest.importorskip("mypy")
+    snippet = tmp_path / "use_tensor.py"
+    snippet.write_text(
+        "import torchlite\n"
+        "x: torchlite.Tensor = torchlite.ones(2, 3)\n"
+        "y = (x + 1).view(6).sum().to('cpu').float().unsqueeze(0).T\n"
+        "x.add_(y.mean()).clamp_(0, 1)\n"
+        "x.backward()\n"
+        "reveal_type(x.reshape(3, 2))\n"
+        "reveal_type(x.add_)\n"
+        "x.not_a_method()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-error-summary",
+         "--cache-dir", str(tmp_path / "cache"), str(snippet)],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(root)},  # (an editable install hides it from mypy)
+    ).stdout
+    lines = [line.split(": ", 1)[1] for line in out.splitlines()]
+    assert lines[0] == 'note: Revealed type is "torchlite.tensor.Tensor"', out
+    assert lines[1].startswith("note: Revealed type is \"def (other"), out
+    assert lines[2:] == ['error: "Tensor" has no attribute "not_a_method"  [attr-defined]'], out
