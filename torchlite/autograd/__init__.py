@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 from ..backend import get_xp
 from ..tensor import Tensor
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-def _as_tuple(x):
+def _as_tuple(x: Any) -> Any:
     if x is None:
         return None
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
@@ -68,19 +70,21 @@ def _xp(t):
     return get_xp(t._data)
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
+             retain_graph: bool | None = None, create_graph: bool = False,
+             inputs: Tensor | Sequence[Tensor] | None = None) -> None:
     """Accumulate gradients of `tensors` into the `.grad` of the leaves that produced them."""
     if create_graph:
         raise NotImplementedError(
             "create_graph=True (higher-order gradients) is not supported by torchlite yet"
         )
-    tensors = _as_tuple(tensors)
-    grads = _root_grads(tensors, _as_tuple(grad_tensors), "backward")
+    roots = _as_tuple(tensors)
+    grads = _root_grads(roots, _as_tuple(grad_tensors), "backward")
     if inputs is not None:
-        inputs = _as_tuple(inputs)
-        captured = run_backward(tensors, grads, bool(retain_graph), capture=list(inputs),
+        wrt = _as_tuple(inputs)
+        captured = run_backward(roots, grads, bool(retain_graph), capture=list(wrt),
                                 accumulate=False)
-        for k, t in enumerate(inputs):
+        for k, t in enumerate(wrt):
             g = captured.get(k)
             if g is None:
                 continue
@@ -89,26 +93,29 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             else:
                 t.grad._data = t.grad._data + g
         return
-    run_backward(tensors, grads, bool(retain_graph))
+    run_backward(roots, grads, bool(retain_graph))
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False, materialize_grads=False):
-    """Return d(outputs)/d(inputs) without touching any `.grad`."""
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False, materialize_grads: bool = False
+         ) -> tuple[Tensor, ...]:
+    """Return d(outputs)/d(inputs) without touching any `.grad` (None for an input that the
+    outputs do not depend on, with `allow_unused=True`; typed as PyTorch types it)."""
     if create_graph:
         raise NotImplementedError(
             "create_graph=True (higher-order gradients) is not supported by torchlite yet"
         )
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
-    for t in inputs:
+    roots = _as_tuple(outputs)
+    wrt = _as_tuple(inputs)
+    for t in wrt:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _root_grads(outputs, _as_tuple(grad_outputs), "grad")
-    captured = run_backward(outputs, grads, bool(retain_graph), capture=list(inputs),
+    grads = _root_grads(roots, _as_tuple(grad_outputs), "grad")
+    captured = run_backward(roots, grads, bool(retain_graph), capture=list(wrt),
                             accumulate=False)
-    result = []
-    for k, t in enumerate(inputs):
+    result: list[Any] = []
+    for k, t in enumerate(wrt):
         g = captured.get(k)
         if g is None:
             if materialize_grads:
@@ -125,7 +132,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False  # noqa: N802
+             ) -> Tensor:
     """Deprecated alias kept for old tutorials: returns a Tensor (with a DeprecationWarning)."""
     warnings.warn(
         "torchlite.autograd.Variable is deprecated: tensors carry autograd themselves; use "

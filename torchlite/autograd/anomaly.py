@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import traceback
+from typing import Any, cast
+
+from .grad_mode import F
 
 
 class _State(threading.local):
@@ -39,7 +43,7 @@ class detect_anomaly:
         self.check_nan = check_nan
         self._mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> detect_anomaly:
         self._prev = (_state.enabled, _state.check_nan)
         _state.enabled, _state.check_nan = self._mode, self.check_nan
         return self
@@ -47,15 +51,13 @@ class detect_anomaly:
     def __exit__(self, *exc) -> None:
         _state.enabled, _state.check_nan = self._prev
 
-    def __call__(self, fn):
-        import functools
-
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with detect_anomaly(self.check_nan):
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return cast(F, wrapper)
 
 
 class set_detect_anomaly(detect_anomaly):
@@ -68,7 +70,7 @@ class set_detect_anomaly(detect_anomaly):
         self._prev = (_state.enabled, _state.check_nan)
         _state.enabled, _state.check_nan = self._mode, self.check_nan
 
-    def __enter__(self):
+    def __enter__(self) -> set_detect_anomaly:
         return self
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _State(threading.local):
@@ -14,6 +18,7 @@ _state = _State()
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops record the graph now (False inside no_grad)."""
     return _state.enabled
 
 
@@ -27,7 +32,7 @@ class _GradMode:
         # own manager so the saved previous mode is never shared.
         return _Scoped(self._target)
 
-    def __enter__(self):
+    def __enter__(self) -> _GradMode:
         self._prev = _state.enabled
         _state.enabled = self._target
         return self
@@ -35,13 +40,13 @@ class _GradMode:
     def __exit__(self, *exc) -> None:
         _state.enabled = self._prev
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return cast(F, wrapper)
 
 
 class _Scoped(_GradMode):
@@ -52,14 +57,14 @@ class _Scoped(_GradMode):
 class _BareDecorator(_GradMode):
     """Also usable as a bare decorator, `@no_grad`, as PyTorch 2 allows."""
 
-    def __new__(cls, orig_func=None):
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
         if orig_func is not None:
             if not callable(orig_func):
                 raise TypeError(f"{cls.__name__}() takes no arguments, got {orig_func!r}")
             return cls()(orig_func)
         return super().__new__(cls)
 
-    def __init__(self, orig_func=None) -> None:
+    def __init__(self, orig_func: Callable | None = None) -> None:
         pass
 
 
@@ -91,9 +96,9 @@ class set_grad_enabled(_GradMode):
         self._prev = _state.enabled
         _state.enabled = self._target
 
-    def __enter__(self):
+    def __enter__(self) -> set_grad_enabled:
         return self
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         _state.enabled = self._prev  # used as a decorator: undo the eager switch
         return super().__call__(fn)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..backend import CPU, move
@@ -20,8 +23,8 @@ def _to_np(a):
     return np.array(move(a, CPU), dtype=np.float64)  # a copy: `a` may be a view of an input
 
 
-def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_ignored) -> bool:
+def gradcheck(func: Callable[..., Any], inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True, **_ignored: Any) -> bool:
     """Check `func`'s gradients w.r.t. every input that requires grad, as torch.autograd.gradcheck.
 
     Builds the full Jacobian both ways: one backward pass per output element, and two forward
