@@ -71,3 +71,26 @@ def test_one_cycle_cannot_follow_raised_epochs_on_resume(tmp_path, interval):
     line = refused_resume(run, "--epochs", "3")
     assert "trainer.epochs: OneCycleLR fixes its total steps when a run starts" in line
     assert "cannot train past epoch 2" in line
+
+
+@pytest.mark.parametrize("override, path", [
+    ("optimizer.lr=0.5", "optimizer.lr"),  # the saved optimizer state would silently win
+    ("model.layers.1.type=Tanh", "model.layers.1.type"),  # same shapes, another model
+    ("trainer.early_stopping={monitor: val/loss, patience: 5}", "trainer.early_stopping"),
+])
+def test_an_override_that_would_change_the_trained_run_is_refused(tmp_path, override, path):
+    run = trained(tmp_path)
+    line = refused_resume(run, "--epochs", "3", override)
+    assert f"override '{override}': {path}: cannot change on --resume" in line
+    assert "only trainer.epochs, trainer.early_stopping.patience" in line
+
+
+def test_overrides_that_only_extend_or_move_the_run_are_applied(tmp_path):
+    run = trained(tmp_path)
+    r = cli("train", "--resume", run, "--plain", "--epochs", "3", "device=cpu",
+            "trainer.log_every_n_steps=7", "optimizer.lr=0.01")  # lr as trained: no change
+    assert r.exit_code == 0, r.output
+    config = (run / "config.yaml").read_text()  # what a later resume continues from
+    assert "log_every_n_steps: 7" in config and "epochs: 3" in config
+    r = cli("train", "--resume", run, "--plain")  # nothing left: the raised epochs are done
+    assert "has already completed its 3 epochs" in r.output

@@ -4,6 +4,7 @@ summarize. Each returns data (dicts, arrays); rendering is the caller's business
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from functools import partial
@@ -21,6 +22,7 @@ from .build import build_data, build_loss, resolve_device
 from .config import Config, load_config, validate_config
 from .inputs import feature_order, load_inputs, nonfinite, select_columns
 from .loader import UsageError, apply_overrides, load_yaml
+from .preflight import check_resume_overrides
 from .prepare import prepare
 from .restore import UserModelError, checked_forward, input_transform, model_from_checkpoint
 from .runs import (
@@ -87,7 +89,9 @@ def resume(target, overrides=(), *, device=None, epochs=None,
                               "folder or a checkpoint inside one")
     text = paths.config.read_text(encoding="utf-8")
     data, source = load_yaml(text, str(paths.config))
+    stored = copy.deepcopy(data)
     data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
+    check_resume_overrides(stored, data, source)
     cfg = validate_config(data, source)
     with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
         return Trainer(prepare(cfg), paths, callback=callback, resume=True).fit()

@@ -133,6 +133,45 @@ def _spans(sched, n: int):
             yield from _spans(child, n)
 
 
+# What a resumed run may change: how long it trains and when it stops, where it runs, how it
+# logs and loads data. Everything else shaped the weights and the optimizer and scheduler state
+# that resume restores: a new learning rate would be overwritten by the saved optimizer state,
+# and a new activation would train another model under the same weights.
+RESUME_MAY_CHANGE = (("trainer", "epochs"), ("trainer", "early_stopping", "patience"),
+                     ("trainer", "log_every_n_steps"), ("trainer", "checkpoint", "save_every"),
+                     ("device",), ("data", "num_workers"), ("data", "eval_batch_size"))
+_ABSENT = object()
+
+
+def _changed(old, new, path: tuple = ()):
+    """The key paths (leaves) at which two plain configs differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in dict.fromkeys([*old, *new]):
+            yield from _changed(old.get(key, _ABSENT), new.get(key, _ABSENT), (*path, key))
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            yield from _changed(a, b, (*path, i))
+    elif old is _ABSENT or new is _ABSENT or type(old) is not type(new) or old != new:
+        yield path, old, new
+
+
+def check_resume_overrides(stored: dict, data: dict, source) -> None:
+    """Refuse the overrides of a resume that change what the run was trained with (a ConfigError
+    naming each override), rather than accept them and let the saved state silently win."""
+    allowed = ", ".join(".".join(p) for p in RESUME_MAY_CHANGE)
+    problems = []
+    for path, old, _ in _changed(stored, data):
+        if any(path[:len(a)] == a for a in RESUME_MAY_CHANGE):
+            continue
+        was = "unset" if old is _ABSENT else repr(old)
+        problems.append(source.problem(path, (
+            f"cannot change on --resume (the run was trained with {was}): a resumed run "
+            f"continues with its own settings and saved optimizer and scheduler state; only "
+            f"{allowed} may change. Start a new run to train with other settings")))
+    if problems:
+        raise ConfigError(problems)
+
+
 def check_resume(cfg: Config, state, scheduler, steps_per_epoch: int) -> None:
     """Refuse a resume that has nothing to do or that the saved schedule cannot follow, before
     anything in the run folder changes (`state` is the restored LoopState)."""

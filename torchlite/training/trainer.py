@@ -122,8 +122,9 @@ class Trainer:
             self._restore()
             # nothing in the run folder has changed yet: a resume with nothing to do stops here
             check_resume(cfg, self.state, self.scheduler, self.run.steps_per_epoch)
-        else:
-            write_config(self.paths, cfg.model_dump(mode="json"))
+        # on resume too: the run's config.yaml then holds the epochs and the other settings a
+        # resume may change (check_resume_overrides), so a later resume continues from them
+        write_config(self.paths, cfg.model_dump(mode="json"))
         self.csv = MetricsCSV(self.paths.metrics, cfg.metric_columns(),
                               resume_epoch=self.state.epoch if self.resume else None)
         n_params = sum(p.numel() for p in self.model.parameters())
