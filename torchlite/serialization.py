@@ -40,6 +40,7 @@ FORMAT_VERSION = "1"
 _META_KEY = "torchlite"
 DIGEST_KEY = "torchlite_digest"
 _DIGEST_ALGORITHM = "sha256"
+_JSON_OBJECT_START = re.compile(rb"[ \t\n\r]*\{")
 _MAX_SIZE = 2 ** 63 - 1  # NumPy's limit on an array's extent in bytes (the format's: 2**64 - 1)
 
 # the safetensors dtypes torchlite has (BF16 reads as float32), as NumPy dtypes
@@ -92,7 +93,9 @@ def _key(k):
 def save(obj, f, metadata: dict | None = None) -> None:
     """Write `obj` (a state dict) to path `f` as a safetensors file, atomically.
 
-    `metadata` adds string entries to the header (values that are not strings are stored as JSON).
+    `metadata` adds string entries to the header (values that are not strings are stored as JSON;
+    the keys 'torchlite' and 'torchlite_digest' are torchlite's own). The header also gets SHA-256
+    digests of the tensor data and of the rest of the header, which `load` verifies.
     """
     from safetensors.numpy import save as st_save
 
@@ -311,7 +314,7 @@ def _open(path, with_data: bool) -> tuple[sth.Header, bytearray | None]:
         raw = fh.read(n)
         if len(raw) != n:
             _fail(path, "file shrank while being read (truncated?)")
-        if raw.lstrip(b" \t\n\r")[:1] != b"{":
+        if not _JSON_OBJECT_START.match(raw):
             _not_safetensors(path, prefix)
         data_size = size - 8 - n
         try:
@@ -329,8 +332,9 @@ def _open(path, with_data: bool) -> tuple[sth.Header, bytearray | None]:
             if t.dtype not in _FROM_ST and t.dtype != "BF16":
                 _fail(path, f"tensor '{t.name}' has dtype {t.dtype}, which torchlite does not "
                             "support (unsupported dtype)")
-            # (only a tensor with no elements gets here with such a shape)
-            if math.prod(s for s in t.shape if s) * sth.DTYPE_BITS[t.dtype] // 8 > _MAX_SIZE:
+            # (only a tensor with no elements gets here with such a shape; BF16 reads as F32)
+            itemsize = 4 if t.dtype == "BF16" else _FROM_ST[t.dtype].itemsize
+            if math.prod(s for s in t.shape if s) * itemsize > _MAX_SIZE:
                 _fail(path, f"tensor '{t.name}' has a shape {t.shape} too large for NumPy "
                             "(its nonzero dimensions span more than 2**63 - 1 bytes)")
         data = bytearray(data_size)
