@@ -121,3 +121,24 @@ def test_cross_section_checks_run_once_per_config(tmp_path, monkeypatch):
     load_config(write(tmp_path, BASE))
     assert calls == [1]
 
+
+
+def test_a_regression_output_width_unlike_the_targets_is_refused_before_the_run():
+    from torchlite.errors import ConfigError
+
+    regression = {"dataset": "regression", "n_samples": 100, "n_targets": 2,
+                  "val_split": 0.2, "test_split": 0.0, "batch_size": 16}
+    for width, loss in [(3, "MSELoss"), (1, "L1Loss")]:  # 1 would broadcast silently
+        cfg = config(data=regression, model={"type": "mlp", "hidden": [8], "out_features": width},
+                     loss={"type": loss}, scheduler=None, metrics=[])
+        try:
+            prepare(cfg)
+        except ConfigError as exc:
+            assert str(exc) == (
+                f"model.out_features: the model's outputs have shape [{width}] per sample but "
+                f"the targets [2]: {loss} needs them equal; make the model's output width 2")
+        else:
+            raise AssertionError(f"an output width of {width} was accepted")
+    cfg = config(data=regression, model={"type": "mlp", "hidden": [8], "out_features": 2},
+                 loss={"type": "MSELoss"}, scheduler=None, metrics=[])
+    assert prepare(cfg).first_batch[0] == [8, 2]  # the check runs a batch of at most 8

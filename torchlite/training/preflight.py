@@ -288,6 +288,7 @@ def check_one_batch(run) -> tuple:
             # a custom model's own failure: a ConfigError on model.target
             out = run.forward(x.to(run.device),
                               f" (input samples of shape {list(data.input_shape)})")
+            _check_regression_width(cfg, out, y)
             try:
                 loss = run.loss_fn(out, y.to(run.device))
             except OutOfMemoryError:
@@ -309,6 +310,21 @@ def check_one_batch(run) -> tuple:
     check_batch_norm(cfg, len(data.train), list(dict.fromkeys(single)))
     _check_finite_batch(cfg, x, out, float(loss))
     return list(out.shape), float(loss)
+
+
+def _check_regression_width(cfg: Config, out, y) -> None:
+    """A regression loss compares outputs and targets elementwise; of other shapes they would
+    broadcast into nonsense (PyTorch only warns), so the model's output width must be the
+    targets'."""
+    if registry.LOSS_TASKS.get(cfg.loss.type) != "regression" or tuple(out.shape) == \
+            tuple(y.shape):
+        return
+    want = list(y.shape[1:])
+    key = ("model", "out_features") if cfg.model.type == "mlp" else ("model",)
+    raise ConfigError([cfg.source.problem(key, (
+        f"the model's outputs have shape {list(out.shape[1:])} per sample but the targets "
+        f"{want}: {cfg.loss.type} needs them equal; make the model's output width "
+        f"{want[-1] if want else 1}"))])
 
 
 def _check_finite_batch(cfg: Config, x, out, loss: float) -> None:
