@@ -165,7 +165,7 @@ NO_GRAD = {
     "check_inplace",
 }
 # helpers on raw arrays that ops share, not ops
-ARRAY_HELPERS = {"log_softmax_array", "diag_view"}
+ARRAY_HELPERS = {"log_softmax_array", "diag_view", "relu_forward", "relu_vjp", "stable_sigmoid"}
 
 
 def _set(t, key, value):
