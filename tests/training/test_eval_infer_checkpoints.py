@@ -168,3 +168,24 @@ def test_report_json_has_no_bare_nan(runs, tmp_path):
     assert json.loads(text, parse_constant=refuse)["loss"] is None
     assert rep["loss"] is None
     json.dumps(rep, allow_nan=False)  # what `eval --json` prints is strict JSON too
+
+
+# -- weights that cannot serve predictions --------------------------------------------------------
+def test_infer_refuses_non_finite_weights(runs, tmp_path):
+    ckpt = rewrite(best(runs["digits"]), tmp_path / "w.safetensors", lambda info: None,
+                   weights=lambda k, v: np.full_like(v, np.nan) if k == "0.weight" else v)
+    with pytest.raises(CheckpointError, match=f"^{ckpt}: its weights hold NaN or infinite values "
+                                              r"\(first in '0.weight'\)"):
+        api.predict(np.zeros((2, 64), np.float32), ckpt)
+    assert api.evaluate_checkpoint(ckpt)["samples"] > 0  # eval reports what such weights do
+
+
+def test_weights_that_do_not_fit_are_named_on_one_line(runs, tmp_path):
+    ckpt = rewrite(best(runs["digits"]), tmp_path / "w.safetensors",
+                   lambda info: info["config"]["model"].update(hidden=[32]))
+    with pytest.raises(CheckpointError) as exc:
+        api.evaluate_checkpoint(ckpt)
+    assert str(exc.value) == (
+        f"{ckpt}: the weights do not fit the model in its config: shapes differ for 0.weight "
+        "(checkpoint [16, 64], model [32, 64]), 0.bias (checkpoint [16], model [32]), 2.weight "
+        "(checkpoint [10, 16], model [10, 32])")

@@ -24,7 +24,13 @@ from .inputs import feature_order, load_inputs, nonfinite, select_columns
 from .loader import UsageError, apply_overrides, load_yaml
 from .preflight import check_resume_overrides
 from .prepare import prepare
-from .restore import UserModelError, checked_forward, input_transform, model_from_checkpoint
+from .restore import (
+    UserModelError,
+    checked_forward,
+    input_transform,
+    model_from_checkpoint,
+    nonfinite_weights,
+)
 from .runs import (
     CheckpointNotFoundError,
     RunPaths,
@@ -296,6 +302,11 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
     path = resolve_checkpoint(target, root)
     model, cfg, info = model_from_checkpoint(path, dev, model_code=model_code,
                                              trust_model_code=trust_model_code)
+    bad = nonfinite_weights(model)
+    if bad is not None:  # every prediction would be NaN: no answer is better than that one
+        raise CheckpointError(f"{path}: its weights hold NaN or infinite values (first in "
+                              f"{bad!r}), as a diverged run saves them; predictions from them "
+                              "would be meaningless")
     pre = info["preprocess"]
     if probs and pre["task"] != "classification":
         raise UsageError(f"--probs: {path} is a regression model; its outputs are values, "

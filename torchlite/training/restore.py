@@ -201,7 +201,37 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: the weights do not fit the model in its config: {exc}") \
-            from None
+        raise CheckpointError(f"{path}: the weights do not fit the model in its config: "
+                              f"{_misfit(model.state_dict(), state) or exc}") from None
     model.to(device).eval()
     return model, cfg, info
+
+
+def _misfit(want: dict, have: dict) -> str:
+    """load_state_dict's several-line report as one line: the names missing, unexpected, or of
+    another shape, the first few of each with both shapes."""
+
+    def some(names, show=lambda n: n) -> str:
+        names = list(names)
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        return ", ".join(show(n) for n in names[:3]) + more
+
+    shape = [k for k in want if k in have and tuple(want[k].shape) != tuple(have[k].shape)]
+    parts = []
+    if shape:
+        parts.append("shapes differ for " + some(
+            shape, lambda k: f"{k} (checkpoint {list(have[k].shape)}, model "
+                             f"{list(want[k].shape)})"))
+    if missing := [k for k in want if k not in have]:
+        parts.append("missing from the checkpoint: " + some(missing))
+    if unexpected := [k for k in have if k not in want]:
+        parts.append("not in the model: " + some(unexpected))
+    return "; ".join(parts)
+
+
+def nonfinite_weights(model) -> str | None:
+    """The name of the first parameter or buffer of `model` holding NaN or Inf, or None."""
+    for name, t in model.state_dict().items():
+        if t.dtype.is_floating_point and not bool(torchlite.isfinite(t).all()):
+            return name
+    return None
