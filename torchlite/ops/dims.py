@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def wrap_dim(dim: int, ndim: int, op: str) -> int:
+def wrap_dim(dim: int | np.integer, ndim: int, op: str) -> int:
     """`dim` as an index in [0, ndim) (a 0-d tensor takes dims -1 and 0, as in PyTorch)."""
     n = max(ndim, 1)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):

@@ -86,7 +86,7 @@ def _unary(f, df, reads: str, quiet):
     mode = 2 if {"x", "out"} <= set(names) else 0 if "x" in names else 1
 
     if _has_attrs(f, 1):
-        def forward(ctx, x, **kw):
+        def forward_attrs(ctx, x, **kw):
             ctx.kw = kw
             out = f(np if type(x) is np.ndarray else get_xp(x), x, **kw)
             if mode == 0:
@@ -97,13 +97,15 @@ def _unary(f, df, reads: str, quiet):
                 ctx.save_for_backward(x, out)
             return out
 
-        def backward(ctx, g):
+        def backward_attrs(ctx, g):
             s = ctx.saved_tensors
             x, out = (s[0], None) if mode == 0 else (None, s[0]) if mode == 1 else s
             r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out, **ctx.kw)
             return r if r.dtype == g.dtype else r.astype(g.dtype)  # g's dtype is the input's
 
-    elif mode == 1:  # exp, sqrt, tanh, sigmoid, relu: the derivative reads the output
+        return _quieted(forward_attrs, quiet), _quieted(backward_attrs, quiet)
+
+    if mode == 1:  # exp, sqrt, tanh, sigmoid, relu: the derivative reads the output
         def forward(ctx, x):
             out = f(np if type(x) is np.ndarray else get_xp(x), x)
             ctx.save_for_backward(out)
@@ -173,45 +175,47 @@ def _binary(f, vjps, reads, quiet):
         return (*ctx.saved_tensors, None)
 
     if _has_attrs(f, 2):
-        def forward(ctx, a, b, dt, **kw):
+        def forward_attrs(ctx, a, b, dt, **kw):
             ctx.ma, ctx.mb, ctx.kw = operand_meta(a), operand_meta(b), kw
             a, b = cast(a, dt), cast(b, dt)
             out = f(np if type(a) is np.ndarray else array_module(a, b), a, b, **kw)
             keep(ctx, a, b, out)
             return out
 
-        def backward(ctx, g):
+        def backward_attrs(ctx, g):
             n, kw = ctx.needs_input_grad, ctx.kw
             a, b, out = load(ctx)
             xp = _xp(g)
             return (unbroadcast(da(xp, g, a, b, out, **kw), *ctx.ma) if n[0] else None,
                     unbroadcast(db(xp, g, a, b, out, **kw), *ctx.mb) if n[1] else None, None)
 
-    else:  # add, mul, ...: the hot path, written out
-        def forward(ctx, a, b, dt):
-            ctx.ma, ctx.mb = operand_meta(a), operand_meta(b)
-            a, b = cast(a, dt), cast(b, dt)
-            out = f(np if type(a) is np.ndarray else array_module(a, b), a, b)
-            if not nothing:
-                k = plan[ctx.needs_input_grad]
-                if with_out:
-                    ctx.save_for_backward(a if k[0] else None, b if k[1] else None,
-                                          out if k[2] else None)
-                else:
-                    ctx.save_for_backward(a if k[0] else None, b if k[1] else None)
-            return out
+        return _quieted(forward_attrs, quiet), _quieted(backward_attrs, quiet)
 
-        def backward(ctx, g):
-            n = ctx.needs_input_grad
-            if nothing:
-                a = b = out = None
-            elif with_out:
-                a, b, out = ctx.saved_tensors
+    # add, mul, ...: the hot path, written out
+    def forward(ctx, a, b, dt):
+        ctx.ma, ctx.mb = operand_meta(a), operand_meta(b)
+        a, b = cast(a, dt), cast(b, dt)
+        out = f(np if type(a) is np.ndarray else array_module(a, b), a, b)
+        if not nothing:
+            k = plan[ctx.needs_input_grad]
+            if with_out:
+                ctx.save_for_backward(a if k[0] else None, b if k[1] else None,
+                                      out if k[2] else None)
             else:
-                (a, b), out = ctx.saved_tensors, None
-            xp = _xp(g)
-            return (unbroadcast(da(xp, g, a, b, out), *ctx.ma) if n[0] else None,
-                    unbroadcast(db(xp, g, a, b, out), *ctx.mb) if n[1] else None, None)
+                ctx.save_for_backward(a if k[0] else None, b if k[1] else None)
+        return out
+
+    def backward(ctx, g):
+        n = ctx.needs_input_grad
+        if nothing:
+            a = b = out = None
+        elif with_out:
+            a, b, out = ctx.saved_tensors
+        else:
+            (a, b), out = ctx.saved_tensors, None
+        xp = _xp(g)
+        return (unbroadcast(da(xp, g, a, b, out), *ctx.ma) if n[0] else None,
+                unbroadcast(db(xp, g, a, b, out), *ctx.mb) if n[1] else None, None)
 
     return _quieted(forward, quiet), _quieted(backward, quiet)
 
