@@ -189,3 +189,18 @@ def test_weights_that_do_not_fit_are_named_on_one_line(runs, tmp_path):
         f"{ckpt}: the weights do not fit the model in its config: shapes differ for 0.weight "
         "(checkpoint [16, 64], model [32, 64]), 0.bias (checkpoint [16], model [32]), 2.weight "
         "(checkpoint [10, 16], model [10, 32])")
+
+
+def test_eval_never_writes_its_report_through_a_link(runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["digits"], run)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "report.json").write_text("someone's file")
+    shutil.rmtree(run / "eval", ignore_errors=True)
+    (run / "eval").symlink_to(elsewhere)
+    rep = api.evaluate_checkpoint(best(run))
+    assert rep["accuracy"] > 0 and rep["report_dir"] is None
+    assert rep["report_error"].startswith(f"{run / 'eval'} is a symbolic link (to {elsewhere})")
+    assert [p.name for p in elsewhere.iterdir()] == ["report.json"]
+    assert (elsewhere / "report.json").read_text() == "someone's file"

@@ -31,6 +31,7 @@ from .restore import (
     model_from_checkpoint,
     nonfinite_weights,
 )
+from .run_guard import RunFolderError, link_error
 from .runs import (
     CheckpointNotFoundError,
     RunPaths,
@@ -169,6 +170,9 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     out_dir = RunPaths(run_dir_of(path)).eval_dir
     try:
         _write_report(out_dir, report)
+    except RunFolderError as exc:  # eval/ (or a report file) is a link: nothing written
+        report["report_dir"] = None
+        report["report_error"] = str(exc)
     except OSError as exc:  # a read-only run folder must not cost the user the metrics
         reason = f"{out_dir} is a file, not a folder" if out_dir.is_file() else \
             exc.strerror or str(exc)
@@ -268,6 +272,9 @@ def _predict_arrays(model, loader, dev, cfg):
 def _write_report(out_dir: Path, report: dict) -> None:
     from torchlite.serialization import atomic_write_bytes
 
+    for p in (out_dir, out_dir / "report.json", out_dir / "confusion_matrix.csv"):
+        if p.is_symlink():  # never written through: its target may be anyone's files
+            raise link_error(p)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / "report.json",
                        json.dumps(json_safe(report), indent=2, allow_nan=False).encode())
