@@ -20,6 +20,40 @@ trainer: {{epochs: 1}}
 output: {{root: {root}}}
 """
 
+# A digits Linear-ReLU-Linear config (BatchNorm after the first Linear with batch_norm=True),
+# the one the pre-run check, device and file-error tests share.
+_SEQUENTIAL_DIGITS = """\
+name: {name}
+seed: 0
+device: {device}
+data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: {batch_size}{data}}}
+model:
+  type: sequential
+  layers:
+    - {{type: Linear, in_features: 64, out_features: 16}}{norm}
+    - {{type: ReLU}}
+    - {{type: Linear, in_features: 16, out_features: 10}}
+loss: {{type: CrossEntropyLoss}}
+optimizer: {{type: Adam, lr: 1e-2}}
+trainer: {{epochs: {epochs}{trainer}}}
+metrics: [accuracy]
+output: {{root: {root}}}
+"""
+
+
+def digits_config(folder: Path, name: str = "t", *, epochs: int = 2, device: str = "cpu",
+                  batch_size: int = 128, data: str = ", input_shape: [64]", trainer: str = "",
+                  batch_norm: bool = False) -> Path:
+    """`<name>.yaml` in `folder`, its runs going to folder/runs; `data` and `trainer` are extra
+    flow-mapping entries (", key: value") for those sections."""
+    norm = "\n    - {type: BatchNorm1d, num_features: 16}" if batch_norm else ""
+    path = folder / f"{name}.yaml"
+    path.write_text(_SEQUENTIAL_DIGITS.format(
+        name=name, device=device, batch_size=batch_size, data=data, norm=norm, epochs=epochs,
+        trainer=trainer, root=folder / "runs"))
+    return path
+
+
 # net.py for `model: {type: custom, target: .../net.py:Net, args: {mode: ...}}`
 NET = """\
 import torchlite.nn as nn

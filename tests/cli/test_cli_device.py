@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _tiny_runs import digits_config
 from torchlite_cli.errors import classify
 from torchlite_cli.main import app
 from typer.testing import CliRunner
@@ -12,24 +13,6 @@ from typer.testing import CliRunner
 import torchlite
 
 runner = CliRunner()
-
-CONFIG = """\
-name: dev
-seed: 0
-device: {device}
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 64}}
-model:
-  type: sequential
-  layers:
-    - {{type: Linear, in_features: 64, out_features: 16}}
-    - {{type: ReLU}}
-    - {{type: Linear, in_features: 16, out_features: 10}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: {epochs}}}
-metrics: [accuracy]
-output: {{root: {root}}}
-"""
 
 no_gpu = pytest.mark.skipif("torchlite.cuda.is_available()", reason="a GPU is present")
 
@@ -39,9 +22,7 @@ def cli(*args):
 
 
 def write_cfg(tmp_path, device="cpu", epochs=1):
-    p = tmp_path / "dev.yaml"
-    p.write_text(CONFIG.format(device=device, epochs=epochs, root=tmp_path / "runs"))
-    return p
+    return digits_config(tmp_path, "dev", device=device, epochs=epochs, batch_size=64, data="")
 
 
 def _one_clean_error(r, code: int, *fragments: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_runs import digits_config
 from torchlite_cli import display
 from torchlite_cli.main import app
 from typer.testing import CliRunner
@@ -22,33 +23,13 @@ from torchlite.training import api
 
 runner = CliRunner()
 
-CONFIG = """\
-name: tiny
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, normalize: standard}}
-model:
-  type: sequential
-  layers:
-    - {{type: Linear, in_features: 64, out_features: 16}}
-    - {{type: ReLU}}
-    - {{type: Linear, in_features: 16, out_features: 10}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: {epochs}, checkpoint: {{monitor: val/accuracy, mode: max}}}}
-metrics: [accuracy]
-output: {{root: {root}}}
-"""
-
-
 def cli(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
 def config(tmp_path: Path, epochs: int = 1) -> Path:
-    p = tmp_path / "tiny.yaml"
-    p.write_text(CONFIG.format(epochs=epochs, root=tmp_path / "runs"))
-    return p
+    return digits_config(tmp_path, "tiny", epochs=epochs, data=", normalize: standard",
+                         trainer=", checkpoint: {monitor: val/accuracy, mode: max}")
 
 
 @pytest.fixture

@@ -5,37 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from _tiny_runs import digits_config as _digits_config
 from torchlite_cli.main import app
 from typer.testing import CliRunner
 
 runner = CliRunner()
 
 # digits with these splits: 1078 training samples, 9 batches of 128 (1078 = 3 x 359 + 1)
-_DIGITS = """\
-name: t
-seed: 0
-device: cpu
-data: {{dataset: digits, val_split: 0.2, test_split: 0.2, batch_size: 128, input_shape: [64]}}
-model:
-  type: sequential
-  layers:
-    - {{type: Linear, in_features: 64, out_features: 16}}{norm}
-    - {{type: ReLU}}
-    - {{type: Linear, in_features: 16, out_features: 10}}
-loss: {{type: CrossEntropyLoss}}
-optimizer: {{type: Adam, lr: 1e-2}}
-trainer: {{epochs: {epochs}}}
-metrics: [accuracy]
-output: {{root: {root}}}
-"""
-
-
 def digits_config(tmp_path: Path, *, epochs: int = 2, batch_norm: bool = False) -> Path:
     """t.yaml in tmp_path, its runs going to tmp_path/runs."""
-    norm = "\n    - {type: BatchNorm1d, num_features: 16}" if batch_norm else ""
-    p = tmp_path / "t.yaml"
-    p.write_text(_DIGITS.format(root=tmp_path / "runs", epochs=epochs, norm=norm))
-    return p
+    return _digits_config(tmp_path, epochs=epochs, batch_norm=batch_norm)
 
 
 def cli(*args):
