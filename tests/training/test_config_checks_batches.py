@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ._checks import cli, digits_config
+from ._checks import digits_config, run
 from ._checks import refused as _refused
 
 
@@ -34,8 +34,7 @@ def test_batch_norm_with_a_last_batch_of_one_sample(tmp_path, command):
     assert "data.batch_size: 359 leaves a last training batch of 1 sample (1078 = 3 x 359 + 1)" \
         in line
     assert "BatchNorm1d (layer 1)" in line and "data.drop_last: true" in line
-    r = cli(command, config(tmp_path), "data.batch_size=359", "data.drop_last=true")
-    assert r.exit_code == 0, r.output
+    run(command, config(tmp_path), "data.batch_size=359", "data.drop_last=true")
 
 
 def test_batch_norm_with_batches_of_one(tmp_path):
@@ -51,16 +50,14 @@ def test_mlp_batch_norm_is_found_too(tmp_path):
 
 def test_batch_norm_over_images_takes_a_single_sample(tmp_path):
     # BatchNorm2d over 8x8 maps has 64 values per channel even in a batch of one
-    r = cli("validate", config(tmp_path), "data.batch_size=359", "data.input_shape=[1, 8, 8]",
-            "model.layers=[{type: Conv2d, in_channels: 1, out_channels: 4, kernel_size: 3, "
-            "padding: 1}, {type: BatchNorm2d, num_features: 4}, {type: Flatten}, "
-            "{type: Linear, in_features: 256, out_features: 10}]")
-    assert r.exit_code == 0, r.output
+    run("validate", config(tmp_path), "data.batch_size=359", "data.input_shape=[1, 8, 8]",
+        "model.layers=[{type: Conv2d, in_channels: 1, out_channels: 4, kernel_size: 3, "
+        "padding: 1}, {type: BatchNorm2d, num_features: 4}, {type: Flatten}, "
+        "{type: Linear, in_features: 256, out_features: 10}]")
 
 
 def test_without_batch_norm_a_last_batch_of_one_is_fine(tmp_path):
-    r = cli("validate", config(tmp_path), "data.batch_size=359", "model.layers.1={type: Identity}")
-    assert r.exit_code == 0, r.output
+    run("validate", config(tmp_path), "data.batch_size=359", "model.layers.1={type: Identity}")
 
 
 NAN_MODEL = """\

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from torchlite.datasets import DatasetError, load_csv, load_npy, load_npz
+from torchlite.errors import TorchliteError
 
-from ._checks import cli
+from ._checks import run
 
 BASE = """\
 name: t
@@ -40,11 +41,12 @@ def config(tmp_path: Path, data: Path) -> Path:
 
 
 def errors(tmp_path, command, data: Path, *overrides, code: int) -> list[str]:
-    r = cli(command, config(tmp_path, data), *overrides)
-    assert r.exit_code == code, r.output
-    assert "internal error" not in r.output and "Traceback" not in r.output
+    """The lines the CLI shows for the refusal (one per problem), with no run folder made."""
+    with pytest.raises(TorchliteError) as exc:
+        run(command, config(tmp_path, data), *overrides)
+    assert exc.value.exit_code == code, str(exc.value)
     assert not (tmp_path / "runs").exists()
-    return [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
+    return [f"error: {line}" for line in str(exc.value).splitlines()]
 
 
 # -- NaN / Inf --------------------------------------------------------------------------------
@@ -134,17 +136,14 @@ def test_whole_number_float_labels_point_at_data_task(tmp_path):
     np.savez(tmp_path / "d.npz", x=x, y=y.astype(np.float32))
     lines = errors(tmp_path, "validate", tmp_path / "d.npz", code=2)
     assert "whole numbers stored as floats" in lines[0] and "data.task: classification" in lines[0]
-    r = cli("validate", config(tmp_path, tmp_path / "d.npz"), "data.task=classification")
-    assert r.exit_code == 0, r.output
+    run("validate", config(tmp_path, tmp_path / "d.npz"), "data.task=classification")
 
 
 def test_regression_metrics_on_a_regression_file_are_accepted(tmp_path):
     # the file's task is only known once it is read: the schema no longer assumes classification
     x, _ = arrays()
     np.savez(tmp_path / "d.npz", x=x, y=np.linspace(0, 1, len(x)))
-    r = cli("validate", config(tmp_path, tmp_path / "d.npz"), "metrics=[mse, r2]",
-            "loss.type=MSELoss")
-    assert r.exit_code == 0, r.output
+    run("validate", config(tmp_path, tmp_path / "d.npz"), "metrics=[mse, r2]", "loss.type=MSELoss")
 
 
 # -- config keys of file datasets ---------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ._checks import cli, digits_config
+from ._checks import digits_config, run
 from ._checks import refused as _refused
 
 
@@ -56,18 +56,15 @@ def test_optimizer_that_needs_a_closure_is_refused(tmp_path, command):
 
 def test_one_cycle_following_the_epochs_trains(tmp_path):
     # accumulation: 9 batches -> 3 optimizer steps per epoch, so OneCycleLR's 6 steps suffice
-    r = cli("train", config(tmp_path), "--plain", "trainer.accumulate_grad_batches=4",
-            "scheduler={type: OneCycleLR, max_lr: 0.01}")
-    assert r.exit_code == 0, r.output
-    r = cli("train", config(tmp_path), "--plain", "--name", "exact",
-            "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 18}")
-    assert r.exit_code == 0, r.output
+    run("train", config(tmp_path), "trainer.accumulate_grad_batches=4",
+        "scheduler={type: OneCycleLR, max_lr: 0.01}")
+    run("train", config(tmp_path), "name=exact",
+        "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 18}")
 
 
 def test_one_cycle_stepped_per_epoch_counts_epochs(tmp_path):
-    r = cli("validate", config(tmp_path),
-            "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 2, interval: epoch}")
-    assert r.exit_code == 0, r.output
+    run("validate", config(tmp_path),
+        "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 2, interval: epoch}")
     line = refused(tmp_path, "validate",
                    "scheduler={type: OneCycleLR, max_lr: 0.01, total_steps: 1, interval: epoch}")
     assert "fewer than the 2 scheduler steps" in line and "once per epoch" in line
@@ -76,9 +73,8 @@ def test_one_cycle_stepped_per_epoch_counts_epochs(tmp_path):
 def test_one_cycle_stepped_per_epoch_spans_the_epochs(tmp_path):
     # its default total steps are the epochs (not epochs x batches): the last epoch runs at the
     # cycle's minimum lr, max_lr / (div_factor * final_div_factor)
-    r = cli("train", config(tmp_path), "--plain", "trainer.epochs=3",
-            "scheduler={type: OneCycleLR, max_lr: 0.01, interval: epoch}")
-    assert r.exit_code == 0, r.output
+    run("train", config(tmp_path), "trainer.epochs=3",
+        "scheduler={type: OneCycleLR, max_lr: 0.01, interval: epoch}")
     rows = (tmp_path / "runs" / "t" / "metrics.csv").read_text().splitlines()
     header, last = rows[0].split(","), rows[-1].split(",")
     assert float(last[header.index("lr")]) == pytest.approx(0.01 / 25 / 1e4)

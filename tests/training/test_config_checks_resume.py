@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from ._checks import cli, digits_config, one_error
+from torchlite.training import api
+
+from ._checks import digits_config, error_line
 
 
 def trained(tmp_path: Path, *overrides) -> Path:
-    r = cli("train", digits_config(tmp_path), "--plain", *overrides)
-    assert r.exit_code == 0, r.output
+    api.train(digits_config(tmp_path), list(overrides))
     return tmp_path / "runs" / "t"
 
 
@@ -24,9 +25,9 @@ def snapshot(run: Path) -> dict:
             for p in sorted(run.rglob("*")) if p.is_file()}
 
 
-def refused_resume(run: Path, *args) -> str:
+def refused_resume(run: Path, *overrides, epochs: int | None = None) -> str:
     before = snapshot(run)
-    line = one_error(cli("train", "--resume", run, "--plain", *args), 2)
+    line = error_line(lambda: api.resume(run, list(overrides), epochs=epochs))
     assert snapshot(run) == before  # nothing trained, no row appended, no log line
     return line
 
@@ -40,14 +41,13 @@ def test_resuming_a_completed_run_says_so_and_changes_nothing(tmp_path):
 
 def test_epochs_below_the_completed_count_is_refused(tmp_path):
     run = trained(tmp_path)
-    line = refused_resume(run, "--epochs", "1")
+    line = refused_resume(run, epochs=1)
     assert "override 'trainer.epochs=1': trainer.epochs: 1 is below the 2 epochs" in line
 
 
 def test_raising_the_epochs_of_a_completed_run_trains_on(tmp_path):
     run = trained(tmp_path)
-    r = cli("train", "--resume", run, "--plain", "--epochs", "3")
-    assert r.exit_code == 0, r.output
+    api.resume(run, epochs=3)
     assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 3
 
 
@@ -56,19 +56,18 @@ def test_resuming_an_early_stopped_run_says_so_and_changes_nothing(tmp_path):
     run = trained(tmp_path, "trainer.epochs=6",
                   "trainer.early_stopping={monitor: val/loss, patience: 0, min_delta: 10}")
     assert json.loads((run / "summary.json").read_text())["stop_reason"] == "early_stopping"
-    for extra in ([], ["--epochs", "10"]):
-        line = refused_resume(run, *extra)
+    for epochs in (None, 10):
+        line = refused_resume(run, epochs=epochs)
         assert "trainer.early_stopping.patience: the run stopped early after epoch 2" in line
     # raising the patience is the way to train on
-    r = cli("train", "--resume", run, "--plain", "trainer.early_stopping.patience=10")
-    assert r.exit_code == 0, r.output
+    api.resume(run, ["trainer.early_stopping.patience=10"])
     assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 6
 
 
 @pytest.mark.parametrize("interval", ["step", "epoch"])
 def test_one_cycle_cannot_follow_raised_epochs_on_resume(tmp_path, interval):
     run = trained(tmp_path, f"scheduler={{type: OneCycleLR, max_lr: 0.01, interval: {interval}}}")
-    line = refused_resume(run, "--epochs", "3")
+    line = refused_resume(run, epochs=3)
     assert "trainer.epochs: OneCycleLR fixes its total steps when a run starts" in line
     assert "cannot train past epoch 2" in line
 
@@ -80,17 +79,15 @@ def test_one_cycle_cannot_follow_raised_epochs_on_resume(tmp_path, interval):
 ])
 def test_an_override_that_would_change_the_trained_run_is_refused(tmp_path, override, path):
     run = trained(tmp_path)
-    line = refused_resume(run, "--epochs", "3", override)
+    line = refused_resume(run, override, epochs=3)
     assert f"override '{override}': {path}: cannot change on --resume" in line
     assert "only trainer.epochs, trainer.early_stopping.patience" in line
 
 
 def test_overrides_that_only_extend_or_move_the_run_are_applied(tmp_path):
     run = trained(tmp_path)
-    r = cli("train", "--resume", run, "--plain", "--epochs", "3", "device=cpu",
-            "trainer.log_every_n_steps=7", "optimizer.lr=0.01")  # lr as trained: no change
-    assert r.exit_code == 0, r.output
+    api.resume(run, ["device=cpu", "trainer.log_every_n_steps=7",
+                         "optimizer.lr=0.01"], epochs=3)  # lr as trained: no change
     config = (run / "config.yaml").read_text()  # what a later resume continues from
     assert "log_every_n_steps: 7" in config and "epochs: 3" in config
-    r = cli("train", "--resume", run, "--plain")  # nothing left: the raised epochs are done
-    assert "has already completed its 3 epochs" in r.output
+    assert "has already completed its 3 epochs" in refused_resume(run)  # nothing left to do
