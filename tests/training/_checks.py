@@ -27,14 +27,6 @@ def cli(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def one_error(r, code: int) -> str:
-    """The one `error:` line of a result that exited with `code` (never 'internal error')."""
-    assert r.exit_code == code, r.output
-    lines = [ln for ln in r.output.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and "internal error" not in r.output, r.output
-    return lines[0]
-
-
 def run(command: str, config: Path, *overrides):
     """The library call behind `torchlite train|validate CONFIG OVERRIDES...`."""
     call = {"train": api.train, "validate": api.validate}[command]
