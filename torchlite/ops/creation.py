@@ -67,7 +67,7 @@ def _kinds(x, acc: set) -> None:
 
 def _unwrap(x):
     if isinstance(x, Tensor):
-        return backend.move(x._data, backend.CPU)
+        return backend.to_host(x._data)
     if isinstance(x, (list, tuple)):
         return [_unwrap(v) for v in x]
     return x
@@ -348,7 +348,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
-    p = np.asarray(backend.move(input._data, backend.CPU), dtype=np.float64)
+    p = np.asarray(backend.to_host(input._data), dtype=np.float64)
     rng = _rng(generator)
     rows = p.reshape(-1, p.shape[-1])
     out = np.stack([rng.choice(p.shape[-1], size=num_samples, replace=replacement,

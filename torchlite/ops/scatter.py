@@ -43,10 +43,9 @@ def add_at(out, key, values) -> None:
 def add_at_on_host(out, key, values):
     """`add_at` done by NumPy on host copies of `out`, the arrays in `key` and `values`;
     returns the host result (for a NumPy `out`, `out` itself, changed in place)."""
-    host = backend.move(out, backend.CPU)
+    host = backend.to_host(out)
     parts = key if isinstance(key, tuple) else (key,)
-    np.add.at(host, tuple(backend.move(k, backend.CPU) for k in parts),
-              backend.move(values, backend.CPU))
+    np.add.at(host, tuple(backend.to_host(k) for k in parts), backend.to_host(values))
     return host
 
 
