@@ -85,10 +85,15 @@ def _unary(f, df, reads: str, quiet):
     # case, without helper calls or branches: they run on every call of the hottest ops.
     mode = 2 if {"x", "out"} <= set(names) else 0 if "x" in names else 1
 
-    if _has_attrs(f, 1):
+    if _has_attrs(f, 1):  # the activations with arguments; errstate inline, not wrapped
         def forward_attrs(ctx, x, **kw):
             ctx.kw = kw
-            out = f(np if type(x) is np.ndarray else get_xp(x), x, **kw)
+            xp = np if type(x) is np.ndarray else get_xp(x)
+            if quiet:
+                with np.errstate(**quiet):
+                    out = f(xp, x, **kw)
+            else:
+                out = f(xp, x, **kw)
             if mode == 0:
                 ctx.save_for_backward(x)
             elif mode == 1:
@@ -100,10 +105,15 @@ def _unary(f, df, reads: str, quiet):
         def backward_attrs(ctx, g):
             s = ctx.saved_tensors
             x, out = (s[0], None) if mode == 0 else (None, s[0]) if mode == 1 else s
-            r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out, **ctx.kw)
+            xp = np if type(g) is np.ndarray else get_xp(g)
+            if quiet:
+                with np.errstate(**quiet):
+                    r = df(xp, g, x, out, **ctx.kw)
+            else:
+                r = df(xp, g, x, out, **ctx.kw)
             return r if r.dtype == g.dtype else r.astype(g.dtype)  # g's dtype is the input's
 
-        return _quieted(forward_attrs, quiet), _quieted(backward_attrs, quiet)
+        return forward_attrs, backward_attrs
 
     if mode == 1:  # exp, sqrt, tanh, sigmoid, relu: the derivative reads the output
         def forward(ctx, x):
