@@ -105,7 +105,13 @@ class Context:
 
     @property
     def next_functions(self) -> tuple:
-        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+        edges = self.next_edges
+        meta = self._in_meta
+        if meta is not None:
+            # a user Function lists its Tensor arguments only, as PyTorch's does; a library op
+            # keeps one entry per argument (it does not record which ones were Tensors)
+            edges = tuple(e for e, m in zip(edges, meta) if m is not None)
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in edges)
 
     def register_hook(self, hook: Callable[[tuple, tuple], Any]) -> None:
         """`hook(grad_inputs, grad_outputs)` runs after this node's backward (PyTorch's form)."""
