@@ -19,18 +19,23 @@ node that consumed it, and from an output's `grad_fn` to the output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import MachineError
 from ..tensor import Tensor
 
 __all__ = [
     "AutogradGraph",
     "GraphEdge",
     "GraphNode",
+    "GraphvizBinaryNotFoundError",
+    "GraphvizNotInstalledError",
     "SavedTensor",
     "graph_of",
+    "make_dot",
 ]
 
 
@@ -236,3 +241,139 @@ def _shape_dtype(v: Any) -> tuple[tuple[int, ...], str] | None:
     if isinstance(shape, tuple) and dtype is not None and hasattr(v, "__array__"):
         return tuple(int(s) for s in shape), str(dtype)
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# the picture
+
+VIZ_HINT = "pip install 'torchlite[viz]'"
+DOT_HINT = (
+    "install Graphviz: apt install graphviz (Debian/Ubuntu), dnf install graphviz (Fedora), "
+    "brew install graphviz (macOS), or see https://graphviz.org/download/"
+)
+
+# torchviz's look, so a picture reads the same as one drawn from PyTorch
+_NODE_ATTR = {
+    "style": "filled",
+    "shape": "box",
+    "align": "left",
+    "fontsize": "10",
+    "ranksep": "0.1",
+    "height": "0.2",
+    "fontname": "monospace",
+}
+_FILL = {"output": "darkolivegreen1", "parameter": "lightblue", "tensor": "lightblue"}
+_SAVED_FILL = "orange"
+
+
+class GraphvizNotInstalledError(MachineError, ImportError):
+    """The optional `graphviz` Python package is missing (`pip install 'torchlite[viz]'`)."""
+
+
+class GraphvizBinaryNotFoundError(MachineError, RuntimeError):
+    """Drawing an image needs Graphviz's `dot` program, which is not on PATH."""
+
+
+def make_dot(
+    output: Tensor | Sequence[Tensor],
+    params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+    show_attrs: bool = False,
+    show_saved: bool = False,
+    max_attr_chars: int = 50,
+) -> Any:
+    """The autograd graph behind `output` as a `graphviz.Digraph`, drawn as torchviz draws it.
+
+    Backward nodes are boxes named as `grad_fn.name()`; leaves are light blue with their
+    parameter name (from `params`, e.g. `dict(model.named_parameters())`) and shape; outputs are
+    green. `show_attrs` lists each node's saved attributes in its box; `show_saved` adds the
+    tensors it saved for backward as orange boxes. `.source` is the DOT text (no Graphviz
+    program needed); `.render(format="svg")` / `.pipe(...)` need Graphviz's `dot` and raise
+    GraphvizBinaryNotFoundError, saying how to install it, when it is missing.
+    """
+    graph = graph_of(output, params)
+    dot = _digraph_class()(
+        node_attr=_NODE_ATTR, graph_attr={"size": "12,12"}, format="svg"
+    )
+    for node in graph.nodes:
+        if node.kind == "backward":
+            dot.node(node.id, _backward_label(node, show_attrs, max_attr_chars))
+            if show_saved:
+                for k, s in enumerate(node.saved):
+                    sid = f"{node.id}.saved{k}"
+                    dot.node(sid, _tensor_label(s.name, s.shape), fillcolor=_SAVED_FILL)
+                    dot.edge(sid, node.id, dir="none")
+        else:
+            dot.node(node.id, node.label, fillcolor=_FILL[node.kind])
+    for edge in graph.edges:
+        dot.edge(edge.src, edge.dst)
+    return dot
+
+
+def _backward_label(node: GraphNode, show_attrs: bool, max_chars: int) -> str:
+    if not show_attrs:
+        return node.name
+    lines = [f"{k}: {_clip(v, max_chars)}" for k, v in node.attrs.items()]
+    lines += [f"{s.name}: [saved tensor {_shape_text(s.shape)}]" for s in node.saved]
+    if not lines:
+        return node.name
+    width = max(len(line) for line in [node.name, *lines])
+    # "\l" left-aligns each line in Graphviz; the rule under the name spans the widest line
+    return "\\l".join([node.name, "-" * width, *lines]) + "\\l"
+
+
+def _tensor_label(name: str, shape: tuple[int, ...]) -> str:
+    return f"{name}\n {_shape_text(shape)}" if name else _shape_text(shape)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: max(n - 3, 0)] + "..."
+
+
+_DIGRAPH: list[type] = []  # the Digraph subclass, made on first use (graphviz is imported late)
+
+
+def _digraph_class() -> type:
+    if _DIGRAPH:
+        return _DIGRAPH[0]
+    try:
+        import graphviz
+    except ImportError:
+        raise GraphvizNotInstalledError(
+            f"drawing the autograd graph needs the graphviz package: {VIZ_HINT}"
+        ) from None
+
+    class Digraph(graphviz.Digraph):
+        """graphviz.Digraph whose drawing methods say how to install a missing `dot` program."""
+
+        def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            with _needs_dot():
+                return super().pipe(*args, **kwargs)
+
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            with _needs_dot():
+                return super().render(*args, **kwargs)
+
+        def view(self, *args: Any, **kwargs: Any) -> Any:
+            with _needs_dot():
+                return super().view(*args, **kwargs)
+
+    Digraph.__module__ = __name__
+    _DIGRAPH.append(Digraph)
+    return Digraph
+
+
+@contextmanager
+def _needs_dot() -> Iterator[None]:
+    import graphviz
+
+    try:
+        yield
+    except graphviz.ExecutableNotFound:
+        raise GraphvizBinaryNotFoundError(
+            f"drawing an image needs Graphviz's 'dot' program, which is not installed: {DOT_HINT}"
+            " (DOT text needs no program: .source, or --output FILE.dot)"
+        ) from None
