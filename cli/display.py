@@ -67,6 +67,7 @@ class TrainDisplay:
         self.progress = None
         self.task = None
         self.run_dir: str | None = None
+        self.plots: dict | None = None
         self.console = _console(stderr=True)
 
     def __call__(self, event: str, **info) -> None:
@@ -113,6 +114,9 @@ class TrainDisplay:
         else:
             info(text)
 
+    def on_plots(self, files, skipped=None, **_) -> None:
+        self.plots = {"files": files, "skipped": skipped}  # shown with the end of the run
+
     def on_end(self, status, stop_reason, run_dir, best, best_epoch, best_value, monitor,
                wall_time_s, final_weights=None, **_) -> None:
         if self.progress is not None:
@@ -122,6 +126,11 @@ class TrainDisplay:
             if best_value is not None else "no best checkpoint"
         info(f"torchlite: {status} ({stop_reason}) in {wall_time_s:.1f}s; {best_txt}")
         info(f"  run folder: {run_dir}")
+        if self.plots and self.plots["skipped"]:
+            info(f"  {self.plots['skipped']}")
+        elif self.plots and self.plots["files"]:
+            info(f"  plots:      {os.path.dirname(self.plots['files'][0])}/ ("
+                 f"{', '.join(os.path.basename(f) for f in self.plots['files'])})")
         if status == "interrupted":
             info(f"  resume:     torchlite train --resume {run_dir}")
         elif final_weights or best:
@@ -165,8 +174,24 @@ def report(rep: dict) -> None:
     if rep.get("report_error"):  # the metrics above stand; only saving them failed
         info(f"warning: the report was not saved: {rep['report_error']}")
         return
-    extra = " and confusion_matrix.csv" if cm else ""
-    con.print(f"wrote {rep['report_dir']}/report.json{extra}")
+    files = ["report.json"] + (["confusion_matrix.csv"] if cm else [])
+    if rep.get("plot"):
+        files.append(os.path.basename(rep["plot"]))
+    con.print(f"wrote {rep['report_dir']}/{', '.join(files[:-1])}"
+              f"{' and ' if len(files) > 1 else ''}{files[-1]}")
+
+
+def eval_plot_skipped(rep: dict) -> None:
+    """One line on stderr when `eval` drew no picture although asked to, saying why."""
+    if rep.get("plot_error"):
+        info(rep["plot_error"])
+
+
+def plots_written(result: dict) -> None:
+    """What `torchlite plot` wrote."""
+    what = f" ({result['metric']})" if result.get("metric") else ""
+    for f in result["files"]:
+        sys.stdout.write(f"wrote {f}{what}\n")
 
 
 def predictions(result: dict, limit: int = 10) -> None:

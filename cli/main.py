@@ -86,8 +86,9 @@ def train(
     seed: int | None = typer.Option(None, help="Random seed."),
     epochs: int | None = typer.Option(None, help="Number of epochs."),
     plain: bool = typer.Option(False, "--plain", help="One plain line per epoch, no bar."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Do not draw plots/ at the end."),
 ) -> None:
-    """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/)."""
+    """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/, plots/)."""
     from torchlite.training import api
 
     overrides = list(overrides or [])
@@ -100,12 +101,13 @@ def train(
             overrides.insert(0, config)
         if name is not None or seed is not None or exist_ok:
             _usage("--name, --seed and --exist-ok do not apply to --resume (the run keeps them)")
-        _run(api.resume, resume, overrides, device=device, epochs=epochs, callback=view)
+        _run(api.resume, resume, overrides, device=device, epochs=epochs, callback=view,
+             plots=not no_plots)
     else:
         if config is None:
             _usage("train needs a CONFIG file (or --resume RUN_DIR)")
         _run(api.train, Path(config), overrides, name=name, exist_ok=exist_ok, device=device,
-             seed=seed, epochs=epochs, callback=view)
+             seed=seed, epochs=epochs, callback=view, plots=not no_plots)
 
 
 # A checkpoint names a custom model's class, never the code to run: the user names it.
@@ -130,6 +132,8 @@ def eval_(
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON report."),
     model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
     trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Do not draw the confusion matrix "
+                                  "or predicted-vs-true picture."),
 ) -> None:
     """Evaluate a checkpoint: accuracy, P/R/F1, confusion matrix (or MSE/MAE/R2)."""
     from torchlite.training import api
@@ -138,11 +142,30 @@ def eval_(
         display.error(f"--split must be test, val or train, got {split!r}")
         raise typer.Exit(2)
     rep = _run(api.evaluate_checkpoint, checkpoint, data_path=data, split=split, device=device,
-               batch_size=batch_size, model_code=model_code, trust_model_code=trust_model_code)
+               batch_size=batch_size, model_code=model_code, trust_model_code=trust_model_code,
+               plots=not no_plots)
     if as_json:
         display.print_json(rep)
     else:
         display.report(rep)
+    display.eval_plot_skipped(rep)
+
+
+@app.command()
+def plot(
+    runs: list[str] = typer.Argument(..., help="Run folders (or run names under runs/)."),
+    metric: str | None = typer.Option(
+        None, help="A metrics.csv column to overlay, e.g. val/accuracy (default: val/loss, or "
+        "train/loss for runs without validation)."),
+    output: Path | None = typer.Option(
+        None, help="Picture to write (.png, .svg, .pdf; default: compare/<metric>.png beside "
+        "the first run)."),
+) -> None:
+    """Draw runs: one RUN alone redraws its plots/; several RUNs, --metric or --output
+    overlay one column of every run (a line per run)."""
+    from torchlite.training import plots
+
+    display.plots_written(_run(plots.plot_runs, runs, metric=metric, output=output))
 
 
 @app.command()

@@ -68,8 +68,9 @@ def _absolute_paths(cfg: Config) -> None:
 
 
 def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, seed=None,
-          epochs=None, callback: Callable | None = None) -> dict:
-    """Validate the config, build everything, then create the run folder and train."""
+          epochs=None, callback: Callable | None = None, plots: bool = True) -> dict:
+    """Validate the config, build everything, then create the run folder and train.
+    `plots=False` leaves out plots/ (as `output.plots: false` does)."""
     extra = _shortcuts(overrides, device, seed, epochs)
     if name is not None:
         extra.append(f"name={name}")
@@ -78,11 +79,11 @@ def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, 
     run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
     # the folder stays locked until fit() returns: no other process can write into it
     with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as paths:
-        return Trainer(run, paths, callback=callback).fit()
+        return Trainer(run, paths, callback=callback, plots=plots).fit()
 
 
 def resume(target, overrides=(), *, device=None, epochs=None,
-           callback: Callable | None = None) -> dict:
+           callback: Callable | None = None, plots: bool = True) -> dict:
     """Continue the run holding `target` (a run folder or one of its checkpoints)."""
     p = Path(target)
     if not p.exists():  # else run_dir_of would name the parent folder
@@ -101,7 +102,7 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     check_resume_overrides(stored, data, source)
     cfg = validate_config(data, source)
     with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
-        return Trainer(prepare(cfg), paths, callback=callback, resume=True).fit()
+        return Trainer(prepare(cfg), paths, callback=callback, resume=True, plots=plots).fit()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def resume(target, overrides=(), *, device=None, epochs=None,
 def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str = "test",
                         device: str | None = None, root: str = "runs",
                         batch_size: int | None = None, model_code: str | None = None,
-                        trust_model_code: bool = False) -> dict[str, Any]:
+                        trust_model_code: bool = False, plots: bool = True) -> dict[str, Any]:
     """Evaluate a checkpoint: a report dict (also written to the run's eval/ folder).
 
     The data is the chosen split of the checkpoint's own dataset (split again exactly as in
@@ -121,7 +122,9 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     A custom model needs `model_code` or `trust_model_code` (see model_from_checkpoint).
 
     The report is plain JSON data (NaN/inf as None). When eval/ cannot be written, the report
-    is still returned, with `report_dir` None and `report_error` saying why.
+    is still returned, with `report_dir` None and `report_error` saying why. Unless `plots` is
+    False (or the run's config has `output.plots: false`), a picture is drawn beside the report
+    (plots.write_eval_plot): its path is `plot`, or `plot_error` says why there is none.
     """
     from torchlite.utils.data import DataLoader
 
@@ -180,7 +183,21 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
         report["report_error"] = f"cannot write {exc.filename or out_dir}: {reason}"
     else:
         report["report_dir"] = str(out_dir)
+        if plots and cfg.output.plots:
+            _write_eval_plot(report, out_dir, outs, tgts)
     return report
+
+
+def _write_eval_plot(report: dict, out_dir: Path, outs, tgts) -> None:
+    """The confusion matrix or predicted-vs-true picture; the report stands without it."""
+    from . import plots
+
+    try:
+        report["plot"] = str(plots.write_eval_plot(out_dir, report, outs, tgts))
+    except plots.PlotsUnavailableError:
+        report["plot_error"] = f"plots skipped: {plots.PLOT_EXTRA}"
+    except (OSError, RunFolderError) as exc:
+        report["plot_error"] = f"plot not written: {exc}"
 
 
 def _takes_folder(dataset: str) -> bool:

@@ -177,6 +177,8 @@ class TrainerConfig(_Strict):
 
 class OutputConfig(_Strict):
     root: str = "runs"
+    plots: bool = Field(True, description="draw plots/ at the end of train and a picture "
+                        "beside eval's report (needs matplotlib: pip install 'torchlite[plot]')")
 
 
 class Config(_Strict):

@@ -27,6 +27,7 @@ from .loader import ConfigError
 from .metrics import MetricAccumulator
 from .preflight import check_resume
 from .prepare import Prepared
+from .run_guard import RunFolderError
 from .runs import MetricsCSV, RunPaths, append_log, write_config, write_summary
 
 __all__ = ["LoopState", "Trainer", "TrainingDiverged", "TrainingInterrupted", "evaluate"]
@@ -82,7 +83,8 @@ class Trainer:
     is the train steps, then the actions of `actions` (default `actions.EPOCH_END`)."""
 
     def __init__(self, run: Prepared, paths: RunPaths, *, callback: Callable | None = None,
-                 resume: bool = False, actions: Sequence[Callable] = EPOCH_END) -> None:
+                 resume: bool = False, actions: Sequence[Callable] = EPOCH_END,
+                 plots: bool = True) -> None:
         self.run = run
         self.cfg, self.device, self.data = run.cfg, run.device, run.data
         self.model, self.loss_fn = run.model, run.loss_fn
@@ -92,6 +94,7 @@ class Trainer:
         self.callback = callback or (lambda event, **info: None)
         self.resume = resume
         self.actions = list(actions)
+        self.plots = plots and run.cfg.output.plots  # plots/ at the end (see _write_plots)
         self.state = LoopState()
         self.metric_names = list(run.cfg.metrics)
 
@@ -158,6 +161,8 @@ class Trainer:
             self.model.load_state_dict(torchlite.load(self.paths.best))
         summary = self._summary(status, reason)
         write_summary(self.paths, summary)
+        if self.plots and status != "interrupted" and self.state.history:
+            self._write_plots()
         self.log(f"end: {status} ({reason})")
         self.callback("end", **summary)
         if status == "interrupted":
@@ -343,6 +348,21 @@ class Trainer:
             if p.exists():
                 return str(p)
         return None
+
+    def _write_plots(self) -> None:
+        """plots/ from metrics.csv and summary.json. The run's outcome does not depend on it:
+        without matplotlib, or when a picture cannot be written, the `plots` event says why."""
+        from . import plots
+
+        files, skipped = [], None
+        try:
+            files = [str(p) for p in plots.write_run_plots(self.paths.root)]
+        except plots.PlotsUnavailableError:
+            skipped = f"plots skipped: {plots.PLOT_EXTRA}"
+        except (OSError, RunFolderError) as exc:
+            skipped = f"plots not written: {exc}"
+        self.log(skipped or f"plots: {len(files)} files in {self.paths.root / 'plots'}")
+        self.callback("plots", files=files, skipped=skipped)
 
     def log(self, message: str) -> None:
         """One line of train.log."""
