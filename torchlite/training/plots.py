@@ -243,9 +243,11 @@ def run_figures(history: RunHistory) -> dict[str, Figure]:
 def write_run_plots(run_dir: str | Path) -> list[Path]:
     """Draw the run in `run_dir` into `run_dir/plots/` (see the module docstring); the paths
     written. A symbolic link at plots/ or at one of its files is refused (RunFolderError)."""
+    from .runs import RunPaths
+
     root = Path(run_dir)
     history = read_run(root)
-    folder = root / "plots"
+    folder = RunPaths(root).plots
     figures = run_figures(history)
     for p in (folder, *(folder / name for name in figures)):
         if os.path.islink(p):  # never written through: its target may be anyone's files

@@ -139,7 +139,8 @@ def _spans(sched, n: int):
 # and a new activation would train another model under the same weights.
 RESUME_MAY_CHANGE = (("trainer", "epochs"), ("trainer", "early_stopping", "patience"),
                      ("trainer", "log_every_n_steps"), ("trainer", "checkpoint", "save_every"),
-                     ("device",), ("data", "num_workers"), ("data", "eval_batch_size"))
+                     ("device",), ("data", "num_workers"), ("data", "eval_batch_size"),
+                     ("output", "plots"))
 _ABSENT = object()
 
 

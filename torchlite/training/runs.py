@@ -7,6 +7,7 @@
       summary.json          written at the end
       weights/best.safetensors, weights/last.safetensors, weights/last_state.safetensors
       eval/                 reports written by `torchlite eval`
+      plots/                pictures of the run (plots.write_run_plots), written at the end
       .lock                 while a run uses the folder: who holds it (see RunLock)
 
 Every file except train.log is replaced atomically (temp file in the same folder, flush, fsync,
@@ -107,6 +108,7 @@ class RunPaths:
     last = property(lambda self: self.root / "weights" / "last.safetensors")
     state = property(lambda self: self.root / "weights" / "last_state.safetensors")
     eval_dir = property(lambda self: self.root / "eval")
+    plots = property(lambda self: self.root / "plots")
 
     def epoch_weights(self, epoch: int) -> Path:
         """weights/epoch_<N>.safetensors (trainer.checkpoint.save_every)."""
@@ -205,8 +207,8 @@ def reopen_run_dir(folder: str | Path) -> Iterator[RunPaths]:
 
 def clear_run_files(paths: RunPaths) -> None:
     """Delete what a run (and `torchlite eval`) writes into its folder: the config, metrics.csv,
-    summary.json, train.log, weights/ best, last, training state and epoch_<N>, eval/, and the
-    temporary files of killed saves.
+    summary.json, train.log, weights/ best, last, training state and epoch_<N>, eval/, plots/,
+    and the temporary files of killed saves.
 
     A fresh run reusing a folder (--exist-ok) must not mix with the old run: a stale best would
     be named in the new summary, loaded into the new model, and used by eval and infer. Files
@@ -222,8 +224,9 @@ def clear_run_files(paths: RunPaths) -> None:
     for f in files:
         with writing(f), contextlib.suppress(FileNotFoundError):
             f.unlink()
-    if paths.eval_dir.is_dir():  # (not a link: refused above)
-        shutil.rmtree(paths.eval_dir)
+    for folder in (paths.eval_dir, paths.plots):
+        if folder.is_dir():  # (not a link: refused above)
+            shutil.rmtree(folder)
 
 
 def clear_stale_temps(paths: RunPaths) -> None:
@@ -247,7 +250,7 @@ def clear_stale_temps(paths: RunPaths) -> None:
 def _refuse_links(paths: RunPaths, clearing: bool) -> None:
     """RunFolderError for a symbolic link at the folder, its weights/ (and eval/ when
     `clearing`), or a file the run replaces, appends to or deletes."""
-    folders = [paths.root, paths.weights] + ([paths.eval_dir] if clearing else [])
+    folders = [paths.root, paths.weights] + ([paths.eval_dir, paths.plots] if clearing else [])
     files = [paths.config, paths.metrics, paths.summary, paths.log, paths.best, paths.last,
              paths.state]
     for p in folders + files:

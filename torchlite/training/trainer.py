@@ -361,7 +361,7 @@ class Trainer:
             skipped = f"plots skipped: {plots.PLOT_EXTRA}"
         except (OSError, RunFolderError) as exc:
             skipped = f"plots not written: {exc}"
-        self.log(skipped or f"plots: {len(files)} files in {self.paths.root / 'plots'}")
+        self.log(skipped or f"plots: {len(files)} files in {self.paths.plots}")
         self.callback("plots", files=files, skipped=skipped)
 
     def log(self, message: str) -> None:
