@@ -68,6 +68,20 @@ def test_a_scalar_operand_gets_no_gradient():
     np.testing.assert_allclose(a.grad.numpy(), [1 / np.sqrt(5), 2 / np.sqrt(8)])
 
 
+def test_a_residual_is_all_an_op_keeps_and_its_derivatives_read():
+    Sq = elementwise("Sq", lambda xp, a, b: ((a - b) ** 2, a - b),
+                     lambda xp, g, a, b, out, res: g * (2 * res),
+                     lambda xp, g, a, b, out, res: g * (-2 * res), reads=("res", "res"))
+    a, b = _leaf([[1.0, 2.0, 3.0]]), _leaf([[0.5], [4.0]])
+    out = Sq.apply(a, b, np.dtype(np.float64))
+    (res,) = out.grad_fn.saved_tensors
+    np.testing.assert_array_equal(res, a.detach().numpy() - b.detach().numpy())
+    assert gradcheck(lambda s, t: Sq.apply(s, t, np.dtype(np.float64)), (a, b))
+    with pytest.raises(ValueError, match="residual"):
+        elementwise("Bad", lambda xp, a, b: (a, a), lambda *a, **k: None, lambda *a, **k: None,
+                    reads=("res a", "res"))
+
+
 def test_quiet_ops_do_not_warn_on_inf_and_nan():
     x = torchlite.tensor([0.0, 1e308], dtype=torchlite.float64, requires_grad=True)
     Loud = elementwise("Loud", lambda xp, x: 1 / x, lambda xp, g, x, out: -g * out * out,

@@ -16,7 +16,10 @@ that have no default, passed as keywords; every derivative receives them too.
 
 A derivative `vjp(xp, g, *inputs, out, **attrs)` returns the gradient for its input from the
 output's gradient `g`. It sees only what its entry in `reads` names ("x", "a", "b", "out"; the
-rest are None), so an op keeps exactly what backward needs alive. Derivatives are written with
+rest are None), so an op keeps exactly what backward needs alive. A binary forward may instead
+return `(out, res)`, a residual its derivatives read as the keyword `res` (reads "res" for
+both), where keeping an intermediate beats computing it again: the regression losses keep
+d = input - target, as they did before they were declared here. Derivatives are written with
 operators and `xp` functions over whole arrays, the form that lets the same formula run over
 differentiable functions when a graph of the backward pass is built.
 """
@@ -152,10 +155,15 @@ def _unary(f, df, reads: str, quiet):
 
 
 def _binary(f, vjps, reads, quiet):
-    if len(reads) != 2 or any(set(r.split()) - {"a", "b", "out"} for r in reads):
+    if len(reads) != 2 or any(set(r.split()) - {"a", "b", "out", "res"} for r in reads):
         raise ValueError(f"elementwise: a binary op reads 'a', 'b' and/or 'out' per input, "
                          f"not {reads!r}")
     da, db = vjps
+    if any("res" in r.split() for r in reads):
+        if any(r.split() != ["res"] for r in reads):
+            raise ValueError(f"elementwise: an op that keeps a residual reads only it ('res'), "
+                             f"not {reads!r}")
+        return _binary_residual(f, da, db, quiet)
     ra, rb = (set(r.split()) for r in reads)
     slots = ("a", "b", "out") if "out" in ra | rb else ("a", "b")
     # the slots to keep for each combination of inputs that need a gradient (the third entry
@@ -230,11 +238,46 @@ def _binary(f, vjps, reads, quiet):
     return _quieted(forward, quiet), _quieted(backward, quiet)
 
 
+def _binary_residual(f, da, db, quiet):
+    """A binary op whose forward returns (out, res): `res`, computed once in forward, is all
+    that backward keeps, and the derivatives receive it as the keyword `res`."""
+
+    def forward(ctx, a, b, dt, **kw):
+        ctx.ma, ctx.mb, ctx.kw = operand_meta(a), operand_meta(b), kw
+        a, b = cast(a, dt), cast(b, dt)
+        xp = np if type(a) is np.ndarray else array_module(a, b)
+        if quiet:
+            with np.errstate(**quiet):
+                out, res = f(xp, a, b, **kw)
+        else:
+            out, res = f(xp, a, b, **kw)
+        ctx.save_for_backward(res)
+        return out
+
+    def grads(ctx, g, xp, res):
+        n, kw = ctx.needs_input_grad, ctx.kw
+        return (unbroadcast(da(xp, g, None, None, None, res=res, **kw), *ctx.ma)
+                if n[0] else None,
+                unbroadcast(db(xp, g, None, None, None, res=res, **kw), *ctx.mb)
+                if n[1] else None, None)
+
+    def backward(ctx, g):
+        (res,) = ctx.saved_tensors
+        xp = np if type(g) is np.ndarray else get_xp(g)
+        if quiet:
+            with np.errstate(**quiet):
+                return grads(ctx, g, xp, res)
+        return grads(ctx, g, xp, res)
+
+    return forward, backward
+
+
 def cast(x, dt):
     """An operand in the result dtype: arrays cast, Python ints wrapped into integer dtypes as
     PyTorch does (uint8 + 300 == uint8 + 44), NumPy scalars as Python numbers."""
-    if isinstance(x, (np.ndarray,)) or hasattr(x, "__cuda_array_interface__"):
-        return x if x.dtype == dt else x.astype(dt)
+    if type(x) is np.ndarray or isinstance(x, np.ndarray) \
+            or hasattr(x, "__cuda_array_interface__"):
+        return x if x.dtype is dt or x.dtype == dt else x.astype(dt)
     x = scalar(x)
     if dt is not None and dt.kind in "iu" and type(x) is int:
         info = np.iinfo(dt)
