@@ -227,6 +227,15 @@ def summary_table(s: dict) -> None:
               f"{s['trainable_parameters']:,}), size {s['size_bytes'] / 1024:.1f} KiB")
 
 
+def graph_drawn(r: dict) -> None:
+    """The DOT text on stdout (--output -), or where the picture went and what it holds."""
+    if r.get("source") is not None:
+        sys.stdout.write(r["source"])
+        return
+    info(f"wrote {r['output']}: {r['backward_nodes']} backward nodes, {r['parameters']} "
+         f"parameters (batch {r['input_shape']}, loss {r['loss']:.4f})")
+
+
 def _ms(v: float | None) -> str:
     if v is None:
         return "-"

@@ -226,6 +226,30 @@ def summary(
                                trust_model_code=trust_model_code))
 
 
+@app.command()
+def graph(
+    target: str = typer.Argument(..., help="Config file or checkpoint/run folder."),
+    output: str | None = typer.Option(
+        None, "--output", "-o",
+        help="Write .svg, .png, .pdf (these need Graphviz's dot program) or .dot/.gv (DOT "
+             "text); - prints the DOT text. Default: NAME_graph.svg."),
+    batch_size: int | None = typer.Option(None, min=1, help="Batch size (default: the config's)."),
+    device: str = typer.Option("cpu", help="cpu | cuda"),
+    show_attrs: bool = typer.Option(False, "--show-attrs",
+                                    help="List each node's saved attributes."),
+    show_saved: bool = typer.Option(False, "--show-saved",
+                                    help="Draw the tensors each node saved for backward."),
+    model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
+    trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
+) -> None:
+    """Draw the autograd graph of one batch through the model and loss (needs torchlite[viz])."""
+    from torchlite.training.graph import draw_graph
+
+    display.graph_drawn(_run(draw_graph, target, output, batch_size=batch_size, device=device,
+                             show_attrs=show_attrs, show_saved=show_saved,
+                             model_code=model_code, trust_model_code=trust_model_code))
+
+
 # torchlite.benchmark.SUITES, spelled out so that `torchlite --help` need not import the library
 _BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup")
 

@@ -375,5 +375,5 @@ def _needs_dot() -> Iterator[None]:
     except graphviz.ExecutableNotFound:
         raise GraphvizBinaryNotFoundError(
             f"drawing an image needs Graphviz's 'dot' program, which is not installed: {DOT_HINT}"
-            " (DOT text needs no program: .source, or --output FILE.dot)"
+            " (DOT text needs none: Digraph.source, or torchlite graph --output FILE.dot)"
         ) from None
