@@ -49,7 +49,7 @@ PLOT_EXTRA = "pip install 'torchlite[plot]'"
 FORMATS = (".png", ".svg", ".pdf")
 _MARKERS_UP_TO = 30  # epochs drawn with a marker on each point (a few points are hard to see)
 _NAME_CHARS = 24  # longer class and run names are cut (with an ellipsis) so labels never collide
-_COUNTS_UP_TO = 25  # classes whose confusion-matrix cells still fit a readable count
+_MIN_COUNT_PT = 6.0  # confusion-matrix counts smaller than this (points) are left out
 _NAMED_TICKS_UP_TO = 40  # classes whose every name fits on an axis
 
 
@@ -80,8 +80,13 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 
 def _short(text: str, limit: int = _NAME_CHARS) -> str:
+    """`text` cut to `limit` characters in the middle, so that names sharing a long prefix (or
+    suffix) stay apart."""
     text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "\u2026" + text[len(text) - (limit - 1 - head):]
 
 
 # -- a run's history ------------------------------------------------------------------------------
@@ -153,7 +158,8 @@ def read_run(run_dir: str | Path) -> RunHistory:
 
 
 # -- curves ---------------------------------------------------------------------------------------
-def _line(ax: Axes, x: np.ndarray, y: np.ndarray, label: str, **kw) -> bool:
+def _line(ax: Axes, x: np.ndarray, y: np.ndarray, label: str, markers: bool | None = None,
+          **kw) -> bool:
     """Draw one series; non-finite points are left out and counted in the legend. Returns
     whether anything finite was drawn."""
     finite = np.isfinite(y)
@@ -162,7 +168,9 @@ def _line(ax: Axes, x: np.ndarray, y: np.ndarray, label: str, **kw) -> bool:
         label += " (no finite values)"
     elif missing:
         label += f" ({missing} non-finite, not drawn)"
-    marker = "o" if len(x) <= _MARKERS_UP_TO else None
+    if markers is None:
+        markers = len(x) <= _MARKERS_UP_TO
+    marker = "o" if markers else None
     ax.plot(x, y, label=label, marker=marker, markersize=4, linewidth=1.6, **kw)
     return bool(finite.any())
 
@@ -187,10 +195,19 @@ def _mark_best(ax: Axes, history: RunHistory) -> None:
     ax.axvline(history.best_epoch, color="0.35", linestyle="--", linewidth=1.2, label=label)
 
 
-def _finish(ax: Axes, drawn: bool) -> None:
+def _nothing_drawn(ax: Axes, epochs: np.ndarray) -> None:
+    """Say so in the axes, which span the run's epochs (not a made-up range around 0)."""
+    ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center",
+            va="center", color="0.4", bbox={"facecolor": "white", "edgecolor": "none"})
+    ax.set_yticks([])
+    finite = epochs[np.isfinite(epochs)]
+    if finite.size:
+        ax.set_xlim(finite.min() - 1, finite.max() + 1)
+
+
+def _finish(ax: Axes, drawn: bool, epochs: np.ndarray) -> None:
     if not drawn:
-        ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center",
-                va="center", color="0.4")
+        _nothing_drawn(ax, epochs)
     ax.legend(loc="best", fontsize="small", framealpha=0.85)
 
 
@@ -209,7 +226,7 @@ def curve_figure(history: RunHistory, metric: str) -> Figure:
     ax.set_title(f"{_short(history.name, 60)}: {metric}")
     ax.set_ylabel(metric)
     _epoch_axis(ax, history.epochs)
-    _finish(ax, drawn)
+    _finish(ax, drawn, history.epochs)
     return fig
 
 
@@ -228,7 +245,7 @@ def lr_figure(history: RunHistory) -> Figure:
     ax.set_title(f"{_short(history.name, 60)}: learning rate")
     ax.set_ylabel("learning rate")
     _epoch_axis(ax, history.epochs)
-    _finish(ax, drawn)
+    _finish(ax, drawn, history.epochs)
     return fig
 
 
@@ -269,16 +286,18 @@ def overlay_figure(histories: Sequence[RunHistory], column: str,
     fig = _new_figure(9 if many else 7, 4.5)
     ax = fig.add_subplot()
     drawn = False
-    all_epochs = []
-    for h, label in zip(histories, labels):
-        drawn = _line(ax, h.epochs, h.columns[column], _short(label, 40)) or drawn
-        all_epochs.append(h.epochs)
+    epochs = np.concatenate([h.epochs for h in histories]) if histories else np.array([])
+    markers = len(np.unique(epochs)) <= _MARKERS_UP_TO  # the same for every line
+    for i, (h, label) in enumerate(zip(histories, labels)):
+        # past the 10 colours of the cycle, lines differ by their dashes too
+        style = ("-", "--", ":", "-.")[i // 10 % 4]
+        drawn = _line(ax, h.epochs, h.columns[column], _short(label, 40), markers,
+                      linestyle=style) or drawn
     ax.set_title(f"{column} by epoch, {len(histories)} run{'s' if len(histories) > 1 else ''}")
     ax.set_ylabel(column)
-    _epoch_axis(ax, np.concatenate(all_epochs) if all_epochs else np.array([]))
+    _epoch_axis(ax, epochs)
     if not drawn:
-        ax.text(0.5, 0.5, "no finite values to draw", transform=ax.transAxes, ha="center",
-                va="center", color="0.4")
+        _nothing_drawn(ax, epochs)
     if many:  # a legend of many runs goes beside the axes, not over the lines
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", title="run")
     else:
@@ -343,34 +362,36 @@ def plot_runs(runs: Sequence[str | Path], metric: str | None = None,
 def confusion_figure(cm: Sequence[Sequence[int]] | np.ndarray,
                      class_names: Sequence[str] | None = None, title: str = "confusion matrix"
                      ) -> Figure:
-    """A heatmap of a confusion matrix (rows: true class, columns: predicted), with the counts
-    in the cells when they fit and the class names on the axes."""
+    """A heatmap of a confusion matrix (rows: true class, columns: predicted), with the class
+    names on the axes and the counts in the cells where they are readable."""
     from matplotlib.ticker import MaxNLocator
 
     m = np.asarray(cm, dtype=np.int64)
-    n = len(m)
-    names = [_short(c) for c in (class_names or [str(i) for i in range(n)])]
-    longest = max((len(s) for s in names), default=1)
-    side = min(max(5.0, 0.42 * n + 2.0), 22.0)
-    label_room = 0.08 * min(longest, _NAME_CHARS) if n <= _NAMED_TICKS_UP_TO else 0.3
-    fig = _new_figure(side + 1.2 + label_room, side + label_room)
+    n = max(len(m), 1)
+    names = [_short(c) for c in (class_names or [str(i) for i in range(len(m))])]
+    named = n <= _NAMED_TICKS_UP_TO
+    longest = max((len(s) for s in names), default=1) if named else 3
+    side = min(max(4.5, 0.45 * n + 1.5), 12.0)  # the matrix's own square, in inches
+    cell_pt = side * 72 / n
+    label_pt = 6.0 * longest + 12  # a tick label's width at 10 pt, roughly, and its gap
+    rotate = named and label_pt > cell_pt * 0.9  # names wider than a column lean at 45 degrees
+    room = label_pt / 72  # space taken by the y names (and the leaning x names)
+    fig = _new_figure(side + room + 1.6, side + (room * 0.75 if rotate else 0.5) + 0.9)
     ax = fig.add_subplot()
     image = ax.imshow(m, cmap="Blues", interpolation="nearest", aspect="equal")
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
     bar.set_label("samples")
-    if n <= _NAMED_TICKS_UP_TO:
-        ticks = np.arange(n)
-        ax.set_xticks(ticks, names, rotation=45 if longest > 2 else 0,
-                      ha="right" if longest > 2 else "center", rotation_mode="anchor")
+    if named:
+        ticks = np.arange(len(m))
+        ax.set_xticks(ticks, names, rotation=45 if rotate else 0,
+                      ha="right" if rotate else "center", rotation_mode="anchor")
         ax.set_yticks(ticks, names)
-        size = "small" if n > 12 else "medium"
-        ax.tick_params(labelsize=size)
     else:  # too many names to print them all: class indices, thinned by matplotlib
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if n <= _COUNTS_UP_TO:
-        digits = len(str(int(m.max()))) if m.size else 1
-        size = max(5.0, min(11.0, 110.0 / max(n, 1), 220.0 / (max(n, 1) * max(digits, 2))))
+    digits = max(len(str(int(m.max()))) if m.size else 1, 2)
+    size = min(11.0, 0.8 * cell_pt / (0.62 * digits), 0.6 * cell_pt)
+    if size >= _MIN_COUNT_PT:  # else the counts would be specks: the colours tell them
         high = m.max() / 2 if m.size else 0
         for (i, j), v in np.ndenumerate(m):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=size,
