@@ -89,6 +89,26 @@ def _short(text: str, limit: int = _NAME_CHARS) -> str:
     return text[:head] + "\u2026" + text[len(text) - (limit - 1 - head):]
 
 
+def _short_names(names: Sequence[str], limit: int = _NAME_CHARS) -> list[str]:
+    """Names cut to `limit` characters, keeping the part that tells them apart: when cutting
+    in the middle would make two alike (names that differ only inside, like `...number 3
+    with words`), each keeps its start, then the part between the common prefix and suffix."""
+    names = [str(n) for n in names]
+    cut = [_short(n, limit) for n in names]
+    if len(set(cut)) == len(set(names)):
+        return cut
+    p = len(os.path.commonprefix(names))
+    s = len(os.path.commonprefix([n[::-1] for n in names]))
+    out = []
+    for n in names:
+        core = n[p:len(n) - min(s, len(n) - p)]
+        tail = "\u2026" if len(n) - p > len(core) else ""
+        room = limit - len(core) - len(tail) - 1
+        out.append(n[:room] + "\u2026" + core + tail if room > 0 and p > room
+                   else _short(core, limit))
+    return out
+
+
 # -- a run's history ------------------------------------------------------------------------------
 @dataclass
 class RunHistory:
@@ -288,10 +308,10 @@ def overlay_figure(histories: Sequence[RunHistory], column: str,
     drawn = False
     epochs = np.concatenate([h.epochs for h in histories]) if histories else np.array([])
     markers = len(np.unique(epochs)) <= _MARKERS_UP_TO  # the same for every line
-    for i, (h, label) in enumerate(zip(histories, labels)):
+    for i, (h, label) in enumerate(zip(histories, _short_names(labels, 40))):
         # past the 10 colours of the cycle, lines differ by their dashes too
         style = ("-", "--", ":", "-.")[i // 10 % 4]
-        drawn = _line(ax, h.epochs, h.columns[column], _short(label, 40), markers,
+        drawn = _line(ax, h.epochs, h.columns[column], label, markers,
                       linestyle=style) or drawn
     ax.set_title(f"{column} by epoch, {len(histories)} run{'s' if len(histories) > 1 else ''}")
     ax.set_ylabel(column)
@@ -364,11 +384,9 @@ def confusion_figure(cm: Sequence[Sequence[int]] | np.ndarray,
                      ) -> Figure:
     """A heatmap of a confusion matrix (rows: true class, columns: predicted), with the class
     names on the axes and the counts in the cells where they are readable."""
-    from matplotlib.ticker import MaxNLocator
-
     m = np.asarray(cm, dtype=np.int64)
     n = max(len(m), 1)
-    names = [_short(c) for c in (class_names or [str(i) for i in range(len(m))])]
+    names = _short_names(class_names or [str(i) for i in range(len(m))])
     named = n <= _NAMED_TICKS_UP_TO
     longest = max((len(s) for s in names), default=1) if named else 3
     side = min(max(4.5, 0.45 * n + 1.5), 12.0)  # the matrix's own square, in inches
@@ -377,6 +395,8 @@ def confusion_figure(cm: Sequence[Sequence[int]] | np.ndarray,
     rotate = named and label_pt > cell_pt * 0.9  # names wider than a column lean at 45 degrees
     room = label_pt / 72  # space taken by the y names (and the leaning x names)
     fig = _new_figure(side + room + 1.6, side + (room * 0.75 if rotate else 0.5) + 0.9)
+    from matplotlib.ticker import MaxNLocator  # (after _new_figure: it says what to install)
+
     ax = fig.add_subplot()
     image = ax.imshow(m, cmap="Blues", interpolation="nearest", aspect="equal")
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
