@@ -162,7 +162,6 @@ NO_GRAD = {
     "floor_divide", "argmax", "argmin", "count_nonzero", "argsort", "unique", "argwhere",
     "nonzero", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "logical_and",
     "logical_not", "logical_or", "logical_xor", "ceil", "floor", "round", "sign", "trunc",
-    "check_inplace",
 }
 # helpers on raw arrays that ops share, not ops
 ARRAY_HELPERS = {"log_softmax_array", "diag_view", "relu_forward", "relu_vjp", "stable_sigmoid"}

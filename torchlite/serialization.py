@@ -110,7 +110,7 @@ def save(obj, f, metadata: dict | None = None) -> None:
         skeleton = _encode(obj, "", tensors)
     arrays = {}
     for name, t in tensors.items():
-        arr = backend.move(t._data, backend.CPU)
+        arr = backend.to_host(t._data)
         arrays[name] = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
     # "digest": load insists on the digest entry (a bit flip in its key would otherwise pass)
     info = {"version": FORMAT_VERSION, "skeleton": skeleton, "digest": _DIGEST_ALGORITHM}

@@ -282,11 +282,11 @@ class Tensor(TensorMethods):
                     f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() "
                     "to copy the tensor to host memory first."
                 )
-            return backend.move(self._data, backend.CPU)
+            return backend.to_host(self._data)
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        arr = backend.move(self._data, backend.CPU)
+        arr = backend.to_host(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
     def item(self) -> Any:
@@ -297,7 +297,7 @@ class Tensor(TensorMethods):
         return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
-        return backend.move(self._data, backend.CPU).tolist()
+        return backend.to_host(self._data).tolist()
 
     def __float__(self) -> float:
         return float(self.item())

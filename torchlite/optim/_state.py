@@ -15,7 +15,7 @@ def scalar_tensor(value=0.0) -> Tensor:
     """A 0-d CPU tensor for `step` and other scalar state, as PyTorch keeps them: float32, or
     float64 when that is the default dtype. On the CPU, reading it never syncs a GPU."""
     if isinstance(value, Tensor):
-        value = backend.move(value._data, backend.CPU)
+        value = backend.to_host(value._data)
     dt = np.float64 if backend.get_default_dtype() is backend.float64 else np.float32
     return Tensor._make(np.array(value, dtype=dt).reshape(()).copy(), backend.CPU)
 

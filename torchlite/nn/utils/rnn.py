@@ -27,7 +27,7 @@ __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_
 def _host_ints(x, name: str) -> np.ndarray:
     """A 1-D int64 NumPy array from a list or tensor (of any device) of lengths or indices."""
     if isinstance(x, Tensor):
-        x = backend.move(x._data, backend.CPU)
+        x = backend.to_host(x._data)
     arr = np.asarray(x)
     if arr.ndim != 1 or arr.dtype.kind not in "iub":
         raise ValueError(f"{name} must be a 1-D sequence or tensor of integers, got "
