@@ -419,6 +419,20 @@ def synchronize(d: device | None = None) -> None:
         cp.cuda.Device(d.index if d is not None and d.index is not None else 0).synchronize()
 
 
+def cuda_event_record() -> object:
+    """A CUDA event recorded now on the current stream (GPU timing for the profiler)."""
+    event = _require_cupy().cuda.Event()
+    event.record()
+    return event
+
+
+def cuda_event_elapsed_us(start, end) -> float:
+    """GPU microseconds between two recorded events (waits for `end`)."""
+    cp = _require_cupy()
+    end.synchronize()
+    return float(cp.cuda.get_elapsed_time(start, end)) * 1e3
+
+
 # ----------------------------------------------------------------------------------------------
 # GPU memory (the pool's numbers; see _cuda_memory.TrackingAllocator)
 

@@ -11,8 +11,10 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import grad_mode
+from . import record as _record
 from .anomaly import _anomaly_check, _nan_checks_on
 from .function import AccumulateGrad, accumulator
+from .record import recorders as _recorders
 
 
 def _collect(roots):
@@ -93,7 +95,12 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
             grads = buffers.pop(node, None)
             if type(node) is AccumulateGrad:
                 g = grads[0] if grads else None
-                if g is not None:
+                if g is None:
+                    continue
+                if _recorders:  # the profiler's hook
+                    _record.run_node(node, grads, _to_leaf, node.variable, g, handed, accumulate,
+                                     capture_leaf, captured)
+                else:
                     _to_leaf(node.variable, g, handed, accumulate, capture_leaf, captured)
                 continue
 
@@ -107,6 +114,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
             if grads is None or (grads[0] is None if len(grads) == 1 else
                                  all(g is None for g in grads)):
                 in_grads = (None,) * len(node.next_edges)  # nothing flows through this node
+            elif _recorders:  # the profiler's hook
+                in_grads = _record.run_node(node, grads, _call_backward, node, grads)
             else:
                 in_grads = _call_backward(node, grads)
             if node._hooks:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd import record as _record
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 from . import _fused
@@ -74,10 +75,15 @@ def _wrap_step(step):
             if res is not None:
                 args, kwargs = res
         self._in_step = True
+        # the profiler's hook: the step is one range, named as PyTorch names it
+        event = _record.recorders and _record.begin_range(
+            f"Optimizer.step#{type(self).__name__}.step")
         try:
             out = step(self, *args, **kwargs)
         finally:
             self._in_step = False
+            if event:
+                _record.end_range(event)
         for hook in list(getattr(self, "_step_post_hooks", {}).values()):
             hook(self, args, kwargs)
         return out

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.record import RecordedIterator
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, getbatch_of
 from .sampler import (
@@ -176,6 +177,11 @@ class DataLoader:
 
     # -- iteration -------------------------------------------------------------------------------
     def __iter__(self) -> Iterator:
+        # each batch is a range for the profiler, named as PyTorch names its loader's batches
+        kind = "_SingleProcessDataLoaderIter" if self.num_workers == 0 else "_ThreadDataLoaderIter"
+        return RecordedIterator(self._batches(), f"enumerate(DataLoader)#{kind}.__next__")
+
+    def _batches(self) -> Iterator:
         if self._iterable:
             return self._iter_iterable()
         if self.batch_sampler is None:
