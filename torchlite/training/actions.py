@@ -5,22 +5,33 @@ returns True stops the run after this epoch (early stopping), the actions after 
 The order of `EPOCH_END` is part of the run's files: the early-stopping counters are updated
 before `last` and the training state are saved, and the epoch is logged and reported once
 everything is on disk.
+
+An action may also have a `run_scope(trainer)` context manager: the trainer enters it before the
+first epoch and leaves it when the run ends, however it ends (`tensorboard_log` keeps its event
+file open and watches the optimizer's steps that way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import contextlib
+import os
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 import torchlite
-from torchlite.errors import TrainingDiverged
+from torchlite.errors import ConfigError, TrainingDiverged
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .config import Config
     from .trainer import Trainer
 
 __all__ = ["EPOCH_END", "EpochEnd", "check_weights", "early_stopping", "log_epoch",
-           "record_metrics", "report_epoch", "save_best", "save_every", "save_last"]
+           "record_metrics", "report_epoch", "require_tensorboard", "save_best", "save_every",
+           "save_last", "tensorboard_log"]
 
 
 @dataclass
@@ -82,6 +93,107 @@ def save_last(tr: Trainer, end: EpochEnd) -> None:
     tr.save_last(end.epoch, end.row)
 
 
+TENSORBOARD_EXTRA = "pip install 'torchlite[tensorboard]'"
+
+
+def require_tensorboard(cfg: Config) -> None:
+    """A ConfigError on output.tensorboard when it is on and tensorboardX is not installed
+    (checked by `prepare`, before a run folder exists)."""
+    if not cfg.output.tensorboard:
+        return
+    try:
+        import tensorboardX  # noqa: F401
+    except ImportError:
+        raise ConfigError([cfg.source.problem(("output", "tensorboard"), (
+            "TensorBoard logging needs the tensorboardX package, which is not installed: "
+            f"{TENSORBOARD_EXTRA} (or set output.tensorboard: false)"))]) from None
+
+
+@dataclass
+class _TensorBoardRun:
+    writer: Any
+    grads: dict = field(default_factory=dict)  # parameter name -> array of the last step
+
+
+class _TensorBoardLog:
+    """output.tensorboard: each epoch, into runs/<name>/tensorboard/ at global step = epoch,
+    every metric of the epoch (train/loss, val/accuracy, ...), the learning rate (`lr`) and a
+    histogram of each parameter's weights (`weights/<name>`) and gradients (`gradients/<name>`).
+
+    The gradients are those of the epoch's last optimizer step, as the optimizer received them
+    (clipped, and accumulated over accumulate_grad_batches): by the end of the epoch
+    zero_grad(set_to_none=True) has dropped them, so an optimizer step pre-hook copies them at
+    that one step (one copy per epoch, no device synchronisation inside the step). A tensor
+    holding NaN or Inf gets no histogram that epoch.
+    A resumed run appends to the same folder, purging from TensorBoard's view the epochs after
+    the one it resumes from.
+    """
+
+    __name__ = "tensorboard_log"
+
+    def __init__(self) -> None:
+        self._runs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @contextlib.contextmanager
+    def run_scope(self, tr: Trainer) -> Iterator[None]:
+        """Open the event file and watch the optimizer's steps for the whole run."""
+        if not tr.cfg.output.tensorboard:
+            yield
+            return
+        from torchlite.utils.tensorboard import SummaryWriter
+
+        from .run_guard import link_error
+
+        folder = tr.paths.root / "tensorboard"
+        if os.path.islink(folder):
+            raise link_error(folder)
+        # purge_step hides what an earlier run in this folder logged from this epoch on: the
+        # epochs after the saved state of a resumed run, or an --exist-ok run's old events
+        writer = SummaryWriter(str(folder), purge_step=tr.state.epoch + 1)
+        run = self._runs[tr] = _TensorBoardRun(writer)
+        handle = tr.optimizer.register_step_pre_hook(self._grab_gradients(tr, run))
+        try:
+            yield
+        finally:
+            handle.remove()
+            self._runs.pop(tr, None)
+            writer.close()
+
+    @staticmethod
+    def _grab_gradients(tr: Trainer, run: _TensorBoardRun) -> Callable:
+        def hook(optimizer: Any, args: Any, kwargs: Any) -> None:
+            # the trainer counts a batch as done after its step: this is the epoch's last one
+            if tr.state.batch + 1 != len(tr.train_loader):
+                return
+            run.grads = {name: p.grad._data.copy() for name, p in tr.model.named_parameters()
+                         if p.grad is not None}
+        return hook
+
+    def __call__(self, tr: Trainer, end: EpochEnd) -> None:
+        run = self._runs.get(tr)
+        if run is None:  # tensorboard off, or a trainer that did not enter run_scope
+            return
+        w, step = run.writer, end.epoch
+        for tag, value in end.row.items():
+            w.add_scalar(tag, value, step)
+        w.add_scalar("lr", end.record["lr"], step)
+        for name, p in tr.model.named_parameters():
+            _histogram(w, f"weights/{name}", p._data, step)
+        for name, g in run.grads.items():
+            _histogram(w, f"gradients/{name}", g, step)
+        run.grads = {}
+        w.flush()
+
+
+def _histogram(writer: Any, tag: str, data: Any, step: int) -> None:
+    values = torchlite.backend.to_host(data)
+    if values.size and np.isfinite(values).all():
+        writer.add_histogram(tag, values, step)
+
+
+tensorboard_log = _TensorBoardLog()
+
+
 def log_epoch(tr: Trainer, end: EpochEnd) -> None:
     """One line of train.log."""
     tr.log(f"epoch {end.epoch}: " + ", ".join(
@@ -95,8 +207,8 @@ def report_epoch(tr: Trainer, end: EpochEnd) -> None:
 
 
 EPOCH_END: tuple[Callable[..., bool | None], ...] = (
-    record_metrics, check_weights, save_best, save_every, early_stopping, save_last, log_epoch,
-    report_epoch,
+    record_metrics, check_weights, save_best, save_every, early_stopping, save_last,
+    tensorboard_log, log_epoch, report_epoch,
 )
 
 

@@ -179,6 +179,9 @@ class OutputConfig(_Strict):
     root: str = "runs"
     plots: bool = Field(True, description="draw plots/ at the end of train and a picture "
                         "beside eval's report (needs matplotlib: pip install 'torchlite[plot]')")
+    tensorboard: bool = Field(False, description="log every metric, the learning rate and "
+                              "weight/gradient histograms per epoch into <run>/tensorboard/ "
+                              "(needs tensorboardX: pip install 'torchlite[tensorboard]')")
 
 
 class Config(_Strict):

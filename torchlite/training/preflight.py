@@ -140,7 +140,7 @@ def _spans(sched, n: int):
 RESUME_MAY_CHANGE = (("trainer", "epochs"), ("trainer", "early_stopping", "patience"),
                      ("trainer", "log_every_n_steps"), ("trainer", "checkpoint", "save_every"),
                      ("device",), ("data", "num_workers"), ("data", "eval_batch_size"),
-                     ("output", "plots"))
+                     ("output", "plots"), ("output", "tensorboard"))
 _ABSENT = object()
 
 

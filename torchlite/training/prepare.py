@@ -18,6 +18,7 @@ import torchlite
 from torchlite.serialization import CheckpointError
 from torchlite.utils.data import DataLoader
 
+from .actions import require_tensorboard
 from .build import (
     DataBundle,
     build_data,
@@ -78,7 +79,9 @@ def prepare(cfg: Config, *, upto: Literal["model", "train"] = "train", device: s
     """
     device = resolve_device(cfg.device) if device is None else device
     training = upto == "train"
-    if training:  # the model's initial weights and the data order are part of the run
+    if training:
+        require_tensorboard(cfg)  # an extra the run needs is checked before any work
+        # the model's initial weights and the data order are part of the run
         torchlite.manual_seed(cfg.seed)
     if data is None:
         data = build_data(cfg)

@@ -8,6 +8,7 @@ saved) and resumed to the same weights, bit for bit on the CPU: the data order i
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -140,8 +141,11 @@ class Trainer:
                       resumed=self.resume)
         status, reason = "completed", "max_epochs"
         start = time.perf_counter() - self.state.wall_s
-        with _Signals() as sig:
+        with _Signals() as sig, contextlib.ExitStack() as scopes:
             self._signals = sig
+            for action in self.actions:  # an action may keep something open for the run
+                if hasattr(action, "run_scope"):
+                    scopes.enter_context(action.run_scope(self))
             try:
                 while self.state.epoch < cfg.trainer.epochs:
                     stop = self._epoch(start)
