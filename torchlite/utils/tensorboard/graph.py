@@ -6,6 +6,7 @@ forward and translates the walked nodes and edges into tensorboardX's NodeDef/Gr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from torchlite.utils.viz import AutogradGraph, GraphNode, graph_of
 __all__ = ["graph_def_of", "to_graph_def"]
 
 # the op a TensorBoard node shows for each kind of walked node (backward nodes show their name)
-_OPS = {"parameter": "Parameter", "tensor": "Input", "output": "Output"}
+_OPS = {"parameter": "Parameter", "tensor": "Tensor", "output": "Output"}
 
 
 def graph_def_of(model: Any, input_to_model: Any = None):
@@ -35,8 +36,6 @@ def graph_def_of(model: Any, input_to_model: Any = None):
     items = input_to_model if isinstance(input_to_model, (tuple, list)) else (input_to_model,)
     inputs = [_as_input(x) for x in items]
     params = dict(model.named_parameters()) if hasattr(model, "named_parameters") else {}
-    names = dict(params)
-    names.update({f"input/{i}": x for i, x in enumerate(inputs) if x.requires_grad})
     buffers = _snapshot_buffers(model)
     rng = torchlite.get_rng_state()
     try:
@@ -48,32 +47,35 @@ def graph_def_of(model: Any, input_to_model: Any = None):
     outputs = _tensors_in(out)
     if not outputs:
         raise TypeError(f"add_graph: the model returned {type(out).__name__}, not Tensors")
-    return to_graph_def(graph_of(outputs, names))
+    return to_graph_def(graph_of(outputs, params), inputs)
 
 
-def to_graph_def(graph: AutogradGraph):
+def to_graph_def(graph: AutogradGraph, inputs: Sequence[Tensor] = ()):
     """`graph` (from `graph_of`) as a tensorboardX GraphDef: one NodeDef per walked node, its
     inputs from the walked edges; parameters are scoped by module (``fc1/weight``) so
-    TensorBoard groups them, and tensors carry their shape and dtype."""
+    TensorBoard groups them, the leaves that are `inputs` are ``input/<i>``, and tensors carry
+    their shape and dtype."""
     from tensorboardX.proto.graph_pb2 import GraphDef
     from tensorboardX.proto.versions_pb2 import VersionDef
 
-    names = _unique_names(graph)
-    inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    names = _unique_names(graph, {id(x): i for i, x in enumerate(inputs)})
+    fed_by: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
     for e in graph.edges:
         src = names[e.src]
-        inputs[e.dst].append(src if e.index == 0 else f"{src}:{e.index}")
-    nodes = [_node_def(n, names[n.id], inputs[n.id]) for n in graph.nodes]
+        fed_by[e.dst].append(src if e.index == 0 else f"{src}:{e.index}")
+    nodes = [_node_def(n, names[n.id], fed_by[n.id]) for n in graph.nodes]
     # TensorBoard lays out nodes in the order listed: inputs first reads as the forward pass
     nodes.reverse()
     return GraphDef(node=nodes, versions=VersionDef(producer=22))
 
 
-def _unique_names(graph: AutogradGraph) -> dict[str, str]:
+def _unique_names(graph: AutogradGraph, inputs: dict[int, int]) -> dict[str, str]:
     out: dict[str, str] = {}
     outputs = {nid: i for i, nid in enumerate(graph.outputs)}
     for n in graph.nodes:
-        if n.kind == "backward":
+        if n.kind == "tensor" and id(n.obj) in inputs:
+            name = f"input/{inputs[id(n.obj)]}"
+        elif n.kind == "backward":
             name = f"{n.name}_{n.id}"
         elif n.kind == "output":
             name = f"output/{outputs.get(n.id, n.id)}"
@@ -109,7 +111,10 @@ def _node_def(node: GraphNode, name: str, inputs: list[str]):
     if node.saved:
         text = ", ".join(f"{s.name} {tuple(s.shape)} {s.dtype}" for s in node.saved)
         attr["saved"] = AttrValue(s=text.encode())
-    op = node.name if node.kind == "backward" else _OPS.get(node.kind, node.kind)
+    if node.kind == "backward":
+        op = node.name
+    else:
+        op = "Input" if name.startswith("input/") else _OPS.get(node.kind, node.kind)
     return NodeDef(name=name, op=op, input=inputs, attr=attr)
 
 
