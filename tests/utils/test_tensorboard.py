@@ -266,3 +266,23 @@ def test_event_files_are_real_tfrecords(tbx, tmp_path):
     length = int.from_bytes(data[:8], "little")
     first = Event.FromString(data[12:12 + length])
     assert first.file_version == "brain.Event:2"
+
+
+def test_max_queue_pending_events_reach_the_disk_without_flush(tbx, tmp_path):
+    w = SummaryWriter(tmp_path, max_queue=2, flush_secs=3600)
+    for step in range(5):
+        w.add_scalar("x", float(step), step)
+    # every second event flushed: four on disk, the fifth waits for close()
+    assert [e.step for e in read(tmp_path).Scalars("x")] == [0, 1, 2, 3]
+    w.close()
+    assert [e.step for e in read(tmp_path).Scalars("x")] == [0, 1, 2, 3, 4]
+
+
+def test_a_writer_never_closed_still_writes_its_events_at_exit(tbx, tmp_path):
+    import subprocess
+
+    code = ("from torchlite.utils.tensorboard import SummaryWriter\n"
+            f"w = SummaryWriter({str(tmp_path)!r}, flush_secs=3600)\n"
+            "w.add_scalar('x', 3.0, 1)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert [(e.step, e.value) for e in read(tmp_path).Scalars("x")] == [(1, 3.0)]

@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,8 @@ class _EventFile:
         self._timer = threading.Thread(target=_flush_every, daemon=True,
                                        args=(self._events, self._stop, float(flush_secs)))
         self._timer.start()
+        # a writer never closed still gets its events to disk: when collected, or at exit
+        self._finalizer = weakref.finalize(self, _finish, self._events, self._stop)
 
     def add_event(self, event: Any, step: int | None = None,
                   walltime: float | None = None) -> None:
@@ -120,9 +123,14 @@ class _EventFile:
             if self._closed:
                 return
             self._closed = True
-            self._stop.set()
-            self._events.close()
+            self._finalizer.detach()
+            _finish(self._events, self._stop)
         self._timer.join()
+
+
+def _finish(events: Any, stop: threading.Event) -> None:
+    stop.set()
+    events.close()
 
 
 def _flush_every(events: Any, stop: threading.Event, seconds: float) -> None:
