@@ -276,7 +276,7 @@ class SummaryWriter:
     def add_graph(self, model: Any, input_to_model: Any = None, verbose: bool = False,
                   use_strict_trace: bool = True) -> None:
         """The autograd graph of one forward pass of `model` on `input_to_model` (a Tensor or a
-        tuple of them) for TensorBoard's Graphs tab: backward nodes (``AddmmBackward0``, ...)
+        tuple of them) for TensorBoard's Graphs tab: backward nodes (``LinearBackward0``, ...)
         and the parameters by name and shape, from the same walk as
         `torchlite.utils.viz.make_dot` (see `graph.graph_def_of`: the model is left as it
         was). `verbose` and `use_strict_trace` are accepted for PyTorch compatibility."""
