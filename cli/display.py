@@ -15,7 +15,9 @@ def _console(stderr: bool = False):
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, no_color=no_color, highlight=False,
+    # markup off: class names, paths and config names come from files, and "[/bold]" in one
+    # must print as text, not crash the table or restyle it
+    return Console(stderr=stderr, no_color=no_color, highlight=False, markup=False,
                    soft_wrap=True)
 
 

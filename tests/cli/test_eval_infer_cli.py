@@ -106,3 +106,16 @@ def test_resume_of_a_missing_path_names_it(tmp_path):
     missing = tmp_path / "runs" / "nope"
     assert error_line(cli("train", "--resume", missing)) == \
         f"error: {missing}: no such run folder or checkpoint"
+
+
+def test_names_from_a_checkpoint_print_as_text_not_markup(run, tmp_path):
+    def edit(info):
+        info["preprocess"]["classes"] = ["[/bold]", "[red]one", *map(str, range(2, 10))]
+
+    dst = rewrite_checkpoint(run / "weights" / "best.safetensors", tmp_path / "x[/a].safetensors",
+                             edit)
+    r = cli("eval", dst)
+    assert r.exit_code == 0, r.output
+    assert "[/bold]" in r.output and "[red]one" in r.output
+    r = cli("summary", dst)
+    assert r.exit_code == 0, r.output
