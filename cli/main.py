@@ -144,11 +144,11 @@ def eval_(
     rep = _run(api.evaluate_checkpoint, checkpoint, data_path=data, split=split, device=device,
                batch_size=batch_size, model_code=model_code, trust_model_code=trust_model_code,
                plots=not no_plots)
-    if as_json:
+    if as_json:  # why no picture was drawn is the report's plot_error
         display.print_json(rep)
     else:
         display.report(rep)
-    display.eval_plot_skipped(rep)
+        display.eval_plot_skipped(rep)
 
 
 @app.command()
