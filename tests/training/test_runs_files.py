@@ -306,4 +306,27 @@ def test_a_link_named_like_a_temporary_file_is_not_followed(tmp_path, elsewhere)
     (paths.weights / STALE[0]).symlink_to(elsewhere / "best.safetensors")
     with runs.reopen_run_dir(paths.root):
         pass
+    assert (paths.weights / STALE[0]).is_symlink()  # only regular files are cleaned up
     assert (elsewhere / "best.safetensors").read_text() == "not yours: best.safetensors"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="hard links and pipes work differently on Windows")
+@pytest.mark.parametrize("kind", ["hard link", "pipe", "folder"])
+def test_a_lock_or_log_that_is_not_a_file_of_its_own_is_refused(tmp_path, elsewhere, kind):
+    for name, use in ((".lock", lambda: runs.RunLock(tmp_path).acquire()),
+                      ("train.log", lambda: runs.append_log(tmp_path / "train.log", "epoch 1"))):
+        target = tmp_path / name
+        if kind == "hard link":
+            os.link(elsewhere / "train.log", target)
+        elif kind == "pipe":
+            os.mkfifo(target)
+        else:
+            target.mkdir()
+        problem = "a hard link" if kind == "hard link" else "not a regular file"
+        with pytest.raises(runs.RunFolderError, match=f"{target} is {problem}"):
+            use()
+        assert (elsewhere / "train.log").read_text() == "not yours: train.log"
+        if kind == "folder":
+            target.rmdir()
+        else:
+            target.unlink()

@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -51,17 +52,34 @@ def link_error(path: Path, hint: str | None = None) -> RunFolderError:
 
 
 def open_no_follow(path: Path, flags: int, mode: int = 0o666) -> int:
-    """os.open that refuses (RunFolderError) a symbolic link at `path` instead of following it."""
+    """os.open that refuses (RunFolderError) a symbolic link at `path` instead of following it,
+    and anything but a regular file with no other name: a hard link would be written through
+    to the file it shares, a pipe or device would block or be fed. O_NONBLOCK (a no-op for
+    regular files) keeps opening a pipe from hanging before it is refused."""
     nofollow = getattr(os, "O_NOFOLLOW", 0)
     if not nofollow and os.path.islink(path):  # Windows has no O_NOFOLLOW: check just before
         raise link_error(path)
     try:
-        return os.open(path, flags | nofollow, mode)
+        fd = os.open(path, flags | nofollow | getattr(os, "O_NONBLOCK", 0), mode)
     except OSError as exc:
         # ELOOP on Linux and macOS, EMLINK on FreeBSD, for O_NOFOLLOW meeting a link
         if exc.errno in (errno.ELOOP, errno.EMLINK) and os.path.islink(path):
             raise link_error(path) from None
+        if exc.errno in (errno.EISDIR, errno.ENXIO):  # a folder; a pipe nobody reads
+            raise _not_own_file(path, "not a regular file") from None
         raise
+    info = os.fstat(fd)
+    problem = "not a regular file" if not stat.S_ISREG(info.st_mode) else \
+        f"a hard link ({info.st_nlink} names share it)" if info.st_nlink > 1 else None
+    if problem:
+        os.close(fd)
+        raise _not_own_file(path, problem)
+    return fd
+
+
+def _not_own_file(path: Path, problem: str) -> RunFolderError:
+    return RunFolderError(f"{path} is {problem}: torchlite writes only to regular files of its "
+                          "own in a run folder; remove it")
 
 
 # -- the run folder's lock ------------------------------------------------------------------------
