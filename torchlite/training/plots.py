@@ -455,7 +455,11 @@ def scatter_figure(predicted: np.ndarray, true: np.ndarray,
     ax.set_xlabel("true value")
     ax.set_ylabel("predicted value")
     ax.set_title(title)
-    ax.legend(loc="upper left", fontsize="small", framealpha=0.85)
+    legend = ax.legend(loc="upper left", fontsize="small", framealpha=0.85)
+    # the points are faint where they are many; their legend keys need not be
+    for handle in legend.legend_handles:
+        if handle is not None:
+            handle.set_alpha(1.0)
     return fig
 
 
