@@ -137,3 +137,52 @@ def test_the_users_own_run_still_evaluates_with_its_code(trained):
     with pytest.raises(UntrustedModelCodeError):
         api.evaluate_checkpoint(best)
     assert api.evaluate_checkpoint(best, model_code=str(trained / "net.py"))["samples"] > 0
+
+
+USERS_MODULE = """\
+from pathlib import Path
+from torchlite.nn import Linear  # imported, not defined here
+import torchlite.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, mode="ok"):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class _Helper(nn.Module):
+    pass
+
+
+def __getattr__(name):  # a module-level __getattr__ must not be asked for a checkpoint's name
+    Path({marker!r}).write_text(name)
+    raise AttributeError(name)
+"""
+
+
+@pytest.mark.parametrize("cls, fragment", [
+    ("Linear", "which {code} does not define"),
+    ("Missing", "which {code} does not define"),
+    ("_Helper", "names no public class"),
+])
+def test_with_model_code_the_checkpoint_picks_only_a_class_the_code_defines(
+        trained, tmp_path, cls, fragment):
+    from torchlite.serialization import CheckpointError
+
+    marker = tmp_path / "asked"
+    code = tmp_path / "users.py"
+    code.write_text(USERS_MODULE.format(marker=str(marker)))
+    src = trained / "runs" / "custom" / "weights" / "best.safetensors"
+
+    def edit(info):
+        info["config"]["model"]["target"] = f"/elsewhere/net.py:{cls}"
+    ckpt = rewrite_checkpoint(src, tmp_path / "w.safetensors", edit)
+    with pytest.raises(CheckpointError, match=fragment.format(code=code)):
+        api.evaluate_checkpoint(ckpt, model_code=str(code))
+    assert not marker.exists()
+    # the user may name the class themselves
+    assert api.evaluate_checkpoint(ckpt, model_code=f"{code}:Net")["samples"] > 0

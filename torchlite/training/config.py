@@ -317,7 +317,7 @@ def validate_config(data: Any, source: SourceMap | None = None,
 
 def _resolve_target(model: CustomModel, base_dir, source: SourceMap) -> ConfigProblem | None:
     file_part, _, cls = model.target.rpartition(":")
-    if not (file_part.endswith(".py") or "/" in file_part or "\\" in file_part):
+    if not registry.is_file_target(file_part):
         return None  # a module path: imported when the model is built
     p = Path(file_part)
     candidates = [p] if p.is_absolute() else [Path(base_dir or "."), Path.cwd()]

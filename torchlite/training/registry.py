@@ -20,8 +20,8 @@ from .loader import did_you_mean
 
 __all__ = [
     "ACTIVATIONS", "DATASETS", "LAYERS", "LOSS_TASKS", "LOSSES", "METRICS", "MODELS", "OPTIMIZERS",
-    "SCHEDULERS", "UNSUPPORTED", "DatasetInfo", "RegistryError", "check_name", "import_object",
-    "names", "resolve", "unknown_name_message",
+    "SCHEDULERS", "UNSUPPORTED", "DatasetInfo", "RegistryError", "check_name", "import_module",
+    "import_object", "is_file_target", "names", "resolve", "unknown_name_message",
 ]
 
 
@@ -185,23 +185,31 @@ def resolve(kind: str, name: str) -> Any:
     return import_object(_KINDS[kind][check_name(kind, name)])
 
 
-def import_object(target: str, base_dir: str | Path | None = None) -> Any:
-    """Import "package.module:attr" or "path/to/file.py:attr" (relative to `base_dir`, else CWD).
+def is_file_target(module_part: str) -> bool:
+    """Whether a target's module part names a Python file (net.py, models/net.py) rather than an
+    importable module (pkg.models)."""
+    return module_part.endswith(".py") or "/" in module_part or "\\" in module_part
 
-    A file target is executed as a module: it is user code named by the user's own config.
-    """
-    module_part, sep, attr = target.rpartition(":")
-    if not sep or not module_part or not attr:
-        raise RegistryError(f"target {target!r} must look like 'pkg.module:Name' or 'file.py:Name'")
+
+def import_module(module_part: str, base_dir: str | Path | None = None) -> Any:
+    """Import a file (relative to `base_dir`, else CWD) or a module by name. A file is executed
+    as a module: it is user code that the user named."""
     try:
-        if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
-            module = _import_file(Path(module_part), base_dir)
-        else:
-            module = importlib.import_module(module_part)
+        if is_file_target(module_part):
+            return _import_file(Path(module_part), base_dir)
+        return importlib.import_module(module_part)
     except RegistryError:
         raise
     except Exception as exc:  # the user's module failed while importing: say which and why
         raise RegistryError(f"cannot import {module_part!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def import_object(target: str, base_dir: str | Path | None = None) -> Any:
+    """Import "package.module:attr" or "path/to/file.py:attr" (see import_module)."""
+    module_part, sep, attr = target.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise RegistryError(f"target {target!r} must look like 'pkg.module:Name' or 'file.py:Name'")
+    module = import_module(module_part, base_dir)
     try:
         return getattr(module, attr)
     except AttributeError:

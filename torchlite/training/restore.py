@@ -16,6 +16,7 @@ from torchlite.errors import UntrustedModelCodeError, UserModelError
 from torchlite.serialization import CheckpointError
 
 from . import checkpoint as ckpt
+from . import registry
 from .build import build_model, transform_from_state
 from .config import Config, validate_config
 from .loader import ConfigError, UsageError
@@ -160,13 +161,26 @@ def _custom_model_code(path, stored: dict, model_code: str | None, trust: bool) 
     code, sep, own_cls = model_code.rpartition(":")
     if not sep or not code or not own_cls.isidentifier():
         code, own_cls = model_code, ""  # no class given ("C:\\net.py" has a drive, no class)
-    if (code.endswith(".py") or "/" in code or "\\" in code) and not Path(code).is_file():
+    if registry.is_file_target(code) and not Path(code).is_file():
         raise UsageError(f"--model-code {code}: no such file")
-    own_cls = own_cls or cls
-    if not own_cls.isidentifier():
+    if not own_cls:  # the checkpoint picks the class: only one that the user's code defines
+        _check_stored_class(path, code, cls, target)
+    model["target"] = f"{code}:{own_cls or cls}"
+
+
+def _check_stored_class(path, code: str, cls: str, target: str) -> None:
+    """The class a checkpoint names must be a public class defined in the user's `code` itself,
+    not something it imports (any nn.Module of another package) nor a name a module-level
+    __getattr__ would answer: the checkpoint picks the class, the user's code is what runs."""
+    if not cls.isidentifier() or cls.startswith("_"):
         raise CheckpointError(f"{path}: checkpoint metadata is malformed: model.target "
-                              f"{_shorten(target)!r} names no class")
-    model["target"] = f"{code}:{own_cls}"
+                              f"{_shorten(target)!r} names no public class")
+    module = registry.import_module(code)  # the code the user named
+    obj = vars(module).get(cls)
+    if not (isinstance(obj, type) and obj.__module__ == module.__name__):
+        raise CheckpointError(
+            f"{path}: the checkpoint's model is class {cls}, which {code} does not define; "
+            f"pass --model-code {code}:CLASS to choose the class")
 
 
 def _shorten(text: str, limit: int = 120) -> str:
