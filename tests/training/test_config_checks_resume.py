@@ -91,3 +91,21 @@ def test_overrides_that_only_extend_or_move_the_run_are_applied(tmp_path):
     config = (run / "config.yaml").read_text()  # what a later resume continues from
     assert "log_every_n_steps: 7" in config and "epochs: 3" in config
     assert "has already completed its 3 epochs" in refused_resume(run)  # nothing left to do
+
+
+def test_overrides_compare_as_validated_settings(tmp_path):
+    run = trained(tmp_path, "trainer.early_stopping={monitor: val/loss, patience: 5}",
+                  "optimizer.weight_decay=0.0")
+    # the same section written again with only patience changed, and 0.0 written as 0
+    api.resume(run, ["trainer.early_stopping={monitor: val/loss, patience: 9}",
+                     "optimizer.weight_decay=0"], epochs=3)
+    assert "patience: 9" in (run / "config.yaml").read_text()
+
+
+def test_a_hand_edited_config_yaml_is_compared_with_the_trained_config(tmp_path):
+    run = trained(tmp_path)
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace("batch_size: 128", "batch_size: 64"))
+    line = refused_resume(run, epochs=3)
+    assert f"{config}:" in line
+    assert "data.batch_size: cannot change on --resume (the run was trained with 128)" in line

@@ -19,13 +19,15 @@ from torchlite.errors import DataError, InputNotFoundError
 from torchlite.serialization import CheckpointError
 
 from .build import build_data, build_loss, resolve_device
+from .checkpoint import read_checkpoint_info
 from .config import Config, load_config, validate_config
 from .inputs import feature_order, load_inputs, nonfinite, select_columns
-from .loader import UsageError, apply_overrides, load_yaml
-from .preflight import check_resume_overrides
+from .loader import ConfigError, UsageError, apply_overrides, load_yaml
+from .preflight import check_resume_changes
 from .prepare import prepare
 from .restore import (
     UserModelError,
+    check_stored_dataset,
     checked_forward,
     input_transform,
     model_from_checkpoint,
@@ -88,9 +90,7 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     p = Path(target)
     if not p.exists():  # else run_dir_of would name the parent folder
         raise CheckpointNotFoundError(f"{p}: no such run folder or checkpoint")
-    run = p if p.is_dir() and not p.name == "weights" else run_dir_of(p)
-    if p.is_dir() and p.name == "weights":
-        run = p.parent
+    run = p if p.is_dir() and p.name != "weights" else run_dir_of(p)  # weights/ -> its run
     paths = RunPaths(run)
     if not paths.config.is_file():
         raise CheckpointError(f"{run}: not a run folder (no config.yaml); --resume takes a run "
@@ -99,10 +99,22 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     data, source = load_yaml(text, str(paths.config))
     stored = copy.deepcopy(data)
     data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
-    check_resume_overrides(stored, data, source)
     cfg = validate_config(data, source)
+    check_resume_changes(_trained_config(paths, stored), cfg)
     with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
         return Trainer(prepare(cfg), paths, callback=callback, resume=True, plots=plots).fit()
+
+
+def _trained_config(paths: RunPaths, stored: dict) -> Config:
+    """The config the run trained with: the one stored with its last weights (a hand edit of
+    config.yaml does not change it), or config.yaml before overrides when no epoch was saved."""
+    if paths.last.is_file():
+        try:
+            return validate_config(read_checkpoint_info(paths.last)["config"])
+        except ConfigError as exc:
+            raise CheckpointError(f"{paths.last}: the config stored in the checkpoint is "
+                                  f"invalid: {exc}") from None
+    return validate_config(stored)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -145,6 +157,7 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
             raise DataError(f"--data {data_path}: a folder, but the run's dataset "
                              f"{cfg.data.dataset!r} is not read from a folder; pass an .npz "
                              "(x and y arrays) or .csv file (with a target column)")
+        check_stored_dataset(path, cfg)  # its sizes come from the file
         bundle = build_data(cfg, path_override=data_path)
         parts = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
         ds = parts.get(split)

@@ -144,6 +144,14 @@ RESUME_MAY_CHANGE = (("trainer", "epochs"), ("trainer", "early_stopping", "patie
 _ABSENT = object()
 
 
+def _differ(old, new) -> bool:
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is not new
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return old != new  # 30 and 30.0 are the same setting
+    return type(old) is not type(new) or old != new
+
+
 def _changed(old, new, path: tuple = ()):
     """The key paths (leaves) at which two plain configs differ."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -152,20 +160,23 @@ def _changed(old, new, path: tuple = ()):
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new)):
             yield from _changed(a, b, (*path, i))
-    elif old is _ABSENT or new is _ABSENT or type(old) is not type(new) or old != new:
+    elif old is _ABSENT or new is _ABSENT or _differ(old, new):
         yield path, old, new
 
 
-def check_resume_overrides(stored: dict, data: dict, source) -> None:
-    """Refuse the overrides of a resume that change what the run was trained with (a ConfigError
-    naming each override), rather than accept them and let the saved state silently win."""
+def check_resume_changes(trained: Config, cfg: Config) -> None:
+    """Refuse a resume whose config differs from the one the run was trained with (`trained`:
+    the config stored with its last weights) other than in RESUME_MAY_CHANGE: an override, or
+    a hand edit of config.yaml. A ConfigError names each difference where it came from, rather
+    than the saved state silently winning or another model training under the same weights.
+    Both configs are compared validated, defaults filled in."""
     allowed = ", ".join(".".join(p) for p in RESUME_MAY_CHANGE)
     problems = []
-    for path, old, _ in _changed(stored, data):
+    for path, old, _ in _changed(trained.model_dump(mode="json"), cfg.model_dump(mode="json")):
         if any(path[:len(a)] == a for a in RESUME_MAY_CHANGE):
             continue
         was = "unset" if old is _ABSENT else repr(old)
-        problems.append(source.problem(path, (
+        problems.append(cfg.source.problem(path, (
             f"cannot change on --resume (the run was trained with {was}): a resumed run "
             f"continues with its own settings and saved optimizer and scheduler state; only "
             f"{allowed} may change. Start a new run to train with other settings")))
