@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from ..random import _rng
 from ..tensor import Tensor
+from ._deferred import is_deferred
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -90,12 +91,16 @@ def _float_check(tensor: Tensor, fn: str) -> None:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from U(a, b)."""
     _float_check(tensor, "uniform_")
+    if is_deferred(tensor):  # shape-only storage: nothing to fill (nn._deferred)
+        return tensor
     return _fill(tensor, _rng(generator).uniform(a, b, size=tuple(tensor.shape)))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std**2)."""
     _float_check(tensor, "normal_")
+    if is_deferred(tensor):
+        return tensor
     return _fill(tensor, _rng(generator).normal(mean, std, size=tuple(tensor.shape)))
 
 
@@ -103,6 +108,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                   b: float = 2.0, generator=None) -> Tensor:
     """Fill with N(mean, std**2) conditioned on [a, b] (draws outside are redrawn)."""
     _float_check(tensor, "trunc_normal_")
+    if is_deferred(tensor):
+        return tensor
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of "
@@ -121,6 +128,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"constant_: expected a Tensor, got {type(tensor).__name__}")
+    if is_deferred(tensor):
+        return tensor
     tensor._data[...] = val
     tensor._bump()
     return tensor
@@ -138,6 +147,8 @@ def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    if is_deferred(tensor):
+        return tensor
     return _fill(tensor, np.eye(*tuple(tensor.shape)))
 
 
@@ -149,6 +160,8 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     shape = tuple(tensor.shape)
     if shape[0] % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
+    if is_deferred(tensor):
+        return tensor
     out_per_group = shape[0] // groups
     n = min(out_per_group, shape[1])
     w = np.zeros(shape)
@@ -206,7 +219,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al.)."""
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or is_deferred(tensor):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
@@ -224,6 +237,8 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     """A 2-D tensor with N(0, std**2) entries and a fraction `sparsity` of each column zeroed."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    if is_deferred(tensor):
+        return tensor
     rows, cols = tuple(tensor.shape)
     rng = _rng(generator)
     w = rng.normal(0.0, std, size=(rows, cols))

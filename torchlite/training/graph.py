@@ -23,7 +23,7 @@ from .build import build_loss
 from .config import load_config
 from .preflight import check_one_batch
 from .prepare import prepare
-from .restore import checked_forward, model_from_checkpoint
+from .restore import check_batch_size, checked_forward, model_from_checkpoint
 from .runs import resolve_checkpoint
 
 __all__ = ["FORMATS", "draw_graph"]
@@ -101,6 +101,9 @@ def _model_and_batch(target, batch_size, device, model_code, trust_model_code):
                                              trust_model_code=trust_model_code)
     pre = info["preprocess"]
     n = batch_size or cfg.data.batch_size
+    if batch_size is None:  # the stored size is the file's word, the option the user's
+        check_batch_size(path, n, pre["input_shape"], "its config's data.batch_size",
+                         "; pass a smaller --batch-size")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, *pre["input_shape"])).astype(np.float32)
     if pre["task"] == "classification":

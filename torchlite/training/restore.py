@@ -9,6 +9,7 @@ A checkpoint never makes torchlite run code: a custom model is rebuilt from code
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torchlite
@@ -210,6 +211,9 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
     pre = info["preprocess"]
     data = DataBundle(None, None, None, pre["task"], pre.get("num_classes"), pre.get("classes"),
                       tuple(pre["input_shape"]), tuple(pre["raw_shape"]), None, pre)
+    for key in ("raw_shape", "input_shape"):
+        check_batch_size(path, 1, pre[key], f"preprocess.{key}")
+    _check_model_fits(path, cfg, data)
     model = prepare(cfg, upto="model", device="cpu", data=data, checkpoint=path).model
     state = torchlite.load(path)
     try:
@@ -219,6 +223,76 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
                               f"{_misfit(model.state_dict(), state) or exc}") from None
     model.to(device).eval()
     return model, cfg, info
+
+
+# The most values a checkpoint's metadata may make torchlite allocate for made-up inputs (a
+# sample of preprocess.input_shape for summary, a batch of them for graph) or for rebuilding a
+# synthetic dataset for eval: 256 MiB as float32, far beyond the models and data torchlite
+# trains on, far below what exhausts a machine. A crafted file asking for more is refused.
+MAX_VALUES = 1 << 26
+
+
+def check_batch_size(path, n: int, sample_shape, what: str, fix: str = "") -> None:
+    """Refuse (CheckpointError) `n` samples of `sample_shape`, as `what` in `path` describes
+    them, when they would hold more than MAX_VALUES values."""
+    values = n * math.prod(sample_shape)
+    if values > MAX_VALUES:
+        batch = f"{n:,} samples of shape {list(sample_shape)}" if n > 1 else \
+            f"samples of shape {list(sample_shape)}"
+        raise CheckpointError(f"{path}: {what} asks for {batch}, {values:,} values, more than "
+                              f"torchlite allocates for a checkpoint ({MAX_VALUES:,}){fix}")
+
+
+def _check_model_fits(path, cfg: Config, data) -> None:
+    """Refuse, before any weight is allocated, a stored config whose model holds more values
+    than the checkpoint's tensors: the model is built once with deferred storage (shapes only,
+    nothing allocated or initialised) and its state_dict compared with the file's header.
+
+    A model that cannot be built that way (custom code that writes into its own weights in
+    __init__, or a config the real build rejects with its own message) is not checked here;
+    tensors a custom model makes itself (torchlite.zeros, randn, ...) are allocated even here:
+    only the layers' own storage is deferred. Custom code runs twice (here and for real).
+    """
+    from torchlite.nn._deferred import deferred_storage
+    from torchlite.serialization import read_header
+
+    try:
+        with deferred_storage():
+            want = build_model(cfg, data).state_dict()
+    except Exception:  # the real build, next, reports it as it always has
+        return
+    have = {t.name: t for t in read_header(path).tensors}
+    n_want = sum(math.prod(t.shape) for t in want.values())
+    n_have = sum(math.prod(t.shape) for t in have.values())
+    if n_want > n_have:
+        detail = _misfit(want, have)
+        raise CheckpointError(f"{path}: the weights do not fit the model in its config: its "
+                              f"config describes {n_want:,} values, the checkpoint holds "
+                              f"{n_have:,}{f' ({detail})' if detail else ''}")
+
+
+def check_stored_dataset(path, cfg: Config) -> None:
+    """Refuse to rebuild a checkpoint's synthetic dataset (eval without --data) whose stored
+    options ask for more than MAX_VALUES values: the sizes come from the file, so a crafted one
+    could ask for any amount. The real data files a config names are read as they are."""
+    import inspect
+
+    info = registry.DATASETS.get(cfg.data.dataset)
+    if info is None or info.source != "synthetic":
+        return
+    defaults = {k: p.default for k, p in
+                inspect.signature(registry.import_object(info.target)).parameters.items()}
+    opts = {**defaults, **cfg.data.options}
+    n, d = opts["n_samples"], opts.get("n_features", 2)
+    k = opts.get("n_classes", opts.get("centers", 2))
+    k = k if isinstance(k, int) else 2
+    values = n * (d + opts.get("n_targets", 1) + 1) + k * d  # inputs, targets, labels, centres
+    if values > MAX_VALUES:
+        given = ", ".join(f"{key}: {v}" for key, v in cfg.data.options.items())
+        raise CheckpointError(f"{path}: its config's dataset {cfg.data.dataset} ({given}) "
+                              f"would hold {values:,} values, more than torchlite rebuilds for "
+                              f"a checkpoint ({MAX_VALUES:,}); evaluate it on a file with "
+                              "--data")
 
 
 def _misfit(want: dict, have: dict) -> str:

@@ -6,6 +6,7 @@ from ...autograd import grad_mode
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from .._deferred import is_deferred
 from ..module import Module
 from ..parameter import Parameter
 from ._factory import param
@@ -58,7 +59,7 @@ class Embedding(Module):
         self._fill_padding_idx_with_zero()
 
     def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
+        if self.padding_idx is not None and not is_deferred(self.weight):
             with grad_mode.no_grad():
                 self.weight._data[self.padding_idx] = 0
                 self.weight._bump()

@@ -12,6 +12,7 @@ from ... import backend
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from .._deferred import is_deferred
 from ..module import Module
 from ._factory import empty, param
 
@@ -64,7 +65,7 @@ class _NormBase(Module):
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
+        if self.track_running_stats and not is_deferred(self.running_mean):
             self.running_mean._data.fill(0)
             self.running_var._data.fill(1)
             self.num_batches_tracked._data.fill(0)
