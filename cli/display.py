@@ -273,8 +273,9 @@ def bench_table(rep: dict) -> None:
                     f"threads {threads}, device {m['device']}; Python {m['python']}, NumPy "
                     f"{m['numpy']}, {torch}", box=box.SIMPLE_HEAD, padding=(0, 1),
               pad_edge=False, title_justify="left")
+    profiled = bool(m.get("profile"))  # --profile: torchlite again, with the profiler recording
     for c in ("suite/row", "torchlite ms", "floor ms", "torch ms", "tl/floor", "tl/torch", "spread",
-              "n"):
+              "n") + (("profiled ms", "prof/tl") if profiled else ()):
         t.add_column(c, justify="left" if c == "suite/row" else "right", no_wrap=True)
     rates = []
     for r in rep["rows"]:
@@ -288,20 +289,25 @@ def bench_table(rep: dict) -> None:
                     for fw in ("torchlite", "floor", "torch")),
                   _ratio(ratio.get("torchlite/floor")), _ratio(ratio.get("torchlite/torch")),
                   "-" if spread is None else f"±{spread:.0f}%",
-                  str(tl["n"]) if tl else "-")
+                  str(tl["n"]) if tl else "-",
+                  *((_ms(times["profiled"]["median_ms"]) if "profiled" in times else "-",
+                     _ratio(ratio.get("profiled/torchlite"))) if profiled else ()))
         per_s = {fw: v["samples_per_s"] for fw, v in times.items() if "samples_per_s" in v}
         if per_s:
             rates.append(f"{r['suite']}/{r['name']}: samples/s " + ", ".join(
                 f"{fw} {_rate(v)}" for fw, v in per_s.items()))
     con = _console()
     if not con.is_terminal:  # rich's default of 80 columns for pipes would cut columns short
-        con.width = max(con.width, 100)
+        con.width = max(con.width, 126 if profiled else 100)
     con.print(t)
     floor = "CuPy" if m["device"] == "cuda" else "NumPy"
     con.print(f"tl/floor, tl/torch: torchlite's median time over the floor's and PyTorch's (below "
               f"1: torchlite is faster). floor: the same math in hand-written {floor}.")
     con.print("spread: half the interquartile range of torchlite's times, as % of its median. "
               "n: timed steps per framework.")
+    if profiled:
+        con.print("profiled: torchlite with torchlite.profiler recording every step; prof/tl: "
+                  "its time over torchlite's (the torchlite column: profiler off).")
     for line in rates:
         con.print(line)
     status = m.get("torch_status")

@@ -268,6 +268,9 @@ def bench(
         None, min=0, help="Threads for every framework (default: all CPUs; 0: each library's "
         "own default)."),
     no_torch: bool = typer.Option(False, "--no-torch", help="Leave PyTorch out."),
+    profile: bool = typer.Option(
+        False, "--profile", help="Also time torchlite with torchlite.profiler recording every "
+        "step: the profiler's cost (prof/tl) beside the profiler-off times."),
     quick: bool = typer.Option(False, "--quick", hidden=True,
                                help="Tiny problem sizes: checks the harness, not speed."),
 ) -> None:
@@ -290,7 +293,7 @@ def bench(
         try:
             return benchmark.run(names, device=device, repeat=repeat, threads=threads,
                                  use_torch=not no_torch, quick=quick,
-                                 progress=display.bench_progress)
+                                 progress=display.bench_progress, profile=profile)
         except KeyboardInterrupt:  # the workers are stopped already; there is nothing to save
             display.error("interrupted")
             raise typer.Exit(130) from None

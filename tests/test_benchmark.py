@@ -77,6 +77,20 @@ def test_suites_compare_with_torch():
         check_row(r, {"torchlite", "floor", "torch"})
 
 
+def test_profile_adds_torchlite_with_the_profiler_recording():
+    rep = benchmark.run(["mlp", "startup"], use_torch=False, profile=True, **TINY)
+    assert rep.machine["profile"] is True
+    for r in rep.to_dict()["rows"]:
+        if r["suite"] == "startup":  # nothing of torchlite's ops runs there
+            check_row(r, {"torchlite", "floor"})
+            continue
+        assert set(r["times"]) == {"torchlite", "floor", "profiled"}
+        assert set(r["ratios"]) == {"torchlite/floor", "profiled/torchlite"}
+        assert r["ratios"]["profiled/torchlite"] == pytest.approx(
+            r["times"]["profiled"]["median_ms"] / r["times"]["torchlite"]["median_ms"])
+    assert benchmark.run("optim", use_torch=False, **TINY).machine["profile"] is False
+
+
 def test_torch_missing_in_the_workers_is_a_dash_not_an_error(tmp_path, monkeypatch):
     (tmp_path / "torch.py").write_text("raise ImportError('no torch here')\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # shadows a real torch in the workers only

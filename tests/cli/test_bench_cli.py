@@ -41,6 +41,14 @@ def test_bench_table():
         assert text in out, text
 
 
+def test_bench_profile_shows_the_profilers_cost():
+    r = runner.invoke(app, ["bench", "--suite", "optim", "--profile", *QUICK])
+    assert r.exit_code == 0, r.output
+    for text in ("profiled ms", "prof/tl", "optim/adam", "profiler recording every step"):
+        assert text in r.stdout, text
+    assert "prof/tl" not in runner.invoke(app, ["bench", "--suite", "optim", *QUICK]).stdout
+
+
 @pytest.mark.skipif(torchlite.cuda.is_available(), reason="a GPU is present")
 def test_bench_cuda_without_a_gpu_is_one_line_and_exit_2():
     r = runner.invoke(app, ["bench", "--device", "cuda", "--suite", "mlp", *QUICK])

@@ -32,7 +32,8 @@ __all__ = ["FRAMEWORKS", "SUITES", "BenchReport", "BenchmarkError", "RowResult",
 def run(suites: str | Iterable[str] | None = None, *, device: str = "cpu",
         repeat: int | None = None, warmup: int | None = None, threads: int | None = None,
         use_torch: bool = True, quick: bool = False,
-        progress: Callable[[int, int, RowResult], None] | None = None) -> BenchReport:
+        progress: Callable[[int, int, RowResult], None] | None = None,
+        profile: bool = False) -> BenchReport:
     """Run benchmark suites and return their results.
 
     Args:
@@ -50,6 +51,9 @@ def run(suites: str | Iterable[str] | None = None, *, device: str = "cpu",
         quick: tiny problem sizes (narrow layers, small batches, few samples) that check the
             harness in seconds; the times then mean little.
         progress: called as progress(done, total, row_result) after each row.
+        profile: also run torchlite with torchlite.profiler recording every step (framework
+            "profiled", ratio "profiled/torchlite": what profiling costs; the torchlite column
+            is the profiler-off figure). The startup rows have no profiled side.
     Raises:
         ValueError: an unknown suite or device, or a negative count.
         RuntimeError: device "cuda" without a usable GPU ("CUDA is not available: ...").
@@ -70,4 +74,5 @@ def run(suites: str | Iterable[str] | None = None, *, device: str = "cpu",
                                   or value < low):
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     names = list(dict.fromkeys(names))  # a suite named twice runs once
-    return run_suites(names, device, repeat, warmup, threads, use_torch, quick, progress)
+    return run_suites(names, device, repeat, warmup, threads, use_torch, quick, progress,
+                      profile)

@@ -19,6 +19,8 @@ import numpy as np
 from ..errors import BenchmarkError as BenchmarkError  # defined with the other errors
 
 FRAMEWORKS = ("torchlite", "floor", "torch")
+# torchlite with the profiler recording (`torchlite bench --profile`): what profiling costs
+PROFILED = "profiled"
 SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup")
 SEED = 0
 
@@ -48,7 +50,7 @@ class Env:
     def __init__(self, framework: str, device: str) -> None:
         from .. import backend
 
-        if framework not in FRAMEWORKS:
+        if framework not in FRAMEWORKS and framework != PROFILED:
             raise ValueError(f"unknown framework {framework!r}")
         self.framework, self.device = framework, device
         self._backend = backend
@@ -56,7 +58,7 @@ class Env:
             import torch
 
             self.lib = torch
-        elif framework == "torchlite":
+        elif framework in ("torchlite", PROFILED):
             import torchlite
 
             self.lib = torchlite

@@ -41,7 +41,8 @@ class Timing:
 
 @dataclass
 class RowResult:
-    """One row: the times of each framework that ran it (frameworks: torchlite, floor, torch)."""
+    """One row: the times of each framework that ran it (frameworks: torchlite, floor, torch,
+    and `profiled`, torchlite with the profiler recording, under `--profile`)."""
 
     suite: str
     name: str
@@ -51,12 +52,17 @@ class RowResult:
 
     @property
     def ratios(self) -> dict[str, float]:
-        """torchlite's median time over the floor's and PyTorch's (below 1: torchlite faster)."""
+        """torchlite's median time over the floor's and PyTorch's (below 1: torchlite faster);
+        with the profiled run, `profiled/torchlite`: the profiler's cost as a factor."""
         tl = self.times.get("torchlite")
         if tl is None:
             return {}
-        return {f"torchlite/{k}": tl.median_ms / t.median_ms for k, t in self.times.items()
-                if k != "torchlite" and t.median_ms > 0}
+        out = {f"torchlite/{k}": tl.median_ms / t.median_ms for k, t in self.times.items()
+               if k not in ("torchlite", "profiled") and t.median_ms > 0}
+        prof = self.times.get("profiled")
+        if prof is not None and tl.median_ms > 0:
+            out["profiled/torchlite"] = prof.median_ms / tl.median_ms
+        return out
 
     def to_dict(self) -> dict:
         return {"suite": self.suite, "name": self.name, "description": self.description,
@@ -99,7 +105,7 @@ def cpu_count() -> int:
 
 
 def machine(device: str, threads: int, worker_info: dict, torch_status: str,
-            threads_requested: int | None = None) -> dict:
+            threads_requested: int | None = None, profile: bool = False) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -121,4 +127,5 @@ def machine(device: str, threads: int, worker_info: dict, torch_status: str,
         "torchlite": tl_version,
         "torch": torch_info.get("versions", {}).get("torch"),
         "torch_status": torch_status,
+        "profile": profile,  # a `profiled` column: torchlite with the profiler recording
     }

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from ._common import FRAMEWORKS, BenchmarkError, RowSpec, suite_module
+from ._common import FRAMEWORKS, PROFILED, BenchmarkError, RowSpec, suite_module
 from ._report import BenchReport, RowResult, Timing, cpu_count, machine
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -197,13 +197,15 @@ def measure(workers: list[Worker], row: RowSpec, repeat: int, warmup: int, block
                     time.sleep(settle)
                 times[w.framework] += w.call(what, cmd="time", n=n)["times"]
         turn += 1
-    timings = {fw: Timing.of(times[fw], row.samples) for fw in FRAMEWORKS if fw in times}
+    timings = {fw: Timing.of(times[fw], row.samples) for fw in (*FRAMEWORKS, PROFILED)
+               if fw in times}
     return RowResult(row.suite, row.name, row.description, timings, reference)
 
 
 def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int | None,
                threads: int | None, use_torch: bool, quick: bool,
-               progress: Callable[[int, int, RowResult], None] | None) -> BenchReport:
+               progress: Callable[[int, int, RowResult], None] | None,
+               profile: bool = False) -> BenchReport:
     if device == "cuda":
         from .. import backend
 
@@ -214,6 +216,8 @@ def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int |
     threads = cpu_count() if threads is None else min(threads, cpu_count())
     rows = [row for s in suites for row in suite_module(s).rows(quick)]
     frameworks = [fw for fw in FRAMEWORKS if use_torch or fw != "torch"]
+    if profile:
+        frameworks.append(PROFILED)
     workers, info, torch_status = start_workers(frameworks, device, threads,
                                                 worker_environ(threads))
     results = []
@@ -229,5 +233,5 @@ def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int |
     finally:
         for w in workers:
             w.close()
-    return BenchReport(machine(device, threads, info, torch_status, requested), results)
+    return BenchReport(machine(device, threads, info, torch_status, requested, profile), results)
 

@@ -17,6 +17,10 @@ why} when it cannot run here (PyTorch not installed, no GPU). Commands:
     {"cmd": "time", "n": N}                    N timed steps; reply {"ok": true, "times": [s...]}
     {"cmd": "quit"}                            exit (so does the end of stdin)
 
+The `profiled` framework is torchlite with torchlite.profiler recording every step; each command
+gets a fresh profile (started and stopped outside the timed steps), so that the events of one
+block do not pile up into the next one's times.
+
 A failing command replies {"ok": false, "error": message, "traceback": text}.
 """
 
@@ -31,7 +35,7 @@ import traceback
 
 import numpy as np
 
-from ._common import Env, suite_module
+from ._common import PROFILED, Env, suite_module
 
 
 class Unavailable(Exception):
@@ -56,7 +60,7 @@ def start(framework: str, device: str, threads: int) -> tuple[Env, dict]:
             torch.set_num_threads(threads)
         versions["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
-    elif framework == "torchlite":
+    elif framework in ("torchlite", PROFILED):
         import torchlite
 
         if threads:  # its own intra-op pool (chunked optimizer updates), as torch's above
@@ -76,8 +80,28 @@ def timed_steps(case, env: Env, n: int) -> list[float]:
     return out
 
 
+class Recording:
+    """The profile a `profiled` worker runs its commands under: a new one for each."""
+
+    def __init__(self) -> None:
+        self.prof = None
+
+    def restart(self) -> None:
+        from torchlite import profiler
+
+        self.stop()
+        self.prof = profiler.profile()
+        self.prof.start()
+
+    def stop(self) -> None:
+        if self.prof is not None:
+            self.prof.stop()
+            self.prof = None
+
+
 def serve(env: Env, reply) -> None:
     case = None
+    recording = Recording() if env.framework == PROFILED else None
     while True:
         line = sys.stdin.readline()
         if not line:
@@ -87,6 +111,8 @@ def serve(env: Env, reply) -> None:
         if cmd == "quit":
             return
         try:
+            if recording is not None:
+                recording.restart()
             if cmd == "setup":
                 case = None  # free the previous row (10M-parameter rows are large) first
                 gc.collect()
