@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import struct
 
 import numpy as np
@@ -11,6 +12,7 @@ from safetensors.numpy import load_file, save_file
 import torchlite
 from torchlite.serialization import (
     DIGEST_KEY,
+    MAX_METADATA_DEPTH,
     CheckpointError,
     read_metadata,
     stale_temp_files,
@@ -340,6 +342,96 @@ def test_corrupted_torchlite_metadata(tmp_path):
               metadata={"torchlite": json.dumps({"skeleton": {"__tensor__": "zz"}})})
     with pytest.raises(CheckpointError, match="missing tensor 'zz'"):
         torchlite.load(path)
+
+
+def _crafted(tmp_path, metadata: dict, names=("w",)):
+    """A file as another writer (or an attacker) makes it: no torchlite digest to check."""
+    path = tmp_path / "crafted.safetensors"
+    save_file({n: np.ones(1, np.float32) for n in names}, str(path), metadata=metadata)
+    return path
+
+
+def _nested_lists(depth: int) -> str:
+    return "[" * depth + "]" * depth  # (built as text: json itself would recurse)
+
+
+def _skeleton(text: str) -> dict:
+    return {"torchlite": '{"version": "1", "skeleton": ' + text + "}"}
+
+
+@pytest.mark.parametrize("metadata, names, what", [
+    ({"torchlite": "[" * 200_000}, ("w",), "the 'torchlite' entry nests more than 100 levels"),
+    ({"torchlite": "[1, 2]"}, ("w",), r"the 'torchlite' entry is a list \(\[1, 2\]\), "
+                                       "expected a JSON object"),
+    ({"torchlite": "{oops"}, ("w",), "the 'torchlite' entry is not JSON"),
+    ({"torchlite": "1" * 5000}, ("w",), "the 'torchlite' entry is not JSON"),  # digit limit
+    (_skeleton(_nested_lists(900)), ("w",), "the 'torchlite' entry nests more than 100 levels"),
+    (_skeleton('{"__dict__": 5}'), ("w",), r"a '__dict__' entry is a number \(5\), expected a "
+                                             "list of \\[key, value\\] pairs"),
+    (_skeleton('{"__dict__": [["a"]]}'), ("w",), "a '__dict__' entry holds a list"),
+    (_skeleton('{"__dict__": [[["k"], 1]]}'), ("w",), "a '__dict__' entry holds a list .* "
+                                                   "with a string or integer key"),
+    (_skeleton('{"__dict__": [[true, 1]]}'), ("w",), "a '__dict__' entry holds a list .* "
+                                                  "with a string or integer key"),
+    (_skeleton('{"__tuple__": {"a": 1}}'), ("w",), "a '__tuple__' entry is an object"),
+    (_skeleton('{"__tensor__": ["w"]}'), ("w",), "a '__tensor__' reference is a list"),
+    (_skeleton('{"__tensor__": 1}'), ("1",), "a '__tensor__' reference is a number"),
+    (_skeleton('{"__tensor__": "zz"}'), ("w",), "it refers to a missing tensor 'zz'"),
+    (_skeleton('{"x": 1}'), ("w",), "an object in the skeleton is none of __tensor__, "
+                                   "__dict__ or __tuple__"),
+    ({"torchlite": json.dumps({"skeleton": None, "order": [1]})}, ("1",),
+     r"'order' is a list \(\[1\]\), expected a list of tensor names"),
+    ({"torchlite": json.dumps({"skeleton": None, "order": "w"})}, ("w",), "'order' is a string"),
+])
+def test_crafted_torchlite_metadata(tmp_path, metadata, names, what):
+    # Each of these once escaped as a RecursionError, TypeError or KeyError (an "internal
+    # error" in the CLI); the CLI maps CheckpointError to exit 3.
+    path = _crafted(tmp_path, metadata, names)
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(path))}: checkpoint metadata "
+                                              f"is malformed: {what}"):
+        torchlite.load(path)
+
+
+@pytest.mark.parametrize("value", ["[" * 200_000, _nested_lists(900), "[1]", "{oops"])
+def test_crafted_digest_entry(tmp_path, value):
+    path = _crafted(tmp_path, {DIGEST_KEY: value})
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(path))} is corrupt: its digest "
+                                              f"entry '{DIGEST_KEY}' is unreadable"):
+        torchlite.load(path)
+    with pytest.raises(CheckpointError, match="is unreadable"):
+        read_metadata(path)
+
+
+def test_metadata_depth_limit_is_exact(tmp_path):
+    # the "torchlite" object is one level, the skeleton the rest
+    ok = _crafted(tmp_path, _skeleton(_nested_lists(MAX_METADATA_DEPTH - 1)))
+    out = torchlite.load(ok)
+    for _ in range(MAX_METADATA_DEPTH - 2):
+        assert out == [out[0]]
+        out = out[0]
+    assert out == []
+    bad = _crafted(tmp_path, _skeleton(_nested_lists(MAX_METADATA_DEPTH)))
+    with pytest.raises(CheckpointError, match="nests more than 100 levels deep"):
+        torchlite.load(bad)
+
+
+def test_save_refuses_a_state_that_load_would_refuse(tmp_path):
+    def nested(levels):
+        state = {"w": torchlite.ones(1)}
+        for _ in range(levels):
+            state = {"k": state, "n": 1}
+        return state
+
+    # three JSON levels per dict, one for the entry, one for a tensor's reference
+    deepest = (MAX_METADATA_DEPTH - 2) // 3 - 1
+    torchlite.save(nested(deepest), tmp_path / "ok.safetensors")
+    out = torchlite.load(tmp_path / "ok.safetensors")
+    for _ in range(deepest):
+        out = out["k"]
+    assert out["w"].tolist() == [1.0]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        torchlite.save(nested(deepest + 1), tmp_path / "deep.safetensors")
+    assert not (tmp_path / "deep.safetensors").exists()
 
 
 # --------------------------------------------------------------------------------------------

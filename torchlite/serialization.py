@@ -42,6 +42,10 @@ DIGEST_KEY = "torchlite_digest"
 _DIGEST_ALGORITHM = "sha256"
 _JSON_OBJECT_START = re.compile(rb"[ \t\n\r]*\{")
 _MAX_SIZE = 2 ** 63 - 1  # NumPy's limit on an array's extent in bytes (the format's: 2**64 - 1)
+# How deeply one metadata value (JSON in a string, which the header's own depth limit does not
+# see) may nest. Decoding recurses once per level, so this keeps a crafted file far from Python's
+# recursion limit; what torchlite writes nests a few levels per dict of a state (3 JSON levels).
+MAX_METADATA_DEPTH = 100
 
 # the safetensors dtypes torchlite has (BF16 reads as float32), as NumPy dtypes
 _FROM_ST: dict[str, np.dtype] = {
@@ -116,6 +120,9 @@ def save(obj, f, metadata: dict | None = None) -> None:
     info = {"version": FORMAT_VERSION, "skeleton": skeleton, "digest": _DIGEST_ALGORITHM}
     if flat:  # safetensors orders its header by dtype and name; load gives back the dict's order
         info["order"] = list(tensors)
+    elif _json_depth(info) > MAX_METADATA_DEPTH:  # never write a file that load refuses
+        raise ValueError(f"save: the state is nested too deeply to store (its structure would "
+                         f"nest more than {MAX_METADATA_DEPTH} levels of JSON, three per dict)")
     meta = {"format": "pt", _META_KEY: json.dumps(info)}
     for k, v in (metadata or {}).items():
         if str(k) in (_META_KEY, DIGEST_KEY):
@@ -353,19 +360,18 @@ def _stored_digest(path, header: sth.Header) -> dict | None:
     raw = meta.get(DIGEST_KEY)
     if raw is None:
         try:
-            info = json.loads(meta.get(_META_KEY, "{}"))
-        except json.JSONDecodeError:
+            info = parse_metadata_json(path, meta.get(_META_KEY, "{}"), _META_KEY)
+        except CheckpointError:
             return None  # load reports the broken entry itself
         if isinstance(info, dict) and "digest" in info:
             _corrupt(path, f"its digest entry '{DIGEST_KEY}' is missing")
         return None
     try:
-        digest = json.loads(raw)
-        ok = digest["algorithm"] == _DIGEST_ALGORITHM and all(
-            isinstance(digest[k], str) for k in ("data", "header"))
-    except (json.JSONDecodeError, TypeError, KeyError):
-        ok = False
-    if not ok:
+        digest = parse_metadata_json(path, raw, DIGEST_KEY)
+    except CheckpointError:
+        digest = None
+    if not (isinstance(digest, dict) and digest.get("algorithm") == _DIGEST_ALGORITHM
+            and all(isinstance(digest.get(k), str) for k in ("data", "header"))):
         _corrupt(path, f"its digest entry '{DIGEST_KEY}' is unreadable")
     return digest
 
@@ -411,31 +417,113 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     raw = meta.get(_META_KEY)
     if raw is None:
         return tensors
-    try:
-        info = json.loads(raw)
-        skeleton = info.get("skeleton")
-    except (json.JSONDecodeError, AttributeError) as exc:
-        _fail(path, f"corrupted torchlite metadata ({exc})")
+    info = parse_metadata_json(path, raw, _META_KEY)
+    if not isinstance(info, dict):
+        raise malformed(path, f"the '{_META_KEY}' entry is {_kind(info)}, expected a JSON object")
+    skeleton = info.get("skeleton")
     if skeleton is None:
         order = info.get("order")
-        if isinstance(order, list) and sorted(map(str, order)) == sorted(tensors):
+        if order is None:
+            return tensors
+        if not isinstance(order, list) or not all(isinstance(k, str) for k in order):
+            raise malformed(path, f"'order' is {_kind(order)}, expected a list of tensor names")
+        # (names that are not the file's tensors, as after another tool added one: header order)
+        if sorted(order) == sorted(tensors):
             return {k: tensors[k] for k in order}  # the saved dict's order, as torch.load
         return tensors
     return _decode(skeleton, tensors, path)
 
 
 def _decode(node, tensors, path):
+    """The value that `_encode` turned into `node`, its tensors taken from `tensors`. The
+    nesting is bounded by parse_metadata_json, so the recursion is too."""
     if isinstance(node, dict):
         if "__tensor__" in node:
             name = node["__tensor__"]
+            if not isinstance(name, str):
+                raise malformed(path, f"a '__tensor__' reference is {_kind(name)}, expected a "
+                                      "tensor name")
             if name not in tensors:
-                _fail(path, f"metadata refers to a missing tensor '{name}'")
+                raise malformed(path, f"it refers to a missing tensor '{_shorten(name)}'")
             return tensors[name]
         if "__dict__" in node:
-            return {k: _decode(v, tensors, path) for k, v in node["__dict__"]}
+            pairs = node["__dict__"]
+            if not isinstance(pairs, list):
+                raise malformed(path, f"a '__dict__' entry is {_kind(pairs)}, expected a list "
+                                      "of [key, value] pairs")
+            for pair in pairs:
+                if not (isinstance(pair, list) and len(pair) == 2
+                        and isinstance(pair[0], (str, int)) and not isinstance(pair[0], bool)):
+                    raise malformed(path, f"a '__dict__' entry holds {_kind(pair)}, expected a "
+                                          "[key, value] pair with a string or integer key")
+            return {k: _decode(v, tensors, path) for k, v in pairs}
         if "__tuple__" in node:
-            return tuple(_decode(v, tensors, path) for v in node["__tuple__"])
-        _fail(path, "corrupted torchlite metadata (unknown node)")
+            items = node["__tuple__"]
+            if not isinstance(items, list):
+                raise malformed(path, f"a '__tuple__' entry is {_kind(items)}, expected a list")
+            return tuple(_decode(v, tensors, path) for v in items)
+        raise malformed(path, "an object in the skeleton is none of __tensor__, __dict__ or "
+                              "__tuple__")
     if isinstance(node, list):
         return [_decode(v, tensors, path) for v in node]
     return node
+
+
+# ----------------------------------------------------------------------------------------------
+# metadata values
+
+
+def malformed(path, what: str) -> CheckpointError:
+    """The error for metadata that is not what torchlite wrote: names the file and the problem."""
+    return CheckpointError(f"{path}: checkpoint metadata is malformed: {what}")
+
+
+def parse_metadata_json(path, text: str, key: str):
+    """Metadata value `text` (under `key` in file `path`) parsed as JSON. Every JSON value that
+    torchlite reads from a file's metadata goes through here: text that is not JSON, or that
+    nests more than MAX_METADATA_DEPTH levels, raises CheckpointError naming the file (json
+    itself would recurse into a RecursionError on '[' * 100000)."""
+    too_deep = malformed(path, f"the '{key}' entry nests more than {MAX_METADATA_DEPTH} "
+                               "levels deep")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:  # not JSON, or an integer past Python's digit limit
+        raise malformed(path, f"the '{key}' entry is not JSON ({_shorten(str(exc))})") from None
+    if _json_depth(value) > MAX_METADATA_DEPTH:
+        raise too_deep
+    return value
+
+
+def _json_depth(value) -> int:
+    """How deeply a parsed JSON value nests (0 for a scalar, 1 for a flat list or object),
+    computed without recursion; stops counting past MAX_METADATA_DEPTH."""
+    depth, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            items = v.values()
+        elif isinstance(v, list):
+            items = v
+        else:
+            continue
+        if d > depth:
+            depth = d
+            if depth > MAX_METADATA_DEPTH:
+                break
+        stack.extend((x, d + 1) for x in items if isinstance(x, (dict, list)))
+    return depth
+
+
+def _kind(value) -> str:
+    """A short description of a JSON value for a message: its type, and the value if short."""
+    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+    if isinstance(value, (dict, list)) and (len(value) > 8 or _json_depth(value) > 4):
+        return kind
+    return kind if value is None else f"{kind} ({_shorten(json.dumps(value), 40)})"
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import torchlite
-from torchlite.serialization import CheckpointError, read_metadata
+from torchlite.serialization import CheckpointError, malformed, parse_metadata_json, read_metadata
 
 FORMAT_VERSION = 1
 _KEY = "torchlite_checkpoint"
@@ -41,10 +41,9 @@ def read_checkpoint_info(path) -> dict:
             f"{path}: a safetensors file without torchlite training metadata (no config); "
             "eval and infer need a checkpoint written by `torchlite train`"
         )
-    try:
-        info = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: corrupted checkpoint metadata ({exc})") from None
+    info = parse_metadata_json(path, raw, _KEY)
+    if not isinstance(info, dict):
+        raise malformed(path, "expected a JSON object")
     version = info.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is not supported "
