@@ -157,10 +157,12 @@ def test_custom_model_errors_name_the_users_code(runs, tmp_path, mode, fragment,
 # -- strict JSON in eval/report.json (item 10) ---------------------------------------------------
 def test_report_json_has_no_bare_nan(runs, tmp_path):
     # an infinite output bias: logits inf - inf = NaN, so the loss is NaN
-    ckpt = rewrite(best(runs["digits"]), tmp_path / "w.safetensors", lambda info: None,
+    run = tmp_path / "run"
+    shutil.copytree(runs["digits"], run)
+    ckpt = rewrite(best(run), best(run), lambda info: None,
                    weights=lambda k, v: np.full_like(v, np.inf) if k.endswith("2.bias") else v)
     rep = api.evaluate_checkpoint(ckpt)
-    text = (tmp_path / "eval" / "report.json").read_text()
+    text = (run / "eval" / "report.json").read_text()
 
     def refuse(name):
         raise AssertionError(f"bare {name} in report.json")
@@ -204,3 +206,12 @@ def test_eval_never_writes_its_report_through_a_link(runs, tmp_path):
     assert rep["report_error"].startswith(f"{run / 'eval'} is a symbolic link (to {elsewhere})")
     assert [p.name for p in elsewhere.iterdir()] == ["report.json"]
     assert (elsewhere / "report.json").read_text() == "someone's file"
+
+
+def test_a_checkpoint_outside_a_run_folder_gets_no_eval_folder(runs, tmp_path):
+    ckpt = tmp_path / "downloaded.safetensors"
+    shutil.copy(best(runs["digits"]), ckpt)
+    rep = api.evaluate_checkpoint(ckpt)
+    assert rep["accuracy"] > 0 and rep["report_dir"] is None
+    assert rep["report_error"].startswith(f"{ckpt} is not inside a run folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["downloaded.safetensors"]

@@ -183,8 +183,13 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
         for name in ("mse", "rmse", "mae", "r2"):
             report[name] = M.compute_metric(name, outs, tgts)
     report = json_safe(report)  # NaN/inf as null: report.json and `eval --json` stay JSON
-    out_dir = RunPaths(run_dir_of(path)).eval_dir
+    run = RunPaths(run_dir_of(path))
+    out_dir = run.eval_dir
     try:
+        if not run.config.is_file():  # a downloaded file: no eval/ beside it, in ~/Downloads
+            raise RunFolderError(f"{path} is not inside a run folder (no config.yaml beside "
+                                 "its weights/ folder), so the report is not saved; --json "
+                                 "prints it")
         _write_report(out_dir, report)
     except RunFolderError as exc:  # eval/ (or a report file) is a link: nothing written
         report["report_dir"] = None
