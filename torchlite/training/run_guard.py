@@ -216,7 +216,7 @@ def _read_holder(fd: int) -> dict | None:
         if text:
             try:
                 info = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # anyone may write into the file
                 info = None
             if isinstance(info, dict):
                 return info
