@@ -188,12 +188,18 @@ def temp_path(path, token: str) -> Path:
     return path.parent / f".{path.name}.{token}.tmp"
 
 
+def temp_name_pattern(names: str) -> re.Pattern:
+    """The names of the temporary files (see `temp_path`) of the files whose names match the
+    regular expression `names`."""
+    return re.compile(r"\.(?:" + names + r")\.[0-9a-f]{8}\.tmp")
+
+
 def stale_temp_files(path) -> list[Path]:
     """Temporary files of `path` (see `temp_path`) that a killed write left behind (SIGKILL or
     power loss between creating and renaming one). Safe to delete when nothing is writing
     `path`."""
     path = Path(path)
-    pattern = re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{8}\.tmp")
+    pattern = temp_name_pattern(re.escape(path.name))
     try:
         names = os.listdir(path.parent)
     except FileNotFoundError:

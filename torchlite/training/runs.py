@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointNotFoundError, DataError, UsageError
-from ..serialization import atomic_write_bytes, writing
+from ..serialization import atomic_write_bytes, temp_name_pattern, writing
 from .loader import dump_yaml
 from .run_guard import RunFolderBusyError, RunFolderError, RunLock, link_error, open_no_follow
 
@@ -119,8 +119,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
 _EPOCH_WEIGHTS = re.compile(r"^epoch_\d+" + re.escape(WEIGHTS_SUFFIX) + "$")
 # what serialization's atomic writer leaves behind when killed mid-save (.<name>.<8 hex>.tmp),
 # for the files a run writes; other files that look alike are not ours to delete
-_RUN_TEMP = re.compile(r"^\.(config\.yaml|metrics\.csv|summary\.json|"
-                       r"(best|last|last_state|epoch_\d+)\.safetensors)\.[0-9a-f]{8}\.tmp$")
+_RUN_TEMP = temp_name_pattern(r"config\.yaml|metrics\.csv|summary\.json|"
+                              r"(?:best|last|last_state|epoch_\d+)\.safetensors")
 
 
 def create_run_dir(root: str | Path, name: str, exist_ok: bool = False,
@@ -240,7 +240,7 @@ def clear_stale_temps(paths: RunPaths) -> None:
             continue
         for name in names:
             f = folder / name
-            if not _RUN_TEMP.match(name):
+            if not _RUN_TEMP.fullmatch(name):
                 continue
             with writing(f), contextlib.suppress(FileNotFoundError):
                 if stat.S_ISREG(os.lstat(f).st_mode):
