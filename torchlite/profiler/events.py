@@ -35,13 +35,17 @@ class FunctionEvent:
     events around it, on a GPU), `cpu_parent` and `cpu_children`.
     """
 
-    def __init__(self, id: int, name: str, kind: str, thread: int, start_us: float,
+    __slots__ = ("id", "name", "kind", "thread", "start_us", "end_us", "input_shapes", "stack",
+                 "cpu_memory_usage", "device_time_total", "device_index", "device_start_us",
+                 "cpu_parent", "cpu_children", "count", "_t0", "_t1")
+
+    def __init__(self, id: int, name: str, kind: str, thread: int,
                  input_shapes: list | None = None, stack: list[str] | None = None) -> None:
         self.id = id
         self.name = name
         self.kind = kind
         self.thread = thread
-        self.time_range = Interval(start_us, start_us)
+        self.start_us = self.end_us = 0.0  # since the profile started
         self.input_shapes = input_shapes if input_shapes is not None else []
         self.stack = stack if stack is not None else []
         self.cpu_memory_usage = 0
@@ -51,6 +55,11 @@ class FunctionEvent:
         self.cpu_parent: FunctionEvent | None = None
         self.cpu_children: list[FunctionEvent] = []
         self.count = 1
+        self._t0 = self._t1 = 0  # perf_counter_ns while recording
+
+    @property
+    def time_range(self) -> Interval:
+        return Interval(self.start_us, self.end_us)
 
     @property
     def key(self) -> str:
@@ -62,7 +71,7 @@ class FunctionEvent:
 
     @property
     def cpu_time_total(self) -> float:
-        return self.time_range.elapsed_us()
+        return self.end_us - self.start_us
 
     @property
     def cpu_time(self) -> float:

@@ -8,9 +8,9 @@ range, the ops of a custom Function under it).
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-import threading
 import time
 from typing import Any
 
@@ -58,21 +58,12 @@ def _user_stack() -> list[str]:
     return frames
 
 
-class _Open:
-    """A span on a thread's stack: its event, and the arrays its children produced (so that
-    an output a child made is not counted twice)."""
-
-    __slots__ = ("event", "span", "child_arrays", "cuda_start")
-
-    def __init__(self, event: record.Event, span: FunctionEvent) -> None:
-        self.event = event
-        self.span = span
-        self.child_arrays: set[int] | None = None
-        self.cuda_start: Any = None
-
-
 class SpanRecorder(record.Recorder):
-    """Collects the spans of one cycle. `cuda`: time each span with CUDA events too."""
+    """Collects the spans of one cycle. `cuda`: time each span with CUDA events too.
+
+    A thread's stack holds, per open span, [event, span, ids of the arrays its children made,
+    CUDA start event]. Clock readings stay integer nanoseconds until `stop` converts them.
+    """
 
     def __init__(self, record_shapes: bool, profile_memory: bool, with_stack: bool,
                  cuda: bool) -> None:
@@ -81,8 +72,8 @@ class SpanRecorder(record.Recorder):
         self.with_stack = with_stack
         self.cuda = cuda
         self.spans: list[FunctionEvent] = []
-        self._stacks: dict[int, list[_Open]] = {}
-        self._lock = threading.Lock()
+        self._ids = itertools.count()  # next() on it is atomic: threads need no lock
+        self._stacks: dict[int, list[list]] = {}
         self._cuda_pairs: list[tuple[FunctionEvent, Any, Any]] = []
         self._cuda_ref: Any = None
         self.base_time_ns = time.time_ns()
@@ -101,84 +92,86 @@ class SpanRecorder(record.Recorder):
     def stop(self) -> EventList:
         """Stop recording; spans still open (a range the stop fell inside) end now."""
         record.remove_recorder(self)
-        now = self._us(time.perf_counter_ns())
+        now = time.perf_counter_ns()
         for stack in self._stacks.values():
             for entry in stack:
-                entry.span.time_range.end = now
+                entry[1]._t1 = now
         self._stacks.clear()
+        base = self._base
+        for span in self.spans:
+            span.start_us = (span._t0 - base) / 1e3
+            span.end_us = (span._t1 - base) / 1e3
         if self._cuda_pairs:
             self._resolve_cuda()
         return EventList(self.spans, profile_memory=self.profile_memory,
                          base_time_ns=self.base_time_ns)
 
-    def _us(self, ns: int) -> float:
-        return (ns - self._base) / 1e3
-
     # -- the hook ----------------------------------------------------------------------------
     def begin(self, event: record.Event) -> None:
-        shapes = None
-        if self.record_shapes:
-            shapes = [_shape_of(x) for x in event.inputs]
-        stack = _user_stack() if self.with_stack else None
         tid = event.thread
-        open_stack = self._stacks.get(tid)
-        if open_stack is None:
-            open_stack = self._stacks.setdefault(tid, [])
-        with self._lock:
-            span = FunctionEvent(len(self.spans), event.name, event.kind, tid, 0.0, shapes,
-                                 stack)
-            self.spans.append(span)
-        if open_stack:
-            parent = open_stack[-1].span
+        stack = self._stacks.get(tid)
+        if stack is None:
+            stack = self._stacks.setdefault(tid, [])
+        span = FunctionEvent(next(self._ids), event.name, event.kind, tid,
+                             [_shape_of(x) for x in event.inputs] if self.record_shapes else None,
+                             _user_stack() if self.with_stack else None)
+        self.spans.append(span)
+        if stack:
+            parent = stack[-1][1]
             span.cpu_parent = parent
             parent.cpu_children.append(span)
-        entry = _Open(event, span)
-        open_stack.append(entry)
+        entry = [event, span, None, None]
+        stack.append(entry)
         if self.cuda:
             from .. import backend
 
-            entry.cuda_start = backend.cuda_event_record()
-        span.time_range.start = span.time_range.end = self._us(time.perf_counter_ns())
+            entry[3] = backend.cuda_event_record()
+        span._t0 = time.perf_counter_ns()
 
     def end(self, event: record.Event) -> None:
-        now = self._us(time.perf_counter_ns())
-        open_stack = self._stacks.get(event.thread)
-        if not open_stack:
+        now = time.perf_counter_ns()
+        stack = self._stacks.get(event.thread)
+        if not stack:
             return  # it began before this recorder started
-        for i in range(len(open_stack) - 1, -1, -1):
-            if open_stack[i].event is event:
-                break
-        else:
-            return
-        for entry in open_stack[i:]:
-            entry.span.time_range.end = now
-        entry = open_stack[i]
-        del open_stack[i:]
+        if stack[-1][0] is event:
+            entry = stack.pop()
+        else:  # spans above it never ended (a hook that raised): they end with it
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] is event:
+                    break
+            else:
+                return
+            for above in stack[i + 1:]:
+                above[1]._t1 = now
+            entry = stack[i]
+            del stack[i:]
+        span = entry[1]
+        span._t1 = now
         if self.cuda:
             from .. import backend
 
-            self._cuda_pairs.append((entry.span, entry.cuda_start, backend.cuda_event_record()))
+            self._cuda_pairs.append((span, entry[3], backend.cuda_event_record()))
         if self.profile_memory:
-            self._count_memory(entry, event, open_stack[-1] if open_stack else None)
+            self._count_memory(entry, event, stack[-1] if stack else None)
 
-    def _count_memory(self, entry: _Open, event: record.Event, parent: _Open | None) -> None:
+    def _count_memory(self, entry: list, event: record.Event, parent: list | None) -> None:
         """Bytes of the arrays this span made: its outputs that own their memory (a view or an
         input handed back allocates nothing) and that no child made already."""
         outputs = _arrays(event.outputs, [])
         inputs = {id(a) for a in _arrays(event.inputs, [])}
-        seen = entry.child_arrays or set()
+        seen = entry[2] or set()
         own = 0
         for a in outputs:
             if id(a) in seen or id(a) in inputs or getattr(a, "base", None) is not None:
                 continue
             own += int(a.nbytes)
-        span = entry.span
+        span = entry[1]
         span.cpu_memory_usage = own + sum(c.cpu_memory_usage for c in span.cpu_children)
         if parent is not None:
-            if parent.child_arrays is None:
-                parent.child_arrays = set()
-            parent.child_arrays.update(id(a) for a in outputs)
-            parent.child_arrays |= seen
+            if parent[2] is None:
+                parent[2] = set()
+            parent[2].update(id(a) for a in outputs)
+            parent[2] |= seen
 
     def _resolve_cuda(self) -> None:
         """GPU microseconds of each span, and where on the GPU's timeline it began."""
