@@ -421,7 +421,8 @@ def synchronize(d: device | None = None) -> None:
 
 def cuda_event_record() -> object:
     """A CUDA event recorded now on the current stream (GPU timing for the profiler)."""
-    event = _require_cupy().cuda.Event()
+    cp = _require_cupy()
+    event = cp.cuda.Event()
     event.record()
     return event
 
