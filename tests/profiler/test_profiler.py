@@ -318,3 +318,17 @@ def test_cuda_activity_times_each_span_with_events(fake_gpu, tmp_path):
     gpu = [e for e in json.loads((tmp_path / "t.json").read_text())["traceEvents"]
            if e["ph"] == "X" and e["pid"] == 0]
     assert {e["name"] for e in gpu} == {"outer", "Exp"}
+
+
+def test_ops_on_the_device(device):
+    x = torchlite.randn(256, 256, device=device)
+    activities = CPU + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    with profile(activities=activities) as p:
+        with record_function("work"):
+            (x @ x).relu().sum()
+    events = p.events()
+    assert len(events) >= 4 and all(e.cpu_time_total >= 0 for e in events)
+    if device == "cuda":  # GPU time from CUDA events around each span
+        (work,) = [e for e in events if e.name == "work"]
+        assert work.device_time_total > 0 and work.device_index is not None
+        assert "Self CUDA" in p.key_averages().table()
