@@ -264,11 +264,11 @@ def _check_model_fits(path, cfg: Config, data) -> None:
     have = {t.name: t for t in read_header(path).tensors}
     n_want = sum(math.prod(t.shape) for t in want.values())
     n_have = sum(math.prod(t.shape) for t in have.values())
-    if n_want > n_have:
-        detail = _misfit(want, have)
-        raise CheckpointError(f"{path}: the weights do not fit the model in its config: its "
-                              f"config describes {n_want:,} values, the checkpoint holds "
-                              f"{n_have:,}{f' ({detail})' if detail else ''}")
+    if n_want > n_have:  # worded as the load below words a misfit
+        detail = _misfit(want, have) or (f"its config describes {n_want:,} values, the "
+                                         f"checkpoint holds {n_have:,}")
+        raise CheckpointError(f"{path}: the weights do not fit the model in its config: "
+                              f"{detail}")
 
 
 def check_stored_dataset(path, cfg: Config) -> None:
