@@ -12,6 +12,7 @@ import re
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _tiny_runs import TINY_DIGITS, rewrite_checkpoint
 from test_resource_bombs import _peak_mib_of
@@ -127,3 +128,47 @@ def test_a_checkpoint_that_fits_still_loads_and_its_model_is_real(trained):
     for name, t in model.state_dict().items():
         assert t.numpy().flags.writeable and t.numpy().strides != (0,) * t.ndim, name
     assert api.summarize(trained)["total_parameters"] == 1210
+
+
+# a custom model with the digits MLP's layout, its width an argument the checkpoint stores;
+# `scale` makes its own code write into its weights in __init__, which shape-only storage
+# refuses: such a model is not checked beforehand, but still loads
+SEQ_NET = """\
+import torchlite
+import torchlite.nn as nn
+
+
+class Net(nn.Sequential):
+    def __init__(self, hidden=16, scale=False):
+        super().__init__(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+        if scale:
+            with torchlite.no_grad():
+                self[0].weight.mul_(0.5)
+"""
+
+
+def _custom(net: Path, **args):
+    def edit(info):
+        info["config"]["model"] = {"type": "custom", "target": f"{net}:Net", "args": args}
+    return edit
+
+
+def test_a_custom_model_is_checked_against_the_checkpoint(trained, tmp_path):
+    net = tmp_path / "net.py"
+    net.write_text(SEQ_NET)
+    huge = rewrite_checkpoint(trained, tmp_path / "huge.safetensors",
+                              _custom(net, hidden=10**8))
+    out, peak = _peak_of(f"""
+        import numpy as np
+        from torchlite.serialization import CheckpointError
+        from torchlite.training import api
+        try:
+            api.predict(np.zeros((1, 64)), {str(huge)!r}, model_code={str(net)!r})
+        except CheckpointError as exc:
+            print("CheckpointError", exc)
+    """)
+    assert out.startswith(f"CheckpointError {huge}: the weights do not fit"), out
+    assert peak < PEAK_MIB, f"peak memory {peak:.0f} MiB: allocated before refusing"
+    for args in ({}, {"scale": True}):
+        ok = rewrite_checkpoint(trained, tmp_path / "ok.safetensors", _custom(net, **args))
+        assert api.predict(np.zeros((2, 64)), ok, model_code=str(net))["n"] == 2
