@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from enum import Enum
@@ -104,6 +105,7 @@ class profile:
         self._recorder: SpanRecorder | None = None
         self._events: EventList | None = None
         self._step_range: record_function | None = None
+        self._base: tuple[int, int] | None = None  # time zero of every cycle's spans
 
     # -- control -------------------------------------------------------------------------------
     def __enter__(self) -> profile:
@@ -156,8 +158,10 @@ class profile:
                 warnings.warn("Incorrect schedule: WARMUP followed by NONE", stacklevel=3)
             self._discard()  # what warmup recorded is thrown away
         if (cur is A.WARMUP or cur in _RECORDING) and self._recorder is None:
+            if self._base is None:
+                self._base = (time.perf_counter_ns(), time.time_ns())
             self._recorder = SpanRecorder(self.record_shapes, self.profile_memory,
-                                          self.with_stack, self._cuda)
+                                          self.with_stack, self._cuda, self._base)
             self._recorder.start()
 
     def _discard(self) -> None:

@@ -66,7 +66,7 @@ class SpanRecorder(record.Recorder):
     """
 
     def __init__(self, record_shapes: bool, profile_memory: bool, with_stack: bool,
-                 cuda: bool) -> None:
+                 cuda: bool, base: tuple[int, int] | None = None) -> None:
         self.record_shapes = record_shapes
         self.profile_memory = profile_memory
         self.with_stack = with_stack
@@ -76,8 +76,9 @@ class SpanRecorder(record.Recorder):
         self._stacks: dict[int, list[list]] = {}
         self._cuda_pairs: list[tuple[FunctionEvent, Any, Any]] = []
         self._cuda_ref: Any = None
-        self.base_time_ns = time.time_ns()
-        self._base = time.perf_counter_ns()
+        self._cuda_ref_us = 0.0
+        # (perf_counter_ns, time_ns) of time zero: a profile's cycles share one timeline
+        self._base, self.base_time_ns = base or (time.perf_counter_ns(), time.time_ns())
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,8 +86,7 @@ class SpanRecorder(record.Recorder):
             from .. import backend
 
             self._cuda_ref = backend.cuda_event_record()
-        self.base_time_ns = time.time_ns()
-        self._base = time.perf_counter_ns()
+            self._cuda_ref_us = (time.perf_counter_ns() - self._base) / 1e3
         record.add_recorder(self)
 
     def stop(self) -> EventList:
@@ -182,6 +182,7 @@ class SpanRecorder(record.Recorder):
         for span, start, end in self._cuda_pairs:
             span.device_time_total = backend.cuda_event_elapsed_us(start, end)
             span.device_index = index
-            if ref is not None:
-                span.device_start_us = backend.cuda_event_elapsed_us(ref, start)
+            if ref is not None:  # the GPU clock, aligned with the CPU's at the reference event
+                span.device_start_us = self._cuda_ref_us + backend.cuda_event_elapsed_us(ref,
+                                                                                         start)
         self._cuda_pairs.clear()
