@@ -32,6 +32,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class Recording:
     """The profile a `profiled` worker runs its commands under: a new one for each."""
 
     def __init__(self) -> None:
-        self.prof = None
+        self.prof: Any = None
 
     def restart(self) -> None:
         from torchlite import profiler

@@ -48,7 +48,7 @@ def _arrays(obj: Any, out: list) -> list:
 
 
 def _user_stack() -> list[str]:
-    frames = []
+    frames: list[str] = []
     f: Any = sys._getframe(1)
     while f is not None and len(frames) < _STACK_DEPTH:
         path = f.f_code.co_filename
