@@ -120,7 +120,7 @@ default_generator = default_generator()
 # math constants, as torch.pi, torch.e, torch.inf, torch.nan (Python floats)
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
-_LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator"}
+_LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler"}
 
 
 def __getattr__(name: str):

@@ -336,3 +336,17 @@ def test_ops_on_the_device(device):
         (work,) = [e for e in events if e.name == "work"]
         assert work.device_time_total > 0 and work.device_index is not None
         assert "Self CUDA" in p.key_averages().table()
+
+
+def test_reachable_as_torch_profiler_is():
+    import subprocess
+    import sys
+
+    code = ("import sys, torchlite as torch\n"
+            "assert 'torchlite.profiler' not in sys.modules\n"  # imported when first used
+            "with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as p:\n"
+            "    torch.ones(2).exp()\n"
+            "print(p.events()[0].name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Exp"
