@@ -257,3 +257,16 @@ def test_recurrent_layers_on_device(device):
         np.testing.assert_allclose(y.detach().cpu().numpy(), npy(ref), rtol=1e-4, atol=1e-5)
         y.sum().backward()
         assert all(p.grad.device.type == device for p in m.parameters())
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+def test_flatten_parameters_is_a_no_op(cls):
+    m = cls(3, 4, num_layers=2, bidirectional=True)
+    before = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    params = list(m.parameters())
+    assert m.flatten_parameters() is None
+    assert list(m.parameters()) == params  # the same Parameter objects, as optimizers hold them
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v.detach().numpy(), before[k])
+    out = m(torchlite.randn(5, 2, 3))[0]
+    assert tuple(out.shape) == (5, 2, 8)

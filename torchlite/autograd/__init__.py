@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -134,13 +133,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 def Variable(data: Any, requires_grad: bool = False, volatile: bool = False  # noqa: N802
              ) -> Tensor:
-    """Deprecated alias kept for old tutorials: returns a Tensor (with a DeprecationWarning)."""
-    warnings.warn(
-        "torchlite.autograd.Variable is deprecated: tensors carry autograd themselves; use "
-        "torchlite.tensor(data, requires_grad=...) instead",
-        DeprecationWarning,
-        stacklevel=2,
-    )
+    """Legacy alias kept for old tutorials: returns a Tensor. Silent, as PyTorch's (old code
+    calls it in every step, so a warning per call would flood the output)."""
     if isinstance(data, Tensor):
         t = data.detach()
     else:

@@ -185,6 +185,11 @@ class RNNBase(Module):
             finals = [f.index_select(1, seq.unsorted_indices) for f in finals]
         return _packing._pack_rnn_output(out, seq), finals
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: the weights are separate arrays, as PyTorch's on the CPU (cuDNN's
+        packed buffer does not exist here). Kept so code written for cuDNN runs unchanged."""
+        return None
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
