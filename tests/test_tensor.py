@@ -147,7 +147,7 @@ def test_to_and_cpu(device):
     assert t.to(np.float64).dtype == torchlite.float64
     c = t.to(torchlite.float32, copy=True)
     assert c is not t and c.tolist() == t.tolist()
-    assert t.type() == "torchlite.FloatTensor" and t.type(torchlite.int64).dtype == torchlite.int64
+    assert t.type() == "torch.FloatTensor" and t.type(torchlite.int64).dtype == torchlite.int64
     assert t.type_as(torchlite.tensor([1])).dtype == torchlite.int64
     moved = t.to(device)
     assert str(moved.device) == str(torchlite.device(device)) and moved.tolist() == [1.0, 1.0]

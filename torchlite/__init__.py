@@ -103,6 +103,10 @@ from .random import (
     set_rng_state,
 )
 from .serialization import load, save
+from ._legacy_types import (
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+    LongTensor, ShortTensor,
+)
 from .tensor import Size, Tensor
 
 _tensor_methods.install()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import _legacy_types, backend
 from .ops import creation
 from .tensor import Tensor
 
@@ -62,11 +62,6 @@ def _caster(dt: backend.dtype) -> Callable[..., Tensor]:
     return cast
 
 
-_LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-           "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-           "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
 def _new_factory(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
@@ -117,12 +112,13 @@ class ConversionMethods:
     new_ones = _new_factory(creation.ones)
     new_empty = _new_factory(creation.empty)
 
-    def type(self: Any, dtype: Any = None) -> Any:
-        """The legacy type name ("torchlite.FloatTensor") or, given a dtype, a cast to it."""
+    def type(self: Any, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """The legacy type name ('torch.FloatTensor', PyTorch's string, so code comparing it
+        still works) or, given a dtype, a legacy type (`torchlite.LongTensor`) or its name, this
+        tensor cast (and moved) to it."""
         if dtype is None:
-            prefix = "torchlite.cuda." if self.is_cuda else "torchlite."
-            return prefix + _LEGACY[self.dtype.name]
-        return to(self, dtype)
+            return _legacy_types.type_string(self.dtype, self.is_cuda)
+        return _legacy_types.cast(self, dtype)
 
     # (last in the class body: these names shadow the builtins there)
     float = _caster(backend.float32)

@@ -119,3 +119,13 @@ def empty_cache() -> None:
 def get_device_name(device=None) -> str:
     """The GPU's name, e.g. "NVIDIA H100 80GB HBM3"."""
     return backend.cuda_device_name(_index(device, needs_gpu=True))
+
+
+def __getattr__(name: str):
+    # torchlite.cuda.FloatTensor etc.: the legacy constructors live with the CPU ones and are
+    # looked up here on first use (this module is imported before the ops they build with)
+    from ._legacy_types import CUDA_TYPES
+
+    if name in CUDA_TYPES:
+        return CUDA_TYPES[name]
+    raise AttributeError(f"module 'torchlite.cuda' has no attribute {name!r}")
