@@ -135,6 +135,8 @@ SWEEP = {
     "masked_select": (lambda a: a.masked_select(a > 0), [(2, 3)], None),
     "index_add": (lambda a, b: a.index_add(0, I([1, 0, 1]), b, alpha=2), [(2, 3), (3, 3)],
                   None),
+    "index_put": (lambda a, b: a.index_put((I([1, 0, 1]),), b, accumulate=True),
+                  [(2, 3), (3, 3)], None),
     # softmax, diagonals and triangles, distances, grids
     "softmax": (lambda a: (torchlite.softmax(a, 1), a.softmax(0)), [(2, 3)], None),
     "log_softmax": (lambda a: (torchlite.log_softmax(a, 1), a.log_softmax(-1)), [(2, 3)], None),

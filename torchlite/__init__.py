@@ -67,8 +67,8 @@ from .ops.ternary import addcdiv, addcmul, clamp, clamp_max, clamp_min, clip, le
 from .ops.diagonal import diag, diagonal, tril, triu
 from .ops.pairwise import cdist
 from .ops.indexing import (
-    argwhere, gather, index_add, index_select, masked_fill, masked_select, nonzero, scatter,
-    scatter_add, take, take_along_dim,
+    argwhere, gather, index_add, index_put, index_select, masked_fill, masked_select, nonzero,
+    scatter, scatter_add, take, take_along_dim,
 )
 from .ops.linalg import addmm, bmm, dot, einsum, ger, inner, matmul, mm, mv, outer
 from .ops.moments import std, std_mean, var, var_mean

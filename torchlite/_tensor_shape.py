@@ -77,6 +77,7 @@ class IndexingMethods:
     scatter = indexing.scatter
     scatter_add = indexing.scatter_add
     index_add = indexing.index_add
+    index_put = indexing.index_put
     masked_fill = indexing.masked_fill
     masked_select = indexing.masked_select
     nonzero = indexing.nonzero

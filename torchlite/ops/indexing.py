@@ -42,8 +42,10 @@ def _convert_key(key, xp, shape):
                     raise IndexError(
                         "tensors used as indices must be long, int, byte or bool tensors"
                     )
-        elif isinstance(k, (list, np.ndarray)) or hasattr(k, "__cuda_array_interface__"):
-            if xp is np and get_xp(k) is not np:
+        elif isinstance(k, (list, np.ndarray, range)) or hasattr(k, "__cuda_array_interface__"):
+            if isinstance(k, range):  # x[range(2)] is x[[0, 1]], as PyTorch (empty included)
+                k = xp.arange(k.start, k.stop, k.step, dtype=np.int64)
+            elif xp is np and get_xp(k) is not np:
                 raise IndexError(_GPU_INDEX_ERROR)
             k = xp.asarray(k)
             basic = False
@@ -109,6 +111,43 @@ class IndexPut(Op):
         if ctx.needs_input_grad[1] and ctx.mv is not None:
             gv = unbroadcast(g[ctx.key], ctx.mv[0], ctx.mv[1])
         return gx, gv, None
+
+
+class IndexPutAccumulate(Op):
+    @staticmethod
+    def forward(ctx, x, v, key):
+        ctx.key, ctx.mv = key, (v.shape, v.dtype)
+        out = x.copy()
+        add_at(out, key, v)  # repeated indices add up
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gv = unbroadcast(g[ctx.key], *ctx.mv) if ctx.needs_input_grad[1] else None
+        return g, gv, None
+
+
+def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of `input` with `input[indices] = values` (`indices` a tuple of integer or bool
+    tensors, `values` broadcast to the selection); with `accumulate=True` the values are added,
+    repeated indices summing. Differentiable in `input` and `values`."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): indices must be a tuple of tensors, got "
+                        f"{type(indices).__name__}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put(): values must be a Tensor, got {type(values).__name__}")
+    if values.dtype != input.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{input.dtype} for the destination and {values.dtype} for the source.")
+    if values._device is not input._device:
+        raise RuntimeError(f"index_put(): values are on {values._device} but the tensor is on "
+                           f"{input._device}")
+    key, _ = _convert_key(tuple(indices), get_xp(input._data), input._data.shape)
+    op = IndexPutAccumulate if accumulate else IndexPut
+    try:
+        return op.apply(input, values, key)
+    except (ValueError, IndexError) as exc:
+        raise type(exc)(f"index_put: {exc} (tensor shape {tuple(input._data.shape)})") from None
 
 
 def setitem(self: Tensor, key, value) -> None:
