@@ -7,6 +7,7 @@ unpickles or parses anything.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zipfile
@@ -50,7 +51,7 @@ def _is_text(head: bytes) -> bool:
     return all(c.isprintable() or c in "\t\n\r\f\v" for c in text.removeprefix("\ufeff"))
 
 
-def _zip_kind(path: Path, suffix: str) -> str:
+def _zip_kind(path: Path | io.BytesIO, suffix: str) -> str:
     """'pytorch' for an archive holding a pickled `data.pkl` (torch.save), 'npz' for one of
     .npy members (numpy.savez), 'zip' for any other; an archive whose member list cannot be
     read is told by its suffix, else taken for PyTorch's (the zip users most often pass)."""
@@ -68,13 +69,17 @@ def _zip_kind(path: Path, suffix: str) -> str:
     return "zip"
 
 
-def sniff(path: str | os.PathLike) -> str:
+def sniff(path: str | os.PathLike, content: bytes | None = None) -> str:
     """The kind of file at `path`: one of empty, safetensors, npy, npz, pytorch, pickle, zip,
-    gzip, hdf5, text or unknown. OSErrors (a missing or unreadable file) propagate."""
+    gzip, hdf5, text or unknown. OSErrors (a missing or unreadable file) propagate. `content`:
+    the file's bytes where they come from a file object (`path` then only names it)."""
     p = Path(path)
-    with open(p, "rb") as f:
-        head = f.read(_HEAD)
-        size = os.fstat(f.fileno()).st_size
+    if content is not None:
+        head, size = content[:_HEAD], len(content)
+    else:
+        with open(p, "rb") as f:
+            head = f.read(_HEAD)
+            size = os.fstat(f.fileno()).st_size
     suffix = p.suffix.lower()
     if not head:
         return "empty"
@@ -83,7 +88,7 @@ def sniff(path: str | os.PathLike) -> str:
     if head.startswith(b"\x93NUMPY"):
         return "npy"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return _zip_kind(p, suffix)
+        return _zip_kind(p if content is None else io.BytesIO(content), suffix)
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "pickle"
     if head[:2] == b"\x1f\x8b":
