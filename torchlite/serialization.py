@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import math
 import os
@@ -33,6 +34,12 @@ import numpy as np
 
 from . import _filekind, backend
 from . import _safetensors_header as sth
+from ._safe_globals import (  # noqa: F401 (torch.serialization's API, recorded only)
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 from .errors import CheckpointError, CheckpointNotFoundError
 from .tensor import Tensor
 
@@ -95,13 +102,20 @@ def _key(k):
 
 
 def save(obj, f, metadata: dict | None = None) -> None:
-    """Write `obj` (a state dict) to path `f` as a safetensors file, atomically.
+    """Write `obj` (a state dict) as a safetensors file to `f`: a path, or a binary file object.
 
+    A path is written atomically (a temporary file renamed over it). A file object (anything with
+    a `write` taking bytes, such as an open "wb" file or io.BytesIO) gets the same bytes at its
+    current position, then is flushed and left open; no atomic rename is possible there, so an
+    error midway leaves a partial file. A text-mode file raises TypeError.
     `metadata` adds string entries to the header (values that are not strings are stored as JSON;
     the keys 'torchlite' and 'torchlite_digest' are torchlite's own). The header also gets SHA-256
     digests of the tensor data and of the rest of the header, which `load` verifies.
     """
     from safetensors.numpy import save as st_save
+
+    if _is_file_object(f, "write"):
+        _check_binary(f, "save")
 
     tensors: dict = {}
     flat = isinstance(obj, dict) and all(isinstance(k, str) for k in obj) and all(
@@ -140,7 +154,51 @@ def save(obj, f, metadata: dict | None = None) -> None:
     for key, hole in holes.items():
         assert raw.count(hole.encode()) == 1
         raw = raw.replace(hole.encode(), digests[key].encode())
-    atomic_write_bytes(f, (blob[:8], raw, blob[8 + n:]))
+    parts = (blob[:8], raw, blob[8 + n:])
+    if _is_file_object(f, "write"):
+        _write_parts(f, parts)
+    else:
+        atomic_write_bytes(f, parts)
+
+
+def _is_file_object(f, method: str) -> bool:
+    """True for an object to call `method` on (a file object), False for a path."""
+    return not isinstance(f, (str, bytes, os.PathLike)) and callable(getattr(f, method, None))
+
+
+def _file_name(f) -> str:
+    """How messages name a file object: its `name` when it has one (an open file's path), else
+    its type ("<BytesIO>")."""
+    name = getattr(f, "name", None)
+    if isinstance(name, (str, bytes, os.PathLike)):
+        return os.fsdecode(name)
+    return f"<{type(f).__name__}>"
+
+
+def _check_binary(f, caller: str) -> None:
+    """Refuse a text-mode file before anything is read or written: a checkpoint is bytes."""
+    mode = getattr(f, "mode", None)
+    if isinstance(f, io.TextIOBase) or (isinstance(mode, str) and "b" not in mode):
+        raise TypeError(f"{caller}: {_file_name(f)} is open in text mode; a checkpoint is binary "
+                        f"(open the file with '{'wb' if caller == 'save' else 'rb'}')")
+
+
+def _write_parts(f, parts) -> None:
+    """Write each buffer of `parts` whole to file object `f` (a raw file's write may take fewer
+    bytes than given), then flush it."""
+    with writing(_file_name(f)):
+        for part in parts:
+            view = memoryview(part)
+            while view.nbytes:
+                n = f.write(view)
+                if not isinstance(n, int):  # (writers that return None took it all)
+                    break
+                if n <= 0:
+                    raise OSError(errno.EIO, "the file object accepted no bytes")
+                view = view[n:]
+        flush = getattr(f, "flush", None)
+        if callable(flush):
+            flush()
 
 
 def _header_digest(header: dict) -> str:
@@ -277,11 +335,12 @@ def _corrupt(path, msg):
     raise CheckpointError(f"{path} is corrupt: {msg}")
 
 
-def _not_safetensors(path, prefix: bytes) -> None:
+def _not_safetensors(path, prefix: bytes, content: bytes | None = None) -> None:
     """Name a file of another kind for what it is (a pickle or PyTorch archive with how to
     convert it; a NumPy file, a config or other text); return for a file that may be a
-    truncated or corrupt safetensors file, which read_header describes in detail."""
-    kind = _filekind.sniff(path)
+    truncated or corrupt safetensors file, which read_header describes in detail. `content`:
+    a file object's bytes (`path` then only names it)."""
+    kind = _filekind.sniff(path, content)
     if kind in ("pickle", "pytorch") or (prefix[:1] == b"\x80" and kind == "unknown"):
         _fail(path, "this is a pickle or a PyTorch .pt/.pth archive, which torchlite never "
                     "unpickles (unsafe); convert it in PyTorch with "
@@ -303,18 +362,50 @@ def _check_with_library(path) -> None:
         _fail(path, f"the safetensors library refuses it ({exc})")
 
 
-def _open(path, with_data: bool) -> tuple[sth.Header, bytearray | None]:
-    """Read and validate the header of a safetensors file, then (with_data) its data section.
-    Each size is checked against the file before anything of that size is allocated."""
-    path = os.fspath(path)
+def _check_bytes_with_library(name: str, content: bytes) -> None:
+    """`_check_with_library` for a file object's bytes, named `name`. The library opens only
+    paths lazily; from memory it copies every tensor out, which is dropped at once."""
+    from safetensors import SafetensorError, deserialize
+
     try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise CheckpointNotFoundError(f"{path}: no such checkpoint file") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
-    with fh:
+        deserialize(content)
+    except SafetensorError as exc:
+        _fail(name, f"the safetensors library refuses it ({exc})")
+
+
+def _read_file_object(f) -> tuple[str, bytes]:
+    """The name and the bytes of file object `f` from its position to its end."""
+    name = _file_name(f)
+    _check_binary(f, "load")
+    content = f.read()
+    if isinstance(content, str):
+        raise TypeError(f"load: {name} is open in text mode; a checkpoint is binary (open the "
+                        "file with 'rb')")
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TypeError(f"load: {name}.read() returned {type(content).__name__}, expected bytes")
+    return name, bytes(content)  # (no copy for bytes)
+
+
+def _open(f, with_data: bool) -> tuple[sth.Header, bytearray | None]:
+    """Read and validate the header of a safetensors file (a path, or a binary file object read
+    from its position to its end), then (with_data) its data section. For a path, each size is
+    checked against the file before anything of that size is allocated."""
+    content = None
+    fh: io.BufferedIOBase
+    if _is_file_object(f, "read"):
+        path, content = _read_file_object(f)
+        fh = io.BytesIO(content)  # (shares `content`, no copy)
+        size = len(content)
+    else:
+        path = os.fspath(f)
+        try:
+            fh = open(path, "rb")
+        except FileNotFoundError:
+            raise CheckpointNotFoundError(f"{path}: no such checkpoint file") from None
+        except IsADirectoryError:
+            raise CheckpointError(f"{path}: is a folder, expected a .safetensors file") from None
         size = os.fstat(fh.fileno()).st_size
+    with fh:
         prefix = fh.read(8)
         try:
             n = sth.header_length(prefix, size)
@@ -322,19 +413,22 @@ def _open(path, with_data: bool) -> tuple[sth.Header, bytearray | None]:
             # A safetensors header is JSON right after its 8-byte length (whose first byte may
             # then look like a pickle's 0x80 or a zip's "PK"); other files are named for what
             # they are.
-            _not_safetensors(path, prefix)
+            _not_safetensors(path, prefix, content)
             _fail(path, str(exc))
         raw = fh.read(n)
         if len(raw) != n:
             _fail(path, "file shrank while being read (truncated?)")
         if not _JSON_OBJECT_START.match(raw):
-            _not_safetensors(path, prefix)
+            _not_safetensors(path, prefix, content)
         data_size = size - 8 - n
         try:
             header = sth.parse(raw, data_size)
         except sth.HeaderError as exc:
             _fail(path, str(exc))
-        _check_with_library(path)
+        if content is None:
+            _check_with_library(path)
+        else:
+            _check_bytes_with_library(path, content)
         digest = _stored_digest(path, header)
         if digest is not None and digest["header"] != _header_digest(header.json):
             _corrupt(path, "its header does not match the SHA-256 digest saved with it (the "
@@ -350,7 +444,7 @@ def _open(path, with_data: bool) -> tuple[sth.Header, bytearray | None]:
             if math.prod(s for s in t.shape if s) * itemsize > _MAX_SIZE:
                 _fail(path, f"tensor '{t.name}' has a shape {t.shape} too large for NumPy "
                             "(its nonzero dimensions span more than 2**63 - 1 bytes)")
-        data = bytearray(data_size)
+        data = bytearray(data_size)  # (writable: the tensors are views of it)
         if fh.readinto(data) != data_size:
             _fail(path, "file shrank while being read (truncated?)")
     if digest is not None and hashlib.sha256(data).hexdigest() != digest["data"]:
@@ -408,12 +502,15 @@ def _array(data: bytearray, t) -> np.ndarray:
 def load(f, map_location=None, weights_only: bool = True, mmap=None):
     """Read a file written by `save` (or any safetensors file) back into tensors and values.
 
-    Never unpickles: a pickle or `.pt` archive raises CheckpointError with how to convert it.
-    A file the safetensors library would refuse, or whose stored digest does not match,
-    raises CheckpointError.
+    `f` is a path or a binary file object (anything with a `read` returning bytes, such as an
+    open "rb" file or io.BytesIO), read from its current position to its end; a text-mode file
+    raises TypeError. Never unpickles, whatever `weights_only` says (`mmap` is ignored too): a
+    pickle or `.pt` archive raises CheckpointError with how to convert it. A file the
+    safetensors library would refuse, or whose stored digest does not match, raises
+    CheckpointError naming the file (a file object by its `name`, else its type).
     """
-    path = os.fspath(f)
-    header, data = _open(path, with_data=True)
+    path = _file_name(f) if _is_file_object(f, "read") else os.fspath(f)
+    header, data = _open(f, with_data=True)
     assert data is not None
     dev = backend.to_device(map_location) if map_location not in (None, "cpu") else backend.CPU
     tensors = {}
