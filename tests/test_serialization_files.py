@@ -5,6 +5,7 @@ import io
 import json
 import pickle
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -198,6 +199,11 @@ def test_the_library_check_backs_up_the_reader_for_buffers(tmp_path, monkeypatch
 def test_pickles_and_other_kinds_are_named(tmp_path):
     with pytest.raises(CheckpointError, match="^<BytesIO>: this is a pickle or a PyTorch"):
         torchlite.load(io.BytesIO(pickle.dumps({"w": [1.0]})))
+    archive = io.BytesIO()  # what torch.save writes: a zip holding a pickled data.pkl
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("archive/data.pkl", pickle.dumps({"w": [1.0]}))
+    with pytest.raises(CheckpointError, match="^<BytesIO>: this is a pickle or a PyTorch"):
+        torchlite.load(io.BytesIO(archive.getvalue()))
     path = tmp_path / "a.npy"
     np.save(path, np.zeros(3))
     with open(path, "rb") as fh, pytest.raises(
