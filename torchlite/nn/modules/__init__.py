@@ -1,5 +1,7 @@
 """The layer classes of torchlite.nn (each file mirrors torch/nn/modules/)."""
 
+# PyTorch's file names for classes that live elsewhere here (modules.batchnorm.BatchNorm2d, ...)
+from . import batchnorm, instancenorm, module, pixelshuffle, sparse  # noqa: F401
 from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
 from .attention import *  # noqa: F403

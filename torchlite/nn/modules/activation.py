@@ -11,6 +11,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ._factory import param
+from .attention import MultiheadAttention  # noqa: F401 - PyTorch's path: modules.activation
 
 __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",

@@ -90,3 +90,8 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """Linear under the name PyTorch's MultiheadAttention gives its output projection (the name
+    only matters to quantization there); kept so code and checkpoints that name it work."""
