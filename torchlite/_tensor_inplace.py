@@ -77,7 +77,7 @@ class InplaceMethods:
     scatter_ = make_inplace(indexing.scatter)
     scatter_add_ = make_inplace(indexing.scatter_add)
     index_add_ = make_inplace(indexing.index_add)
-    index_put_ = make_inplace(indexing.index_put)
+    index_put_ = indexing.index_put_
     tril_ = make_inplace(diagonal.tril)
     triu_ = make_inplace(diagonal.triu)
 

@@ -40,6 +40,11 @@ def test_index_put_in_place_returns_self():
     assert r is x and x.tolist() == [1, 1, 1, 8]
     x.index_put_((I([0]),), I([9]))
     assert x.tolist() == [9, 1, 1, 8]
+    y = torchlite.zeros(3)
+    v = torchlite.tensor([2.0], requires_grad=True)
+    y.index_put_(indices=(I([1]),), values=v)  # keywords: the graph still reaches values
+    (y * 3).sum().backward()
+    assert y.tolist() == [0.0, 2.0, 0.0] and v.grad.tolist() == [3.0]
 
 
 def test_index_put_errors():

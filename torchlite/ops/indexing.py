@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Op
-from ..autograd.views import check_inplace, rebase, view_of
+from ..autograd.views import check_inplace, inplace, rebase, view_of
 from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import unbroadcast
@@ -148,6 +148,12 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
         return op.apply(input, values, key)
     except (ValueError, IndexError) as exc:
         raise type(exc)(f"index_put: {exc} (tensor shape {tuple(input._data.shape)})") from None
+
+
+def index_put_(self: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """In-place index_put; returns self."""
+    # positional, so the in-place machinery sees `values` when it alone needs a gradient
+    return inplace(self, index_put, indices, values, accumulate)
 
 
 def setitem(self: Tensor, key, value) -> None:
