@@ -137,6 +137,7 @@ SWEEP = {
                   None),
     "index_put": (lambda a, b: a.index_put((I([1, 0, 1]),), b, accumulate=True),
                   [(2, 3), (3, 3)], None),
+    "index_put_": (lambda a, b: (a * 1).index_put_((I([1, 0]),), b), [(2, 3), (2, 3)], None),
     # softmax, diagonals and triangles, distances, grids
     "softmax": (lambda a: (torchlite.softmax(a, 1), a.softmax(0)), [(2, 3)], None),
     "log_softmax": (lambda a: (torchlite.log_softmax(a, 1), a.log_softmax(-1)), [(2, 3)], None),
