@@ -94,4 +94,4 @@ class Bilinear(Module):
 
 class NonDynamicallyQuantizableLinear(Linear):
     """Linear under the name PyTorch's MultiheadAttention gives its output projection (the name
-    only matters to quantization there); kept so code and checkpoints that name it work."""
+    only matters to quantization there); kept so code that names it works."""
