@@ -17,6 +17,7 @@ import io
 import os
 import platform
 import pstats
+import runpy
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,22 +42,17 @@ def _section(title: str, body: str) -> str:
     return f"{RULE}\n  {title}\n{RULE}\n{body.rstrip()}\n"
 
 
-def _compile(path: str) -> Any:
-    with open(path, "rb") as f:
-        return compile(f.read(), path, "exec")
-
-
 def _run(path: str, args: Sequence[str], wrap: Any) -> None:
-    """Run the script as `__main__` with its own argv and folder first on sys.path; `wrap(fn)`
-    runs `fn` under the profiler of the caller's choice."""
-    code = _compile(path)
+    """Run the script the user named as `__main__` (as `python script.py` would, through the
+    standard library's runpy), with its own argv and folder first on sys.path; `wrap(fn)` runs
+    `fn` under the profiler of the caller's choice."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such script")
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [path, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    globs = {"__file__": path, "__name__": "__main__", "__package__": None,
-             "__cached__": None, "__builtins__": __builtins__}
     try:
-        wrap(lambda: exec(code, globs))
+        wrap(lambda: runpy.run_path(path, run_name="__main__"))
     except SystemExit as exc:  # sys.exit() in the script: 0 or None is a normal end
         if exc.code not in (None, 0):
             raise ScriptExit(exc.code if isinstance(exc.code, int) else 1) from None
