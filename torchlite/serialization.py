@@ -39,6 +39,14 @@ from ._atomic_write import (  # noqa: F401 (imported from here by the rest of to
     temp_path,
     writing,
 )
+from ._metadata_json import (  # noqa: F401 (malformed, parse_metadata_json: used by training)
+    MAX_METADATA_DEPTH,
+    describe,
+    json_depth,
+    malformed,
+    parse_metadata_json,
+    shorten,
+)
 from ._safe_globals import (  # noqa: F401 (torch.serialization's API, recorded only)
     add_safe_globals,
     clear_safe_globals,
@@ -54,10 +62,6 @@ DIGEST_KEY = "torchlite_digest"
 _DIGEST_ALGORITHM = "sha256"
 _JSON_OBJECT_START = re.compile(rb"[ \t\n\r]*\{")
 _MAX_SIZE = 2 ** 63 - 1  # NumPy's limit on an array's extent in bytes (the format's: 2**64 - 1)
-# How deeply one metadata value (JSON in a string, which the header's own depth limit does not
-# see) may nest. Decoding recurses once per level, so this keeps a crafted file far from Python's
-# recursion limit; what torchlite writes nests a few levels per dict of a state (3 JSON levels).
-MAX_METADATA_DEPTH = 100
 
 # the safetensors dtypes torchlite has (BF16 reads as float32), as NumPy dtypes
 _FROM_ST: dict[str, np.dtype] = {
@@ -139,7 +143,7 @@ def save(obj, f, metadata: dict | None = None) -> None:
     info = {"version": FORMAT_VERSION, "skeleton": skeleton, "digest": _DIGEST_ALGORITHM}
     if flat:  # safetensors orders its header by dtype and name; load gives back the dict's order
         info["order"] = list(tensors)
-    elif _json_depth(info) > MAX_METADATA_DEPTH:  # never write a file that load refuses
+    elif json_depth(info) > MAX_METADATA_DEPTH:  # never write a file that load refuses
         raise ValueError(f"save: the state is nested too deeply to store (its structure would "
                          f"nest more than {MAX_METADATA_DEPTH} levels of JSON, three per dict)")
     meta = {"format": "pt", _META_KEY: json.dumps(info)}
@@ -416,14 +420,15 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
         return tensors
     info = parse_metadata_json(path, raw, _META_KEY)
     if not isinstance(info, dict):
-        raise malformed(path, f"the '{_META_KEY}' entry is {_kind(info)}, expected a JSON object")
+        raise malformed(path, f"the '{_META_KEY}' entry is {describe(info)}, expected a JSON "
+                              "object")
     skeleton = info.get("skeleton")
     if skeleton is None:
         order = info.get("order")
         if order is None:
             return tensors
         if not isinstance(order, list) or not all(isinstance(k, str) for k in order):
-            raise malformed(path, f"'order' is {_kind(order)}, expected a list of tensor names")
+            raise malformed(path, f"'order' is {describe(order)}, expected a list of tensor names")
         # (names that are not the file's tensors, as after another tool added one: header order)
         if sorted(order) == sorted(tensors):
             return {k: tensors[k] for k in order}  # the saved dict's order, as torch.load
@@ -438,89 +443,29 @@ def _decode(node, tensors, path):
         if "__tensor__" in node:
             name = node["__tensor__"]
             if not isinstance(name, str):
-                raise malformed(path, f"a '__tensor__' reference is {_kind(name)}, expected a "
+                raise malformed(path, f"a '__tensor__' reference is {describe(name)}, expected a "
                                       "tensor name")
             if name not in tensors:
-                raise malformed(path, f"it refers to a missing tensor '{_shorten(name)}'")
+                raise malformed(path, f"it refers to a missing tensor '{shorten(name)}'")
             return tensors[name]
         if "__dict__" in node:
             pairs = node["__dict__"]
             if not isinstance(pairs, list):
-                raise malformed(path, f"a '__dict__' entry is {_kind(pairs)}, expected a list "
+                raise malformed(path, f"a '__dict__' entry is {describe(pairs)}, expected a list "
                                       "of [key, value] pairs")
             for pair in pairs:
                 if not (isinstance(pair, list) and len(pair) == 2
                         and isinstance(pair[0], (str, int)) and not isinstance(pair[0], bool)):
-                    raise malformed(path, f"a '__dict__' entry holds {_kind(pair)}, expected a "
+                    raise malformed(path, f"a '__dict__' entry holds {describe(pair)}, expected a "
                                           "[key, value] pair with a string or integer key")
             return {k: _decode(v, tensors, path) for k, v in pairs}
         if "__tuple__" in node:
             items = node["__tuple__"]
             if not isinstance(items, list):
-                raise malformed(path, f"a '__tuple__' entry is {_kind(items)}, expected a list")
+                raise malformed(path, f"a '__tuple__' entry is {describe(items)}, expected a list")
             return tuple(_decode(v, tensors, path) for v in items)
         raise malformed(path, "an object in the skeleton is none of __tensor__, __dict__ or "
                               "__tuple__")
     if isinstance(node, list):
         return [_decode(v, tensors, path) for v in node]
     return node
-
-
-# ----------------------------------------------------------------------------------------------
-# metadata values
-
-
-def malformed(path, what: str) -> CheckpointError:
-    """The error for metadata that is not what torchlite wrote: names the file and the problem."""
-    return CheckpointError(f"{path}: checkpoint metadata is malformed: {what}")
-
-
-def parse_metadata_json(path, text: str, key: str):
-    """Metadata value `text` (under `key` in file `path`) parsed as JSON. Every JSON value that
-    torchlite reads from a file's metadata goes through here: text that is not JSON, or that
-    nests more than MAX_METADATA_DEPTH levels, raises CheckpointError naming the file (json
-    itself would recurse into a RecursionError on '[' * 100000)."""
-    too_deep = malformed(path, f"the '{key}' entry nests more than {MAX_METADATA_DEPTH} "
-                               "levels deep")
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise too_deep from None
-    except ValueError as exc:  # not JSON, or an integer past Python's digit limit
-        raise malformed(path, f"the '{key}' entry is not JSON ({_shorten(str(exc))})") from None
-    if _json_depth(value) > MAX_METADATA_DEPTH:
-        raise too_deep
-    return value
-
-
-def _json_depth(value) -> int:
-    """How deeply a parsed JSON value nests (0 for a scalar, 1 for a flat list or object),
-    computed without recursion; stops counting past MAX_METADATA_DEPTH."""
-    depth, stack = 0, [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, dict):
-            items = v.values()
-        elif isinstance(v, list):
-            items = v
-        else:
-            continue
-        if d > depth:
-            depth = d
-            if depth > MAX_METADATA_DEPTH:
-                break
-        stack.extend((x, d + 1) for x in items if isinstance(x, (dict, list)))
-    return depth
-
-
-def _kind(value) -> str:
-    """A short description of a JSON value for a message: its type, and the value if short."""
-    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), "a number")
-    if isinstance(value, (dict, list)) and (len(value) > 8 or _json_depth(value) > 4):
-        return kind
-    return kind if value is None else f"{kind} ({_shorten(json.dumps(value), 40)})"
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
