@@ -12,7 +12,9 @@ from .ops import creation
 from .tensor import Tensor
 
 
-def _parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any, bool]:
+def parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any, bool]:
+    """PyTorch's `.to(...)` arguments (device, dtype, another tensor, keywords) as
+    (device, dtype, copy), unresolved; Tensor.to and Module.to share it."""
     dev = kwargs.pop("device", None)
     dt = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
@@ -37,7 +39,7 @@ def _parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any, bool]:
 
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """Move to a device and/or cast to a dtype; returns self when nothing changes."""
-    dev, dt, copy = _parse_to(args, dict(kwargs))
+    dev, dt, copy = parse_to(args, dict(kwargs))
     out = self
     if dt is not None:
         npdt = backend.to_dtype(dt).np

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend
+from .._tensor_convert import parse_to
 from ..tensor import Tensor
 
 
@@ -15,24 +14,8 @@ def _plain(t: Tensor) -> Tensor:
 
 
 def _parse_to(args, kwargs):
-    device = kwargs.pop("device", None)
-    dtype = kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    kwargs.pop("copy", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a._device, a.dtype
-        elif isinstance(a, backend.dtype) or (a in (float,) or _is_np_dtype(a)):
-            dtype = a
-        elif isinstance(a, (str, int, backend.device)) and not isinstance(a, bool):
-            device = a
-        elif a is None:
-            continue
-        else:
-            raise TypeError(f"to() received an invalid argument {a!r}")
+    """Module.to's arguments: Tensor.to's grammar, with floating dtypes only (as PyTorch)."""
+    device, dtype, _ = parse_to(args, kwargs)
     if dtype is not None:
         dtype = backend.to_dtype(dtype)
         if not dtype.is_floating_point:
@@ -43,13 +26,6 @@ def _parse_to(args, kwargs):
     if device is not None:
         device = backend.to_device(device)
     return device, dtype
-
-
-def _is_np_dtype(a) -> bool:
-    try:
-        return not isinstance(a, str) and isinstance(np.dtype(a), np.dtype)
-    except TypeError:
-        return False
 
 
 def _converter(device, dtype):
