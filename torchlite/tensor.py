@@ -56,6 +56,8 @@ class Tensor(TensorMethods):
     # views only (set in the instance dict by autograd.views.view_of): how the view was made from
     # its base, and the version of the shared memory that the view's history belongs to
     _view: View | None = None
+    # leaves only (set in the instance dict): register_post_accumulate_grad_hook's hooks
+    _post_acc_hooks: list | None = None
     _view_version = 0
 
     grad: Tensor | None
@@ -244,6 +246,18 @@ class Tensor(TensorMethods):
         entry = (self._out_index, "hook", hook)
         node._retained.append(entry)
         return _RemovableHandle(node._retained, entry)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]
+                                           ) -> _RemovableHandle:
+        """`hook(tensor)` runs after backward has accumulated this leaf's gradient into `.grad`."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        self._post_acc_hooks.append(hook)
+        return _RemovableHandle(self._post_acc_hooks, hook)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph (in-place changes are shared)."""

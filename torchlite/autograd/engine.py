@@ -39,6 +39,16 @@ def _collect(roots):
     return deps
 
 
+# Callables queued by a hook during backward (queue_callback); run once when that backward ends,
+# as DistributedDataParallel needs to wait for its last all-reduces.
+_final_callbacks: list = []
+
+
+def queue_callback(callback) -> None:
+    """Run `callback()` once when the backward pass now running ends (as PyTorch's engine)."""
+    _final_callbacks.append(callback)
+
+
 def _add(buf, g):
     # Out of place on purpose: `g` may be an array another node or a user still holds.
     return g if buf is None else buf + g
@@ -138,6 +148,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                 deps[child] -= 1
                 if deps[child] == 0:
                     ready.append(child)
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
     return captured
 
 
@@ -260,3 +272,6 @@ def _to_leaf(t, g, handed, accumulate, capture_leaf, captured):
         t.grad = t._make(g, t._device)
     else:
         t.grad._data = t.grad._data + g
+    if t._post_acc_hooks:
+        for hook in tuple(t._post_acc_hooks):
+            hook(t)
