@@ -217,6 +217,16 @@ def _require_cupy():
     return cp
 
 
+def nccl_module():
+    """cupy.cuda.nccl (CuPy's NCCL bindings) for torchlite.distributed; None where absent."""
+    _require_cupy()
+    try:
+        from cupy.cuda import nccl
+    except ImportError:
+        return None
+    return nccl if getattr(nccl, "available", True) else None
+
+
 def cupy_module():
     """The cupy module, for code that works on cupy arrays it was handed (fused kernels);
     the clear "CUDA is not available" error where there is none."""
