@@ -52,6 +52,11 @@ _ALL_DTYPES = (float16, float32, float64, int8, uint8, int16, int32, int64, bool
 _BY_NP = {d.np: d for d in _ALL_DTYPES}
 _BY_NAME = {d.name: d for d in _ALL_DTYPES}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+# quantized element types (torchlite.ao.quantization): stored as the integer type they name, and
+# never inferred from an array's dtype, so they stay out of _BY_NP
+qint8, quint8 = dtype("qint8", np.int8), dtype("quint8", np.uint8)
+qint32 = dtype("qint32", np.int32)
+_BY_NAME.update(qint8=qint8, quint8=quint8, qint32=qint32)
 
 _default_float = float32
 
