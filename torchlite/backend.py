@@ -38,7 +38,43 @@ class dtype:
         return (_dtype_by_name, (self.name,))
 
 
+class _LazyDtype(dtype):
+    """bfloat16: NumPy has no such type, ml_dtypes (0.6 s to import) provides it, so its NumPy
+    type is resolved on first use and `import torchlite` stays fast."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, name: str, itemsize: int) -> None:
+        self.name, self._np = name, None
+        self.is_floating_point = self.is_signed = True
+        self.itemsize = itemsize
+
+    @property  # type: ignore[override]
+    def np(self):
+        if self._np is None:
+            self._np = _bfloat16_np()
+        return self._np
+
+
+def _bfloat16_np():
+    """The NumPy dtype of bfloat16 (ml_dtypes'), registered for lookups by NumPy dtype."""
+    try:
+        import ml_dtypes
+    except ImportError as exc:
+        raise TypeError("bfloat16 needs the ml_dtypes package: pip install 'torchlite[bf16]'"
+                        ) from exc
+    npdt = np.dtype(ml_dtypes.bfloat16)
+    _BY_NP[npdt] = bfloat16
+    return npdt
+
+
+def is_bfloat16(np_dtype) -> bool:
+    """True for ml_dtypes' bfloat16 (NumPy's kind 'V', so `kind == "f"` tests miss it)."""
+    return np_dtype.kind == "V" and np_dtype.name == "bfloat16"
+
+
 float16 = dtype("float16", np.float16)
+bfloat16: dtype = _LazyDtype("bfloat16", 2)
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 int8 = dtype("int8", np.int8)
@@ -51,6 +87,7 @@ bool_ = dtype("bool", np.bool_)
 _ALL_DTYPES = (float16, float32, float64, int8, uint8, int16, int32, int64, bool_)
 _BY_NP = {d.np: d for d in _ALL_DTYPES}
 _BY_NAME = {d.name: d for d in _ALL_DTYPES}
+_BY_NAME["bfloat16"] = bfloat16
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
 # quantized element types (torchlite.ao.quantization): stored as the integer type they name, and
 # never inferred from an array's dtype, so they stay out of _BY_NP
@@ -72,7 +109,7 @@ class finfo:
         d = to_dtype(type) if type is not None else _default_float
         if not d.is_floating_point:
             raise TypeError(f"finfo: {d} is not a floating point dtype (use iinfo)")
-        info = np.finfo(d.np)
+        info = _finfo_of(d)
         self.dtype = d.name
         self.bits = info.bits
         self.eps = float(info.eps)
@@ -84,6 +121,13 @@ class finfo:
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
                 f"eps={self.eps}, smallest_normal={self.tiny}, dtype={self.dtype})")
+
+
+def _finfo_of(d: dtype):
+    if d is bfloat16:
+        import ml_dtypes  # np.finfo does not know it
+        return ml_dtypes.finfo(d.np)
+    return np.finfo(d.np)
 
 
 class iinfo:
@@ -129,7 +173,11 @@ def to_dtype(d) -> dtype:
         if isinstance(d, str):
             return _BY_NAME[d]
         return _BY_NP[np.dtype(d)]
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
+        if is_bfloat16(np.dtype(d)):
+            return bfloat16
+        raise TypeError(f"unsupported dtype {d!r}; torchlite has {sorted(_BY_NAME)}") from exc
+    except TypeError as exc:
         raise TypeError(f"unsupported dtype {d!r}; torchlite has {sorted(_BY_NAME)}") from exc
 
 
@@ -137,6 +185,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     try:
         return _BY_NP[np.dtype(np_dtype)]
     except KeyError:
+        if is_bfloat16(np.dtype(np_dtype)):
+            return bfloat16  # an array of it exists, so ml_dtypes is loaded: resolve on the spot
         raise TypeError(
             f"can't convert NumPy array of type {np.dtype(np_dtype)}; supported types are "
             + ", ".join(d.np.name for d in _ALL_DTYPES)
@@ -402,6 +452,9 @@ def move(arr, d: device):
         return arr
     if d.type == "cpu":
         return arr.get()
+    if arr.dtype.kind == "V":
+        raise TypeError(f"bfloat16 tensors cannot move to {d}: CuPy has no bfloat16 arrays "
+                        "(use float16, or keep bfloat16 on the CPU)")
     cp = _require_cupy()
     with cp.cuda.Device(d.index):
         return cp.asarray(arr)
