@@ -124,7 +124,8 @@ default_generator = default_generator()
 # math constants, as torch.pi, torch.e, torch.inf, torch.nan (Python floats)
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
-_LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler"}
+_LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler",
+         "onnx"}
 
 
 def __getattr__(name: str):
