@@ -442,7 +442,8 @@ def get_xp(arr):
         return np
     if _cupy is not None and isinstance(arr, _cupy.ndarray):
         return _cupy
-    return np
+    # a differentiable stand-in (autograd.darray) names its own namespace
+    return getattr(arr, "_xp_namespace", np)
 
 
 def move(arr, d: device):
