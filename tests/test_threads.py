@@ -11,9 +11,10 @@ from torchlite import _parallel
 
 @pytest.fixture
 def threads():
-    saved = _parallel._threads
+    saved = _parallel._threads, _parallel._user_set
     yield
-    _parallel._threads = saved
+    _parallel._threads, _parallel._user_set = saved
+    _parallel._limit_blas(_parallel.get_num_threads())
 
 
 def test_num_threads_roundtrip(threads):
@@ -127,3 +128,68 @@ def test_adam_multi_tensor_threads_agree_on_mlp_shapes(threads):
         out.append([p.detach().numpy().copy() for p in ps])
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_set_num_threads_limits_blas_too(threads):
+    pytest.importorskip("threadpoolctl")
+    torchlite.set_num_threads(1)
+    assert _blas_threads() == 1
+
+
+@pytest.fixture
+def no_env(monkeypatch, threads):
+    for var in _parallel.THREAD_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    _parallel._user_set = False
+
+
+def test_policy_small_work_gets_one_thread(no_env):
+    choice = _parallel.thread_policy(None, _parallel.SMALL_WORK_MACS / 10)
+    assert choice.threads == 1 and choice.source == "auto" and "small work" in choice.reason
+
+
+def test_policy_large_work_gets_every_cpu(no_env):
+    choice = _parallel.thread_policy(None, _parallel.SMALL_WORK_MACS * 10)
+    assert choice.threads == _parallel._default_threads() and choice.source == "auto"
+
+
+def test_policy_order_requested_then_set_then_env(no_env, monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert _parallel.thread_policy(None, 1.0).to_dict() == {
+        "threads": 3, "source": "OPENBLAS_NUM_THREADS", "reason": ""}
+    torchlite.set_num_threads(2)
+    assert _parallel.thread_policy(None, 1.0).source == "set_num_threads"
+    assert _parallel.thread_policy(4, 1.0).threads == 4
+    with pytest.raises(ValueError, match="positive integer"):
+        _parallel.thread_policy(0)
+
+
+def test_auto_choice_does_not_count_as_set_by_the_user(no_env):
+    _parallel.apply_threads(_parallel.thread_policy(None, 1.0))
+    assert torchlite.get_num_threads() == 1
+    # a later job picks again from its own work
+    assert _parallel.thread_policy(None, _parallel.SMALL_WORK_MACS * 10).source == "auto"
+
+
+def test_env_choice_leaves_blas_as_loaded(no_env, monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    torchlite.set_num_threads(1)
+    _parallel._user_set = False
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    _parallel.apply_threads(_parallel.thread_policy(None, 1.0))
+    assert torchlite.get_num_threads() == 2 and _blas_threads() == 1
+
+
+def test_import_torchlite_does_not_import_threadpoolctl():
+    import subprocess
+    import sys
+
+    code = "import sys, torchlite; print('threadpoolctl' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
