@@ -70,9 +70,11 @@ def _absolute_paths(cfg: Config) -> None:
 
 
 def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, seed=None,
-          epochs=None, callback: Callable | None = None, plots: bool = True) -> dict:
+          epochs=None, callback: Callable | None = None, plots: bool = True,
+          threads: int | None = None) -> dict:
     """Validate the config, build everything, then create the run folder and train.
-    `plots=False` leaves out plots/ (as `output.plots: false` does)."""
+    `plots=False` leaves out plots/ (as `output.plots: false` does); `threads` as in
+    `torchlite._parallel.thread_policy` (None: chosen from the work)."""
     extra = _shortcuts(overrides, device, seed, epochs)
     if name is not None:
         extra.append(f"name={name}")
@@ -81,11 +83,22 @@ def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, 
     run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
     # the folder stays locked until fit() returns: no other process can write into it
     with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as paths:
-        return Trainer(run, paths, callback=callback, plots=plots).fit()
+        return _fit(Trainer(run, paths, callback=callback, plots=plots), threads)
+
+
+def _fit(trainer: Trainer, threads: int | None) -> dict:
+    """Pick the threads for the run's work, then train; the choice goes into summary.json."""
+    from .threads import choose_threads
+
+    run = trainer.run
+    choice = choose_threads(threads, run.model, run.data.input_shape, run.cfg.data.batch_size)
+    trainer.summary_extra["threads"] = choice.to_dict()
+    return trainer.fit()
 
 
 def resume(target, overrides=(), *, device=None, epochs=None,
-           callback: Callable | None = None, plots: bool = True) -> dict:
+           callback: Callable | None = None, plots: bool = True,
+           threads: int | None = None) -> dict:
     """Continue the run holding `target` (a run folder or one of its checkpoints)."""
     p = Path(target)
     if not p.exists():  # else run_dir_of would name the parent folder
@@ -102,7 +115,8 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     cfg = validate_config(data, source)
     check_resume_changes(_trained_config(paths, stored), cfg)
     with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
-        return Trainer(prepare(cfg), paths, callback=callback, resume=True, plots=plots).fit()
+        return _fit(Trainer(prepare(cfg), paths, callback=callback, resume=True, plots=plots),
+                    threads)
 
 
 def _trained_config(paths: RunPaths, stored: dict) -> Config:
@@ -124,7 +138,8 @@ def _trained_config(paths: RunPaths, stored: dict) -> Config:
 def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str = "test",
                         device: str | None = None, root: str = "runs",
                         batch_size: int | None = None, model_code: str | None = None,
-                        trust_model_code: bool = False, plots: bool = True) -> dict[str, Any]:
+                        trust_model_code: bool = False, plots: bool = True,
+                        threads: int | None = None) -> dict[str, Any]:
     """Evaluate a checkpoint: a report dict (also written to the run's eval/ folder).
 
     The data is the chosen split of the checkpoint's own dataset (split again exactly as in
@@ -150,6 +165,8 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
                                              trust_model_code=trust_model_code)
     pre = info["preprocess"]
     task = pre["task"]
+    _threads_for(threads, model, pre, batch_size or cfg.data.eval_batch_size or
+                 cfg.data.batch_size)
     if data_path is not None and Path(data_path).is_file():
         ds, split = _data_file(Path(data_path), cfg, pre), "all"
     else:
@@ -204,6 +221,13 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
         if plots and cfg.output.plots:
             _write_eval_plot(report, out_dir, outs, tgts)
     return report
+
+
+def _threads_for(threads: int | None, model, pre: dict, batch_size: int) -> None:
+    """The thread policy for evaluating or predicting with a checkpoint's model."""
+    from .threads import choose_threads
+
+    choose_threads(threads, model, tuple(pre["input_shape"]), batch_size)
 
 
 def _write_eval_plot(report: dict, out_dir: Path, outs, tgts) -> None:
@@ -327,7 +351,7 @@ def _write_report(out_dir: Path, report: dict) -> None:
 
 def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root: str = "runs",
             batch_size: int = 256, probs: bool = False, model_code: str | None = None,
-            trust_model_code: bool = False) -> dict[str, Any]:
+            trust_model_code: bool = False, threads: int | None = None) -> dict[str, Any]:
     """Run the checkpoint's model on raw inputs (preprocessed as at training time).
 
     Errors name `inputs.source` when the inputs come from `load_inputs`. Inputs must be real
@@ -350,6 +374,7 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
                               f"{bad!r}), as a diverged run saves them; predictions from them "
                               "would be meaningless")
     pre = info["preprocess"]
+    _threads_for(threads, model, pre, batch_size)
     if probs and pre["task"] != "classification":
         raise UsageError(f"--probs: {path} is a regression model; its outputs are values, "
                          "not class probabilities")
