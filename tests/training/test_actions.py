@@ -69,3 +69,23 @@ def test_a_run_without_weight_actions_writes_no_weights(tmp_path):
     summary = Trainer(prepare(cfg), paths, actions=keep).fit()
     assert summary["status"] == "completed" and summary["last"] is None
     assert len(paths.metrics.read_text().splitlines()) == 2
+
+
+def test_early_stopping_counts_patience_as_keras_and_lightning(tmp_path):
+    """patience 2: the run stops at the second epoch in a row without improvement (epoch 3, as
+    the first sets the best), not at the third; the summary says why and by how much."""
+    cfg = config(tmp_path, epochs=10, early_stopping={"monitor": "val/loss", "patience": 2,
+                                                      "min_delta": 100.0})
+    summary = Trainer(prepare(cfg), create_run_dir(cfg.output.root, "es2")).fit()
+    assert summary["stop_reason"] == "early_stopping" and summary["epochs_completed"] == 3
+    es = summary["early_stopping"]
+    assert es["patience"] == 2 and es["epochs_without_improvement"] == 2
+    assert es["monitor"] == "val/loss" and es["mode"] == "min" and es["min_delta"] == 100.0
+
+
+def test_early_stopping_in_max_mode_keeps_training_while_it_improves(tmp_path):
+    cfg = config(tmp_path, epochs=3, early_stopping={"monitor": "train/loss", "mode": "max",
+                                                     "patience": 1})
+    # SGD lowers the train loss every epoch: in max mode that never improves
+    summary = Trainer(prepare(cfg), create_run_dir(cfg.output.root, "esmax")).fit()
+    assert summary["stop_reason"] == "early_stopping" and summary["epochs_completed"] == 2

@@ -76,7 +76,9 @@ def save_every(tr: Trainer, end: EpochEnd) -> None:
 
 
 def early_stopping(tr: Trainer, end: EpochEnd) -> bool:
-    """True once the monitored value has not improved for more than `patience` epochs."""
+    """True once the monitored value has gone `patience` epochs in a row without improving by
+    more than `min_delta`, as Keras and Lightning count it (patience 0 or 1: stop at the first
+    epoch without improvement)."""
     es, st = tr.cfg.trainer.early_stopping, tr.state
     if es is None or es.monitor not in end.row:
         return False
@@ -85,7 +87,7 @@ def early_stopping(tr: Trainer, end: EpochEnd) -> bool:
         st.bad_epochs = 0
         return False
     st.bad_epochs += 1
-    return st.bad_epochs > es.patience
+    return st.bad_epochs >= es.patience
 
 
 def save_last(tr: Trainer, end: EpochEnd) -> None:

@@ -189,7 +189,7 @@ def check_resume(cfg: Config, state, scheduler, steps_per_epoch: int) -> None:
     anything in the run folder changes (`state` is the restored LoopState)."""
     done, epochs = state.epoch, cfg.trainer.epochs
     es = cfg.trainer.early_stopping
-    if state.batch == 0 and es is not None and state.bad_epochs > es.patience:
+    if state.batch == 0 and es is not None and state.bad_epochs >= max(es.patience, 1):
         bad = f"{state.bad_epochs} epoch{'s' if state.bad_epochs > 1 else ''}"
         raise _problem(cfg, ("trainer", "early_stopping", "patience"), (
             f"the run stopped early after epoch {done} ({es.monitor} did not improve for {bad}); "
