@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import torchlite
 from torchlite.backend import OutOfMemoryError, to_host
-from torchlite.errors import TrainingDiverged, TrainingInterrupted
+from torchlite.errors import TorchliteError, TrainingDiverged, TrainingInterrupted
 from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
@@ -54,15 +54,19 @@ class LoopState:
         return dict(self.__dict__)
 
 
+_HANGUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()  # not on Windows
+
+
 class _Signals:
-    """Turns SIGINT/SIGTERM into a flag checked between steps (restored on exit)."""
+    """Turns SIGINT/SIGTERM/SIGHUP into a flag checked between steps (restored on exit)."""
 
     def __init__(self) -> None:
         self.stop = None
 
     def __enter__(self):
         self._old = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP: the terminal closed (an ssh session dropped); saved as for SIGTERM
+        for sig in (signal.SIGINT, signal.SIGTERM, *_HANGUP):
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread: leave signals alone
@@ -98,6 +102,7 @@ class Trainer:
         self.plots = plots and run.cfg.output.plots  # plots/ at the end (see _write_plots)
         self.state = LoopState()
         self.metric_names = list(run.cfg.metrics)
+        self.summary_extra: dict = {}  # more summary.json entries (threads, preprocessing, ...)
 
     def _eval_loader(self, ds):
         size = self.cfg.data.eval_batch_size or self.cfg.data.batch_size
@@ -129,6 +134,8 @@ class Trainer:
         # on resume too: the run's config.yaml then holds the epochs and the other settings a
         # resume may change (check_resume_overrides), so a later resume continues from them
         write_config(self.paths, cfg.model_dump(mode="json"))
+        # written now so that a disk that fills up later still has room for the failed status
+        write_summary(self.paths, self._summary("running", "training"))
         self.csv = MetricsCSV(self.paths.metrics, cfg.metric_columns(),
                               resume_epoch=self.state.epoch if self.resume else None)
         n_params = sum(p.numel() for p in self.model.parameters())
@@ -158,11 +165,17 @@ class Trainer:
                 status, reason = "diverged", str(exc)
             except OutOfMemoryError as exc:
                 self._out_of_memory(exc, start)
+            except OSError as exc:  # a full disk or quota, a read-only folder
+                if isinstance(exc, TorchliteError):  # a refused link, say: its own message
+                    raise
+                self._write_failed(exc, start)
         self.state.wall_s = time.perf_counter() - start
         if status == "completed" and cfg.trainer.final_weights == "best" and \
                 self.paths.best.exists():
             # the model object ends with the weights the run hands on (as best.safetensors)
             self.model.load_state_dict(torchlite.load(self.paths.best))
+        if status == "completed":
+            self._test_metrics()
         summary = self._summary(status, reason)
         write_summary(self.paths, summary)
         if self.plots and status != "interrupted" and self.state.history:
@@ -188,6 +201,15 @@ class Trainer:
         write_summary(self.paths, self._summary("failed", f"out of memory: {exc}"))
         self.log(f"end: failed (out of memory): {exc}; {kept}")
         raise OutOfMemoryError(f"{exc}; {kept}") from exc
+
+    def _write_failed(self, exc: OSError, start: float) -> NoReturn:
+        """Record that the run's files could not be written (see failed_run), and re-raise."""
+        from .failed_run import record_write_failure, write_error_reason
+
+        self.state.wall_s = time.perf_counter() - start
+        reason = write_error_reason(exc)
+        record_write_failure(self.paths, self._summary("failed", reason), reason)
+        raise exc
 
     def _epoch(self, start: float) -> bool:
         """One epoch: the train steps, then the end-of-epoch actions. True: stop early."""
@@ -343,7 +365,29 @@ class Trainer:
             "last": str(self.paths.last) if self.paths.last.exists() else None,
             "final_metrics": st.history[-1] if st.history else {},
             "final_weights": self._final_weights_path(),
+            **self._early_stopping_summary(), **self.summary_extra,
         }
+
+    def _early_stopping_summary(self) -> dict:
+        es = self.cfg.trainer.early_stopping
+        if es is None:
+            return {"early_stopping": None}
+        return {"early_stopping": {
+            "monitor": es.monitor, "mode": es.mode, "patience": es.patience,
+            "min_delta": es.min_delta, "best_value": self.state.es_best,
+            "epochs_without_improvement": self.state.bad_epochs}}
+
+    def _test_metrics(self) -> None:
+        """Evaluate the final weights on the test split, when the data has one (summary.json's
+        `test_metrics`, and the `test` event)."""
+        if self.data.test is None:
+            return
+        values = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.test),
+                          self.device, self.metric_names, self.data.task, self.data.num_classes)
+        test = {f"test/{k}": v for k, v in values.items()}
+        self.summary_extra["test_metrics"] = test
+        self.log("test: " + ", ".join(f"{k} {v:.6g}" for k, v in test.items()))
+        self.callback("test", metrics=test, samples=len(self.data.test))
 
     def _final_weights_path(self) -> str | None:
         """trainer.final_weights: the checkpoint that eval/infer use when given the run folder."""
