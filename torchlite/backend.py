@@ -446,6 +446,21 @@ def get_xp(arr):
     return getattr(arr, "_xp_namespace", np)
 
 
+def get_xsp(arr):
+    """The sparse-matrix module for `arr`'s device: scipy.sparse on the CPU, cupyx.scipy.sparse
+    on a GPU (the same API, as numpy and cupy are). Imported on first use."""
+    if _cupy is not None and isinstance(arr, _cupy.ndarray):
+        import cupyx.scipy.sparse as csp  # cupy is already imported: arr is a cupy array
+
+        return csp
+    try:
+        import scipy.sparse as sp
+    except ImportError as exc:
+        raise ImportError(
+            "sparse tensor kernels need scipy: pip install 'torchlite[sparse]'") from exc
+    return sp
+
+
 def move(arr, d: device):
     """Copy an array to device `d` (no copy when it is already there)."""
     src = array_device(arr)
