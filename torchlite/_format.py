@@ -24,7 +24,7 @@ class _Formatter:
     """Decides the notation and the common width from the values that will be shown."""
 
     def __init__(self, values: np.ndarray) -> None:
-        self.floating = values.dtype.kind == "f"
+        self.floating = values.dtype.kind in "fV"
         self.int_mode = True
         self.sci_mode = False
         self.width = 1

@@ -82,7 +82,7 @@ def _forward_trace() -> str:
 
 def _anomaly_check(node, in_grads) -> None:
     for i, g in enumerate(in_grads):
-        if g is None or g.dtype.kind not in "fc":
+        if g is None or g.dtype.kind not in "fcV":
             continue
         from ..backend import get_xp
 

@@ -16,7 +16,7 @@ from .grad_mode import no_grad
 def _outputs(func, inputs):
     out = func(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return [o for o in outs if isinstance(o, Tensor) and o._data.dtype.kind == "f"]
+    return [o for o in outs if isinstance(o, Tensor) and o._data.dtype.kind in "fV"]
 
 
 def _to_np(a):

@@ -31,7 +31,7 @@ def _parse_to(args, kwargs):
 def _converter(device, dtype):
     def convert(t: Tensor) -> Tensor:
         arr = t._data
-        if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype.np:
+        if dtype is not None and arr.dtype.kind in "fV" and arr.dtype != dtype.np:
             arr = arr.astype(dtype.np)
         dev = t._device
         if device is not None and device != dev:

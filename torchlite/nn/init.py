@@ -84,7 +84,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
 def _float_check(tensor: Tensor, fn: str) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{fn}: expected a Tensor, got {type(tensor).__name__}")
-    if tensor._data.dtype.kind != "f":
+    if tensor._data.dtype.kind not in "fV":
         raise TypeError(f"{fn}: expected a floating-point tensor, got {tensor.dtype}")
 
 

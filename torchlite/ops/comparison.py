@@ -57,11 +57,11 @@ def _pred(name, f):
     return fn
 
 
-isnan = _pred("isnan", lambda xp, x: xp.isnan(x) if x.dtype.kind == "f"
+isnan = _pred("isnan", lambda xp, x: xp.isnan(x) if x.dtype.kind in "fV"
               else xp.zeros(x.shape, bool))
-isinf = _pred("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind == "f"
+isinf = _pred("isinf", lambda xp, x: xp.isinf(x) if x.dtype.kind in "fV"
               else xp.zeros(x.shape, bool))
-isfinite = _pred("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind == "f"
+isfinite = _pred("isfinite", lambda xp, x: xp.isfinite(x) if x.dtype.kind in "fV"
                  else xp.ones(x.shape, bool))
 isposinf = _pred("isposinf", lambda xp, x: xp.isposinf(x))
 isneginf = _pred("isneginf", lambda xp, x: xp.isneginf(x))

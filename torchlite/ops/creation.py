@@ -217,7 +217,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     else:
         dt = backend.to_dtype(dtype).np
     n = max(0, math.ceil((end - start) / step))
-    arr = (np.arange(n, dtype=np.float64) * step + start).astype(dt) if dt.kind == "f" else \
+    arr = (np.arange(n, dtype=np.float64) * step + start).astype(dt) if dt.kind in "fV" else \
         np.arange(start, end, step).astype(dt)
     dev = backend.factory_device(device)
     return _finish(backend.move(arr, dev), dev, requires_grad)

@@ -146,7 +146,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         return with_out(div, "div", out, (input, other), {"rounding_mode": rounding_mode})
     a, b = _operands(input, other, "div")
     if rounding_mode in ("floor", "trunc"):
-        if result_dtype(a, b).kind != "f":
+        if result_dtype(a, b).kind not in "fV":
             if rounding_mode == "floor":
                 return floor_divide(a, b)
         from .unary import floor, trunc
@@ -168,7 +168,7 @@ def _float_result(a, b):
     from .. import backend
 
     dt = result_dtype(a, b)
-    return dt if dt.kind == "f" else backend.get_default_dtype().np
+    return dt if dt.kind in "fV" else backend.get_default_dtype().np
 
 
 def floor_divide(input, other, *, out=None):
@@ -195,7 +195,7 @@ def remainder(input, other, *, out=None):
         return with_out(remainder, "remainder", out, (input, other))
     a, b = _operands(input, other, "remainder")
     q = floor_divide(a, b)
-    if q._data.dtype.kind == "f":
+    if q._data.dtype.kind in "fV":
         return sub(a, mul(q.detach(), b))
     dev = q._device
     x = a._data if isinstance(a, Tensor) else scalar(a)
@@ -213,7 +213,7 @@ def fmod(input, other, *, out=None):
 
     a, b = _operands(input, other, "fmod")
     q = div(a, b)
-    if q._data.dtype.kind == "f" and result_dtype(a, b).kind == "f":
+    if q._data.dtype.kind in "fV" and result_dtype(a, b).kind in "fV":
         return sub(a, mul(trunc(q).detach(), b))
     x = a._data if isinstance(a, Tensor) else scalar(a)
     y = b._data if isinstance(b, Tensor) else scalar(b)

@@ -38,7 +38,7 @@ def _convert_key(key, xp, shape):
                 k = int(k)
             else:
                 basic = False
-                if k.dtype.kind == "f":
+                if k.dtype.kind in "fV":
                     raise IndexError(
                         "tensors used as indices must be long, int, byte or bool tensors"
                     )
@@ -49,7 +49,7 @@ def _convert_key(key, xp, shape):
                 raise IndexError(_GPU_INDEX_ERROR)
             k = xp.asarray(k)
             basic = False
-            if k.dtype.kind == "f":
+            if k.dtype.kind in "fV":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         elif isinstance(k, (bool, np.bool_)):
             basic = False

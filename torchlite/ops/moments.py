@@ -69,7 +69,7 @@ def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str,
         dim, keepdim = numpy_kwargs(kwargs, name, dim, keepdim)
     if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
         unbiased, dim = dim, None
-    if input._data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fcV":
         raise RuntimeError(f"{name}: only floating-point tensors are supported, got {input.dtype}")
     axes = wrap_dims(dim, input._data.ndim, name) if input._data.ndim else None
     c = _correction(unbiased, correction)

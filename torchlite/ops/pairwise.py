@@ -89,7 +89,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     for name, t in (("X1", x1), ("X2", x2)):
         if not isinstance(t, Tensor):
             raise TypeError(f"cdist(): expected Tensors, got {type(t).__name__}")
-        if t._data.dtype.kind != "f":
+        if t._data.dtype.kind not in "fV":
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
                                f"{t.dtype}")
         if t._data.ndim < 2:

@@ -40,7 +40,7 @@ def result_dtype(*operands):
             if b._data.dtype == dt:
                 return dt
         elif type(b) is float or isinstance(b, np.float64):  # a float scalar keeps a float dtype
-            if dt.kind == "f":
+            if dt.kind in "fV":
                 return dt
         elif type(b) is int and dt.kind in "fiu":
             return dt
@@ -89,7 +89,7 @@ def as_tensor_arg(x, like: Tensor, op: str = "operation"):
         return x
     xp = backend.xp_for(like._device)
     arr = xp.asarray(x)
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "biufV":
         raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
     if arr.dtype == np.float64 and not isinstance(x, np.ndarray):
         arr = arr.astype(backend.get_default_dtype().np)

@@ -234,7 +234,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
     x = input
     if dtype is not None:
         x = x.to(dtype)
-    if x._data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fcV":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {x.dtype}"
@@ -383,7 +383,7 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwa
         dim, keepdim = numpy_kwargs(kwargs, "logsumexp", dim, keepdim)
     if dim is None:
         raise missing_dim("logsumexp")
-    x = input if input._data.dtype.kind == "f" else input.to(backend.get_default_dtype())
+    x = input if input._data.dtype.kind in "fV" else input.to(backend.get_default_dtype())
     axes = wrap_dims(dim, x._data.ndim, "logsumexp") if x._data.ndim else None
     return LogSumExp.apply(x, axes, keepdim)
 
@@ -397,7 +397,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
     from .unary import abs as _abs
 
     x = input if dtype is None else input.to(dtype)
-    if x._data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fcV":
         raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
     axes = wrap_dims(dim, x._data.ndim, "norm") if x._data.ndim else None
     if p in ("fro", 2, 2.0, None):

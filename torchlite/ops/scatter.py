@@ -34,7 +34,7 @@ def add_at(out, key, values) -> None:
     varying order, so their sums vary in the last bits from run to run)."""
     xp = backend.get_xp(out)
     if xp is np or (out.dtype in _ATOMIC_ADD_DTYPES
-                    and not (_flags._deterministic and out.dtype.kind == "f")):
+                    and not (_flags._deterministic and out.dtype.kind in "fV")):
         xp.add.at(out, key, values)
         return
     out[...] = backend.move(add_at_on_host(out, key, values), backend.array_device(out))

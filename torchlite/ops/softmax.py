@@ -62,7 +62,7 @@ def _apply(op, input: Tensor, dim, dtype, name: str, kwargs: dict | None = None)
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
         input = input.to(to_dtype(dtype))
-    elif input._data.dtype.kind != "f":
+    elif input._data.dtype.kind not in "fV":
         raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
     axis = wrap_dim(dim, input._data.ndim, name)
     if input._data.ndim == 0:  # softmax of a scalar: treat it as a 1-element vector

@@ -366,7 +366,7 @@ class Optimizer:
             arr = backend.move(value._data, param._device)
             if arr is value._data:
                 arr = arr.copy()
-            if param._data.dtype.kind == "f" and arr.dtype.kind == "f":
+            if param._data.dtype.kind in "fV" and arr.dtype.kind in "fV":
                 arr = arr.astype(param._data.dtype, copy=False)
             return Tensor._make(arr, param._device)
         if isinstance(value, dict):

@@ -18,7 +18,7 @@ def check_tensor(x, fn: str, name: str = "input") -> Tensor:
 
 def check_float(x, fn: str, name: str = "input") -> Tensor:
     check_tensor(x, fn, name)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         raise RuntimeError(f"{fn}(): expected a floating-point {name}, got {x.dtype}")
     return x
 

@@ -285,7 +285,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(f"cross_entropy: expected floating-point logits, got {input.dtype}")
     _same_device(input, target, "cross_entropy", "target")
     _same_device(input, weight, "cross_entropy", "weight")
@@ -295,7 +295,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     w = _weight_array(weight, c, "cross_entropy")
     eps = float(label_smoothing)
     if prob:
-        if t._data.dtype.kind != "f":
+        if t._data.dtype.kind not in "fV":
             raise RuntimeError(
                 f"Expected floating point type for target with class probabilities, got {t.dtype}"
             )

@@ -88,7 +88,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {input1.shape!r}, input2: {input2.shape!r}, target: {target.shape!r} "
         )
-    t = target if target._data.dtype.kind == "f" else target.to(input1.dtype)
+    t = target if target._data.dtype.kind in "fV" else target.to(input1.dtype)
     loss = tern.clamp_min(-t * (input1 - input2) + margin, 0.0)
     return _reduced(loss, size_average, reduce, reduction)
 
@@ -130,7 +130,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     """log(1 + exp(-target * input))."""
     from .activation import softplus
 
-    t = target if target._data.dtype.kind == "f" else target.to(input.dtype)
+    t = target if target._data.dtype.kind in "fV" else target.to(input.dtype)
     return _reduced(softplus(-t * input), size_average, reduce, reduction)
 
 

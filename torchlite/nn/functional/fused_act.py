@@ -38,7 +38,7 @@ def fuses(x, act: str, b=None) -> bool:
         return False
     if _use_kernel(x):
         return act in ACTIVATIONS
-    return get_xp(x) is np and x.dtype.kind == "f" and act == "relu"
+    return get_xp(x) is np and x.dtype.kind in "fV" and act == "relu"
 
 
 def _use_kernel(x) -> bool:

@@ -140,7 +140,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 
 def _float_like(t: Tensor, like: Tensor) -> Tensor:
-    return t if t._data.dtype.kind == "f" else t.to(like.dtype)
+    return t if t._data.dtype.kind in "fV" else t.to(like.dtype)
 
 
 def _weighted(loss: Tensor, weight, reduction: str) -> Tensor:

@@ -83,7 +83,7 @@ class _PoolGeom:
 
 
 def _lowest(dtype):
-    return -np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
+    return -np.inf if np.dtype(dtype).kind in "fV" else np.iinfo(dtype).min
 
 
 class MaxPool2dOp(Op):
@@ -109,7 +109,7 @@ class MaxPool2dOp(Op):
             which += hit * (dt(k) - which)
         # a NaN window's maximum is its last NaN, as in PyTorch (checked first on the CPU; on
         # the GPU always done, since the check would synchronise)
-        if x.dtype.kind == "f" and (xp is not np or bool(np.isnan(out).any())):
+        if x.dtype.kind in "fV" and (xp is not np or bool(np.isnan(out).any())):
             for k in range(K):
                 hit = xp.isnan(views[k]).view(np.uint8).astype(dt, copy=False)
                 which += hit * (dt(k) - which)
@@ -345,7 +345,7 @@ class AdaptiveMaxPool2dOp(Op):
         Ho, Wo = out_size
         win = x.reshape(N, C, H * W)[:, :, flat.reshape(-1)].reshape(N, C, Ho, Wo, -1)
         arg = win.argmax(axis=-1)
-        if x.dtype.kind == "f":  # a NaN wins, as in PyTorch (no data-dependent branch: no sync)
+        if x.dtype.kind in "fV":  # a NaN wins, as in PyTorch (no data-dependent branch: no sync)
             isnan = xp.isnan(win)
             last_nan = isnan.shape[-1] - 1 - isnan[..., ::-1].argmax(axis=-1)
             arg = xp.where(isnan.any(axis=-1), last_nan, arg)

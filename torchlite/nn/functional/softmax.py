@@ -41,7 +41,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along `dim`."""
     dim = _dim(input, dim, "softmin")
-    if dtype is None and input._data.dtype.kind != "f":
+    if dtype is None and input._data.dtype.kind not in "fV":
         raise RuntimeError(f"softmin: expected a floating-point input, got {input.dtype}")
     x = input if dtype is None else input.to(to_dtype(dtype))
     return _ops._apply(Softmax, -x, dim, None, "softmin")
