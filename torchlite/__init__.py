@@ -25,6 +25,7 @@ from .backend import (
 )
 from .backend import (
     OutOfMemoryError,  # torch.OutOfMemoryError, also torchlite.cuda.OutOfMemoryError
+    bfloat16,
     device,
     dtype,
     finfo,
@@ -103,6 +104,9 @@ from .random import (
     set_rng_state,
 )
 from .serialization import load, save
+from . import amp
+from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .amp import device_amp as _device_amp  # registers torchlite.cuda.amp and torchlite.cpu.amp
 from ._legacy_types import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
     LongTensor, ShortTensor,
@@ -125,7 +129,7 @@ default_generator = default_generator()
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
 _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler",
-         "onnx"}
+         "onnx", "cpu"}
 
 
 def __getattr__(name: str):

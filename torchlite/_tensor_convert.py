@@ -126,6 +126,7 @@ class ConversionMethods:
     float = _caster(backend.float32)
     double = _caster(backend.float64)
     half = _caster(backend.float16)
+    bfloat16 = _caster(backend.bfloat16)
     long = _caster(backend.int64)
     int = _caster(backend.int32)
     short = _caster(backend.int16)

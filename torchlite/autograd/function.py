@@ -321,26 +321,39 @@ def _infer_device(outs):
     return CPU
 
 
-def _record_versions(saved, args, outs, results):
-    """For each saved item, remember the version box of the tensor it belongs to."""
+def _record_versions(saved, args, outs, results, ctx):
+    """For each saved item, remember the version box of the tensor it belongs to, and (in
+    `ctx._saved_src`) which input or output it is, so a graph of the backward pass can put the
+    tensor back in its place."""
     versions = []
+    src: list = [None] * len(saved)
     for i, s in enumerate(saved):
         box = None
         if isinstance(s, Tensor):
             box = s._vbox
-            for a, r in zip(outs, results):  # a saved output: track the tensor handed to the user
+            for k, (a, r) in enumerate(zip(outs, results)):  # a saved output: the user's tensor
                 if a is s and r is not None:
                     box = r._vbox
+                    src[i] = (False, k)
+            if src[i] is None:
+                for j, a in enumerate(args):
+                    if isinstance(a, Tensor) and a._data is s._data:
+                        src[i] = (True, j)
+                        break
         else:
-            for a in args:
+            for j, a in enumerate(args):
                 if isinstance(a, Tensor) and a._data is s:
                     box = a._vbox
+                    src[i] = (True, j)
                     break
             else:
-                for a, r in zip(outs, results):
+                for k, (a, r) in enumerate(zip(outs, results)):
                     if a is s and r is not None:
                         box = r._vbox
+                        src[i] = (False, k)
                         break
         if box is not None:
             versions.append((i, (box, box[0])))
+    if versions:
+        ctx._saved_src = src
     return versions or None

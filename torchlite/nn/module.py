@@ -359,6 +359,9 @@ class Module(ModuleTree):
     def half(self) -> Module:
         return self._apply(_converter(None, backend.float16))
 
+    def bfloat16(self) -> Module:
+        return self._apply(_converter(None, backend.bfloat16))
+
     def type(self, dst_type) -> Module:
         return self._apply(_converter(None, backend.to_dtype(dst_type)))
 

@@ -6,10 +6,12 @@ import string
 
 import numpy as np
 
+from ..amp import state as _amp
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import unbroadcast
+from .half_compute import in_float32, is_half_numpy
 from .out import with_out
 
 
@@ -90,8 +92,15 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched N-D operands."""
     if out is not None:
         return with_out(matmul, "matmul", out, (input, other), exact=True)
+    if _amp.on:
+        input, other = _amp.cast("matmul", input, other)
     _check_mm(input, other, "matmul")
-    return Matmul.apply(input, other)
+    return _matmul_op(input).apply(input, other)
+
+
+def _matmul_op(input: Tensor):
+    """Matmul, or its float32-computing variant for NumPy float16/bfloat16 (see half_compute)."""
+    return in_float32(Matmul) if is_half_numpy(input._data) else Matmul
 
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
@@ -100,8 +109,10 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
         return with_out(mm, "mm", out, (input, mat2), exact=True)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    if _amp.on:
+        input, mat2 = _amp.cast("mm", input, mat2)
     _check_mm(input, mat2, "mm")
-    return Matmul.apply(input, mat2)
+    return _matmul_op(input).apply(input, mat2)
 
 
 def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
@@ -114,8 +125,10 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(
             f"bmm: batch sizes differ: {tuple(input.shape)} and {tuple(mat2.shape)}"
         )
+    if _amp.on:
+        input, mat2 = _amp.cast("bmm", input, mat2)
     _check_mm(input, mat2, "bmm")
-    return Matmul.apply(input, mat2)
+    return _matmul_op(input).apply(input, mat2)
 
 
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
@@ -154,6 +167,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
     if out is not None:
         return with_out(addmm, "addmm", out,
                         (input, mat1, mat2), {"beta": beta, "alpha": alpha}, exact=True)
+    if _amp.on:
+        input, mat1, mat2 = _amp.cast("addmm", input, mat1, mat2)
     out = mm(mat1, mat2)
     if alpha != 1:
         out = out * alpha

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ... import backend
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.broadcast import unbroadcast
@@ -124,6 +125,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     weights (always applied when > 0, as in PyTorch's functional form). A query whose keys are
     all masked (or with no keys, S = 0) gets output 0 and gradient 0, as in PyTorch 2.13.
     """
+    if _amp.on:
+        query, key, value, attn_mask = _amp.cast("scaled_dot_product_attention", query, key,
+                                                 value, attn_mask)
     out, _ = _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
                    "scaled_dot_product_attention")
     return out

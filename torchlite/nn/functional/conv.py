@@ -19,8 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _workspace as ws
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.pad import pad as _pad
 from ...tensor import Tensor
 from .fused_act import bias_act, bias_act_grad, check_fuses
@@ -307,6 +309,8 @@ def conv2d_act(input: Tensor, weight: Tensor, bias: Tensor | None, stride, paddi
 
 
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, act) -> Tensor:
+    if _amp.on:
+        input, weight, bias = _amp.cast("conv2d", input, weight, bias)
     _check_conv("conv2d", input, weight, bias, 2, groups)
     if act is not None:
         check_fuses("conv2d_act", input, act, bias)
@@ -336,7 +340,8 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, act) -> Tens
         padding = _tuple(padding, 2, "padding", "conv2d")
         if min(padding) < 0:
             raise RuntimeError(f"conv2d: negative padding {padding} is not supported")
-    out = Conv2dOp.apply(input, weight, bias, stride, padding, dilation, int(groups), act)
+    op = in_float32(Conv2dOp) if is_half_numpy(input._data) else Conv2dOp  # see half_compute
+    out = op.apply(input, weight, bias, stride, padding, dilation, int(groups), act)
     return out.squeeze(0) if unbatched else out
 
 
@@ -347,6 +352,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     Shape: input (N, C_in, L) or (C_in, L); weight (C_out, C_in/groups, k); output
     (N, C_out, L_out).
     """
+    if _amp.on:
+        input, weight, bias = _amp.cast("conv1d", input, weight, bias)
     _check_conv("conv1d", input, weight, bias, 1, groups)
     if not isinstance(padding, str):
         padding = (0, _tuple(padding, 1, "padding", "conv1d")[0])
@@ -363,6 +370,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     Shape: input (N, C_in, H, W); weight (C_in, C_out/groups, kH, kW); output (N, C_out, H_out,
     W_out) with H_out = (H-1)*stride - 2*padding + dilation*(kH-1) + output_padding + 1.
     """
+    if _amp.on:
+        input, weight, bias = _amp.cast("conv_transpose2d", input, weight, bias)
     _check_conv("conv_transpose2d", input, weight, bias, 2, groups, transposed=True)
     unbatched = input.ndim == 3
     if unbatched:
@@ -380,14 +389,16 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                 f"conv_transpose2d: output padding {output_padding} must be smaller than either "
                 f"stride {stride} or dilation {dilation}"
             )
-    out = ConvTranspose2dOp.apply(input, weight, bias, stride, padding, output_padding, dilation,
-                                  int(groups))
+    op = in_float32(ConvTranspose2dOp) if is_half_numpy(input._data) else ConvTranspose2dOp
+    out = op.apply(input, weight, bias, stride, padding, output_padding, dilation, int(groups))
     return out.squeeze(0) if unbatched else out
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """Transposed 1-D convolution. Shape: (N, C_in, L) -> (N, C_out, L_out)."""
+    if _amp.on:
+        input, weight, bias = _amp.cast("conv_transpose1d", input, weight, bias)
     _check_conv("conv_transpose1d", input, weight, bias, 1, groups, transposed=True)
     op = "conv_transpose1d"
     s, p, o, d = (_tuple(v, 1, name, op)[0] for v, name in (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...tensor import Tensor
@@ -255,6 +256,7 @@ def _weight_array(weight, c: int, fn: str):
     return weight._data
 
 
+@_amp.op("nll_loss")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood of log-probabilities `input` at class indices `target`."""
@@ -270,6 +272,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return out.reshape(()) if unbatched and reduction == "none" else out
 
 
+@_amp.op("cross_entropy")
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ...amp import state as _amp
 from ...autograd import grad_mode
 from ...ops import elementwise as ew
 from ...ops import reduction as red
@@ -56,6 +57,7 @@ def _reduced(loss: Tensor, size_average, reduce_flag, reduction: str) -> Tensor:
     return reduce(loss, check_reduction(legacy_reduction(size_average, reduce_flag, reduction)))
 
 
+@_amp.op("cosine_embedding_loss")
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where target is 1; max(0, cos(x1, x2) - margin) where it is -1.
@@ -80,6 +82,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduced(pos + neg, size_average, reduce, reduction)
 
 
+@_amp.op("margin_ranking_loss")
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -target * (x1 - x2) + margin). Shape: (N) or () for all three."""
@@ -93,6 +96,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduced(loss, size_average, reduce, reduction)
 
 
+@_amp.op("triplet_margin_loss")
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
@@ -115,6 +119,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     return _reduced(loss, size_average, reduce, reduction)
 
 
+@_amp.op("hinge_embedding_loss")
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """x where target is 1, max(0, margin - x) where it is -1."""
@@ -125,6 +130,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     return _reduced(out_margin + out_self, size_average, reduce, reduction)
 
 
+@_amp.op("soft_margin_loss")
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input))."""
@@ -134,6 +140,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     return _reduced(softplus(-t * input), size_average, reduce, reduction)
 
 
+@_amp.op("poisson_nll_loss")
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
                      size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
@@ -149,6 +156,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     return _reduced(loss, size_average, reduce, reduction)
 
 
+@_amp.op("gaussian_nll_loss")
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """0.5 * (log(max(var, eps)) + (input - target)**2 / max(var, eps)) (+ const if full).
@@ -172,6 +180,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
     return reduce(loss, check_reduction(reduction))
 
 
+@_amp.op("multilabel_soft_margin_loss")
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                 size_average=None, reduce=None,
                                 reduction: str = "mean") -> Tensor:

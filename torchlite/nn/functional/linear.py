@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops.half_compute import in_float32
 from ...tensor import Tensor
 from ._util import check_tensor
 
@@ -78,7 +80,15 @@ def affine_grads(need, x, w, g):
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
+    if _amp.on:
+        input, weight, bias = _amp.cast("linear", input, weight, bias)
+    if input._data.dtype.char in "eE":  # float16/bfloat16: see half_compute
+        return _half_op(Linear, input).apply(input, weight, check_linear(input, weight, bias))
     return Linear.apply(input, weight, check_linear(input, weight, bias))
+
+
+def _half_op(op, input: Tensor):
+    return in_float32(op) if type(input._data) is np.ndarray else op
 
 
 def check_linear(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor | None:

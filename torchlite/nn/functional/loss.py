@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.broadcast import unbroadcast
@@ -98,6 +99,7 @@ def _pair(input, target, fn: str):
         )
 
 
+@_amp.op("mse_loss")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(input - target)**2, reduced. Shape: any; target broadcastable to input."""
@@ -107,6 +109,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _weighted(loss, weight, reduction)
 
 
+@_amp.op("l1_loss")
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """|input - target|, reduced."""
@@ -116,6 +119,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _weighted(loss, weight, reduction)
 
 
+@_amp.op("smooth_l1_loss")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target)."""
@@ -128,6 +132,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
                    reduction)
 
 
+@_amp.op("huber_loss")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere."""
@@ -218,6 +223,7 @@ class BinaryCrossEntropy(Op):
         return gp, gy, None
 
 
+@_amp.op("binary_cross_entropy")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross entropy of probabilities `input` (in [0, 1]) against `target`.
@@ -272,6 +278,7 @@ class BCEWithLogits(Op):
         return gx, gy, None, None
 
 
+@_amp.op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
@@ -323,6 +330,7 @@ class KLDiv(Op):
         return gx, gt, None
 
 
+@_amp.op("kl_div")
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence of `target` from log-probabilities `input`; 'batchmean' is the true KL."""

@@ -1,0 +1,95 @@
+"""Autocast's state and the one call the autocast-aware ops make.
+
+The ops that autocast changes (linear, matmul, conv, the losses, ...) test `on`, a module
+attribute, before anything else: with autocast off that test is all they pay. Only when some
+region is active do they call `cast`, which looks the op up in the running device's lists.
+
+The state is process-wide rather than per thread (PyTorch's is per thread): torchlite's own
+threads never run forward passes, and one flag keeps the off path to a single attribute read.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+from . import lists
+
+on = False  # any device's autocast enabled
+# per device type: the low dtype while enabled, else None
+dtypes: dict[str, Any] = {"cpu": None, "cuda": None}
+cache_enabled = True
+# weight casts of this region, by id of the float32 leaf: (leaf, its low-precision copy)
+cache: dict[int, tuple[Tensor, Tensor]] = {}
+
+_LOW = ("float16", "bfloat16")
+
+
+def _floating(t: Tensor) -> bool:
+    return t._data.dtype.kind in "fV"
+
+
+def _to(t: Tensor, dt) -> Tensor:
+    return t.to(dt)
+
+
+def _cached(t: Tensor, dt) -> Tensor:
+    """A leaf parameter cast once per region, as PyTorch's weight cache."""
+    if not (cache_enabled and t._requires_grad and t.grad_fn is None):
+        return _to(t, dt)
+    hit = cache.get(id(t))
+    if hit is not None and hit[0] is t and hit[1]._data.dtype == dt.np:
+        return hit[1]
+    out = _to(t, dt)
+    cache[id(t)] = (t, out)
+    return out
+
+
+def cast(op: str, *args: Any) -> tuple:
+    """`args` as op `op` sees them under the active autocast: tensors cast by the op's policy
+    (lower precision, float32, or the widest input dtype); anything else unchanged."""
+    dev = next((a._device.type for a in args if isinstance(a, Tensor)), None)
+    low = dtypes.get(dev) if dev is not None else None
+    if low is None:
+        return args
+    policy = lists.POLICIES[dev].get(op)
+    if policy is None:
+        if dev == "cuda" and op in lists.CUDA_BANNED:
+            raise RuntimeError(f"{op}: {lists.CUDA_BANNED[op]}")
+        return args
+    if policy == lists.LOWER:
+        return tuple(_cached(a, low) if isinstance(a, Tensor) and _floating(a)
+                     and a._data.dtype != low.np and a._data.dtype.name != "float64" else a
+                     for a in args)
+    if policy == lists.FP32:
+        return tuple(_to(a, backend.float32) if isinstance(a, Tensor)
+                     and a._data.dtype.name in _LOW else a for a in args)
+    # PROMOTE: the widest floating dtype among the tensors
+    floats = [a._data.dtype for a in args if isinstance(a, Tensor) and _floating(a)]
+    if len(set(floats)) < 2:
+        return args
+    wide = backend.from_numpy_dtype(np.result_type(*set(floats)))  # bf16 with f16: float32
+    return tuple(_to(a, wide) if isinstance(a, Tensor) and _floating(a)
+                 and a._data.dtype != wide.np else a for a in args)
+
+
+def op(name: str):
+    """Decorate a function that autocast treats as op `name` (for functions called once a step,
+    such as the losses; per-op hot paths test `on` inline instead of paying a wrapper)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def autocast_aware(*args: Any, **kwargs: Any) -> Any:
+            if on:
+                args = cast(name, *args)
+                if kwargs:
+                    keys = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
+                    kwargs.update(zip(keys, cast(name, *[kwargs[k] for k in keys])))
+            return fn(*args, **kwargs)
+
+        return autocast_aware
+
+    return decorate
