@@ -279,7 +279,7 @@ class Function(metaclass=_FunctionMeta):
             ctx.n_outputs = len(outs)
             ctx.next_edges = tuple(edges)
             if ctx._saved:
-                ctx._versions = _record_versions(ctx._saved, args, outs, results)
+                ctx._versions = _record_versions(ctx._saved, args, outs, results, ctx)
             if len(outs) > 1:
                 ctx._out_meta = tuple(
                     (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
