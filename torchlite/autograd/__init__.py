@@ -16,10 +16,11 @@ from .anomaly import (
 from .engine import run_backward
 from .function import Context, Function, Op
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
-    "Function", "Context", "Op", "backward", "grad", "gradcheck", "Variable", "no_grad",
+    "Function", "Context", "Op", "backward", "grad", "gradcheck", "gradgradcheck", "Variable",
+    "no_grad",
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "detect_anomaly",
     "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
 ]
@@ -31,7 +32,7 @@ def _as_tuple(x: Any) -> Any:
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
 
 
-def _root_grads(tensors, grads, op: str):
+def _root_grads(tensors, grads, op: str, create_graph: bool = False):
     if grads is None:
         grads = (None,) * len(tensors)
     if len(grads) != len(tensors):
@@ -53,13 +54,17 @@ def _root_grads(tensors, grads, op: str):
             xp = _xp(t)
             g = xp.ones(t._data.shape, dtype=t._data.dtype)
         else:
+            given = g
             g = g._data if isinstance(g, Tensor) else _xp(t).asarray(g, dtype=t._data.dtype)
             if g.shape != t._data.shape:
                 raise RuntimeError(
                     f"{op}: Mismatch in shape: grad_output has a shape of {tuple(g.shape)} and "
                     f"output has a shape of {tuple(t._data.shape)}"
                 )
-            if g.dtype != t._data.dtype:
+            if create_graph and isinstance(given, Tensor) and given.requires_grad:
+                # a grad_output with history is part of the graph of the backward pass
+                g = given if g.dtype == t._data.dtype else given.to(t.dtype)
+            elif g.dtype != t._data.dtype:
                 g = g.astype(t._data.dtype)
         out.append(g)
     return out
@@ -72,47 +77,57 @@ def _xp(t):
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
              retain_graph: bool | None = None, create_graph: bool = False,
              inputs: Tensor | Sequence[Tensor] | None = None) -> None:
-    """Accumulate gradients of `tensors` into the `.grad` of the leaves that produced them."""
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by torchlite yet"
-        )
+    """Accumulate gradients of `tensors` into the `.grad` of the leaves that produced them.
+
+    With `create_graph=True` the backward pass is recorded too: `.grad` gets a history, so a
+    function of it can be differentiated again (`retain_graph` then defaults to True)."""
+    if retain_graph is None:
+        retain_graph = create_graph
     roots = _as_tuple(tensors)
-    grads = _root_grads(roots, _as_tuple(grad_tensors), "backward")
+    grads = _root_grads(roots, _as_tuple(grad_tensors), "backward", create_graph)
     if inputs is not None:
         wrt = _as_tuple(inputs)
         captured = run_backward(roots, grads, bool(retain_graph), capture=list(wrt),
-                                accumulate=False)
+                                accumulate=False, create_graph=create_graph)
         for k, t in enumerate(wrt):
             g = captured.get(k)
             if g is None:
                 continue
-            if t.grad is None:
+            if create_graph:
+                t.grad = g.t if t.grad is None else t.grad + g.t
+            elif t.grad is None:
                 t.grad = t._make(g.copy(), t._device)
             else:
                 t.grad._data = t.grad._data + g
         return
-    run_backward(roots, grads, bool(retain_graph))
+    run_backward(roots, grads, bool(retain_graph), create_graph=create_graph)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False, materialize_grads: bool = False
-         ) -> tuple[Tensor, ...]:
+         allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor, ...]:
     """Return d(outputs)/d(inputs) without touching any `.grad` (None for an input that the
-    outputs do not depend on, with `allow_unused=True`; typed as PyTorch types it)."""
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by torchlite yet"
-        )
+    outputs do not depend on, with `allow_unused=True`; typed as PyTorch types it).
+
+    With `create_graph=True` the returned gradients have a history of their own, so they can be
+    differentiated again (`retain_graph` then defaults to True). `is_grads_batched=True` treats
+    the first dimension of every grad_output as a batch of vectors, run one after another."""
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
     roots = _as_tuple(outputs)
     wrt = _as_tuple(inputs)
+    if is_grads_batched:
+        return _batched_grad(roots, wrt, _as_tuple(grad_outputs), retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     for t in wrt:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _root_grads(roots, _as_tuple(grad_outputs), "grad")
+    grads = _root_grads(roots, _as_tuple(grad_outputs), "grad", create_graph)
     captured = run_backward(roots, grads, bool(retain_graph), capture=list(wrt),
-                            accumulate=False)
+                            accumulate=False, create_graph=create_graph)
     result: list[Any] = []
     for k, t in enumerate(wrt):
         g = captured.get(k)
@@ -126,9 +141,29 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                     "Set allow_unused=True if this is the desired behavior."
                 )
             result.append(None)
+        elif create_graph:
+            result.append(g.t)
         else:
             result.append(t._make(g, t._device))
     return tuple(result)
+
+
+def _batched_grad(roots, wrt, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """autograd.grad with is_grads_batched: one backward pass per vector of the batch, stacked
+    (PyTorch vectorizes this with vmap; the result is the same)."""
+    from ..ops.join import stack
+
+    if grad_outputs is None:
+        raise RuntimeError("grad: is_grads_batched=True needs grad_outputs")
+    n = grad_outputs[0].shape[0]
+    rows = []
+    for b in range(n):
+        rows.append(grad(roots, wrt, [g[b] for g in grad_outputs], retain_graph=True
+                         if b < n - 1 else retain_graph, create_graph=create_graph,
+                         allow_unused=allow_unused, materialize_grads=materialize_grads))
+    return tuple(None if rows[0][k] is None else stack([r[k] for r in rows])
+                 for k in range(len(wrt)))
 
 
 def Variable(data: Any, requires_grad: bool = False, volatile: bool = False  # noqa: N802

@@ -55,12 +55,22 @@ def _add(buf, g):
 
 
 def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_graph: bool,
-                 capture: list[Tensor] | None = None, accumulate: bool = True) -> dict[int, Any]:
+                 capture: list[Tensor] | None = None, accumulate: bool = True,
+                 create_graph: bool = False) -> dict[int, Any]:
     """Back-propagate `grad_tensors` from `tensors`.
 
     With `accumulate`, leaf gradients are summed into `.grad`. With `capture` (a list of tensors),
-    their gradients are returned instead, as `autograd.grad` needs.
+    their gradients are returned instead, as `autograd.grad` needs. With `create_graph`, the
+    backward pass is itself recorded (see graph_backward): gradients flow as DArrays, and the
+    captured ones are returned as such.
     """
+    call, to_leaf, retain = _call_backward, _to_leaf, _retain
+    if create_graph:
+        from . import graph_backward as gb
+
+        call = _graph_call
+        to_leaf, retain = gb.to_leaf, gb.retain
+        grad_tensors = [gb.as_graph_grad(g) for g in grad_tensors]
     buffers: dict = {}
     roots: list[Any] = []  # graph nodes: Contexts and AccumulateGrads
     handed: set = set()  # arrays already stored somewhere: copy before storing them again
@@ -99,7 +109,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
     ready = [n for n in dict.fromkeys(roots) if deps[n] == 0]
     anomaly = _nan_checks_on()
 
-    with grad_mode.no_grad():
+    with grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
@@ -108,10 +118,10 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                 if g is None:
                     continue
                 if _recorders:  # the profiler's hook
-                    _record.run_node(node, grads, _to_leaf, node.variable, g, handed, accumulate,
+                    _record.run_node(node, grads, to_leaf, node.variable, g, handed, accumulate,
                                      capture_leaf, captured)
                 else:
-                    _to_leaf(node.variable, g, handed, accumulate, capture_leaf, captured)
+                    to_leaf(node.variable, g, handed, accumulate, capture_leaf, captured)
                 continue
 
             if capture_node:
@@ -119,20 +129,21 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                     for k in capture_node.get((node, i), ()):
                         captured[k] = g
             if node._retained:
-                grads = _retain(node, grads)
+                grads = retain(node, grads)
 
             if grads is None or (grads[0] is None if len(grads) == 1 else
                                  all(g is None for g in grads)):
                 in_grads = (None,) * len(node.next_edges)  # nothing flows through this node
             elif _recorders:  # the profiler's hook
-                in_grads = _record.run_node(node, grads, _call_backward, node, grads)
+                in_grads = _record.run_node(node, grads, call, node, grads)
             else:
-                in_grads = _call_backward(node, grads)
+                in_grads = call(node, grads)
             if node._hooks:
                 for hook in node._hooks:
                     hook(in_grads, grads)
             if anomaly:
-                _anomaly_check(node, in_grads)
+                _anomaly_check(node, in_grads if not create_graph else
+                               [g.t._data if g is not None else None for g in in_grads])
             if not retain_graph:
                 node._release()
 
@@ -171,26 +182,45 @@ def _call_backward(node, grads):
         )
     if not isinstance(out, tuple):
         out = (out,)
+    if len(out) != len(node.next_edges):
+        out = _fit(node, out)
+    if not fn._array_io:
+        out = tuple(g._data if isinstance(g, Tensor) else g for g in out)
+        out = _check_user_grads(node, out)
+    return out
+
+
+def _fit(node, out: tuple) -> tuple:
+    """A backward's gradients, one per input edge: missing trailing Nones are added, extra
+    trailing Nones dropped; any other count is an error."""
     n_in = len(node.next_edges)
     if len(out) < n_in:
         if all(e is None for e in node.next_edges[len(out):]):
-            out = out + (None,) * (n_in - len(out))
-        else:
-            raise RuntimeError(
-                f"function {node.name()} returned an incorrect number of gradients "
-                f"(expected {n_in}, got {len(out)})"
-            )
-    elif len(out) > n_in:
+            return out + (None,) * (n_in - len(out))
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients "
+            f"(expected {n_in}, got {len(out)})"
+        )
+    if len(out) > n_in:
         if any(g is not None for g in out[n_in:]):
             raise RuntimeError(
                 f"function {node.name()} returned an incorrect number of gradients "
                 f"(expected {n_in}, got {len(out)})"
             )
-        out = out[:n_in]
-    if not fn._array_io:
-        out = tuple(g._data if isinstance(g, Tensor) else g for g in out)
-        out = _check_user_grads(node, out)
+        return out[:n_in]
     return out
+
+
+def _graph_call(node, grads):
+    from .graph_backward import call_backward
+
+    return call_backward(node, grads, _fit)
+
+
+def _freed_error(node) -> RuntimeError:
+    from .function import _FREED_MSG
+
+    return RuntimeError(_FREED_MSG.format(node.name()))
 
 
 def _materialize(node, grads):

@@ -10,7 +10,7 @@ import numpy as np
 from ..backend import CPU, move
 from ..errors import GradcheckError
 from ..tensor import Tensor
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 def _outputs(func, inputs):
@@ -90,3 +90,41 @@ def _like(arr, values):
 
 def _position(inputs, t) -> int:
     return next(i for i, x in enumerate(inputs) if x is t)
+
+
+def gradgradcheck(func: Callable[..., Any], inputs: Any, grad_outputs: Any = None, *,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
+                  **_ignored: Any) -> bool:
+    """Check second derivatives, as torch.autograd.gradgradcheck: gradcheck of the function
+    (inputs, grad_outputs) -> d(func)/d(inputs) . grad_outputs, whose backward is the graph that
+    `create_graph=True` records. Random grad_outputs (requiring grad) when none are given."""
+    from . import grad as autograd_grad
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not diff_idx:
+        raise ValueError("gradgradcheck expects at least one input tensor to require gradient")
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = []
+        for o in _outputs(func, inputs):
+            v = rng.standard_normal(o._data.shape)
+            g = o._make(_like(o._data, np.asarray(v)), o._device)
+            g.requires_grad_(True)
+            grad_outputs.append(g)
+    grad_outputs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (
+        grad_outputs,)
+    n_in = len(inputs)
+
+    def first_derivative(*args):
+        xs, gs = args[:n_in], args[n_in:]
+        with enable_grad():  # gradcheck's finite differences run this under no_grad
+            outs = _outputs(func, xs)
+            wrt = [xs[i] for i in diff_idx]
+            grads = autograd_grad(outs, wrt, grad_outputs=list(gs), create_graph=True,
+                                  allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -1,0 +1,146 @@
+"""Running a node's backward so that it records a graph (`create_graph=True`).
+
+The engine's walk is the same as without a graph; what changes is what flows along it: gradients
+are `DArray`s (Tensors with history behind NumPy's array API), and each node's saved values are
+put back in their places as Tensors with history before its own backward runs:
+
+* a saved input becomes the input Tensor (the leaf itself, or a Tensor whose grad_fn is the
+  input's node), so the second derivative reaches whatever produced it;
+* a saved output becomes a Tensor whose grad_fn is this very node;
+* anything else a forward kept (masks, indices, shapes) stays a constant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import array_device
+from ..tensor import Tensor
+from .darray import DArray, wrap
+from .function import AccumulateGrad
+
+
+def as_graph_grad(g: Any) -> DArray | None:
+    """A gradient (Tensor, raw array or DArray) as what flows in a graph-building pass."""
+    if g is None or type(g) is DArray:
+        return g
+    return wrap(g)
+
+
+def _input_tensor(node, j: int, arr) -> Tensor:
+    edge = node.next_edges[j] if j < len(node.next_edges) else None
+    if edge is None:
+        return Tensor._make(arr, array_device(arr))
+    child, idx = edge
+    if type(child) is AccumulateGrad:
+        return child.variable
+    t = Tensor._make(arr, array_device(arr), requires_grad=True)
+    t.grad_fn = child
+    t._out_index = idx
+    return t
+
+
+def _output_tensor(node, k: int, arr) -> Tensor:
+    t = Tensor._make(arr, array_device(arr), requires_grad=True)
+    t.grad_fn = node
+    t._out_index = k
+    return t
+
+
+def _stand_ins(node) -> tuple:
+    """The node's saved values with their history restored (see the module docstring)."""
+    src = node.__dict__.get("_saved_src")
+    saved = node._saved
+    if not src:
+        return tuple(wrap(s) if node.fn._array_io else s for s in saved)
+    out = []
+    for s, where in zip(saved, src):
+        arr = s._data if isinstance(s, Tensor) else s
+        if where is None:
+            t = s if isinstance(s, Tensor) else None
+            out.append(wrap(s) if node.fn._array_io else t)
+            continue
+        is_input, j = where
+        t = _input_tensor(node, j, arr) if is_input else _output_tensor(node, j, arr)
+        out.append(DArray(t) if node.fn._array_io else t)
+    return tuple(out)
+
+
+def call_backward(node, grads, fit) -> tuple:
+    """`node`'s backward over stand-ins; returns one DArray (or None) per input edge.
+
+    `fit` is the engine's check of the number of gradients a backward returned.
+    """
+    from .engine import _check_user_grads, _freed_error
+
+    if node._freed:
+        raise _freed_error(node)
+    if node._versions:
+        node.saved_tensors  # noqa: B018 - raises if a saved tensor was modified in place
+    grads = [as_graph_grad(g) for g in grads]
+    if len(grads) > 1 and node.materialize_grads and any(g is None for g in grads):
+        meta = node.__dict__.get("_out_meta")
+        if meta is not None:
+            grads = [g if g is not None else wrap(xp.zeros(shape, dtype))
+                     for g, (xp, shape, dtype) in zip(grads, meta)]
+    fn = node.fn
+    saved = node._saved
+    node._saved = _stand_ins(node)
+    try:
+        if fn._array_io:
+            out = fn.backward(node, *grads)
+        else:
+            out = fn.backward(node, *[g.t if g is not None else None for g in grads])
+    finally:
+        node._saved = saved
+    if not isinstance(out, tuple):
+        out = (out,)
+    out = fit(node, out)
+    out = tuple(as_graph_grad(g) for g in out)
+    if not fn._array_io:
+        out = _check_user_grads(node, out)
+    return out
+
+
+def to_leaf(t: Tensor, g: DArray, handed, accumulate, capture_leaf, captured) -> None:
+    """A leaf's gradient in a graph-building pass: `.grad` keeps its history."""
+    if g.shape != t._data.shape or g.dtype != t._data.dtype:
+        raise RuntimeError(
+            f"autograd: gradient of shape {tuple(g.shape)} and dtype {g.dtype} reached a leaf of "
+            f"shape {tuple(t._data.shape)} and dtype {t._data.dtype} (a bug in an op's backward)"
+        )
+    if t._hooks:
+        for hook in t._hooks:
+            r = hook(g.t)
+            if r is not None:
+                g = as_graph_grad(r)
+    keys = capture_leaf.get(id(t)) if capture_leaf else None
+    if keys:
+        for k in keys:
+            captured[k] = g if k not in captured else captured[k] + g
+        return
+    if not accumulate:
+        return
+    if t.grad is None:
+        t.grad = g.t
+    else:
+        t.grad = t.grad + g.t
+
+
+def retain(node, grads) -> list:
+    """Hooks and retain_grad requests on the node's outputs, in a graph-building pass."""
+    grads = list(grads) if grads is not None else [None] * node.n_outputs
+    for idx, kind, obj in node._retained:
+        g = grads[idx]
+        if g is None:
+            continue
+        if kind == "hook":
+            r = obj(g.t)
+            if r is not None:
+                grads[idx] = as_graph_grad(r)
+            continue
+        t = obj()
+        if t is None:
+            continue
+        t.grad = g.t if t.grad is None else t.grad + g.t
+    return grads
