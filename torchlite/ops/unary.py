@@ -21,7 +21,7 @@ def _float_input(x: Tensor, op: str) -> Tensor:
     """Integer inputs to float math become the default float dtype, as in PyTorch."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
-    if x._data.dtype.kind in "fc":
+    if x._data.dtype.kind in "fcV":
         return x
     return Tensor._make(x._data.astype(get_default_dtype().np), x._device)
 
@@ -182,7 +182,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     if not isinstance(input, Tensor):
         raise TypeError(f"nan_to_num(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         return Tensor._make(input._data.copy(), input._device)
     return NanToNum.apply(input, float(nan), None if posinf is None else float(posinf),
                           None if neginf is None else float(neginf))
@@ -214,7 +214,7 @@ def _piecewise(name, f):
 
 def _float_only(rounding):
     # integer tensors are already whole numbers: a copy keeps their dtype
-    return lambda xp, x: rounding(xp)(x) if x.dtype.kind == "f" else x.copy()
+    return lambda xp, x: rounding(xp)(x) if x.dtype.kind in "fV" else x.copy()
 
 
 sign = _piecewise("sign", lambda xp, x: xp.sign(x))
