@@ -159,12 +159,25 @@ for _name in ("abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "s
               "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid",
               "relu", "reciprocal", "erf", "square", "neg", "frac"):
     SWEEP[_name] = (getattr(torchlite, _name), [(2, 3)], UNIT if _name[0] == "a" else POS)
+# the special functions, the floating-point pairs and the running reductions
+for _name in ("asinh", "atanh", "deg2rad", "rad2deg", "erfc", "erfinv", "sinc"):
+    SWEEP[_name] = (getattr(torchlite, _name), [(2, 3)], UNIT)
+for _name in ("lgamma", "digamma"):
+    SWEEP[_name] = (getattr(torchlite, _name), [(2, 3)], POS)
+for _name in ("logaddexp", "logaddexp2", "copysign", "hypot", "xlogy"):
+    SWEEP[_name] = (getattr(torchlite, _name), [(2, 3), (3,)], POS)
+SWEEP["acosh"] = (lambda a: torchlite.acosh(a + 1), [(2, 3)], POS)
+SWEEP["logit"] = (lambda a: torchlite.logit(a / 3), [(2, 3)], POS)
+SWEEP["polygamma"] = (lambda a: torchlite.polygamma(1, a), [(2, 3)], POS)
+SWEEP["cummax"] = (lambda a: (a.cummax(1).values, a.cummin(0).values), [(2, 3)], None)
+SWEEP["logcumsumexp"] = (lambda a: a.logcumsumexp(1), [(2, 3)], None)
 
 # public functions that take no gradient (results are integer/bool, or piecewise constant)
 NO_GRAD = {
     "floor_divide", "argmax", "argmin", "count_nonzero", "argsort", "unique", "argwhere",
     "nonzero", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "logical_and",
     "logical_not", "logical_or", "logical_xor", "ceil", "floor", "round", "sign", "trunc",
+    "nextafter",
 }
 # helpers on raw arrays that ops share, not ops
 ARRAY_HELPERS = {"log_softmax_array", "diag_view", "relu_forward", "relu_vjp", "stable_sigmoid"}

@@ -16,7 +16,7 @@ from . import backend
 from ._tensor_convert import to
 from .autograd import grad_mode
 from .autograd.views import inplace
-from .ops import creation, diagonal, indexing, shape, unary
+from .ops import bitwise, creation, diagonal, indexing, shape, special, unary
 from .ops import elementwise as ew
 from .ops import ternary as tern
 from .random import _rng
@@ -73,6 +73,27 @@ class InplaceMethods:
     ceil_ = make_inplace(unary.ceil)
     round_ = make_inplace(unary.round)
     nan_to_num_ = make_inplace(unary.nan_to_num)
+    bitwise_and_ = make_inplace(bitwise.bitwise_and)
+    bitwise_or_ = make_inplace(bitwise.bitwise_or)
+    bitwise_xor_ = make_inplace(bitwise.bitwise_xor)
+    bitwise_not_ = make_inplace(bitwise.bitwise_not)
+    bitwise_left_shift_ = make_inplace(bitwise.bitwise_left_shift)
+    bitwise_right_shift_ = make_inplace(bitwise.bitwise_right_shift)
+    asinh_ = arcsinh_ = make_inplace(unary.asinh)
+    acosh_ = arccosh_ = make_inplace(unary.acosh)
+    atanh_ = arctanh_ = make_inplace(unary.atanh)
+    deg2rad_ = make_inplace(unary.deg2rad)
+    rad2deg_ = make_inplace(unary.rad2deg)
+    erfc_ = make_inplace(special.erfc)
+    erfinv_ = make_inplace(special.erfinv)
+    lgamma_ = make_inplace(special.lgamma)
+    digamma_ = make_inplace(special.digamma)
+    sinc_ = make_inplace(special.sinc)
+    logit_ = make_inplace(special.logit)
+    logaddexp_ = make_inplace(ew.logaddexp)
+    copysign_ = make_inplace(ew.copysign)
+    hypot_ = make_inplace(ew.hypot)
+    xlogy_ = make_inplace(ew.xlogy)
     masked_fill_ = make_inplace(indexing.masked_fill)
     scatter_ = make_inplace(indexing.scatter)
     scatter_add_ = make_inplace(indexing.scatter_add)

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from .ops import bitwise, cumulative, linalg, moments, sorting, special, unary
 from .ops import comparison as cmp
 from .ops import diagonal as diag_ops
 from .ops import elementwise as ew
-from .ops import linalg, moments, sorting, unary
 from .ops import reduction as red
 from .ops import softmax as sm
 from .ops import ternary as tern
@@ -97,6 +97,35 @@ class ArithmeticMethods:
     logical_or = unary.logical_or
     logical_xor = unary.logical_xor
     bitwise_not = unary.bitwise_not
+    bitwise_and = bitwise.bitwise_and
+    bitwise_or = bitwise.bitwise_or
+    bitwise_xor = bitwise.bitwise_xor
+    bitwise_left_shift = bitwise.bitwise_left_shift
+    bitwise_right_shift = bitwise.bitwise_right_shift
+    asinh = arcsinh = unary.asinh
+    acosh = arccosh = unary.acosh
+    atanh = arctanh = unary.atanh
+    arcsin = unary.asin
+    arccos = unary.acos
+    arctan = unary.atan
+    deg2rad = unary.deg2rad
+    rad2deg = unary.rad2deg
+    erfc = special.erfc
+    erfinv = special.erfinv
+    lgamma = special.lgamma
+    digamma = special.digamma
+    sinc = special.sinc
+    logit = special.logit
+    logaddexp = ew.logaddexp
+    logaddexp2 = ew.logaddexp2
+    copysign = ew.copysign
+    hypot = ew.hypot
+    nextafter = ew.nextafter
+    xlogy = ew.xlogy
+
+    def polygamma(self: Any, n: int) -> Tensor:
+        """The n-th derivative of digamma at each element: torchlite.polygamma(n, self)."""
+        return special.polygamma(n, self)
 
 
 class ReductionMethods:
@@ -120,6 +149,9 @@ class ReductionMethods:
     norm = red.norm
     cumsum = red.cumsum
     cumprod = red.cumprod
+    cummax = cumulative.cummax
+    cummin = cumulative.cummin
+    logcumsumexp = cumulative.logcumsumexp
     count_nonzero = red.count_nonzero
     all = cmp.all
     any = cmp.any

@@ -10,8 +10,8 @@ import numpy as np
 
 from ._tensor_inplace import make_inplace
 from ._tensor_math import abs_any, neg_any
+from .ops import bitwise, creation, indexing, linalg, unary
 from .ops import comparison as cmp
-from .ops import creation, indexing, linalg, unary
 from .ops import elementwise as ew
 from .tensor import Tensor
 
@@ -86,6 +86,20 @@ class OperatorMethods:
     __rand__ = __and__
     __ror__ = __or__
     __rxor__ = __xor__
+    __lshift__ = bitwise.bitwise_left_shift
+    __rshift__ = bitwise.bitwise_right_shift
+
+    def __rlshift__(self: Any, other: Any) -> Tensor:
+        return bitwise.bitwise_left_shift(other, self)
+
+    def __rrshift__(self: Any, other: Any) -> Tensor:
+        return bitwise.bitwise_right_shift(other, self)
+
+    __iand__ = make_inplace(bitwise.bitwise_and)
+    __ior__ = make_inplace(bitwise.bitwise_or)
+    __ixor__ = make_inplace(bitwise.bitwise_xor)
+    __ilshift__ = make_inplace(bitwise.bitwise_left_shift)
+    __irshift__ = make_inplace(bitwise.bitwise_right_shift)
 
     # == and != compare elementwise; a value that cannot be compared (None, a string) makes
     # Python fall back to identity, so `t == None` is False and `t in [None]` works

@@ -7,6 +7,7 @@ once; forward casts to it, and backward sums gradients back to each input's shap
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -275,3 +276,116 @@ def _need_tensors(a, b, op):
 
 
 fmax, fmin = maximum, minimum
+
+
+# ----------------------------------------------------------------------------------------------
+# floating-point functions of two arguments: log-sum-exp pairs, sign transfer, hypotenuse
+
+
+def _logaddexp_forward(base):
+    def f(xp, a, b):
+        m = xp.maximum(a, b)
+        d = -xp.abs(a - b)
+        r = m + (xp.log1p(xp.exp(d)) if base == "e" else xp.log1p(xp.exp2(d)) / math.log(2))
+        # equal infinities: a - b is NaN, the answer is the infinity itself
+        return xp.where(xp.isinf(m) & (a == b), m, r)
+    return f
+
+
+def _logaddexp_vjp(xp, g, a, b, out):
+    return g * xp.exp(a - out)
+
+
+def _logaddexp_vjp_b(xp, g, a, b, out):
+    return g * xp.exp(b - out)
+
+
+Logaddexp = elementwise("Logaddexp", _logaddexp_forward("e"), _logaddexp_vjp, _logaddexp_vjp_b,
+                        reads=("a out", "b out"), quiet=QUIET)
+Logaddexp2 = elementwise("Logaddexp2", _logaddexp_forward("2"),
+                         lambda xp, g, a, b, out: g * xp.exp2(a - out),
+                         lambda xp, g, a, b, out: g * xp.exp2(b - out),
+                         reads=("a out", "b out"), quiet=QUIET)
+# d/da copysign(a, b) = out / a (the sign that was applied), 0 at a == 0; b gets a zero gradient
+Copysign = elementwise("Copysign", lambda xp, a, b: xp.copysign(a, b),
+                       lambda xp, g, a, b, out: g * xp.where(a == 0, 0,
+                                                             out / xp.where(a == 0, 1, a)),
+                       lambda xp, g, a, b, out: g * 0, reads=("a out", ""), quiet=QUIET)
+Hypot = elementwise("Hypot", lambda xp, a, b: xp.hypot(a, b),
+                    lambda xp, g, a, b, out: g * a / out,
+                    lambda xp, g, a, b, out: g * b / out, reads=("a out", "b out"), quiet=QUIET)
+
+
+def _float_only(a, b, op):
+    """PyTorch has these ops for floating dtypes only."""
+    dt = result_dtype(a, b)
+    if dt.kind not in "fV":
+        raise NotImplementedError(f'"{op}_cpu" not implemented for \'{_torch_name(dt)}\'')
+    return dt
+
+
+def _torch_name(dt) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(np.dtype(dt).name, str(dt))
+
+
+def logaddexp(input, other, *, out=None):
+    """log(e**input + e**other), without overflow."""
+    if out is not None:
+        return with_out(logaddexp, "logaddexp", out, (input, other))
+    a, b = _operands(input, other, "logaddexp")
+    return Logaddexp.apply(a, b, _float_only(a, b, "logaddexp"))
+
+
+def logaddexp2(input, other, *, out=None):
+    """log2(2**input + 2**other), without overflow."""
+    if out is not None:
+        return with_out(logaddexp2, "logaddexp2", out, (input, other))
+    a, b = _operands(input, other, "logaddexp2")
+    return Logaddexp2.apply(a, b, _float_only(a, b, "logaddexp2"))
+
+
+def copysign(input, other, *, out=None):
+    """|input| with the sign of other (integers give the default float dtype)."""
+    if out is not None:
+        return with_out(copysign, "copysign", out, (input, other))
+    a, b = _operands(input, other, "copysign")
+    return Copysign.apply(a, b, _float_result(a, b))
+
+
+def hypot(input, other, *, out=None):
+    """sqrt(input**2 + other**2), without overflow; both arguments are tensors."""
+    if out is not None:
+        return with_out(hypot, "hypot", out, (input, other))
+    a, b = _operands(input, other, "hypot")
+    _need_tensors(a, b, "hypot")
+    return Hypot.apply(a, b, _float_only(a, b, "hypot"))
+
+
+def nextafter(input, other, *, out=None):
+    """The next floating-point value after input towards other (no gradient, as PyTorch)."""
+    if out is not None:
+        return with_out(nextafter, "nextafter", out, (input, other))
+    a, b = _operands(input, other, "nextafter")
+    _need_tensors(a, b, "nextafter")
+    dt = _float_only(a, b, "nextafter")
+    xp = array_module(a._data, b._data)
+    return Tensor._make(xp.nextafter(cast(a._data, dt), cast(b._data, dt)), a._device)
+
+
+def _xlogy_forward(xp, a, b):
+    return xp.where((a == 0) & ~xp.isnan(b), 0, a * xp.log(b))
+
+
+# d/dx = log(y) (0 where x == 0 and y is not NaN), d/dy = x / y
+Xlogy = elementwise("Xlogy", _xlogy_forward,
+                    lambda xp, g, a, b, out: g * _xlogy_forward(xp, (a != 0).astype(g.dtype), b),
+                    lambda xp, g, a, b, out: g * a / b, reads=("a b", "a b"), quiet=QUIET)
+
+
+def xlogy(input, other, *, out=None):
+    """input * log(other), 0 where input is 0 (unless other is NaN)."""
+    if out is not None:
+        return with_out(xlogy, "xlogy", out, (input, other))
+    a, b = _operands(input, other, "xlogy")
+    return Xlogy.apply(a, b, _float_result(a, b))
