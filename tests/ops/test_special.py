@@ -7,7 +7,6 @@ import pytest
 from _core_checks import check_grad, data, leaf, to_np
 
 import torchlite
-from torchlite.ops import special
 
 _lgamma = np.vectorize(math.lgamma)
 _erfc = np.vectorize(math.erfc)
