@@ -93,6 +93,13 @@ from .ops.unary import (
     logical_or, logical_xor, nan_to_num, neg, negative, reciprocal, relu, round, rsqrt, sgn,  # noqa: A004
     sigmoid, sign, sin, sinh, sqrt, square, tan, tanh, trunc,
 )
+from .ops.unary import (
+    acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctanh, asinh, atanh, deg2rad, rad2deg,
+)
+from .ops.elementwise import copysign, hypot, logaddexp, logaddexp2, nextafter, xlogy
+from .ops.special import digamma, erfc, erfinv, lgamma, logit, polygamma, sinc
+from .ops.cumulative import cummax, cummin, logcumsumexp
+from .ops.bitwise import bitwise_left_shift, bitwise_right_shift
 from ._parallel import get_num_threads, set_num_threads
 from .random import (
     Generator,
