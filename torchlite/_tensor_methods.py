@@ -18,6 +18,7 @@ from ._tensor_inplace import InplaceMethods
 from ._tensor_math import ArithmeticMethods, ComparisonMethods, LinalgMethods, ReductionMethods
 from ._tensor_operators import OperatorMethods
 from ._tensor_shape import IndexingMethods, ShapeMethods
+from ._tensor_sparse import SparseLayoutMethods
 from .tensor import Tensor
 
 
@@ -35,7 +36,7 @@ class AutogradMethods:
 
 class TensorMethods(OperatorMethods, ArithmeticMethods, ReductionMethods, ComparisonMethods,
                     LinalgMethods, ShapeMethods, IndexingMethods, ConversionMethods,
-                    InplaceMethods, AutogradMethods):
+                    InplaceMethods, AutogradMethods, SparseLayoutMethods):
     """Every method of Tensor that is not part of its core state (see the module docstring)."""
 
     __slots__ = ()
