@@ -119,6 +119,7 @@ from ._legacy_types import (
     LongTensor, ShortTensor,
 )
 from .tensor import Size, Tensor
+from .sparse.layout import layout, sparse_coo, sparse_csr, strided
 
 _tensor_methods.install()
 
@@ -144,6 +145,8 @@ def __getattr__(name: str):
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in ("sparse_coo_tensor", "sparse_csr_tensor"):  # torchlite.sparse loads on first use
+        return getattr(importlib.import_module(".sparse", __name__), name)
     raise AttributeError(f"module 'torchlite' has no attribute {name!r}")
 
 
