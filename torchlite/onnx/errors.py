@@ -16,7 +16,7 @@ class UnsupportedOperatorError(OnnxExporterError):
 
 
 class OnnxNotInstalledError(MachineError, ImportError):
-    """The optional `onnx` (or `onnxruntime`) package is missing (`pip install 'torchlite[onnx]'`)."""
+    """`onnx` or `onnxruntime` (optional) is missing: `pip install 'torchlite[onnx]'`."""
 
 
 def require(package: str):

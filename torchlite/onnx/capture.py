@@ -1,0 +1,164 @@
+"""One forward pass, captured as a list of ops over named values (the exporter's Recorder).
+
+Every top-level "op" event of the recording thread becomes an `OpRecord`: its Function class,
+positional arguments (each Tensor replaced by a `Ref` to the value it holds), keyword attributes,
+the output values and the path of the module that called it. A value is a graph input, a
+parameter or buffer (by its state_dict name), an earlier op's output, or a constant: a Tensor
+made outside the recorded ops (`torch.zeros` for an initial state, a mask built with NumPy),
+whose array is copied when first used.
+
+In-place writes (`x.add_(y)`, `ReLU(inplace=True)` without autograd) run the out-of-place op and
+copy its result into `x`, bumping x's version: when a Tensor comes back with a new version, its
+value is the latest op output holding the same array contents.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..autograd import record
+from ..tensor import Tensor
+
+_state = threading.local()
+
+
+def exporting() -> bool:
+    """Whether a capture for export is running on this thread."""
+    return getattr(_state, "active", False)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value of the captured graph: ("input", i), ("param", name), ("op", k, j) or
+    ("const", k, i) (argument i of op k, a constant)."""
+
+    key: tuple
+
+
+@dataclass
+class OpRecord:
+    fn: type
+    args: tuple  # Tensors replaced by Refs
+    kwargs: dict
+    outs: list  # Ref or None per output
+    out_arrays: list  # the outputs' arrays (CPU), None where no output
+    module: str  # the calling module's path ("" for the model itself)
+    consts: dict = field(default_factory=dict)  # argument index -> constant array
+
+
+class Capture(record.Recorder):
+    """Records the ops of one forward pass; `watch` names the inputs and parameters first."""
+
+    def __init__(self, module_names: dict[int, str]) -> None:
+        self.ops: list[OpRecord] = []
+        self._values: dict[int, tuple[Ref, int, Tensor]] = {}
+        self._depth = 0
+        self._thread = threading.get_ident()
+        self._modules = module_names
+        self._stack: list[str] = []
+        self._hooks: list = []
+        self._current: list[Any] = []
+
+    # -- setup ---------------------------------------------------------------------------------
+    def watch(self, t: Tensor, ref: Ref) -> None:
+        self._values[id(t)] = (ref, t._version, t)
+
+    def __enter__(self) -> Capture:
+        from ..nn import hooks
+
+        self._hooks = [hooks.register_module_forward_pre_hook(self._enter_module),
+                       hooks.register_module_forward_hook(self._leave_module, always_call=True)]
+        _state.active = True
+        record.add_recorder(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        record.remove_recorder(self)
+        _state.active = False
+        for h in self._hooks:
+            h.remove()
+
+    def _enter_module(self, module: Any, args: Any) -> None:
+        self._stack.append(self._modules.get(id(module), type(module).__name__))
+
+    def _leave_module(self, module: Any, args: Any, output: Any) -> None:
+        if self._stack:
+            self._stack.pop()
+
+    def module_path(self) -> str:
+        return self._stack[-1] if self._stack else ""
+
+    # -- the recorder --------------------------------------------------------------------------
+    def begin(self, event: record.Event) -> None:
+        if event.kind != "op" or event.thread != self._thread:
+            return
+        self._depth += 1
+        if self._depth == 1:
+            self._current.append(self._resolve_args(event))
+
+    def end(self, event: record.Event) -> None:
+        if event.kind != "op" or event.thread != self._thread:
+            return
+        self._depth -= 1
+        if self._depth or not self._current:
+            return
+        args, consts = self._current.pop()
+        k = len(self.ops)
+        outs, arrays = [], []
+        for j, o in enumerate(event.outputs or ()):
+            if isinstance(o, Tensor):
+                ref = Ref(("op", k, j))
+                self.watch(o, ref)
+                outs.append(ref)
+                arrays.append(_host(o._data).copy())
+            else:
+                outs.append(None)
+                arrays.append(None)
+        self.ops.append(OpRecord(event.fn, args, dict(event.attrs), outs, arrays,
+                                 self.module_path(), consts))
+
+    def _resolve_args(self, event: record.Event) -> tuple[tuple, dict]:
+        k = len(self.ops)
+        args, consts = [], {}
+        for i, a in enumerate(event.inputs):
+            if isinstance(a, Tensor):
+                ref = self.ref_of(a)
+                if ref is None:
+                    ref = Ref(("const", k, i))
+                    consts[i] = _host(a._data).copy()
+                args.append(ref)
+            else:
+                args.append(a)
+        return tuple(args), consts
+
+    def ref_of(self, t: Tensor) -> Ref | None:
+        """The value `t` holds now (None: a Tensor made outside the recorded ops)."""
+        entry = self._values.get(id(t))
+        if entry is None or entry[2] is not t:
+            return None
+        ref, version, _ = entry
+        if t._version == version:
+            return ref
+        data = _host(t._data)
+        first = ref.key[1] if ref.key[0] == "op" else -1
+        for k in range(len(self.ops) - 1, first, -1):  # written in place: the op it took from
+            rec = self.ops[k]
+            for r, arr in zip(rec.outs, rec.out_arrays):
+                if r is not None and arr.shape == data.shape and arr.dtype == data.dtype \
+                        and np.array_equal(arr, data, equal_nan=arr.dtype.kind in "fc"):
+                    self._values[id(t)] = (r, t._version, t)
+                    return r
+        return None
+
+
+def _host(a: Any) -> np.ndarray:
+    """`a` as a NumPy array (a CuPy array is copied to the host)."""
+    if isinstance(a, np.ndarray):
+        return a
+    from .. import backend
+
+    return backend.to_host(a)
