@@ -70,6 +70,7 @@ class TrainDisplay:
         self.task = None
         self.run_dir: str | None = None
         self.plots: dict | None = None
+        self.test: dict | None = None
         self.console = _console(stderr=True)
 
     def __call__(self, event: str, **info) -> None:
@@ -116,6 +117,9 @@ class TrainDisplay:
         else:
             info(text)
 
+    def on_test(self, metrics, samples, **_) -> None:
+        self.test = {"metrics": metrics, "samples": samples}  # shown with the end of the run
+
     def on_plots(self, files, skipped=None, **_) -> None:
         self.plots = {"files": files, "skipped": skipped}  # shown with the end of the run
 
@@ -127,6 +131,9 @@ class TrainDisplay:
         best_txt = f"best {monitor} {best_value:.4f} at epoch {best_epoch}" \
             if best_value is not None else "no best checkpoint"
         info(f"torchlite: {status} ({stop_reason}) in {wall_time_s:.1f}s; {best_txt}")
+        if self.test:
+            info(f"  test ({self.test['samples']} samples): " + "  ".join(
+                f"{k.removeprefix('test/')} {_fmt(v)}" for k, v in self.test["metrics"].items()))
         info(f"  run folder: {run_dir}")
         if self.plots and self.plots["skipped"]:
             info(f"  {self.plots['skipped']}")
@@ -196,7 +203,24 @@ def plots_written(result: dict) -> None:
         sys.stdout.write(f"wrote {f}{what}\n")
 
 
-def predictions(result: dict, limit: int = 10) -> None:
+def predictions_json(result: dict, written) -> dict:
+    """`infer --json`: every prediction (class and confidence, or values) and the file."""
+    out = {"checkpoint": result["checkpoint"], "task": result["task"], "n": result["n"],
+           "file": str(written)}
+    if result["task"] == "classification":
+        names = result.get("classes")
+        out["predictions"] = [
+            {"index": i, "class": names[int(c)] if names else int(c), "confidence": float(p)}
+            for i, (c, p) in enumerate(zip(result["pred"], result["confidence"]))]
+    else:
+        out["predictions"] = [{"index": i, "value": [float(v) for v in row]}
+                              for i, row in enumerate(result["output"])]
+    return out
+
+
+def predictions(result: dict, limit: int = 10, written=None) -> None:
+    """The first `limit` predictions as a table on stdout; says on stderr when rows are left
+    out, and where they all are."""
     from rich.table import Table
 
     t = Table(title=f"predictions ({result['n']} inputs; {result['checkpoint']})")
@@ -213,6 +237,9 @@ def predictions(result: dict, limit: int = 10) -> None:
         for i in range(min(limit, result["n"])):
             t.add_row(str(i), ", ".join(f"{v:.4g}" for v in result["output"][i]))
     _console().print(t)
+    if result["n"] > limit:
+        where = f"; all in {written}" if written else ""
+        info(f"first {limit} of {result['n']} rows{where}")
 
 
 def summary_table(s: dict) -> None:
@@ -315,3 +342,93 @@ def bench_table(rep: dict) -> None:
         con.print("PyTorch: left out (--no-torch)")
     elif status not in (None, "used"):
         con.print(f"PyTorch: {status}")
+
+
+def _cell(v, config: bool = False) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.6g}" if config else _fmt(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def _duration(s) -> str:
+    if s is None:
+        return "-"
+    return f"{s:.1f}s" if s < 120 else f"{s / 60:.1f}min"
+
+
+def runs_table(runs: list[dict], root) -> None:
+    """`torchlite runs`: one row per run."""
+    from rich.table import Table
+
+    if not runs:
+        info(f"no runs under {root}/")
+        return
+    t = Table(title=f"runs under {root}/")
+    for c in ("name", "status", "best", "epoch", "test", "duration", "created"):
+        t.add_column(c, justify="right" if c in ("epoch", "duration") else "left")
+    for r in runs:
+        best = f"{r['monitor']} {_fmt(r['best_value'])}" if r["best_value"] is not None else "-"
+        test = "  ".join(f"{k.removeprefix('test/')} {_fmt(v)}"
+                         for k, v in r["test_metrics"].items()) or "-"
+        epoch = f"{r['best_epoch']}/{r['epochs']}" if r["best_epoch"] is not None else \
+            _cell(r["epochs"])
+        status = r["status"] if r["status"] != "completed" or r["stop_reason"] != \
+            "early_stopping" else "completed (early stop)"
+        t.add_row(r["name"], status, best, epoch, test, _duration(r["duration_s"]),
+                  (r["created"] or "-").replace("T", " "))
+    con = _console()
+    if not con.is_terminal:  # rich's 80 columns would wrap the test metrics into many lines
+        con.width = max(con.width, 160)
+    con.print(t)
+
+
+def compare_table(result: dict) -> None:
+    """`torchlite compare`: config differences, then metrics, a column per run."""
+    from rich.table import Table
+
+    con = _console()
+    if not con.is_terminal:
+        con.width = max(con.width, 40 + 24 * len(result["runs"]))
+    t = Table(title="config differences")
+    t.add_column("key")
+    for name in result["runs"]:
+        t.add_column(name)
+    for d in result["config_differences"]:
+        t.add_row(d["key"], *(_cell(v, config=True) for v in d["values"]))
+    if result["config_differences"]:
+        con.print(t)
+    else:
+        con.print("config differences: none (same config)")
+    m = Table(title="metrics")
+    m.add_column("metric")
+    for name in result["runs"]:
+        m.add_column(name, justify="right")
+    for row in result["metrics"]:
+        values = row["values"]
+        if row["metric"] == "duration_s":
+            m.add_row("duration", *(_duration(v) for v in values))
+        else:
+            m.add_row(row["metric"], *(_cell(v) for v in values))
+    con.print(m)
+    if result.get("plot"):
+        con.print(f"wrote {result['plot']}")
+
+
+def lr_find_result(r: dict) -> None:
+    """`torchlite lr-find`: the suggestion on stdout, where the plot and config went."""
+    sys.stdout.write(f"suggested lr: {r['suggested_lr']:.3g}\n" if r["suggested_lr"] else
+                     "suggested lr: none (too few steps before the loss diverged)\n")
+    low = f"{r['min_loss_lr']:.3g}" if r["min_loss_lr"] else "-"
+    info(f"{r['steps']} steps from lr {r['start_lr']:.3g} to {r['lrs'][-1]:.3g}"
+         f"{' (stopped: the loss diverged)' if r['diverged'] else ''}; lowest smoothed loss at "
+         f"lr {low}; the config has {r['lr_in_config']}")
+    if r.get("plot"):
+        info(f"wrote {r['plot']}")
+    elif r.get("plot_error"):
+        info(r["plot_error"])
+    if r.get("applied_config"):
+        info(f"wrote {r['applied_config']} (optimizer.lr {r['suggested_lr']:.3g})")

@@ -10,11 +10,50 @@ import warnings
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from . import display
-from .errors import classify
+from .errors import INTERRUPTED, classify
+
+
+class _Group(TyperGroup):
+    """The app's command group: `--debug` is accepted after the subcommand too (moved in front
+    before parsing, up to a `--`), a Ctrl-C before a command's own handling exits 130 without a
+    traceback, and a closed stdout (`torchlite runs | head`) ends the command quietly."""
+
+    def parse_args(self, ctx, args):
+        cut = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[:cut]:
+            args = ["--debug", *(a for a in args[:cut] if a != "--debug"), *args[cut:]]
+        return super().parse_args(ctx, args)
+
+    def main(self, *args, **kwargs):
+        import signal
+
+        from . import PREVIOUS_SIGINT, _quiet_interrupt
+
+        if signal.getsignal(signal.SIGINT) is _quiet_interrupt:
+            signal.signal(signal.SIGINT, PREVIOUS_SIGINT)  # commands see KeyboardInterrupt again
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx):
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's exit
+            return result
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
+            display.error("interrupted")
+            raise typer.Exit(INTERRUPTED) from None
+        except BrokenPipeError:
+            import os
+
+            # Python's advice: point stdout at devnull so the flush at exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
+    cls=_Group,
     help="Train, evaluate and run torchlite models described by YAML configs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -70,6 +109,10 @@ def _run(fn, *args, **kwargs):
         raise typer.Exit(code) from None
 
 
+_THREADS_HELP = ("CPU threads for BLAS and torchlite's loops (default: $OMP_NUM_THREADS and the "
+                 "like when set, else 1 for small models and batches, all CPUs for large ones).")
+
+
 @app.command()
 def train(
     config: str | None = typer.Argument(
@@ -87,8 +130,12 @@ def train(
     epochs: int | None = typer.Option(None, help="Number of epochs."),
     plain: bool = typer.Option(False, "--plain", help="One plain line per epoch, no bar."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not draw plots/ at the end."),
+    threads: int | None = typer.Option(None, min=1, help=_THREADS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON on "
+                                 "stdout (progress stays on stderr)."),
 ) -> None:
-    """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/, plots/)."""
+    """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/, plots/)
+    and, when the data has a test split, evaluates the final weights on it."""
     from torchlite.training import api
 
     overrides = list(overrides or [])
@@ -101,13 +148,16 @@ def train(
             overrides.insert(0, config)
         if name is not None or seed is not None or exist_ok:
             _usage("--name, --seed and --exist-ok do not apply to --resume (the run keeps them)")
-        _run(api.resume, resume, overrides, device=device, epochs=epochs, callback=view,
-             plots=not no_plots)
+        result = _run(api.resume, resume, overrides, device=device, epochs=epochs,
+                      callback=view, plots=not no_plots, threads=threads)
     else:
         if config is None:
             _usage("train needs a CONFIG file (or --resume RUN_DIR)")
-        _run(api.train, Path(config), overrides, name=name, exist_ok=exist_ok, device=device,
-             seed=seed, epochs=epochs, callback=view, plots=not no_plots)
+        result = _run(api.train, Path(config), overrides, name=name, exist_ok=exist_ok,
+                      device=device, seed=seed, epochs=epochs, callback=view,
+                      plots=not no_plots, threads=threads)
+    if as_json:
+        display.print_json(result)
 
 
 # A checkpoint names a custom model's class, never the code to run: the user names it.
@@ -134,6 +184,7 @@ def eval_(
     trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not draw the confusion matrix "
                                   "or predicted-vs-true picture."),
+    threads: int | None = typer.Option(None, min=1, help=_THREADS_HELP),
 ) -> None:
     """Evaluate a checkpoint: accuracy, P/R/F1, confusion matrix (or MSE/MAE/R2)."""
     from torchlite.training import api
@@ -143,7 +194,7 @@ def eval_(
         raise typer.Exit(2)
     rep = _run(api.evaluate_checkpoint, checkpoint, data_path=data, split=split, device=device,
                batch_size=batch_size, model_code=model_code, trust_model_code=trust_model_code,
-               plots=not no_plots)
+               plots=not no_plots, threads=threads)
     if as_json:  # why no picture was drawn is the report's plot_error
         display.print_json(rep)
     else:
@@ -182,8 +233,13 @@ def infer(
     device: str | None = typer.Option(None, help="auto | cpu | cuda"),
     model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
     trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
+    threads: int | None = typer.Option(None, min=1, help=_THREADS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print every prediction as JSON on "
+                                 "stdout instead of the table."),
+    limit: int = typer.Option(10, min=0, help="Rows of the table (all are in the file)."),
 ) -> None:
-    """Predict with a trained model."""
+    """Predict with a trained model: a table on stdout (or --json), every prediction in a
+    file."""
     from torchlite.training import api, outputs
 
     if output is not None and output.suffix.lower() not in outputs.SUFFIXES:
@@ -191,11 +247,14 @@ def infer(
                f"{', '.join(outputs.SUFFIXES)})")
     x = _run(api.load_inputs, input, key)
     result = _run(api.predict, x, checkpoint, device=device, batch_size=batch_size, probs=probs,
-                  model_code=model_code, trust_model_code=trust_model_code)
+                  model_code=model_code, trust_model_code=trust_model_code, threads=threads)
     if checkpoint is None:
         display.info(f"using {result['checkpoint']}")
     written = _run(outputs.write_predictions, result, output, input)
-    display.predictions(result)
+    if as_json:
+        display.print_json(display.predictions_json(result, written))
+    else:
+        display.predictions(result, limit=limit, written=written)
     display.info(f"wrote {written}")
 
 
@@ -203,11 +262,15 @@ def infer(
 def validate(
     config: Path = typer.Argument(..., help="YAML config file."),
     overrides: list[str] | None = typer.Argument(None, help="Overrides a.b=c."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Check a config: build the model and run one batch forward, without training."""
     from torchlite.training import api
 
     r = _run(api.validate, config, overrides or [])
+    if as_json:
+        display.print_json({"config": str(config), **r})
+        return
     typer.echo(f"{config}: OK - model input {r['input_shape']} -> output {r['output_shape']}, "
                f"{r['parameters']:,} parameters, loss on one batch {r['loss']:.4f}; "
                f"splits train {r['train']} / val {r['val']} / test {r['test']}")
@@ -218,12 +281,16 @@ def summary(
     target: str = typer.Argument(..., help="Config file or checkpoint/run folder."),
     model_code: str | None = typer.Option(None, help=_MODEL_CODE_HELP),
     trust_model_code: bool = typer.Option(False, "--trust-model-code", help=_TRUST_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the layers as JSON."),
 ) -> None:
     """Layer table: output shapes, parameter counts, total size."""
     from torchlite.training import api
 
-    display.summary_table(_run(api.summarize, target, model_code=model_code,
-                               trust_model_code=trust_model_code))
+    s = _run(api.summarize, target, model_code=model_code, trust_model_code=trust_model_code)
+    if as_json:
+        display.print_json(s)
+    else:
+        display.summary_table(s)
 
 
 @app.command()
@@ -303,6 +370,13 @@ def bench(
         display.print_json(rep.to_dict())
     else:
         display.bench_table(rep.to_dict())
+
+
+from . import lr_find_command, run_commands  # noqa: E402 - their commands use _run above
+
+app.command("runs")(run_commands.runs)
+app.command("compare")(run_commands.compare)
+app.command("lr-find")(lr_find_command.lr_find)
 
 
 @config_app.command("schema")
