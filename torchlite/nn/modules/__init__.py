@@ -30,6 +30,8 @@ from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling
 from .rnn import *  # noqa: F403
 from .rnn import __all__ as _rnn
+from .syncbatchnorm import *  # noqa: F403
+from .syncbatchnorm import __all__ as _syncbatchnorm
 from .transformer import *  # noqa: F403
 from .transformer import __all__ as _transformer
 from .upsampling import *  # noqa: F403
@@ -37,4 +39,4 @@ from .upsampling import __all__ as _upsampling
 
 __all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flatten, *_linear,
            *_loss, *_normalization, *_attention, *_conv, *_normalization_2d, *_pooling, *_rnn,
-           *_transformer, *_upsampling]
+           *_transformer, *_upsampling, *_syncbatchnorm]
