@@ -276,6 +276,16 @@ def _retain(node, grads):
     return grads
 
 
+def _settle_class(grad):
+    """A sparse gradient (its array is torchlite.sparse storage) gets its layout's Tensor class;
+    one that became dense again (sparse + dense accumulates to dense) goes back to Tensor."""
+    cls = getattr(grad._data, "tensor_class", None)
+    if cls is not None:
+        grad.__class__ = cls
+    elif getattr(type(grad), "_sparse_layout", False):
+        grad.__class__ = Tensor
+
+
 def _to_leaf(t, g, handed, accumulate, capture_leaf, captured):
     if g.shape != t._data.shape or g.dtype != t._data.dtype:
         raise RuntimeError(
@@ -302,6 +312,8 @@ def _to_leaf(t, g, handed, accumulate, capture_leaf, captured):
         t.grad = t._make(g, t._device)
     else:
         t.grad._data = t.grad._data + g
+    if type(t.grad) is not Tensor or getattr(type(g), "__array_ufunc__", 0) is None:
+        _settle_class(t.grad)  # a sparse gradient, or a grad of another class (rare)
     if t._post_acc_hooks:
         for hook in tuple(t._post_acc_hooks):
             hook(t)
