@@ -28,6 +28,7 @@ class _SparseStorage:
     base = None  # never a view of another array (the engine asks)
     shape: tuple[int, ...]
     values: Any
+    tensor_class: Any = None  # SparseTensor, set by torchlite.sparse.tensor
 
     @property
     def dtype(self) -> np.dtype:

@@ -42,6 +42,7 @@ class SparseTensor(Tensor):
     """
 
     __slots__ = ()
+    _sparse_layout = True  # read by the autograd engine when it stores a gradient
 
     # -- layout and metadata ----------------------------------------------------------------------
     @property
@@ -335,6 +336,9 @@ class SparseTensor(Tensor):
     def __format__(self, spec: str) -> str:
         return format(repr(self), spec)
 
+
+# the class the autograd engine gives a gradient Tensor holding this storage
+COO.tensor_class = CSR.tensor_class = SparseTensor
 
 # the dense math that has no sparse kernel: fail with PyTorch's kind of error, not deep in numpy
 for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "pow",
