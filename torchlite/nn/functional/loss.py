@@ -22,50 +22,51 @@ from ._util import check_float, check_reduction, check_tensor, legacy_reduction,
 _QUIET = {"over": "ignore", "invalid": "ignore"}  # a diverging model: inf, NaN
 
 
-# The regression losses: elementwise ops of input and target, called through `_apply`. Each
-# forward keeps d = input - target as its residual, which is all its derivatives read (the
-# target's derivative is minus the input's).
+# The regression losses: elementwise ops of input and target, called through `_apply`. Their
+# derivatives read d = input - target from the two inputs (the target's derivative is minus the
+# input's); saving the inputs rather than d lets the same formulas build a graph of the
+# backward pass (gradient penalties, physics-informed losses), where d must keep its history.
 
 def _squared(xp, a, b):
     d = a - b
-    return d * d, d
+    return d * d
 
 
-def _squared_grad(xp, g, a, b, out, res):
-    return g * (2 * res)
+def _squared_grad(xp, g, a, b, out):
+    return g * (2 * (a - b))
 
 
 def _absolute(xp, a, b):
-    d = a - b
-    return xp.abs(d), d
+    return xp.abs(a - b)
 
 
-def _absolute_grad(xp, g, a, b, out, res):
-    return g * xp.sign(res)
+def _absolute_grad(xp, g, a, b, out):
+    return g * xp.sign(a - b)
 
 
 def _smooth_l1(xp, a, b, beta):
     d = a - b
     ad = xp.abs(d)
     if beta == 0:
-        return ad, d
-    return xp.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta), d
+        return ad
+    return xp.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
 
 
-def _smooth_l1_grad(xp, g, a, b, out, res, beta):
+def _smooth_l1_grad(xp, g, a, b, out, beta):
+    d = a - b
     if beta == 0:
-        return g * xp.sign(res)
-    return g * xp.where(xp.abs(res) < beta, res / beta, xp.sign(res))
+        return g * xp.sign(d)
+    return g * xp.where(xp.abs(d) < beta, d / beta, xp.sign(d))
 
 
 def _huber(xp, a, b, delta):
     d = a - b
     ad = xp.abs(d)
-    return xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)), d
+    return xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
 
 
-def _huber_grad(xp, g, a, b, out, res, delta):
-    return g * xp.clip(res, -delta, delta)
+def _huber_grad(xp, g, a, b, out, delta):
+    return g * xp.clip(a - b, -delta, delta)
 
 
 def _negated(vjp):
@@ -76,7 +77,7 @@ def _negated(vjp):
 
 
 SquaredError, AbsoluteError, SmoothL1, Huber = (
-    elementwise(name, f, df, _negated(df), reads=("res", "res"), quiet=_QUIET)
+    elementwise(name, f, df, _negated(df), reads=("a b", "a b"), quiet=_QUIET)
     for name, f, df in (("SquaredError", _squared, _squared_grad),
                         ("AbsoluteError", _absolute, _absolute_grad),
                         ("SmoothL1", _smooth_l1, _smooth_l1_grad),
