@@ -436,3 +436,72 @@ def test_integer_overflow_wraps_and_division_by_zero_raises():
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         torchlite.tensor([3, 4]) % torchlite.tensor([1, 0])
     assert (torchlite.tensor([3.0, -4.0]) // 0).tolist() == [float("inf"), float("-inf")]
+
+
+# ----------------------------------------------------------------------------------------------
+# floating-point pairs: logaddexp, logaddexp2, copysign, hypot, nextafter, xlogy
+
+PAIRS = {
+    "logaddexp": np.logaddexp,
+    "logaddexp2": np.logaddexp2,
+    "copysign": np.copysign,
+    "hypot": np.hypot,
+    "xlogy": lambda a, b: np.where(a == 0, 0.0, a * np.log(np.abs(b) + 0.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_float_pairs_forward_and_grad(name):
+    a, b = data((3, 4), 1), data((4,), 2, away_from_zero=True)
+    if name == "xlogy":
+        b = np.abs(b)
+    check_forward(getattr(torchlite, name), PAIRS[name], a, b, rtol=2e-6)
+    check_grad(getattr(torchlite, name), a, b)
+
+
+def test_float_pairs_edges():
+    inf = float("inf")
+    r = torchlite.logaddexp(torchlite.tensor([-inf, inf, -inf]), torchlite.tensor([-inf, inf, 1.0]))
+    assert to_np(r).tolist() == [-inf, inf, 1.0]
+    assert torchlite.xlogy(torchlite.tensor([0.0, 0.0]), torchlite.tensor([0.0, 2.0])).tolist() \
+        == [0.0, 0.0]
+    assert np.isnan(torchlite.xlogy(torchlite.tensor([0.0]), float("nan")).item())
+    x = leaf([0.0, 1.0, -2.0])
+    torchlite.copysign(x, -1.0).sum().backward()
+    assert x.grad.tolist() == [0.0, -1.0, 1.0]
+    one = torchlite.tensor([1.0])
+    assert torchlite.nextafter(one, torchlite.tensor([2.0])).item() > 1.0
+    assert torchlite.copysign(torchlite.tensor([1, 2]), -1).dtype == torchlite.float32
+    assert torchlite.xlogy(torchlite.tensor([1, 2]), 3).dtype == torchlite.float32
+    for name in ("logaddexp", "logaddexp2", "hypot", "nextafter"):
+        with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+            getattr(torchlite, name)(torchlite.tensor([1]), torchlite.tensor([2]))
+    with pytest.raises(TypeError):
+        torchlite.hypot(torchlite.tensor([3.0]), 4)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "copysign", "hypot", "nextafter",
+                                  "xlogy"])
+def test_float_pairs_parity_with_pytorch(name):
+    torch = pytest.importorskip("torch")
+    r = np.random.default_rng(0)
+    inf = np.inf
+    a = np.concatenate([r.uniform(-5, 5, 100), [-inf, inf, -inf, 0.0, 3.0, 0.0, -0.0]])
+    b = np.concatenate([r.uniform(-5, 5, 100), [-inf, inf, inf, -0.0, -2.0, 2.0, 0.0]])
+    for dt in ("float32", "float64"):
+        got = getattr(torchlite, name)(torchlite.tensor(a.astype(dt)),
+                                       torchlite.tensor(b.astype(dt)))
+        exp = getattr(torch, name)(torch.tensor(a.astype(dt)), torch.tensor(b.astype(dt)))
+        np.testing.assert_allclose(to_np(got), exp.numpy(), rtol=1e-6, atol=1e-6)
+        assert str(got.dtype)[-7:] == str(exp.dtype)[-7:]
+    if name == "nextafter":
+        return
+    aa, bb = np.abs(a[:100]) + 0.1, b[:100]
+    t, u = leaf(aa), leaf(bb)
+    getattr(torchlite, name)(t, u).sum().backward()
+    ta, tb = torch.tensor(aa, requires_grad=True), torch.tensor(bb, requires_grad=True)
+    getattr(torch, name)(ta, tb).sum().backward()
+    np.testing.assert_allclose(to_np(t.grad), ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(u.grad), tb.grad.numpy(), rtol=1e-10, atol=1e-12,
+                               equal_nan=True)

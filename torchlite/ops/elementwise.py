@@ -374,6 +374,8 @@ def nextafter(input, other, *, out=None):
 
 
 def _xlogy_forward(xp, a, b):
+    if not hasattr(b, "shape"):  # a NumPy log of a Python number would be float64
+        b = xp.asarray(b, dtype=a.dtype)
     return xp.where((a == 0) & ~xp.isnan(b), 0, a * xp.log(b))
 
 
