@@ -28,7 +28,7 @@ import secrets
 
 import numpy as np
 
-from . import _filekind, backend
+from . import _bfloat16_io, _filekind, backend
 from . import _safetensors_header as sth
 from ._atomic_write import (  # noqa: F401 (imported from here by the rest of torchlite)
     WRITE_ERROR_ATTR,
@@ -63,7 +63,7 @@ _DIGEST_ALGORITHM = "sha256"
 _JSON_OBJECT_START = re.compile(rb"[ \t\n\r]*\{")
 _MAX_SIZE = 2 ** 63 - 1  # NumPy's limit on an array's extent in bytes (the format's: 2**64 - 1)
 
-# the safetensors dtypes torchlite has (BF16 reads as float32), as NumPy dtypes
+# the safetensors dtypes torchlite has (BF16: see _bfloat16_io), as NumPy dtypes
 _FROM_ST: dict[str, np.dtype] = {
     "F16": np.dtype(np.float16), "F32": np.dtype(np.float32), "F64": np.dtype(np.float64),
     "I8": np.dtype(np.int8), "U8": np.dtype(np.uint8), "I16": np.dtype(np.int16),
@@ -135,10 +135,11 @@ def save(obj, f, metadata: dict | None = None) -> None:
         skeleton = None
     else:
         skeleton = _encode(obj, "", tensors)
-    arrays = {}
+    arrays, bf16 = {}, set()
     for name, t in tensors.items():
         arr = backend.to_host(t._data)
-        arrays[name] = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
+        arr = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
+        arrays[name] = _bfloat16_io.for_library(name, arr, bf16)
     # "digest": load insists on the digest entry (a bit flip in its key would otherwise pass)
     info = {"version": FORMAT_VERSION, "skeleton": skeleton, "digest": _DIGEST_ALGORITHM}
     if flat:  # safetensors orders its header by dtype and name; load gives back the dict's order
@@ -156,6 +157,8 @@ def save(obj, f, metadata: dict | None = None) -> None:
     holes = {"data": secrets.token_hex(32), "header": secrets.token_hex(32)}
     meta[DIGEST_KEY] = json.dumps({"algorithm": _DIGEST_ALGORITHM, **holes})
     blob = memoryview(st_save(arrays, metadata=meta))
+    if bf16:
+        blob = memoryview(_bfloat16_io.retag_header(blob, bf16))
     n = int.from_bytes(blob[:8], "little")
     raw = bytes(blob[8:8 + n])
     digests = {"data": hashlib.sha256(blob[8 + n:]).hexdigest(),
@@ -337,8 +340,8 @@ def _open(f, with_data: bool) -> tuple[sth.Header, bytearray | None]:
             if t.dtype not in _FROM_ST and t.dtype != "BF16":
                 _fail(path, f"tensor '{t.name}' has dtype {t.dtype}, which torchlite does not "
                             "support (unsupported dtype)")
-            # (only a tensor with no elements gets here with such a shape; BF16 reads as F32)
-            itemsize = 4 if t.dtype == "BF16" else _FROM_ST[t.dtype].itemsize
+            # (only a tensor with no elements gets here with such a shape)
+            itemsize = _bfloat16_io.itemsize() if t.dtype == "BF16" else _FROM_ST[t.dtype].itemsize
             if math.prod(s for s in t.shape if s) * itemsize > _MAX_SIZE:
                 _fail(path, f"tensor '{t.name}' has a shape {t.shape} too large for NumPy "
                             "(its nonzero dimensions span more than 2**63 - 1 bytes)")
@@ -385,9 +388,8 @@ def read_metadata(path) -> dict:
 
 
 def _array(data: bytearray, t) -> np.ndarray:
-    if t.dtype == "BF16":  # bfloat16 is the top half of a float32
-        raw = np.frombuffer(data, dtype="<u2", count=(t.end - t.begin) // 2, offset=t.begin)
-        return (raw.astype(np.uint32) << 16).view(np.float32).reshape(t.shape)
+    if t.dtype == "BF16":
+        return _bfloat16_io.read(data, t)
     npdt = _FROM_ST[t.dtype]
     little = npdt.newbyteorder("<") if npdt.itemsize > 1 else npdt
     arr = np.frombuffer(data, dtype=little, count=(t.end - t.begin) // npdt.itemsize,

@@ -33,7 +33,7 @@ from torchlite_cli.main import app
 from typer.testing import CliRunner
 
 import torchlite
-from torchlite import serialization
+from torchlite import _bfloat16_io, serialization
 from torchlite.serialization import CheckpointError
 
 SEED = 20261205
@@ -142,7 +142,7 @@ def _stricter_on_purpose(blob: bytes, accepted: dict) -> str | None:
     for dt, shape, _ in accepted.values():
         if dt not in TL_DTYPES and dt != "BF16":
             return "unsupported dtype"
-        extent = 4 if dt == "BF16" else np.dtype(TL_DTYPES[dt]).itemsize  # (BF16 reads as F32)
+        extent = _bfloat16_io.itemsize() if dt == "BF16" else np.dtype(TL_DTYPES[dt]).itemsize
         for s in shape:
             extent *= s or 1
         if extent >= 2 ** 63:
