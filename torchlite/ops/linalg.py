@@ -92,10 +92,17 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched N-D operands."""
     if out is not None:
         return with_out(matmul, "matmul", out, (input, other), exact=True)
+    if (type(input) is not Tensor or type(other) is not Tensor) and _sparse(input, other):
+        return input.__matmul__(other) if _sparse(input) else other.__rmatmul__(input)
     if _amp.on:
         input, other = _amp.cast("matmul", input, other)
     _check_mm(input, other, "matmul")
     return _matmul_op(input).apply(input, other)
+
+
+def _sparse(*tensors: Tensor) -> bool:
+    """Whether one of `tensors` is a torchlite.sparse tensor (its class handles the product)."""
+    return any(getattr(type(t), "_sparse_layout", False) for t in tensors)
 
 
 def _matmul_op(input: Tensor):
@@ -107,6 +114,8 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """2-D matrix product. Shape: (n, m) @ (m, p) -> (n, p)."""
     if out is not None:
         return with_out(mm, "mm", out, (input, mat2), exact=True)
+    if (type(input) is not Tensor or type(mat2) is not Tensor) and _sparse(input, mat2):
+        return input.mm(mat2) if _sparse(input) else mat2.__rmatmul__(input)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
     if _amp.on:
