@@ -28,7 +28,13 @@ class _SparseStorage:
     base = None  # never a view of another array (the engine asks)
     shape: tuple[int, ...]
     values: Any
-    tensor_class: Any = None  # SparseTensor, set by torchlite.sparse.tensor
+
+    @property
+    def tensor_class(self) -> type:
+        """The Tensor class that wraps this storage (the autograd engine asks)."""
+        from .tensor import SparseTensor
+
+        return SparseTensor
 
     @property
     def dtype(self) -> np.dtype:

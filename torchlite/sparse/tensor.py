@@ -337,9 +337,6 @@ class SparseTensor(Tensor):
         return format(repr(self), spec)
 
 
-# the class the autograd engine gives a gradient Tensor holding this storage
-COO.tensor_class = CSR.tensor_class = SparseTensor
-
 # the dense math that has no sparse kernel: fail with PyTorch's kind of error, not deep in numpy
 for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "pow",
               "mean", "max", "min", "prod", "reshape", "view", "flatten", "permute", "squeeze",

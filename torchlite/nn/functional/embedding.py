@@ -14,9 +14,9 @@ from ._util import check_tensor
 
 class Embedding(Op):
     @staticmethod
-    def forward(ctx, idx, w, padding_idx, scale_grad_by_freq):
+    def forward(ctx, idx, w, padding_idx, scale_grad_by_freq, sparse=False):
         ctx.idx, ctx.shape, ctx.padding_idx = idx, w.shape, padding_idx
-        ctx.scale = scale_grad_by_freq
+        ctx.scale, ctx.sparse = scale_grad_by_freq, sparse
         return w[idx]
 
     @staticmethod
@@ -27,6 +27,8 @@ class Embedding(Op):
         if ctx.scale:
             counts = bincount(idx, ctx.shape[0])
             rows = rows / counts[idx].astype(g.dtype)[:, None]
+        if ctx.sparse:
+            return None, sparse_rows_grad(idx, rows, ctx.shape, ctx.padding_idx), None, None, None
         gw = xp.zeros(ctx.shape, dtype=g.dtype)
         if hasattr(xp.add, "at"):
             add_at(gw, idx, rows)  # repeated indices accumulate (deterministic if asked)
@@ -35,7 +37,20 @@ class Embedding(Op):
             gw = onehot @ rows
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
-        return None, gw, None, None
+        return None, gw, None, None, None
+
+
+def sparse_rows_grad(idx, rows, shape, padding_idx):
+    """The gradient of a row lookup as an uncoalesced COO tensor: one entry per looked-up row
+    (those at padding_idx left out), as PyTorch's sparse embedding gradient."""
+    from ...sparse.storage import COO
+
+    xp = get_xp(rows)
+    idx = idx.astype(xp.int64, copy=False)
+    if padding_idx is not None:
+        keep = idx != padding_idx
+        idx, rows = idx[keep], rows[keep]
+    return COO(idx.reshape(1, -1), xp.ascontiguousarray(rows), shape)
 
 
 def _renorm_(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
@@ -59,7 +74,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     """Look up rows of `weight`. Shape: input (*) integer indices, weight (V, D) -> (*, D).
 
     The gradient at padding_idx is zero; max_norm renormalises the looked-up rows in place first.
-    `sparse=True` is accepted and gives a dense gradient.
+    With `sparse=True` the weight's gradient is a sparse COO tensor holding the looked-up rows.
     """
     check_tensor(input, "embedding")
     if input._data.dtype.kind not in "iu":
@@ -88,7 +103,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if max_norm is not None:
         with grad_mode.no_grad():
             _renorm_(weight, idx, float(max_norm), float(norm_type))
-    return Embedding.apply(idx, weight, padding_idx, bool(scale_grad_by_freq))
+    return Embedding.apply(idx, weight, padding_idx, bool(scale_grad_by_freq), bool(sparse))
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

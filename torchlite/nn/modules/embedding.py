@@ -18,8 +18,8 @@ class Embedding(Module):
     """A table of `num_embeddings` vectors of size `embedding_dim`, initialised N(0, 1).
 
     Shape: integer input (*) -> (*, embedding_dim). The row at padding_idx is zero-initialised
-    and gets no gradient; max_norm renormalises looked-up rows in place. `sparse=True` is accepted
-    but the gradient is dense.
+    and gets no gradient; max_norm renormalises looked-up rows in place. With `sparse=True` the
+    weight's gradient is a sparse COO tensor (for optim.SparseAdam, SGD or Adagrad).
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
