@@ -1,0 +1,120 @@
+"""Quantized Conv2d (and its fused ConvReLU2d): quint8 in, int8 weight, quint8 out.
+
+The integer convolution runs as torchlite's float32 convolution over integer-valued arrays
+(im2col and one BLAS product, exact while partial sums stay below 2**24; longer reductions are
+split over input channels). Zero padding pads with the input's zero point, as PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .... import backend
+from ....ao.quantization.int8_matmul import chunk_length
+from ....autograd.grad_mode import no_grad
+from ....tensor import Tensor
+from ...functional import conv as Fc
+from .base import QuantizedOutput, check_quantized, output_qparams, weight_observer_for
+from .linear_kernels import requantize
+from .packed_params import PackedParams, quantize_weight
+
+
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+class Conv2d(QuantizedOutput):
+    """A quantized `nn.Conv2d`, as `torch.ao.nn.quantized.Conv2d` (zeros padding only).
+
+    Shape: input (N, C_in, H, W) quint8 -> (N, C_out, H_out, W_out) quint8.
+    """
+
+    _relu = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype=backend.qint8, per_channel: bool = False) -> None:
+        super().__init__()
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"quantized Conv2d: padding_mode {padding_mode!r} is not "
+                                      "supported (only 'zeros')")
+        if isinstance(padding, str):
+            raise NotImplementedError("quantized Conv2d: string padding is not supported")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.groups, self.padding_mode = groups, padding_mode
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self._packed_params = PackedParams(shape, per_channel, bias, dtype)
+
+    def weight(self):
+        return self._packed_params.qweight()
+
+    def bias(self) -> Tensor | None:
+        return self._packed_params.bias
+
+    def set_weight_bias(self, w, b) -> None:
+        self._packed_params.set_weight_bias(w, b)
+
+    def _int_conv(self, a, w, wmax: int):
+        """Exact integer convolution of float32 integer arrays, split over input channels
+        when one product could exceed float32's exact range."""
+        kk = self.kernel_size[0] * self.kernel_size[1]
+        cin = w.shape[1]
+        step = max(1, chunk_length(255, wmax) // kk)
+        dev = backend.array_device(a)
+
+        def conv(x, k):
+            return Fc.conv2d(Tensor._make(x, dev), Tensor._make(k, dev), None, self.stride,
+                             self.padding, self.dilation, self.groups)._data
+
+        with no_grad():
+            if cin <= step or self.groups != 1:
+                return conv(a, w)
+            out = None
+            for i in range(0, cin, step):
+                part = conv(a[:, i:i + step], w[:, i:i + step]).astype(np.float64)
+                out = part if out is None else out + part
+            return out
+
+    def forward(self, x):
+        x = check_quantized(x, self)
+        if x.ndim != 4:
+            raise ValueError(f"{type(self).__name__} (quantized): expected a 4-d input "
+                             f"(N, C, H, W), got shape {list(x.shape)}")
+        a = x._data.astype(np.float32) - np.float32(x._zero_point)
+        w, wmax = self._packed_params.float_weight()
+        acc = self._int_conv(a, w, wmax)
+        s, z = self.out_qparams
+        q = requantize(backend.get_xp(a), acc, x._scale, self._packed_params, s, z, self._relu,
+                       backend.quint8, 1)
+        return self._wrap(q, x)
+
+    def extra_repr(self) -> str:
+        s, z = self.out_qparams
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, scale={s}, zero_point={z}, padding={self.padding}")
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant: bool = False):
+        """The quantized layer of an observed float (or QAT) Conv2d."""
+        from ...intrinsic import ConvReLU2d as FusedConvReLU2d
+
+        conv = mod[0] if isinstance(mod, FusedConvReLU2d) else mod
+        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise NotImplementedError(f"quantized Conv2d: padding {conv.padding!r} / "
+                                      f"padding_mode {conv.padding_mode!r} is not supported")
+        obs = weight_observer_for(conv)
+        qw = quantize_weight(conv.weight, obs)
+        out = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                  conv.padding, conv.dilation, conv.groups, conv.bias is not None,
+                  dtype=obs.dtype, per_channel=qw._axis is not None)
+        out.set_weight_bias(qw, conv.bias)
+        out._set_output(*output_qparams(mod))
+        return out
+
+
+class ConvReLU2d(Conv2d):
+    """Quantized Conv2d followed by ReLU in one step, as `nn.intrinsic.quantized.ConvReLU2d`."""
+
+    _relu = True
