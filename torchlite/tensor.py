@@ -60,6 +60,12 @@ class Tensor(TensorMethods):
     _post_acc_hooks: list | None = None
     _view_version = 0
 
+    is_quantized = False  # QTensor (torchlite.ao.quantization.qtensor) says True
+
+    def dequantize(self) -> Tensor:
+        """A float tensor is its own dequantization (QTensor overrides this)."""
+        return self
+
     grad: Tensor | None
     grad_fn: Context | None
     _hooks: list | None
