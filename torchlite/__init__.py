@@ -119,6 +119,14 @@ from ._legacy_types import (
     LongTensor, ShortTensor,
 )
 from .tensor import Size, Tensor
+from .backend import qint8, qint32, quint8
+from .ao.quantization.qtensor import (
+    dequantize, per_channel_affine, per_channel_affine_float_qparams, per_channel_symmetric,
+    per_tensor_affine, per_tensor_symmetric, qscheme, quantize_per_channel, quantize_per_tensor,
+)
+from .ao.quantization.fake_quantize_ops import (
+    fake_quantize_per_channel_affine, fake_quantize_per_tensor_affine,
+)
 from .sparse.layout import layout, sparse_coo, sparse_csr, strided
 
 _tensor_methods.install()
@@ -137,7 +145,7 @@ default_generator = default_generator()
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
 _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler",
-         "onnx", "cpu"}
+         "onnx", "cpu", "ao", "quantization"}
 
 
 def __getattr__(name: str):
