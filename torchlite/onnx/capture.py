@@ -56,6 +56,9 @@ class Capture(record.Recorder):
     def __init__(self, module_names: dict[int, str]) -> None:
         self.ops: list[OpRecord] = []
         self._values: dict[int, tuple[Ref, int, Tensor]] = {}
+        self._snapshots: dict[Ref, np.ndarray] = {}  # each value's array when it was made
+        # a tensor's array by id: ops such as embedding take the indices as a raw array
+        self._arrays: dict[int, tuple[Ref, int, Tensor, Any]] = {}
         self._depth = 0
         self._thread = threading.get_ident()
         self._modules = module_names
@@ -64,8 +67,11 @@ class Capture(record.Recorder):
         self._current: list[Any] = []
 
     # -- setup ---------------------------------------------------------------------------------
-    def watch(self, t: Tensor, ref: Ref) -> None:
+    def watch(self, t: Tensor, ref: Ref, snapshot: np.ndarray | None = None) -> None:
         self._values[id(t)] = (ref, t._version, t)
+        if ref not in self._snapshots:
+            self._snapshots[ref] = _host(t._data).copy() if snapshot is None else snapshot
+        self._arrays[id(t._data)] = (ref, t._version, t, t._data)
 
     def __enter__(self) -> Capture:
         from ..nn import hooks
@@ -112,9 +118,10 @@ class Capture(record.Recorder):
         for j, o in enumerate(event.outputs or ()):
             if isinstance(o, Tensor):
                 ref = Ref(("op", k, j))
-                self.watch(o, ref)
+                arr = _host(o._data).copy()
+                self.watch(o, ref, arr)
                 outs.append(ref)
-                arrays.append(_host(o._data).copy())
+                arrays.append(arr)
             else:
                 outs.append(None)
                 arrays.append(None)
@@ -131,6 +138,9 @@ class Capture(record.Recorder):
                     ref = Ref(("const", k, i))
                     consts[i] = _host(a._data).copy()
                 args.append(ref)
+            elif hasattr(a, "dtype") and hasattr(a, "shape") and id(a) in self._arrays:
+                ref, version, t, arr = self._arrays[id(a)]
+                args.append(ref if arr is a and t._version == version else a)
             else:
                 args.append(a)
         return tuple(args), consts
@@ -144,15 +154,23 @@ class Capture(record.Recorder):
         if t._version == version:
             return ref
         data = _host(t._data)
+        own = self._snapshots.get(ref)
+        if own is not None and _equal(own, data):  # a view sharing its base's version counter
+            self._values[id(t)] = (ref, t._version, t)
+            return ref
         first = ref.key[1] if ref.key[0] == "op" else -1
         for k in range(len(self.ops) - 1, first, -1):  # written in place: the op it took from
             rec = self.ops[k]
             for r, arr in zip(rec.outs, rec.out_arrays):
-                if r is not None and arr.shape == data.shape and arr.dtype == data.dtype \
-                        and np.array_equal(arr, data, equal_nan=arr.dtype.kind in "fc"):
+                if r is not None and _equal(arr, data):
                     self._values[id(t)] = (r, t._version, t)
                     return r
         return None
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and bool(
+        np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 def _host(a: Any) -> np.ndarray:

@@ -72,9 +72,13 @@ class OpCall:
         a = self.args[i]
         if a is None:
             return None
-        if not isinstance(a, Ref):
-            raise self.error(f"argument {i} is not a tensor")
-        return self._low.name_of(a, self)
+        if isinstance(a, Ref):
+            return self._low.name_of(a, self)
+        if hasattr(a, "dtype") and hasattr(a, "shape"):  # a raw array made outside the ops
+            from ..backend import to_host
+
+            return self._low.b.const(to_host(self.value(i)), "onnx::Constant")
+        raise self.error(f"argument {i} is not a tensor")
 
     def array(self, i: int) -> Any:
         """Argument `i` as captured: the array of a tensor argument, else the value itself."""
