@@ -7,7 +7,10 @@ put back in their places as Tensors with history before its own backward runs:
 * a saved input becomes the input Tensor (the leaf itself, or a Tensor whose grad_fn is the
   input's node), so the second derivative reaches whatever produced it;
 * a saved output becomes a Tensor whose grad_fn is this very node;
-* anything else a forward kept (masks, indices, shapes) stays a constant.
+* anything else a forward kept (masks, indices, shapes) stays a constant, unless the op says
+  how it depends on the inputs: an op class may define `graph_saved(ctx, saved) -> saved`,
+  which returns the stand-ins with such intermediates given their history (the norms' xhat
+  and invstd, see nn/functional/norm_stats.py).
 """
 
 from __future__ import annotations
@@ -85,7 +88,9 @@ def call_backward(node, grads, fit) -> tuple:
                      for g, (xp, shape, dtype) in zip(grads, meta)]
     fn = node.fn
     saved = node._saved
-    node._saved = _stand_ins(node)
+    stand = _stand_ins(node)
+    restore = getattr(fn, "graph_saved", None)
+    node._saved = restore(node, stand) if restore is not None else stand
     try:
         if fn._array_io:
             out = fn.backward(node, *grads)

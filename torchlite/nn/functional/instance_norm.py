@@ -51,6 +51,12 @@ class InstanceNormOp(Op):
                          - xhat * (gxh * xhat).mean(axis=axes, keepdims=True))
         return gx, gw, gb, None
 
+    @staticmethod
+    def graph_saved(ctx, saved):
+        from .norm_stats import restore_stats
+
+        return restore_stats(ctx, saved, 0, 1, ctx.axes, saved[0].shape)
+
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                   running_var: Tensor | None = None, weight: Tensor | None = None,

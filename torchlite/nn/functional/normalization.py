@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops.half_compute import in_float32, is_half_numpy
 from ...tensor import Tensor
 from ._util import check_float
+from .norm_stats import restore_stats
 
 # The helpers below run under np.errstate: a diverging model's huge activations overflow to inf
 # and NaN, as in PyTorch, without NumPy warnings.
@@ -90,6 +93,10 @@ class BatchNorm(Op):
         gw, gb = _affine_grads(g, xhat, need, ctx.axes)
         return gx, gw, gb, None, None, None, None, None
 
+    @staticmethod
+    def graph_saved(ctx, saved):
+        return restore_stats(ctx, saved, 0, 1, ctx.axes, saved[0].shape, ctx.training)
+
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
@@ -161,10 +168,16 @@ class LayerNorm(Op):
         gw, gb = _affine_grads(g, xhat, need, lead)
         return gx, gw, gb, None, None
 
+    @staticmethod
+    def graph_saved(ctx, saved):
+        return restore_stats(ctx, saved, 0, 1, ctx.axes, saved[0].shape)
+
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing dims given by normalized_shape. Shape: (*, *normalized_shape)."""
+    if _amp.on:
+        input, weight, bias = _amp.cast("layer_norm", input, weight, bias)
     check_float(input, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
@@ -178,7 +191,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
             raise RuntimeError(
                 f"layer_norm: expected {name} of shape {list(shape)}, got {list(t.shape)}"
             )
-    return LayerNorm.apply(input, weight, bias, k, float(eps))
+    op = in_float32(LayerNorm) if is_half_numpy(input._data) else LayerNorm  # statistics in f32
+    return op.apply(input, weight, bias, k, float(eps))
 
 
 class GroupNorm(Op):
@@ -210,10 +224,17 @@ class GroupNorm(Op):
         gw, gb = _affine_grads(g, xhat, need, axes)
         return gx, gw, gb, None, None
 
+    @staticmethod
+    def graph_saved(ctx, saved):
+        shape = saved[0].shape
+        return restore_stats(ctx, saved, 0, 1, (2,), (shape[0], ctx.groups, -1))
+
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Group normalisation (Wu & He, 2018). Shape: (N, C, *), C divisible by num_groups."""
+    if _amp.on:
+        input, weight, bias = _amp.cast("group_norm", input, weight, bias)
     check_float(input, "group_norm")
     if input.dim() < 2:
         raise RuntimeError(
@@ -228,7 +249,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"group_norm: expected {name} with {c} elements, got {t.numel()}")
-    return GroupNorm.apply(input, weight, bias, int(num_groups), float(eps))
+    op = in_float32(GroupNorm) if is_half_numpy(input._data) else GroupNorm  # statistics in f32
+    return op.apply(input, weight, bias, int(num_groups), float(eps))
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
