@@ -16,7 +16,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from .dims import missing_dim, numpy_kwargs, wrap_dim, wrap_dims
+from .dims import missing_dim, numpy_kwargs, reduced_dims, wrap_dim, wrap_dims
 from .out import with_out
 from .scatter import along_axis_key
 
@@ -153,12 +153,14 @@ class LogSumExp(Op):
         with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf, as PyTorch
             s = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.axes, ctx.keepdim = axes, keepdim
-        ctx.save_for_backward(x, s)
-        return s if keepdim else (s.reshape(()) if axes is None else s.squeeze(axes))
+        out = s if keepdim else (s.reshape(()) if axes is None else s.squeeze(axes))
+        ctx.save_for_backward(x, out)  # the output itself, so a graph of backward knows it
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        x, s = ctx.saved_tensors
+        x, out = ctx.saved_tensors
+        s = _expand(out, x.shape, ctx.axes, ctx.keepdim)
         with np.errstate(invalid="ignore"):  # all -inf: exp(-inf - -inf) = NaN, as PyTorch
             return _expand(g, x.shape, ctx.axes, ctx.keepdim) * get_xp(x).exp(x - s), None, None
 
@@ -167,10 +169,10 @@ class Norm2(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         xp = get_xp(x)
-        out = xp.sqrt(xp.sum(x * x, axis=axes, keepdims=keepdim))
+        out = xp.asarray(xp.sqrt(xp.sum(x * x, axis=axes, keepdims=keepdim)))
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.save_for_backward(x, out)
-        return xp.asarray(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -216,7 +218,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
                         (input, dim, keepdim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "sum", dim, keepdim)
-    axes = wrap_dims(dim, input._data.ndim, "sum") if input._data.ndim else None
+    axes = reduced_dims(dim, input._data.ndim, "sum")
     if dim is not None and isinstance(dim, (tuple, list)) and len(dim) == 0:
         axes = None
     x = input
@@ -239,7 +241,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {x.dtype}"
         )
-    axes = wrap_dims(dim, x._data.ndim, "mean") if x._data.ndim else None
+    axes = reduced_dims(dim, x._data.ndim, "mean")
     return Mean.apply(x, axes, keepdim)
 
 
@@ -314,7 +316,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False, *, out=None, **kwargs) ->
         return with_out(amax, "amax", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "amax", dim, keepdim, ())
-    axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amax")
+    axes = None if dim in ((), None) else reduced_dims(dim, input._data.ndim, "amax")
     _check_nonempty(input, "amax", axes)
     return AmaxAmin.apply(input, axes, keepdim, True)
 
@@ -324,7 +326,7 @@ def amin(input: Tensor, dim=(), keepdim: bool = False, *, out=None, **kwargs) ->
         return with_out(amin, "amin", out, (input, dim, keepdim), kwargs, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "amin", dim, keepdim, ())
-    axes = None if dim in ((), None) else wrap_dims(dim, input._data.ndim, "amin")
+    axes = None if dim in ((), None) else reduced_dims(dim, input._data.ndim, "amin")
     _check_nonempty(input, "amin", axes)
     return AmaxAmin.apply(input, axes, keepdim, False)
 
@@ -384,7 +386,7 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwa
     if dim is None:
         raise missing_dim("logsumexp")
     x = input if input._data.dtype.kind in "fV" else input.to(backend.get_default_dtype())
-    axes = wrap_dims(dim, x._data.ndim, "logsumexp") if x._data.ndim else None
+    axes = reduced_dims(dim, x._data.ndim, "logsumexp")
     return LogSumExp.apply(x, axes, keepdim)
 
 
@@ -399,7 +401,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
     x = input if dtype is None else input.to(dtype)
     if x._data.dtype.kind not in "fcV":
         raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
-    axes = wrap_dims(dim, x._data.ndim, "norm") if x._data.ndim else None
+    axes = reduced_dims(dim, x._data.ndim, "norm")
     if p in ("fro", 2, 2.0, None):
         return Norm2.apply(x, axes, keepdim)
     if p in (float("inf"), "inf"):
