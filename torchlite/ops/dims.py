@@ -34,6 +34,13 @@ def wrap_dims(dims, ndim: int, op: str):
     return out
 
 
+def reduced_dims(dims, ndim: int, op: str):
+    """`wrap_dims` for a reduction: a 0-d tensor takes dims -1 and 0 (anything else is an
+    IndexError, as in PyTorch) and reduces over all, None."""
+    axes = wrap_dims(dims, ndim, op)
+    return axes if ndim else None
+
+
 def numpy_kwargs(kwargs: dict, op: str, dim, keepdim=None, default=None):
     """PyTorch's NumPy-style keyword aliases, `axis=` for `dim=` and `keepdims=` for `keepdim=`
     (as `x.max(axis=1)`, `x.mean(1, keepdims=True)`). Returns (dim, keepdim); any other keyword
