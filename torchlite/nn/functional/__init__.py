@@ -61,6 +61,7 @@ from .dropout import (
     feature_alpha_dropout,
 )
 from .embedding import embedding, one_hot
+from .embedding_bag import embedding_bag
 from .instance_norm import instance_norm
 from .linear import bilinear, linear
 from .loss import (
@@ -112,3 +113,4 @@ __all__ = [
     "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "instance_norm",
     "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
+__all__ += ["embedding_bag"]

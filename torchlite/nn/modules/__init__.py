@@ -16,6 +16,8 @@ from .dropout import *  # noqa: F403
 from .dropout import __all__ as _dropout
 from .embedding import *  # noqa: F403
 from .embedding import __all__ as _embedding
+from .embedding_bag import *  # noqa: F403
+from .embedding_bag import __all__ as _embedding_bag
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten
 from .linear import *  # noqa: F403
@@ -40,3 +42,4 @@ from .upsampling import __all__ as _upsampling
 __all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flatten, *_linear,
            *_loss, *_normalization, *_attention, *_conv, *_normalization_2d, *_pooling, *_rnn,
            *_transformer, *_upsampling, *_syncbatchnorm]
+__all__ += _embedding_bag
