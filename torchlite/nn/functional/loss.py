@@ -207,7 +207,7 @@ class BinaryCrossEntropy(Op):
         if w is not None:
             loss = loss * w
         ctx.save_for_backward(p, y)
-        ctx.w, ctx.logs = w, (logp, log1mp)
+        ctx.w = w
         return loss.astype(p.dtype, copy=False)
 
     @staticmethod
@@ -218,8 +218,11 @@ class BinaryCrossEntropy(Op):
         if ctx.needs_input_grad[0]:
             denom = get_xp(p).maximum((1 - p) * p, 1e-12)
             gp = (gw * (p - y) / denom).astype(p.dtype, copy=False)
-        if ctx.needs_input_grad[1]:
-            logp, log1mp = ctx.logs
+        if ctx.needs_input_grad[1]:  # rare (a learned target): the logs again, from p
+            xp = get_xp(p)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logp = xp.maximum(xp.log(p), -100.0)
+                log1mp = xp.maximum(xp.log1p(-p), -100.0)
             gy = (gw * (log1mp - logp)).astype(y.dtype, copy=False)
         return gp, gy, None
 
@@ -259,7 +262,7 @@ class BCEWithLogits(Op):
             if w is not None:
                 loss = loss * w
         ctx.save_for_backward(x, y)
-        ctx.w, ctx.pw, ctx.sp = w, pw, sp
+        ctx.w, ctx.pw = w, pw
         return loss.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -274,7 +277,11 @@ class BCEWithLogits(Op):
             lw = 1 + (ctx.pw - 1) * y if ctx.pw is not None else 1
             gx = (gw * ((1 - y) - lw * sig_neg)).astype(x.dtype, copy=False)
         if ctx.needs_input_grad[1]:
-            d = -x + (ctx.pw - 1) * ctx.sp if ctx.pw is not None else -x
+            if ctx.pw is not None:  # softplus(-x) again, from x (a learned target is rare)
+                sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+                d = -x + (ctx.pw - 1) * sp
+            else:
+                d = -x
             gy = unbroadcast(gw * d, y.shape, y.dtype)
         return gx, gy, None, None
 
