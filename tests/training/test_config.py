@@ -71,7 +71,7 @@ def test_defaults_are_resolved(tmp_path):
     )
     cfg, _ = load_config(write(tmp_path, text.replace("name: t\n", ""), "my run.yaml"))
     assert cfg.name == "my_run"
-    assert cfg.trainer.early_stopping.mode == "max" and cfg.trainer.early_stopping.patience == 10
+    assert cfg.trainer.early_stopping.mode == "max" and cfg.trainer.early_stopping.patience == 8
     assert (cfg.trainer.checkpoint.monitor, cfg.trainer.checkpoint.mode) == ("val/loss", "min")
     assert cfg.scheduler.interval == "epoch" and cfg.scheduler.kwargs == {"step_size": 5}
     assert cfg.model.layers[0].kwargs == {"in_features": 64, "out_features": 32}

@@ -75,13 +75,22 @@ def test_one_cycle_cannot_follow_raised_epochs_on_resume(tmp_path, interval):
 @pytest.mark.parametrize("override, path", [
     ("optimizer.lr=0.5", "optimizer.lr"),  # the saved optimizer state would silently win
     ("model.layers.1.type=Tanh", "model.layers.1.type"),  # same shapes, another model
-    ("trainer.early_stopping={monitor: val/loss, patience: 5}", "trainer.early_stopping"),
+    # early stopping is on by default (val/loss); another min_delta is another run
+    ("trainer.early_stopping={monitor: val/loss, patience: 5, min_delta: 0.5}",
+     "trainer.early_stopping.min_delta"),
 ])
 def test_an_override_that_would_change_the_trained_run_is_refused(tmp_path, override, path):
     run = trained(tmp_path)
     line = refused_resume(run, override, epochs=3)
     assert f"override '{override}': {path}: cannot change on --resume" in line
     assert "only trainer.epochs, trainer.early_stopping.patience" in line
+
+
+def test_turning_early_stopping_on_for_a_run_trained_without_it_is_refused(tmp_path):
+    run = trained(tmp_path, "trainer.early_stopping=null")
+    override = "trainer.early_stopping={monitor: val/loss, patience: 5}"
+    line = refused_resume(run, override, epochs=3)
+    assert f"override '{override}': trainer.early_stopping: cannot change on --resume" in line
 
 
 def test_overrides_that_only_extend_or_move_the_run_are_applied(tmp_path):

@@ -104,9 +104,11 @@ class DataConfig(_Strict):
     eval_batch_size: PositiveInt | None = None
     shuffle: bool = True
     drop_last: bool = False
-    normalize: Literal["none", "standard", "minmax", "global_standard", "global_minmax"] = Field(
-        "none", description="fitted on the training split: standard (mean/std) or minmax "
-        "(to [0, 1]) per feature, or global_* with one statistic over all values")
+    normalize: Literal["auto", "none", "standard", "minmax", "global_standard",
+                       "global_minmax"] = Field(
+        "auto", description="fitted on the training split: standard (mean/std) or minmax "
+        "(to [0, 1]) per feature, or global_* with one statistic over all values; auto: "
+        "standard for tabular samples (one value per feature), none for images and sequences")
     stratify: bool = Field(True, description="keep class ratios in the splits "
                            "(classification only; ignored for regression)")
     task: Literal["classification", "regression"] | None = Field(
@@ -132,6 +134,12 @@ class DataConfig(_Strict):
     kind: Literal["linear", "nonlinear"] | None = Field(None, description="regression")
     n_targets: PositiveInt | None = Field(None, description="regression")
 
+    def normalize_for(self, sample_shape) -> str:
+        """The normalisation applied to samples of `sample_shape` (`auto` resolved)."""
+        if self.normalize != "auto":
+            return self.normalize
+        return "standard" if len(tuple(sample_shape)) == 1 else "none"
+
     @property
     def info(self) -> registry.DatasetInfo:
         return registry.DATASETS[self.dataset]
@@ -154,8 +162,10 @@ class EarlyStoppingConfig(_Strict):
     monitor: str | None = Field(None, description="default val/loss (train/loss without val)")
     mode: Literal["min", "max"] | None = Field(None, description="default: min for losses and "
                                                "errors, max otherwise")
-    patience: NonNegativeInt = 10
-    min_delta: float = Field(0.0, ge=0)
+    patience: NonNegativeInt = Field(8, description="epochs in a row without improvement "
+                                     "before the run stops")
+    min_delta: float = Field(0.0, ge=0, description="smaller changes do not count as "
+                             "improvement")
 
 
 class CheckpointConfig(_Strict):
@@ -169,7 +179,8 @@ class TrainerConfig(_Strict):
     grad_clip: Annotated[float, Field(gt=0)] | None = None
     grad_clip_algorithm: Literal["norm", "value"] = "norm"
     accumulate_grad_batches: PositiveInt = 1
-    early_stopping: EarlyStoppingConfig | None = None
+    early_stopping: EarlyStoppingConfig | None = Field(
+        default_factory=EarlyStoppingConfig, description="null: train every epoch")
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     final_weights: Literal["best", "last"] = "best"
     log_every_n_steps: PositiveInt = 50
