@@ -106,7 +106,7 @@ def _make_transform(cfg: Config, sample_shape: tuple):
     from torchlite.datasets import Compose, Normalize, Reshape, Standardize
 
     steps = []
-    kind = cfg.data.normalize
+    kind = cfg.data.normalize_for(sample_shape)
     target_shape = None
     if cfg.data.input_shape:
         target_shape = tuple(cfg.data.input_shape)
