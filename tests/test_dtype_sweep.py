@@ -1,5 +1,5 @@
-"""dtype sweep: every differentiable op keeps float32 (and float64) in its output and its grads;
-integer tensors stay integer where PyTorch keeps them so."""
+"""dtype sweep: every differentiable op keeps float32 (float64, float16, bfloat16) in its output
+and its grads; integer tensors stay integer where PyTorch keeps them so."""
 
 import inspect
 
@@ -24,6 +24,8 @@ from torchlite.ops import pad as pad_module
 from torchlite.ops.pad import pad
 
 I = torchlite.tensor
+# float16 and bfloat16 as PyTorch's CPU kernels: same dtype out, products and sums in float32
+FLOATS = [torchlite.float32, torchlite.float64, torchlite.float16, torchlite.bfloat16]
 POS = "pos"  # values in [0.5, 2]
 UNIT = "unit"  # values in (-0.9, 0.9)
 
@@ -223,7 +225,7 @@ def test_sweep_covers_every_public_op():
     assert missing == []
 
 
-@pytest.mark.parametrize("dtype", [torchlite.float32, torchlite.float64], ids=str)
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
 @pytest.mark.parametrize("name", sorted(SWEEP))
 def test_float_dtype_is_kept_in_outputs_and_grads(name, dtype):
     fn, shapes, domain = SWEEP[name]
@@ -241,11 +243,12 @@ def test_float_dtype_is_kept_in_outputs_and_grads(name, dtype):
         assert np.isfinite(x.grad.numpy()).all(), name
 
 
-def test_float16_forward_keeps_float16():
-    h = torchlite.tensor([0.5, 1.5], dtype=torchlite.float16)
+@pytest.mark.parametrize("dtype", [torchlite.float16, torchlite.bfloat16], ids=str)
+def test_low_precision_forward_keeps_its_dtype(dtype):
+    h = torchlite.tensor([0.5, 1.5], dtype=dtype)
     for r in (h * 2.5, h + h, h.exp(), h.sum(), h.mean(), h @ h, h / 3, torchlite.sigmoid(h),
               h.max(), h.reshape(2, 1), torchlite.cat([h, h])):
-        assert r.dtype == torchlite.float16
+        assert r.dtype == dtype
 
 
 @pytest.mark.parametrize("int_dtype", [torchlite.int64, torchlite.int32, torchlite.uint8])

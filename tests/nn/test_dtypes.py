@@ -1,4 +1,5 @@
-"""No float64 leaks: float32 layers and losses give float32 outputs and float32 gradients."""
+"""No float64 leaks: float32 layers and losses give float32 outputs and float32 gradients (and
+so for float64, float16 and bfloat16)."""
 
 import warnings
 
@@ -8,6 +9,8 @@ from _nn_checks import rnd
 
 import torchlite
 import torchlite.nn as nn
+
+FLOATS = [torchlite.float32, torchlite.float64, torchlite.float16, torchlite.bfloat16]
 
 
 def _x(shape, seed=0, low=-2.0, high=2.0):
@@ -85,7 +88,7 @@ def _as(a, dtype, grad):
     return torchlite.tensor(np.asarray(a), dtype=dtype, requires_grad=grad)
 
 
-@pytest.mark.parametrize("dtype", [torchlite.float32, torchlite.float64])
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_dtypes(name, dtype):
     make, builders = LAYERS[name]
@@ -100,7 +103,7 @@ def test_layer_dtypes(name, dtype):
         assert b.dtype in (dtype, torchlite.int64)
 
 
-@pytest.mark.parametrize("dtype", [torchlite.float32, torchlite.float64])
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_loss_dtypes(name, dtype):
     make, args = LOSSES[name]
@@ -116,7 +119,7 @@ def test_loss_dtypes(name, dtype):
 
 
 def test_embedding_dtypes():
-    for dtype in (torchlite.float32, torchlite.float64):
+    for dtype in FLOATS:
         e = nn.Embedding(4, 2, dtype=dtype)
         out = e(_idx(2, 3))
         out.sum().backward()

@@ -27,8 +27,8 @@ def _up(a: Any) -> Any:
 
 
 def _down(r: Any, dt: np.dtype) -> Any:
-    if isinstance(r, np.ndarray) and r.dtype == _F32 and dt is not None:
-        return r.astype(dt)
+    if isinstance(r, (np.ndarray, np.generic)) and r.dtype == _F32 and dt is not None:
+        return np.asarray(r).astype(dt)  # (a 1-D matmul gives a NumPy scalar)
     return r
 
 

@@ -282,4 +282,5 @@ def einsum(equation: str, *operands) -> Tensor:
         operands = tuple(operands[0])
     shapes = [o._data.shape for o in operands]
     subs, out = _parse_einsum(equation, shapes)
-    return Einsum.apply(subs, out, *operands)
+    half = any(isinstance(t, Tensor) and is_half_numpy(t._data) for t in operands)
+    return (in_float32(Einsum) if half else Einsum).apply(subs, out, *operands)

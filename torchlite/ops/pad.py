@@ -8,6 +8,7 @@ from ..autograd.function import Op
 from ..autograd.views import view_of
 from ..backend import get_xp
 from ..tensor import Tensor
+from .half_compute import in_float32, is_half_numpy
 from .shape import Slice
 
 
@@ -88,5 +89,6 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
             )
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError(f"pad: padding ({lo}, {hi}) larger than dimension {n} (circular)")
-        out = PadIndex.apply(out, axis, _pad_index(n, lo, hi, mode))
+        op = in_float32(PadIndex) if is_half_numpy(out._data) else PadIndex  # see half_compute
+        out = op.apply(out, axis, _pad_index(n, lo, hi, mode))
     return out

@@ -12,6 +12,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import broadcast_shapes, unbroadcast
+from .half_compute import in_float32, is_half_numpy
 
 _MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
           "donot_use_mm_for_euclid_dist")
@@ -110,4 +111,5 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     use_mm = compute_mode == _MODES[1] or (
         compute_mode == _MODES[0] and (a.shape[-2] > 25 or b.shape[-2] > 25))
-    return Cdist.apply(x1, x2, p, use_mm)
+    op = in_float32(Cdist) if is_half_numpy(x1._data) else Cdist  # see half_compute
+    return op.apply(x1, x2, p, use_mm)

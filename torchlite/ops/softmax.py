@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp import state as _amp
 from ..autograd.function import Op
 from ..backend import get_xp, to_dtype
 from ..tensor import Tensor
 from .dims import missing_dim, numpy_kwargs, wrap_dim
+from .half_compute import in_float32, is_half_numpy
 from .out import with_out
 
 
@@ -60,11 +62,15 @@ def _apply(op, input: Tensor, dim, dtype, name: str, kwargs: dict | None = None)
         raise missing_dim(name)
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if _amp.on:
+        (input,) = _amp.cast(name, input)
     if dtype is not None:
         input = input.to(to_dtype(dtype))
     elif input._data.dtype.kind not in "fV":
         raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
     axis = wrap_dim(dim, input._data.ndim, name)
+    if is_half_numpy(input._data):  # exp and sum in float32, as PyTorch's CPU kernels
+        op = in_float32(op)
     if input._data.ndim == 0:  # softmax of a scalar: treat it as a 1-element vector
         return op.apply(input.reshape(1), 0).reshape(())
     return op.apply(input, axis)

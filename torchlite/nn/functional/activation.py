@@ -34,7 +34,8 @@ def _softplus_raw(xp, x):
 
 LeakyRelu = _op("LeakyRelu", lambda xp, x, slope: xp.where(x > 0, x, x * slope),
                 lambda xp, g, x, out, slope: xp.where(x > 0, g, g * slope))
-Hardtanh = _op("Hardtanh", lambda xp, x, lo, hi: xp.clip(x, lo, hi),
+# (ml_dtypes' clip lifts bfloat16 to float32 when given Python bounds: hence the astype)
+Hardtanh = _op("Hardtanh", lambda xp, x, lo, hi: xp.clip(x, lo, hi).astype(x.dtype, copy=False),
                lambda xp, g, x, out, lo, hi: xp.where((x > lo) & (x < hi), g, 0))
 Elu = _op("Elu", lambda xp, x, alpha, scale: scale * xp.where(x > 0, x, alpha * xp.expm1(x)),
           lambda xp, g, x, out, alpha, scale: g * scale * xp.where(x > 0, 1, alpha * xp.exp(x)))
@@ -46,9 +47,11 @@ Silu = _op("Silu", lambda xp, x: x * stable_sigmoid(xp, x),
            lambda xp, g, x, out: g * _silu_grad(xp, x))
 Softsign = _op("Softsign", lambda xp, x: x / (1 + xp.abs(x)),
                lambda xp, g, x, out: g / ((1 + xp.abs(x)) ** 2))
-Hardsigmoid = _op("Hardsigmoid", lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
+Hardsigmoid = _op("Hardsigmoid",
+                  lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False),
                   lambda xp, g, x, out: xp.where((x > -3) & (x < 3), g / 6, 0))
-Hardswish = _op("Hardswish", lambda xp, x: x * xp.clip(x + 3, 0, 6) / 6,
+Hardswish = _op("Hardswish",
+                lambda xp, x: x * xp.clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6,
                 lambda xp, g, x, out: xp.where(x <= -3, 0, xp.where(x < 3, g * (x / 3 + 0.5), g)))
 Softshrink = _op("Softshrink",
                  lambda xp, x, lambd: xp.where(x > lambd, x - lambd,

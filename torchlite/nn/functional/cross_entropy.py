@@ -15,6 +15,7 @@ import numpy as np
 from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops.half_compute import in_float32, is_half_numpy
 from ...tensor import Tensor
 from ._util import check_reduction, check_tensor, legacy_reduction
 from .softmax import log_softmax_array
@@ -199,6 +200,11 @@ class CrossEntropyProb(Op):
         return gx, gt, None, None, None
 
 
+def _f32(op, x: Tensor):
+    """float16/bfloat16 NumPy logits: the loss in float32, as PyTorch (see half_compute)."""
+    return in_float32(op) if is_half_numpy(x._data) else op
+
+
 def _batchify(input: Tensor, target: Tensor, fn: str, prob: bool):
     """Check shapes; give unbatched inputs a batch dim. Returns (x, t, unbatched)."""
     if input.dim() == 0:
@@ -268,7 +274,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     x, t, unbatched = _batchify(input, target, "nll_loss", prob=False)
     _check_targets(t._data, x.shape[1], ignore_index)
     w = _weight_array(weight, x.shape[1], "nll_loss")
-    out = NllLoss.apply(x, t._data, w, int(ignore_index), reduction)
+    out = _f32(NllLoss, x).apply(x, t._data, w, int(ignore_index), reduction)
     return out.reshape(()) if unbatched and reduction == "none" else out
 
 
@@ -304,8 +310,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             )
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
-        out = CrossEntropyProb.apply(x, t, w, reduction, eps)
+        out = _f32(CrossEntropyProb, x).apply(x, t, w, reduction, eps)
     else:
         _check_targets(t._data, c, ignore_index)
-        out = CrossEntropyIndex.apply(x, t._data, w, int(ignore_index), reduction, eps)
+        out = _f32(CrossEntropyIndex, x).apply(x, t._data, w, int(ignore_index), reduction, eps)
     return out.reshape(()) if unbatched and reduction == "none" else out

@@ -161,5 +161,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
             f"bilinear: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} do not match "
             f"weight {tuple(weight.shape)}"
         )
-    y = Bilinear.apply(input1.reshape(-1, in1), input2.reshape(-1, in2), weight, bias)
+    op = _half_op(Bilinear, input1) if input1._data.dtype.char in "eE" else Bilinear
+    y = op.apply(input1.reshape(-1, in1), input2.reshape(-1, in2), weight, bias)
     return y.reshape(*lead, out)
