@@ -26,6 +26,7 @@ _DESCRIPTIONS = {
     "hdf5": "an HDF5 file",
     "safetensors": "a safetensors file",
     "empty": "an empty file",
+    "onnx": "an ONNX model",
 }
 _TEXT_FLAVOURS = {".csv": "CSV", ".tsv": "CSV", ".json": "JSON"}
 
@@ -71,8 +72,9 @@ def _zip_kind(path: Path | io.BytesIO, suffix: str) -> str:
 
 def sniff(path: str | os.PathLike, content: bytes | None = None) -> str:
     """The kind of file at `path`: one of empty, safetensors, npy, npz, pytorch, pickle, zip,
-    gzip, hdf5, text or unknown. OSErrors (a missing or unreadable file) propagate. `content`:
-    the file's bytes where they come from a file object (`path` then only names it)."""
+    gzip, hdf5, onnx, text or unknown. OSErrors (a missing or unreadable file) propagate.
+    `content`: the file's bytes where they come from a file object (`path` then only names
+    it)."""
     p = Path(path)
     if content is not None:
         head, size = content[:_HEAD], len(content)
@@ -95,6 +97,8 @@ def sniff(path: str | os.PathLike, content: bytes | None = None) -> str:
         return "gzip"
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "hdf5"
+    if suffix == ".onnx" and head[:1] == b"\x08":  # a protobuf ModelProto: ir_version first
+        return "onnx"
     if _is_text(head):
         return "text"
     return "unknown"
