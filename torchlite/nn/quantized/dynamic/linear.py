@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from .... import backend
 from ....tensor import Tensor
-from ...module import Module
 from ..modules.base import weight_observer_for
 from ..modules.linear_kernels import dynamic_linear
-from ..modules.packed_params import PackedParams, quantize_weight
+from ..modules.packed_params import PackedParams, PackedParamsOwner, quantize_weight
 
 
-class Linear(Module):
+class Linear(PackedParamsOwner):
     """A dynamically quantized `nn.Linear`, as `torch.ao.nn.quantized.dynamic.Linear`.
 
     Shape: input (*, in_features) float32 -> (*, out_features) float32. Each call quantizes
@@ -23,8 +22,8 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.reduce_range = reduce_range
-        self._packed_params = PackedParams((out_features, in_features), per_channel, bias_,
-                                           dtype)
+        self._set_packed(PackedParams((out_features, in_features), per_channel,
+                                       bias_, dtype))
 
     def weight(self):
         return self._packed_params.qweight()

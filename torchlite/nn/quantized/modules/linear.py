@@ -6,10 +6,10 @@ from .... import backend
 from ....tensor import Tensor
 from .base import QuantizedOutput, check_quantized, output_qparams, weight_observer_for
 from .linear_kernels import static_linear
-from .packed_params import PackedParams, quantize_weight
+from .packed_params import PackedParams, PackedParamsOwner, quantize_weight
 
 
-class Linear(QuantizedOutput):
+class Linear(PackedParamsOwner, QuantizedOutput):
     """A quantized `nn.Linear`, as `torch.ao.nn.quantized.Linear`.
 
     Shape: input (*, in_features) quint8, output (*, out_features) quint8.
@@ -22,8 +22,8 @@ class Linear(QuantizedOutput):
                  dtype=backend.qint8, per_channel: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self._packed_params = PackedParams((out_features, in_features), per_channel, bias_,
-                                           dtype)
+        self._set_packed(PackedParams((out_features, in_features), per_channel,
+                                       bias_, dtype))
 
     def weight(self):
         return self._packed_params.qweight()

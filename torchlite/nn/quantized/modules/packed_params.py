@@ -109,3 +109,33 @@ def quantize_weight(weight: Tensor, observer) -> QTensor:
                                    int(zp._data[0]), dtype)
     return quantize_per_channel(weight.detach().float(), scale.double(), zp.long(),
                                 observer.ch_axis, dtype)
+
+
+class PackedParamsOwner(Module):
+    """A layer holding a PackedParams as `_packed_params` without it being a child module, so
+    the layer stays a leaf (as PyTorch's quantized layers are to hooks and summaries); its
+    tensors still save, load and move under `<layer>._packed_params.`."""
+
+    _PREFIX = "_packed_params."
+
+    def _set_packed(self, packed: PackedParams) -> None:
+        object.__setattr__(self, "_packed_params", packed)
+
+    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        self._packed_params.state_dict(destination=destination, prefix=prefix + self._PREFIX,
+                                       keep_vars=keep_vars)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        inner = prefix + self._PREFIX
+        self._packed_params._load_from_state_dict(state_dict, inner, local_metadata, strict,
+                                                  missing_keys, unexpected_keys, error_msgs)
+        rest = {k: v for k, v in state_dict.items() if not k.startswith(inner)}
+        super()._load_from_state_dict(rest, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def _apply(self, fn, recurse: bool = True):
+        super()._apply(fn, recurse)
+        self._packed_params._apply(fn)
+        return self

@@ -1,0 +1,55 @@
+"""`torchlite quantize`: a trained run's model to int8, with size and accuracy before/after."""
+
+from __future__ import annotations
+
+import typer
+
+from . import display
+
+
+def quantize(
+    target: str | None = typer.Argument(
+        None, help="Run folder or float checkpoint (default: the latest run)."),
+    mode: str = typer.Option("dynamic", help="dynamic (Linear/LSTM/GRU weights int8, "
+                             "activations per batch) | static (calibrated; every layer int8)."),
+    calibration_batches: int = typer.Option(
+        10, min=1, help="Training batches that calibrate static quantization."),
+    per_channel: bool = typer.Option(False, "--per-channel",
+                                     help="One weight scale per output channel."),
+    output: str | None = typer.Option(
+        None, help="Where to write (default: weights/quantized.safetensors in the run)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Quantize a trained model to int8: writes weights/quantized.safetensors and prints the
+    size and test accuracy before and after (eval, infer and summary accept the file)."""
+    from torchlite.training.quantize import quantize_checkpoint
+
+    from .main import _run
+
+    if mode not in ("dynamic", "static"):
+        display.error(f"--mode must be dynamic or static, got {mode!r}")
+        raise typer.Exit(2)
+    rep = _run(quantize_checkpoint, target, mode=mode, calibration_batches=calibration_batches,
+               per_channel=per_channel, output=output)
+    if as_json:
+        display.print_json(rep)
+        return
+    _table(rep)
+
+
+def _table(rep: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{rep['mode']} int8 quantization of {rep['checkpoint']}")
+    t.add_column("")
+    t.add_column("float32", justify="right")
+    t.add_column("int8", justify="right")
+    before, after = rep["size_before"], rep["size_after"]
+    t.add_row("file size", f"{before / 1024:,.1f} KiB",
+              f"{after / 1024:,.1f} KiB ({before / max(after, 1):.2f}x smaller)")
+    if "accuracy_before" in rep:
+        a, b = rep["accuracy_before"], rep["accuracy_after"]
+        t.add_row(f"{rep['split']} accuracy", f"{a:.4f}", f"{b:.4f} ({(b - a) * 100:+.2f} pts)")
+    Console().print(t)
+    display.info(f"wrote {rep['output']}")

@@ -1,0 +1,190 @@
+"""`torchlite quantize`: a trained run's model to int8, evaluated before and after.
+
+dynamic: Linear/LSTM/GRU weights int8, activations quantized per batch (no data needed).
+static: Conv2d+ReLU and Linear+ReLU fused, observers calibrated on the training split (with
+the stored preprocessing), every layer quantized between a QuantStub and a DeQuantStub.
+
+The quantized checkpoint is the float checkpoint's metadata plus a `quantization` entry (mode,
+per_channel); its tensors are each quantized layer's int8 weight, scales, zero points and float
+bias (see nn.quantized.modules.packed_params). `apply_quantization` rebuilds that structure on
+the float model the stored config describes, so eval, infer and summary load it like any
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import torchlite
+from torchlite import nn
+
+from .loader import UsageError
+
+QUANTIZED_NAME = "quantized.safetensors"
+MODES = ("dynamic", "static")
+
+# layers static quantization runs on integers (plus the fused pairs made from them)
+_STATIC_OK = ("Linear", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+              "Flatten", "Dropout", "Identity")
+
+
+def _leaves(model) -> list[tuple[str, Any]]:
+    return [(name, m) for name, m in model.named_modules() if name and not list(m.children())]
+
+
+def _check_static(model) -> None:
+    for name, mod in _leaves(model):
+        if type(mod).__name__ not in _STATIC_OK or type(mod).__module__.startswith(
+                "torchlite.nn.quantized"):
+            raise UsageError(
+                f"static quantization does not support layer model.{name} "
+                f"({type(mod).__name__}); supported layers: {', '.join(_STATIC_OK)}; use "
+                "--mode dynamic (quantizes the Linear layers only)")
+    if not isinstance(model, nn.Sequential):
+        raise UsageError(f"static quantization needs a sequential model (layers listed in the "
+                         f"config), got {type(model).__name__}; use --mode dynamic")
+
+
+def _fusion_groups(model) -> list[list[str]]:
+    """Consecutive (Conv2d|Linear, ReLU) pairs of a Sequential, fused so the quantized layer
+    applies the ReLU before rounding (one rounding instead of two)."""
+    names = list(model._modules)
+    groups = []
+    for a, b in zip(names, names[1:]):
+        if isinstance(model._modules[a], (nn.Conv2d, nn.Linear)) and \
+                isinstance(model._modules[b], nn.ReLU):
+            groups.append([a, b])
+    return groups
+
+
+def _check_regression(model, task: str) -> None:
+    if task != "regression":
+        return
+    last = [name for name, m in _leaves(model) if isinstance(m, (nn.Linear, nn.Conv2d))]
+    where = f"model.{last[-1]}" if last else "the output layer"
+    raise UsageError(f"the model is a regression head: its output layer {where} must stay "
+                     "float (int8 outputs would round the predicted values); quantize "
+                     "classification models only")
+
+
+def quantize_model(model, mode: str, *, per_channel: bool = False, calibration=None):
+    """The quantized copy of float `model` (eval mode). static needs `calibration`, an
+    iterable of input batches; without it (rebuilding a saved structure) the observers keep
+    their defaults, to be overwritten by load_state_dict."""
+    from torchlite.ao import quantization as tq
+
+    model = copy.deepcopy(model).eval()
+    if mode == "dynamic":
+        qconfig = tq.per_channel_dynamic_qconfig if per_channel else tq.default_dynamic_qconfig
+        return tq.quantize_dynamic(model, {nn.Linear: qconfig, nn.LSTM: qconfig,
+                                           nn.GRU: qconfig})
+    if mode != "static":
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    _check_static(model)
+    groups = _fusion_groups(model)
+    if groups:
+        model = tq.fuse_modules(model, groups)
+    wrapped = tq.QuantWrapper(model)
+    qconfig = tq.get_default_qconfig("x86")
+    if not per_channel:
+        qconfig = tq.QConfig(activation=qconfig.activation, weight=tq.default_weight_observer)
+    wrapped.qconfig = qconfig
+    wrapped.eval()
+    prepared = tq.prepare(wrapped, inplace=True)
+    with torchlite.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no calibration: rebuilding a structure to load into
+        for x in calibration or ():
+            prepared(x)
+        return tq.convert(prepared, inplace=True)
+
+
+def apply_quantization(model, layout: dict):
+    """Rebuild the quantized structure a checkpoint's `quantization` entry describes."""
+    if not isinstance(layout, dict) or layout.get("mode") not in MODES:
+        from torchlite.serialization import CheckpointError
+
+        raise CheckpointError(f"checkpoint metadata is malformed: quantization is "
+                              f"{str(layout)[:80]}, expected a mode of {', '.join(MODES)}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_model(model, layout["mode"], per_channel=bool(layout.get("per_channel")))
+
+
+def _accuracy(model, loader, cfg) -> float:
+    from .restore import checked_forward
+
+    right = total = 0
+    with torchlite.no_grad():
+        for x, y in loader:
+            out = checked_forward(model, x, cfg)
+            pred = np.argmax(torchlite.backend.to_host(out._data), axis=1)
+            right += int((pred == torchlite.backend.to_host(y._data)).sum())
+            total += len(pred)
+    return right / max(total, 1)
+
+
+def quantize_checkpoint(target=None, *, mode: str = "dynamic", calibration_batches: int = 10,
+                        per_channel: bool = False, output: str | Path | None = None,
+                        root: str = "runs", model_code: str | None = None,
+                        trust_model_code: bool = False) -> dict[str, Any]:
+    """Quantize a run's (or checkpoint's) model, write the int8 checkpoint, and report sizes
+    and test accuracy before and after (a dict)."""
+    from torchlite.serialization import CheckpointError
+    from torchlite.utils.data import DataLoader
+
+    from . import checkpoint as ckpt
+    from .build import build_data
+    from .restore import check_stored_dataset, input_transform, model_from_checkpoint
+    from .runs import resolve_checkpoint
+
+    if mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if calibration_batches < 1:
+        raise UsageError(f"--calibration-batches must be at least 1, got {calibration_batches}")
+    path = resolve_checkpoint(target, root)
+    model, cfg, info = model_from_checkpoint(path, "cpu", model_code=model_code,
+                                             trust_model_code=trust_model_code)
+    if "quantization" in info:
+        raise UsageError(f"{path} is already quantized ({info['quantization'].get('mode')}); "
+                         "pass the run folder or its float weights")
+    pre = info["preprocess"]
+    _check_regression(model, pre["task"])
+    if mode == "dynamic" and not any(isinstance(m, (nn.Linear, nn.LSTM, nn.GRU))
+                                     for m in model.modules()):
+        raise UsageError("dynamic quantization found no Linear, LSTM or GRU layer in the model; "
+                         "try --mode static")
+    check_stored_dataset(path, cfg)
+    bundle = build_data(cfg)
+    transform = input_transform(path, pre)
+    batch = cfg.data.eval_batch_size or cfg.data.batch_size
+    calibration = None
+    if mode == "static":
+        if bundle.train is None:
+            raise CheckpointError(f"{path}: its dataset has no training split to calibrate on")
+        bundle.train.transform = transform
+        loader = DataLoader(bundle.train, batch_size=cfg.data.batch_size)
+        calibration = [x for _, (x, _y) in zip(range(calibration_batches), loader)]
+    qmodel = quantize_model(model, mode, per_channel=per_channel, calibration=calibration)
+    out = Path(output) if output is not None else path.parent / QUANTIZED_NAME
+    qinfo = dict(info, quantization={"mode": mode, "per_channel": per_channel,
+                                     "calibration_batches": calibration_batches
+                                     if mode == "static" else 0, "engine": "x86"})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torchlite.save(qmodel.state_dict(), out, metadata={ckpt._KEY: json.dumps(qinfo)})
+    report: dict[str, Any] = {"checkpoint": str(path), "output": str(out), "mode": mode,
+                              "per_channel": per_channel, "size_before": path.stat().st_size,
+                              "size_after": out.stat().st_size}
+    test = bundle.test if bundle.test is not None else bundle.val
+    if test is not None:
+        test.transform = transform
+        loader = DataLoader(test, batch_size=batch)
+        report["accuracy_before"] = _accuracy(model, loader, cfg)
+        report["accuracy_after"] = _accuracy(qmodel, loader, cfg)
+        report["split"] = "test" if bundle.test is not None else "val"
+    return report
