@@ -196,8 +196,12 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
     optionally with ":Class"; the class defaults to the one stored), or the stored target when
     `trust_model_code` is set. Without either, UntrustedModelCodeError: a checkpoint never
     makes torchlite import anything. The class must be an nn.Module subclass before anything
-    is called.
+    is called. An exported .onnx file runs in ONNX Runtime (training/export.py).
     """
+    if Path(path).suffix.lower() == ".onnx":
+        from .export import model_from_onnx
+
+        return model_from_onnx(Path(path), device)
     info = checkpoint_info(path)
     _custom_model_code(path, info["config"], model_code, trust_model_code)
     try:
@@ -215,6 +219,10 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
         check_batch_size(path, 1, pre[key], f"preprocess.{key}")
     _check_model_fits(path, cfg, data)
     model = prepare(cfg, upto="model", device="cpu", data=data, checkpoint=path).model
+    if "quantization" in info:  # an int8 checkpoint of `torchlite quantize`
+        from .quantize import apply_quantization
+
+        model = apply_quantization(model, info["quantization"])
     state = torchlite.load(path)
     try:
         model.load_state_dict(state)
