@@ -378,6 +378,10 @@ app.command("runs")(run_commands.runs)
 app.command("compare")(run_commands.compare)
 app.command("lr-find")(lr_find_command.lr_find)
 
+from . import quantize as quantize_command  # noqa: E402
+
+app.command("quantize")(quantize_command.quantize)
+
 
 @config_app.command("schema")
 def config_schema() -> None:
