@@ -149,3 +149,26 @@ def retain(node, grads) -> list:
             continue
         t.grad = g.t if t.grad is None else t.grad + g.t
     return grads
+
+
+def hang(op, edges: tuple, outputs: tuple, **attrs) -> list:
+    """Tensors with history for `outputs`, values a forward of `op` already computed from the
+    inputs on `edges`, through a node of `op` built without running its forward again.
+
+    For `graph_saved`: an intermediate a forward kept (log_softmax inside cross_entropy, a
+    norm's statistics) becomes the output of the op that computes it from the input, provided
+    that op's backward reads only its outputs (saved in order) and the attributes given here.
+    """
+    from ..backend import get_xp
+    from .function import Context
+
+    ctx = Context(op, tuple(e is not None for e in edges))
+    ctx.next_edges = tuple(edges)
+    ctx.n_outputs = len(outputs)
+    for k, v in attrs.items():
+        setattr(ctx, k, v)
+    ctx._saved = tuple(outputs)
+    ctx.__dict__["_saved_src"] = [(False, k) for k in range(len(outputs))]
+    if len(outputs) > 1:
+        ctx._out_meta = tuple((get_xp(a), a.shape, a.dtype) for a in outputs)
+    return [_output_tensor(ctx, k, a) for k, a in enumerate(outputs)]

@@ -161,6 +161,28 @@ class CrossEntropyIndex(Op):
                     gx += b * (c * p - 1.0)
         return gx.astype(logp.dtype, copy=False), None, None, None, None, None
 
+    @staticmethod
+    def graph_saved(ctx, saved):
+        if ctx.fused is not None:
+            raise NotImplementedError(
+                "double backward of cross_entropy through the fused CUDA kernel is not "
+                "supported; compute log_softmax and nll_loss separately to differentiate twice"
+            )
+        return _logp_of_input(ctx, saved)
+
+
+def _logp_of_input(ctx, saved):
+    """The saved log_softmax(x) as the output of a LogSoftmax node on x (graph path)."""
+    from ...autograd.darray import DArray, raw
+    from ...autograd.graph_backward import hang
+    from ...ops.softmax import LogSoftmax
+
+    edge = ctx.next_edges[0]
+    if edge is None:
+        return saved
+    (t,) = hang(LogSoftmax, (edge, None), (raw(saved[0]),), axis=1)
+    return (DArray(t),) + tuple(saved[1:])
+
 
 class CrossEntropyProb(Op):
     """Cross entropy against class probabilities (soft targets); differentiable in both."""
@@ -169,6 +191,7 @@ class CrossEntropyProb(Op):
     def forward(ctx, x, t, w, reduction, eps):
         xp = get_xp(x)
         c = x.shape[1]
+        target = t
         if eps > 0:
             t = t * (1.0 - eps) + eps / c
         wv = w.reshape(_class_shape(x.ndim, c)) if w is not None else None
@@ -177,14 +200,18 @@ class CrossEntropyProb(Op):
             logp = log_softmax_array(xp, x, 1)
             loss = -(logp * wt).sum(axis=1)
         denom = x.size // c if c else 0
-        ctx.save_for_backward(logp)
-        ctx.wt, ctx.wv, ctx.reduction, ctx.denom, ctx.eps = wt, wv, reduction, denom, eps
+        ctx.save_for_backward(logp, target)
+        ctx.wv, ctx.reduction, ctx.denom, ctx.eps = wv, reduction, denom, eps
         return _reduce(xp, loss, reduction, float(denom))
 
     @staticmethod
     def backward(ctx, g):
-        (logp,) = ctx.saved_tensors
+        logp, t = ctx.saved_tensors
         xp = get_xp(g)
+        c = logp.shape[1]
+        if ctx.eps > 0:  # the weighted targets again, from the saved target
+            t = t * (1.0 - ctx.eps) + ctx.eps / c
+        wt = t * ctx.wv if ctx.wv is not None else t
         s = g
         if ctx.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):  # an empty batch: 0/0, NaN
@@ -192,12 +219,14 @@ class CrossEntropyProb(Op):
         s = xp.asarray(s)[:, None] if ctx.reduction == "none" else s
         gx = gt = None
         if ctx.needs_input_grad[0]:
-            gx = (xp.exp(logp) * ctx.wt.sum(axis=1, keepdims=True) - ctx.wt) * s
+            gx = (xp.exp(logp) * wt.sum(axis=1, keepdims=True) - wt) * s
             gx = gx.astype(logp.dtype, copy=False)
         if ctx.needs_input_grad[1]:
             lw = logp * ctx.wv if ctx.wv is not None else logp
             gt = (-(1.0 - ctx.eps) * lw * s).astype(logp.dtype, copy=False)
         return gx, gt, None, None, None
+
+    graph_saved = staticmethod(_logp_of_input)
 
 
 def _f32(op, x: Tensor):

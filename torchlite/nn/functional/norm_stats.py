@@ -15,7 +15,7 @@ one backward formula runs unchanged over them, to any order.
 
 from __future__ import annotations
 
-from ...autograd.function import Context, Op
+from ...autograd.function import Op
 from ...backend import get_xp
 
 
@@ -56,23 +56,17 @@ def restore_stats(node, saved: tuple, i_xhat: int, i_invstd: int, axes: tuple, s
                   training: bool = True) -> tuple:
     """`saved` with xhat (index i_xhat) and invstd (index i_invstd) replaced by outputs of a
     NormStats node on the input's edge (the norm op's first input), as the graph path needs."""
-    from ...autograd.darray import DArray
-    from ...autograd.graph_backward import _output_tensor
+    from ...autograd.darray import DArray, raw
+    from ...autograd.graph_backward import hang
 
     edge = node.next_edges[0]
     if edge is None:
         return saved
-    xhat, invstd = (s.t._data if isinstance(s, DArray) else s for s in (saved[i_xhat],
-                                                                       saved[i_invstd]))
-    stats = Context(NormStats, (True, False, False, False, False))
-    stats.next_edges = (edge, None, None, None, None)
-    stats.n_outputs = 2
-    stats.axes, stats.shape, stats.training = axes, shape, training
-    stats._saved = (xhat, invstd)
-    stats.__dict__["_saved_src"] = [(False, 0), (False, 1)]
-    stats._out_meta = tuple((get_xp(a), a.shape, a.dtype) for a in (xhat, invstd))
+    xhat, invstd = raw(saved[i_xhat]), raw(saved[i_invstd])
+    t_xhat, t_invstd = hang(NormStats, (edge, None, None, None, None), (xhat, invstd),
+                            axes=axes, shape=shape, training=training)
     out = list(saved)
-    out[i_xhat] = DArray(_output_tensor(stats, 0, xhat))
+    out[i_xhat] = DArray(t_xhat)
     if training:
-        out[i_invstd] = DArray(_output_tensor(stats, 1, invstd))
+        out[i_invstd] = DArray(t_invstd)
     return tuple(out)
