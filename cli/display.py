@@ -432,3 +432,13 @@ def lr_find_result(r: dict) -> None:
         info(r["plot_error"])
     if r.get("applied_config"):
         info(f"wrote {r['applied_config']} (optimizer.lr {r['suggested_lr']:.3g})")
+
+
+def export_result(r: dict) -> None:
+    """`torchlite export`: where the file went and how closely ONNX Runtime matched."""
+    diffs = ", ".join(f"batch {n}: {d:.3g}" for n, d in r["max_abs_diff_by_batch"].items())
+    print(f"wrote {r['output']} ({r['format']}, opset {r['opset']}, {r['nodes']} nodes, "
+          f"{r['bytes']:,} bytes{', dynamic batch' if r['dynamic_batch'] else ''}"
+          f"{', with preprocessing' if r['include_preprocessing'] else ''})")
+    print(f"checked in ONNX Runtime on {r['inputs']}: largest difference from torchlite "
+          f"{r['max_abs_diff']:.3g} ({diffs})")

@@ -171,7 +171,8 @@ class Lowering:
         kind = ref.key[0]
         if kind == "param":
             name = self.b.initializer(self.main.arrays[ref], self.b.reserve(ref.key[1]))
-        elif ref in self.static:
+        elif ref in self.static or (kind == "const" and all(
+                _same(self.main.arrays[ref], t.arrays[ref]) for t in self.others.values())):
             name = self.b.const(self.main.arrays[ref], "onnx::Constant")
         elif kind == "const":
             name = self._dynamic_const(ref, op)
