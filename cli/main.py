@@ -382,6 +382,10 @@ from . import quantize as quantize_command  # noqa: E402
 
 app.command("quantize")(quantize_command.quantize)
 
+from . import export as export_command  # noqa: E402
+
+app.command("export")(export_command.export)
+
 
 @config_app.command("schema")
 def config_schema() -> None:
