@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import backend
+from ..sparse.coalesce import coalesce
 from ._hyperparams import as_float, check_common, check_nonneg
 from ._inplace import addcmul_, effective_grad
 from ._state import bump_scalar, scalar_tensor, zeros_state
@@ -34,6 +35,7 @@ class Adagrad(Optimizer):
         s_t = s_{t-1} + g_t^2   (s_0 = initial_accumulator_value)
         \theta_t = \theta_{t-1} - lr_t g_t / (\sqrt{s_t} + eps)
 
+    Sparse gradients update only their rows (no weight decay with them, as PyTorch).
     State per parameter: `step`, `sum`; created when the optimizer is built, as in PyTorch
     (and on the first step for groups added later, where PyTorch fails). Each group's own
     `initial_accumulator_value` is used (PyTorch uses the constructor's for every group).
@@ -72,6 +74,27 @@ class Adagrad(Optimizer):
         if len(state) == 0:  # a group added after construction
             self._init_state(p, group)
         return bump_scalar(state["step"]), (p._data, grad, state["sum"]._data)
+
+    def _step_sparse(self, p, grad, group, hyper) -> None:
+        """A sparse gradient updates only its (coalesced) rows' sums and values, as PyTorch."""
+        if hyper["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        state = self.state[p]
+        if len(state) == 0:
+            self._init_state(p, group)
+        step = bump_scalar(state["step"])
+        clr = hyper["lr"] / (1 + (step - 1) * hyper["lr_decay"])
+        g = coalesce(grad)
+        values = -g.values if hyper["maximize"] else g.values
+        if values.size == 0:
+            return
+        key = tuple(g.indices)
+        state_sum = state["sum"]._data
+        state_sum[key] += values * values
+        std = backend.get_xp(values).sqrt(state_sum[key])
+        std += hyper["eps"]
+        upd = values / std
+        p._data[key] += upd * upd.dtype.type(-clr)
 
     def _update(self, entries, key, hyper) -> None:
         for arrays in entries:

@@ -243,6 +243,10 @@ class Optimizer:
                 grad = p.grad
                 if grad is None:
                     continue
+                if type(grad._data) is not type(p._data) and getattr(grad, "_sparse_layout", 0):
+                    self._step_sparse(p, grad._data, group, hyper)
+                    p._bump()
+                    continue
                 key, arrays = self._prepare(p, grad._data, group)
                 if (self._has_fused_update and type(p._data) is not np.ndarray
                         and _fused.fusable(arrays)):
@@ -259,6 +263,15 @@ class Optimizer:
     def _hyper(self, group: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments of `_update` for this group, as Python numbers."""
         return {}
+
+    def _step_sparse(self, p: Tensor, grad, group: dict[str, Any], hyper: dict[str, Any]) -> None:
+        """Update `p` from a sparse gradient (torchlite.sparse COO storage): only the algorithms
+        that accept one (SGD, Adagrad, SparseAdam) override this; the others refuse, as PyTorch."""
+        name = type(self).__name__
+        if name in ("Adam", "AdamW"):  # PyTorch's AdamW is an Adam: it says Adam
+            raise RuntimeError(
+                "Adam does not support sparse gradients, please consider SparseAdam instead")
+        raise RuntimeError(f"{name} does not support sparse gradients")
 
     def _prepare(self, p: Tensor, grad, group: dict[str, Any]) -> tuple[Hashable, tuple]:
         """Fill `self.state[p]` on first use and count the step; return (key, arrays) for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _parallel, backend
+from ..ops.scatter import add_at
 from ..tensor import Tensor
 from . import _fused
 from ._hyperparams import as_float, check_common, check_nonneg, check_number
@@ -67,7 +68,9 @@ class SGD(Optimizer):
         b_t <- g_t (first step) or \mu b_{t-1} + (1 - \tau) g_t;  g_t <- g_t + \mu b_t (nesterov)
         or g_t <- b_t;  \theta_t <- \theta_{t-1} - lr g_t
 
-    State per parameter: `momentum_buffer` (only when momentum != 0).
+    State per parameter: `momentum_buffer` (only when momentum != 0). Sparse gradients
+    (Embedding(sparse=True)) are accepted without weight decay; without momentum only their
+    rows are updated.
     """
 
     _has_fused_update = True
@@ -108,6 +111,23 @@ class SGD(Optimizer):
             buf = state["momentum_buffer"] = Tensor._make(
                 backend.get_xp(p._data).empty_like(p._data), p._device)
         return first, (p._data, grad, buf._data)
+
+    def _step_sparse(self, p, grad, group, hyper) -> None:
+        """A sparse gradient: without momentum only its rows move (entry by entry, duplicates
+        adding up, as PyTorch's `param.add_(grad, alpha=-lr)`); with momentum the gradient is
+        made dense first, which is what PyTorch's arithmetic amounts to. Weight decay is
+        refused, as PyTorch (its `grad.add(param)` has no sparse + dense form)."""
+        if hyper["weight_decay"] != 0:
+            raise RuntimeError(
+                "add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+        if hyper["momentum"] == 0:
+            values = grad.values
+            if hyper["maximize"]:
+                values = -values
+            add_at(p._data, tuple(grad.indices), values * values.dtype.type(-hyper["lr"]))
+            return
+        key, arrays = self._prepare(p, grad.to_dense(), group)
+        self._update([arrays], key, hyper)
 
     def _update(self, entries, key, hyper) -> None:
         _sgd_update_many(entries, first=key, **hyper)

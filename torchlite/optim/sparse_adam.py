@@ -1,10 +1,9 @@
-"""SparseAdam, as `torch.optim.SparseAdam`, with a dense-gradient fallback.
+"""SparseAdam, as `torch.optim.SparseAdam`: lazy Adam for sparse gradients.
 
-torchlite has no sparse tensors yet, so gradients arrive dense. SparseAdam's semantics are "update
-the moments and the parameter only where the gradient has entries"; on a dense gradient torchlite
-reads that as "where the gradient is non-zero", which is what PyTorch does with
-`grad.to_sparse()`. (PyTorch itself raises on dense gradients.) True sparse gradients come with
-the sparse tensor issue and replace the mask by their indices.
+A sparse gradient (Embedding(sparse=True), EmbeddingBag(sparse=True)) is coalesced and only
+the rows it holds have their moments and values updated, with PyTorch's arithmetic step by step.
+A dense gradient is accepted too (PyTorch raises): torchlite reads it as "the entries that are
+non-zero", which is what PyTorch does with `grad.to_sparse()`.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
+from ..sparse.coalesce import coalesce
 from ._hyperparams import as_float, check_betas, check_number
 from ._inplace import effective_grad
 from ._state import zeros_state
@@ -22,10 +22,16 @@ __all__ = ["SparseAdam"]
 
 def _sparse_adam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps,
                         maximize):
-    """One masked Adam step on raw arrays: only entries where `grad != 0` change."""
-    grad = effective_grad(param, grad, maximize=maximize, weight_decay=0.0)
-    mask = grad != 0
-    values = grad[mask]
+    """One lazy Adam step on raw arrays: only the entries the gradient holds change (a COO
+    gradient's coalesced indices; a dense gradient's non-zero entries)."""
+    if hasattr(grad, "indices"):  # COO storage
+        g = coalesce(grad)  # the update is not linear: every index once
+        mask = tuple(g.indices)
+        values = -g.values if maximize else g.values
+    else:
+        grad = effective_grad(param, grad, maximize=maximize, weight_decay=0.0)
+        mask = grad != 0
+        values = grad[mask]
     if values.size == 0:
         return
     old_avg = exp_avg[mask]
@@ -53,13 +59,14 @@ class SparseAdam(Optimizer):
     r"""Masked Adam for (semantically) sparse gradients, as `torch.optim.SparseAdam` (defaults
     lr=1e-3, betas=(0.9, 0.999), eps=1e-8).
 
-    On the entries i where the gradient is non-zero (g_t negated if maximize):
+    On the entries i of the gradient (g_t negated if maximize):
 
         m_i <- m_i + (1 - \beta_1)(g_i - m_i);   v_i <- v_i + (1 - \beta_2)(g_i^2 - v_i)
         \theta_i <- \theta_i - lr \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) * m_i / (\sqrt{v_i} + eps)
 
-    Other entries keep their moments and values. `t` counts this parameter's steps. State per
-    parameter: `step` (a Python int, as in PyTorch), `exp_avg`, `exp_avg_sq`.
+    on the entries i a sparse gradient holds (after coalescing). Other entries keep their moments
+    and values. `t` counts this parameter's steps. State per parameter: `step` (a Python int, as
+    in PyTorch), `exp_avg`, `exp_avg_sq`.
 
     Deviation from PyTorch: dense gradients are accepted (PyTorch raises) and masked by their
     non-zero entries; see the module docstring.
@@ -100,3 +107,7 @@ class SparseAdam(Optimizer):
     def _update(self, entries, key, hyper) -> None:
         for arrays in entries:
             _sparse_adam_update(*arrays, step=key, **hyper)
+
+    def _step_sparse(self, p, grad, group, hyper) -> None:
+        key, arrays = self._prepare(p, grad, group)
+        self._update([arrays], key, hyper)

@@ -27,6 +27,20 @@ def _grads(parameters) -> list:
     return [p.grad for p in _tensors(parameters) if p.grad is not None]
 
 
+def _is_sparse(t: Tensor) -> bool:
+    return getattr(type(t), "_sparse_layout", False)
+
+
+def _entries(t: Tensor):
+    """The array a norm is taken over: a sparse gradient's coalesced values (a duplicated
+    index counts once, with its summed value), else the tensor's own array."""
+    if not _is_sparse(t):
+        return t._data
+    from ...sparse.coalesce import coalesce
+
+    return coalesce(t._data).values if hasattr(t._data, "indices") else t._data.values
+
+
 def _norm_array(xp, arr, norm_type: float):
     a = xp.abs(arr)
     if norm_type == math.inf:
@@ -51,8 +65,9 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     xp = backend.xp_for(dev)
     per = []
     for t in tensors:  # each norm on its tensor's own device, then gathered on the first's
-        txp = backend.get_xp(t._data)
-        per.append(backend.move(txp.asarray(_norm_array(txp, t._data, norm_type)), dev))
+        arr = _entries(t)
+        txp = backend.get_xp(arr)
+        per.append(backend.move(txp.asarray(_norm_array(txp, arr, norm_type)), dev))
     dtype = tensors[0]._data.dtype
     stacked = xp.stack([p.astype(dtype, copy=False) for p in per])
     total = xp.asarray(_norm_array(xp, stacked, norm_type), dtype=dtype)
@@ -76,8 +91,9 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
         coef = xp.minimum(float(max_norm) / (t + 1e-6), 1.0)
     for g in grads:
         c = backend.move(coef, g._device) if g._device != total_norm._device else coef
+        arr = g._data.values if _is_sparse(g) else g._data
         with np.errstate(invalid="ignore"):  # a non-finite norm makes NaNs, as in PyTorch
-            g._data *= c.astype(g._data.dtype, copy=False)
+            arr *= c.astype(arr.dtype, copy=False)
         g._bump()
 
 
@@ -87,6 +103,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 
     The norm is over all gradients together (as one vector); norm_type may be inf. The scaling
     is always applied (by a factor clamped at 1), so no value is read back from the device.
+    Sparse gradients count with their coalesced values and are scaled in place.
     """
     parameters = _tensors(parameters)
     grads = _grads(parameters)
