@@ -11,6 +11,10 @@ put back in their places as Tensors with history before its own backward runs:
   how it depends on the inputs: an op class may define `graph_saved(ctx, saved) -> saved`,
   which returns the stand-ins with such intermediates given their history (the norms' xhat
   and invstd, see nn/functional/norm_stats.py).
+
+An op whose backward is fused raw-array code (im2col buffers, strided views) defines
+`graph_backward(ctx, *grads)` beside it: the same derivative written with differentiable ops,
+used only here.
 """
 
 from __future__ import annotations
@@ -93,7 +97,9 @@ def call_backward(node, grads, fit) -> tuple:
     node._saved = restore(node, stand) if restore is not None else stand
     try:
         if fn._array_io:
-            out = fn.backward(node, *grads)
+            # an op whose fast backward is fused raw kernels has a graph formulation beside it
+            graph_form = getattr(fn, "graph_backward", None)
+            out = (graph_form or fn.backward)(node, *grads)
         else:
             out = fn.backward(node, *[g.t if g is not None else None for g in grads])
     finally:

@@ -25,6 +25,7 @@ from ...backend import get_xp
 from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.pad import pad as _pad
 from ...tensor import Tensor
+from .conv_graph import conv2d_graph_backward, conv_transpose2d_graph_backward
 from .fused_act import bias_act, bias_act_grad, check_fuses
 
 
@@ -175,16 +176,19 @@ class Conv2dOp(Op):
         y = _mm(xp, wm, cols)
         ctx.geom, ctx.groups, ctx.padding, ctx.hw = geom, groups, padding, (H, W)
         ctx.has_bias, ctx.act = b is not None, act
+        # x itself too (a reference): the graph path differentiates through it (conv_graph.py)
         if act is None:
-            ctx.save_for_backward(cols, w, None)
+            ctx.save_for_backward(cols, w, None, x)
             return geom.from_cols(y, b)
         out, saved = geom.from_cols(y, b, act=act)
-        ctx.save_for_backward(cols, w, saved)
+        ctx.save_for_backward(cols, w, saved, x)
         return out
+
+    graph_backward = staticmethod(conv2d_graph_backward)
 
     @staticmethod
     def backward(ctx, g):
-        cols, w, saved = ctx.saved_tensors
+        cols, w, saved, _ = ctx.saved_tensors
         if ctx.act is not None:
             g = bias_act_grad(g, saved, ctx.act)
         xp = get_xp(g)
@@ -228,12 +232,14 @@ class ConvTranspose2dOp(Op):
             out += b.reshape(1, O, 1, 1)
         ctx.geom, ctx.groups, ctx.padding, ctx.hw = geom, groups, padding, (H, W)
         ctx.has_bias = b is not None
-        ctx.save_for_backward(xc, w)
+        ctx.save_for_backward(xc, w, x)
         return out
+
+    graph_backward = staticmethod(conv_transpose2d_graph_backward)
 
     @staticmethod
     def backward(ctx, g):
-        xc, w = ctx.saved_tensors
+        xc, w, _ = ctx.saved_tensors
         xp = get_xp(g)
         geom, groups = ctx.geom, ctx.groups
         n = ctx.needs_input_grad
