@@ -14,14 +14,9 @@ from ..backend import xp_for
 from ..tensor import Tensor
 from .elementwise import _operands
 from .elementwise_factory import cast
+from .exceptions import DtypeNotImplementedError
 from .out import with_out
 from .promotion import result_dtype
-
-
-class DtypeNotImplementedError(NotImplementedError, TypeError):
-    """An op called on a dtype it has no kernel for. PyTorch raises NotImplementedError (a
-    RuntimeError); it is a TypeError too, which torchlite raised before."""
-
 
 _TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "bfloat16": "BFloat16"}
 

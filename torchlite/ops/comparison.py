@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
-from .dims import numpy_kwargs, wrap_dims
+from .dims import numpy_kwargs, reduced_dims
 from .out import with_out
 from .promotion import result_dtype, scalar
 
@@ -75,7 +75,7 @@ def _reduce_bool(name, f):
         if kwargs:  # axis=, keepdims=
             dim, keepdim = numpy_kwargs(kwargs, name, dim, keepdim)
         x = input._data
-        axes = wrap_dims(dim, x.ndim, name) if x.ndim else None
+        axes = reduced_dims(dim, x.ndim, name)
         xp = get_xp(x)
         return Tensor._make(xp.asarray(f(x, axis=axes, keepdims=keepdim)), input._device)
 

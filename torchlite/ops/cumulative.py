@@ -128,7 +128,7 @@ def logcumsumexp(input: Tensor, dim: int | None = None, **kwargs) -> Tensor:
         raise missing_dim("logcumsumexp")
     d = wrap_dim(dim, input._data.ndim, "logcumsumexp")
     if input._data.dtype.kind not in "fV":
-        from .bitwise import DtypeNotImplementedError
+        from .exceptions import DtypeNotImplementedError
 
         raise DtypeNotImplementedError(
             f"\"logcumsumexp_out_cpu\" not implemented for '{input.dtype}'")

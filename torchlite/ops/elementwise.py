@@ -15,6 +15,7 @@ import numpy as np
 from ..tensor import Tensor
 from .broadcast import broadcast_shapes
 from .elementwise_factory import QUIET, array_module, cast, elementwise
+from .exceptions import BadArgumentError, DtypeNotImplementedError
 from .out import with_out
 from .promotion import as_tensor_arg, result_dtype, scalar
 
@@ -156,9 +157,9 @@ def div(input, other, *, rounding_mode=None, out=None):
             Div.apply(a, b, _float_result(a, b)))
         return rounded.to(result_dtype(a, b))
     if rounding_mode is not None:
-        raise ValueError(
-            f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
-        )
+        raise BadArgumentError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}")
     return Div.apply(a, b, _float_result(a, b))
 
 
@@ -320,7 +321,7 @@ def _float_only(a, b, op):
     """PyTorch has these ops for floating dtypes only."""
     dt = result_dtype(a, b)
     if dt.kind not in "fV":
-        raise NotImplementedError(f'"{op}_cpu" not implemented for \'{_torch_name(dt)}\'')
+        raise DtypeNotImplementedError(f'"{op}_cpu" not implemented for \'{_torch_name(dt)}\'')
     return dt
 
 

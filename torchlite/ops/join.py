@@ -105,6 +105,8 @@ def vstack(tensors, *, out=None):
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of `split_size` (the last may be smaller) or into the given sizes."""
+    if tensor._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor._data.ndim, "split")
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -131,6 +133,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0, **kwargs):
         dim, _ = numpy_kwargs(kwargs, "chunk", dim, None, 0)
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, input._data.ndim, "chunk")
     n = input._data.shape[d]
     size = -(-n // chunks) if n else 1
@@ -140,6 +144,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0, **kwargs):
 def tensor_split(input: Tensor, sections: int, dim: int = 0, **kwargs):
     if kwargs:  # axis=
         dim, _ = numpy_kwargs(kwargs, "tensor_split", dim, None, 0)
+    if input._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
     d = wrap_dim(dim, input._data.ndim, "tensor_split")
     n = input._data.shape[d]
     q, r = divmod(n, sections)

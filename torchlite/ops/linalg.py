@@ -11,6 +11,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import unbroadcast
+from .exceptions import BadArgumentError
 from .half_compute import in_float32, is_half_numpy
 from .out import with_out
 
@@ -196,7 +197,7 @@ def _parse_einsum(equation: str, shapes):
         lhs, out = eq, None
     subs = lhs.split(",")
     if len(subs) != len(shapes):
-        raise ValueError(
+        raise BadArgumentError(
             f"einsum(): {len(subs)} operand subscripts in {equation!r} for {len(shapes)} operands"
         )
     used = set(c for c in eq if c.isalpha())
@@ -212,18 +213,35 @@ def _parse_einsum(equation: str, shapes):
             n = len(shape) - (len(s) - 3)
             s = s.replace("...", ell[ell_dims - n:] if n else "")
         if len(s) != len(shape):
-            raise ValueError(
+            raise BadArgumentError(
                 f"einsum(): subscript {s!r} has {len(s)} letters for an operand of {len(shape)} "
                 "dimensions"
             )
         new_subs.append(s)
+    _check_einsum_sizes(new_subs, shapes)
     if out is None:
         letters = "".join(new_subs)
         out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
                                    and c not in ell))
     else:
         out = out.replace("...", ell)
+        for c in out:
+            if not any(c in s for s in new_subs):
+                raise BadArgumentError(f"einsum(): output subscript {c} does not appear in the "
+                                       "equation for any input operand")
     return new_subs, out
+
+
+def _check_einsum_sizes(subs, shapes):
+    # as PyTorch: a RuntimeError before any work (NumPy's would be a ValueError from inside)
+    seen: dict[str, int] = {}
+    for i, (s, shape) in enumerate(zip(subs, shapes)):
+        for c, n in zip(s, shape):
+            if seen.get(c, n) != n and 1 not in (n, seen[c]):
+                raise BadArgumentError(
+                    f"einsum(): subscript {c} has size {n} for operand {i} which does not "
+                    f"broadcast with previously seen size {seen[c]}")
+            seen[c] = max(seen.get(c, n), n)
 
 
 class Einsum(Op):
@@ -280,6 +298,8 @@ def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, e.g. einsum('bij,bjk->bik', a, b). Ellipses are supported."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _amp.on:
+        operands = _amp.cast("einsum", *operands)
     shapes = [o._data.shape for o in operands]
     subs, out = _parse_einsum(equation, shapes)
     half = any(isinstance(t, Tensor) and is_half_numpy(t._data) for t in operands)

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
-from .dims import numpy_kwargs, wrap_dims
+from .dims import numpy_kwargs, reduced_dims
 from .out import with_out
 from .reduction import _expand, _n, mean
 
@@ -71,7 +71,7 @@ def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str,
         unbiased, dim = dim, None
     if input._data.dtype.kind not in "fcV":
         raise RuntimeError(f"{name}: only floating-point tensors are supported, got {input.dtype}")
-    axes = wrap_dims(dim, input._data.ndim, name) if input._data.ndim else None
+    axes = reduced_dims(dim, input._data.ndim, name)
     c = _correction(unbiased, correction)
     if _n(input._data.shape, axes) <= c:  # PyTorch's warning; the result is inf or NaN
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "

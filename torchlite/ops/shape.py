@@ -94,10 +94,10 @@ def view(input: Tensor, *shape) -> Tensor:
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
-    if not shape:
-        return reshape(input, 1)
     s = wrap_dim(start_dim, len(shape), "flatten")
     e = wrap_dim(end_dim, len(shape), "flatten")
+    if not shape:
+        return reshape(input, 1)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = 1
@@ -121,7 +121,7 @@ def squeeze(input: Tensor, dim=None, **kwargs) -> Tensor:
         new = tuple(s for s in shape if s != 1)
     else:
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-        dims = {wrap_dim(d, len(shape), "squeeze") for d in dims} if shape else set()
+        dims = {wrap_dim(d, len(shape), "squeeze") for d in dims}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return reshape(input, new)
 
@@ -167,10 +167,10 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     n = input._data.ndim
+    a, b = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     if n == 0:
         return reshape(input, ())
     axes = list(range(n))
-    a, b = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     axes[a], axes[b] = axes[b], axes[a]
     order = tuple(axes)
     return view_of(Permute.apply(input, order), input, Permute, order)
@@ -193,6 +193,8 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     dst = [destination] if isinstance(destination, int) else list(destination)
     src = [wrap_dim(s, n, "movedim") for s in src]
     dst = [wrap_dim(d, n, "movedim") for d in dst]
+    if n == 0:
+        return reshape(input, ())
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -326,6 +328,8 @@ class Slice(Op):
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    if input._data.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, input._data.ndim, "narrow")
     n = input._data.shape[d]
     if start < 0:
@@ -364,7 +368,12 @@ def flip(input: Tensor, *dims_, dims=None) -> Tensor:
         dims = dims_[0] if len(dims_) == 1 else dims_
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(wrap_dim(d, input._data.ndim, "flip") for d in dims)
-    return Flip.apply(input, axes)
+    if len(set(axes)) != len(axes):
+        from .exceptions import BadArgumentError
+
+        repeated = next(a for a in axes if axes.count(a) > 1)
+        raise BadArgumentError(f"dim {repeated} appears multiple times in the list of dims")
+    return Flip.apply(input, axes if input._data.ndim else ())
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -388,6 +397,8 @@ class Roll(Op):
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    if dims is None and isinstance(shifts, (tuple, list)) and len(shifts) != 1:
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
     if dims is None:
         flat = flatten(input)
         return reshape(Roll.apply(flat, int(shifts) if not isinstance(shifts, tuple)
@@ -395,8 +406,11 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
-        raise RuntimeError(f"roll: shifts ({len(shifts)}) and dims ({len(dims)}) must match")
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
     axes = tuple(wrap_dim(d, input._data.ndim, "roll") for d in dims)
+    if not input._data.ndim:
+        return reshape(input, ())
     return Roll.apply(input, shifts, axes)
 
 

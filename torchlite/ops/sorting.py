@@ -37,9 +37,9 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
             **kwargs):
     if kwargs:  # axis=
         dim, _ = numpy_kwargs(kwargs, "argsort", dim, None, -1)
+    d = wrap_dim(dim, input._data.ndim, "argsort")
     if input._data.ndim == 0:
         return Tensor._make(get_xp(input._data).zeros((), np.int64), input._device)
-    d = wrap_dim(dim, input._data.ndim, "argsort")
     return Tensor._make(_argsort(input._data, d, descending), input._device)
 
 

@@ -253,7 +253,7 @@ def frac(input: Tensor, *, out=None) -> Tensor:
     from .elementwise import sub
 
     if isinstance(input, Tensor) and input._data.dtype.kind in "biu":
-        from .bitwise import DtypeNotImplementedError
+        from .exceptions import DtypeNotImplementedError
 
         raise DtypeNotImplementedError(
             f"\"frac_cpu\" not implemented for '{str(input.dtype).split('.')[-1]}'")
