@@ -97,6 +97,7 @@ class InplaceMethods:
     masked_fill_ = make_inplace(indexing.masked_fill)
     scatter_ = make_inplace(indexing.scatter)
     scatter_add_ = make_inplace(indexing.scatter_add)
+    scatter_reduce_ = make_inplace(indexing.scatter_reduce)
     index_add_ = make_inplace(indexing.index_add)
     index_put_ = indexing.index_put_
     tril_ = make_inplace(diagonal.tril)

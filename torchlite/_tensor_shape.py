@@ -76,6 +76,7 @@ class IndexingMethods:
     gather = indexing.gather
     scatter = indexing.scatter
     scatter_add = indexing.scatter_add
+    scatter_reduce = indexing.scatter_reduce
     index_add = indexing.index_add
     index_put = indexing.index_put
     masked_fill = indexing.masked_fill

@@ -66,3 +66,55 @@ def bincount(idx, n: int, weights=None):
     sums = xp.zeros(n, dtype=np.float64)
     add_at(sums, idx, weights.astype(np.float64, copy=False))
     return sums
+
+
+def ufunc_at(name: str, out, key, values) -> None:
+    """`out[key] = ufunc(out[key], values)` in place with repeats combining (NumPy's ufunc.at)
+    for 'add', 'multiply', 'maximum' or 'minimum'. On a GPU, add goes through `add_at`; the
+    others run on host copies when CuPy's ufunc lacks `at` (a copy there and back)."""
+    if name == "add":
+        add_at(out, key, values)
+        return
+    xp = backend.get_xp(out)
+    f = getattr(xp, name)
+    if xp is np or (hasattr(f, "at") and name != "multiply"):
+        f.at(out, key, values)
+        return
+    host = backend.to_host(out)
+    parts = key if isinstance(key, tuple) else (key,)
+    getattr(np, name).at(host, tuple(backend.to_host(k) for k in parts),
+                         backend.to_host(values))
+    out[...] = backend.move(host, backend.array_device(out))
+
+
+_IDENTITY = {"sum": 0, "mean": 0, "prod": 1}
+_UFUNC = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+
+def _fill_for(reduce: str, dtype):
+    if reduce in _IDENTITY:
+        return _IDENTITY[reduce]
+    if np.dtype(dtype).kind in "fV":
+        return -np.inf if reduce == "amax" else np.inf
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
+    if info is None:  # bool
+        return reduce == "amin"
+    return info.min if reduce == "amax" else info.max
+
+
+def scatter_reduce_array(x, src, key, reduce: str, include_self: bool):
+    """(out, count): `x` with `src` reduced into the positions `key` names; count is how many
+    values (the kept self included) met at each position, 0 where nothing was scattered."""
+    xp = backend.get_xp(x)
+    hit = xp.zeros(x.shape, dtype=np.int64 if xp is np else np.int32)
+    add_at(hit, key, 1)
+    out = x.copy()
+    if not include_self:
+        out[key] = _fill_for(reduce, x.dtype)
+    ufunc_at(_UFUNC[reduce], out, key, src)
+    count = hit + (1 if include_self else 0) * (hit > 0)
+    if reduce == "mean":
+        n = xp.maximum(count, 1).astype(x.dtype)
+        out = out // n if x.dtype.kind in "iu" else (out / n).astype(x.dtype, copy=False)
+        out = xp.where(hit > 0, out, x)
+    return out, count
