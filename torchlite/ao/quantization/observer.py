@@ -66,10 +66,6 @@ class UniformQuantizationObserverBase(ObserverBase):
                  **kwargs) -> None:
         super().__init__(dtype, is_dynamic)
         self.qscheme = qscheme
-        if reduce_range:
-            warnings.warn("Please use quant_min and quant_max to specify the range for "
-                          "observers. reduce_range will be deprecated in a future release "
-                          "of PyTorch.", stacklevel=2)
         self.reduce_range = reduce_range
         self.eps = np.float32(eps)
         if self.qscheme not in (per_tensor_affine, per_tensor_symmetric, per_channel_affine,

@@ -43,3 +43,11 @@ class ConvBnReLU2d(_FusedModule):
 
 
 __all__ = ["ConvBn2d", "ConvBnReLU2d", "ConvReLU2d", "LinearReLU"]
+
+
+def __getattr__(name: str):
+    if name in ("qat", "quantized"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'torchlite.nn.intrinsic' has no attribute {name!r}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from ..functional import conv as Fc
-from ..functional import linear as _linear
+from ..functional.linear import linear as _linear
 from ..modules.conv import Conv2d as _FloatConv2d
 from ..modules.linear import Linear as _FloatLinear
 
@@ -36,7 +36,7 @@ class Linear(_FloatLinear):
         self.weight_fake_quant = qconfig.weight()
 
     def forward(self, input: Tensor) -> Tensor:
-        out = _linear.linear(input, self.weight_fake_quant(self.weight), self.bias)
+        out = _linear(input, self.weight_fake_quant(self.weight), self.bias)
         return out.relu() if self._relu else out
 
     @classmethod
