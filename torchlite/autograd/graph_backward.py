@@ -54,18 +54,26 @@ def _output_tensor(node, k: int, arr) -> Tensor:
     return t
 
 
+def _constant(s):
+    """A saved value with no history: floating arrays as DArrays (constants that mix with the
+    differentiable values), masks and indices raw."""
+    if getattr(s, "dtype", None) is not None and getattr(s.dtype, "kind", "") in "fcV" \
+            and hasattr(s, "shape"):
+        return wrap(s)
+    return s
+
+
 def _stand_ins(node) -> tuple:
     """The node's saved values with their history restored (see the module docstring)."""
     src = node.__dict__.get("_saved_src")
     saved = node._saved
     if not src:
-        return tuple(wrap(s) if node.fn._array_io else s for s in saved)
+        return tuple(_constant(s) if node.fn._array_io else s for s in saved)
     out = []
     for s, where in zip(saved, src):
         arr = s._data if isinstance(s, Tensor) else s
         if where is None:
-            t = s if isinstance(s, Tensor) else None
-            out.append(wrap(s) if node.fn._array_io else t)
+            out.append(_constant(s) if node.fn._array_io else s)
             continue
         is_input, j = where
         t = _input_tensor(node, j, arr) if is_input else _output_tensor(node, j, arr)

@@ -143,6 +143,24 @@ class MaxPool2dOp(Op):
                 buf[key] = routed
         return geom.crop(buf), None, None
 
+    @staticmethod
+    def graph_backward(ctx, g, *_):
+        """The gradient routed to each window's winner as one scatter-add, which a graph of the
+        backward pass can record (the fast backward writes into strided scratch views)."""
+        (which,) = ctx.saved_tensors
+        geom = ctx.geom
+        return _route(g, geom.flat_indices(which), (geom.N, geom.C, geom.H, geom.W)), None, None
+
+
+def _route(g, pos, shape):
+    """Sum g (N, C, ...) into zeros of `shape` (N, C, H, W) at flat plane positions `pos`."""
+    xp = get_xp(g)
+    N, C, H, W = shape
+    base = (np.arange(N * C, dtype=np.int64) * (H * W)).reshape((N, C) + (1,) * (pos.ndim - 2))
+    gx = xp.zeros(N * C * H * W, dtype=g.dtype)
+    xp.add.at(gx, (pos + xp.asarray(base)).reshape(-1), g.reshape(-1))
+    return gx.reshape(shape)
+
 
 class AvgPool2dOp(Op):
     @staticmethod
@@ -366,6 +384,12 @@ class AdaptiveMaxPool2dOp(Op):
         base = (xp.arange(N * C, dtype=pos.dtype) * (H * W)).reshape(N, C, 1, 1)
         gx = bincount((pos + base).reshape(-1), N * C * H * W, weights=g.reshape(-1))
         return gx.astype(g.dtype, copy=False).reshape(ctx.shape), None, None
+
+    @staticmethod
+    def graph_backward(ctx, g, *_):
+        """The same scatter as one add.at, which a graph of the backward pass can record."""
+        (pos,) = ctx.saved_tensors
+        return _route(g, pos, ctx.shape), None, None
 
 
 def _adaptive_max(op, nd, input, output_size, return_indices):
