@@ -22,6 +22,7 @@ from ... import backend
 from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
+from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.broadcast import unbroadcast
 from ...random import _rng
 from ...tensor import Tensor
@@ -167,7 +168,8 @@ def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, got {p}")
     keep = _keep_mask(tuple(lead) + (L, S), p, query) if p > 0 else None
-    return SDPAOp.apply(query, key, value, bias, keep, scale, p, True)
+    op = in_float32(SDPAOp) if is_half_numpy(query._data) else SDPAOp  # see half_compute
+    return op.apply(query, key, value, bias, keep, scale, p, True)
 
 
 def _merge_masks(attn_mask, key_padding_mask, N, H, L, S, like):
@@ -253,7 +255,8 @@ def _mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, out
     bias = _merge_masks(attn_mask, key_padding_mask, N, H, L, S, query)
     p = float(dropout_p) if training else 0.0
     keep = _keep_mask((N, H, L, S), p, query) if p > 0 else None
-    out, w = SDPAOp.apply(q, k, v, bias, keep, 1.0 / math.sqrt(hd), p, not nan_rows)
+    op = in_float32(SDPAOp) if is_half_numpy(q._data) else SDPAOp
+    out, w = op.apply(q, k, v, bias, keep, 1.0 / math.sqrt(hd), p, not nan_rows)
     out = out.permute(2, 0, 1, 3).reshape(L * N, E)  # (L, N, H, hd) -> (L*N, E)
     out = matmul(out, out_proj_weight.t())
     if out_proj_bias is not None:
