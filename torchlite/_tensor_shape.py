@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ops import creation, indexing, join, shape
+from .ops import creation, indexing, join, shape, windows
 from .tensor import Tensor
 
 
@@ -17,6 +17,7 @@ class ShapeMethods:
 
     reshape = shape.reshape
     view = shape.view
+    unfold = windows.unfold
 
     def view_as(self: Any, other: Tensor) -> Tensor:
         """A view with `other`'s shape."""

@@ -230,6 +230,10 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     if steps < 0:
         raise RuntimeError("linspace: number of steps must be non-negative")
     dt = backend.to_dtype(dtype).np if dtype is not None else backend.get_default_dtype().np
+    if dt == np.bool_:  # as PyTorch, which has no bool kernel for it
+        from .exceptions import DtypeNotImplementedError
+
+        raise DtypeNotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
     dev = backend.factory_device(device)
     arr = np.linspace(float(start), float(end), int(steps)).astype(dt)
     return _finish(backend.move(arr, dev), dev, requires_grad)

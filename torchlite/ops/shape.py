@@ -80,16 +80,37 @@ def view(input: Tensor, *shape) -> Tensor:
     """Same data, new shape, always sharing memory with `input`: a layout that cannot be viewed
     without a copy (a transposed tensor flattened, say) raises RuntimeError, as in PyTorch."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
-        from .. import backend
-
-        # view(dtype): a cast, as bit reinterpretation is not supported
-        return input.to(backend.to_dtype(shape[0]))
+        return view_dtype(input, shape[0])
     x = input._data
     if not x.flags.c_contiguous:  # a contiguous array always reshapes without a copy
         new = _infer_shape(shape_args(shape, "view"), x.size, "view", x.shape)
         if _copied(x.reshape(new), x):
             raise RuntimeError(_VIEW_ERROR)
     return reshape(input, *shape)
+
+
+def view_dtype(input: Tensor, dtype) -> Tensor:
+    """The same bytes read as `dtype` (x.view(torch.int32) of float32 gives the bit patterns,
+    as PyTorch). With a different element size the last dim, which must be contiguous, shrinks
+    or grows by the ratio. No gradient flows through it, as in PyTorch."""
+    from .. import backend
+
+    dt = backend.to_dtype(dtype).np
+    x = input._data
+    old, new = x.dtype.itemsize, dt.itemsize
+    name = f"{input.dtype} as {backend.to_dtype(dtype)}"
+    if old != new:
+        if x.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 to view {name} (different element sizes)")
+        if x.strides[-1] != old:
+            raise RuntimeError(f"self.stride(-1) must be 1 to view {name} (different element "
+                               f"sizes), but got {x.strides[-1] // old}")
+        if new > old and x.shape[-1] % (new // old):
+            raise RuntimeError(f"self.size(-1) must be divisible by {new // old} to view {name} "
+                               f"(different element sizes), but got {x.shape[-1]}")
+    out = Tensor._make(x.view(dt), input._device)
+    out._vbox = input._vbox  # the same memory: an in-place write to one bumps both
+    return out
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
