@@ -371,6 +371,23 @@ class Namespace:
     amax = max
     amin = min
 
+    def cumprod(self, a, axis=None, **kw):
+        if type(a) is not DArray:
+            return self._xp.cumprod(a, axis=axis, **kw)
+        import torchlite
+
+        t = a.t.reshape(-1) if axis is None else a.t
+        return DArray(torchlite.cumprod(t, 0 if axis is None else axis))
+
+    def roll(self, a, shift, axis=None):
+        if type(a) is not DArray:
+            return self._xp.roll(a, shift, axis=axis)
+        import torchlite
+
+        if axis is None:
+            return DArray(torchlite.roll(a.t.reshape(-1), shift, 0).reshape(a.shape))
+        return DArray(torchlite.roll(a.t, shift, axis))
+
     def cumsum(self, a, axis=None, **kw):
         return a.cumsum(axis) if type(a) is DArray else self._xp.cumsum(a, axis=axis, **kw)
 

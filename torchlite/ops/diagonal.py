@@ -7,6 +7,8 @@ tril/triu keep (*, M, N) and zero the other triangle of the last two dims.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Op
 from ..autograd.views import view_of
 from ..backend import get_xp
@@ -48,6 +50,24 @@ class Diagonal(Op):
         diag_view(out, *ctx.args)[...] = g
         return out, None, None, None, None
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        """g written onto the diagonal by an index (a graph of the backward pass cannot be
+        recorded through the strided view): the dims d1, d2 go last, then back."""
+        xp = get_xp(g)
+        offset, d1, d2 = ctx.args
+        shape = ctx.shape
+        rest = tuple(s for i, s in enumerate(shape) if i not in (d1, d2))
+        out = xp.zeros(rest + (shape[d1], shape[d2]), dtype=g.dtype)
+        out[(Ellipsis,) + _diag_index(shape[d1], shape[d2], offset)] = g
+        return xp.moveaxis(out, (-2, -1), (d1, d2)), None, None, None, None
+
+
+def _diag_index(n1: int, n2: int, offset: int):
+    """(rows, cols) of the `offset` diagonal of an n1 x n2 matrix."""
+    i = np.arange(max(min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2), 0))
+    return (i, i + offset) if offset >= 0 else (i - offset, i)
+
 
 class DiagEmbed(Op):
     """A vector onto the `offset` diagonal of a square matrix of zeros."""
@@ -63,6 +83,11 @@ class DiagEmbed(Op):
     @staticmethod
     def backward(ctx, g):
         return diag_view(g, ctx.offset, 0, 1).copy(), None
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        """The diagonal read by an index, which a graph of the backward pass can record."""
+        return g[_diag_index(g.shape[0], g.shape[1], ctx.offset)], None
 
 
 def _int(v, name: str, op: str) -> int:

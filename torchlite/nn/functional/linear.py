@@ -9,7 +9,7 @@ import numpy as np
 from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops.half_compute import in_float32
+from ...ops.half_compute import FLOAT32, in_float32
 from ...tensor import Tensor
 from ._util import check_tensor
 
@@ -82,7 +82,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
     if _amp.on:
         input, weight, bias = _amp.cast("linear", input, weight, bias)
-    if input._data.dtype.char in "eE":  # float16/bfloat16: see half_compute
+    if input._data.dtype is not FLOAT32 and input._data.dtype.char in "eE":  # see half_compute
         return _half_op(Linear, input).apply(input, weight, check_linear(input, weight, bias))
     return Linear.apply(input, weight, check_linear(input, weight, bias))
 
@@ -145,6 +145,18 @@ class Bilinear(Op):
         if need[3]:
             gb = g.sum(axis=0)
         return g1, g2, gw, gb
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        """backward with the kept product x1 . W formed again from the stand-ins, so that it
+        carries its history into a graph of the backward pass."""
+        x1, _, w = ctx.saved_tensors
+        fast = ctx.t
+        ctx.t = get_xp(g).einsum("ni,oij->noj", x1, w)
+        try:
+            return Bilinear.backward(ctx, g)
+        finally:
+            ctx.t = fast
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
