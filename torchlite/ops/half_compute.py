@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-_F32 = np.dtype(np.float32)
+_F32 = FLOAT32 = np.dtype(np.float32)  # a singleton: callers test `dtype is FLOAT32` first
 
 
 def is_half_numpy(arr: Any) -> bool:

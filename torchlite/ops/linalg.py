@@ -12,7 +12,7 @@ from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import unbroadcast
 from .exceptions import BadArgumentError
-from .half_compute import in_float32, is_half_numpy
+from .half_compute import FLOAT32, in_float32, is_half_numpy
 from .out import with_out
 
 
@@ -98,7 +98,8 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     if _amp.on:
         input, other = _amp.cast("matmul", input, other)
     _check_mm(input, other, "matmul")
-    return _matmul_op(input).apply(input, other)
+    op = Matmul if input._data.dtype is FLOAT32 else _matmul_op(input)
+    return op.apply(input, other)
 
 
 def _sparse(*tensors: Tensor) -> bool:
@@ -122,7 +123,8 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     if _amp.on:
         input, mat2 = _amp.cast("mm", input, mat2)
     _check_mm(input, mat2, "mm")
-    return _matmul_op(input).apply(input, mat2)
+    op = Matmul if input._data.dtype is FLOAT32 else _matmul_op(input)
+    return op.apply(input, mat2)
 
 
 def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
@@ -138,7 +140,8 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     if _amp.on:
         input, mat2 = _amp.cast("bmm", input, mat2)
     _check_mm(input, mat2, "bmm")
-    return _matmul_op(input).apply(input, mat2)
+    op = Matmul if input._data.dtype is FLOAT32 else _matmul_op(input)
+    return op.apply(input, mat2)
 
 
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:

@@ -11,7 +11,7 @@ from ..autograd.function import Op
 from ..backend import get_xp, to_dtype
 from ..tensor import Tensor
 from .dims import missing_dim, numpy_kwargs, wrap_dim
-from .half_compute import in_float32, is_half_numpy
+from .half_compute import FLOAT32, in_float32, is_half_numpy
 from .out import with_out
 
 
@@ -69,7 +69,8 @@ def _apply(op, input: Tensor, dim, dtype, name: str, kwargs: dict | None = None)
     elif input._data.dtype.kind not in "fV":
         raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
     axis = wrap_dim(dim, input._data.ndim, name)
-    if is_half_numpy(input._data):  # exp and sum in float32, as PyTorch's CPU kernels
+    # float16/bfloat16: exp and sum in float32, as PyTorch's CPU kernels (see half_compute)
+    if input._data.dtype is not FLOAT32 and is_half_numpy(input._data):
         op = in_float32(op)
     if input._data.ndim == 0:  # softmax of a scalar: treat it as a 1-element vector
         return op.apply(input.reshape(1), 0).reshape(())
