@@ -77,7 +77,11 @@ class OpCall:
         if hasattr(a, "dtype") and hasattr(a, "shape"):  # a raw array made outside the ops
             from ..backend import to_host
 
-            return self._low.b.const(to_host(self.value(i)), "onnx::Constant")
+            arrays = [to_host(a)] + [to_host(t.ops[self.k].args[i])
+                                     for t in self._low.others.values()]
+            if all(_same(arrays[0], other) for other in arrays[1:]):
+                return self._low.b.const(arrays[0], "onnx::Constant")
+            return self._low.filled(arrays, self)
         raise self.error(f"argument {i} is not a tensor")
 
     def array(self, i: int) -> Any:
@@ -182,21 +186,25 @@ class Lowering:
         return name
 
     def _dynamic_const(self, ref: Ref, op: OpCall | None) -> str:
-        """A tensor made outside the recorded ops whose shape follows a dynamic axis: a filled
-        tensor (zeros for an initial state, say) becomes Expand of its value."""
-        arr = self.main.arrays[ref]
+        return self.filled([self.main.arrays[ref]] + [t.arrays[ref] for t in self.others.values()],
+                           op)
+
+    def filled(self, arrays: list[np.ndarray], op: OpCall | None) -> str:
+        """A tensor made outside the recorded ops (`arrays`: its value in each capture, the main
+        one first) whose shape follows a dynamic axis: a filled tensor (zeros for an initial
+        state, say) becomes Expand of its value; any other cannot be exported."""
+        arr = arrays[0]
         flat = arr.reshape(-1)
-        uniform = flat.size > 0 and all(
-            (t.arrays[ref].size == 0 or np.all(t.arrays[ref] == flat[0]))
-            for t in (self.main, *self.others.values()))
+        uniform = flat.size > 0 and all(a.size == 0 or bool(np.all(a == flat[0]))
+                                        for a in arrays)
         if not uniform:
-            where = op.where() if op is not None else "the model"
+            where = f"by op '{op.name}' in {op.where()}" if op is not None else "by the model"
             raise OnnxExporterError(
-                f"ONNX export: a tensor made outside torchlite's ops in {where} has contents "
-                f"that change with a dynamic axis; only filled tensors (zeros, ones, ...) can "
-                f"follow one")
-        dims = self.symbolic(list(arr.shape),
-                             {lb: list(t.arrays[ref].shape) for lb, t in self.others.items()}, op)
+                f"ONNX export: a tensor made outside torchlite's recorded ops (used {where}) "
+                f"has contents that change with a dynamic axis; only filled tensors (zeros, "
+                f"ones, ...) can follow one. Compute it with torchlite ops from the inputs")
+        dims = self.symbolic(list(arr.shape), {lb: list(a.shape) for lb, a in
+                                               zip(self.others, arrays[1:])}, op)
         return self.b.node("Expand", [self.b.scalar(flat[0], arr.dtype), self.b.shape(dims)])
 
     def symbolic(self, main: list[int], per_label: dict[str, list[int]],

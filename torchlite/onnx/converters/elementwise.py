@@ -100,6 +100,17 @@ def activation(b: Builder, op: Any) -> str:
     raise op.unsupported("no ONNX form")
 
 
+def nan_to_num(b: Builder, op: Any) -> str:
+    x, a = op.input(0), op.out()
+    info = np.finfo(a.dtype)
+    nan, pos, neg = op.value(1), op.value(2), op.value(3)
+    y = b.node("Where", [b.node("IsNaN", [x]), _c(b, nan, a), x])
+    y = b.node("Where", [b.node("IsInf", [x], detect_negative=0),
+                         _c(b, info.max if pos is None else pos, a), y])
+    return b.node("Where", [b.node("IsInf", [x], detect_positive=0),
+                            _c(b, info.min if neg is None else neg, a), y])
+
+
 def prelu(b: Builder, op: Any) -> str:
     x, w = op.array(0), op.array(1)
     wn = op.input(1)
@@ -171,6 +182,7 @@ def converters() -> dict[type, Any]:
               "Softplus", "Gelu"):
         t[getattr(act, n)] = activation
     t[act.Prelu] = prelu
+    t[unary.NanToNum] = nan_to_num
     t[ternary.Where] = where
     t[ternary.Clamp] = clamp
     t[sm.Softmax] = t[sm.LogSoftmax] = softmax

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from ..builder import INT64_MAX, Builder, Sym
-from ..capture import Ref
 from .dtypes import cast, np_dtype
 
 
@@ -114,7 +113,7 @@ def adv_index(b: Builder, op: Any) -> str:
     arrays = [i for i, k in enumerate(key) if hasattr(k, "dtype")]
     rest_full = all(isinstance(k, slice) and k == slice(None) for i, k in enumerate(key)
                     if i not in arrays)
-    if len(arrays) != 1 or not rest_full or None in key:
+    if len(arrays) != 1 or not rest_full or any(k is None for k in key):
         raise op.unsupported("only one integer index array with full slices elsewhere "
                              "(x[:, idx]) is exported")
     idx = np.asarray(key[arrays[0]])
@@ -125,9 +124,7 @@ def adv_index(b: Builder, op: Any) -> str:
 
 
 def _index_input(b: Builder, op: Any, i: int) -> str:
-    if isinstance(op.args[i], Ref):
-        return cast(b, op.input(i), op.array(i).dtype, np.int64)
-    return b.const(np.asarray(op.value(i)).astype(np.int64), "index")
+    return cast(b, op.input(i), op.array(i).dtype, np.int64)
 
 
 def index_select(b: Builder, op: Any) -> str:

@@ -1,0 +1,67 @@
+"""torchlite/onnx/converters/elementwise.py: activations, arithmetic, softmax, matmul."""
+
+import pytest
+from _onnx_roundtrip import require_extra, roundtrip
+
+import torchlite
+from torchlite import nn
+
+require_extra()
+
+ACTIVATIONS = [
+    nn.ReLU(), nn.ReLU(inplace=True), nn.ReLU6(), nn.SELU(), nn.SiLU(), nn.Mish(),
+    nn.Hardsigmoid(), nn.Hardswish(), nn.LeakyReLU(0.2), nn.PReLU(), nn.PReLU(4), nn.ELU(0.7),
+    nn.CELU(1.3), nn.GELU(), nn.GELU(approximate="tanh"), nn.Sigmoid(), nn.Tanh(),
+    nn.Softsign(), nn.Tanhshrink(), nn.LogSigmoid(), nn.Softplus(), nn.Softplus(2.0, 3.0),
+    nn.Hardtanh(-0.5, 0.7), nn.Threshold(0.1, -2.0), nn.Softshrink(0.3), nn.Hardshrink(0.3),
+    nn.Softmax(dim=1), nn.LogSoftmax(dim=-1), nn.Softmin(dim=1), nn.GLU(dim=1), nn.RReLU(),
+    nn.Softmax2d(),
+]
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda m: repr(m))
+def test_every_activation(act):
+    torchlite.manual_seed(0)
+    x = torchlite.randn(2, 4, 3, 5) * 4
+    roundtrip(act, x)
+
+
+def test_elementwise_arithmetic_broadcasts():
+    class Net(nn.Module):
+        def forward(self, a, b):
+            y = (a + b) * 2 - b / 3
+            y = y ** 2 + torchlite.maximum(a, b) - torchlite.minimum(a, 0.5 * b)
+            y = y + a.exp() * 0.1 + b.abs().sqrt() + (a * a + 1).log() + a.neg().sin()
+            y = y + torchlite.where(a > 0, a, b) + a.clamp(-0.5, 0.5) + a.reciprocal().tanh()
+            return y + a.rsqrt().nan_to_num(0.0) * 0 + 1 - torchlite.erf(b)
+
+    torchlite.manual_seed(0)
+    a = torchlite.randn(2, 3, 4)
+    b = torchlite.randn(1, 4)
+    roundtrip(Net(), (a, b), dynamic=False)
+
+
+def test_scalar_and_int_operands_keep_float32():
+    class Net(nn.Module):
+        def forward(self, x):
+            return 3 - x * 2 + 1.5 / (x.abs() + 1) + x.square() + x.log1p().expm1() * 0
+
+    roundtrip(Net(), torchlite.rand(4, 3))
+
+
+def test_softmax_matmul_einsum():
+    class Net(nn.Module):
+        def forward(self, a, b):
+            s = torchlite.softmax(a @ b.transpose(-1, -2), dim=-1)
+            return torchlite.einsum("bij,bjk->bik", s, b), torchlite.log_softmax(a, dim=1)
+
+    torchlite.manual_seed(0)
+    roundtrip(Net(), (torchlite.randn(2, 3, 4), torchlite.randn(2, 5, 4)))
+
+
+def test_dtype_changes_and_clones():
+    class Net(nn.Module):
+        def forward(self, x):
+            return x.double().float().clone() + x.to(torchlite.float32)
+
+    roundtrip(Net(), torchlite.randn(3, 2))
