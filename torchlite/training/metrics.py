@@ -197,6 +197,7 @@ def classification_report(cm: np.ndarray, class_names=None) -> dict[str, Any]:
         for i in range(len(cm))
     ]
     report["confusion_matrix"] = cm.astype(int).tolist()
+    report["class_names"] = names  # the matrix's rows and columns, as the per-class table's
     return report
 
 
