@@ -305,8 +305,13 @@ def _image_shape(cfg, data):
     return s
 
 
-def build_loss(cfg: Config):
-    return _construct("loss", cfg.loss.type, cfg.loss.kwargs, ("loss",), cfg)
+def build_loss(cfg: Config, data: DataBundle | None = None, preprocess: dict | None = None):
+    """The loss, fitted to the data by loss_options (class weights, 0/1 targets)."""
+    from .loss_options import BINARY_LOSSES, BinaryTargets, loss_arguments
+
+    loss = _construct("loss", cfg.loss.type, loss_arguments(cfg, data, preprocess), ("loss",),
+                      cfg)
+    return BinaryTargets(loss) if cfg.loss.type in BINARY_LOSSES else loss
 
 
 def build_optimizer(cfg: Config, model):

@@ -91,7 +91,7 @@ def prepare(cfg: Config, *, upto: Literal["model", "train"] = "train", device: s
     run = Prepared(cfg, device, data, model)
     if not training:
         return run
-    run.loss_fn = build_loss(cfg)
+    run.loss_fn = build_loss(cfg, data)
     if hasattr(run.loss_fn, "to"):
         run.loss_fn = run.loss_fn.to(device)
     run.optimizer = build_optimizer(cfg, model)
