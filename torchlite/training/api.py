@@ -191,7 +191,8 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
                         or cfg.data.batch_size)
     outs, tgts = _predict_arrays(model, loader, dev, cfg)
     with torchlite.no_grad():
-        loss = float(build_loss(cfg)(torchlite.from_numpy(outs), torchlite.from_numpy(tgts)))
+        loss = float(build_loss(cfg, preprocess=pre)(torchlite.from_numpy(outs),
+                                                       torchlite.from_numpy(tgts)))
     report: dict[str, Any] = {"checkpoint": str(path), "split": split, "samples": len(ds),
                               "task": task, "epoch": info.get("epoch"), "loss": loss}
     if task == "classification":
@@ -201,6 +202,9 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
         report.update(M.classification_report(cm, pre.get("classes")))
     else:
         for name in ("mse", "rmse", "mae", "r2"):
+            report[name] = M.compute_metric(name, outs, tgts)
+    for name in cfg.metrics:  # every metric the run logged (top3_accuracy, ...) too
+        if name not in report and M.metric_task(name) == task:
             report[name] = M.compute_metric(name, outs, tgts)
     report = json_safe(report)  # NaN/inf as null: report.json and `eval --json` stay JSON
     run = RunPaths(run_dir_of(path))
@@ -418,10 +422,15 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
             outs.append(to_host(out._data))
     logits = np.concatenate(outs) if outs else np.zeros((0,))
     result: dict[str, Any] = {"checkpoint": str(path), "task": pre["task"], "n": len(logits)}
-    if pre["task"] == "classification":
+    if pre["task"] == "classification" and logits.ndim == 2 and logits.shape[1] == 1:
+        # one logit per sample (BCEWithLogitsLoss): the probability of class 1 is its sigmoid
+        p1 = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        p = np.concatenate([1.0 - p1, p1], axis=1).astype(logits.dtype)
+    elif pre["task"] == "classification":
         z = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
+    if pre["task"] == "classification":
         result["pred"] = p.argmax(axis=1)
         result["confidence"] = p.max(axis=1)
         result["probs"] = p
