@@ -303,8 +303,9 @@ def validate_config(data: Any, source: SourceMap | None = None,
     """Validate plain data (from YAML, a checkpoint's metadata, ...) into a Config.
 
     Raises ConfigError with every problem, each located through `source` (file:line or override).
-    A custom model's file target is resolved to an absolute path (relative to `base_dir` first,
-    then to the working directory) so the resolved config works from anywhere.
+    A custom model's file target, data.path and data.targets_path are resolved to absolute paths
+    (relative to `base_dir`, the config file's folder, first, then to the working directory) so
+    the resolved config works from anywhere.
     """
     source = source or SourceMap()
     if not isinstance(data, dict):
@@ -316,6 +317,8 @@ def validate_config(data: Any, source: SourceMap | None = None,
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, data, source, Config)) from None
     problems = [source.problem(path, msg) for path, msg in cfg.cross_check()]
+    if base_dir is not None:
+        _resolve_data_paths(cfg.data, Path(base_dir))
     if isinstance(cfg.model, CustomModel):
         problem = _resolve_target(cfg.model, base_dir, source)
         if problem:
@@ -324,6 +327,20 @@ def validate_config(data: Any, source: SourceMap | None = None,
         raise ConfigError(problems)
     cfg._source = source
     return cfg
+
+
+def _resolve_data_paths(data: DataConfig, base_dir: Path) -> None:
+    """data.path and data.targets_path, when relative, are looked up as model.target is: in the
+    config file's folder first, then in the working directory. A path found in neither stays as
+    written (the dataset's loader says it is missing)."""
+    for key in ("path", "targets_path"):
+        value = getattr(data, key)
+        if not value or Path(value).is_absolute():
+            continue
+        for base in (base_dir, Path.cwd()):
+            if (base / value).exists():
+                setattr(data, key, str((base / value).resolve()))
+                break
 
 
 def _resolve_target(model: CustomModel, base_dir, source: SourceMap) -> ConfigProblem | None:
