@@ -157,6 +157,7 @@ def report(rep: dict) -> None:
     head.add_column("value", justify="right")
     keys = ["loss", "accuracy", "precision_macro", "recall_macro", "f1_macro",
             "precision_weighted", "recall_weighted", "f1_weighted", "mse", "rmse", "mae", "r2"]
+    keys += sorted(k for k in rep if k.startswith("top") and k.endswith("_accuracy"))
     for k in keys:
         if k in rep and rep[k] is not None:
             head.add_row(k, _fmt(rep[k]))
