@@ -15,7 +15,7 @@ from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
 from .coalesce import coalesce as coalesce_coo
-from .coalesce import linear_keys
+from .coalesce import group, linear_keys
 from .storage import COO, CSR
 from .tensor import SparseTensor, as_sparse
 
@@ -48,11 +48,32 @@ def values_at(g, pattern: COO):
 
 
 def mask_like(g, pattern):
-    """`g` restricted to the pattern of `pattern` (COO or CSR), in that layout."""
+    """`g` restricted to the entries of `pattern` (COO or CSR), in that layout: each position
+    once (a gradient is a tensor: a duplicated index would count its value twice)."""
     if isinstance(pattern, CSR):
         coo = pattern.to_coo()
         return CSR(pattern.crow, pattern.col, values_at(g, coo), pattern.shape)
-    return COO(pattern.indices, values_at(g, pattern), pattern.shape, pattern.coalesced)
+    pattern = unique_pattern(pattern)
+    return COO(pattern.indices, values_at(g, pattern), pattern.shape, True)
+
+
+def unique_pattern(s: COO) -> COO:
+    """`s`'s positions, each once (s itself when coalesced; values are not summed)."""
+    if s.coalesced:
+        return s
+    first, _ = group(s)
+    return COO(s.indices[:, first], s.values[first], s.shape, True)
+
+
+def pattern_grad(s, per_entry):
+    """The gradient tensor of sparse `s` from `per_entry` values (one per stored entry, equal
+    for entries at the same position): s's layout, each position once."""
+    if isinstance(s, CSR):
+        return CSR(s.crow, s.col, per_entry, s.shape)
+    if s.coalesced:
+        return COO(s.indices, per_entry, s.shape, True)
+    first, _ = group(s)
+    return COO(s.indices[:, first], per_entry[first], s.shape, True)
 
 
 def to_dense_array(g):

@@ -79,7 +79,8 @@ class MulDense(Op):
         gv = values_at(g, s)
         gs = gd = None
         if ctx.needs_input_grad[0]:
-            gs = COO(s.indices, gv * d[tuple(s.indices)], s.shape, s.coalesced)
+            m = mask_like(g, s)
+            gs = COO(m.indices, m.values * d[tuple(m.indices)], s.shape, True)
         if ctx.needs_input_grad[1]:
             gd = COO(s.indices, gv * s.values, s.shape, s.coalesced).to_dense()
         return gs, gd

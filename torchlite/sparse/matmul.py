@@ -12,6 +12,7 @@ from typing import Any
 from .. import backend
 from ..autograd.function import Op
 from ..tensor import Tensor
+from .convert import pattern_grad
 from .storage import COO, CSR
 from .tensor import SparseTensor
 
@@ -68,9 +69,7 @@ class SpMM(Op):
         gs = gb = None
         if ctx.needs_input_grad[0]:
             if ctx.pattern:
-                vals = _sampled(g, b, s)
-                gs = CSR(s.crow, s.col, vals, s.shape) if isinstance(s, CSR) else \
-                    COO(s.indices, vals, s.shape, s.coalesced)
+                gs = pattern_grad(s, _sampled(g, b, s))
             else:
                 gs = g[:, None] * b[None, :] if g.ndim == 1 else g @ b.T
         if ctx.needs_input_grad[1]:

@@ -16,7 +16,7 @@ from ..ops.scatter import add_at
 from ..tensor import Tensor
 from .coalesce import coalesce as coalesce_coo
 from .coalesce import group
-from .convert import _apply, values_at
+from .convert import _apply, pattern_grad, values_at
 from .storage import COO, CSR
 from .tensor import SparseTensor
 
@@ -33,9 +33,7 @@ class SumAll(Op):
         s = ctx.s
         xp = backend.get_xp(s.values)
         vals = xp.broadcast_to(g.astype(s.dtype), s.values.shape).copy()
-        if isinstance(s, CSR):
-            return CSR(s.crow, s.col, vals, s.shape), None
-        return COO(s.indices, vals, s.shape, s.coalesced), None
+        return pattern_grad(s, vals), None
 
 
 class SumDims(Op):
@@ -69,7 +67,7 @@ class SumDims(Op):
         for ax in sorted(ctx.dense_axes):
             gv = xp.expand_dims(gv, ax)
         vals = xp.broadcast_to(gv, s.values.shape).astype(s.dtype, copy=True)
-        return COO(s.indices, vals, s.shape, s.coalesced), None, None
+        return pattern_grad(s, vals), None, None
 
 
 def sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001

@@ -7,7 +7,7 @@ from ..autograd.function import Op
 from ..ops.dims import wrap_dim
 from ..ops.scatter import add_at
 from ..tensor import Tensor
-from .convert import _apply, to_csr, values_at
+from .convert import _apply, pattern_grad, to_csr, values_at
 from .storage import COO, CSR
 from .tensor import SparseTensor
 
@@ -93,7 +93,7 @@ class IndexSelect(Op):
             add_at(vals, (slice(None),) * (ctx.dim - s.sparse_dim + 1) + (ctx.index,), gv)
         else:
             add_at(vals, ctx.src, gv)
-        return COO(s.indices, vals, s.shape, s.coalesced), None, None
+        return pattern_grad(s, vals), None, None
 
 
 def index_select(s: SparseTensor, dim: int, index: Tensor) -> SparseTensor:
