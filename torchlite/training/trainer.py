@@ -87,6 +87,8 @@ class Trainer:
     """Fits a prepared run (see `prepare`), writing everything into one run folder: each epoch
     is the train steps, then the actions of `actions` (default `actions.EPOCH_END`)."""
 
+    signals: Callable = _Signals  # what turns signals into the stop flag (a rank: agreed)
+
     def __init__(self, run: Prepared, paths: RunPaths, *, callback: Callable | None = None,
                  resume: bool = False, actions: Sequence[Callable] = EPOCH_END,
                  plots: bool = True) -> None:
@@ -148,7 +150,7 @@ class Trainer:
                       resumed=self.resume)
         status, reason = "completed", "max_epochs"
         start = time.perf_counter() - self.state.wall_s
-        with _Signals() as sig, contextlib.ExitStack() as scopes:
+        with self.signals() as sig, contextlib.ExitStack() as scopes:
             self._signals = sig
             for action in self.actions:  # an action may keep something open for the run
                 if hasattr(action, "run_scope"):
@@ -273,11 +275,16 @@ class Trainer:
                 raise TrainingInterrupted(self._signals.stop)
         if dev_acc is not None:
             dev_acc.flush()
+        row = self._train_row(loss_sum, loss_n, acc)
+        self._check_finite(row["train/loss"], epoch)
+        return row, t0
+
+    def _train_row(self, loss_sum, loss_n: int, acc: MetricAccumulator) -> dict:
+        """The epoch's train/ metrics from the running sums (a rank reduces them first)."""
         train_loss = float(loss_sum) / max(loss_n, 1) if loss_sum is not None else float("nan")
-        self._check_finite(train_loss, epoch)
         row = {"train/loss": train_loss}
         row.update({f"train/{k}": v for k, v in acc.compute().items() if k != "loss"})
-        return row, t0
+        return row
 
     def _train_step(self, x, y, step: bool) -> tuple:
         """One batch: forward, backward (gradients accumulate over accumulate_grad_batches
