@@ -205,3 +205,14 @@ def test_int_matmul_splits_long_reductions_exactly():
     want = a.astype(np.int64) @ b.astype(np.int64)
     assert chunk_length(255, 128) < 3000
     np.testing.assert_array_equal(int_matmul(np, a, b, 255, 128), want)
+
+
+def test_int8_mlp_checkpoint_is_at_least_3_5x_smaller(tmp_path):
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    q = tq.quantize_dynamic(model, {nn.Linear})
+    tl.save(model.state_dict(), tmp_path / "f.safetensors")
+    tl.save(q.state_dict(), tmp_path / "q.safetensors")
+    size = {n: (tmp_path / f"{n}.safetensors").stat().st_size for n in "fq"}
+    assert size["f"] / size["q"] >= 3.5
+    assert q[0]._packed_params.weight.dtype is tl.int8  # int8 in memory too

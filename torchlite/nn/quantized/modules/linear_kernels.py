@@ -50,8 +50,10 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
         scale, zp = choose_qparams(x.min(), x.max(), 0, qmax)
     else:
         scale, zp = 1.0, 0
-    a = xp.rint(x.astype(np.float32, copy=False) * (np.float32(1) / np.float32(scale))
-                + np.float32(zp))
+    # one buffer, updated in place: x * (1 / scale) + zp, rounded, saturated, minus zp
+    a = xp.multiply(x, np.float32(1) / np.float32(scale), dtype=np.float32)
+    a += np.float32(zp)
+    xp.rint(a, out=a)
     xp.clip(a, 0, qmax, out=a)
     a -= np.float32(zp)
     w, wmax = packed.float_weight()
