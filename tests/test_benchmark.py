@@ -18,7 +18,7 @@ from torchlite.benchmark._common import RowSpec
 
 TINY = dict(repeat=2, warmup=1, threads=1, quick=True)
 ROWS = {  # suite -> number of rows
-    "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1, "startup": 2,
+    "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1, "startup": 2, "quant": 2,
 }
 TIMING_KEYS = {"median_ms", "p25_ms", "p75_ms", "n"}
 
