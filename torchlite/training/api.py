@@ -18,6 +18,7 @@ from torchlite.backend import to_host
 from torchlite.errors import DataError, InputNotFoundError
 from torchlite.serialization import CheckpointError
 
+from . import distributed
 from .build import build_data, build_loss, resolve_device
 from .checkpoint import read_checkpoint_info
 from .config import Config, load_config, validate_config
@@ -75,15 +76,18 @@ def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, 
     """Validate the config, build everything, then create the run folder and train.
     `plots=False` leaves out plots/ (as `output.plots: false` does); `threads` as in
     `torchlite._parallel.thread_policy` (None: chosen from the work)."""
+    sess = distributed.session()  # one rank of an MPI launch, or the only process
     extra = _shortcuts(overrides, device, seed, epochs)
     if name is not None:
         extra.append(f"name={name}")
-    cfg, _ = load_config(config_path, extra)
-    _absolute_paths(cfg)
-    run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
+    with sess.together("preparing the run"):
+        cfg, _ = load_config(config_path, extra)
+        _absolute_paths(cfg)
+        run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
     # the folder stays locked until fit() returns: no other process can write into it
-    with open_run_dir(cfg.output.root, cfg.name, exist_ok=exist_ok) as paths:
-        return _fit(Trainer(run, paths, callback=callback, plots=plots), threads)
+    with sess.run_dir(lambda: open_run_dir(cfg.output.root, cfg.name,
+                                           exist_ok=exist_ok)) as paths:
+        return _fit(sess.trainer(run, paths, callback=callback, plots=plots), threads)
 
 
 def _fit(trainer: Trainer, threads: int | None) -> dict:
@@ -103,22 +107,28 @@ def resume(target, overrides=(), *, device=None, epochs=None,
            callback: Callable | None = None, plots: bool = True,
            threads: int | None = None) -> dict:
     """Continue the run holding `target` (a run folder or one of its checkpoints)."""
-    p = Path(target)
-    if not p.exists():  # else run_dir_of would name the parent folder
-        raise CheckpointNotFoundError(f"{p}: no such run folder or checkpoint")
-    run = p if p.is_dir() and p.name != "weights" else run_dir_of(p)  # weights/ -> its run
-    paths = RunPaths(run)
-    if not paths.config.is_file():
-        raise CheckpointError(f"{run}: not a run folder (no config.yaml); --resume takes a run "
-                              "folder or a checkpoint inside one")
-    text = paths.config.read_text(encoding="utf-8")
-    data, source = load_yaml(text, str(paths.config))
-    stored = copy.deepcopy(data)
-    data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
-    cfg = validate_config(data, source)
-    check_resume_changes(_trained_config(paths, stored), cfg)
-    with reopen_run_dir(run) as paths:  # locked until fit() returns; refuses symbolic links
-        return _fit(Trainer(prepare(cfg), paths, callback=callback, resume=True, plots=plots),
+    sess = distributed.session()  # one rank of an MPI launch, or the only process
+    with sess.together("reading the run to resume"):
+        p = Path(target)
+        if not p.exists():  # else run_dir_of would name the parent folder
+            raise CheckpointNotFoundError(f"{p}: no such run folder or checkpoint")
+        run = p if p.is_dir() and p.name != "weights" else run_dir_of(p)  # weights/ -> its run
+        paths = RunPaths(run)
+        if not paths.config.is_file():
+            raise CheckpointError(f"{run}: not a run folder (no config.yaml); --resume takes a "
+                                  "run folder or a checkpoint inside one")
+        text = paths.config.read_text(encoding="utf-8")
+        data, source = load_yaml(text, str(paths.config))
+        stored = copy.deepcopy(data)
+        data = apply_overrides(data, _shortcuts(overrides, device, None, epochs), source)
+        cfg = validate_config(data, source)
+        check_resume_changes(_trained_config(paths, stored), cfg)
+        distributed.check_resume_world(paths, sess.world_size)
+    # locked until fit() returns; refuses symbolic links
+    with sess.run_dir(lambda: reopen_run_dir(run), resume_from=run) as paths:
+        with sess.together("preparing the run"):
+            prepared = prepare(cfg)
+        return _fit(sess.trainer(prepared, paths, callback=callback, resume=True, plots=plots),
                     threads)
 
 

@@ -95,8 +95,12 @@ def prepare(cfg: Config, *, upto: Literal["model", "train"] = "train", device: s
     if hasattr(run.loss_fn, "to"):
         run.loss_fn = run.loss_fn.to(device)
     run.optimizer = build_optimizer(cfg, model)
+    from .distributed import distributed_sampler  # lazy: it builds on the trainer
+
+    sampler = distributed_sampler(cfg, data.train)  # a rank's share; None in one process
     run.train_loader = DataLoader(data.train, batch_size=cfg.data.batch_size,
-                                  shuffle=cfg.data.shuffle, drop_last=cfg.data.drop_last,
+                                  shuffle=cfg.data.shuffle and sampler is None, sampler=sampler,
+                                  drop_last=cfg.data.drop_last,
                                   seed=cfg.seed, num_workers=cfg.data.num_workers)
     check_batches(cfg, len(data.train), len(run.train_loader))
     run.steps_per_epoch = math.ceil(len(run.train_loader) / cfg.trainer.accumulate_grad_batches)
