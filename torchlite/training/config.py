@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     NonNegativeInt,
     PositiveInt,
@@ -97,7 +98,8 @@ def _default_mode(monitor: str) -> str:
 
 class DataConfig(_Strict):
     dataset: _named("dataset")
-    path: str | None = Field(None, description="file or folder (else $TORCHLITE_DATA)")
+    path: str | None = Field(None, description="file or folder, relative to the config file's "
+                              "folder (else the working directory); unset: $TORCHLITE_DATA")
     val_split: float = Field(0.1, ge=0, lt=1, description="fraction of the training data")
     test_split: float = Field(0.2, ge=0, lt=1, description="for datasets without a test split")
     batch_size: PositiveInt = 64
@@ -184,6 +186,10 @@ class TrainerConfig(_Strict):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     final_weights: Literal["best", "last"] = "best"
     log_every_n_steps: PositiveInt = 50
+    precision: Annotated[Literal["32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64"],
+                         BeforeValidator(lambda v: str(v) if type(v) is int else v)] = Field(
+        "32", description="Lightning's names: 32, 64, 16-mixed / bf16-mixed (autocast, float32 "
+        "master weights; 16-mixed scales the loss), 16-true / bf16-true (low-precision weights)")
 
 
 class OutputConfig(_Strict):
