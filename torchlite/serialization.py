@@ -77,6 +77,10 @@ _FROM_ST: dict[str, np.dtype] = {
 
 def _encode(obj, path: str, tensors: dict):
     """Replace tensors by references, recording them in `tensors`; return a JSON-able skeleton."""
+    if getattr(type(obj), "_sparse_layout", False):  # components as tensors (torchlite.sparse)
+        from .sparse import files
+
+        return files.encode(obj, path, lambda part, p: _encode(part, p, tensors))
     if isinstance(obj, (Tensor, np.ndarray)) or backend.get_xp(obj) is not np:
         name, k = path, 1
         while name in tensors:  # {"a/b": x, "a": {"b": y}} and {1: x, "1": y} map to one path
@@ -128,7 +132,8 @@ def save(obj, f, metadata: dict | None = None) -> None:
 
     tensors: dict = {}
     flat = isinstance(obj, dict) and all(isinstance(k, str) for k in obj) and all(
-        isinstance(v, Tensor) for v in obj.values()
+        isinstance(v, Tensor) and not getattr(type(v), "_sparse_layout", False)
+        for v in obj.values()
     )
     if flat:
         tensors = dict(obj)
@@ -466,6 +471,11 @@ def _decode(node, tensors, path):
             if not isinstance(items, list):
                 raise malformed(path, f"a '__tuple__' entry is {describe(items)}, expected a list")
             return tuple(_decode(v, tensors, path) for v in items)
+        if "__sparse__" in node:
+            from .sparse import files
+
+            return files.decode(node["__sparse__"], lambda part: _decode(part, tensors, path),
+                                lambda msg: malformed(path, msg))
         raise malformed(path, "an object in the skeleton is none of __tensor__, __dict__ or "
                               "__tuple__")
     if isinstance(node, list):
