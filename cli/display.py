@@ -96,6 +96,11 @@ class TrainDisplay:
                                      TimeElapsedColumn(), console=self.console, transient=True)
             self.progress.start()
 
+    def on_distributed(self, world_size, batch_size_per_rank, global_batch_size, backend,
+                       **_) -> None:
+        info(f"torchlite: {world_size} ranks ({backend}) | batch {batch_size_per_rank} per rank, "
+             f"global batch {global_batch_size}")
+
     def on_epoch_start(self, epoch, batches, **_) -> None:
         if self.progress is not None:
             if self.task is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from . import display
+from . import display, distributed
 from .errors import INTERRUPTED, classify
 
 
@@ -105,7 +105,8 @@ def _run(fn, *args, **kwargs):
             import traceback
 
             traceback.print_exc()
-        display.error(message)
+        if not distributed.quiet_error(exc):  # a rank other than 0 leaves shared errors to 0
+            display.error(distributed.error_prefix() + message)
         raise typer.Exit(code) from None
 
 
@@ -133,11 +134,13 @@ def train(
     threads: int | None = typer.Option(None, min=1, help=_THREADS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON on "
                                  "stdout (progress stays on stderr)."),
+    nproc: int | None = typer.Option(None, "--nproc", min=1, help=distributed.NPROC_HELP),
 ) -> None:
     """Train a model: writes runs/<name>/ (config, metrics.csv, train.log, weights/, plots/)
     and, when the data has a test split, evaluates the final weights on it."""
     from torchlite.training import api
 
+    distributed.relaunch(nproc)  # --nproc N: this command again as N ranks, through mpirun
     overrides = list(overrides or [])
     view = display.TrainDisplay(plain=True if plain else None)
     if resume is not None:
@@ -156,7 +159,7 @@ def train(
         result = _run(api.train, Path(config), overrides, name=name, exist_ok=exist_ok,
                       device=device, seed=seed, epochs=epochs, callback=view,
                       plots=not no_plots, threads=threads)
-    if as_json:
+    if as_json and not distributed.secondary_rank():
         display.print_json(result)
 
 

@@ -45,22 +45,32 @@ def mpirun_command(nproc: int, argv: list[str]) -> list[str]:
     return cmd + list(argv)
 
 
-def launch(nproc: int, argv: list[str], env: dict | None = None) -> int:
-    """Run `argv` as `nproc` ranks and return mpirun's exit status. Ctrl-C reaches the ranks
-    (each handles it: rank 0 of a training run saves `last`); the status is then 130."""
-    proc = subprocess.Popen(mpirun_command(nproc, argv), env=env)
-    interrupted = False
+def launch(nproc: int, argv: list[str], env: dict | None = None,
+           stop_file: str | None = None) -> int:
+    """Run `argv` as `nproc` ranks and return mpirun's exit status (130 after Ctrl-C).
+
+    Without `stop_file`, Ctrl-C is passed on to mpirun as SIGINT (it stops the job). With it,
+    the ranks run in a session of their own, out of the terminal's reach, and Ctrl-C creates
+    that file instead: ranks that watch it (training) stop together at a step boundary, rank 0
+    saving its state, while a second Ctrl-C stops the job at once.
+    """
+    proc = subprocess.Popen(mpirun_command(nproc, argv), env=env,
+                            start_new_session=stop_file is not None)
+    interrupts = 0
     while True:
         try:
             code = proc.wait()
             break
         except KeyboardInterrupt:
-            interrupted = True
+            interrupts += 1
             try:
-                proc.send_signal(signal.SIGINT)
-            except ProcessLookupError:
+                if stop_file is not None and interrupts == 1:
+                    Path(stop_file).touch()
+                else:
+                    proc.send_signal(signal.SIGINT if stop_file is None else signal.SIGTERM)
+            except (ProcessLookupError, OSError):
                 pass
-    return 130 if interrupted else code
+    return 130 if interrupts else code
 
 
 def mpi_environment() -> tuple[int, int, int] | None:
