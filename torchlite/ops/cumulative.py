@@ -113,8 +113,11 @@ class LogCumSumExp(Op):
         x, out = ctx.saved_tensors
         xp, d = get_xp(g), ctx.dim
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            pos = _rev_logcumsumexp(xp, xp.log(xp.maximum(g, 0)) - out, d)
-            neg = _rev_logcumsumexp(xp, xp.log(xp.maximum(-g, 0)) - out, d)
+            # log|g| masked by sign with where (not log(max(g, 0))): differentiated again, in a
+            # graph of the backward pass, the masked parts get 0, not 0 * inf
+            log_g = xp.log(xp.where(g == 0, 1, xp.abs(g)))
+            pos = _rev_logcumsumexp(xp, xp.where(g > 0, log_g, -np.inf) - out, d)
+            neg = _rev_logcumsumexp(xp, xp.where(g < 0, log_g, -np.inf) - out, d)
             r = xp.exp(x + pos) - xp.exp(x + neg)
         return r.astype(g.dtype, copy=False), None
 

@@ -434,6 +434,14 @@ class ScatterReduce(Op):
         return gx.astype(g.dtype, copy=False), gv.astype(g.dtype, copy=False), None, None, None, \
             None
 
+    @staticmethod
+    def graph_backward(ctx, g):
+        if ctx.reduce == "prod":  # its product of the others is a multiplicative scatter
+            raise NotImplementedError(
+                "double backward of scatter_reduce(reduce='prod') is not supported by torchlite"
+            )
+        return ScatterReduce.backward(ctx, g)
+
 
 def _prod_grads(xp, g, x, v, out, key, keep, hit):
     # d out / d a = out / a without zeros; with one zero in the group, only the zero gets the

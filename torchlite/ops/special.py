@@ -156,11 +156,18 @@ Erfc, erfc = _unary("Erfc", _erfc_forward,
 Erfinv, erfinv = _unary("Erfinv", _in_float64(_erfinv_forward),
                         lambda xp, g, x, o: g * (math.sqrt(math.pi) / 2 * xp.exp(o * o)), "out",
                         "the inverse of erf on (-1, 1); +-inf at +-1")
+def _psi(xp, n: int, x):
+    """polygamma(n, x) in a derivative: the array series, or, when a graph of the backward pass
+    is built, the differentiable namespace's polygamma (the Polygamma op below)."""
+    own = getattr(xp, "polygamma", None)
+    return own(n, x) if own is not None else polygamma_array(xp, n, x)
+
+
 Lgamma, lgamma = _unary("Lgamma", _in_float64(lgamma_array),
-                        lambda xp, g, x, o: g * digamma_array(xp, x), "x",
+                        lambda xp, g, x, o: g * _psi(xp, 0, x), "x",
                         "log |Gamma(x)|")
 Digamma, digamma = _unary("Digamma", _in_float64(digamma_array),
-                          lambda xp, g, x, o: g * polygamma_array(xp, 1, x), "x",
+                          lambda xp, g, x, o: g * _psi(xp, 1, x), "x",
                           "the logarithmic derivative of Gamma")
 Sinc, sinc = _unary("Sinc", _sinc_forward, _sinc_vjp, "x out", "sin(pi x) / (pi x), 1 at 0")
 psi = digamma
@@ -171,7 +178,7 @@ def _polygamma_forward(xp, x, n):
 
 
 Polygamma = elementwise("Polygamma", _polygamma_forward,
-                        lambda xp, g, x, out, n: g * polygamma_array(xp, n + 1, x),
+                        lambda xp, g, x, out, n: g * _psi(xp, n + 1, x),
                         reads="x", quiet=QUIET)
 
 
