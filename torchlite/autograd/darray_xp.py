@@ -95,6 +95,9 @@ class _Ops:
     divide = staticmethod(_operator("__truediv__", "__rtruediv__"))
     power = staticmethod(_operator("__pow__", "__rpow__"))
     matmul = staticmethod(_operator("__matmul__", "__rmatmul__"))
+    logaddexp = staticmethod(_function("logaddexp"))
+    logaddexp2 = staticmethod(_function("logaddexp2"))
+    hypot = staticmethod(_function("hypot"))
     maximum = staticmethod(_function("maximum"))
     minimum = staticmethod(_function("minimum"))
     arctan2 = staticmethod(_function("atan2"))
@@ -140,7 +143,7 @@ class Namespace:
                                 ("absolute", "abs"), ("abs", "abs"), ("negative", "neg")):
             setattr(self, np_name, self._guard(np_name, _unary(method)))
         for name in ("subtract", "multiply", "divide", "maximum", "minimum", "arctan2", "power",
-                     "matmul"):
+                     "matmul", "logaddexp", "logaddexp2", "hypot"):
             setattr(self, name, self._guard(name, _binary(name)))
         self.true_divide = self.divide
 
@@ -423,6 +426,12 @@ class Namespace:
             bounds = [0, *list(indices), n]
         sl = (slice(None),) * (axis % a.ndim)
         return [a[sl + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def polygamma(self, n: int, x):
+        """The n-th derivative of digamma (differentiable: ops/special.py's derivatives)."""
+        import torchlite
+
+        return DArray(torchlite.polygamma(n, tensor_of(wrap(x))))
 
     def errstate(self, **kw):
         return np.errstate(**kw)
