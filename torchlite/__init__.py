@@ -146,7 +146,7 @@ default_generator = default_generator()
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
 _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler",
-         "onnx", "cpu", "ao", "quantization"}
+         "onnx", "cpu", "ao", "quantization", "distributed"}
 
 
 def __getattr__(name: str):
