@@ -57,19 +57,29 @@ def launch(nproc: int, argv: list[str], env: dict | None = None,
     proc = subprocess.Popen(mpirun_command(nproc, argv), env=env,
                             start_new_session=stop_file is not None)
     interrupts = 0
-    while True:
-        try:
-            code = proc.wait()
-            break
-        except KeyboardInterrupt:
-            interrupts += 1
+
+    def terminate(signum, frame):  # the launcher is being stopped: the job goes with it
+        proc.send_signal(signal.SIGTERM)
+
+    old = signal.signal(signal.SIGTERM, terminate)
+    try:
+        while True:
             try:
-                if stop_file is not None and interrupts == 1:
-                    Path(stop_file).touch()
-                else:
-                    proc.send_signal(signal.SIGINT if stop_file is None else signal.SIGTERM)
-            except (ProcessLookupError, OSError):
-                pass
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:
+                interrupts += 1
+                try:
+                    if stop_file is not None and interrupts == 1:
+                        Path(stop_file).touch()
+                    else:
+                        proc.send_signal(signal.SIGINT if stop_file is None else signal.SIGTERM)
+                except (ProcessLookupError, OSError):
+                    pass
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        if proc.poll() is None:  # left by an exception: do not leave the ranks behind
+            proc.terminate()
     return 130 if interrupts else code
 
 

@@ -160,6 +160,8 @@ class _DistributedTrainer(Trainer):
         i = self._info
         self.summary_extra["distributed"] = i
         self.callback("distributed", **i)
+        self.log(f"distributed: {i['world_size']} ranks ({i['backend']}), batch "
+                 f"{i['batch_size_per_rank']} per rank, global batch {i['global_batch_size']}")
         return super().fit()
 
     def _check_finite(self, value: float, epoch: int) -> None:
@@ -315,7 +317,7 @@ class DistributedSession(LocalSession):
             kwargs["callback"] = None
             kwargs["plots"] = False
         per_rank = run.cfg.data.batch_size
-        info = {"backend": "mpi", "world_size": self.world_size, "rank": 0,
+        info = {"backend": "mpi", "world_size": self.world_size,
                 "batch_size_per_rank": per_rank, "global_batch_size": per_rank * self.world_size}
         trainer = _DistributedTrainer(replace(run, model=ddp), paths, session=self, info=info,
                                       **kwargs)
