@@ -219,10 +219,10 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
         check_batch_size(path, 1, pre[key], f"preprocess.{key}")
     _check_model_fits(path, cfg, data)
     model = prepare(cfg, upto="model", device="cpu", data=data, checkpoint=path).model
-    if "quantization" in info:  # an int8 checkpoint of `torchlite quantize`
-        from .quantize import apply_quantization
+    if "quantization" in info or cfg.trainer.quantization is not None:
+        from .quantize import restore_structure  # int8, or the fake-quantized model of QAT
 
-        model = apply_quantization(model, info["quantization"])
+        model = restore_structure(model, cfg, info)
     state = torchlite.load(path)
     try:
         model.load_state_dict(state)
