@@ -176,6 +176,15 @@ class CheckpointConfig(_Strict):
     save_every: PositiveInt | None = Field(None, description="also keep epoch_N weights")
 
 
+class QuantizationConfig(_Strict):
+    mode: Literal["qat"] = Field(..., description="qat: train with fake-quantized weights and "
+                                 "activations, then write weights/quantized.safetensors (int8) "
+                                 "from the final weights")
+    per_channel: bool = Field(True, description="one weight scale per output channel")
+    backend: Literal["x86", "fbgemm", "qnnpack"] = Field(
+        "x86", description="the quantized engine whose default qconfig is used")
+
+
 class TrainerConfig(_Strict):
     epochs: PositiveInt = 10
     grad_clip: Annotated[float, Field(gt=0)] | None = None
@@ -186,6 +195,9 @@ class TrainerConfig(_Strict):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     final_weights: Literal["best", "last"] = "best"
     log_every_n_steps: PositiveInt = 50
+    quantization: QuantizationConfig | None = Field(
+        None, description="quantization-aware training (see `torchlite quantize` for int8 "
+        "after training)")
     precision: Annotated[Literal["32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64"],
                          BeforeValidator(lambda v: str(v) if type(v) is int else v)] = Field(
         "32", description="Lightning's names: 32, 64, 16-mixed / bf16-mixed (autocast, float32 "

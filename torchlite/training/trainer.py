@@ -95,6 +95,10 @@ class Trainer:
         self.run = run
         self.cfg, self.device, self.data = run.cfg, run.device, run.data
         self.model, self.loss_fn = run.model, run.loss_fn
+        if run.cfg.trainer.quantization is not None:  # QAT: the same Parameters, fake-quantized
+            from .quantize import qat_model
+
+            self.model = run.model = qat_model(run.model, run.cfg.trainer.quantization)
         self.optimizer, self.scheduler = run.optimizer, run.scheduler
         self.train_loader = run.train_loader
         self.paths = paths
@@ -178,6 +182,10 @@ class Trainer:
             self.model.load_state_dict(torchlite.load(self.paths.best))
         if status == "completed":
             self._test_metrics()
+        if status == "completed" and cfg.trainer.quantization is not None:
+            from .quantize import finish_qat
+
+            self.summary_extra["quantized"] = finish_qat(self)
         summary = self._summary(status, reason)
         write_summary(self.paths, summary)
         if self.plots and status != "interrupted" and self.state.history:
