@@ -28,6 +28,7 @@ from .loader import UsageError
 
 QUANTIZED_NAME = "quantized.safetensors"
 MODES = ("dynamic", "static")
+_LAYOUT_MODES = (*MODES, "qat")
 
 # layers static quantization runs on integers (plus the fused pairs made from them)
 _STATIC_OK = ("Linear", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
@@ -104,16 +105,81 @@ def quantize_model(model, mode: str, *, per_channel: bool = False, calibration=N
         return tq.convert(prepared, inplace=True)
 
 
+def qat_model(model, qcfg):
+    """The quantization-aware-training version of a sequential float `model` (in place):
+    (Conv2d|Linear)+ReLU fused, QAT layers with fake-quantized weights sharing the float
+    layers' Parameters (an optimizer built earlier keeps training them), FakeQuantize after
+    them, the whole between a QuantStub and a DeQuantStub. `qcfg`: trainer.quantization (or a
+    dict with per_channel and backend)."""
+    from torchlite.ao import quantization as tq
+
+    get = qcfg.get if isinstance(qcfg, dict) else lambda k, d=None: getattr(qcfg, k, d)
+    _check_static(model)
+    groups = _fusion_groups(model)
+    if groups:
+        model = tq.fuse_modules_qat(model, groups, inplace=True)
+    wrapped = tq.QuantWrapper(model)
+    qconfig = tq.get_default_qat_qconfig(get("backend", "x86"))
+    if not get("per_channel", True):
+        qconfig = tq.QConfig(activation=qconfig.activation, weight=tq.default_weight_fake_quant)
+    wrapped.qconfig = qconfig
+    return tq.prepare_qat(wrapped.train(model.training), inplace=True)
+
+
 def apply_quantization(model, layout: dict):
     """Rebuild the quantized structure a checkpoint's `quantization` entry describes."""
-    if not isinstance(layout, dict) or layout.get("mode") not in MODES:
+    if not isinstance(layout, dict) or layout.get("mode") not in _LAYOUT_MODES:
         from torchlite.serialization import CheckpointError
 
         raise CheckpointError(f"checkpoint metadata is malformed: quantization is "
-                              f"{str(layout)[:80]}, expected a mode of {', '.join(MODES)}")
+                              f"{str(layout)[:80]}, expected a mode of "
+                              f"{', '.join(_LAYOUT_MODES)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if layout["mode"] == "qat":
+            from torchlite.ao import quantization as tq
+
+            return tq.convert(qat_model(model, layout).eval(), inplace=True)
         return quantize_model(model, layout["mode"], per_channel=bool(layout.get("per_channel")))
+
+
+def restore_structure(model, cfg, info: dict):
+    """The model a checkpoint's tensors fit: quantized (a `torchlite quantize` or QAT int8
+    file), fake-quantized (the float weights of a QAT run), or the float model as built."""
+    if "quantization" in info:
+        return apply_quantization(model, info["quantization"])
+    if cfg.trainer.quantization is not None:
+        return qat_model(model, cfg.trainer.quantization).eval()
+    return model
+
+
+def finish_qat(trainer) -> dict[str, Any]:
+    """At the end of a QAT run: convert the final (best) weights to int8, write
+    weights/quantized.safetensors beside them, and evaluate it on the test split."""
+    from torchlite.ao import quantization as tq
+    from torchlite.serialization import read_metadata
+    from torchlite.utils.data import DataLoader
+
+    from . import checkpoint as ckpt
+
+    qcfg = trainer.cfg.trainer.quantization
+    source = Path(trainer._final_weights_path() or trainer.paths.last)
+    info = json.loads(read_metadata(source)[ckpt._KEY])
+    model = copy.deepcopy(trainer.model).to("cpu").eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qmodel = tq.convert(model, inplace=True)
+    out = source.parent / QUANTIZED_NAME
+    info["quantization"] = {"mode": "qat", "per_channel": qcfg.per_channel,
+                            "backend": qcfg.backend}
+    torchlite.save(qmodel.state_dict(), out, metadata={ckpt._KEY: json.dumps(info)})
+    result: dict[str, Any] = {"path": str(out), "size": out.stat().st_size}
+    if trainer.data.test is not None:
+        loader = DataLoader(trainer.data.test, batch_size=trainer.cfg.data.batch_size)
+        result["test_accuracy"] = _accuracy(qmodel, loader, trainer.cfg)
+    trainer.log(f"quantized: {out}" + (f", test accuracy {result['test_accuracy']:.4f}"
+                                       if "test_accuracy" in result else ""))
+    return result
 
 
 def _accuracy(model, loader, cfg) -> float:
