@@ -114,7 +114,8 @@ class Capture(record.Recorder):
             return
         args, consts = self._current.pop()
         k = len(self.ops)
-        outs, arrays = [], []
+        outs: list[Ref | None] = []
+        arrays: list[np.ndarray | None] = []
         for j, o in enumerate(event.outputs or ()):
             if isinstance(o, Tensor):
                 ref = Ref(("op", k, j))

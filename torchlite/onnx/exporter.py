@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
@@ -42,8 +41,10 @@ def export(model: Any, args: Any, f: Any, *, input_names: list[str] | None,
         atomic_write_bytes(f, data)
     else:
         f.write(data)
-    if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
+    if verbose:  # PyTorch prints the graph; a library of this project logs it instead
+        import logging
+
+        logging.getLogger("torchlite.onnx").info(onnx.helper.printable_graph(proto.graph))
 
 
 def _split_args(args: Any) -> tuple[list, dict]:
@@ -118,7 +119,7 @@ def build_model(model: Any, args: Any, *, input_names: list[str] | None = None,
         low.names[Ref(("input", i))] = n
     low.run()
 
-    out_refs = _output_refs(outputs)
+    out_refs = outputs
     names_out = list(output_names or [])
     for i in range(len(names_out), len(out_refs)):
         names_out.append("output" if len(out_refs) == 1 else f"output_{i}")
@@ -210,10 +211,6 @@ def _flatten(out: Any) -> list[Tensor]:
                             f"expected Tensors (or tuples, lists or dicts of them)")
 
 
-def _output_refs(outputs):
-    return outputs
-
-
 def _value_info(onnx, name, t, axes, main, others, ref):
     shape: list[Any] = list(t.shape)
     for label, trace in others.items():
@@ -226,12 +223,3 @@ def _value_info(onnx, name, t, axes, main, others, ref):
         shape[axis % len(shape)] = label
     elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(backend.to_host(t._data).dtype))
     return onnx.helper.make_tensor_value_info(name, elem, shape)
-
-
-def to_bytes(model: Any, args: Any, **kwargs: Any) -> bytes:
-    """The exported model as bytes (for tests and in-memory round trips)."""
-    buf = io.BytesIO()
-    from . import export as _public
-
-    _public(model, args, buf, **kwargs)
-    return buf.getvalue()

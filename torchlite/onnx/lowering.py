@@ -38,6 +38,10 @@ class Trace:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if hasattr(a, "__cuda_array_interface__") or hasattr(b, "__cuda_array_interface__"):
+        from ..backend import to_host
+
+        a, b = to_host(a) if hasattr(a, "dtype") else a, to_host(b) if hasattr(b, "dtype") else b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
                 and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))

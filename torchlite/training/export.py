@@ -236,5 +236,6 @@ def model_from_onnx(path: Path, device: str) -> tuple[OnnxRuntimeModel, Any, dic
         cfg = validate_config(stored)
     except Exception as exc:  # noqa: BLE001 - malformed metadata, whatever the parser says
         raise CheckpointError(f"{path}: its torchlite metadata is malformed: {exc}") from None
-    model = OnnxRuntimeModel(path, sess).to(device).eval()
+    model = OnnxRuntimeModel(path, sess)
+    model.to(device).eval()
     return model, cfg, {"config": stored, "preprocess": pre, "epoch": None}
