@@ -179,3 +179,6 @@ def Variable(data: Any, requires_grad: bool = False, volatile: bool = False  # n
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+from . import functional  # noqa: E402 - torch.autograd.functional (needs grad, defined above)
