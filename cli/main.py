@@ -112,6 +112,8 @@ def _run(fn, *args, **kwargs):
 
 _THREADS_HELP = ("CPU threads for BLAS and torchlite's loops (default: $OMP_NUM_THREADS and the "
                  "like when set, else 1 for small models and batches, all CPUs for large ones).")
+_PRECISION_HELP = ("32 | 64 | 16-mixed | bf16-mixed | 16-true | bf16-true (default: the "
+                   "checkpoint's trainer.precision).")
 
 
 @app.command()
@@ -188,6 +190,7 @@ def eval_(
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not draw the confusion matrix "
                                   "or predicted-vs-true picture."),
     threads: int | None = typer.Option(None, min=1, help=_THREADS_HELP),
+    precision: str | None = typer.Option(None, help=_PRECISION_HELP),
 ) -> None:
     """Evaluate a checkpoint: accuracy, P/R/F1, confusion matrix (or MSE/MAE/R2)."""
     from torchlite.training import api
@@ -197,7 +200,7 @@ def eval_(
         raise typer.Exit(2)
     rep = _run(api.evaluate_checkpoint, checkpoint, data_path=data, split=split, device=device,
                batch_size=batch_size, model_code=model_code, trust_model_code=trust_model_code,
-               plots=not no_plots, threads=threads)
+               plots=not no_plots, threads=threads, precision=precision)
     if as_json:  # why no picture was drawn is the report's plot_error
         display.print_json(rep)
     else:
@@ -240,6 +243,7 @@ def infer(
     as_json: bool = typer.Option(False, "--json", help="Print every prediction as JSON on "
                                  "stdout instead of the table."),
     limit: int = typer.Option(10, min=0, help="Rows of the table (all are in the file)."),
+    precision: str | None = typer.Option(None, help=_PRECISION_HELP),
 ) -> None:
     """Predict with a trained model: a table on stdout (or --json), every prediction in a
     file."""
@@ -250,7 +254,8 @@ def infer(
                f"{', '.join(outputs.SUFFIXES)})")
     x = _run(api.load_inputs, input, key)
     result = _run(api.predict, x, checkpoint, device=device, batch_size=batch_size, probs=probs,
-                  model_code=model_code, trust_model_code=trust_model_code, threads=threads)
+                  model_code=model_code, trust_model_code=trust_model_code, threads=threads,
+                  precision=precision)
     if checkpoint is None:
         display.info(f"using {result['checkpoint']}")
     written = _run(outputs.write_predictions, result, output, input)

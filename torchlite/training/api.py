@@ -24,6 +24,7 @@ from .checkpoint import read_checkpoint_info
 from .config import Config, load_config, validate_config
 from .inputs import feature_order, load_inputs, nonfinite, select_columns
 from .loader import ConfigError, UsageError, apply_overrides, load_yaml
+from .precision import for_checkpoint
 from .preflight import check_resume_changes
 from .prepare import prepare
 from .restore import (
@@ -152,7 +153,8 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
                         device: str | None = None, root: str = "runs",
                         batch_size: int | None = None, model_code: str | None = None,
                         trust_model_code: bool = False, plots: bool = True,
-                        threads: int | None = None) -> dict[str, Any]:
+                        threads: int | None = None,
+                        precision: str | None = None) -> dict[str, Any]:
     """Evaluate a checkpoint: a report dict (also written to the run's eval/ folder).
 
     The data is the chosen split of the checkpoint's own dataset (split again exactly as in
@@ -162,7 +164,8 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     A custom model needs `model_code` or `trust_model_code` (see model_from_checkpoint).
 
     The report is plain JSON data (NaN/inf as None). When eval/ cannot be written, the report
-    is still returned, with `report_dir` None and `report_error` saying why. Unless `plots` is
+    is still returned, with `report_dir` None and `report_error` saying why. `precision`
+    (trainer.precision's names) defaults to the one the checkpoint was trained in. Unless `plots` is
     False (or the run's config has `output.plots: false`), a picture is drawn beside the report
     (plots.write_eval_plot): its path is `plot`, or `plot_error` says why there is none.
     """
@@ -176,6 +179,7 @@ def evaluate_checkpoint(target=None, *, data_path: str | None = None, split: str
     path = resolve_checkpoint(target, root)
     model, cfg, info = model_from_checkpoint(path, dev, model_code=model_code,
                                              trust_model_code=trust_model_code)
+    for_checkpoint(model, cfg, precision, dev)
     pre = info["preprocess"]
     task = pre["task"]
     _threads_for(threads, model, pre, batch_size or cfg.data.eval_batch_size or
@@ -368,8 +372,10 @@ def _write_report(out_dir: Path, report: dict) -> None:
 
 def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root: str = "runs",
             batch_size: int = 256, probs: bool = False, model_code: str | None = None,
-            trust_model_code: bool = False, threads: int | None = None) -> dict[str, Any]:
-    """Run the checkpoint's model on raw inputs (preprocessed as at training time).
+            trust_model_code: bool = False, threads: int | None = None,
+            precision: str | None = None) -> dict[str, Any]:
+    """Run the checkpoint's model on raw inputs (preprocessed as at training time), in
+    `precision` (default: the checkpoint's trainer.precision).
 
     Errors name `inputs.source` when the inputs come from `load_inputs`. Inputs must be real
     numbers, finite as float32; complex values are refused, not cut to their real part.
@@ -390,6 +396,7 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
         raise CheckpointError(f"{path}: its weights hold NaN or infinite values (first in "
                               f"{bad!r}), as a diverged run saves them; predictions from them "
                               "would be meaningless")
+    for_checkpoint(model, cfg, precision, dev)
     pre = info["preprocess"]
     _threads_for(threads, model, pre, batch_size)
     if probs and pre["task"] != "classification":

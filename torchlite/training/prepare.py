@@ -29,6 +29,7 @@ from .build import (
 )
 from .config import Config
 from .loader import ConfigError
+from .precision import check_precision
 from .preflight import (
     check_batches,
     check_one_batch,
@@ -81,6 +82,7 @@ def prepare(cfg: Config, *, upto: Literal["model", "train"] = "train", device: s
     training = upto == "train"
     if training:
         require_tensorboard(cfg)  # an extra the run needs is checked before any work
+        check_precision(cfg, device)
         # the model's initial weights and the data order are part of the run
         torchlite.manual_seed(cfg.seed)
     if data is None:

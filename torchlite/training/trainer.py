@@ -26,6 +26,7 @@ from .actions import EPOCH_END, EpochEnd
 from .device_metrics import DeviceAccumulator
 from .loader import ConfigError
 from .metrics import MetricAccumulator
+from .precision import Precision
 from .preflight import check_resume
 from .prepare import Prepared
 from .run_guard import RunFolderError
@@ -49,6 +50,7 @@ class LoopState:
     es_best: float | None = None  # early stopping's best monitored value
     partial: dict | None = None  # running sums of an interrupted epoch
     history: list = field(default_factory=list)
+    scaler: dict = field(default_factory=dict)  # the GradScaler's state (16-mixed)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -109,6 +111,8 @@ class Trainer:
         self.state = LoopState()
         self.metric_names = list(run.cfg.metrics)
         self.summary_extra: dict = {}  # more summary.json entries (threads, preprocessing, ...)
+        self.precision = Precision(run.cfg.trainer.precision, run.device)
+        self.precision.convert(self.model)  # (the -true modes and 64: weights in that dtype)
 
     def _eval_loader(self, ds):
         size = self.cfg.data.eval_batch_size or self.cfg.data.batch_size
@@ -128,6 +132,7 @@ class Trainer:
         if self.scheduler is not None and saved.get("scheduler") is not None:
             self.scheduler.load_state_dict(saved["scheduler"])
         self.state = LoopState(**saved["loop"])
+        self.precision.load_state_dict(self.state.scaler)
         torchlite.set_rng_state(saved["rng"])
 
     # -- the loop -------------------------------------------------------------------------------
@@ -298,9 +303,10 @@ class Trainer:
         """One batch: forward, backward (gradients accumulate over accumulate_grad_batches
         batches) and, when `step`, the optimizer step. Returns the output and the loss."""
         accum = self.cfg.trainer.accumulate_grad_batches
-        out = self.run.forward(x)  # a custom model checked in eval mode may fail in training
-        loss = self.loss_fn(out, y)
-        (loss / accum if accum > 1 else loss).backward()
+        with self.precision.autocast():
+            out = self.run.forward(x)  # a custom model checked in eval mode may fail in training
+            loss = self.loss_fn(out, y)
+        self.precision.backward(loss / accum if accum > 1 else loss)
         if step:
             self._optimizer_step()
         return out, loss
@@ -310,9 +316,10 @@ class Trainer:
         metrics and its metrics.csv row (lr as the epoch trained with it)."""
         cfg, st = self.cfg, self.state
         if self.data.val is not None and cfg.has_val:
-            val = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.val),
-                           self.device, self.metric_names, self.data.task,
-                           self.data.num_classes)
+            with self.precision.autocast():
+                val = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.val),
+                               self.device, self.metric_names, self.data.task,
+                               self.data.num_classes)
             row.update({f"val/{k}": v for k, v in val.items()})
         st.epoch, st.batch = epoch, 0
         lr = self.lr()
@@ -324,11 +331,12 @@ class Trainer:
     def _optimizer_step(self) -> None:
         tc = self.cfg.trainer
         if tc.grad_clip is not None:
+            self.precision.unscale(self.optimizer)
             if tc.grad_clip_algorithm == "norm":
                 torchlite.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
             else:
                 torchlite.nn.utils.clip_grad_value_(self.model.parameters(), tc.grad_clip)
-        self.optimizer.step()
+        self.precision.step(self.optimizer)
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
         if self.scheduler is not None and self.cfg.scheduler.interval == "step":
@@ -366,6 +374,7 @@ class Trainer:
     def save_last(self, epoch: int, row: dict) -> None:
         """`last` and the training state beside it (what resuming continues from)."""
         self.save_weights(self.paths.last, epoch, row)
+        self.state.scaler = self.precision.state_dict()
         ckpt.save_training_state(self.paths.state, self.optimizer, self.scheduler, self.state)
 
     def _summary(self, status: str, reason: str) -> dict:
@@ -397,8 +406,10 @@ class Trainer:
         `test_metrics`, and the `test` event)."""
         if self.data.test is None:
             return
-        values = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.test),
-                          self.device, self.metric_names, self.data.task, self.data.num_classes)
+        with self.precision.autocast():
+            values = evaluate(self.model, self.loss_fn, self._eval_loader(self.data.test),
+                              self.device, self.metric_names, self.data.task,
+                              self.data.num_classes)
         test = {f"test/{k}": v for k, v in values.items()}
         self.summary_extra["test_metrics"] = test
         self.log("test: " + ", ".join(f"{k} {v:.6g}" for k, v in test.items()))

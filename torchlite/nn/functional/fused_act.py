@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
 from ...ops.unary import relu_forward, relu_vjp
@@ -33,12 +34,14 @@ def fuses(x, act: str, b=None) -> bool:
     and bias array `b`: float32/float64 CuPy arrays with any of ACTIVATIONS; floating NumPy
     arrays with "relu", the one activation whose CPU form gains from fusing (it works in
     place). A bias of another dtype is not fused (the kernel takes one dtype; the unfused add
-    casts), and neither is an integer input (the activation module refuses it)."""
-    if b is not None and b.dtype != x.dtype:
+    casts), and neither is an integer input (the activation module refuses it). Under
+    autocast, and for float16/bfloat16 NumPy arrays (computed in float32 by the unfused ops),
+    nothing is fused."""
+    if _amp.on or (b is not None and b.dtype != x.dtype):
         return False
     if _use_kernel(x):
         return act in ACTIVATIONS
-    return get_xp(x) is np and x.dtype.kind in "fV" and act == "relu"
+    return get_xp(x) is np and x.dtype.kind == "f" and x.dtype.itemsize > 2 and act == "relu"
 
 
 def _use_kernel(x) -> bool:
