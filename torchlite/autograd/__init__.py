@@ -181,4 +181,4 @@ def Variable(data: Any, requires_grad: bool = False, volatile: bool = False  # n
     return t
 
 
-from . import functional  # noqa: E402 - torch.autograd.functional (needs grad, defined above)
+from . import functional  # noqa: E402, F401 - torch.autograd.functional (needs grad, above)
