@@ -184,6 +184,9 @@ class QuantizationConfig(_Strict):
     per_channel: bool = Field(True, description="one weight scale per output channel")
     backend: Literal["x86", "fbgemm", "qnnpack"] = Field(
         "x86", description="the quantized engine whose default qconfig is used")
+    fake_quant_start_epoch: NonNegativeInt = Field(
+        0, description="epochs trained in float (observers watching) before fake quantization "
+        "starts: QAT then fine-tunes a model that has already learned")
 
 
 class TrainerConfig(_Strict):

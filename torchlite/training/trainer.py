@@ -107,6 +107,10 @@ class Trainer:
         self.callback = callback or (lambda event, **info: None)
         self.resume = resume
         self.actions = list(actions)
+        if run.cfg.trainer.quantization is not None:  # fake quantization from its start epoch
+            from .quantize import QatSchedule
+
+            self.actions.append(QatSchedule(run.cfg.trainer.quantization.fake_quant_start_epoch))
         self.plots = plots and run.cfg.output.plots  # plots/ at the end (see _write_plots)
         self.state = LoopState()
         self.metric_names = list(run.cfg.metrics)
