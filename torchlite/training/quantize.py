@@ -13,6 +13,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import warnings
@@ -151,6 +152,30 @@ def restore_structure(model, cfg, info: dict):
     if cfg.trainer.quantization is not None:
         return qat_model(model, cfg.trainer.quantization).eval()
     return model
+
+
+class QatSchedule:
+    """Epoch-end action of a QAT run: before `fake_quant_start_epoch` the observers watch a
+    float model (its ranges settle while it learns); from that epoch on, weights and
+    activations are fake-quantized. (PyTorch's QAT usually fine-tunes a trained float model;
+    this is the same within one run.)"""
+
+    def __init__(self, start_epoch: int) -> None:
+        self.start_epoch = start_epoch
+
+    def _set(self, tr, epochs_done: int) -> None:
+        from torchlite.ao import quantization as tq
+
+        on = epochs_done >= self.start_epoch
+        tr.model.apply(tq.enable_fake_quant if on else tq.disable_fake_quant)
+
+    @contextlib.contextmanager
+    def run_scope(self, tr):
+        self._set(tr, tr.state.epoch)  # after a resume too
+        yield
+
+    def __call__(self, tr, end) -> None:
+        self._set(tr, end.epoch)
 
 
 def finish_qat(trainer) -> dict[str, Any]:
