@@ -71,3 +71,31 @@ def test_quantize_bad_mode_and_already_quantized(run, tmp_path):
     assert cli("quantize", run, "--output", out).exit_code == 0
     r = cli("quantize", out)
     assert r.exit_code == 2 and "already quantized" in r.output
+
+
+def test_qat_config_trains_fake_quantized_and_writes_int8(tmp_path):
+    cfg = digits_config(tmp_path, "qat", epochs=3,
+                        trainer=", quantization: {mode: qat, fake_quant_start_epoch: 1}")
+    r = cli("train", cfg, "--plain")
+    assert r.exit_code == 0, r.output
+    run = tmp_path / "runs" / "qat"
+    summary = json.loads((run / "summary.json").read_text())
+    q = summary["quantized"]
+    assert Path(q["path"]) == run / "weights" / "quantized.safetensors"
+    assert q["test_accuracy"] > 0.5
+    for target in (run / "weights" / "best.safetensors", Path(q["path"])):
+        r = cli("eval", target, "--json", "--no-plots")
+        assert r.exit_code == 0, r.output
+    r = cli("eval", q["path"], "--json", "--no-plots")
+    assert json.loads(r.output[r.output.index("{"):])["accuracy"] == pytest.approx(
+        q["test_accuracy"])
+    r = cli("train", "--resume", run, "trainer.epochs=4", "--plain")
+    assert r.exit_code == 0, r.output
+
+
+def test_qat_config_rejects_unsupported_layer(tmp_path):
+    cfg = digits_config(tmp_path, "qbn", epochs=1, batch_norm=True,
+                        trainer=", quantization: {mode: qat}")
+    r = cli("train", cfg, "--plain")
+    assert r.exit_code == 2, r.output
+    assert "model.1 (BatchNorm1d)" in r.output
