@@ -1,7 +1,7 @@
 """torchlite/onnx/converters/elementwise.py: activations, arithmetic, softmax, matmul."""
 
 import pytest
-from _onnx_roundtrip import require_extra, roundtrip
+from _onnx_roundtrip import export_bytes, require_extra, roundtrip
 
 import torchlite
 from torchlite import nn
@@ -32,7 +32,8 @@ def test_elementwise_arithmetic_broadcasts():
             y = (a + b) * 2 - b / 3
             y = y ** 2 + torchlite.maximum(a, b) - torchlite.minimum(a, 0.5 * b)
             y = y + a.exp() * 0.1 + b.abs().sqrt() + (a * a + 1).log() + a.neg().sin()
-            y = y + torchlite.where(a > 0, a, b) + a.clamp(-0.5, 0.5) + a.reciprocal().tanh()
+            mask = torchlite.tensor([True, False, False, True])  # not computed from inputs
+            y = y + torchlite.where(mask, a, b) + a.clamp(-0.5, 0.5) + a.reciprocal().tanh()
             return y + a.rsqrt().nan_to_num(0.0) * 0 + 1 - torchlite.erf(b)
 
     torchlite.manual_seed(0)
@@ -65,3 +66,16 @@ def test_dtype_changes_and_clones():
             return x.double().float().clone() + x.to(torchlite.float32)
 
     roundtrip(Net(), torchlite.randn(3, 2))
+
+
+def test_a_comparison_of_inputs_is_refused_not_baked_in():
+    """Comparisons build no graph node, so the capture cannot see them: a mask computed from the
+    inputs must not end up in the graph as a constant."""
+
+    class Net(nn.Module):
+        def forward(self, x):
+            return torchlite.where(x > 0, x, x * 0.1)
+
+    with pytest.raises(torchlite.onnx.OnnxExporterError, match="op 'Where'.*changes with the "
+                       "inputs"):
+        export_bytes(Net(), torchlite.randn(2, 3))

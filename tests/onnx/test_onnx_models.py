@@ -29,7 +29,8 @@ def _config_model(path: Path):
         shape = MNIST_SHAPES[path.name]
         data = DataBundle(None, None, None, "classification", 10, None, shape, shape, None, {})
     run = prepare(cfg, upto="model", device="cpu", data=data)
-    return run.model, tuple(run.data.input_shape if data is None else data.input_shape)
+    integer = str(getattr(cfg.data, "input_dtype", None) or "").startswith(("int", "uint"))
+    return run.model, tuple(run.data.input_shape if data is None else data.input_shape), integer
 
 
 def test_every_shipped_config_is_covered():
@@ -40,8 +41,8 @@ def test_every_shipped_config_is_covered():
 def test_shipped_config_model(path, monkeypatch):
     monkeypatch.chdir(path.parent)  # custom_model.yaml names its code relative to configs/
     torchlite.manual_seed(0)
-    model, shape = _config_model(path)
-    x = torchlite.randn(1, *shape)
+    model, shape, integer = _config_model(path)
+    x = torchlite.randint(0, 16, (1, *shape)) if integer else torchlite.randn(1, *shape)
     diffs = roundtrip(model, x, other=5)
     assert set(diffs) == {1, 5}
 

@@ -123,3 +123,12 @@ def test_attention_with_a_causal_mask():
 
     torchlite.manual_seed(0)
     roundtrip(Net(), _x(5, 2, 8), axis=1)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 0])
+def test_embedding_bag_of_equal_bags(mode, padding_idx):
+    torchlite.manual_seed(0)
+    bag = nn.EmbeddingBag(12, 4, mode=mode, padding_idx=padding_idx)
+    ids = torchlite.tensor([[1, 0, 5, 0], [0, 0, 0, 0], [11, 3, 3, 7]])
+    roundtrip(bag, ids, other=5)

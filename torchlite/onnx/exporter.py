@@ -14,7 +14,7 @@ from .builder import Builder
 from .capture import Capture, Ref
 from .converters import table
 from .errors import OnnxExporterError, require
-from .lowering import Lowering, Trace
+from .lowering import VALUES, Lowering, Trace
 
 MIN_OPSET, MAX_OPSET = 14, 21
 
@@ -72,6 +72,23 @@ def _grown(t: Tensor, axis: int) -> Tensor:
     return Tensor._make(xp.concatenate([t._data, first], axis=axis), t._device)
 
 
+def _revalued(pos: list) -> list:
+    """The inputs with other values of the same shapes and dtypes (floats reversed, negated and
+    shifted; integers reversed and rolled, so that indices stay valid; booleans kept)."""
+    out = []
+    for a in pos:
+        if isinstance(a, Tensor) and a.ndim:
+            xp = backend.get_xp(a._data)
+            d = a._data
+            if d.dtype.kind == "f":  # other signs and places: masks computed from it change
+                d = xp.flip(d) * d.dtype.type(-1.5) + d.dtype.type(0.25)
+            elif d.dtype.kind in "iu":
+                d = xp.roll(xp.flip(d), 1, axis=-1)
+            a = Tensor._make(xp.ascontiguousarray(d), a._device)
+        out.append(a)
+    return out
+
+
 def build_model(model: Any, args: Any, *, input_names: list[str] | None = None,
                 output_names: list[str] | None = None, dynamic_axes: dict | None = None,
                 opset_version: int = 17, do_constant_folding: bool = True,
@@ -105,6 +122,9 @@ def build_model(model: Any, args: Any, *, input_names: list[str] | None = None,
         main, outputs = _capture(model, pos, kwargs, tensor_idx, labels, None)
         others = {label: _capture(model, pos, kwargs, tensor_idx, labels, label)[0]
                   for label in labels}
+        # once more with other input values: what changes then was computed from the inputs,
+        # and a constant computed so (outside the recorded ops) would be wrong in the graph
+        others[VALUES] = _capture(model, _revalued(pos), kwargs, tensor_idx, labels, None)[0]
     finally:
         if was_training is not None and hasattr(model, "train"):
             model.train(was_training)
@@ -214,7 +234,7 @@ def _flatten(out: Any) -> list[Tensor]:
 def _value_info(onnx, name, t, axes, main, others, ref):
     shape: list[Any] = list(t.shape)
     for label, trace in others.items():
-        arr = trace.arrays.get(ref)
+        arr = trace.arrays.get(ref) if label != VALUES else None
         if arr is not None:
             for a, (s1, s2) in enumerate(zip(shape, arr.shape)):
                 if isinstance(s1, int) and s1 != s2:

@@ -19,6 +19,12 @@ from .capture import OpRecord, Ref
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 Converter = Callable[[Builder, "OpCall"], Any]
+# the capture with other input values (same sizes): what differs there depends on the values
+VALUES = "input values"
+
+
+def _what(label: str) -> str:
+    return "the input values" if label == VALUES else f"the dynamic axis {label!r}"
 
 
 class Trace:
@@ -93,6 +99,25 @@ class OpCall:
         a = self.args[i]
         return self._low.main.arrays[a] if isinstance(a, Ref) else a
 
+    def source_of(self, i: int, shape: tuple) -> str | None:
+        """The value of `shape` whose contents raw array argument `i` holds (flattened), in
+        every capture: the ids an op took as `input._data.reshape(-1)`, say. None if none."""
+        from ..backend import to_host
+
+        low = self._low
+        traces = [low.main, *low.others.values()]
+        raws = [to_host(t.ops[self.k].args[i]).reshape(-1) for t in traces]
+        for ref, arr in low.main.arrays.items():
+            if ref.key[0] not in ("input", "op") or ref.key[0] == "op" and ref.key[1] >= self.k:
+                continue
+            if arr.shape != tuple(shape) or ref not in self._low.names and ref.key[0] != "input":
+                continue
+            if all(ref in t.arrays and t.arrays[ref].size == raw.size
+                   and np.array_equal(t.arrays[ref].reshape(-1), raw)
+                   for t, raw in zip(traces, raws)):
+                return low.name_of(ref, self)
+        return None
+
     def out(self, j: int = 0) -> np.ndarray:
         """The array output `j` had in the capture."""
         return self.rec.out_arrays[j]
@@ -110,8 +135,8 @@ class OpCall:
         getter = _getter(i)
         for label, main, other in self._views(getter):
             if not _same(main, other):
-                raise self.error(f"its attribute {i!r} depends on the dynamic axis {label!r} in "
-                                 f"a way the exporter cannot express")
+                raise self.error(f"its attribute {i!r} depends on {_what(label)} in a way the "
+                                 f"exporter cannot express")
         return getter(self.args, self.kwargs)
 
     def dims(self, getter: int | str | Callable) -> list[Dim]:
@@ -201,12 +226,15 @@ class Lowering:
         flat = arr.reshape(-1)
         uniform = flat.size > 0 and all(a.size == 0 or bool(np.all(a == flat[0]))
                                         for a in arrays)
-        if not uniform:
+        if not uniform or any(a.shape != arr.shape for lb, a in zip(self.others, arrays[1:])
+                              if lb == VALUES):
             where = f"by op '{op.name}' in {op.where()}" if op is not None else "by the model"
             raise OnnxExporterError(
-                f"ONNX export: a tensor made outside torchlite's recorded ops (used {where}) "
-                f"has contents that change with a dynamic axis; only filled tensors (zeros, "
-                f"ones, ...) can follow one. Compute it with torchlite ops from the inputs")
+                f"ONNX export: a tensor computed outside torchlite's recorded ops (used {where}) "
+                f"changes with the inputs; the graph would hold it as a constant. Only filled "
+                f"tensors (zeros, ones, ...) may follow a dynamic size; compute the rest with "
+                f"differentiable torchlite ops (comparisons, argmax and integer arithmetic are "
+                f"not recorded)")
         dims = self.symbolic(list(arr.shape), {lb: list(a.shape) for lb, a in
                                                zip(self.others, arrays[1:])}, op)
         return self.b.node("Expand", [self.b.scalar(flat[0], arr.dtype), self.b.shape(dims)])
@@ -225,6 +253,8 @@ class Lowering:
                 raise (op or _NoOp).error(
                     f"a size depends on several dynamic axes ({', '.join(m[0] for m in moved)})")
             label, v2 = moved[0]
+            if label == VALUES:
+                raise (op or _NoOp).error("a size depends on the input values")
             s1, s2 = self.main.sizes[label], self.others[label].sizes[label]
             k, rem = divmod(v2 - v, s2 - s1)
             if rem:
@@ -238,9 +268,10 @@ class Lowering:
             for label, t in self.others.items():
                 if k >= len(t.ops) or t.ops[k].fn is not rec.fn:
                     raise OnnxExporterError(
-                        f"ONNX export: the model runs different ops when dynamic axis {label!r} "
-                        f"changes size (op {k}, {rec.fn.__name__}, called from "
-                        f"{rec.module or 'the model'}); export it without that dynamic axis")
+                        f"ONNX export: the model runs different ops when {_what(label)} "
+                        f"change{'' if label == VALUES else 's size'} (op {k}, "
+                        f"{rec.fn.__name__}, called from {rec.module or 'the model'}): "
+                        f"data-dependent control flow cannot be traced")
             if self.fold and self._foldable(k, rec):
                 self.static.update(r for r in rec.outs if r is not None)
                 continue

@@ -198,6 +198,53 @@ def embedding(b: Builder, op: Any) -> str:
     return b.node("Gather", [op.input(1), idx], axis=0)
 
 
+def embedding_bag(b: Builder, op: Any) -> str:
+    """Bags of equal size (a (B, N) input): Gather, then the bag's sum, mean or max over N."""
+    w = op.array(0)
+    idx, bag, n_bags = op.array(2), op.array(3), int(op.args[5])
+    mode, padding_idx = op.value(6), op.value(9)
+    n = idx.size
+    size = n // n_bags if n_bags else 0
+    if not size or size * n_bags != n or not np.array_equal(
+            np.asarray(bag), np.repeat(np.arange(n_bags), size)):
+        raise op.unsupported("bags given by offsets (only a (B, N) input of equal bags)")
+    if op.args[1] is not None:
+        raise op.unsupported("per_sample_weights")
+    ids = op.source_of(2, (n_bags, size))
+    if ids is None:
+        raise op.unsupported("ids that are not one of the graph's values")
+    from .dtypes import cast
+
+    ids = cast(b, ids, op.array(2).dtype, np.int64)
+    rows = b.node("Gather", [op.input(0), ids], axis=0)  # (B, N, D)
+    dt = w.dtype
+    keep = None
+    if padding_idx is not None:
+        keep = b.node("Unsqueeze", [b.node("Not", [b.node("Equal", [
+            ids, b.scalar(int(padding_idx), np.int64)])]), b.ints([2])])
+    if mode == "max":
+        if keep is not None:
+            rows = b.node("Where", [keep, rows, b.scalar(-np.inf, dt)])
+        best = reduce(b, "ReduceMax", rows, [1], False)
+        empty = b.node("IsInf", [best], detect_positive=0)
+        return b.node("Where", [empty, b.scalar(0.0, dt), best])
+    if keep is not None:
+        rows = b.node("Mul", [rows, b.node("Cast", [keep], to=_elem(b, dt))])
+    total = reduce(b, "ReduceSum", rows, [1], False)
+    if mode == "sum":
+        return total
+    if keep is None:
+        return b.node("Div", [total, b.scalar(size, dt)])
+    count = reduce(b, "ReduceSum", b.node("Cast", [keep], to=_elem(b, dt)), [1], False)
+    return b.node("Div", [total, b.node("Max", [count, b.scalar(1.0, dt)])])
+
+
+def _elem(b: Builder, dt: Any) -> int:
+    from .dtypes import onnx_type
+
+    return onnx_type(b, dt)
+
+
 def mul_mask(b: Builder, op: Any) -> str:
     raise op.unsupported("dropout in training mode; export the model in eval mode "
                          "(training=TrainingMode.EVAL)")
@@ -231,7 +278,8 @@ def converters() -> dict[type, Any]:
 
     # the submodules by path: nn.functional exports functions under several of their names
     m = {n: import_module(f"torchlite.nn.functional.{n}") for n in (
-        "attention", "conv", "dropout", "embedding", "fused_act", "instance_norm", "linear",
+        "attention", "conv", "dropout", "embedding", "embedding_bag", "fused_act",
+        "instance_norm", "linear",
         "normalization", "pooling")}
     return {m["linear"].Linear: linear, m["fused_act"].LinearAct: linear,
             m["conv"].Conv2dOp: conv2d, m["conv"].ConvTranspose2dOp: conv_transpose2d,
@@ -241,4 +289,4 @@ def converters() -> dict[type, Any]:
             m["normalization"].GroupNorm: group_norm,
             m["instance_norm"].InstanceNormOp: instance_norm,
             m["embedding"].Embedding: embedding, m["dropout"].MulMask: mul_mask,
-            m["attention"].SDPAOp: sdpa}
+            m["attention"].SDPAOp: sdpa, m["embedding_bag"].EmbeddingBag: embedding_bag}
