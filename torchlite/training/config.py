@@ -136,6 +136,12 @@ class DataConfig(_Strict):
     turns: Annotated[float, Field(gt=0)] | None = Field(None, description="spirals")
     kind: Literal["linear", "nonlinear"] | None = Field(None, description="regression")
     n_targets: PositiveInt | None = Field(None, description="regression")
+    vocab_size: PositiveInt | None = Field(None, description="tokens: ids in [0, vocab_size)")
+    seq_len: PositiveInt | None = Field(None, description="tokens: ids per sample")
+    input_dtype: Literal["auto", "float32", "int64"] = Field(
+        "auto", description="int64: the inputs are token ids (for Embedding / EmbeddingBag), "
+        "fed as integers and never normalised; auto: int64 for the tokens dataset, float32 "
+        "otherwise")
 
     def normalize_for(self, sample_shape) -> str:
         """The normalisation applied to samples of `sample_shape` (`auto` resolved)."""
