@@ -11,6 +11,7 @@ from .files import load_csv, load_npy, load_npz
 from .idx import fashion_mnist, mnist, read_idx
 from .splits import DatasetSplits, split_indices, split_sizes, train_val_test_split
 from .synthetic import blobs, moons, regression, spirals
+from .tokens import tokens
 from .transforms import (
     Compose,
     Normalize,
@@ -46,6 +47,7 @@ __all__ = [
     "spirals",
     "split_indices",
     "split_sizes",
+    "tokens",
     "train_val_test_split",
     "transform_from_state",
 ]

@@ -313,6 +313,11 @@ def _data_file(p: Path, cfg, pre: dict):
     bad = nonfinite(ds.inputs, str(p))
     if bad is not None:
         raise bad
+    if pre.get("input_dtype") == "int64":  # token ids, fed as integers as in training
+        from .token_inputs import check_token_ids
+
+        check_token_ids(np.asarray(ds.inputs), str(p))
+        ds.input_dtype = np.dtype(np.int64)
     return ds
 
 
@@ -425,12 +430,17 @@ def predict(inputs: np.ndarray, target=None, *, device: str | None = None, root:
                 f"{list(raw_shape)} (a batch (N, {', '.join(map(str, raw_shape))}) or one "
                 f"sample){hint}")
     transform = input_transform(path, pre)
+    ids = pre.get("input_dtype") == "int64"  # token ids: checked whole and fed as int64
+    if ids:
+        from .token_inputs import check_token_ids
+
+        check_token_ids(np.asarray(x), src)
     outs = []
     with torchlite.no_grad():
         for i in range(0, x.shape[0], batch_size):
             with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: refused
-                chunk = np.asarray(x[i:i + batch_size], dtype=np.float32)
-            if x.dtype.kind == "f" and not np.isfinite(chunk).all():
+                chunk = np.asarray(x[i:i + batch_size], dtype=np.int64 if ids else np.float32)
+            if x.dtype.kind == "f" and not ids and not np.isfinite(chunk).all():
                 raise nonfinite(given, src)
             if transform is not None:
                 chunk = transform(chunk)

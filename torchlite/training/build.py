@@ -56,6 +56,15 @@ def _flat_model(cfg: Config) -> bool:
     return False
 
 
+def input_dtype(cfg: Config) -> str:
+    """"int64" when the inputs are token ids (data.input_dtype, or the tokens dataset), else
+    "float32"."""
+    d = cfg.data
+    if d.input_dtype != "auto":
+        return d.input_dtype
+    return "int64" if d.dataset == "tokens" else "float32"
+
+
 def load_dataset(cfg: Config, path_override: str | None = None):
     """The whole dataset named by `cfg.data` (before splitting)."""
     import torchlite.datasets as ds
@@ -199,11 +208,16 @@ def build_data(cfg: Config, path_override: str | None = None) -> DataBundle:
             shown = f"{label}, {full.classes[label]!r}" if full.classes else str(label)
             raise DatasetError(f"{where}: the targets hold one class ({shown}); "
                                "classification needs at least two")
+    ids = input_dtype(cfg) == "int64"
+    if ids:
+        from .token_inputs import as_token_ids
+
+        as_token_ids(full, where, cfg.data.normalize, lambda path, msg: _problem(cfg, path, msg))
     test = 0.0 if info.has_test_split else cfg.data.test_split
     splits = train_val_test_split(full, val=cfg.data.val_split, test=test, seed=cfg.seed,
                                   stratify=cfg.data.stratify and task == "classification")
     raw_shape = tuple(full.sample_shape)
-    transform = _make_transform(cfg, raw_shape)
+    transform = None if ids else _make_transform(cfg, raw_shape)
     if transform is not None:
         transform.fit(np.asarray(splits.train.inputs, dtype=np.float32))
     for part in splits:
@@ -220,6 +234,8 @@ def build_data(cfg: Config, path_override: str | None = None) -> DataBundle:
         "transform": _state_of(transform),
         "targets_dim": None if task == "classification" else int(full.targets.shape[1]),
     }
+    if ids:  # inference feeds the same integer ids (checkpoints of float inputs say nothing)
+        preprocess["input_dtype"] = "int64"
     # a CSV's column names: infer puts a table's columns in this order by name (and drops the
     # target's), so a file with the same header in another order gives the same predictions
     feature_names = getattr(full, "feature_names", None)
@@ -315,6 +331,11 @@ def build_loss(cfg: Config, data: DataBundle | None = None, preprocess: dict | N
 
 
 def build_optimizer(cfg: Config, model):
+    from .sparse_optim import build_split_optimizer, sparse_parameters
+
+    if cfg.optimizer.type == "SparseAdam" or sparse_parameters(model):
+        return build_split_optimizer(cfg, model, _construct,
+                                     lambda path, msg: _problem(cfg, path, msg))
     return _construct("optimizer", cfg.optimizer.type, cfg.optimizer.kwargs, ("optimizer",),
                       cfg, model.parameters())
 

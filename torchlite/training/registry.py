@@ -40,7 +40,7 @@ LAYERS = {
     **_table(
         "torchlite.nn",
         "Identity Flatten Unflatten Linear Bilinear Dropout Dropout1d Dropout2d AlphaDropout "
-        "BatchNorm1d BatchNorm2d LayerNorm GroupNorm InstanceNorm2d Embedding "
+        "BatchNorm1d BatchNorm2d LayerNorm GroupNorm InstanceNorm2d Embedding EmbeddingBag "
         "Conv1d Conv2d ConvTranspose2d MaxPool1d MaxPool2d AvgPool1d AvgPool2d AdaptiveAvgPool1d "
         "AdaptiveAvgPool2d AdaptiveMaxPool2d Upsample PixelShuffle "
         "RNN LSTM GRU RNNCell LSTMCell GRUCell MultiheadAttention TransformerEncoderLayer "
@@ -133,6 +133,8 @@ DATASETS = {
                          frozenset({"n_samples", "noise"})),
     "spirals": DatasetInfo("torchlite.datasets:spirals", "classification", "synthetic",
                            frozenset({"n_samples", "n_classes", "noise", "turns"})),
+    "tokens": DatasetInfo("torchlite.datasets:tokens", "classification", "synthetic",
+                          frozenset({"n_samples", "n_classes", "vocab_size", "seq_len"})),
     "regression": DatasetInfo("torchlite.datasets:regression", "regression", "synthetic",
                               frozenset({"n_samples", "n_features", "noise", "kind",
                                          "n_targets"})),
