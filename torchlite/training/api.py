@@ -98,8 +98,9 @@ def _fit(trainer: Trainer, threads: int | None) -> dict:
     run = trainer.run
     choice = choose_threads(threads, run.model, run.data.input_shape, run.cfg.data.batch_size)
     trainer.summary_extra["threads"] = choice.to_dict()
+    ids = run.data.preprocess.get("input_dtype") == "int64"  # token ids are never normalised
     trainer.summary_extra["preprocessing"] = {
-        "normalize": run.cfg.data.normalize_for(run.data.raw_shape),
+        "normalize": "none" if ids else run.cfg.data.normalize_for(run.data.raw_shape),
         "normalize_configured": run.cfg.data.normalize, "input_shape": list(run.data.input_shape)}
     return trainer.fit()
 
