@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from _nn_checks import npy, t32, t64
 
+import torchlite
 import torchlite.nn as nn
 import torchlite.nn.functional as F
 from torchlite.autograd import gradcheck
+from torchlite.nn.functional.upsampling import _linear_matrix
 
 
 def rnd(shape, seed=0):
@@ -163,3 +165,58 @@ def test_interpolate_on_device(device):
         np.testing.assert_allclose(y.detach().cpu().numpy(), npy(ref), rtol=1e-5, atol=1e-6)
         y.sum().backward()
         assert xd.grad.device.type == device
+
+
+# ----------------------------------------------------------------------------------------------
+# 5-D input (nearest, trilinear, area) and uint8 bilinear
+
+
+def test_trilinear_is_separable_linear_interpolation():
+    x = np.random.default_rng(0).standard_normal((2, 3, 3, 4, 5))
+    out = F.interpolate(torchlite.tensor(x), size=(5, 6, 4), mode="trilinear")
+    ref = x
+    for axis, n in zip((2, 3, 4), (5, 6, 4)):
+        ref = np.moveaxis(np.moveaxis(ref, axis, -1) @ _linear_matrix(ref.shape[axis], n, None,
+                                                                       False).T, -1, axis)
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-12)
+    near = F.interpolate(torchlite.tensor(x), scale_factor=2)
+    np.testing.assert_array_equal(near.numpy(), x.repeat(2, 2).repeat(2, 3).repeat(2, 4))
+    area = F.interpolate(torchlite.tensor(x), size=(1, 2, 5), mode="area")
+    np.testing.assert_allclose(area.numpy()[:, :, 0, 0, :], x[:, :, :, :2].mean(axis=(2, 3)))
+    t = torchlite.tensor(x[:1, :1], requires_grad=True)
+    assert gradcheck(lambda a: F.interpolate(a, scale_factor=1.5, mode="trilinear",
+                                             align_corners=True), [t])
+
+
+def test_uint8_bilinear_rounds_per_pass_as_pytorch():
+    x = torchlite.tensor(np.arange(0, 250, 13)[:16].reshape(1, 1, 4, 4), dtype=torchlite.uint8)
+    out = F.interpolate(x, size=(7, 5), mode="bilinear")
+    assert out.dtype == torchlite.uint8
+    assert out.numpy()[0, 0].tolist() == [
+        [0, 9, 20, 30, 39], [19, 28, 39, 49, 58], [48, 57, 68, 78, 87], [78, 87, 98, 108, 117],
+        [108, 117, 128, 138, 147], [137, 146, 157, 167, 176], [156, 165, 176, 186, 195]]
+    with pytest.raises(RuntimeError, match="not implemented"):
+        F.interpolate(torchlite.tensor(np.zeros((1, 1, 4)), dtype=torchlite.uint8), size=7,
+                      mode="linear")
+
+
+@pytest.mark.parity
+def test_5d_and_uint8_parity_with_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 4, 5, 6))
+    for mode, kw in (("nearest", dict(size=(7, 3, 8))), ("trilinear", dict(scale_factor=1.5)),
+                     ("trilinear", dict(size=(5, 5, 5), align_corners=True)),
+                     ("area", dict(size=(2, 3, 4))), ("nearest-exact", dict(scale_factor=2))):
+        np.testing.assert_allclose(
+            F.interpolate(torchlite.tensor(x), mode=mode, **kw).numpy(),
+            torch.nn.functional.interpolate(torch.tensor(x), mode=mode, **kw).numpy(),
+            atol=1e-12, err_msg=mode)
+    for c in (1, 3, 4):
+        for size, ac in (((7, 5), False), ((5, 13), True), ((16, 9), False)):
+            u = rng.integers(0, 256, (2, c, 9, 6)).astype(np.uint8)
+            np.testing.assert_array_equal(
+                F.interpolate(torchlite.tensor(u), size=size, mode="bilinear",
+                              align_corners=ac).numpy(),
+                torch.nn.functional.interpolate(torch.tensor(u), size=size, mode="bilinear",
+                                                align_corners=ac).numpy())

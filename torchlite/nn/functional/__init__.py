@@ -37,6 +37,7 @@ from .activation import (
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .conv3d import conv3d, conv_transpose3d
 from .cross_entropy import cross_entropy, nll_loss
 from .distance import (
     cosine_embedding_loss,
@@ -62,6 +63,7 @@ from .dropout import (
 )
 from .embedding import embedding, one_hot
 from .embedding_bag import embedding_bag
+from .fold import fold, unfold
 from .instance_norm import instance_norm
 from .linear import bilinear, linear
 from .loss import (
@@ -83,6 +85,18 @@ from .pooling import (
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+)
+from .pooling3d import (
+    adaptive_avg_pool3d,
+    adaptive_max_pool3d,
+    avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    lp_pool3d,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
 )
 from .softmax import log_softmax, softmax, softmin
 from .upsampling import (
@@ -114,3 +128,6 @@ __all__ = [
     "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
 __all__ += ["embedding_bag"]
+__all__ += ["conv3d", "conv_transpose3d", "fold", "unfold", "adaptive_avg_pool3d",
+            "adaptive_max_pool3d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+            "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]

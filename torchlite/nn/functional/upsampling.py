@@ -1,11 +1,12 @@
-"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear, area), pixel_shuffle,
-pixel_unshuffle.
+"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear, trilinear, area) of 3-D, 4-D
+and 5-D input, pixel_shuffle, pixel_unshuffle.
 
 Every mode but 'area' is separable: along each spatial axis the output is a fixed linear map of
 the input. Nearest is a gather along the axis (its gradient a one-hot matrix product); linear
 modes multiply by an (out, in) interpolation matrix with two non-zeros per row, so forward and
 backward are plain matrix products. Source coordinates follow PyTorch's formulas exactly
-(including its float32 scale for nearest).
+(including its float32 scale for nearest). uint8 images resize bilinearly as PyTorch's CPU
+kernel does: in fixed point, along W and then along H, rounding to uint8 after each pass.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from ...backend import get_xp
 from ...ops.pad import PadIndex
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .pooling3d import adaptive_avg_pool3d
 
-_LINEAR = {"linear": 1, "bilinear": 2}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
+_AREA = {1: adaptive_avg_pool1d, 2: adaptive_avg_pool2d, 3: adaptive_avg_pool3d}
 
 
 def _nearest_index(n_in, n_out, scale, exact):
@@ -50,6 +53,18 @@ def _linear_matrix(n_in, n_out, scale, align_corners):
     return m
 
 
+def _fixed_point_pass(xp, a, m, axis):
+    """One separable pass of PyTorch's uint8 resize: weights in fixed point with as many
+    fraction bits as keep the largest one below 2**15, the sum rounded and clamped to uint8."""
+    bits = 0
+    while bits < 22 and int(0.5 + m.max() * (1 << (bits + 1))) < (1 << 15):
+        bits += 1
+    w = np.floor(0.5 + m * (1 << bits)).astype(np.int64)
+    moved = xp.moveaxis(a.astype(np.int64), axis, -1)
+    r = (moved @ xp.asarray(w.T) + (1 << (bits - 1))) >> bits
+    return xp.moveaxis(xp.clip(r, 0, 255).astype(np.uint8), -1, axis)
+
+
 def _sizes(input, size, scale_factor, nd, recompute):
     spatial = tuple(input.shape[-nd:])
     if size is not None and scale_factor is not None:
@@ -74,10 +89,12 @@ def _sizes(input, size, scale_factor, nd, recompute):
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) input, as F.interpolate in PyTorch.
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
+    F.interpolate in PyTorch.
 
     Shape: (N, C, *spatial) -> (N, C, *size), size = floor(spatial * scale_factor) when given a
-    scale. Modes: 'nearest', 'nearest-exact', 'linear' (3-D), 'bilinear' (4-D), 'area'.
+    scale. Modes: 'nearest', 'nearest-exact', 'linear' (3-D), 'bilinear' (4-D, uint8 too),
+    'trilinear' (5-D), 'area'.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: expected a Tensor input, got {type(input).__name__}")
@@ -87,8 +104,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     nd = input.ndim - 2
-    if nd not in (1, 2):
-        raise NotImplementedError(f"interpolate: expected 3-D or 4-D input, got shape "
+    if nd not in (1, 2, 3):
+        raise NotImplementedError(f"interpolate: expected 3-D, 4-D or 5-D input, got shape "
                                   f"{tuple(input.shape)}")
     if mode in _LINEAR:
         if _LINEAR[mode] != nd:
@@ -102,9 +119,20 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if min(out_size) <= 0:
         raise ValueError(f"interpolate: output size {out_size} must be positive")
     if mode == "area":
-        pool = adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d
-        return pool(input, out_size)
+        return _AREA[nd](input, out_size)
     xp = get_xp(input._data)
+    if mode in _LINEAR and input._data.dtype.kind in "biu":
+        if mode != "bilinear" or input._data.dtype != np.uint8:
+            from ...ops.exceptions import DtypeNotImplementedError
+
+            raise DtypeNotImplementedError(f"interpolate: mode {mode!r} is not implemented for "
+                                           f"{input.dtype} input (bilinear takes uint8)")
+        a = input._data
+        for axis in (-1, -2):
+            n_in, n_out = a.shape[axis], out_size[axis]
+            a = _fixed_point_pass(xp, a, _linear_matrix(n_in, n_out, scales[axis],
+                                                        align_corners), axis)
+        return Tensor._make(a, input._device)
     out = input
     for i, (n_out, sc) in enumerate(zip(out_size, scales)):
         axis = input.ndim - nd + i
@@ -116,7 +144,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             continue
         m = Tensor._make(xp.asarray(_linear_matrix(n_in, n_out, sc, align_corners),
                                     dtype=input._data.dtype), input._device)
-        out = out.matmul(m.t()) if axis == input.ndim - 1 else m.matmul(out)
+        if axis == input.ndim - 1:
+            out = out.matmul(m.t())
+        elif axis == input.ndim - 2:
+            out = m.matmul(out)
+        else:
+            out = out.movedim(axis, -1).matmul(m.t()).movedim(-1, axis)
     return out
 
 

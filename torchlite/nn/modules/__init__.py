@@ -20,6 +20,8 @@ from .embedding_bag import *  # noqa: F403
 from .embedding_bag import __all__ as _embedding_bag
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten
+from .fold import *  # noqa: F403
+from .fold import __all__ as _fold
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
 from .loss import *  # noqa: F403
@@ -43,3 +45,4 @@ __all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flat
            *_loss, *_normalization, *_attention, *_conv, *_normalization_2d, *_pooling, *_rnn,
            *_transformer, *_upsampling, *_syncbatchnorm]
 __all__ += _embedding_bag
+__all__ += _fold

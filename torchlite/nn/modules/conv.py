@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+ConvTranspose3d."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from ...tensor import Tensor
 from .. import init
 from ..functional import conv as Fc
 from ..functional.conv import _same_padding, _tuple
+from ..functional.conv3d import conv3d, conv_transpose3d
 from ..module import Module
 from ._factory import param
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -224,3 +226,43 @@ class ConvTranspose1d(_ConvTransposeNd):
         op = self._output_padding(input, output_size)
         return Fc.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, op,
                                    self.groups, self.dilation)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution (cross-correlation) over (N, C_in, D, H, W) volumes.
+
+    Shape: input (N, C_in, D, H, W) or (C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out) with
+    D_out = (D + 2*padding - dilation*(kernel_size-1) - 1) // stride + 1 (likewise H, W); weight
+    (C_out, C_in/groups, kD, kH, kW). Arguments and init as Conv2d.
+    """
+
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False,
+                         0, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, padding = self._padded(input)
+        return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution. Shape: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out)
+    with D_out = (D-1)*stride - 2*padding + dilation*(kernel_size-1) + output_padding + 1;
+    weight (C_in, C_out/groups, kD, kH, kW)."""
+
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                         groups, bias, dilation, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        op = self._output_padding(input, output_size)
+        return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, op,
+                                self.groups, self.dilation)
