@@ -216,3 +216,15 @@ def test_int8_mlp_checkpoint_is_at_least_3_5x_smaller(tmp_path):
     size = {n: (tmp_path / f"{n}.safetensors").stat().st_size for n in "fq"}
     assert size["f"] / size["q"] >= 3.5
     assert q[0]._packed_params.weight.dtype is tl.int8  # int8 in memory too
+
+
+def test_dynamic_lstm_state_dict_round_trip_and_repr(tmp_path):
+    lstm = nn.LSTM(5, 6, num_layers=2, bidirectional=True)
+    q = tq.quantize_dynamic(nn.Sequential(lstm), {nn.LSTM})
+    assert repr(q[0]) == "DynamicQuantizedLSTM(5, 6, num_layers=2, bidirectional=True)"
+    tl.save(q.state_dict(), tmp_path / "l.safetensors")
+    fresh = tq.quantize_dynamic(nn.Sequential(nn.LSTM(5, 6, num_layers=2, bidirectional=True)),
+                                {nn.LSTM})
+    fresh.load_state_dict(tl.load(tmp_path / "l.safetensors"))
+    x = tl.randn(4, 3, 5)
+    np.testing.assert_array_equal(fresh(x)[0].numpy(), q(x)[0].numpy())

@@ -44,6 +44,9 @@ class Linear(PackedParamsOwner):
         out = dynamic_linear(x._data, self._packed_params, self.reduce_range)
         return Tensor._make(out, x.device)
 
+    def _get_name(self) -> str:
+        return "DynamicQuantizedLinear"
+
     def extra_repr(self) -> str:
         scheme = "per_tensor_affine" if self._packed_params.axis is None else \
             "per_channel_affine"

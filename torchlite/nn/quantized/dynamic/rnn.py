@@ -11,7 +11,7 @@ from ....tensor import Tensor
 from ...module import Module
 from ..modules.base import weight_observer_for
 from ..modules.linear_kernels import dynamic_linear
-from ..modules.packed_params import PackedParams, quantize_weight
+from ..modules.packed_params import PackedParams, PackedParamsOwner, quantize_weight
 
 
 def _sigmoid(xp, x):
@@ -26,7 +26,7 @@ class _WeightHolder(Module):
         self.weight, self.qconfig = weight, qconfig
 
 
-class RNNBase(Module):
+class RNNBase(PackedParamsOwner):
     _GATES = 1
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -43,9 +43,9 @@ class RNNBase(Module):
             n_in = input_size if layer == 0 else hidden_size * D
             for d in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                self.add_module("ih" + sfx, PackedParams((gate, n_in), per_channel, bias, dtype))
-                self.add_module("hh" + sfx, PackedParams((gate, hidden_size), per_channel, bias,
-                                                         dtype))
+                self._set_packed(PackedParams((gate, n_in), per_channel, bias, dtype), "ih" + sfx)
+                self._set_packed(PackedParams((gate, hidden_size), per_channel, bias, dtype),
+                                 "hh" + sfx)
 
     def _cell(self, xp, gx, h, state, hh):
         raise NotImplementedError
@@ -127,9 +127,16 @@ class RNNBase(Module):
                     getattr(out, kind + sfx).set_weight_bias(qw, b)
         return out
 
+    def _get_name(self) -> str:
+        return "DynamicQuantized" + self.mode
+
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"batch_first={self.batch_first}, bidirectional={self.bidirectional}")
+        out = f"{self.input_size}, {self.hidden_size}"
+        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
+                              ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, name) != default:
+                out += f", {name}={getattr(self, name)}"
+        return out
 
 
 class LSTM(RNNBase):

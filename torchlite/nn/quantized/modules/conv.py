@@ -90,10 +90,20 @@ class Conv2d(PackedParamsOwner, QuantizedOutput):
                        backend.quint8, 1)
         return self._wrap(q, x)
 
+    def _get_name(self) -> str:
+        return "Quantized" + type(self).__name__
+
     def extra_repr(self) -> str:
         s, z = self.out_qparams
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, scale={s}, zero_point={z}, padding={self.padding}")
+        out = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+               f"stride={self.stride}, scale={s}, zero_point={z}")
+        if self.padding != (0, 0):
+            out += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            out += f", dilation={self.dilation}"
+        if self.groups != 1:
+            out += f", groups={self.groups}"
+        return out
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant: bool = False):

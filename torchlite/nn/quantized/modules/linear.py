@@ -44,6 +44,9 @@ class Linear(PackedParamsOwner, QuantizedOutput):
                           self._relu)
         return self._wrap(q, x)
 
+    def _get_name(self) -> str:
+        return "Quantized" + type(self).__name__
+
     def extra_repr(self) -> str:
         w = self._packed_params
         scheme = "per_tensor_affine" if w.axis is None else "per_channel_affine"

@@ -112,30 +112,44 @@ def quantize_weight(weight: Tensor, observer) -> QTensor:
 
 
 class PackedParamsOwner(Module):
-    """A layer holding a PackedParams as `_packed_params` without it being a child module, so
-    the layer stays a leaf (as PyTorch's quantized layers are to hooks and summaries); its
-    tensors still save, load and move under `<layer>._packed_params.`."""
+    """A layer holding PackedParams without them being child modules, so the layer stays a
+    leaf (as PyTorch's quantized layers are to hooks, printing and summaries); their tensors
+    still save, load and move, under `<layer>.<name>.` (`_packed_params` for one weight)."""
 
-    _PREFIX = "_packed_params."
-
-    def _set_packed(self, packed: PackedParams) -> None:
-        object.__setattr__(self, "_packed_params", packed)
+    def _set_packed(self, packed: PackedParams, name: str = "_packed_params") -> None:
+        if "_packed" not in self.__dict__:
+            object.__setattr__(self, "_packed", {})
+        self._packed[name] = packed
+        object.__setattr__(self, name, packed)
 
     def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
         super()._save_to_state_dict(destination, prefix, keep_vars)
-        self._packed_params.state_dict(destination=destination, prefix=prefix + self._PREFIX,
-                                       keep_vars=keep_vars)
+        for name, packed in self._packed.items():
+            packed.state_dict(destination=destination, prefix=f"{prefix}{name}.",
+                              keep_vars=keep_vars)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
-        inner = prefix + self._PREFIX
-        self._packed_params._load_from_state_dict(state_dict, inner, local_metadata, strict,
-                                                  missing_keys, unexpected_keys, error_msgs)
-        rest = {k: v for k, v in state_dict.items() if not k.startswith(inner)}
+        rest = dict(state_dict)
+        for name, packed in self._packed.items():
+            inner = f"{prefix}{name}."
+            packed._load_from_state_dict(state_dict, inner, local_metadata, strict,
+                                         missing_keys, unexpected_keys, error_msgs)
+            rest = {k: v for k, v in rest.items() if not k.startswith(inner)}
         super()._load_from_state_dict(rest, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
 
     def _apply(self, fn, recurse: bool = True):
         super()._apply(fn, recurse)
-        self._packed_params._apply(fn)
+        for packed in self._packed.values():
+            packed._apply(fn)
         return self
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            object.__setattr__(new, k, copy.deepcopy(v, memo))
+        return new

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .... import backend
 from ....ao.quantization.qtensor import QTensor, quantize_per_tensor
 from ....tensor import Tensor
@@ -26,7 +28,9 @@ class Quantize(QuantizedOutput):
 
     def extra_repr(self) -> str:
         s, z = self.out_qparams
-        return f"scale=tensor([{s}]), zero_point=tensor([{z}]), dtype={self.dtype}"
+        scale, zp = Tensor._make(np.array([s], np.float32), backend.CPU), \
+            Tensor._make(np.array([z], np.int64), backend.CPU)
+        return f"scale={scale!r}, zero_point={zp!r}, dtype={self.dtype}"
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant: bool = False):
