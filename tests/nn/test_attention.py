@@ -431,3 +431,34 @@ def test_mha_masked_rows_parity():
         ours, theirs = _mha_case(**kw), _mha_case(torch=torch, **kw)
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, equal_nan=True,
                                    err_msg=str(kw))
+
+
+def test_sdpa_enable_gqa_repeats_key_value_heads():
+    rng = np.random.default_rng(0)
+    q, k, v = rng.normal(size=(2, 6, 4, 3)), rng.normal(size=(2, 2, 5, 3)), \
+        rng.normal(size=(2, 2, 5, 2))
+    sdpa = torchlite.nn.functional.scaled_dot_product_attention
+    got = sdpa(torchlite.tensor(q), torchlite.tensor(k), torchlite.tensor(v), enable_gqa=True)
+    ref = sdpa(torchlite.tensor(q), torchlite.tensor(np.repeat(k, 3, axis=1)),
+               torchlite.tensor(np.repeat(v, 3, axis=1)))
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-12)
+    assert torchlite.autograd.gradcheck(
+        lambda a, b, c: sdpa(a, b, c, enable_gqa=True, is_causal=True),
+        [torchlite.tensor(x[:1], requires_grad=True) for x in (q, k, v)])
+    with pytest.raises(RuntimeError, match="divide"):
+        sdpa(torchlite.tensor(q), torchlite.tensor(q[:, :4]), torchlite.tensor(v),
+             enable_gqa=True)
+
+
+@pytest.mark.parity
+def test_sdpa_enable_gqa_parity_with_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    q, k, v = rng.normal(size=(2, 8, 5, 4)), rng.normal(size=(2, 2, 6, 4)), \
+        rng.normal(size=(2, 2, 6, 3))
+    got = torchlite.nn.functional.scaled_dot_product_attention(
+        torchlite.tensor(q), torchlite.tensor(k), torchlite.tensor(v), enable_gqa=True,
+        is_causal=True)
+    ref = torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q), torch.tensor(k), torch.tensor(v), enable_gqa=True, is_causal=True)
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-12)

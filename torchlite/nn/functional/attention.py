@@ -22,8 +22,8 @@ from ... import backend
 from ...amp import state as _amp
 from ...autograd.function import Op
 from ...backend import get_xp
-from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.broadcast import unbroadcast
+from ...ops.half_compute import in_float32, is_half_numpy
 from ...random import _rng
 from ...tensor import Tensor
 
@@ -141,7 +141,7 @@ def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
         if t.ndim < 2:
             raise RuntimeError(f"{op}: {name} must have at least 2 dims, got {tuple(t.shape)}")
     if enable_gqa:
-        raise NotImplementedError(f"{op}: enable_gqa is not supported")
+        key, value = _share_kv_heads(query, key, value, op)
     L, E = query.shape[-2:]
     S = key.shape[-2]
     if key.shape[-1] != E or value.shape[-2] != S:
@@ -170,6 +170,22 @@ def _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
     keep = _keep_mask(tuple(lead) + (L, S), p, query) if p > 0 else None
     op = in_float32(SDPAOp) if is_half_numpy(query._data) else SDPAOp  # see half_compute
     return op.apply(query, key, value, bias, keep, scale, p, True)
+
+
+def _share_kv_heads(query, key, value, op):
+    """Grouped-query attention: each key/value head serves query.shape[-3] // its heads
+    consecutive query heads (its repeats along the head dim, as PyTorch's enable_gqa)."""
+    if query.ndim < 3:
+        return key, value
+    hq = query.shape[-3]
+    out = []
+    for name, t in (("key", key), ("value", value)):
+        h = t.shape[-3] if t.ndim >= 3 else 1
+        if hq % h:
+            raise RuntimeError(f"{op}: with enable_gqa the number of heads in {name} ({h}) must "
+                               f"divide the number of heads in query ({hq})")
+        out.append(t.repeat_interleave(hq // h, dim=-3) if h != hq else t)
+    return out[0], out[1]
 
 
 def _merge_masks(attn_mask, key_padding_mask, N, H, L, S, like):
