@@ -68,15 +68,20 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     widths = [(0, 0)] * nd
     for i in range(k):
         widths[nd - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if mode == "constant":
-        if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative padding crops
-            key = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in
-                        zip(widths, input._data.shape))
-            input = view_of(Slice.apply(input, key), input, Slice, key)
-            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        return PadConstant.apply(input, tuple(widths), 0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
+    if mode not in ("constant", "reflect", "replicate", "circular"):
         raise NotImplementedError(f"pad: unknown padding mode {mode!r}")
+    sizes = input._data.shape
+    if mode == "circular":
+        for (lo, hi), n in zip(widths, sizes):
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        # negative padding crops first; every mode then pads the cropped tensor, as PyTorch
+        key = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, sizes))
+        input = view_of(Slice.apply(input, key), input, Slice, key)
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        return PadConstant.apply(input, tuple(widths), 0 if value is None else value)
     out = input
     for axis, (lo, hi) in enumerate(widths):
         if lo == hi == 0:
@@ -87,8 +92,6 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
                 f"pad: padding size ({lo}, {hi}) should be less than the corresponding input "
                 f"dimension ({n}) in reflect mode"
             )
-        if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError(f"pad: padding ({lo}, {hi}) larger than dimension {n} (circular)")
         op = in_float32(PadIndex) if is_half_numpy(out._data) else PadIndex  # see half_compute
         out = op.apply(out, axis, _pad_index(n, lo, hi, mode))
     return out
