@@ -22,6 +22,7 @@ FRAMEWORKS = ("torchlite", "floor", "torch")
 # torchlite with the profiler recording (`torchlite bench --profile`): what profiling costs
 PROFILED = "profiled"
 SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "precision")
+SUITES += ("sparse",)
 SEED = 0
 
 
