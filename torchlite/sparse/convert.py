@@ -57,9 +57,19 @@ def mask_like(g, pattern):
     return COO(pattern.indices, values_at(g, pattern), pattern.shape, True)
 
 
+def sorted_distinct(s: COO) -> bool:
+    """Whether `s`'s indices are already sorted and distinct (one linear pass, cheaper than the
+    sort a coalesce would do; PyTorch's constructor does not flag such input as coalesced)."""
+    if s.nnz < 2:
+        return True
+    xp = backend.get_xp(s.indices)
+    keys = linear_keys(s.indices, s.shape[:s.sparse_dim])
+    return bool(xp.all(keys[1:] > keys[:-1]))
+
+
 def unique_pattern(s: COO) -> COO:
     """`s`'s positions, each once (s itself when coalesced; values are not summed)."""
-    if s.coalesced:
+    if s.coalesced or sorted_distinct(s):
         return s
     first, _ = group(s)
     return COO(s.indices[:, first], s.values[first], s.shape, True)
@@ -70,7 +80,7 @@ def pattern_grad(s, per_entry):
     for entries at the same position): s's layout, each position once."""
     if isinstance(s, CSR):
         return CSR(s.crow, s.col, per_entry, s.shape)
-    if s.coalesced:
+    if s.coalesced or sorted_distinct(s):
         return COO(s.indices, per_entry, s.shape, True)
     first, _ = group(s)
     return COO(s.indices[:, first], per_entry[first], s.shape, True)

@@ -33,6 +33,7 @@ def encode(t: Any, path: str, encode_part: Callable[[Any, str], Any]) -> dict:
 def decode(node: Any, decode_part: Callable[[Any], Any], fail: Callable[[str], Exception]) -> Any:
     """The sparse tensor a skeleton node describes; `fail(message)` makes the error to raise."""
     from .construct import sparse_coo_tensor, sparse_csr_tensor
+    from .convert import sorted_distinct
 
     if not isinstance(node, dict):
         raise fail("a '__sparse__' entry is not a JSON object")
@@ -59,20 +60,11 @@ def decode(node: Any, decode_part: Callable[[Any], Any], fail: Callable[[str], E
             if not isinstance(coalesced, bool):
                 raise fail("a sparse tensor's 'coalesced' is not true or false")
             if coalesced:  # trust the flag only where the indices bear it out
-                out._data.coalesced = _sorted_distinct(out._data)
+                out._data.coalesced = sorted_distinct(out._data)
             return out
         return sparse_csr_tensor(*parts, size, check_invariants=True)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise fail(f"a sparse tensor is invalid: {exc}") from None
-
-
-def _sorted_distinct(s: COO) -> bool:
-    from .coalesce import linear_keys
-
-    if s.nnz < 2:
-        return True
-    keys = linear_keys(s.indices, s.shape[:s.sparse_dim])
-    return bool((keys[1:] > keys[:-1]).all())
 
 
 __all__ = ["encode", "decode", "COO", "CSR"]
