@@ -53,8 +53,14 @@ class OpRecord:
 class Capture(record.Recorder):
     """Records the ops of one forward pass; `watch` names the inputs and parameters first."""
 
-    def __init__(self, module_names: dict[int, str]) -> None:
+    def __init__(self, module_names: dict[int, str], atomic: tuple[type, ...] = ()) -> None:
         self.ops: list[OpRecord] = []
+        # modules recorded whole, as one op of their class (layers whose arithmetic runs on raw
+        # arrays outside the recorded ops, such as the quantized ones)
+        self._atomic = atomic
+        self._open: list[bool] = []  # per module entered: recorded whole?
+        # (path, class) of modules whose output no recorded op made, innermost first
+        self.opaque: list[tuple[str, str]] = []
         self._values: dict[int, tuple[Ref, int, Tensor]] = {}
         self._snapshots: dict[Ref, np.ndarray] = {}  # each value's array when it was made
         # a tensor's array by id: ops such as embedding take the indices as a raw array
@@ -90,8 +96,24 @@ class Capture(record.Recorder):
 
     def _enter_module(self, module: Any, args: Any) -> None:
         self._stack.append(self._modules.get(id(module), type(module).__name__))
+        whole = bool(self._atomic) and isinstance(module, self._atomic) and self._depth == 0
+        self._open.append(whole)
+        if whole:
+            self._depth += 1  # the ops inside are the module's own business
+            self._current.append(self._resolve_args(tuple(args)))
 
     def _leave_module(self, module: Any, args: Any, output: Any) -> None:
+        whole = self._open.pop() if self._open else False
+        if whole:
+            self._depth -= 1
+            outs = output if isinstance(output, tuple) else (output,)
+            self._record(type(module), {"module": module}, outs)
+        elif self._depth == 0:
+            for o in output if isinstance(output, (tuple, list)) else (output,):
+                if isinstance(o, Tensor) and self.ref_of(o) is None:
+                    name = getattr(module, "_get_name", lambda: type(module).__name__)()
+                    self.opaque.append((self.module_path(), name))
+                    break
         if self._stack:
             self._stack.pop()
 
@@ -104,7 +126,7 @@ class Capture(record.Recorder):
             return
         self._depth += 1
         if self._depth == 1:
-            self._current.append(self._resolve_args(event))
+            self._current.append(self._resolve_args(event.inputs))
 
     def end(self, event: record.Event) -> None:
         if event.kind != "op" or event.thread != self._thread:
@@ -112,11 +134,14 @@ class Capture(record.Recorder):
         self._depth -= 1
         if self._depth or not self._current:
             return
+        self._record(event.fn, dict(event.attrs), event.outputs or ())
+
+    def _record(self, fn: type, kwargs: dict, outputs: Any) -> None:
         args, consts = self._current.pop()
         k = len(self.ops)
         outs: list[Ref | None] = []
         arrays: list[np.ndarray | None] = []
-        for j, o in enumerate(event.outputs or ()):
+        for j, o in enumerate(outputs):
             if isinstance(o, Tensor):
                 ref = Ref(("op", k, j))
                 arr = _host(o._data).copy()
@@ -126,13 +151,12 @@ class Capture(record.Recorder):
             else:
                 outs.append(None)
                 arrays.append(None)
-        self.ops.append(OpRecord(event.fn, args, dict(event.attrs), outs, arrays,
-                                 self.module_path(), consts))
+        self.ops.append(OpRecord(fn, args, kwargs, outs, arrays, self.module_path(), consts))
 
-    def _resolve_args(self, event: record.Event) -> tuple[tuple, dict]:
+    def _resolve_args(self, inputs: tuple) -> tuple[tuple, dict]:
         k = len(self.ops)
         args, consts = [], {}
-        for i, a in enumerate(event.inputs):
+        for i, a in enumerate(inputs):
             if isinstance(a, Tensor):
                 ref = self.ref_of(a)
                 if ref is None:

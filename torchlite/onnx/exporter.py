@@ -12,9 +12,9 @@ from ..autograd import grad_mode
 from ..tensor import Tensor
 from .builder import Builder
 from .capture import Capture, Ref
-from .converters import table
+from .converters import atomic_modules, table
 from .errors import OnnxExporterError, require
-from .lowering import VALUES, Lowering, Trace
+from .lowering import VALUES, Lowering, Trace, opaque
 
 MIN_OPSET, MAX_OPSET = 14, 21
 
@@ -172,7 +172,7 @@ def _capture(model, pos, kwargs, tensor_idx, labels, grow: str | None):
             pos[slot] = _grown(pos[slot], axis)
     names = {id(m): n for n, m in model.named_modules()} if hasattr(model, "named_modules") \
         else {}
-    cap = Capture(names)
+    cap = Capture(names, atomic_modules())
     arrays: dict[Ref, np.ndarray] = {}
     for i, slot in enumerate(tensor_idx):
         ref = Ref(("input", i))
@@ -195,9 +195,11 @@ def _capture(model, pos, kwargs, tensor_idx, labels, grow: str | None):
         r = cap.ref_of(t)
         if r is None:
             raise OnnxExporterError("ONNX export: an output of the model was not computed by "
-                                    "torchlite ops from its inputs")
+                                    f"torchlite's recorded ops from its inputs{opaque(cap.opaque)}")
         refs.append((r, t))
-    return Trace(cap.ops, arrays, sizes), refs
+    trace = Trace(cap.ops, arrays, sizes)
+    trace.opaque = cap.opaque
+    return trace, refs
 
 
 def _named_tensors(model):

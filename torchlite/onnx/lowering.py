@@ -27,12 +27,22 @@ def _what(label: str) -> str:
     return "the input values" if label == VALUES else f"the dynamic axis {label!r}"
 
 
+def opaque(modules: list[tuple[str, str]]) -> str:
+    """An error's hint: the first module whose output no recorded op made."""
+    if not modules:
+        return ""
+    path, cls = modules[0]
+    return (f" (module '{path}' ({cls}) computes its output outside torchlite's recorded ops, "
+            f"which the exporter cannot see)")
+
+
 class Trace:
     """One capture: its ops, the arrays of every value, and the sizes of the dynamic axes."""
 
     def __init__(self, ops: list[OpRecord], arrays: dict[Ref, np.ndarray],
                  sizes: dict[str, int]) -> None:
         self.ops = ops
+        self.opaque: list[tuple[str, str]] = []
         self.arrays = arrays
         self.sizes = sizes
         for k, rec in enumerate(ops):
@@ -234,7 +244,7 @@ class Lowering:
                 f"changes with the inputs; the graph would hold it as a constant. Only filled "
                 f"tensors (zeros, ones, ...) may follow a dynamic size; compute the rest with "
                 f"differentiable torchlite ops (comparisons, argmax and integer arithmetic are "
-                f"not recorded)")
+                f"not recorded){opaque(self.main.opaque)}")
         dims = self.symbolic(list(arr.shape), {lb: list(a.shape) for lb, a in
                                                zip(self.others, arrays[1:])}, op)
         return self.b.node("Expand", [self.b.scalar(flat[0], arr.dtype), self.b.shape(dims)])

@@ -15,10 +15,17 @@ def table() -> dict[type, Any]:
     """Op class -> converter(builder, op_call), built on first use."""
     global _TABLE
     if _TABLE is None:
-        from . import elementwise, nn, reduce, rnn, shape
+        from . import elementwise, nn, quantized, reduce, rnn, shape
 
         t: dict[type, Any] = {}
-        for family in (elementwise, reduce, shape, nn, rnn):
+        for family in (elementwise, reduce, shape, nn, rnn, quantized):
             t.update(family.converters())
         _TABLE = t
     return _TABLE
+
+
+def atomic_modules() -> tuple[type, ...]:
+    """The module classes captured whole, as one op (see capture.Capture)."""
+    from . import quantized
+
+    return quantized.modules()

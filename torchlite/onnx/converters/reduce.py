@@ -23,7 +23,7 @@ def _axes(axes: Any, ndim: int) -> list[int]:
 def reduce(b: Builder, op_type: str, x: str, axes: list[int], keepdims: bool) -> str:
     if op_type == "ReduceSum" or b.opset >= 18:
         return b.node(op_type, [x, b.ints(axes)], keepdims=int(keepdims))
-    return b.node(op_type, [x], axes=axes, keepdims=int(keepdims))
+    return b.node(op_type, [x], axes=axes or None, keepdims=int(keepdims))  # none: all
 
 
 def sum_(b: Builder, op: Any) -> str:
