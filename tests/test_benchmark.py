@@ -15,10 +15,12 @@ import torchlite
 from torchlite import benchmark
 from torchlite.benchmark import _runner
 from torchlite.benchmark._common import RowSpec
+from torchlite.distributed.mpi import mpi_installed
 
 TINY = dict(repeat=2, warmup=1, threads=1, quick=True)
 ROWS = {  # suite -> number of rows
     "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1, "startup": 2, "quant": 2,
+    "distributed": 3 if mpi_installed() else 0,  # its rows need the mpi extra
 }
 TIMING_KEYS = {"median_ms", "p25_ms", "p75_ms", "n"}
 

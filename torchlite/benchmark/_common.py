@@ -21,7 +21,7 @@ from ..errors import BenchmarkError as BenchmarkError  # defined with the other 
 FRAMEWORKS = ("torchlite", "floor", "torch")
 # torchlite with the profiler recording (`torchlite bench --profile`): what profiling costs
 PROFILED = "profiled"
-SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "precision")
+SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "distributed", "precision")
 SUITES += ("sparse",)
 SEED = 0
 
