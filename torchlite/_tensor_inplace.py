@@ -18,6 +18,7 @@ from .autograd import grad_mode
 from .autograd.views import inplace
 from .ops import bitwise, creation, diagonal, indexing, shape, special, unary
 from .ops import elementwise as ew
+from .ops import scatter_reduce as scatter_reduce_op
 from .ops import ternary as tern
 from .random import _rng
 from .tensor import Tensor
@@ -97,7 +98,7 @@ class InplaceMethods:
     masked_fill_ = make_inplace(indexing.masked_fill)
     scatter_ = make_inplace(indexing.scatter)
     scatter_add_ = make_inplace(indexing.scatter_add)
-    scatter_reduce_ = make_inplace(indexing.scatter_reduce)
+    scatter_reduce_ = make_inplace(scatter_reduce_op.scatter_reduce)
     index_add_ = make_inplace(indexing.index_add)
     index_put_ = indexing.index_put_
     tril_ = make_inplace(diagonal.tril)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ops import creation, indexing, join, shape, windows
+from .ops import scatter_reduce as scatter_reduce_op
 from .tensor import Tensor
 
 
@@ -77,7 +78,7 @@ class IndexingMethods:
     gather = indexing.gather
     scatter = indexing.scatter
     scatter_add = indexing.scatter_add
-    scatter_reduce = indexing.scatter_reduce
+    scatter_reduce = scatter_reduce_op.scatter_reduce
     index_add = indexing.index_add
     index_put = indexing.index_put
     masked_fill = indexing.masked_fill
