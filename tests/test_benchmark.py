@@ -22,6 +22,7 @@ ROWS = {  # suite -> number of rows
     "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1, "startup": 2, "quant": 2,
     "distributed": 3 if mpi_installed() else 0,  # its rows need the mpi extra
 }
+ROWS["sparse"] = 4  # torchlite/benchmark/sparse.py (registered after the others)
 TIMING_KEYS = {"median_ms", "p25_ms", "p75_ms", "n"}
 
 
