@@ -139,6 +139,8 @@ CASES = {
         lambda a, b: torch.scatter_reduce(a, 1, torch.tensor([[0, 0], [2, 1]]), b, "mean"),
         lambda: (_r(2, 3), _r(2, 2))),
     "unfold": (lambda a: a.unfold(1, 2, 1) ** 2, lambda: (_r(2, 4),)),
+    "fold": (lambda a: F.fold(a, (3, 3), 2) ** 2, lambda: (_r(1, 8, 4),)),
+    "unfold_2d": (lambda a: F.unfold(a, 2, padding=1) ** 2, lambda: (_r(1, 2, 3, 3),)),
     "view_write": (lambda a, b: _view_write(a, b), lambda: (_r(2, 3), _r(3))),
     "cat": (lambda a, b: torch.cat([a, b]) ** 2, lambda: (_r(2, 3), _r(1, 3))),
     "diagonal": (lambda a: torch.diagonal(a) ** 2, lambda: (_r(3, 3),)),

@@ -83,7 +83,7 @@ class Context:
         if self._freed:
             raise RuntimeError(_FREED_MSG.format(self.name()))
         if self._versions:
-            for i, (box, version) in self._versions:
+            for i, (box, version), _ in self._versions:
                 if box[0] != version:
                     raise RuntimeError(
                         f"one of the variables needed for gradient computation has been modified "
@@ -279,7 +279,7 @@ class Function(metaclass=_FunctionMeta):
             ctx.n_outputs = len(outs)
             ctx.next_edges = tuple(edges)
             if ctx._saved:
-                ctx._versions = _record_versions(ctx._saved, args, outs, results, ctx)
+                ctx._versions = _record_versions(ctx._saved, args, outs, results)
             if len(outs) > 1:
                 ctx._out_meta = tuple(
                     (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
@@ -321,39 +321,39 @@ def _infer_device(outs):
     return CPU
 
 
-def _record_versions(saved, args, outs, results, ctx):
-    """For each saved item, remember the version box of the tensor it belongs to, and (in
-    `ctx._saved_src`) which input or output it is, so a graph of the backward pass can put the
-    tensor back in its place."""
+def _record_versions(saved, args, outs, results):
+    """For each saved item, remember the version box of the tensor it belongs to, and which
+    argument (j >= 0) or output (-1 - k) that tensor is, so that a graph of the backward pass
+    can give it back its history."""
     versions = []
-    src: list = [None] * len(saved)
     for i, s in enumerate(saved):
         box = None
-        if isinstance(s, Tensor):
+        j = None
+        if isinstance(s, Tensor):  # a user Function's (saved inputs are detached copies)
             box = s._vbox
             for k, (a, r) in enumerate(zip(outs, results)):  # a saved output: the user's tensor
                 if a is s and r is not None:
                     box = r._vbox
-                    src[i] = (False, k)
-            if src[i] is None:
-                for j, a in enumerate(args):
+                    j = -1 - k
+            if j is None:
+                for n, a in enumerate(args):
                     if isinstance(a, Tensor) and a._data is s._data:
-                        src[i] = (True, j)
+                        j = n
                         break
         else:
-            for j, a in enumerate(args):
+            j = 0
+            for a in args:
                 if isinstance(a, Tensor) and a._data is s:
                     box = a._vbox
-                    src[i] = (True, j)
                     break
+                j += 1
             else:
-                for k, (a, r) in enumerate(zip(outs, results)):
+                j = -1
+                for a, r in zip(outs, results):
                     if a is s and r is not None:
                         box = r._vbox
-                        src[i] = (False, k)
                         break
+                    j -= 1
         if box is not None:
-            versions.append((i, (box, box[0])))
-    if versions:
-        ctx._saved_src = src
+            versions.append((i, (box, box[0]), j))
     return versions or None

@@ -65,19 +65,19 @@ def _constant(s):
 
 def _stand_ins(node) -> tuple:
     """The node's saved values with their history restored (see the module docstring)."""
-    src = node.__dict__.get("_saved_src")
     saved = node._saved
-    if not src:
-        return tuple(_constant(s) if node.fn._array_io else s for s in saved)
+    array_io = node.fn._array_io
+    # Function.apply recorded, per saved value, the argument (j >= 0) or output (-1 - k) it is
+    src = {i: j for i, _, j in node._versions or ()}
     out = []
-    for s, where in zip(saved, src):
-        arr = s._data if isinstance(s, Tensor) else s
-        if where is None:
-            out.append(_constant(s) if node.fn._array_io else s)
+    for i, s in enumerate(saved):
+        j = src.get(i)
+        if j is None:
+            out.append(_constant(s) if array_io else s)
             continue
-        is_input, j = where
-        t = _input_tensor(node, j, arr) if is_input else _output_tensor(node, j, arr)
-        out.append(DArray(t) if node.fn._array_io else t)
+        arr = s._data if isinstance(s, Tensor) else s
+        t = _input_tensor(node, j, arr) if j >= 0 else _output_tensor(node, -1 - j, arr)
+        out.append(DArray(t) if array_io else t)
     return tuple(out)
 
 
@@ -182,7 +182,7 @@ def hang(op, edges: tuple, outputs: tuple, **attrs) -> list:
     for k, v in attrs.items():
         setattr(ctx, k, v)
     ctx._saved = tuple(outputs)
-    ctx.__dict__["_saved_src"] = [(False, k) for k in range(len(outputs))]
+    ctx._versions = [(k, ([0], 0), -1 - k) for k in range(len(outputs))]  # saved = outputs
     if len(outputs) > 1:
         ctx._out_meta = tuple((get_xp(a), a.shape, a.dtype) for a in outputs)
     return [_output_tensor(ctx, k, a) for k, a in enumerate(outputs)]
