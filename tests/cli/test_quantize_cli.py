@@ -99,3 +99,13 @@ def test_qat_config_rejects_unsupported_layer(tmp_path):
     r = cli("train", cfg, "--plain")
     assert r.exit_code == 2, r.output
     assert "model.1 (BatchNorm1d)" in r.output
+
+
+def test_quantize_refuses_a_regression_head(tmp_path):
+    config = Path(__file__).resolve().parents[2] / "configs" / "regression.yaml"
+    r = cli("train", config, "trainer.epochs=1", f"output.root={tmp_path}", "--plain")
+    assert r.exit_code == 0, r.output
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    r = cli("quantize", run)
+    assert r.exit_code == 2, r.output
+    assert "regression head" in r.output and "must stay float" in r.output
