@@ -74,9 +74,12 @@ class Capture(record.Recorder):
 
     # -- setup ---------------------------------------------------------------------------------
     def watch(self, t: Tensor, ref: Ref, snapshot: np.ndarray | None = None) -> None:
+        """Name `t`'s value `ref`. `snapshot`: its array now, kept to recognise a view of it
+        whose version counter moves with its base (parameters need none: nothing views them
+        before a forward pass, and their own version moves only when they are written)."""
         self._values[id(t)] = (ref, t._version, t)
-        if ref not in self._snapshots:
-            self._snapshots[ref] = _host(t._data).copy() if snapshot is None else snapshot
+        if snapshot is not None and ref not in self._snapshots:
+            self._snapshots[ref] = snapshot
         self._arrays[id(t._data)] = (ref, t._version, t, t._data)
 
     def __enter__(self) -> Capture:

@@ -176,8 +176,8 @@ def _capture(model, pos, kwargs, tensor_idx, labels, grow: str | None):
     arrays: dict[Ref, np.ndarray] = {}
     for i, slot in enumerate(tensor_idx):
         ref = Ref(("input", i))
-        cap.watch(pos[slot], ref)
-        arrays[ref] = backend.to_host(pos[slot]._data)
+        arrays[ref] = backend.to_host(pos[slot]._data).copy()
+        cap.watch(pos[slot], ref, arrays[ref])
     if hasattr(model, "state_dict"):
         seen: set[int] = set()
         for name, t in _named_tensors(model):
