@@ -50,3 +50,15 @@ def test_matches_pytorch():
         grads.append((emb.weight.grad._indices().tolist(), emb.weight.grad._values().numpy()))
     assert grads[0][0] == grads[1][0]
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-6)
+
+
+def test_gradcheck_and_autograd_grad_layout():
+    rng = np.random.default_rng(2)
+    w = torchlite.tensor(rng.standard_normal((5, 3)), dtype=torchlite.float64,
+                         requires_grad=True)
+    ids = torchlite.tensor([[0, 2, 2], [4, 1, 0]])
+    F = torchlite.nn.functional
+    assert torchlite.autograd.gradcheck(lambda w: F.embedding(ids, w, sparse=True), (w,))
+    assert torchlite.autograd.gradcheck(lambda w: F.embedding_bag(ids, w, sparse=True), (w,))
+    (g,) = torchlite.autograd.grad(F.embedding(ids, w, sparse=True).sum(), w)
+    assert g.layout is torchlite.sparse_coo and g._nnz() == 6

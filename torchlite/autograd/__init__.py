@@ -13,7 +13,7 @@ from .anomaly import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
-from .engine import run_backward
+from .engine import _settle_class, run_backward
 from .function import Context, Function, Op
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
@@ -145,6 +145,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             result.append(g.t)
         else:
             result.append(t._make(g, t._device))
+            if getattr(type(g), "__array_ufunc__", 0) is None:  # a sparse gradient
+                _settle_class(result[-1])
     return tuple(result)
 
 

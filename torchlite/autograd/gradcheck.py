@@ -20,6 +20,8 @@ def _outputs(func, inputs):
 
 
 def _to_np(a):
+    if getattr(type(a), "__array_ufunc__", 0) is None:  # a sparse gradient: its dense values
+        a = a.to_dense()
     return np.array(move(a, CPU), dtype=np.float64)  # a copy: `a` may be a view of an input
 
 
