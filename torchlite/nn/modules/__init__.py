@@ -30,6 +30,8 @@ from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
 from .normalization_2d import *  # noqa: F403
 from .normalization_2d import __all__ as _normalization_2d
+from .padding import *  # noqa: F403
+from .padding import __all__ as _padding
 from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling
 from .rnn import *  # noqa: F403
@@ -46,3 +48,4 @@ __all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flat
            *_transformer, *_upsampling, *_syncbatchnorm]
 __all__ += _embedding_bag
 __all__ += _fold
+__all__ += _padding
