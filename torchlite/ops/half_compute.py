@@ -23,7 +23,13 @@ def is_half_numpy(arr: Any) -> bool:
 
 
 def _up(a: Any) -> Any:
-    return a.astype(_F32) if is_half_numpy(a) else a
+    if not is_half_numpy(a):
+        return a
+    if a.dtype.char == "E":  # bfloat16 is the top half of a float32: widening is a shift, exact
+        out = a.view(np.uint16).astype(np.uint32)  # and ~7x faster than ml_dtypes' cast
+        out <<= 16
+        return out.view(_F32)
+    return a.astype(_F32)
 
 
 def _down(r: Any, dt: np.dtype) -> Any:
