@@ -152,3 +152,13 @@ def test_custom_model_with_residual_and_in_place_ops():
 
     torchlite.manual_seed(0)
     roundtrip(Net(), torchlite.randn(1, 3, 6, 6), other=5)
+
+
+@pytest.mark.parametrize("opset", [14, 15, 16, 18, 21])
+def test_every_supported_opset(opset):
+    torchlite.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(16, 3))
+    roundtrip(cnn, torchlite.randn(1, 1, 4, 4), opset_version=opset)
+    roundtrip(Encoder(), torchlite.randint(0, 30, (1, 12)), opset_version=opset)
+    roundtrip(Tagger(), torchlite.randint(0, 40, (1, 9)), opset_version=opset)

@@ -112,8 +112,12 @@ class Builder:
         """The 1-D int64 [S] of dynamic axis `label`, read from its graph input."""
         if label not in self._sizes:
             name, axis = self._sources[label]
-            shape = self.node("Shape", [name], start=axis, end=axis + 1)
-            self._sizes[label] = shape
+            if self.opset >= 15:  # Shape's start/end arrived in opset 15
+                size = self.node("Shape", [name], start=axis, end=axis + 1)
+            else:
+                size = self.node("Gather", [self.node("Shape", [name]), self.ints([axis])],
+                                 axis=0)
+            self._sizes[label] = size
         return self._sizes[label]
 
     def dim(self, d: Dim) -> str:

@@ -166,6 +166,9 @@ def layer_norm(b: Builder, op: Any) -> str:
     if op.args[1] is None or op.args[2] is None:
         w = b.node("Reshape", [w, b.ints(list(shape))])
         bias = b.node("Reshape", [bias, b.ints(list(shape))])
+    if b.opset < 17:  # LayerNormalization arrived in opset 17
+        return _normalise(b, op.input(0), list(range(x.ndim - k, x.ndim)),
+                          float(op.value(4)), x, w, bias)
     return b.node("LayerNormalization", [op.input(0), w, bias], axis=-k,
                   epsilon=float(op.value(4)))
 
