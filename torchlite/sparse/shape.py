@@ -72,11 +72,14 @@ class IndexSelect(Op):
             ks = key[order]
             lo = xp.searchsorted(ks, index, side="left")
             counts = xp.searchsorted(ks, index, side="right") - lo
-            total = int(counts.sum())
-            which = xp.repeat(xp.arange(index.shape[0], dtype=xp.int64), counts)
-            starts = xp.cumsum(counts) - counts
-            offset = xp.arange(total, dtype=xp.int64) - xp.repeat(starts, counts)
-            ctx.src = src = order[xp.repeat(lo, counts) + offset]
+            ends = xp.cumsum(counts)
+            total = int(ends[-1]) if ends.shape[0] else 0
+            # output entry t comes from index position `which` (searchsorted, not repeat: CuPy's
+            # repeat takes no array of counts), `offset` entries into its run of matches
+            t = xp.arange(total, dtype=xp.int64)
+            which = xp.searchsorted(ends, t, side="right").astype(xp.int64)
+            offset = t - (ends - counts)[which]
+            ctx.src = src = order[lo[which] + offset]
             idx = s.indices[:, src].copy()
             idx[dim] = which
             out = COO(idx, s.values[src], shape)

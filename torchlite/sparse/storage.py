@@ -148,8 +148,11 @@ class CSR(_SparseStorage):
         return CSR(self.crow, self.col, self.values.astype(dtype, copy=copy), self.shape)
 
     def row_indices(self):
+        """The row of every entry (searchsorted rather than repeat: CuPy's repeat takes no
+        array of counts)."""
         xp = backend.get_xp(self.values)
-        return xp.repeat(xp.arange(self.shape[0], dtype=xp.int64), xp.diff(self.crow))
+        pos = xp.arange(self.nnz, dtype=xp.int64)
+        return (xp.searchsorted(self.crow, pos, side="right") - 1).astype(xp.int64)
 
     def to_coo(self) -> COO:
         xp = backend.get_xp(self.values)
