@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import torchlite
+from torchlite import _filekind
 from torchlite.errors import UntrustedModelCodeError, UserModelError
 from torchlite.serialization import CheckpointError
 
@@ -198,7 +199,7 @@ def model_from_checkpoint(path, device: str, *, model_code: str | None = None,
     makes torchlite import anything. The class must be an nn.Module subclass before anything
     is called. An exported .onnx file runs in ONNX Runtime (training/export.py).
     """
-    if Path(path).suffix.lower() == ".onnx":
+    if Path(path).suffix.lower() == ".onnx" and _filekind.sniff(path) == "onnx":
         from .export import model_from_onnx
 
         return model_from_onnx(Path(path), device)
