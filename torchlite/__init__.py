@@ -100,6 +100,11 @@ from .ops.elementwise import copysign, hypot, logaddexp, logaddexp2, nextafter, 
 from .ops.special import digamma, erfc, erfinv, lgamma, logit, polygamma, sinc
 from .ops.cumulative import cummax, cummin, logcumsumexp
 from .ops.bitwise import bitwise_left_shift, bitwise_right_shift
+from .ops.elementwise import frexp, heaviside, ldexp
+from .ops.integer import gcd, lcm
+from .ops.special import mvlgamma
+from .ops.unary import positive
+from .ops.shape import ravel
 from .ops.scatter_reduce import scatter_reduce
 from ._parallel import get_num_threads, set_num_threads
 from .random import (

@@ -16,7 +16,8 @@ from . import backend
 from ._tensor_convert import to
 from .autograd import grad_mode
 from .autograd.views import inplace
-from .ops import bitwise, creation, diagonal, indexing, shape, special, unary
+from .ops import bitwise, creation, diagonal, indexing, integer, shape, special, unary
+from .ops import comparison as cmp
 from .ops import elementwise as ew
 from .ops import scatter_reduce as scatter_reduce_op
 from .ops import ternary as tern
@@ -95,6 +96,59 @@ class InplaceMethods:
     copysign_ = make_inplace(ew.copysign)
     hypot_ = make_inplace(ew.hypot)
     xlogy_ = make_inplace(ew.xlogy)
+    acos_ = arccos_ = make_inplace(unary.acos)
+    asin_ = arcsin_ = make_inplace(unary.asin)
+    atan_ = arctan_ = make_inplace(unary.atan)
+    cos_ = make_inplace(unary.cos)
+    sin_ = make_inplace(unary.sin)
+    tan_ = make_inplace(unary.tan)
+    cosh_ = make_inplace(unary.cosh)
+    sinh_ = make_inplace(unary.sinh)
+    erf_ = make_inplace(unary.erf)
+    exp2_ = make_inplace(unary.exp2)
+    expm1_ = make_inplace(unary.expm1)
+    log2_ = make_inplace(unary.log2)
+    log10_ = make_inplace(unary.log10)
+    log1p_ = make_inplace(unary.log1p)
+    rsqrt_ = make_inplace(unary.rsqrt)
+    reciprocal_ = make_inplace(unary.reciprocal)
+    square_ = make_inplace(unary.square)
+    frac_ = make_inplace(unary.frac)
+    trunc_ = fix_ = make_inplace(unary.trunc)
+    sign_ = sgn_ = make_inplace(unary.sign)
+    negative_ = make_inplace(unary.neg)
+    absolute_ = make_inplace(unary.abs)
+    logical_not_ = make_inplace(unary.logical_not)
+    logical_and_ = make_inplace(unary.logical_and)
+    logical_or_ = make_inplace(unary.logical_or)
+    logical_xor_ = make_inplace(unary.logical_xor)
+    atan2_ = arctan2_ = make_inplace(ew.atan2)
+    fmod_ = make_inplace(ew.fmod)
+    remainder_ = make_inplace(ew.remainder)
+    floor_divide_ = make_inplace(ew.floor_divide)
+    float_power_ = make_inplace(ew.float_power)
+    true_divide_ = divide_ = make_inplace(ew.div)
+    multiply_ = make_inplace(ew.mul)
+    subtract_ = make_inplace(ew.sub)
+    logaddexp2_ = make_inplace(ew.logaddexp2)
+    nextafter_ = make_inplace(ew.nextafter)
+    heaviside_ = make_inplace(ew.heaviside)
+    ldexp_ = make_inplace(ew.ldexp)
+    gcd_ = make_inplace(integer.gcd)
+    lcm_ = make_inplace(integer.lcm)
+    mvlgamma_ = make_inplace(special.mvlgamma)
+    clamp_min_ = make_inplace(tern.clamp_min)
+    clamp_max_ = make_inplace(tern.clamp_max)
+    eq_ = make_inplace(cmp.eq)
+    ne_ = not_equal_ = make_inplace(cmp.ne)
+    lt_ = less_ = make_inplace(cmp.lt)
+    le_ = less_equal_ = make_inplace(cmp.le)
+    gt_ = greater_ = make_inplace(cmp.gt)
+    ge_ = greater_equal_ = make_inplace(cmp.ge)
+
+    def polygamma_(self: Any, n: int) -> Tensor:
+        """In-place version of polygamma: self = polygamma(n, self)."""
+        return inplace(self, lambda s: special.polygamma(n, s))
     masked_fill_ = make_inplace(indexing.masked_fill)
     scatter_ = make_inplace(indexing.scatter)
     scatter_add_ = make_inplace(indexing.scatter_add)

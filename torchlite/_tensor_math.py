@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .ops import bitwise, cumulative, linalg, moments, sorting, special, unary
+from .ops import bitwise, cumulative, integer, linalg, moments, sorting, special, unary
 from .ops import comparison as cmp
 from .ops import diagonal as diag_ops
 from .ops import elementwise as ew
@@ -122,6 +122,19 @@ class ArithmeticMethods:
     hypot = ew.hypot
     nextafter = ew.nextafter
     xlogy = ew.xlogy
+
+    fmax = ew.fmax
+    fmin = ew.fmin
+    fix = unary.fix
+    positive = unary.positive
+    heaviside = ew.heaviside
+    ldexp = ew.ldexp
+    frexp = ew.frexp
+    gcd = integer.gcd
+    lcm = integer.lcm
+    mvlgamma = special.mvlgamma
+    isneginf = cmp.isneginf
+    isposinf = cmp.isposinf
 
     def polygamma(self: Any, n: int) -> Tensor:
         """The n-th derivative of digamma at each element: torchlite.polygamma(n, self)."""

@@ -19,6 +19,7 @@ class ShapeMethods:
     reshape = shape.reshape
     view = shape.view
     unfold = windows.unfold
+    ravel = shape.ravel
 
     def view_as(self: Any, other: Tensor) -> Tensor:
         """A view with `other`'s shape."""

@@ -505,3 +505,24 @@ def test_float_pairs_parity_with_pytorch(name):
     np.testing.assert_allclose(to_np(t.grad), ta.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(to_np(u.grad), tb.grad.numpy(), rtol=1e-10, atol=1e-12,
                                equal_nan=True)
+
+
+def test_heaviside_ldexp_frexp():
+    x = torchlite.tensor([-1.0, 0.0, 2.0])
+    assert torchlite.heaviside(x, torchlite.tensor([0.5])).tolist() == [0.0, 0.5, 1.0]
+    assert torchlite.heaviside(torchlite.tensor([1, 0, -1]), torchlite.tensor([7])).tolist() \
+        == [1, 7, 0]
+    with pytest.raises(RuntimeError, match="different dtypes"):
+        torchlite.heaviside(torchlite.tensor([1, 0]), torchlite.tensor([1.0]))
+    assert torchlite.ldexp(torchlite.tensor([1.0, 2.0]), torchlite.tensor([3, -1])).tolist() \
+        == [8.0, 1.0]
+    assert torchlite.ldexp(torchlite.tensor([1, 2]), torchlite.tensor([3, 1])).dtype \
+        == torchlite.float32
+    check_grad(torchlite.ldexp, data((3,), 1), data((3,), 2))
+    m, e = torchlite.frexp(torchlite.tensor([8.0, 0.3, -5.0, 0.0]))
+    np.testing.assert_allclose(to_np(m), [0.5, 0.6, -0.625, 0.0], rtol=1e-6)
+    assert e.tolist() == [4, -1, 3, 0] and e.dtype == torchlite.int32
+    check_grad(lambda t: torchlite.frexp(t).mantissa, data((4,), 3))
+    assert torchlite.positive(x) is x and x.ravel().shape == (3,)
+    with pytest.raises(RuntimeError):
+        torchlite.positive(torchlite.tensor([True]))

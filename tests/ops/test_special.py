@@ -171,3 +171,13 @@ def test_parity_polygamma_and_grads_with_pytorch():
         ta = torch.tensor(a, requires_grad=True)
         getattr(torch, name)(ta).sum().backward()
         np.testing.assert_allclose(to_np(t.grad), ta.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_mvlgamma_is_a_sum_of_lgammas():
+    x = data((5,), 6, 2.0, 6.0)
+    got = to_np(torchlite.mvlgamma(torchlite.tensor(x), 3))
+    np.testing.assert_allclose(got, _lgamma(x) + _lgamma(x - 0.5) + _lgamma(x - 1)
+                               + 1.5 * math.log(math.pi), rtol=1e-12)
+    check_grad(lambda t: torchlite.mvlgamma(t, 2), x)
+    with pytest.raises(RuntimeError, match="p has to be"):
+        torchlite.mvlgamma(torchlite.tensor(x), 0)

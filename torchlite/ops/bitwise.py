@@ -21,7 +21,9 @@ from .promotion import result_dtype
 _TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "bfloat16": "BFloat16"}
 
 
-def _integer_operands(input, other, op: str, allow_bool: bool = True):
+def integer_operands(input, other, op: str, allow_bool: bool = True):
+    """(a, b, dtype, device): the raw operands of an integer op in PyTorch's result dtype; a
+    floating result dtype is refused as PyTorch refuses it."""
     a, b = _operands(input, other, op)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(a).__name__}")
@@ -42,7 +44,7 @@ def _binary(name: str, f, allow_bool: bool = True, doc: str = ""):
     def fn(input, other, *, out=None) -> Tensor:
         if out is not None:
             return with_out(fn, name, out, (input, other), exact=True)
-        x, y, dt, dev = _integer_operands(input, other, name, allow_bool)
+        x, y, dt, dev = integer_operands(input, other, name, allow_bool)
         return Tensor._make(f(xp_for(dev), x, y, dt), dev)
 
     fn.__name__ = name

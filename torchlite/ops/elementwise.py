@@ -392,3 +392,51 @@ def xlogy(input, other, *, out=None):
         return with_out(xlogy, "xlogy", out, (input, other))
     a, b = _operands(input, other, "xlogy")
     return Xlogy.apply(a, b, _float_result(a, b))
+
+
+# ----------------------------------------------------------------------------------------------
+# step function and the float's parts
+
+
+def heaviside(input, values, *, out=None):
+    """0 where input < 0, `values` where it is 0, 1 where it is > 0 (no gradient, as PyTorch;
+    both tensors of one dtype)."""
+    if out is not None:
+        return with_out(heaviside, "heaviside", out, (input, values))
+    a, b = _operands(input, values, "heaviside")
+    _need_tensors(a, b, "heaviside")
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    xp = array_module(a._data, b._data)
+    x = a._data
+    r = xp.where(x == 0, b._data, (x > 0).astype(x.dtype))
+    return Tensor._make(xp.asarray(r, dtype=x.dtype), a._device)
+
+
+def ldexp(input, other, *, out=None):
+    """input * 2**other (integers give the default float dtype); differentiable in both."""
+    if out is not None:
+        return with_out(ldexp, "ldexp", out, (input, other))
+    from .unary import exp2
+
+    a, b = _operands(input, other, "ldexp")
+    return mul(a, exp2(b) if isinstance(b, Tensor) else 2.0 ** float(b))
+
+
+def frexp(input, *, out=None):
+    """(mantissa, exponent) with input = mantissa * 2**exponent, |mantissa| in [0.5, 1) (0 for
+    0); exponent is int32. The mantissa is differentiable."""
+    if out is not None:
+        return with_out(frexp, "frexp", out, (input,))
+    from collections import namedtuple
+
+    from .unary import exp2
+
+    if input._data.dtype.kind not in "fV":
+        raise RuntimeError(f"torch.frexp() only supports floating-point dtypes, got "
+                           f"{input.dtype}")
+    xp = array_module(input._data)
+    _, e = xp.frexp(input._data)
+    exponent = Tensor._make(e.astype(np.int32), input._device)
+    mantissa = div(input, exp2(Tensor._make(e.astype(input._data.dtype), input._device)))
+    return namedtuple("frexp", ["mantissa", "exponent"])(mantissa, exponent)

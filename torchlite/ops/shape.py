@@ -113,6 +113,11 @@ def view_dtype(input: Tensor, dtype) -> Tensor:
     return out
 
 
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor (a view where the layout allows)."""
+    return reshape(input, -1)
+
+
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     s = wrap_dim(start_dim, len(shape), "flatten")

@@ -1,4 +1,4 @@
-"""Special functions: erfc, erfinv, lgamma, digamma, polygamma, sinc, logit.
+"""Special functions: erfc, erfinv, lgamma, digamma, polygamma, mvlgamma, sinc, logit.
 
 Written over `xp` with NumPy's and CuPy's common functions (no scipy at import time or at all):
 lgamma by Lanczos' series, digamma and polygamma by the recurrence up to x >= 10 and their
@@ -213,3 +213,18 @@ def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
     if out is not None:
         return with_out(logit, "logit", out, (input, eps))
     return Logit.apply(_float_input(input, "logit"), eps=None if eps is None else float(eps))
+
+
+def mvlgamma(input: Tensor, p: int, *, out=None) -> Tensor:
+    """The log of the multivariate gamma function of dimension p: sum over j < p of
+    lgamma(x - j / 2), plus p (p - 1) / 4 log(pi)."""
+    if out is not None:
+        return with_out(mvlgamma, "mvlgamma", out, (input, p))
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = _float_input(input, "mvlgamma")
+    total = None
+    for j in range(p):
+        term = lgamma(x - j / 2)
+        total = term if total is None else total + term
+    return total + p * (p - 1) / 4 * math.log(math.pi)

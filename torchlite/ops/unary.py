@@ -172,6 +172,13 @@ class Neg(Op):
 negative = neg
 
 
+def positive(input: Tensor) -> Tensor:
+    """input itself (bool tensors are refused, as by PyTorch)."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
 class NanToNum(Op):
     """The gradient passes where the input is finite and is 0 at a replaced NaN or inf."""
 
