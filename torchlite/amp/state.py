@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.function import Op
+from ..ops import half_compute
 from ..tensor import Tensor
 from . import lists
 
@@ -33,8 +35,28 @@ def _floating(t: Tensor) -> bool:
     return t._data.dtype.kind in "fV"
 
 
+class Cast(Op):
+    """Tensor.to(dtype) for autocast's casts, whose bfloat16 -> float32 direction (the
+    gradients of cast weights, every step) takes half_compute's fast widening."""
+
+    @staticmethod
+    def forward(ctx, x, dt):
+        ctx.dtype = x.dtype
+        return _convert(x, dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _convert(g, ctx.dtype), None
+
+
+def _convert(a, dt):
+    if dt == half_compute.FLOAT32 and half_compute.is_half_numpy(a):
+        return half_compute.widen(a)
+    return a.astype(dt)
+
+
 def _to(t: Tensor, dt) -> Tensor:
-    return t.to(dt)
+    return t if t._data.dtype == dt.np else Cast.apply(t, dt.np)
 
 
 def _cached(t: Tensor, dt) -> Tensor:

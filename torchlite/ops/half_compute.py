@@ -23,8 +23,11 @@ def is_half_numpy(arr: Any) -> bool:
 
 
 def _up(a: Any) -> Any:
-    if not is_half_numpy(a):
-        return a
+    return widen(a) if is_half_numpy(a) else a
+
+
+def widen(a: np.ndarray) -> np.ndarray:
+    """A NumPy float16/bfloat16 array as float32."""
     if a.dtype.char == "E":  # bfloat16 is the top half of a float32: widening is a shift, exact
         out = a.view(np.uint16).astype(np.uint32)  # and ~7x faster than ml_dtypes' cast
         out <<= 16
