@@ -133,3 +133,19 @@ def test_a_custom_model_needs_its_code_named(tmp_path):
     res = _json(cli("export", tmp_path / "runs" / "custom", "--model-code", code, "--json",
                     "--dynamic-batch"))
     assert res["max_abs_diff"] <= 1e-5
+
+
+def test_the_exported_file_is_told_as_onnx_and_a_renamed_checkpoint_is_not(run, tmp_path):
+    import shutil
+
+    from torchlite import _filekind
+
+    out = tmp_path / "k.onnx"
+    _json(cli("export", run, "--output", out, "--json"))
+    assert _filekind.sniff(out) == "onnx" and _filekind.describe(out) == "an ONNX model"
+    fake = tmp_path / "fake.onnx"
+    shutil.copy(run / "weights" / "best.safetensors", fake)
+    assert _filekind.sniff(fake) == "safetensors"
+    np.save(tmp_path / "in.npy", np.zeros((2, 64), np.float32))
+    r = cli("infer", tmp_path / "in.npy", "--checkpoint", fake)  # a checkpoint by another name
+    assert r.exit_code == 0, r.output
