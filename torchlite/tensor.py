@@ -257,7 +257,9 @@ class Tensor(TensorMethods):
                                            ) -> _RemovableHandle:
         """`hook(tensor)` runs after backward has accumulated this leaf's gradient into `.grad`."""
         if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._post_acc_hooks is None:
