@@ -2,10 +2,13 @@
 
 A Ctrl-C while Python is still importing the CLI would print a traceback of import machinery:
 until the app starts (main._Group.main), SIGINT exits quietly with 130, as an interrupted command
-does.
+does. Only when this package is the program (the `torchlite` script, or `python -m` importing it):
+a process that merely imports it (a test run, say) keeps its own Ctrl-C.
 """
 
+import os
 import signal
+import sys
 import threading
 
 
@@ -14,6 +17,9 @@ def _quiet_interrupt(signum, frame):  # noqa: ARG001 - the signal handler's sign
 
 
 PREVIOUS_SIGINT = signal.getsignal(signal.SIGINT)
-if threading.current_thread() is threading.main_thread() and \
+# argv[0] is "-m" while `python -m torchlite_cli` imports this package
+_PROGRAM = bool(sys.argv) and (sys.argv[0] == "-m" or
+                               os.path.splitext(os.path.basename(sys.argv[0]))[0] == "torchlite")
+if _PROGRAM and threading.current_thread() is threading.main_thread() and \
         PREVIOUS_SIGINT is signal.default_int_handler:
     signal.signal(signal.SIGINT, _quiet_interrupt)
