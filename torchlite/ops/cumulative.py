@@ -115,9 +115,12 @@ class LogCumSumExp(Op):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # log|g| masked by sign with where (not log(max(g, 0))): differentiated again, in a
             # graph of the backward pass, the masked parts get 0, not 0 * inf
+            # an absent part is a very negative finite log, not -inf, so that the sums (and
+            # their derivatives) never meet -inf - -inf
+            absent = -np.finfo(np.float64).max / 4 if g.dtype == np.float64 else -1e30
             log_g = xp.log(xp.where(g == 0, 1, xp.abs(g)))
-            pos = _rev_logcumsumexp(xp, xp.where(g > 0, log_g, -np.inf) - out, d)
-            neg = _rev_logcumsumexp(xp, xp.where(g < 0, log_g, -np.inf) - out, d)
+            pos = _rev_logcumsumexp(xp, xp.where(g > 0, log_g, absent) - out, d)
+            neg = _rev_logcumsumexp(xp, xp.where(g < 0, log_g, absent) - out, d)
             r = xp.exp(x + pos) - xp.exp(x + neg)
         return r.astype(g.dtype, copy=False), None
 
