@@ -92,6 +92,7 @@ class _Job:
 
 def _stop(proc) -> None:
     try:
+        proc.stdin.write("quit\n")  # mpirun does not pass on the end of its stdin
         proc.stdin.close()
         proc.wait(timeout=30)
     except Exception:  # noqa: BLE001 - a job that will not stop is killed
@@ -138,7 +139,7 @@ def _serve(spec: dict) -> None:
     while True:
         if rank == 0:
             line = sys.stdin.readline().strip()
-            flag[0] = {"": 0, "step": 1, "check": 2}[line]
+            flag[0] = {"": 0, "quit": 0, "step": 1, "check": 2}[line]
         if comm.Get_size() > 1:
             comm.Bcast(flag, root=0)
         if not flag[0]:
