@@ -100,3 +100,12 @@ def test_parity_with_pytorch(transposed):
         theirs = torch.nn.Conv3d(4, 6, (3, 2, 3), stride=(2, 1, 2), padding=(1, 0, 1), groups=2,
                                  dilation=(1, 2, 1), padding_mode="circular")
     parity(ours, theirs, rnd((2, 4, 5, 6, 7), 4).astype(np.float32), atol=2e-5, rtol=2e-5)
+
+
+def test_gradgradcheck():
+    x, w = t64(rnd((1, 2, 3, 3, 3), 7)), t64(rnd((2, 2, 2, 2, 2), 8))
+    assert torchlite.autograd.gradgradcheck(lambda a, b: F.conv3d(a, b, stride=(2, 1, 1)),
+                                            [x, w])
+    y, v = t64(rnd((1, 2, 2, 2, 2), 9)), t64(rnd((2, 1, 2, 2, 2), 10))
+    assert torchlite.autograd.gradgradcheck(lambda a, b: F.conv_transpose3d(a, b, stride=2),
+                                            [y, v])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from _nn_checks import check_fn_grads, npy, rnd, t64
 
+import torchlite
 import torchlite.nn as nn
 import torchlite.nn.functional as F
 
@@ -66,3 +67,9 @@ def test_parity_with_pytorch(kw):
     np.testing.assert_allclose(npy(F.fold(t64(c, False), (7, 8), **kw)),
                                torch.nn.functional.fold(torch.tensor(c), (7, 8), **kw).numpy(),
                                rtol=1e-12, atol=1e-12)
+
+
+def test_gradgradcheck():
+    x, c = t64(rnd((1, 2, 3, 3), 6)), t64(rnd((1, 8, 4), 7))
+    assert torchlite.autograd.gradgradcheck(lambda t: F.unfold(t, 2) ** 2, [x])
+    assert torchlite.autograd.gradgradcheck(lambda t: F.fold(t, (3, 3), 2) ** 2, [c])

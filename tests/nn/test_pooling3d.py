@@ -106,3 +106,11 @@ def test_parity_with_pytorch():
     o, i = F.adaptive_max_pool3d(t64(a, False), (3, 4, 2), return_indices=True)
     r, j = tf.adaptive_max_pool3d(torch.tensor(a), (3, 4, 2), return_indices=True)
     np.testing.assert_array_equal(npy(i), j.numpy())
+
+
+def test_gradgradcheck():
+    x = t64(rnd((1, 1, 4, 4, 4), 9))
+    for fn in (lambda t: F.max_pool3d(t, 2) ** 2, lambda t: F.avg_pool3d(t, 2, 1) ** 2,
+               lambda t: F.adaptive_max_pool3d(t, (2, 1, 2)) ** 2,
+               lambda t: F.adaptive_avg_pool3d(t, (3, 2, 3)) ** 2):
+        assert torchlite.autograd.gradgradcheck(fn, [x])

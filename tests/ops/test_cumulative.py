@@ -83,3 +83,10 @@ def test_parity_with_pytorch():
     (torchlite.logcumsumexp(t, 1) * torchlite.tensor(w)).sum().backward()
     (torch.logcumsumexp(e, 1) * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(to_np(t.grad), e.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_gradgradcheck():
+    a = data((3, 4), 5) * 3
+    for fn in (lambda t: torchlite.cummax(t, 1).values, lambda t: torchlite.cummin(t, 0).values,
+               lambda t: torchlite.logcumsumexp(t, 1), lambda t: torchlite.logcumsumexp(t, 0)):
+        assert torchlite.autograd.gradgradcheck(fn, [torchlite.tensor(a, requires_grad=True)])

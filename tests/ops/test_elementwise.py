@@ -526,3 +526,9 @@ def test_heaviside_ldexp_frexp():
     assert torchlite.positive(x) is x and x.ravel().shape == (3,)
     with pytest.raises(RuntimeError):
         torchlite.positive(torchlite.tensor([True]))
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS) + ["ldexp"])
+def test_float_pairs_gradgradcheck(name):
+    a, b = leaf(data((3,), 4, 0.3, 2)), leaf(data((3,), 5, 0.3, 2))
+    assert torchlite.autograd.gradgradcheck(getattr(torchlite, name), [a, b])

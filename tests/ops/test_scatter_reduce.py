@@ -102,3 +102,13 @@ def test_scatter_reduce_parity_with_pytorch(reduce, include_self):
         got.append([np.asarray(t.detach().numpy()) for t in (out, x.grad, u.grad)])
     for mine, theirs in zip(*got):
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin"])
+def test_scatter_reduce_gradgradcheck(reduce):
+    rng = np.random.default_rng(2)
+    a = torchlite.tensor(rng.uniform(0.5, 2, 4) + np.arange(4), requires_grad=True)
+    s = torchlite.tensor(rng.uniform(0.5, 2, 3) + 10 * np.arange(3), requires_grad=True)
+    i = torchlite.tensor([0, 0, 2])
+    assert torchlite.autograd.gradgradcheck(
+        lambda x, u: torchlite.scatter_reduce(x, 0, i, u, reduce) ** 2, [a, s])

@@ -181,3 +181,17 @@ def test_mvlgamma_is_a_sum_of_lgammas():
     check_grad(lambda t: torchlite.mvlgamma(t, 2), x)
     with pytest.raises(RuntimeError, match="p has to be"):
         torchlite.mvlgamma(torchlite.tensor(x), 0)
+
+
+@pytest.mark.parametrize("name", ["lgamma", "erfc", "digamma", "erfinv", "sinc", "logit",
+                                  "asinh", "atanh", "deg2rad", "rad2deg"])
+def test_gradgradcheck(name):
+    a = _values(name) if name in REFS else data((4,), 7, -0.8, 0.8)
+    assert torchlite.autograd.gradgradcheck(getattr(torchlite, name), [leaf(a[:2])])
+
+
+def test_gradgradcheck_polygamma_mvlgamma_acosh():
+    x = leaf(data((3,), 8, 0.5, 3))
+    assert torchlite.autograd.gradgradcheck(lambda t: torchlite.polygamma(1, t), [x])
+    assert torchlite.autograd.gradgradcheck(lambda t: torchlite.mvlgamma(t + 2, 2), [x])
+    assert torchlite.autograd.gradgradcheck(lambda t: torchlite.acosh(t + 1), [x])

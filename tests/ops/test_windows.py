@@ -75,3 +75,8 @@ def test_unfold_and_view_dtype_parity_with_pytorch():
         got = torchlite.tensor(b).view(getattr(torchlite, dt))
         exp = torch.tensor(b).view(getattr(torch, dt))
         np.testing.assert_array_equal(to_np(got), exp.numpy())
+
+
+def test_unfold_gradgradcheck():
+    t = torchlite.tensor(data((2, 7), 2), requires_grad=True)
+    assert torchlite.autograd.gradgradcheck(lambda a: a.unfold(1, 3, 2) ** 2, [t])
