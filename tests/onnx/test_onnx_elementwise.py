@@ -79,3 +79,30 @@ def test_a_comparison_of_inputs_is_refused_not_baked_in():
     with pytest.raises(torchlite.onnx.OnnxExporterError, match="op 'Where'.*changes with the "
                        "inputs"):
         export_bytes(Net(), torchlite.randn(2, 3))
+
+
+SPECIAL = {
+    "inverse_hyperbolic": lambda x, y: x.asinh() + (x.abs() + 1).acosh() + (x * 0.3).tanh().atanh(),
+    "angles": lambda x, y: torchlite.deg2rad(x) + torchlite.rad2deg(y),
+    "erfc_sinc_logit": lambda x, y: torchlite.erfc(x) + torchlite.sinc(y)
+    + torchlite.logit(x.sigmoid(), eps=1e-3) + torchlite.logit(y.sigmoid()),
+    "rounding": lambda x, y: (x * 3).floor() + (x * 3).ceil() + (y * 3).trunc() + (y * 3).round()
+    + x.sign(),
+    "two_argument": lambda x, y: torchlite.atan2(x, y) + torchlite.hypot(x, y)
+    + torchlite.logaddexp(x, y) + torchlite.logaddexp2(x, y) + torchlite.copysign(x, y)
+    + torchlite.xlogy(x.abs(), y.abs() + 0.1),
+}
+
+
+@pytest.mark.parametrize("name", SPECIAL)
+def test_special_functions(name):
+    class Net(nn.Module):
+        def forward(self, x, y):
+            return SPECIAL[name](x, y)
+
+    torchlite.manual_seed(0)
+    x = torchlite.randn(3, 5)
+    y = torchlite.randn(3, 5)
+    y[0, 0] = 0.0  # atan2's and sinc's special points
+    x[1, 1] = 0.0
+    roundtrip(Net(), (x, y))

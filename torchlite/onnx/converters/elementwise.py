@@ -16,6 +16,7 @@ _BINARY = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
 _UNARY = {"Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Sin": "Sin", "Cos": "Cos", "Tan": "Tan",
           "Asin": "Asin", "Acos": "Acos", "Atan": "Atan", "Sinh": "Sinh", "Cosh": "Cosh",
           "Tanh": "Tanh", "Sigmoid": "Sigmoid", "Abs": "Abs", "Reciprocal": "Reciprocal",
+          "Asinh": "Asinh", "Acosh": "Acosh", "Atanh": "Atanh",
           "Erf": "Erf", "Relu": "Relu", "Neg": "Neg", "Softsign": "Softsign",
           "Hardswish": "HardSwish"}
 
@@ -59,6 +60,84 @@ def unary_composite(b: Builder, op: Any) -> str:
         return b.node("Mul", [x, b.node("Tanh", [b.node("Softplus", [x])])])
     if n == "Hardsigmoid":
         return b.node("HardSigmoid", [x], alpha=1.0 / 6, beta=0.5)
+    if n in ("Deg2rad", "Rad2deg"):  # the op multiplies by the constant in x's dtype
+        return b.node("Mul", [x, _c(b, math.pi / 180 if n == "Deg2rad" else 180 / math.pi, a)])
+    if n == "Erfc":
+        return b.node("Sub", [_c(b, 1.0, a), b.node("Erf", [x])])
+    if n == "Sinc":
+        px = b.node("Mul", [x, _c(b, math.pi, a)])
+        return b.node("Where", [b.node("Equal", [x, _c(b, 0.0, a)]), _c(b, 1.0, a),
+                                b.node("Div", [b.node("Sin", [px]), px])])
+    raise op.unsupported("no ONNX form")
+
+
+# what each rounding function gives on these probes tells it apart (they are plain callables)
+_PROBES = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5], dtype=np.float32)
+_PIECEWISE = {(-1, -1, -1, 1, 1, 1): "Sign", (-3, -2, -1, 0, 1, 2): "Floor",
+              (-2, -1, 0, 1, 2, 3): "Ceil", (-2, -1, 0, 0, 1, 2): "Trunc",
+              (-2, -2, 0, 0, 2, 2): "Round"}
+
+
+def piecewise(b: Builder, op: Any) -> str:
+    """sign, floor, ceil, trunc, round (PiecewiseConstant with the function as an argument)."""
+    x = op.input(0)
+    if op.array(0).dtype.kind not in "fc":  # whole numbers already: the op copies them
+        return b.node("Identity", [x])
+    kind = _PIECEWISE.get(tuple(int(v) for v in op.args[1](np, _PROBES)))
+    if kind is None:
+        raise op.unsupported("an unknown rounding function")
+    if kind == "Trunc":
+        neg = b.node("Less", [x, _c(b, 0.0, op.out())])
+        return b.node("Where", [neg, b.node("Ceil", [x]), b.node("Floor", [x])])
+    return b.node(kind, [x])
+
+
+def logit(b: Builder, op: Any) -> str:
+    x, a = op.input(0), op.out()
+    eps = op.value("eps")
+    if eps is not None:
+        x = b.node("Clip", [x, _c(b, eps, a), _c(b, 1 - eps, a)])
+    return b.node("Log", [b.node("Div", [x, b.node("Sub", [_c(b, 1.0, a), x])])])
+
+
+def binary_composite(b: Builder, op: Any) -> str:
+    """atan2, hypot, logaddexp(2), copysign and xlogy written with ONNX primitives."""
+    dt = np_dtype(op.value(2))
+    x, y = operand(b, op, 0, dt), operand(b, op, 1, dt)
+    out = op.out()
+    n = op.name
+    if n == "Hypot":
+        return b.node("Sqrt", [b.node("Add", [b.node("Mul", [x, x]), b.node("Mul", [y, y])])])
+    if n in ("Logaddexp", "Logaddexp2"):  # max + log(1 + base**-|a - b|), in base e or 2
+        m = b.node("Max", [x, y])
+        d = b.node("Neg", [b.node("Abs", [b.node("Sub", [x, y])])])
+        if n == "Logaddexp":
+            return b.node("Add", [m, b.node("Log", [b.node("Add", [_c(b, 1.0, out),
+                                                                   b.node("Exp", [d])])])])
+        ln2 = _c(b, math.log(2), out)
+        t = b.node("Exp", [b.node("Mul", [d, ln2])])
+        return b.node("Add", [m, b.node("Div", [b.node("Log", [b.node("Add", [
+            _c(b, 1.0, out), t])]), ln2])])
+    if n == "Copysign":  # the sign of -0.0 is not visible to ONNX comparisons: it counts as +
+        neg = b.node("Less", [y, _c(b, 0.0, out)])
+        ax = b.node("Abs", [x])
+        return b.node("Where", [neg, b.node("Neg", [ax]), ax])
+    if n == "Xlogy":
+        zero = b.node("And", [b.node("Equal", [x, _c(b, 0.0, out)]),
+                              b.node("Not", [b.node("IsNaN", [y])])])
+        return b.node("Where", [zero, _c(b, 0.0, out), b.node("Mul", [x, b.node("Log", [y])])])
+    if n == "Atan2":  # atan2(input, other): input is the y coordinate
+        x, y = y, x
+        base = b.node("Atan", [b.node("Div", [y, x])])
+        pi = _c(b, math.pi, out)
+        zero = _c(b, 0.0, out)
+        x_neg = b.node("Less", [x, zero])
+        shift = b.node("Where", [b.node("Less", [y, zero]), b.node("Neg", [pi]), pi])
+        r = b.node("Where", [x_neg, b.node("Add", [base, shift]), base])
+        half = b.node("Where", [b.node("Less", [y, zero]), _c(b, -math.pi / 2, out),
+                                b.node("Where", [b.node("Greater", [y, zero]),
+                                                 _c(b, math.pi / 2, out), zero])])
+        return b.node("Where", [b.node("Equal", [x, zero]), half, r])
     raise op.unsupported("no ONNX form")
 
 
@@ -174,8 +253,16 @@ def converters() -> dict[type, Any]:
     for n in _UNARY:
         cls = getattr(unary, n, None) or getattr(act, n)
         t[cls] = one_operator
-    for n in ("Exp2", "Expm1", "Log2", "Log10", "Log1p", "Rsqrt", "Square"):
+    for n in ("Exp2", "Expm1", "Log2", "Log10", "Log1p", "Rsqrt", "Square", "Deg2rad",
+              "Rad2deg"):
         t[getattr(unary, n)] = unary_composite
+    special = import_module("torchlite.ops.special")
+    for n in ("Erfc", "Sinc"):
+        t[getattr(special, n)] = unary_composite
+    t[special.Logit] = logit
+    t[unary.PiecewiseConstant] = piecewise
+    for n in ("Atan2", "Hypot", "Logaddexp", "Logaddexp2", "Copysign", "Xlogy"):
+        t[getattr(elementwise, n)] = binary_composite
     for n in ("Silu", "Logsigmoid", "Tanhshrink", "Mish", "Hardsigmoid"):
         t[getattr(act, n)] = unary_composite
     for n in ("LeakyRelu", "Hardtanh", "Elu", "Celu", "Threshold", "Softshrink", "Hardshrink",
