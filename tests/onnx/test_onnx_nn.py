@@ -132,3 +132,18 @@ def test_embedding_bag_of_equal_bags(mode, padding_idx):
     bag = nn.EmbeddingBag(12, 4, mode=mode, padding_idx=padding_idx)
     ids = torchlite.tensor([[1, 0, 5, 0], [0, 0, 0, 0], [11, 3, 3, 7]])
     roundtrip(bag, ids, other=5)
+
+
+def test_bilinear():
+    torchlite.manual_seed(0)
+    layer = nn.Bilinear(3, 4, 5)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, a, b):
+            return self.layer(a, b)
+
+    roundtrip(Net(), (_x(2, 3), _x(2, 4, seed=1)))

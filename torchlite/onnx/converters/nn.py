@@ -50,6 +50,13 @@ def linear(b: Builder, op: Any) -> str:
     return y
 
 
+def bilinear(b: Builder, op: Any) -> str:
+    """The op's two contractions, in its order."""
+    t = b.node("Einsum", [op.input(0), op.input(2)], equation="ni,oij->noj")
+    y = b.node("Einsum", [t, op.input(1)], equation="noj,nj->no")
+    return b.node("Add", [y, op.input(3)]) if op.args[3] is not None else y
+
+
 def conv2d(b: Builder, op: Any) -> str:
     stride, padding, dilation = op.value(3), op.value(4), op.value(5)
     y = b.node("Conv", [op.input(0), op.input(1), op.input(2) if op.args[2] is not None
@@ -285,6 +292,7 @@ def converters() -> dict[type, Any]:
         "instance_norm", "linear",
         "normalization", "pooling")}
     return {m["linear"].Linear: linear, m["fused_act"].LinearAct: linear,
+            m["linear"].Bilinear: bilinear,
             m["conv"].Conv2dOp: conv2d, m["conv"].ConvTranspose2dOp: conv_transpose2d,
             m["pooling"].MaxPool2dOp: max_pool2d, m["pooling"].AvgPool2dOp: avg_pool2d,
             m["pooling"].AdaptiveMaxPool2dOp: adaptive_max_pool2d,
