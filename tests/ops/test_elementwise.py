@@ -532,3 +532,37 @@ def test_heaviside_ldexp_frexp():
 def test_float_pairs_gradgradcheck(name):
     a, b = leaf(data((3,), 4, 0.3, 2)), leaf(data((3,), 5, 0.3, 2))
     assert torchlite.autograd.gradgradcheck(getattr(torchlite, name), [a, b])
+
+
+def test_fmod_integers_as_pytorch():
+    a = torchlite.tensor([5, -5, 7], dtype=torchlite.int16)
+    r = torchlite.fmod(a, 3)
+    assert r.tolist() == [2, -2, 1] and r.dtype == torchlite.int16
+    assert torchlite.fmod(a, torchlite.tensor([-3, 3, 2], dtype=torchlite.int16)).tolist() \
+        == [2, -2, 1]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torchlite.fmod(a, 0)
+    with pytest.raises(TypeError, match="must be Tensor"):
+        torchlite.fmod(7, a)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("op", ["fmod", "remainder"])
+def test_fmod_remainder_parity_with_pytorch(op):
+    torch = pytest.importorskip("torch")
+    r = np.random.default_rng(0)
+    for dt in ("int8", "int16", "int32", "int64", "uint8", "float32", "float64"):
+        lo = 0 if dt == "uint8" else -50
+        a = r.integers(lo, 50, 60).astype(dt)
+        b = r.integers(1, 7, 60).astype(dt) * (1 if dt == "uint8" else r.choice([-1, 1], 60)
+                                               .astype(dt))
+        if dt.startswith("float"):
+            a, b = a + r.uniform(-1, 1, 60).astype(dt), b + r.uniform(-0.4, 0.4, 60).astype(dt)
+        for other in (b, 3, 2.5):
+            mine = getattr(torchlite, op)(torchlite.tensor(a), torchlite.tensor(other)
+                                          if isinstance(other, np.ndarray) else other)
+            ref = getattr(torch, op)(torch.tensor(a), torch.tensor(other)
+                                     if isinstance(other, np.ndarray) else other)
+            assert str(mine.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+            np.testing.assert_allclose(to_np(mine).astype(float), ref.numpy().astype(float),
+                                       rtol=1e-5, atol=1e-5)

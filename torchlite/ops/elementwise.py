@@ -214,13 +214,21 @@ def fmod(input, other, *, out=None):
     from .unary import trunc
 
     a, b = _operands(input, other, "fmod")
+    if not isinstance(input, Tensor):  # as PyTorch: only the divisor may be a number
+        raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
     q = div(a, b)
     if q._data.dtype.kind in "fV" and result_dtype(a, b).kind in "fV":
         return sub(a, mul(trunc(q).detach(), b))
-    x = a._data if isinstance(a, Tensor) else scalar(a)
+    x = a._data
     y = b._data if isinstance(b, Tensor) else scalar(b)
-    dev = (a if isinstance(a, Tensor) else b)._device
-    return Tensor._make(_as_array(array_module(x, y).fmod(x, y), result_dtype(a, b), dev), dev)
+    dev = a._device
+    if dev.type == "cpu" and bool((np.asarray(y) == 0).any()):
+        # as PyTorch on the CPU (see floor_divide; a GPU is not checked, it would stall)
+        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = array_module(x, y).fmod(x, cast(y, result_dtype(a, b)))
+    return Tensor._make(_as_array(r, result_dtype(a, b), dev), dev)
 
 
 def _as_array(r, dt, dev):
