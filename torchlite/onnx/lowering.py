@@ -68,10 +68,12 @@ def _same(a: Any, b: Any) -> bool:
         return isinstance(b, slice) and _same((a.start, a.stop, a.step), (b.start, b.stop, b.step))
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if type(a).__eq__ is object.__eq__ and hasattr(a, "__dict__"):  # identity alone: compare
+        return type(a) is type(b) and _same(vars(a), vars(b))  # their attributes instead
     try:
         return bool(a == b)
-    except Exception:  # objects without a usable ==: compare their attributes
-        return _same(vars(a), vars(b)) if hasattr(a, "__dict__") else a is b
+    except Exception:  # an == without a single answer
+        return a is b
 
 
 class OpCall:
