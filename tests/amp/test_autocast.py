@@ -67,6 +67,10 @@ OPS = {
     "max_pool2d": lambda L, F, a: F.max_pool2d(a["img"], 2),
     "avg_pool2d": lambda L, F, a: F.avg_pool2d(a["img"], 2),
     "cumsum": lambda L, F, a: a["x"].cumsum(0),
+    "prod": lambda L, F, a: a["x"].prod(),
+    "cdist": lambda L, F, a: L.cdist(a["x"], a["x"]),
+    "logsumexp": lambda L, F, a: a["x"].logsumexp(0),
+    "rsqrt": lambda L, F, a: a["p"].rsqrt(),
     "add_float32": lambda L, F, a: a["x"] + L.ones(4, 8),
     "cat_float32": lambda L, F, a: L.cat([a["x"], L.ones(4, 8)]),
 }
@@ -105,6 +109,40 @@ def test_the_lists_say_what_pytorch_does_on_each_device():
     assert lists.CPU["mse_loss"] == lists.CUDA["mse_loss"] == lists.FP32
     assert lists.CUDA["exp"] == lists.CUDA["sum"] == lists.CUDA["layer_norm"] == lists.FP32
     assert "binary_cross_entropy" in lists.CUDA_BANNED
+
+
+def test_the_cuda_lists_reach_the_ops(monkeypatch):
+    # no GPU here: run CPU tensors through CUDA's lists to check that each op consults them
+    monkeypatch.setitem(lists.POLICIES, "cpu", lists.CUDA)
+    h = torchlite.randn(4, 8).half()
+    float32 = {"exp": h.exp(), "log": h.abs().log(), "rsqrt": h.abs().rsqrt(), "pow": h.pow(2),
+               "sum": h.sum(), "cumsum": h.cumsum(0), "prod": h.prod(), "logsumexp":
+               h.logsumexp(0), "softmax": F.softmax(h, -1), "log_softmax": F.log_softmax(h, -1),
+               "layer_norm": F.layer_norm(h, (8,)), "mse_loss": F.mse_loss(h, h)}
+    with torchlite.autocast("cpu", dtype=torchlite.float16):
+        got = {k: v.dtype for k, v in {
+            "exp": h.exp(), "log": h.abs().log(), "rsqrt": h.abs().rsqrt(), "pow": h.pow(2),
+            "sum": h.sum(), "cumsum": h.cumsum(0), "prod": h.prod(),
+            "logsumexp": h.logsumexp(0), "softmax": F.softmax(h, -1),
+            "log_softmax": F.log_softmax(h, -1), "layer_norm": F.layer_norm(h, (8,)),
+            "mse_loss": F.mse_loss(h, h)}.items()}
+        assert h.relu().dtype == torchlite.float16  # not listed: the input's dtype
+        assert F.linear(torchlite.ones(2, 8), torchlite.ones(3, 8)).dtype == torchlite.float16
+    with torchlite.autocast("cuda"), pytest.raises(RuntimeError, match="unsafe to autocast"):
+        state.cast("binary_cross_entropy", _CudaLike())
+    assert got == dict.fromkeys(float32, torchlite.float32)
+    assert all(v.dtype == torchlite.float16 for k, v in float32.items() if k != "mse_loss")
+
+
+class _CudaLike(torchlite.Tensor):
+    """Just enough of a CUDA tensor for the autocast lookup (no GPU here)."""
+
+    def __init__(self) -> None:
+        pass
+
+    @property
+    def _device(self):
+        return type("D", (), {"type": "cuda"})()
 
 
 def test_regions_nest_and_restore():

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ..amp import state as _amp
 from ..tensor import Tensor
 from .broadcast import broadcast_shapes
 from .elementwise_factory import QUIET, array_module, cast, elementwise
@@ -213,10 +214,10 @@ def fmod(input, other, *, out=None):
         return with_out(fmod, "fmod", out, (input, other))
     from .unary import trunc
 
-    a, b = _operands(input, other, "fmod")
     if not isinstance(input, Tensor):  # as PyTorch: only the divisor may be a number
         raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
+    a, b = _operands(input, other, "fmod")
     q = div(a, b)
     if q._data.dtype.kind in "fV" and result_dtype(a, b).kind in "fV":
         return sub(a, mul(trunc(q).detach(), b))
@@ -241,6 +242,8 @@ def _as_array(r, dt, dev):
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
     if out is not None:
         return with_out(pow, "pow", out, (input, exponent))
+    if _amp.on:
+        input, exponent = _amp.cast("pow", input, exponent)
     a, b = _operands(input, exponent, "pow")
     dt = result_dtype(a, b)
     if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and isinstance(b, numbers.Integral) \

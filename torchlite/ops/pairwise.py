@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp import state as _amp
 from ..autograd.function import Op
+from ..autograd.graph_backward import refuse_double_backward
 from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import broadcast_shapes, unbroadcast
@@ -53,6 +55,9 @@ class Cdist(Op):
         ctx.save_for_backward(a, b, d)
         return d
 
+    # PyTorch does not differentiate this op's backward: neither does the graph path
+    graph_backward = staticmethod(refuse_double_backward("_cdist_backward"))
+
     @staticmethod
     def backward(ctx, g):
         a, b, d = ctx.saved_tensors
@@ -87,6 +92,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     For p = 2 the default mode uses matrix products when P > 25 or R > 25 (faster, slightly
     less exact for near-equal points), as PyTorch. Shape: (*, P, M), (*, R, M) -> (*, P, R).
     """
+    if _amp.on:
+        x1, x2 = _amp.cast("cdist", x1, x2)
     for name, t in (("X1", x1), ("X2", x2)):
         if not isinstance(t, Tensor):
             raise TypeError(f"cdist(): expected Tensors, got {type(t).__name__}")

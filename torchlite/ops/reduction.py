@@ -13,6 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import backend
+from ..amp import state as _amp
 from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
@@ -218,6 +219,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
                         (input, dim, keepdim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "sum", dim, keepdim)
+    if _amp.on:
+        (input,) = _amp.cast("sum", input)
     axes = reduced_dims(dim, input._data.ndim, "sum")
     if dim is not None and isinstance(dim, (tuple, list)) and len(dim) == 0:
         axes = None
@@ -252,6 +255,8 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
                         (input, dim, keepdim), {"dtype": dtype, **kwargs}, exact=None)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "prod", dim, keepdim)
+    if _amp.on:
+        (input,) = _amp.cast("prod", input)
     x = input if dtype is None else input.to(dtype)
     axis = None if dim is None else wrap_dim(dim, x._data.ndim, "prod")
     if x._data.dtype.kind in "biu" and dtype is None:
@@ -385,6 +390,8 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwa
         dim, keepdim = numpy_kwargs(kwargs, "logsumexp", dim, keepdim)
     if dim is None:
         raise missing_dim("logsumexp")
+    if _amp.on:
+        (input,) = _amp.cast("logsumexp", input)
     x = input if input._data.dtype.kind in "fV" else input.to(backend.get_default_dtype())
     axes = reduced_dims(dim, x._data.ndim, "logsumexp")
     return LogSumExp.apply(x, axes, keepdim)
@@ -424,6 +431,8 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwa
         dim, _ = numpy_kwargs(kwargs, "cumsum", dim)
     if dim is None:
         raise missing_dim("cumsum")
+    if _amp.on:
+        (input,) = _amp.cast("cumsum", input)
     d = wrap_dim(dim, input._data.ndim, "cumsum")
     dt = _sum_dtype(input, dtype)
     if input._data.ndim == 0:
@@ -440,6 +449,8 @@ def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kw
         dim, _ = numpy_kwargs(kwargs, "cumprod", dim)
     if dim is None:
         raise missing_dim("cumprod")
+    if _amp.on:
+        (input,) = _amp.cast("cumprod", input)
     if dtype is not None:
         input = input.to(dtype)
     d = wrap_dim(dim, input._data.ndim, "cumprod")

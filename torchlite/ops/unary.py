@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..amp import state as _amp
 from ..autograd.function import Op
 from ..backend import get_default_dtype, get_xp
 from ..tensor import Tensor
@@ -37,6 +38,8 @@ def _unary(name: str, f, vjp, reads: str, doc: str = "", keep_int: bool = False)
             return with_out(fn, fn.__name__, out, (input,), exact=keep_int)
         if keep_int and isinstance(input, Tensor) and input._data.dtype.kind in "iu":
             return Tensor._make(f(get_xp(input._data), input._data), input._device)
+        if _amp.on:  # (CUDA autocast runs exp, log, rsqrt, ... in float32)
+            (input,) = _amp.cast(fn.__name__, input)
         return cls.apply(_float_input(input, name.lower()))
 
     fn.__name__ = name.lower()
