@@ -96,8 +96,14 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
                async_op: bool = False) -> Work | None:
     """Combine `tensor` across the group's ranks with `op`, in place on every rank."""
     g = group_of(group)
-    name = _op_name(op)
+    name = op.value if type(op) is ReduceOp else _op_name(op)
     arr = tensor._data
+    if (not async_op and name != "avg" and type(arr) is np.ndarray and g.backend == "mpi"
+            and arr.flags.c_contiguous and arr.dtype.kind in "fiuc"):
+        # the common case, without staging or a completion step: MPI works on the array itself
+        _guarded("all_reduce", g.transport.allreduce, arr, name)
+        tensor._bump()
+        return None
     staged = _needs_stage(g, arr, True)
     buf = _stage(g, arr, True) if staged else arr
 

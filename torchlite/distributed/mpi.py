@@ -39,9 +39,9 @@ def import_mpi():
     return MPI
 
 
-def _mpi_op(MPI, op: str):
+def _mpi_ops(MPI) -> dict:
     return {"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN,
-            "max": MPI.MAX}[op]
+            "max": MPI.MAX}
 
 
 class MpiTransport:
@@ -55,12 +55,14 @@ class MpiTransport:
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
+        self._ops = _mpi_ops(self.MPI)
+        self._in_place = self.MPI.IN_PLACE
 
     def allreduce(self, buf: np.ndarray, op: str, blocking: bool = True):
         if blocking:
-            self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=_mpi_op(self.MPI, op))
+            self.comm.Allreduce(self._in_place, buf, op=self._ops[op])
             return None
-        return self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=_mpi_op(self.MPI, op))
+        return self.comm.Iallreduce(self._in_place, buf, op=self._ops[op])
 
     def broadcast(self, buf: np.ndarray, root: int, blocking: bool = True):
         if blocking:
@@ -75,7 +77,7 @@ class MpiTransport:
         return self.comm.Iallgather(send, recv)
 
     def reduce_scatter(self, send: np.ndarray, recv: np.ndarray, op: str, blocking: bool = True):
-        mop = _mpi_op(self.MPI, op)
+        mop = self._ops[op]
         if blocking:
             self.comm.Reduce_scatter_block(send, recv, op=mop)
             return None
