@@ -23,8 +23,8 @@ from typing import Any
 
 from ..backend import array_device
 from ..tensor import Tensor
-from .darray import DArray, wrap
-from .function import AccumulateGrad
+from .darray import DArray, raw, wrap
+from .function import AccumulateGrad, Op
 
 
 def as_graph_grad(g: Any) -> DArray | None:
@@ -186,3 +186,45 @@ def hang(op, edges: tuple, outputs: tuple, **attrs) -> list:
     if len(outputs) > 1:
         ctx._out_meta = tuple((get_xp(a), a.shape, a.dtype) for a in outputs)
     return [_output_tensor(ctx, k, a) for k, a in enumerate(outputs)]
+
+
+class _Underivable(Op):
+    """The history of a gradient PyTorch cannot differentiate again: backward raises."""
+
+    @staticmethod
+    def forward(ctx, *args):  # never run: refuse_double_backward builds the node directly
+        raise RuntimeError("_Underivable has no forward")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError(f"the derivative for '{ctx.what}' is not implemented.")
+
+
+def refuse_double_backward(what: str):
+    """A `graph_backward` for an op whose backward PyTorch does not differentiate (cdist,
+    embedding_bag): the gradients are computed as usual and get a history (through the
+    gradient and the op's inputs) whose own backward raises PyTorch's NotImplementedError,
+    naming PyTorch's backward function `what`."""
+
+    def graph_backward(ctx, *grads):
+        out = ctx.fn.backward(ctx, *grads)
+        out = out if isinstance(out, tuple) else (out,)
+        values = [raw(g) for g in out]
+        edges = list(ctx.next_edges)
+        for g in grads:
+            t = g.t if type(g) is DArray else None
+            if t is not None and t.requires_grad:
+                edges.append(_edge_of(t))
+        live = [v for v in values if v is not None]
+        if not live:
+            return out
+        hung = iter(hang(_Underivable, tuple(edges), tuple(live), what=what))
+        return tuple(DArray(next(hung)) if v is not None else None for v in values)
+
+    return graph_backward
+
+
+def _edge_of(t: Tensor):
+    from .function import _edge_for
+
+    return _edge_for(t)
