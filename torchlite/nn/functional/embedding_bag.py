@@ -7,6 +7,7 @@ from typing import Any
 
 from ...autograd import grad_mode
 from ...autograd.function import Op
+from ...autograd.graph_backward import refuse_double_backward
 from ...backend import get_xp
 from ...ops.scatter import add_at, bincount
 from ...tensor import Tensor
@@ -49,6 +50,9 @@ class EmbeddingBag(Op):
             out /= ctx.counts[:, None]
         ctx.rows = rows if psw is not None else None
         return out
+
+    # PyTorch does not differentiate this op's backward: neither does the graph path
+    graph_backward = staticmethod(refuse_double_backward("_embedding_bag_backward"))
 
     @staticmethod
     def backward(ctx, g):
