@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backend import to_host
 from ..builder import Builder
 from .reduce import reduce
 
@@ -106,6 +107,8 @@ def avg_pool2d(b: Builder, op: Any) -> str:
     y = b.node("AveragePool", [src], kernel_shape=list(g.k), strides=list(g.s))
     div = op.value(2)
     n = g.k[0] * g.k[1]
+    if hasattr(div, "shape"):  # a NumPy or CuPy array of per-window divisors
+        div = to_host(div)
     if np.ndim(div) == 0 and float(div) == n:
         return y
     total = b.node("Mul", [y, b.scalar(n, x.dtype)])
@@ -216,7 +219,7 @@ def embedding_bag(b: Builder, op: Any) -> str:
     n = idx.size
     size = n // n_bags if n_bags else 0
     if not size or size * n_bags != n or not np.array_equal(
-            np.asarray(bag), np.repeat(np.arange(n_bags), size)):
+            to_host(bag), np.repeat(np.arange(n_bags), size)):
         raise op.unsupported("bags given by offsets (only a (B, N) input of equal bags)")
     if op.args[1] is not None:
         raise op.unsupported("per_sample_weights")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backend import to_host
 from ..builder import INT64_MAX, Builder, Sym
 from .dtypes import cast, np_dtype
 
@@ -116,7 +117,7 @@ def adv_index(b: Builder, op: Any) -> str:
     if len(arrays) != 1 or not rest_full or any(k is None for k in key):
         raise op.unsupported("only one integer index array with full slices elsewhere "
                              "(x[:, idx]) is exported")
-    idx = np.asarray(key[arrays[0]])
+    idx = to_host(key[arrays[0]])
     if idx.dtype.kind not in "iu":
         raise op.unsupported("boolean-mask indexing gives a data-dependent shape")
     return b.node("Gather", [op.input(0), b.const(idx.astype(np.int64), "index")],
