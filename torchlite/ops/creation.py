@@ -399,3 +399,10 @@ class ToDevice(Op):
     @staticmethod
     def backward(ctx, g):
         return backend.move(g, ctx.src), None
+
+    @staticmethod
+    def graph_backward(ctx, g):
+        """The move back as Tensor.to, which a graph of the backward pass records."""
+        from ..autograd.darray import DArray
+
+        return DArray(g.t.to(ctx.src)), None
