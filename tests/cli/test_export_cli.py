@@ -149,3 +149,11 @@ def test_the_exported_file_is_told_as_onnx_and_a_renamed_checkpoint_is_not(run, 
     np.save(tmp_path / "in.npy", np.zeros((2, 64), np.float32))
     r = cli("infer", tmp_path / "in.npy", "--checkpoint", fake)  # a checkpoint by another name
     assert r.exit_code == 0, r.output
+
+
+def test_without_the_extra_export_names_it(run, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    r = cli("export", run)
+    assert r.exit_code == 2 and "pip install 'torchlite[onnx]'" in r.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import BadUsageError, MachineError
+from ..errors import BadUsageError
 
 ONNX_EXTRA = "pip install 'torchlite[onnx]'"
 
@@ -15,8 +15,9 @@ class UnsupportedOperatorError(OnnxExporterError):
     """An op the exporter has no ONNX form for; the message names it and the calling module."""
 
 
-class OnnxNotInstalledError(MachineError, ImportError):
-    """`onnx` or `onnxruntime` (optional) is missing: `pip install 'torchlite[onnx]'`."""
+class OnnxNotInstalledError(BadUsageError, ImportError):
+    """`onnx` or `onnxruntime` (optional) is missing (exit code 2: the fix is
+    `pip install 'torchlite[onnx]'`)."""
 
 
 def require(package: str):
