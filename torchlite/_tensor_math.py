@@ -9,7 +9,17 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .ops import bitwise, cumulative, integer, linalg, moments, sorting, special, unary
+from .ops import (
+    bitwise,
+    cumulative,
+    histogram,
+    integer,
+    linalg,
+    moments,
+    sorting,
+    special,
+    unary,
+)
 from .ops import comparison as cmp
 from .ops import diagonal as diag_ops
 from .ops import elementwise as ew
@@ -163,6 +173,8 @@ class ReductionMethods:
     cumsum = red.cumsum
     cumprod = red.cumprod
     cummax = cumulative.cummax
+    bincount = histogram.bincount
+    histc = histogram.histc
     cummin = cumulative.cummin
     logcumsumexp = cumulative.logcumsumexp
     count_nonzero = red.count_nonzero

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ops import creation, indexing, join, shape, windows
+from .ops import creation, difference, indexing, join, layout, shape, windows
 from .ops import scatter_reduce as scatter_reduce_op
 from .tensor import Tensor
 
@@ -20,6 +20,8 @@ class ShapeMethods:
     view = shape.view
     unfold = windows.unfold
     ravel = shape.ravel
+    rot90 = layout.rot90
+    diff = difference.diff
 
     def view_as(self: Any, other: Tensor) -> Tensor:
         """A view with `other`'s shape."""
