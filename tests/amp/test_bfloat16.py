@@ -131,3 +131,32 @@ def test_bfloat16_on_cuda_is_refused_clearly():
 
     with pytest.raises(TypeError, match="CuPy has no bfloat16"):
         backend.move(np.ones(2, dtype=torchlite.bfloat16.np), backend.device("cuda"))
+
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "ASGD", "NAdam", "RAdam",
+              "RMSprop", "Rprop"]
+
+
+def _optimize(lib, name: str, dtype: str) -> np.ndarray:
+    p = lib.nn.Parameter(lib.tensor([1.0, -2.0, 3.0, 0.5], dtype=getattr(lib, dtype)))
+    kw = {} if name == "Adadelta" else {"lr": 0.1}
+    if dtype == "float16" and name not in ("SGD", "ASGD", "Rprop", "Adadelta"):
+        kw["eps"] = 1e-4  # the default 1e-8 is 0 in float16, in PyTorch too
+    opt = getattr(lib.optim, name)([p], **kw)
+    for _ in range(3):
+        opt.zero_grad()
+        (p * p).sum().backward()
+        opt.step()
+    assert p.dtype == getattr(lib, dtype)
+    return p.detach().float().numpy()
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizers_step_low_precision_parameters_as_pytorch(name, dtype):
+    torch = pytest.importorskip("torch")
+    mine, theirs = _optimize(torchlite, name, dtype), _optimize(torch, name, dtype)
+    # one rounding of the low dtype apart at most (PyTorch's CPU kernels keep some
+    # intermediates in float32)
+    np.testing.assert_allclose(mine, theirs, rtol=2 ** -6, atol=2 ** -6)
