@@ -71,6 +71,7 @@ def _grads(outputs: tuple, inputs: tuple, grad_outputs: tuple | None, create_gra
     error) for inputs the outputs do not depend on."""
     diff = [(o, g) for o, g in zip(outputs, grad_outputs or (None,) * len(outputs))
             if o.requires_grad]
+    got: tuple[Tensor | None, ...]
     if diff:
         got = _grad([o for o, _ in diff], inputs,
                     [g for _, g in diff] if grad_outputs is not None else None,
@@ -141,21 +142,22 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
         gs = _grads(outs, xs, us, True, strict, "jvp")
         live = [(g, w) for g, w in zip(gs, vs) if g.requires_grad]
+        res: tuple[Tensor | None, ...]
         if live:
             res = _grad([g for g, _ in live], us, [w for _, w in live],
                         create_graph=create_graph, allow_unused=True)
         else:
             res = (None,) * len(us)
-        res = tuple(r if r is not None else zeros_like(o) for r, o in zip(res, outs))
+        jv = tuple(r if r is not None else zeros_like(o) for r, o in zip(res, outs))
         if strict and create_graph:
-            for i, r in enumerate(res):
+            for i, r in enumerate(jv):
                 if not r.requires_grad:
                     raise RuntimeError(
                         f"The jacobian of the user-provided function is independent of input "
                         f"{i}. This is not allowed in strict mode when create_graph=True."
                     )
     return (_untuple(_finish(outs, create_graph), out_tuple),
-            _untuple(_finish(res, create_graph), out_tuple))
+            _untuple(_finish(jv, create_graph), out_tuple))
 
 
 def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
@@ -180,6 +182,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             flat = o.reshape(-1)
             rows: list[list] = [[] for _ in xs]
             for k in range(n):
+                got: tuple[Tensor | None, ...]
                 if flat.requires_grad:
                     got = _grad(flat[k], xs, retain_graph=True, create_graph=create_graph,
                                 allow_unused=True)
@@ -269,6 +272,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn):
                                "contain a single element")
         gs = _grads(outs, xs, None, True, strict, fn)
         live = [(g, w) for g, w in zip(gs, vs) if g.requires_grad]
+        res: tuple[Tensor | None, ...]
         if live:
             res = _grad([g for g, _ in live], xs, [w for _, w in live],
                         create_graph=create_graph, allow_unused=True)

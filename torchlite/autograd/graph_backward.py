@@ -132,7 +132,7 @@ def to_leaf(t: Tensor, g: DArray, handed, accumulate, capture_leaf, captured) ->
         for hook in t._hooks:
             r = hook(g.t)
             if r is not None:
-                g = as_graph_grad(r)
+                g = wrap(r)
     keys = capture_leaf.get(id(t)) if capture_leaf else None
     if keys:
         for k in keys:
