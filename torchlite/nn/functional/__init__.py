@@ -64,6 +64,7 @@ from .dropout import (
 from .embedding import embedding, one_hot
 from .embedding_bag import embedding_bag
 from .fold import fold, unfold
+from .grid_sample import affine_grid, grid_sample
 from .instance_norm import instance_norm
 from .linear import bilinear, linear
 from .loss import (
@@ -131,3 +132,4 @@ __all__ += ["embedding_bag"]
 __all__ += ["conv3d", "conv_transpose3d", "fold", "unfold", "adaptive_avg_pool3d",
             "adaptive_max_pool3d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
             "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+__all__ += ["affine_grid", "grid_sample"]
