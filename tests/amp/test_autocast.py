@@ -249,3 +249,29 @@ def test_mixed_step_matches_pytorch():
     np.testing.assert_array_equal(o1, o2)  # bfloat16 products of bfloat16 inputs: same rounding
     assert l1 == pytest.approx(l2, rel=1e-6)
     np.testing.assert_allclose(g1, g2, rtol=1e-2, atol=1e-3)
+
+
+def test_custom_fwd_and_bwd():
+    seen = {}
+
+    class Square(torchlite.autograd.Function):
+        @staticmethod
+        @torchlite.amp.custom_fwd(device_type="cpu", cast_inputs=torchlite.float32)
+        def forward(ctx, x):
+            seen["fwd"] = (x.dtype, state.on)
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @torchlite.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            seen["bwd"] = torchlite.is_autocast_enabled("cpu")
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = torchlite.ones(3, dtype=torchlite.bfloat16, requires_grad=True)
+    with torchlite.autocast("cpu"):
+        y = Square.apply(x)
+    assert seen["fwd"] == (torchlite.float32, False) and y.dtype == torchlite.float32
+    y.sum().backward()
+    assert seen["bwd"] is True and x.grad.dtype == torchlite.bfloat16

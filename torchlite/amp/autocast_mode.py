@@ -94,3 +94,46 @@ def get_autocast_dtype(device_type: str) -> Any:
 def is_autocast_available(device_type: str) -> bool:
     """True for the device types torchlite can autocast: 'cpu' and 'cuda'."""
     return device_type in _DEFAULT
+
+
+def custom_fwd(fwd: Callable | None = None, *, device_type: str, cast_inputs: Any = None):
+    """Decorate a custom Function's forward, as torch.amp.custom_fwd: with `cast_inputs`, an
+    autocast region runs it with autocast off and its floating tensor inputs cast to that
+    dtype; either way `custom_bwd` runs backward under the same autocast state."""
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def decorate_fwd(ctx, *args: Any, **kwargs: Any) -> Any:
+        ctx._fwd_used_autocast = is_autocast_enabled(device_type)
+        ctx._dtype = get_autocast_dtype(device_type)
+        if cast_inputs is None or not ctx._fwd_used_autocast:
+            return fwd(ctx, *args, **kwargs)
+        dt = backend.to_dtype(cast_inputs)
+        args = tuple(_cast(a, dt) for a in args)
+        kwargs = {k: _cast(v, dt) for k, v in kwargs.items()}
+        with autocast(device_type, enabled=False):
+            return fwd(ctx, *args, **kwargs)
+
+    return decorate_fwd
+
+
+def custom_bwd(bwd: Callable | None = None, *, device_type: str):
+    """Decorate a custom Function's backward (see custom_fwd)."""
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def decorate_bwd(ctx, *args: Any, **kwargs: Any) -> Any:
+        with autocast(device_type, dtype=ctx._dtype, enabled=ctx._fwd_used_autocast):
+            return bwd(ctx, *args, **kwargs)
+
+    return decorate_bwd
+
+
+def _cast(value: Any, dt) -> Any:
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor) and value.is_floating_point() and value.dtype != dt:
+        return value.to(dt)
+    return value
