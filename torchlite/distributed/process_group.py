@@ -248,7 +248,16 @@ def new_group(ranks: list[int] | None = None, timeout: datetime.timedelta | None
     members = sorted(set(range(world.size()) if ranks is None else (int(r) for r in ranks)))
     if any(r < 0 or r >= world.size() for r in members):
         raise ValueError(f"new_group: ranks {members} are not all in [0, {world.size()})")
-    return ProcessGroup(world.transport.split(members), members, world.backend)
+    name = world.backend if backend is None else ("mpi" if backend == "gloo" else backend)
+    if name not in ("mpi", "nccl"):
+        raise ValueError(f"new_group: unknown backend {backend!r} (use 'mpi' or 'nccl')")
+    host = getattr(world.transport, "mpi", world.transport)  # the MPI side of the world
+    transport = host.split(members)
+    if transport is not None and name == "nccl":
+        from .nccl import NcclTransport
+
+        transport = NcclTransport(transport)
+    return ProcessGroup(transport, members, name)
 
 
 def barrier(group: ProcessGroup | None = None, async_op: bool = False,

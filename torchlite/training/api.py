@@ -84,7 +84,8 @@ def train(config_path, overrides=(), *, name=None, exist_ok=False, device=None, 
     with sess.together("preparing the run"):
         cfg, _ = load_config(config_path, extra)
         _absolute_paths(cfg)
-        run = prepare(cfg)  # every config and data error surfaces here, before a folder exists
+        # every config and data error surfaces here, before a folder exists
+        run = prepare(cfg, device=sess.device_for(cfg))
     # the folder stays locked until fit() returns: no other process can write into it
     with sess.run_dir(lambda: open_run_dir(cfg.output.root, cfg.name,
                                            exist_ok=exist_ok)) as paths:
@@ -129,7 +130,7 @@ def resume(target, overrides=(), *, device=None, epochs=None,
     # locked until fit() returns; refuses symbolic links
     with sess.run_dir(lambda: reopen_run_dir(run), resume_from=run) as paths:
         with sess.together("preparing the run"):
-            prepared = prepare(cfg)
+            prepared = prepare(cfg, device=sess.device_for(cfg))
         return _fit(sess.trainer(prepared, paths, callback=callback, resume=True, plots=plots),
                     threads)
 

@@ -64,6 +64,10 @@ class LocalSession:
         with open_dir() as paths:
             yield paths
 
+    def device_for(self, cfg: Any) -> str | None:
+        """The device to build the run on (None: the config's)."""
+        return None
+
     def trainer(self, run: Any, paths: RunPaths, **kwargs: Any) -> Trainer:
         return Trainer(run, paths, **kwargs)
 
@@ -218,10 +222,25 @@ class DistributedSession(LocalSession):
 
     def __init__(self) -> None:
         import torchlite.distributed as dist
+        from torchlite.distributed.launcher import mpi_environment
 
         self.rank = dist.get_rank()
         self.world_size = dist.get_world_size()
+        env = mpi_environment()
+        self.local_rank = env[2] if env is not None else self.rank
         self._flag = np.zeros(1, dtype=np.int32)
+
+    def device_for(self, cfg: Any) -> str | None:
+        """One GPU per rank: `cuda` (or `auto` on a GPU machine) becomes cuda:<local rank>
+        (modulo the GPUs present); an explicit cuda:N or cpu stays."""
+        from .build import resolve_device
+
+        device = resolve_device(cfg.device)
+        if device != "cuda":
+            return device
+        import torchlite
+
+        return f"cuda:{self.local_rank % max(torchlite.cuda.device_count(), 1)}"
 
     def any_rank(self, flag: bool) -> bool:
         """Whether `flag` is true on any rank (every rank must call this at the same point)."""
@@ -307,17 +326,23 @@ class DistributedSession(LocalSession):
     def trainer(self, run: Any, paths: RunPaths, **kwargs: Any) -> Trainer:
         """The rank's trainer: SyncBatchNorm, DistributedDataParallel around the model (the
         checkpoints keep the model's own keys), the display on rank 0 only."""
+        import torchlite.distributed as dist
         import torchlite.nn as nn
         from torchlite.nn.parallel import DistributedDataParallel
 
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(run.model)
+        # on GPUs the gradients and statistics go over NCCL (not yet run on GPUs); the ranks'
+        # agreements and metrics stay on MPI
+        group = None
+        if str(run.device).startswith("cuda") and dist.is_nccl_available():
+            group = dist.new_group(backend="nccl")
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(run.model, group)
         run.model = model
-        ddp = DistributedDataParallel(model)
+        ddp = DistributedDataParallel(model, process_group=group)
         if self.rank != 0:
             kwargs["callback"] = None
             kwargs["plots"] = False
         per_rank = run.cfg.data.batch_size
-        info = {"backend": "mpi", "world_size": self.world_size,
+        info = {"backend": "mpi" if group is None else "nccl", "world_size": self.world_size,
                 "batch_size_per_rank": per_rank, "global_batch_size": per_rank * self.world_size}
         trainer = _DistributedTrainer(replace(run, model=ddp), paths, session=self, info=info,
                                       **kwargs)
