@@ -44,6 +44,7 @@ def test_tables_hold_every_name_of_the_issues():
         "blobs",
         "moons",
         "spirals",
+        "tokens",
         "regression",
     }
     assert set(registry.MODELS) == {"mlp", "lenet5", "resnet"}
