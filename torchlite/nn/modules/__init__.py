@@ -30,6 +30,8 @@ from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
 from .normalization_2d import *  # noqa: F403
 from .normalization_2d import __all__ as _normalization_2d
+from .normalization_3d import *  # noqa: F403
+from .normalization_3d import __all__ as _normalization_3d
 from .padding import *  # noqa: F403
 from .padding import __all__ as _padding
 from .pooling import *  # noqa: F403
@@ -49,3 +51,4 @@ __all__ = [*_activation, *_container, *_distance, *_dropout, *_embedding, *_flat
 __all__ += _embedding_bag
 __all__ += _fold
 __all__ += _padding
+__all__ += _normalization_3d

@@ -2,5 +2,6 @@
 normalization_2d.py)."""
 
 from .normalization_2d import InstanceNorm1d, InstanceNorm2d, _InstanceNorm  # noqa: F401
+from .normalization_3d import InstanceNorm3d
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d"]
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
