@@ -1,9 +1,10 @@
 """The `torchlite` command line (installed as the package `torchlite_cli`).
 
-A Ctrl-C while Python is still importing the CLI would print a traceback of import machinery:
-until the app starts (main._Group.main), SIGINT exits quietly with 130, as an interrupted command
-does. Only when this package is the program (the `torchlite` script, or `python -m` importing it):
-a process that merely imports it (a test run, say) keeps its own Ctrl-C.
+A Ctrl-C while Python is still importing the CLI (or while click parses the arguments) would
+print a traceback of import machinery or click's "Aborted!": until the command starts
+(main._Group.invoke), SIGINT exits quietly with 130, as an interrupted command does. Only when
+this package is the program (the `torchlite` script, or `python -m` importing it): a process that
+merely imports it (a test run, say) keeps its own Ctrl-C.
 """
 
 import os

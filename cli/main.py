@@ -27,16 +27,15 @@ class _Group(TyperGroup):
             args = ["--debug", *(a for a in args[:cut] if a != "--debug"), *args[cut:]]
         return super().parse_args(ctx, args)
 
-    def main(self, *args, **kwargs):
+    def invoke(self, ctx):
         import signal
 
         from . import PREVIOUS_SIGINT, _quiet_interrupt
 
+        # parsing is done (click would answer a KeyboardInterrupt there with "Aborted!" and
+        # exit 1): from here the command sees KeyboardInterrupt, caught below
         if signal.getsignal(signal.SIGINT) is _quiet_interrupt:
-            signal.signal(signal.SIGINT, PREVIOUS_SIGINT)  # commands see KeyboardInterrupt again
-        return super().main(*args, **kwargs)
-
-    def invoke(self, ctx):
+            signal.signal(signal.SIGINT, PREVIOUS_SIGINT)
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a closed pipe shows here, not in Python's exit
