@@ -114,3 +114,14 @@ def test_gradgradcheck():
                lambda t: F.adaptive_max_pool3d(t, (2, 1, 2)) ** 2,
                lambda t: F.adaptive_avg_pool3d(t, (3, 2, 3)) ** 2):
         assert torchlite.autograd.gradgradcheck(fn, [x])
+
+
+def test_with_indices_forms():
+    x = torchlite.randn(2, 3, 4, 6, 6)
+    for nd in (1, 2, 3):
+        xx = x[(0,) * (3 - nd)] if nd < 3 else x
+        v, i = getattr(F, f"max_pool{nd}d_with_indices")(xx, 2)
+        w, j = getattr(F, f"max_pool{nd}d")(xx, 2, return_indices=True)
+        assert torchlite.equal(v, w) and torchlite.equal(i, j)
+        v, i = getattr(F, f"adaptive_max_pool{nd}d_with_indices")(xx, 2)
+        assert torchlite.equal(i, getattr(F, f"adaptive_max_pool{nd}d")(xx, 2, True)[1])

@@ -89,12 +89,18 @@ from .pooling import (
 )
 from .pooling3d import (
     adaptive_avg_pool3d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d_with_indices,
     adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     avg_pool3d,
     lp_pool1d,
     lp_pool2d,
     lp_pool3d,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
     max_pool3d,
+    max_pool3d_with_indices,
     max_unpool1d,
     max_unpool2d,
     max_unpool3d,
@@ -133,3 +139,6 @@ __all__ += ["conv3d", "conv_transpose3d", "fold", "unfold", "adaptive_avg_pool3d
             "adaptive_max_pool3d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
             "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
 __all__ += ["affine_grid", "grid_sample"]
+__all__ += ["max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+            "adaptive_max_pool3d_with_indices"]
