@@ -66,6 +66,16 @@ class _SparseStorage:
     def __radd__(self, other):
         return self.__add__(other)
 
+    def __getattr__(self, name: str):
+        # a dense op reached sparse storage (torchlite.exp(sparse), say): say so, not just
+        # "'COO' object has no attribute ..." (an AttributeError still, for getattr defaults)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"this operation is not supported for sparse tensors ({self.layout_name}): it needs "
+            f"the dense array's '{name}'; use the sparse tensor's methods or torchlite.sparse "
+            "functions, or .to_dense() first")
+
 
 class COO(_SparseStorage):
     """indices: int64 (sparse_dim, nnz); values: (nnz, *dense_shape); shape: the full shape."""
