@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backend import xp_for
 from ..tensor import Tensor
+from .broadcast import broadcast_shapes
 from .elementwise import _operands
 from .elementwise_factory import cast
 from .exceptions import DtypeNotImplementedError
@@ -44,6 +45,13 @@ def _binary(name: str, f, allow_bool: bool = True, doc: str = ""):
     def fn(input, other, *, out=None) -> Tensor:
         if out is not None:
             return with_out(fn, name, out, (input, other), exact=True)
+        if isinstance(input, Tensor) and isinstance(other, Tensor):  # two masks: the fast path
+            x, y = input._data, other._data
+            if x.dtype == y.dtype and x.dtype.kind in ("biu" if allow_bool else "iu") \
+                    and input._device is other._device:
+                if x.shape != y.shape:
+                    broadcast_shapes(name, x.shape, y.shape)
+                return Tensor._make(f(xp_for(input._device), x, y, x.dtype), input._device)
         x, y, dt, dev = integer_operands(input, other, name, allow_bool)
         return Tensor._make(f(xp_for(dev), x, y, dt), dev)
 

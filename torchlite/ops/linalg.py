@@ -221,7 +221,6 @@ def _parse_einsum(equation: str, shapes):
                 "dimensions"
             )
         new_subs.append(s)
-    _check_einsum_sizes(new_subs, shapes)
     if out is None:
         letters = "".join(new_subs)
         out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
@@ -233,18 +232,6 @@ def _parse_einsum(equation: str, shapes):
                 raise BadArgumentError(f"einsum(): output subscript {c} does not appear in the "
                                        "equation for any input operand")
     return new_subs, out
-
-
-def _check_einsum_sizes(subs, shapes):
-    # as PyTorch: a RuntimeError before any work (NumPy's would be a ValueError from inside)
-    seen: dict[str, int] = {}
-    for i, (s, shape) in enumerate(zip(subs, shapes)):
-        for c, n in zip(s, shape):
-            if seen.get(c, n) != n and 1 not in (n, seen[c]):
-                raise BadArgumentError(
-                    f"einsum(): subscript {c} has size {n} for operand {i} which does not "
-                    f"broadcast with previously seen size {seen[c]}")
-            seen[c] = max(seen.get(c, n), n)
 
 
 class Einsum(Op):
@@ -306,4 +293,7 @@ def einsum(equation: str, *operands) -> Tensor:
     shapes = [o._data.shape for o in operands]
     subs, out = _parse_einsum(equation, shapes)
     half = any(isinstance(t, Tensor) and is_half_numpy(t._data) for t in operands)
-    return (in_float32(Einsum) if half else Einsum).apply(subs, out, *operands)
+    try:
+        return (in_float32(Einsum) if half else Einsum).apply(subs, out, *operands)
+    except ValueError as e:  # sizes that do not fit: PyTorch's class (NumPy raises ValueError)
+        raise BadArgumentError(f"einsum(): {e}") from None
