@@ -7,6 +7,8 @@ is the layout of an Embedding's gradient.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..ops.scatter import add_at
 from .storage import COO
@@ -42,6 +44,13 @@ def coalesce(coo: COO) -> COO:
             return COO(coo.indices[:, :1], vals, coo.shape, coalesced=True)
         return COO(coo.indices, coo.values, coo.shape, coalesced=True)
     first, inverse = group(coo)
-    values = xp.zeros((first.shape[0],) + coo.values.shape[1:], dtype=coo.values.dtype)
-    add_at(values, inverse, coo.values)
+    n = first.shape[0]
+    if xp is np:  # entries grouped by a stable sort, each group summed in its original order
+        order = np.argsort(inverse, kind="stable")
+        counts = np.bincount(inverse, minlength=n)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        values = np.add.reduceat(coo.values[order], starts, axis=0)
+    else:  # (CuPy has no reduceat: a scatter-add)
+        values = xp.zeros((n,) + coo.values.shape[1:], dtype=coo.values.dtype)
+        add_at(values, inverse, coo.values)
     return COO(coo.indices[:, first], values, coo.shape, coalesced=True)
