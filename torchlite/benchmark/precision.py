@@ -102,6 +102,8 @@ def _verdict(first: float, reference: float, finite: bool) -> dict[str, float]:
 class FloorCase(FloorStep):
     """The float32 NumPy step (the mlp suite's floor), checked like the others."""
 
+    params_: dict = {}
+
     def check(self) -> dict[str, float]:
         first = float(self.step())
         self.step()

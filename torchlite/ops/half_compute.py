@@ -44,7 +44,7 @@ def _down(r: Any, dt: np.dtype) -> Any:
 _VARIANTS: dict[type, type] = {}
 
 
-def in_float32(op: type) -> type:
+def in_float32(op: Any) -> Any:
     """The variant of Op class `op` that computes low-precision NumPy inputs in float32."""
     variant = _VARIANTS.get(op)
     if variant is not None:
