@@ -150,3 +150,14 @@ def test_to_sparse_matches_pytorch():
     c2 = torch.tensor(x).to_sparse_csr()
     assert c1.crow_indices().tolist() == c2.crow_indices().tolist()
     assert c1.col_indices().tolist() == c2.col_indices().tolist()
+
+
+def test_products_without_scipy_name_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.sparse", None)  # import scipy.sparse now fails
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    s = _coo()
+    with pytest.raises(ImportError, match=r"torchlite\[sparse\]"):
+        s @ torchlite.ones(3, 2)
+    assert s.coalesce().to_dense().tolist() == [[0, 0, 3], [4, 0, 5]]  # NumPy-only ops still run
