@@ -128,3 +128,11 @@ def test_sgd_takes_sparse_gradients(files):
                                        optimizer="{type: SGD, lr: 0.1}", root=files / "runs"))
     r = cli("train", cfg, "--plain")
     assert r.exit_code == 0, r.output
+
+
+def test_summary_and_validate_feed_token_ids(run):
+    for target in (CONFIG, run / "weights" / "best.safetensors"):
+        r = cli("summary", target)
+        assert r.exit_code == 0 and "EmbeddingBag" in r.output, r.output
+    r = cli("validate", CONFIG, *SMALL)
+    assert r.exit_code == 0, r.output

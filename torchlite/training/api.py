@@ -19,7 +19,7 @@ from torchlite.errors import DataError, InputNotFoundError
 from torchlite.serialization import CheckpointError
 
 from . import distributed
-from .build import build_data, build_loss, resolve_device
+from .build import build_data, build_loss, input_dtype, resolve_device
 from .checkpoint import read_checkpoint_info
 from .config import Config, load_config, validate_config
 from .inputs import feature_order, load_inputs, nonfinite, select_columns
@@ -517,8 +517,9 @@ def summarize(target, *, model_code: str | None = None,
             hooks.append(mod.register_forward_hook(
                 lambda m, i, o, name=name: hook(m, i, o, name)))
     model.eval()
-    with torchlite.no_grad():
-        forward(torchlite.zeros((1, *input_shape)))
+    ids = (input_dtype(cfg) if from_config else info["preprocess"].get("input_dtype")) == "int64"
+    with torchlite.no_grad():  # token ids (data.input_dtype int64) go in as integers
+        forward(torchlite.zeros((1, *input_shape), dtype=torchlite.int64 if ids else None))
     for h in hooks:
         h.remove()
     total = sum(q.numel() for q in model.parameters())

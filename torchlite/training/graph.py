@@ -106,6 +106,8 @@ def _model_and_batch(target, batch_size, device, model_code, trust_model_code):
                          "; pass a smaller --batch-size")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, *pre["input_shape"])).astype(np.float32)
+    if pre.get("input_dtype") == "int64":  # token ids: small valid ids, fed as integers
+        x = np.zeros((n, *pre["input_shape"]), np.int64)
     if pre["task"] == "classification":
         y = np.arange(n, dtype=np.int64) % int(pre["num_classes"])
     else:
