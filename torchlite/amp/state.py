@@ -74,8 +74,10 @@ def _cached(t: Tensor, dt) -> Tensor:
 def cast(op: str, *args: Any) -> tuple:
     """`args` as op `op` sees them under the active autocast: tensors cast by the op's policy
     (lower precision, float32, or the widest input dtype); anything else unchanged."""
-    dev = next((a._device.type for a in args if isinstance(a, Tensor)), None)
-    low = dtypes.get(dev) if dev is not None else None
+    dev: str | None = next((a._device.type for a in args if isinstance(a, Tensor)), None)
+    if dev is None:
+        return args
+    low = dtypes.get(dev)
     if low is None:
         return args
     policy = lists.POLICIES[dev].get(op)
