@@ -57,7 +57,9 @@ def run_record(folder: str | Path) -> dict[str, Any]:
         "stop_reason": s.get("stop_reason"), "epochs": s.get("epochs_completed"),
         "monitor": s.get("monitor"), "best_value": s.get("best_value"),
         "best_epoch": s.get("best_epoch"), "test_metrics": s.get("test_metrics") or {},
-        "duration_s": s.get("wall_time_s"), "created": _created(paths),
+        # a running run's summary is the one written at its start: no duration yet
+        "duration_s": None if status == "running" else s.get("wall_time_s"),
+        "created": _created(paths),
     }
 
 
