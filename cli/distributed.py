@@ -44,6 +44,16 @@ def quiet_error(exc: BaseException) -> bool:
                             KeyboardInterrupt))
 
 
+def end_job_if_alone(exc: BaseException, code: int) -> None:
+    """A distributed rank stopped by an error of its own ends the whole job (see
+    torchlite.training.distributed.end_job_if_alone); elsewhere nothing happens."""
+    if _rank() is None:
+        return
+    from torchlite.training.distributed import end_job_if_alone as end
+
+    end(exc, code)
+
+
 def error_prefix() -> str:
     found = _rank()
     return f"rank {found[0]}: " if found is not None and found[0] != 0 else ""

@@ -106,6 +106,7 @@ def _run(fn, *args, **kwargs):
             traceback.print_exc()
         if not distributed.quiet_error(exc):  # a rank other than 0 leaves shared errors to 0
             display.error(distributed.error_prefix() + message)
+        distributed.end_job_if_alone(exc, code)  # its peers would wait for it in a collective
         raise typer.Exit(code) from None
 
 

@@ -136,3 +136,52 @@ def test_missing_mpi_is_one_line_naming_the_extra_exit_2(tmp_path, monkeypatch):
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "pip install 'torchlite[mpi]'" in lines[0]
+
+
+FAILING_MODEL = '''
+import os
+import signal
+
+import torchlite.nn as nn
+
+
+class FailsOnRank1(nn.Module):
+    """A small MLP whose forward on rank 1 fails in the third epoch (20 steps per epoch)."""
+
+    def __init__(self, how: str = "raise"):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+        self.how, self.calls = how, 0
+
+    def forward(self, x):
+        if self.training and os.environ.get("OMPI_COMM_WORLD_RANK") == "1":
+            self.calls += 1
+            if self.calls == 45:
+                if self.how == "kill":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                raise RuntimeError("boom on rank 1")
+        return self.net(x)
+'''
+
+
+@pytest.mark.parametrize("how", ["raise", "kill"])
+def test_a_failing_rank_ends_the_run_and_last_survives(tmp_path, how):
+    require_mpi()
+    (tmp_path / "failing.py").write_text(FAILING_MODEL)
+    text = CONFIG.format(name="f", batch=32, epochs=50, root=tmp_path / "runs")
+    start = text.index("model:")
+    end = text.index("loss:")
+    text = (text[:start] + "model: {type: custom, target: failing.py:FailsOnRank1, "
+            f"args: {{how: {how}}}}}\n" + text[end:])
+    (tmp_path / "f.yaml").write_text(text)
+    t0 = time.monotonic()
+    done = _run(["train", "f.yaml", "--nproc", "2", "--plain"], tmp_path)
+    assert time.monotonic() - t0 < 120
+    assert done.returncode != 0
+    if how == "raise":
+        assert "rank 1: " in done.stderr and "boom on rank 1" in done.stderr
+    else:
+        assert "rank 1" in done.stderr
+    last = tmp_path / "runs" / "f" / "weights" / "last.safetensors"
+    state = torchlite.load(str(last))  # whole: the epoch before the failure
+    assert set(state) == {"net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias"}

@@ -36,7 +36,7 @@ from .runs import RunPaths
 from .trainer import Trainer, _Signals
 
 __all__ = ["DistributedSession", "LocalSession", "PeerRankFailed", "session",
-           "check_resume_world", "distributed_sampler", "STOP_FILE_ENV"]
+           "check_resume_world", "distributed_sampler", "end_job_if_alone", "STOP_FILE_ENV"]
 
 STOP_FILE_ENV = "TORCHLITE_STOP_FILE"  # the launcher creates this file on Ctrl-C
 TIMEOUT_ENV = "TORCHLITE_DIST_TIMEOUT"  # seconds a collective may wait (default 300)
@@ -86,6 +86,26 @@ def session() -> LocalSession:
         seconds = float(os.environ.get(TIMEOUT_ENV, "300"))
         dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=seconds))
     return DistributedSession()
+
+
+def end_job_if_alone(exc: BaseException, code: int) -> None:
+    """In a distributed run, end the whole job now (MPI_Abort with `code`) when `exc` stops
+    this rank alone: its peers wait in a collective, and a normal exit would wait for them in
+    MPI's finalisation. Errors every rank meets together (agreed, interrupts, divergence) let
+    the ranks finish normally."""
+    import sys
+
+    if "torchlite.distributed.process_group" not in sys.modules:
+        return
+    import torchlite.distributed as dist
+
+    if not dist.is_initialized() or dist.get_world_size() < 2:
+        return
+    if isinstance(exc, (*_COLLECTIVE, PeerRankFailed)) or getattr(exc, "_torchlite_agreed",
+                                                                  False):
+        return
+    sys.stderr.flush()
+    dist.GroupMember.WORLD.transport.abort(code)
 
 
 def distributed_sampler(cfg: Any, dataset: Any):
@@ -273,6 +293,8 @@ class DistributedSession(LocalSession):
         failed = [r for r, rep in enumerate(reports) if rep is not None]
         if not failed:
             return
+        if error is not None:
+            error._torchlite_agreed = True  # type: ignore[union-attr]  # every rank is leaving
         if error is not None and (self.rank == 0 or reports[0] is None):
             raise error
         first = failed[0]
