@@ -173,16 +173,21 @@ SWEEP["logit"] = (lambda a: torchlite.logit(a / 3), [(2, 3)], POS)
 SWEEP["polygamma"] = (lambda a: torchlite.polygamma(1, a), [(2, 3)], POS)
 SWEEP["cummax"] = (lambda a: (a.cummax(1).values, a.cummin(0).values), [(2, 3)], None)
 SWEEP["logcumsumexp"] = (lambda a: a.logcumsumexp(1), [(2, 3)], None)
+SWEEP["ldexp"] = (lambda a, b: torchlite.ldexp(a, b), [(2, 3), (3,)], None)
+SWEEP["frexp"] = (lambda a: torchlite.frexp(a).mantissa, [(2, 3)], None)
+SWEEP["positive"] = (lambda a: torchlite.positive(a) * 1, [(2, 3)], None)
+SWEEP["ravel"] = (lambda a: a.t().ravel(), [(2, 3)], None)
 
 # public functions that take no gradient (results are integer/bool, or piecewise constant)
 NO_GRAD = {
     "floor_divide", "argmax", "argmin", "count_nonzero", "argsort", "unique", "argwhere",
     "nonzero", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "logical_and",
     "logical_not", "logical_or", "logical_xor", "ceil", "floor", "round", "sign", "trunc",
-    "nextafter",
+    "nextafter", "heaviside", "view_dtype",
 }
 # helpers on raw arrays that ops share, not ops
-ARRAY_HELPERS = {"log_softmax_array", "diag_view", "relu_forward", "relu_vjp", "stable_sigmoid"}
+ARRAY_HELPERS = {"log_softmax_array", "diag_view", "relu_forward", "relu_vjp", "stable_sigmoid",
+                 "scatter_args"}
 
 
 def _set(t, key, value):
