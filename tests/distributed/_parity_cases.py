@@ -1,4 +1,4 @@
-"""The training runs compared between 1 process with batch 2B and 2 ranks with batch B each."""
+"""The training runs compared between 1 process with batch kB and k ranks with batch B each."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ CASES = [(opt, model, dtype) for opt in ("sgd", "adamw") for model in ("mlp", "b
          for dtype in ("float64", "float32")]
 
 
-def _data(dtype: str):
+def _data(dtype: str, world: int):
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((STEPS * 2 * B, 6)).astype(dtype)
+    x = rng.standard_normal((STEPS * world * B, 6)).astype(dtype)
     y = (np.sin(x[:, :3]) + 0.1 * rng.standard_normal((x.shape[0], 3))).astype(dtype)
     return TensorDataset(torchlite.from_numpy(x), torchlite.from_numpy(y))
 
@@ -40,12 +40,13 @@ def _optimizer(kind: str, params):
 
 
 def train(opt: str, model: str, dtype: str, rank: int | None = None,
-          world: int = 1) -> dict[str, np.ndarray]:
-    """Train for STEPS steps; with `rank`, as one rank of a DDP job of `world` ranks."""
-    ds = _data(dtype)
+          world: int = 2) -> dict[str, np.ndarray]:
+    """Train for STEPS steps: as one rank of a DDP job of `world` ranks, or (rank None) as the
+    one process that sees the same data in batches of world * B."""
+    ds = _data(dtype, world)
     net = _model(model, dtype)
     if rank is None:
-        loader = DataLoader(ds, batch_size=B * 2, shuffle=False)
+        loader = DataLoader(ds, batch_size=B * world, shuffle=False)
         wrapped = net
     else:
         from torchlite.nn.parallel import DistributedDataParallel

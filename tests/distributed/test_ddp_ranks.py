@@ -1,5 +1,6 @@
-"""DistributedDataParallel, SyncBatchNorm and DistributedSampler in a real 2-rank MPI job: 2 ranks
-with batch B train to the weights of 1 process with batch 2B over 50 steps."""
+"""DistributedDataParallel, SyncBatchNorm and DistributedSampler in real MPI jobs: 2 ranks (every
+case) and 4 ranks (two cases) with batch B train to the weights of 1 process with batch kB over
+50 steps."""
 
 import json
 
@@ -20,11 +21,8 @@ def job(tmp_path_factory):
     return reports, weights
 
 
-@pytest.mark.parametrize("opt,model,dtype", CASES)
-def test_two_ranks_train_to_the_weights_of_one_process_with_twice_the_batch(job, opt, model,
-                                                                           dtype):
-    _, weights = job
-    ref = train(opt, model, dtype)
+def _compare(weights, opt, model, dtype, world):
+    ref = train(opt, model, dtype, world=world)
     name = case_name(opt, model, dtype)
     for key, expect in ref.items():
         got = weights[f"{name}/{key}"]
@@ -32,6 +30,24 @@ def test_two_ranks_train_to_the_weights_of_one_process_with_twice_the_batch(job,
             np.testing.assert_allclose(got, expect, rtol=1e-10, atol=1e-10, err_msg=key)
         else:
             np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("opt,model,dtype", CASES)
+def test_two_ranks_train_to_the_weights_of_one_process_with_twice_the_batch(job, opt, model,
+                                                                           dtype):
+    _compare(job[1], opt, model, dtype, 2)
+
+
+FOUR = [("sgd", "bn", "float64"), ("adamw", "mlp", "float32")]
+
+
+def test_four_ranks_train_to_the_weights_of_one_process_with_four_times_the_batch(tmp_path):
+    done = worker("ddp_checks.py", str(tmp_path), *(case_name(*c) for c in FOUR), nproc=4)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with np.load(tmp_path / "parity.npz") as f:
+        weights = dict(f)
+    for case in FOUR:
+        _compare(weights, *case, 4)
 
 
 def test_rank_0_state_is_broadcast_at_construction_and_keys_carry_module_prefix(job):
