@@ -243,3 +243,32 @@ class TestDArray:
         assert xp.arange(3).tolist() == [0, 1, 2]  # anything else is the array module's
         with pytest.raises(NotImplementedError, match="no differentiable formulation"):
             xp.sort(d)
+
+
+def test_once_differentiable_backward_refuses_a_second_derivative():
+    from torchlite.autograd.function import once_differentiable
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2 * x
+
+    x = _x(1.0, 2.0)
+    (g,) = torch.autograd.grad(Square.apply(x).sum(), x)
+    np.testing.assert_allclose(g.numpy(), [2.0, 4.0])
+    # as PyTorch: the result has a history only through grad_outputs that have one, and
+    # differentiating it raises
+    (g,) = torch.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+    assert not g.requires_grad
+    v = _x(1.0, 1.0)
+    (g,) = torch.autograd.grad(Square.apply(x), x, v, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), [2.0, 4.0])
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        torch.autograd.grad(g.sum(), v)

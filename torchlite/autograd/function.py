@@ -357,3 +357,6 @@ def _record_versions(saved, args, outs, results):
         if box is not None:
             versions.append((i, (box, box[0]), j))
     return versions or None
+
+
+from .once_differentiable import once_differentiable  # noqa: E402, F401 - PyTorch's location

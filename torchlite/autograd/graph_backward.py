@@ -189,7 +189,8 @@ def hang(op, edges: tuple, outputs: tuple, **attrs) -> list:
 
 
 class _Underivable(Op):
-    """The history of a gradient PyTorch cannot differentiate again: backward raises."""
+    """The history of a gradient PyTorch cannot differentiate again: backward raises the
+    error its node carries (`hang(_Underivable, edges, values, error=...)`)."""
 
     @staticmethod
     def forward(ctx, *args):  # never run: refuse_double_backward builds the node directly
@@ -197,7 +198,7 @@ class _Underivable(Op):
 
     @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError(f"the derivative for '{ctx.what}' is not implemented.")
+        raise ctx.error
 
 
 def refuse_double_backward(what: str):
@@ -218,7 +219,8 @@ def refuse_double_backward(what: str):
         live = [v for v in values if v is not None]
         if not live:
             return out
-        hung = iter(hang(_Underivable, tuple(edges), tuple(live), what=what))
+        error = NotImplementedError(f"the derivative for '{what}' is not implemented.")
+        hung = iter(hang(_Underivable, tuple(edges), tuple(live), error=error))
         return tuple(DArray(next(hung)) if v is not None else None for v in values)
 
     return graph_backward
