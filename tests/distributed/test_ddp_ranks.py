@@ -71,6 +71,11 @@ def test_find_unused_parameters(job):
         assert "never.weight" in r["unfinished"]
 
 
+def test_a_forward_without_backward_does_not_block_the_next_step(job):
+    for r in job[0]:
+        assert r["forward_only_then_step"] == [1.0, 1.0]
+
+
 def test_buffers_follow_rank_0_at_each_forward_with_grad(job):
     reports, _ = job
     assert reports[1]["buffer_no_grad"] == [6.0, 6.0]  # no broadcast under no_grad

@@ -100,6 +100,13 @@ except RuntimeError as exc:
     report["unfinished"] = str(exc)
 
 
+# a forward with grad on but no backward (a look at the output) does not block the next step
+lone = nn.Linear(2, 2)
+ddp = DDP(lone, find_unused_parameters=True)
+ddp(torchlite.ones(1, 2))
+ddp(torchlite.ones(1, 2)).sum().backward()
+report["forward_only_then_step"] = lone.bias.grad.tolist()
+
 # broadcast_buffers: rank 0's buffers reach the others at each forward with grad on
 class WithBuffer(nn.Module):
     def __init__(self):

@@ -120,7 +120,7 @@ class DistributedDataParallel(Module):
 
     # -- forward --------------------------------------------------------------------------------
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        if self._armed:
+        if self._armed and self._used:  # a backward began but some gradients never came
             self._armed = False
             raise RuntimeError(
                 "Expected to have finished reduction in the prior iteration before starting a "
@@ -153,6 +153,8 @@ class DistributedDataParallel(Module):
 
     def _prepare_for_backward(self, out: Any) -> None:
         for b in self._buckets:
+            if b.work is not None:  # started by a pass that never finished: let it land first
+                b.work.wait()
             b.pending = len(b.params)
             b.work = None
         self._next = 0
@@ -215,6 +217,7 @@ class DistributedDataParallel(Module):
             used = {id(p) for p, u in zip(self._params, flags) if u}
         for b in self._buckets:
             b.work.wait()
+            b.work = None
             for i, p in enumerate(b.params):
                 if used is not None and id(p) not in used:
                     continue  # unused on every rank: its .grad stays as it was, as PyTorch
