@@ -326,7 +326,7 @@ def graph(
 
 
 # torchlite.benchmark.SUITES, spelled out so that `torchlite --help` need not import the library
-_BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "distributed",
+_BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "distributed",
                  "precision")
 
 
