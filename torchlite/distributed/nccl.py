@@ -41,8 +41,10 @@ class NcclTransport:
         self.nccl = nccl
         self.mpi = mpi
         self.rank, self.size = mpi.rank, mpi.size
-        uid = np.frombuffer(bytes(nccl.get_unique_id()) if mpi.rank == 0 else bytes(128),
-                            dtype=np.uint8).copy()
+        # NCCL's id: a tuple of 128 (signed) chars, made on rank 0
+        uid = np.zeros(128, dtype=np.int64)
+        if mpi.rank == 0:
+            uid[:] = nccl.get_unique_id()
         mpi.broadcast(uid, 0)
         self.comm = nccl.NcclCommunicator(self.size, tuple(int(b) for b in uid), self.rank)
         self.cp = backend.cupy_module()
