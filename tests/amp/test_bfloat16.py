@@ -160,3 +160,16 @@ def test_optimizers_step_low_precision_parameters_as_pytorch(name, dtype):
     # one rounding of the low dtype apart at most (PyTorch's CPU kernels keep some
     # intermediates in float32)
     np.testing.assert_allclose(mine, theirs, rtol=2 ** -6, atol=2 ** -6)
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=str)
+def test_reductions_accumulate_in_float32(dtype):
+    # ml_dtypes' own bfloat16 sum accumulates in bfloat16 (10000 ones give 256)
+    a = torchlite.ones(10000, dtype=dtype)
+    want = 9984.0 if dtype == torchlite.bfloat16 else 10000.0  # 10000 rounded to the dtype
+    assert a.sum().item() == want and a.cumsum(0)[-1].item() == want
+    assert a.mean().item() == 1.0 and a.var().item() == 0.0 and a.norm().item() == 100.0
+    assert a.sum().dtype == a.mean().dtype == a.cumsum(0).dtype == dtype
+    x = torchlite.ones(300, dtype=dtype, requires_grad=True)
+    x.logsumexp(0).backward()
+    assert x.grad.dtype == dtype

@@ -18,6 +18,7 @@ from ..autograd.function import Op
 from ..backend import get_xp
 from ..tensor import Tensor
 from .dims import missing_dim, numpy_kwargs, reduced_dims, wrap_dim, wrap_dims
+from .half_compute import FLOAT32, in_float32, is_half_numpy
 from .out import with_out
 from .scatter import along_axis_key
 
@@ -202,6 +203,13 @@ class Cumsum(Op):
 # public functions
 
 
+def accumulating(op, x: Tensor):
+    """`op`, or for a float16/bfloat16 NumPy input its float32-accumulating variant, as
+    PyTorch's CPU kernels (ml_dtypes' own bfloat16 sum accumulates in bfloat16: 10000 ones
+    sum to 256)."""
+    return in_float32(op) if x._data.dtype is not FLOAT32 and is_half_numpy(x._data) else op
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return backend.to_dtype(dtype).np
@@ -226,7 +234,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
         axes = None
     x = input
     dt = _sum_dtype(x, dtype)
-    return Sum.apply(x, axes, keepdim, dt)
+    op = accumulating(Sum, x)
+    return op.apply(x, axes, keepdim, FLOAT32 if op is not Sum and dtype is None else dt)
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
@@ -245,7 +254,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
             f"complex dtype. Got: {x.dtype}"
         )
     axes = reduced_dims(dim, x._data.ndim, "mean")
-    return Mean.apply(x, axes, keepdim)
+    return accumulating(Mean, x).apply(x, axes, keepdim)
 
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
@@ -262,7 +271,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
     if x._data.dtype.kind in "biu" and dtype is None:
         return Tensor._make(get_xp(x._data).asarray(x._data.prod(axis=axis, keepdims=keepdim,
                                                                  dtype=np.int64)), x._device)
-    return Prod.apply(x, axis, keepdim)
+    return accumulating(Prod, x).apply(x, axis, keepdim)
 
 
 def _check_nonempty(x: Tensor, op: str, dim=None):
@@ -394,7 +403,7 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwa
         (input,) = _amp.cast("logsumexp", input)
     x = input if input._data.dtype.kind in "fV" else input.to(backend.get_default_dtype())
     axes = reduced_dims(dim, x._data.ndim, "logsumexp")
-    return LogSumExp.apply(x, axes, keepdim)
+    return accumulating(LogSumExp, x).apply(x, axes, keepdim)
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
@@ -410,7 +419,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
         raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
     axes = reduced_dims(dim, x._data.ndim, "norm")
     if p in ("fro", 2, 2.0, None):
-        return Norm2.apply(x, axes, keepdim)
+        return accumulating(Norm2, x).apply(x, axes, keepdim)
     if p in (float("inf"), "inf"):
         return AmaxAmin.apply(_abs(x), axes, keepdim, True)
     if p in (float("-inf"), "-inf"):
@@ -437,7 +446,8 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwa
     dt = _sum_dtype(input, dtype)
     if input._data.ndim == 0:
         return input.clone()
-    return Cumsum.apply(input, d, dt)
+    op = accumulating(Cumsum, input)
+    return op.apply(input, d, FLOAT32 if op is not Cumsum and dtype is None else dt)
 
 
 def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwargs) -> Tensor:
