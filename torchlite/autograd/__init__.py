@@ -183,4 +183,10 @@ def Variable(data: Any, requires_grad: bool = False, volatile: bool = False  # n
     return t
 
 
-from . import functional  # noqa: E402, F401 - torch.autograd.functional (needs grad, above)
+def __getattr__(name: str) -> Any:
+    # torch.autograd.functional, imported on first use (import torchlite stays fast)
+    if name == "functional":
+        import importlib
+
+        return importlib.import_module(".functional", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
