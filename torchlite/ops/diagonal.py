@@ -7,8 +7,6 @@ tril/triu keep (*, M, N) and zero the other triangle of the last two dims.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.function import Op
 from ..autograd.views import view_of
 from ..backend import get_xp
@@ -59,13 +57,13 @@ class Diagonal(Op):
         shape = ctx.shape
         rest = tuple(s for i, s in enumerate(shape) if i not in (d1, d2))
         out = xp.zeros(rest + (shape[d1], shape[d2]), dtype=g.dtype)
-        out[(Ellipsis,) + _diag_index(shape[d1], shape[d2], offset)] = g
+        out[(Ellipsis,) + _diag_index(xp, shape[d1], shape[d2], offset)] = g
         return xp.moveaxis(out, (-2, -1), (d1, d2)), None, None, None, None
 
 
-def _diag_index(n1: int, n2: int, offset: int):
-    """(rows, cols) of the `offset` diagonal of an n1 x n2 matrix."""
-    i = np.arange(max(min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2), 0))
+def _diag_index(xp, n1: int, n2: int, offset: int):
+    """(rows, cols) of the `offset` diagonal of an n1 x n2 matrix, as arrays of `xp`."""
+    i = xp.arange(max(min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2), 0))
     return (i, i + offset) if offset >= 0 else (i - offset, i)
 
 
@@ -87,7 +85,7 @@ class DiagEmbed(Op):
     @staticmethod
     def graph_backward(ctx, g):
         """The diagonal read by an index, which a graph of the backward pass can record."""
-        return g[_diag_index(g.shape[0], g.shape[1], ctx.offset)], None
+        return g[_diag_index(get_xp(g), g.shape[0], g.shape[1], ctx.offset)], None
 
 
 def _int(v, name: str, op: str) -> int:
