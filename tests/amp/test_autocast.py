@@ -56,6 +56,8 @@ OPS = {
     "triplet_margin_loss": lambda L, F, a: F.triplet_margin_loss(a["x"], a["x"], a["p"]),
     "layer_norm": lambda L, F, a: F.layer_norm(a["x"], (8,)),
     "group_norm": lambda L, F, a: F.group_norm(a["img"], 1),
+    "batch_norm": lambda L, F, a: F.batch_norm(a["img"], L.zeros(3), L.ones(3), L.ones(3),
+                                               L.zeros(3), training=True),
     "sum": lambda L, F, a: a["x"].sum(),
     "mean": lambda L, F, a: a["x"].mean(),
     "exp": lambda L, F, a: a["x"].exp(),

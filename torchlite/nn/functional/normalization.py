@@ -129,7 +129,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     rv = running_var._data if running_var is not None else None
     # The Op receives the statistics as plain arrays (they take no gradient).
     stats: list = []  # the Op hands back the batch statistics through this list
-    y = BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(eps), stats)
+    # float16/bfloat16 input: statistics in float32, output in the input's dtype (PyTorch's
+    # mixed batch norm), unless the running statistics are low precision too (their in-place
+    # update must reach the arrays themselves, not float32 copies)
+    op = BatchNorm
+    if is_half_numpy(input._data) and not (is_half_numpy(rm) or is_half_numpy(rv)):
+        op = in_float32(BatchNorm)
+    y = op.apply(input, weight, bias, rm, rv, bool(training), float(eps), stats)
     if training and (running_mean is not None or running_var is not None):
         bmean, bvar = stats[0]
         m = float(momentum)
