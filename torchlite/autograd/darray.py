@@ -323,11 +323,22 @@ class DArray:
         self.t = SetItem.apply(self.t, v, idx=raw(idx))
 
 
+def _index_on(x, idx):
+    """`idx` with its NumPy index arrays moved to `x`'s array module (CuPy on a GPU)."""
+    xp = backend.get_xp(x)
+    if xp is np:
+        return idx
+    if isinstance(idx, tuple):
+        return tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in idx)
+    return xp.asarray(idx) if isinstance(idx, np.ndarray) else idx
+
+
 class GetItem(Op):
     """x[idx] with NumPy's indexing rules (basic and advanced), for backward formulas."""
 
     @staticmethod
     def forward(ctx, x, idx):
+        idx = _index_on(x, idx)
         ctx.idx, ctx.shape = idx, x.shape
         return backend.get_xp(x).array(x[idx])  # a copy, never a view of x
 
@@ -344,6 +355,7 @@ class IndexAdd(Op):
 
     @staticmethod
     def forward(ctx, x, v, idx):
+        idx = _index_on(x, idx)
         ctx.idx = idx
         ctx.v_meta = None if not hasattr(v, "shape") else (v.shape, v.dtype)
         xp = backend.get_xp(x)
@@ -367,6 +379,7 @@ class SetItem(Op):
 
     @staticmethod
     def forward(ctx, x, v, idx):
+        idx = _index_on(x, idx)
         ctx.idx = idx
         ctx.v_meta = None if not hasattr(v, "shape") else (v.shape, v.dtype)
         out = x.copy()
