@@ -74,6 +74,9 @@ CASES = {
     "abs": (torch.abs, lambda: (_pos(2, 3),)),
     "relu": (torch.relu, lambda: (_pos(2, 3),)),
     "nan_to_num": (torch.nan_to_num, lambda: (_r(2, 3),)),
+    # a straight-through estimator: its derivative is a mask, the second derivative 0
+    "fake_quantize": (lambda a: torch.fake_quantize_per_tensor_affine(a, 0.1, 0, -128, 127),
+                      lambda: (_r(2, 3),)),
     "floor": (torch.floor, lambda: (_r(2, 3),)),
     "clamp": (lambda a: torch.clamp(a, -0.5, 0.5), lambda: (_r(2, 3),)),
     "where": (lambda a, b: torch.where(a > 0, a, b), lambda: (_r(2, 3), _r(2, 3))),
@@ -216,7 +219,6 @@ NOT_SWEPT: dict[str, str] = {
     "ToDevice": "a copy between devices: needs a GPU (its backward is a move back, linear)",
     "LinearAct": "the fused CUDA bias+activation path: needs a GPU",
     "_SyncBatchNormOp": "cross-process batch norm: needs a process group",
-    "FakeQuantizeAffine": "straight-through estimator: its derivative is a constant mask",
 }
 
 
