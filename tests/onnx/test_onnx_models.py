@@ -162,3 +162,16 @@ def test_every_supported_opset(opset):
     roundtrip(cnn, torchlite.randn(1, 1, 4, 4), opset_version=opset)
     roundtrip(Encoder(), torchlite.randint(0, 30, (1, 12)), opset_version=opset)
     roundtrip(Tagger(), torchlite.randint(0, 40, (1, 9)), opset_version=opset)
+
+
+def test_builtin_resnet_with_trained_statistics():
+    from torchlite.training.models import resnet
+
+    torchlite.manual_seed(0)
+    model = resnet(3, 10, blocks=(2, 1, 1))
+    for name, buf in model.named_buffers():
+        if name.endswith("running_var"):
+            buf.copy_(torchlite.rand(*buf.shape) + 0.5)
+        elif name.endswith("running_mean"):
+            buf.copy_(torchlite.randn(*buf.shape) * 0.1)
+    roundtrip(model, torchlite.randn(1, 3, 16, 16), other=4)
