@@ -10,6 +10,11 @@ whose array is copied when first used.
 In-place writes (`x.add_(y)`, `ReLU(inplace=True)` without autograd) run the out-of-place op and
 copy its result into `x`, bumping x's version: when a Tensor comes back with a new version, its
 value is the latest op output holding the same array contents.
+
+Modules of the `atomic` classes (the quantized layers, whose arithmetic runs on raw arrays) are
+recorded whole, through the module forward hooks, as one OpRecord of their class with the module
+itself as the keyword `module`. Any other module whose output no recorded op made is noted in
+`opaque`, so that errors can name it.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ class OpRecord:
 
 
 class Capture(record.Recorder):
-    """Records the ops of one forward pass; `watch` names the inputs and parameters first."""
+    """Records the ops of one forward pass (use it as a context manager around the call);
+    `watch` names the inputs and parameters first."""
 
     def __init__(self, module_names: dict[int, str], atomic: tuple[type, ...] = ()) -> None:
         self.ops: list[OpRecord] = []
