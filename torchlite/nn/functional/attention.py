@@ -256,8 +256,8 @@ def _mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, out
     def proj(x, w, b):
         n, m = x.shape[0], x.shape[1]
         y = matmul(x.reshape(n * m, x.shape[2]), w.t())
-        if b is not None:
-            y = y + b
+        if b is not None:  # (under autocast the product is in the low dtype: so is the bias)
+            y = y + (b if b.dtype == y.dtype else b.to(y.dtype))
         return y.reshape(n, m, H, hd).permute(1, 2, 0, 3)  # (N, H, n, hd)
 
     if q_proj_weight is None:
@@ -276,7 +276,8 @@ def _mha_forward(query, key, value, num_heads, in_proj_weight, in_proj_bias, out
     out = out.permute(2, 0, 1, 3).reshape(L * N, E)  # (L, N, H, hd) -> (L*N, E)
     out = matmul(out, out_proj_weight.t())
     if out_proj_bias is not None:
-        out = out + out_proj_bias
+        b = out_proj_bias
+        out = out + (b if b.dtype == out.dtype else b.to(out.dtype))
     out = out.reshape(L, N, E)
     if not need_weights:
         return out, None
