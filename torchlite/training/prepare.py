@@ -90,6 +90,10 @@ def prepare(cfg: Config, *, upto: Literal["model", "train"] = "train", device: s
     if training:
         check_task(cfg, data)
     model = _model(cfg, data, checkpoint).to(device)
+    if training and cfg.trainer.quantization is not None:
+        from .quantize import check_qat  # a layer QAT cannot quantize: before any run folder
+
+        check_qat(cfg, model)
     run = Prepared(cfg, device, data, model)
     if not training:
         return run
