@@ -98,7 +98,9 @@ def test_qat_config_rejects_unsupported_layer(tmp_path):
                         trainer=", quantization: {mode: qat}")
     r = cli("train", cfg, "--plain")
     assert r.exit_code == 2, r.output
+    assert "trainer.quantization: quantization-aware training" in r.output
     assert "model.1 (BatchNorm1d)" in r.output
+    assert not (tmp_path / "runs").exists()  # refused before any run folder
 
 
 def test_quantize_refuses_a_regression_head(tmp_path):

@@ -40,17 +40,28 @@ def _leaves(model) -> list[tuple[str, Any]]:
     return [(name, m) for name, m in model.named_modules() if name and not list(m.children())]
 
 
-def _check_static(model) -> None:
+def _check_static(model, what: str = "static quantization",
+                  instead: str = "use --mode dynamic (quantizes the Linear layers only)") -> None:
     for name, mod in _leaves(model):
         if type(mod).__name__ not in _STATIC_OK or type(mod).__module__.startswith(
                 "torchlite.nn.quantized"):
             raise UsageError(
-                f"static quantization does not support layer model.{name} "
-                f"({type(mod).__name__}); supported layers: {', '.join(_STATIC_OK)}; use "
-                "--mode dynamic (quantizes the Linear layers only)")
+                f"{what} does not support layer model.{name} ({type(mod).__name__}); "
+                f"supported layers: {', '.join(_STATIC_OK)}; {instead}")
     if not isinstance(model, nn.Sequential):
-        raise UsageError(f"static quantization needs a sequential model (layers listed in the "
-                         f"config), got {type(model).__name__}; use --mode dynamic")
+        raise UsageError(f"{what} needs a sequential model (layers listed in the config), got "
+                         f"{type(model).__name__}; {instead}")
+
+
+def check_qat(cfg, model) -> None:
+    """A config error (at trainer.quantization) naming the first layer that quantization-aware
+    training cannot quantize."""
+    from .loader import ConfigError
+
+    try:
+        _check_static(model, "quantization-aware training", "remove trainer.quantization")
+    except UsageError as exc:
+        raise ConfigError([cfg.source.problem(("trainer", "quantization"), str(exc))]) from None
 
 
 def _fusion_groups(model) -> list[list[str]]:
