@@ -228,3 +228,17 @@ def test_dynamic_lstm_state_dict_round_trip_and_repr(tmp_path):
     fresh.load_state_dict(tl.load(tmp_path / "l.safetensors"))
     x = tl.randn(4, 3, 5)
     np.testing.assert_array_equal(fresh(x)[0].numpy(), q(x)[0].numpy())
+
+
+def test_public_names_and_lazy_import():
+    import subprocess
+    import sys
+
+    assert tl.quantization.quantize_dynamic is tq.quantize_dynamic
+    assert tl.nn.quantized.dynamic.Linear is nn.quantized.dynamic.Linear
+    assert tl.nn.intrinsic.qat.LinearReLU is tl.nn.qat.LinearReLU
+    code = ("import sys, torchlite; torchlite.quantize_per_tensor; "
+            "print(any(m.startswith(('torchlite.nn', 'torchlite.ao.quantization.observer')) "
+            "for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr  # import torchlite stays light
