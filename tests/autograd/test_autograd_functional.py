@@ -1,4 +1,5 @@
-"""torchlite.autograd.functional: values, output structures, strict mode and errors."""
+"""torchlite.autograd.functional (this file mirrors autograd/functional.py; the name avoids
+tests/nn/test_functional.py): values, output structures, strict mode and errors."""
 
 from __future__ import annotations
 
