@@ -7,6 +7,8 @@ copy, and their backward accumulates with a scatter-add so repeated indices sum 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd import grad_mode
@@ -20,13 +22,32 @@ from .out import with_out
 from .scatter import add_at, along_axis_key
 from .shape import Slice
 
+_SEQUENCE_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed "
+    "in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be "
+    "interpreted as tensor index, x[torch.tensor(seq)], which will result either in an error or "
+    "a different result")
 _GPU_INDEX_ERROR = ("indices should be either on cpu or on the same device as the indexed "
                     "tensor (cpu), got indices on a GPU")
 
 
+def _sequence_as_tuple(key) -> bool:
+    """PyTorch's rule for a list key: a short list holding a slice, None, ..., a tensor or a
+    sequence is a tuple of indices (x[[0, slice(None)]] is x[0, :]); otherwise it is one index
+    tensor (x[[0, 1]])."""
+    if not isinstance(key, list) or len(key) >= 32:
+        return False
+    return any(k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple))
+               for k in key)
+
+
 def _convert_key(key, xp, shape):
-    """Turn Tensors and lists inside an index key into arrays; say whether it is basic."""
-    if not isinstance(key, tuple):
+    """Turn Tensors, lists and nested tuples inside an index key into arrays; say whether it is
+    basic. A key mixing integers with index arrays comes back as a `_SplitKey`."""
+    if _sequence_as_tuple(key):
+        warnings.warn(_SEQUENCE_WARNING, UserWarning, stacklevel=3)
+        key = tuple(key)
+    elif not isinstance(key, tuple):
         key = (key,)
     out, basic = [], True
     for k in key:
@@ -42,9 +63,12 @@ def _convert_key(key, xp, shape):
                     raise IndexError(
                         "tensors used as indices must be long, int, byte or bool tensors"
                     )
-        elif isinstance(k, (list, np.ndarray, range)) or hasattr(k, "__cuda_array_interface__"):
+        elif (isinstance(k, (list, tuple, np.ndarray, range))
+              or hasattr(k, "__cuda_array_interface__")):
             if isinstance(k, range):  # x[range(2)] is x[[0, 1]], as PyTorch (empty included)
                 k = xp.arange(k.start, k.stop, k.step, dtype=np.int64)
+            elif isinstance(k, (list, tuple)):  # x[(0,), ] and x[a, (1, 1)]: index tensors
+                k = _sequence_array(k, xp)
             elif xp is np and get_xp(k) is not np:
                 raise IndexError(_GPU_INDEX_ERROR)
             k = xp.asarray(k)
@@ -62,7 +86,67 @@ def _convert_key(key, xp, shape):
         if isinstance(k, slice) and k.step is not None and k.step <= 0:
             raise ValueError("step must be greater than zero")
         out.append(k)
+    if not basic and any(isinstance(k, (int, np.integer)) for k in out):
+        return _SplitKey(out), False
     return tuple(out), basic
+
+
+def _sequence_array(seq, xp):
+    """A nested list/tuple of ints, bools or 0-d tensors as one index array."""
+    def plain(v):
+        if isinstance(v, Tensor):
+            return v.tolist()
+        return [plain(e) for e in v] if isinstance(v, (list, tuple)) else v
+    a = np.asarray(plain(seq))
+    if a.size == 0:
+        a = a.astype(np.int64)
+    return xp.asarray(a)
+
+
+class _SplitKey:
+    """An index mixing integers with index arrays, split as PyTorch applies it: the integers
+    select first (`pre`, a basic key giving a view), then the arrays index what is left (`adv`).
+    NumPy instead counts the integers as index arrays, which moves the indexed dimensions:
+    on a (2, 3, 4, 5) array, x[1, :, idx, 0:2] is (3, 2, 2) in PyTorch and (2, 3, 2) in NumPy."""
+
+    __slots__ = ("pre", "adv")
+
+    def __init__(self, key):
+        pre, adv = [], []
+        for k in key:
+            if isinstance(k, (int, np.integer)):
+                pre.append(k)
+                continue
+            adv.append(k)
+            if k is Ellipsis:
+                pre.append(k)
+            elif isinstance(k, slice):
+                pre.append(slice(None))
+            elif k is not None and k.ndim:  # an array: a bool mask spans k.ndim dimensions
+                pre.extend([slice(None)] * (k.ndim if k.dtype == np.bool_ else 1))
+            elif k is not None and k.dtype != np.bool_:
+                pre.append(slice(None))
+        self.pre, self.adv = tuple(pre), tuple(adv)
+
+
+def _read(a, key):
+    if isinstance(key, _SplitKey):
+        return a[key.pre][key.adv]
+    return a[key]
+
+
+def _write(a, key, v) -> None:
+    if isinstance(key, _SplitKey):
+        a = a[key.pre]  # a view: writing into it writes into `a`
+        key = key.adv
+    a[key] = v
+
+
+def _add(a, key, v) -> None:
+    if isinstance(key, _SplitKey):
+        a = a[key.pre]
+        key = key.adv
+    add_at(a, key, v)
 
 
 class AdvIndex(Op):
@@ -90,6 +174,12 @@ def getitem(self: Tensor, key) -> Tensor:
             return view_of(Slice.apply(self, k), self, Slice, k)
         except IndexError as exc:
             raise IndexError(f"{exc} (tensor shape {tuple(self._data.shape)})") from None
+    if isinstance(k, _SplitKey):  # the integers select first, as PyTorch: a view, then the rest
+        try:
+            self = view_of(Slice.apply(self, k.pre), self, Slice, k.pre)
+        except IndexError as exc:
+            raise IndexError(f"{exc} (tensor shape {tuple(self._data.shape)})") from None
+        k = k.adv
     return AdvIndex.apply(self, k)
 
 
@@ -98,7 +188,7 @@ class IndexPut(Op):
     def forward(ctx, x, v, key):
         ctx.key, ctx.mv = key, (v.shape, v.dtype) if hasattr(v, "shape") else None
         out = x.copy()
-        out[key] = v
+        _write(out, key, v)
         return out
 
     @staticmethod
@@ -106,10 +196,10 @@ class IndexPut(Op):
         gx = None
         if ctx.needs_input_grad[0]:
             gx = g.copy()
-            gx[ctx.key] = 0
+            _write(gx, ctx.key, 0)
         gv = None
         if ctx.needs_input_grad[1] and ctx.mv is not None:
-            gv = unbroadcast(g[ctx.key], ctx.mv[0], ctx.mv[1])
+            gv = unbroadcast(_read(g, ctx.key), ctx.mv[0], ctx.mv[1])
         return gx, gv, None
 
 
@@ -118,12 +208,12 @@ class IndexPutAccumulate(Op):
     def forward(ctx, x, v, key):
         ctx.key, ctx.mv = key, (v.shape, v.dtype)
         out = x.copy()
-        add_at(out, key, v)  # repeated indices add up
+        _add(out, key, v)  # repeated indices add up
         return out
 
     @staticmethod
     def backward(ctx, g):
-        gv = unbroadcast(g[ctx.key], *ctx.mv) if ctx.needs_input_grad[1] else None
+        gv = unbroadcast(_read(g, ctx.key), *ctx.mv) if ctx.needs_input_grad[1] else None
         return g, gv, None
 
 
@@ -186,7 +276,7 @@ def setitem(self: Tensor, key, value) -> None:
     if isinstance(src, np.generic):
         src = src.item()
     try:
-        self._data[k] = src
+        _write(self._data, k, src)
     except (ValueError, IndexError) as exc:
         raise type(exc)(f"setitem: {exc} (tensor shape {tuple(self._data.shape)})") from None
     self._bump()
