@@ -16,7 +16,7 @@ from . import backend
 from ._tensor_convert import to
 from .autograd import grad_mode
 from .autograd.views import inplace
-from .ops import bitwise, creation, diagonal, indexing, integer, shape, special, unary
+from .ops import bitwise, creation, diagonal, index_update, indexing, integer, shape, special, unary
 from .ops import comparison as cmp
 from .ops import elementwise as ew
 from .ops import scatter_reduce as scatter_reduce_op
@@ -153,6 +153,10 @@ class InplaceMethods:
     scatter_ = make_inplace(indexing.scatter)
     scatter_add_ = make_inplace(indexing.scatter_add)
     scatter_reduce_ = make_inplace(scatter_reduce_op.scatter_reduce)
+    index_fill_ = make_inplace(index_update.index_fill)
+    index_copy_ = make_inplace(index_update.index_copy)
+    masked_scatter_ = make_inplace(index_update.masked_scatter)
+    put_ = make_inplace(index_update.put)
     index_add_ = make_inplace(indexing.index_add)
     index_put_ = indexing.index_put_
     tril_ = make_inplace(diagonal.tril)

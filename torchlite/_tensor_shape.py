@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ops import creation, difference, indexing, join, layout, shape, windows
+from .ops import creation, difference, index_update, indexing, join, layout, shape, windows
 from .ops import scatter_reduce as scatter_reduce_op
 from .tensor import Tensor
 
@@ -82,6 +82,10 @@ class IndexingMethods:
     scatter = indexing.scatter
     scatter_add = indexing.scatter_add
     scatter_reduce = scatter_reduce_op.scatter_reduce
+    index_fill = index_update.index_fill
+    index_copy = index_update.index_copy
+    masked_scatter = index_update.masked_scatter
+    put = index_update.put
     index_add = indexing.index_add
     index_put = indexing.index_put
     masked_fill = indexing.masked_fill
