@@ -24,7 +24,7 @@ from ..tensor import Tensor
 from .function import Op
 
 
-def tensor_of(x: Any, like: DArray | None = None) -> Any:
+def tensor_of(x: Any) -> Any:
     """`x` as a Tensor operand (DArrays unwrap, raw arrays become constants); Python and NumPy
     scalars stay scalars, so they do not change a tensor's dtype (NumPy's weak scalars)."""
     if type(x) is DArray:
