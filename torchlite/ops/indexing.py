@@ -330,6 +330,8 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     n = input._data.shape[d] if input._data.ndim else 1
     if _out_of_range(idx, n):
         raise IndexError(f"index_select(): index out of range in self (dim {d} has size {n})")
+    if input._data.ndim == 0:  # a 0-d tensor gives a 0-d result, as PyTorch
+        return IndexSelect.apply(input.reshape(1), 0, idx.reshape(-1)).reshape(())
     return IndexSelect.apply(input, d, idx.reshape(-1))
 
 
@@ -376,6 +378,14 @@ def gather(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
         return with_out(gather, "gather", out, (input, dim, index), exact=True)
     d = wrap_dim(dim, input._data.ndim, "gather")
     idx = _index_array(index, input, "gather")
+    if input._data.ndim == 0:  # 0-d input and index (PyTorch's only 0-d case): 0-d result
+        if idx.ndim:
+            raise RuntimeError("gather(): Index tensor must have the same number of dimensions "
+                               f"as input tensor (got {idx.ndim} and 0)")
+        if _out_of_range(idx, 1):
+            raise RuntimeError(f"gather(): index {int(idx)} is out of bounds for dimension 0 "
+                               "with size 1")
+        return Gather.apply(input.reshape(1), 0, idx.reshape(1)).reshape(())
     _check_gather(input, d, idx, "gather")
     return Gather.apply(input, d, idx)
 
@@ -526,6 +536,11 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out=None):
     if out is not None:
         return with_out(nonzero, "nonzero", out, (input,), {"as_tuple": as_tuple})
     xp = get_xp(input._data)
+    if input._data.ndim == 0:  # one element: (1, 0) when it is nonzero, (0, 0) when not
+        n = int(bool(input._data))
+        if as_tuple:
+            return (Tensor._make(xp.zeros(n, np.int64), input._device),)
+        return Tensor._make(xp.zeros((n, 0), np.int64), input._device)
     idx = xp.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64), input._device) for i in idx)

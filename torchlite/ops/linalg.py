@@ -276,7 +276,8 @@ def _place(xp, r, target, s, shape, dtype):
     expand = xp.einsum(target + "->" + full_sub, expand)
     expand = xp.broadcast_to(expand, tuple(sizes[c] for c in full_sub))
     if full_sub == s:
-        return xp.ascontiguousarray(expand).astype(dtype, copy=False)
+        # (reshaped: ascontiguousarray makes a 0-d gradient, einsum('->', x)'s, 1-d)
+        return xp.ascontiguousarray(expand).astype(dtype, copy=False).reshape(shape)
     # repeated letters (a diagonal such as "ii"): write onto the diagonal of a zero array
     out = xp.zeros(shape, dtype=dtype)
     view = xp.einsum(s + "->" + full_sub, out)

@@ -268,6 +268,8 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
         (input,) = _amp.cast("prod", input)
     x = input if dtype is None else input.to(dtype)
     axis = None if dim is None else wrap_dim(dim, x._data.ndim, "prod")
+    if x._data.ndim == 0:  # prod(0) of a 0-d tensor: its one element (backward included)
+        axis = None
     if x._data.dtype.kind in "biu" and dtype is None:
         return Tensor._make(get_xp(x._data).asarray(x._data.prod(axis=axis, keepdims=keepdim,
                                                                  dtype=np.int64)), x._device)
@@ -464,6 +466,8 @@ def cumprod(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kw
     if dtype is not None:
         input = input.to(dtype)
     d = wrap_dim(dim, input._data.ndim, "cumprod")
+    if input._data.ndim == 0:
+        return input.clone()
     from .shape import narrow
 
     n = input._data.shape[d]

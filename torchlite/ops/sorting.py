@@ -64,6 +64,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if kwargs:  # axis=
         dim, _ = numpy_kwargs(kwargs, "topk", dim, None, -1)
     d = wrap_dim(dim, input._data.ndim, "topk")
+    if input._data.ndim == 0:  # a 0-d tensor: a dimension of one element, 0-d results
+        r = topk(input.reshape(1), k, 0, largest, sorted)
+        return return_topk(r.values.reshape(()), r.indices.reshape(()))
     n = input._data.shape[d] if input._data.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: selected index k ({k}) out of range for dimension {d} of "
@@ -81,6 +84,9 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     if kwargs:  # axis=, keepdims=
         dim, keepdim = numpy_kwargs(kwargs, "kthvalue", dim, keepdim, -1)
     d = wrap_dim(dim, input._data.ndim, "kthvalue")
+    if input._data.ndim == 0:  # a 0-d tensor: a dimension of one element, 0-d results
+        r = kthvalue(input.reshape(1), k, 0)
+        return return_kthvalue(r.values, r.indices)
     vals, idx = sort(input, d)
     v = vals.narrow(d, k - 1, 1)
     i = idx.narrow(d, k - 1, 1)
@@ -100,7 +106,7 @@ def median(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwargs
         n = flat._data.shape[0]
         return sort(flat).values[(n - 1) // 2]
     d = wrap_dim(dim, input._data.ndim, "median")
-    n = input._data.shape[d]
+    n = input._data.shape[d] if input._data.ndim else 1
     r = kthvalue(input, (n - 1) // 2 + 1, d, keepdim)
     return return_median(r.values, r.indices)
 
