@@ -23,6 +23,7 @@ ROWS = {  # suite -> number of rows
     "distributed": 3 if mpi_installed() else 0,  # its rows need the mpi extra
 }
 ROWS["sparse"] = 4  # torchlite/benchmark/sparse.py (registered after the others)
+ROWS["train"] = 3  # torchlite/benchmark/train.py: whole jobs, split into phases
 TIMING_KEYS = {"median_ms", "p25_ms", "p75_ms", "n"}
 
 
@@ -35,7 +36,8 @@ def torch_importable() -> bool:
 
 
 def check_row(r: dict, frameworks: set, n: int = 2) -> None:
-    assert set(r) == {"suite", "name", "description", "times", "ratios", "check"}
+    keys = {"suite", "name", "description", "times", "ratios", "check"}
+    assert set(r) == (keys | {"phases"} if r["suite"] == "train" else keys)
     assert r["name"] and r["description"]
     assert set(r["times"]) == frameworks
     for t in r["times"].values():
@@ -62,9 +64,35 @@ def test_every_suite_runs_without_torch():
         check_row(r, {"torchlite", "floor"})
         if r["suite"] != "startup":  # the numbers that had to agree
             assert r["check"] and all(math.isfinite(v) for v in r["check"].values())
+    check_phases([r for r in d["rows"] if r["suite"] == "train"], {"torchlite", "floor"})
     (data,) = [r for r in d["rows"] if r["suite"] == "data"]
     assert data["check"]["samples"] == 1000
     assert all(t["samples_per_s"] > 0 for t in data["times"].values())
+
+
+def check_phases(rows: list[dict], frameworks: set) -> None:
+    """The train suite's rows: every framework's job split into the same phases, summing to
+    about the job's time (medians of each phase need not add up exactly), and the same work."""
+    from torchlite.benchmark.train import PHASES
+
+    assert [r["name"] for r in rows] == ["mnist_mlp", "digits_mlp", "mnist_lenet"]
+    for r in rows:
+        assert set(r["phases"]) == frameworks
+        for phases in r["phases"].values():
+            assert list(phases) == list(PHASES)
+            assert all(math.isfinite(v) and v >= 0 for v in phases.values())
+            assert phases["forward"] + phases["backward"] > 0
+        assert r["check"]["epochs"] == 1 and r["check"]["samples trained"] > 0
+
+
+@pytest.mark.parity
+@pytest.mark.skipif(not torch_importable(), reason="PyTorch is not installed")
+def test_train_suite_compares_with_a_plain_torch_loop():
+    rep = benchmark.run("train", repeat=1, warmup=0, threads=1, quick=True)
+    rows = rep.to_dict()["rows"]
+    for r in rows:
+        check_row(r, {"torchlite", "floor", "torch"}, n=1)
+    check_phases(rows, {"torchlite", "floor", "torch"})
 
 
 @pytest.mark.parity

@@ -23,6 +23,7 @@ FRAMEWORKS = ("torchlite", "floor", "torch")
 PROFILED = "profiled"
 SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "distributed", "precision")
 SUITES += ("sparse",)
+SUITES += ("train",)
 SEED = 0
 
 

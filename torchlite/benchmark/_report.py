@@ -49,6 +49,8 @@ class RowResult:
     description: str
     times: dict[str, Timing]
     check: dict[str, float] = field(default_factory=dict)  # the agreed first-step numbers
+    # rows whose step is split into phases (suite `train`): framework -> phase -> median ms
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -67,7 +69,8 @@ class RowResult:
     def to_dict(self) -> dict:
         return {"suite": self.suite, "name": self.name, "description": self.description,
                 "times": {k: t.to_dict() for k, t in self.times.items()},
-                "ratios": self.ratios, "check": self.check}
+                "ratios": self.ratios, "check": self.check,
+                **({"phases": self.phases} if self.phases else {})}
 
 
 @dataclass

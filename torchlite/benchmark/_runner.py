@@ -19,6 +19,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from ._common import FRAMEWORKS, PROFILED, BenchmarkError, RowSpec, suite_module
 from ._report import BenchReport, RowResult, Timing, cpu_count, machine
 
@@ -187,6 +189,7 @@ def measure(workers: list[Worker], row: RowSpec, repeat: int, warmup: int, block
         if warmup:
             w.call(what, cmd="warmup", n=warmup)
     times: dict[str, list[float]] = {w.framework: [] for w in active}
+    phases: dict[str, list[dict]] = {w.framework: [] for w in active}
     turn = 0
     while any(len(times[w.framework]) < repeat for w in active):
         k = turn % len(active)
@@ -195,11 +198,20 @@ def measure(workers: list[Worker], row: RowSpec, repeat: int, warmup: int, block
             if n > 0:
                 if settle and len(active) > 1:
                     time.sleep(settle)
-                times[w.framework] += w.call(what, cmd="time", n=n)["times"]
+                reply = w.call(what, cmd="time", n=n)
+                times[w.framework] += reply["times"]
+                if "phases" in reply:
+                    phases[w.framework].append(reply["phases"])
         turn += 1
     timings = {fw: Timing.of(times[fw], row.samples) for fw in (*FRAMEWORKS, PROFILED)
                if fw in times}
-    return RowResult(row.suite, row.name, row.description, timings, reference)
+    split = {fw: phase_medians(p) for fw, p in phases.items() if p}
+    return RowResult(row.suite, row.name, row.description, timings, reference, split)
+
+
+def phase_medians(steps: list[dict[str, float]]) -> dict[str, float]:
+    """Median milliseconds per phase over the timed steps that reported phases."""
+    return {k: float(np.median([s[k] for s in steps])) * 1e3 for k in steps[0]}
 
 
 def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int | None,

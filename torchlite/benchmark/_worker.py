@@ -15,6 +15,8 @@ why} when it cannot run here (PyTorch not installed, no GPU). Commands:
                                                "skip": true} when the framework has no part in it
     {"cmd": "warmup", "n": N}                  N untimed steps
     {"cmd": "time", "n": N}                    N timed steps; reply {"ok": true, "times": [s...]}
+                                               (+ "phases": {name: s} of the last step, for
+                                               cases that have a `phases` dict)
     {"cmd": "quit"}                            exit (so does the end of stdin)
 
 The `profiled` framework is torchlite with torchlite.profiler recording every step; each command
@@ -130,7 +132,10 @@ def serve(env: Env, reply) -> None:
                 env.sync()
                 reply(ok=True)
             elif cmd == "time":
-                reply(ok=True, times=timed_steps(case, env, msg["n"]))
+                times = timed_steps(case, env, msg["n"])
+                # a case that splits its step into phases (suite `train`) reports the last one's
+                phases = getattr(case, "phases", None)
+                reply(ok=True, times=times, **({"phases": phases} if phases else {}))
             else:
                 raise ValueError(f"unknown command {cmd!r}")
         except Exception as exc:
