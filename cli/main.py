@@ -328,13 +328,14 @@ def graph(
 # torchlite.benchmark.SUITES, spelled out so that `torchlite --help` need not import the library
 _BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "distributed",
                  "precision")
+_BENCH_SUITES += ("sparse", "train")
 
 
 @app.command()
 def bench(
     suite: list[str] | None = typer.Option(
         None, "--suite", help="mlp | lenet5 | lstm | optim | data | startup | distributed | "
-        "precision; repeat the option "
+        "precision | sparse | train; repeat the option "
         "for several (default: all)."),
     device: str = typer.Option("cpu", help="cpu | cuda"),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON results."),
