@@ -174,7 +174,7 @@ def to_dtype(d) -> dtype:
             return _BY_NAME[d]
         return _BY_NP[np.dtype(d)]
     except KeyError as exc:
-        if is_bfloat16(np.dtype(d)):
+        if not isinstance(d, str) and is_bfloat16(np.dtype(d)):
             return bfloat16
         raise TypeError(f"unsupported dtype {d!r}; torchlite has {sorted(_BY_NAME)}") from exc
     except TypeError as exc:
