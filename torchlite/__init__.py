@@ -109,6 +109,8 @@ from .ops.searching import bucketize, isin, searchsorted
 from .ops.histogram import bincount, histc
 from .ops.difference import diff
 from .ops.index_update import index_copy, index_fill, masked_scatter, put
+from .ops.products import addbmm, addmv, addr, baddbmm, cross, kron, tensordot, trace, vdot
+from .ops.structured import block_diag, cartesian_prod, diag_embed, tril_indices, triu_indices
 from .ops.layout import atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, rot90
 from .ops.scatter_reduce import scatter_reduce
 from ._parallel import get_num_threads, set_num_threads

@@ -16,8 +16,10 @@ from .ops import (
     integer,
     linalg,
     moments,
+    products,
     sorting,
     special,
+    structured,
     unary,
 )
 from .ops import comparison as cmp
@@ -226,3 +228,12 @@ class LinalgMethods:
     triu = diag_ops.triu
     diag = diag_ops.diag
     diagonal = diag_ops.diagonal
+    addbmm = products.addbmm
+    addmv = products.addmv
+    addr = products.addr
+    baddbmm = products.baddbmm
+    cross = products.cross
+    kron = products.kron
+    trace = products.trace
+    vdot = products.vdot
+    diag_embed = structured.diag_embed
