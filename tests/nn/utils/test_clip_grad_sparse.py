@@ -22,3 +22,11 @@ def test_sparse_and_dense_gradients_clip_together(norm_type):
     coef = min(1.0, 0.5 / (expected + 1e-6))
     assert emb.weight.grad.is_sparse
     np.testing.assert_allclose(emb.weight.grad.to_dense().numpy(), dense_emb * coef, rtol=1e-5)
+
+
+def test_clip_value_clamps_sparse_entries():
+    emb = torchlite.nn.Embedding(4, 2, sparse=True)
+    (emb(torchlite.tensor([1, 1, 3])) * 5).sum().backward()
+    torchlite.nn.utils.clip_grad_value_(emb.parameters(), 2.0)
+    g = emb.weight.grad
+    assert g.is_sparse and g._values().tolist() == [[2.0, 2.0]] * 3

@@ -124,6 +124,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
     v = float(clip_value)
     for g in _grads(parameters):
-        xp = backend.get_xp(g._data)
-        xp.clip(g._data, -v, v, out=g._data)
+        arr = g._data.values if _is_sparse(g) else g._data  # a sparse gradient: its entries
+        xp = backend.get_xp(arr)
+        xp.clip(arr, -v, v, out=arr)
         g._bump()
