@@ -21,6 +21,7 @@ TINY = dict(repeat=2, warmup=1, threads=1, quick=True)
 ROWS = {  # suite -> number of rows
     "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1, "startup": 2, "quant": 2,
     "distributed": 3 if mpi_installed() else 0,  # its rows need the mpi extra
+    "precision": 5,  # torchlite/benchmark/precision.py: one row per trainer.precision mode but 64
 }
 ROWS["sparse"] = 4  # torchlite/benchmark/sparse.py (registered after the others)
 ROWS["train"] = 3  # torchlite/benchmark/train.py: whole jobs, split into phases
