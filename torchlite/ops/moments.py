@@ -12,7 +12,7 @@ from ..backend import get_xp
 from ..tensor import Tensor
 from .dims import numpy_kwargs, reduced_dims
 from .out import with_out
-from .reduction import _expand, _n, accumulating, mean
+from .reduction import _accumulating, _expand, _n, mean
 
 
 class Var(Op):
@@ -77,7 +77,7 @@ def _var(input: Tensor, dim, unbiased, keepdim: bool, correction, name: str,
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
-    return accumulating(Var, input).apply(input, axes, c, keepdim)
+    return _accumulating(Var, input).apply(input, axes, c, keepdim)
 
 
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,

@@ -203,7 +203,7 @@ class Cumsum(Op):
 # public functions
 
 
-def accumulating(op, x: Tensor):
+def _accumulating(op, x: Tensor):
     """`op`, or for a float16/bfloat16 NumPy input its float32-accumulating variant, as
     PyTorch's CPU kernels (ml_dtypes' own bfloat16 sum accumulates in bfloat16: 10000 ones
     sum to 256)."""
@@ -234,7 +234,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
         axes = None
     x = input
     dt = _sum_dtype(x, dtype)
-    op = accumulating(Sum, x)
+    op = _accumulating(Sum, x)
     return op.apply(x, axes, keepdim, FLOAT32 if op is not Sum and dtype is None else dt)
 
 
@@ -254,7 +254,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
             f"complex dtype. Got: {x.dtype}"
         )
     axes = reduced_dims(dim, x._data.ndim, "mean")
-    return accumulating(Mean, x).apply(x, axes, keepdim)
+    return _accumulating(Mean, x).apply(x, axes, keepdim)
 
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
@@ -273,7 +273,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
     if x._data.dtype.kind in "biu" and dtype is None:
         return Tensor._make(get_xp(x._data).asarray(x._data.prod(axis=axis, keepdims=keepdim,
                                                                  dtype=np.int64)), x._device)
-    return accumulating(Prod, x).apply(x, axis, keepdim)
+    return _accumulating(Prod, x).apply(x, axis, keepdim)
 
 
 def _check_nonempty(x: Tensor, op: str, dim=None):
@@ -405,7 +405,7 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, out=None, **kwa
         (input,) = _amp.cast("logsumexp", input)
     x = input if input._data.dtype.kind in "fV" else input.to(backend.get_default_dtype())
     axes = reduced_dims(dim, x._data.ndim, "logsumexp")
-    return accumulating(LogSumExp, x).apply(x, axes, keepdim)
+    return _accumulating(LogSumExp, x).apply(x, axes, keepdim)
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
@@ -421,7 +421,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
         raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
     axes = reduced_dims(dim, x._data.ndim, "norm")
     if p in ("fro", 2, 2.0, None):
-        return accumulating(Norm2, x).apply(x, axes, keepdim)
+        return _accumulating(Norm2, x).apply(x, axes, keepdim)
     if p in (float("inf"), "inf"):
         return AmaxAmin.apply(_abs(x), axes, keepdim, True)
     if p in (float("-inf"), "-inf"):
@@ -448,7 +448,7 @@ def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwa
     dt = _sum_dtype(input, dtype)
     if input._data.ndim == 0:
         return input.clone()
-    op = accumulating(Cumsum, input)
+    op = _accumulating(Cumsum, input)
     return op.apply(input, d, FLOAT32 if op is not Cumsum and dtype is None else dt)
 
 
