@@ -388,10 +388,10 @@ class Tensor(TensorMethods):
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple of ints, printed as `torchlite.Size([2, 3])`."""
+    """A tensor's shape: a tuple of ints, printed as PyTorch prints it, `torch.Size([2, 3])`."""
 
     def __repr__(self) -> str:
-        return f"torchlite.Size({list(self)})"
+        return f"torch.Size({list(self)})"
 
     def numel(self) -> int:
         n = 1

@@ -248,8 +248,8 @@ def test_load_state_dict_reports_every_problem_at_once():
         "Error(s) in loading state_dict for Linear:\n"
         '\tMissing key(s) in state_dict: "bias". \n'
         '\tUnexpected key(s) in state_dict: "foo". \n'
-        "\tsize mismatch for weight: copying a param with shape torchlite.Size([2, 2]) from "
-        "checkpoint, the shape in current model is torchlite.Size([3, 2])."
+        "\tsize mismatch for weight: copying a param with shape torch.Size([2, 2]) from "
+        "checkpoint, the shape in current model is torch.Size([3, 2])."
     )
     with pytest.raises(RuntimeError, match="size mismatch for weight"):
         lin.load_state_dict(bad, strict=False)

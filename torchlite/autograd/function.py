@@ -24,6 +24,7 @@ from ..tensor import Tensor
 from . import grad_mode
 from . import record as _record
 from .anomaly import _forward_trace, is_anomaly_enabled
+from .grad_fn_names import NAME_ATTRIBUTES, NAMED_BY_ATTRIBUTES, pytorch_name
 from .record import recorders as _recorders
 
 
@@ -103,7 +104,7 @@ class Context:
 
     # -- node introspection --------------------------------------------------------------------
     def name(self) -> str:
-        return f"{self.fn.__name__}Backward0"
+        return pytorch_name(self)
 
     @property
     def next_functions(self) -> tuple:
@@ -129,6 +130,12 @@ class Context:
         if self._saved or self.__dict__:
             self._freed = True
         self._saved = ()
+        if self.fn.__name__ in NAMED_BY_ATTRIBUTES:  # grad_fn.name() still reads them
+            d = self.__dict__
+            kept = [(k, d[k]) for k in NAME_ATTRIBUTES if k in d]
+            d.clear()
+            d.update(kept)
+            return
         self.__dict__.clear()
 
 

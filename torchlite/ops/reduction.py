@@ -106,7 +106,7 @@ class AmaxAmin(Op):
     def forward(ctx, x, axes, keepdim, is_max):
         xp = get_xp(x)
         out = (xp.max if is_max else xp.min)(x, axis=axes, keepdims=keepdim)
-        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.axes, ctx.keepdim, ctx.is_max = axes, keepdim, is_max
         ctx.save_for_backward(x, out)
         return xp.asarray(out)
 
@@ -130,7 +130,7 @@ class MaxMinDim(Op):
         vals = xp.take_along_axis(x, idx, axis=dim)
         if not keepdim:
             vals, idx = vals.squeeze(dim), idx.squeeze(dim)
-        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx.shape, ctx.dim, ctx.keepdim, ctx.is_max = x.shape, dim, keepdim, is_max
         ctx.save_for_backward(idx)
         ctx.mark_non_differentiable(idx)
         return vals, idx.astype(np.int64, copy=False)
