@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BeforeValidator,
-    BeforeValidator,
     Field,
     NonNegativeInt,
     PositiveInt,
@@ -205,10 +204,6 @@ class TrainerConfig(_Strict):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     final_weights: Literal["best", "last"] = "best"
     log_every_n_steps: PositiveInt = 50
-    precision: Annotated[Literal["32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64"],
-                         BeforeValidator(lambda v: str(v) if type(v) is int else v)] = Field(
-        "32", description="Lightning's names: 32, 64, 16-mixed / bf16-mixed (autocast, float32 "
-        "master weights; 16-mixed scales the loss), 16-true / bf16-true (low-precision weights)")
     quantization: QuantizationConfig | None = Field(
         None, description="quantization-aware training (see `torchlite quantize` for int8 "
         "after training)")
