@@ -220,3 +220,13 @@ def test_5d_and_uint8_parity_with_pytorch():
                               align_corners=ac).numpy(),
                 torch.nn.functional.interpolate(torch.tensor(u), size=size, mode="bilinear",
                                                 align_corners=ac).numpy())
+
+
+def test_channel_shuffle():
+    x = np.arange(2 * 6 * 2.0).reshape(2, 6, 2)
+    out = F.channel_shuffle(torchlite.tensor(x), 3).numpy()
+    np.testing.assert_array_equal(out[0, :, 0], x[0, [0, 2, 4, 1, 3, 5], 0])
+    np.testing.assert_array_equal(nn.ChannelShuffle(3)(torchlite.tensor(x)).numpy(), out)
+    with pytest.raises(RuntimeError, match="divisible"):
+        F.channel_shuffle(torchlite.tensor(x), 4)
+    assert gradcheck(lambda t: F.channel_shuffle(t, 2), [t64(x[:1])])

@@ -107,6 +107,7 @@ from .pooling3d import (
 )
 from .softmax import log_softmax, softmax, softmin
 from .upsampling import (
+    channel_shuffle,
     interpolate,
     pixel_shuffle,
     pixel_unshuffle,
@@ -138,7 +139,7 @@ __all__ += ["embedding_bag"]
 __all__ += ["conv3d", "conv_transpose3d", "fold", "unfold", "adaptive_avg_pool3d",
             "adaptive_max_pool3d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
             "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
-__all__ += ["affine_grid", "grid_sample"]
+__all__ += ["affine_grid", "grid_sample", "channel_shuffle"]
 __all__ += ["max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
             "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
             "adaptive_max_pool3d_with_indices"]

@@ -197,3 +197,17 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, C, *) with C = g * k -> the channels regrouped as k groups of g (ShuffleNet's shuffle),
+    as torch.nn.functional.channel_shuffle."""
+    g = int(groups)
+    if input.ndim < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.ndim} dimension(s)")
+    if g <= 0 or input.shape[1] % g:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got "
+                           f"{input.shape[1]} channels and {g} groups.")
+    n, c, *rest = input.shape
+    return input.reshape(n, g, c // g, *rest).transpose(1, 2).reshape(n, c, *rest)

@@ -6,6 +6,8 @@ from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
 from .attention import *  # noqa: F403
 from .attention import __all__ as _attention
+from .channelshuffle import *  # noqa: F403
+from .channelshuffle import __all__ as _channelshuffle
 from .container import *  # noqa: F403
 from .container import __all__ as _container
 from .conv import *  # noqa: F403
@@ -52,3 +54,4 @@ __all__ += _embedding_bag
 __all__ += _fold
 __all__ += _padding
 __all__ += _normalization_3d
+__all__ += _channelshuffle
