@@ -203,10 +203,12 @@ def wait_for_holder(proc: subprocess.Popen, run: Path, timeout: float = 60) -> N
 @posix_only
 @pytest.mark.parametrize("command", ["exist_ok", "resume"])
 def test_a_second_process_on_a_run_in_use_is_refused_naming_the_first(run, tmp_path, command):
+    # early stopping is on by default: a patience the run never reaches keeps it training
     def args(epochs):
+        keep = "trainer.early_stopping.patience=100000"
         if command == "exist_ok":
-            return ["train", tmp_path / "exp.yaml", "--exist-ok", f"trainer.epochs={epochs}"]
-        return ["train", "--resume", run, f"trainer.epochs={epochs}"]
+            return ["train", tmp_path / "exp.yaml", "--exist-ok", f"trainer.epochs={epochs}", keep]
+        return ["train", "--resume", run, f"trainer.epochs={epochs}", keep]
 
     first = spawn(*args(10_000), "--plain", cwd=tmp_path)  # runs until stopped below
     try:
