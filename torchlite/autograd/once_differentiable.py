@@ -7,6 +7,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from ..tensor import Tensor
+
 _MSG = "trying to differentiate twice a function that was marked with @once_differentiable"
 
 
@@ -17,7 +19,6 @@ def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, *args: Any) -> Any:
-        from ..tensor import Tensor
         from .function import _edge_for
         from .grad_mode import is_grad_enabled, no_grad
         from .graph_backward import _Underivable, hang
