@@ -1,4 +1,5 @@
-"""save/load of state dicts as safetensors files, written atomically, read with verification.
+"""save/load of state dicts (and whole modules, see _module_file) as safetensors files, written
+atomically, read with verification.
 
 Differences from PyTorch's `torch.save`/`torch.load`, on purpose: no pickle, ever. `save` accepts a
 state dict: a (nested) dict of tensors and JSON-able values (numbers, strings, bools, None, lists,
@@ -28,7 +29,7 @@ import secrets
 
 import numpy as np
 
-from . import _bfloat16_io, _filekind, backend
+from . import _bfloat16_io, _filekind, _module_file, backend
 from . import _safetensors_header as sth
 from ._atomic_write import (  # noqa: F401 (imported from here by the rest of torchlite)
     WRITE_ERROR_ATTR,
@@ -81,6 +82,8 @@ def _encode(obj, path: str, tensors: dict):
         from .sparse import files
 
         return files.encode(obj, path, lambda part, p: _encode(part, p, tensors))
+    if _module_file.is_module(obj):  # a whole nn.Module: its tree, without pickle
+        return _module_file.encode(obj, path, lambda v, p: _encode(v, p, tensors))
     if isinstance(obj, (Tensor, np.ndarray)) or backend.get_xp(obj) is not np:
         name, k = path, 1
         while name in tensors:  # {"a/b": x, "a": {"b": y}} and {1: x, "1": y} map to one path
@@ -413,6 +416,9 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     pickle or `.pt` archive raises CheckpointError with how to convert it. A file the
     safetensors library would refuse, or whose stored digest does not match, raises
     CheckpointError naming the file (a file object by its `name`, else its type).
+    A file holding whole modules (`save(model, f)`) loads with `weights_only=False`, from classes
+    already imported (see _module_file); with `weights_only=True` it raises PyTorch's
+    UnpicklingError unless `add_safe_globals` allowed every class.
     """
     path = _file_name(f) if _is_file_object(f, "read") else os.fspath(f)
     header, data = _open(f, with_data=True)
@@ -440,6 +446,8 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
         if sorted(order) == sorted(tensors):
             return {k: tensors[k] for k in order}  # the saved dict's order, as torch.load
         return tensors
+    if weights_only:  # a whole module: refused as torch.load refuses one, unless allowed
+        _module_file.refuse_weights_only(_module_file.classes(skeleton, []))
     return _decode(skeleton, tensors, path)
 
 
@@ -471,6 +479,9 @@ def _decode(node, tensors, path):
             if not isinstance(items, list):
                 raise malformed(path, f"a '__tuple__' entry is {describe(items)}, expected a list")
             return tuple(_decode(v, tensors, path) for v in items)
+        if "__module__" in node:
+            return _module_file.decode(node["__module__"], lambda v: _decode(v, tensors, path),
+                                       lambda msg: malformed(path, msg))
         if "__sparse__" in node:
             from .sparse import files
 
