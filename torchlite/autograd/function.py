@@ -276,7 +276,8 @@ class Function(metaclass=_FunctionMeta):
                 results.append(None)
                 continue
             t = Tensor._make(o._data if isinstance(o, Tensor) else o, device)
-            if record and t._data.dtype.kind in "fcV" and not (non_diff and _is_marked(o, non_diff)):
+            if record and t._data.dtype.kind in "fcV" and not (
+                    non_diff and _is_marked(o, non_diff)):  # ("V": ml_dtypes' bfloat16)
                 t._requires_grad = True
                 t.grad_fn = ctx
                 t._out_index = i
