@@ -173,3 +173,21 @@ def test_reductions_accumulate_in_float32(dtype):
     x = torchlite.ones(300, dtype=dtype, requires_grad=True)
     x.logsumexp(0).backward()
     assert x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", LOW, ids=str)
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell"])
+def test_recurrent_layers_keep_the_dtype(layer, dtype):
+    torchlite.manual_seed(0)
+    m = getattr(nn, layer)(4, 3).to(dtype)
+    x = torchlite.randn(*((5, 2, 4) if "Cell" not in layer else (2, 4))).to(dtype)
+    out = m(x)
+    out = out[0] if isinstance(out, tuple) else out
+    assert out.dtype == dtype
+    out.float().sum().backward()
+    assert {p.grad.dtype for p in m.parameters()} == {dtype}
+    ref = getattr(nn, layer)(4, 3)
+    ref.load_state_dict({k: v.float() for k, v in m.state_dict().items()})
+    want = ref(x.float())
+    want = want[0] if isinstance(want, tuple) else want
+    np.testing.assert_allclose(out.float().detach().numpy(), want.detach().numpy(), atol=0.03)

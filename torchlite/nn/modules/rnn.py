@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from ...ops.creation import zeros
+from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.join import cat, stack, unbind
 from ...ops.linalg import matmul
 from ...tensor import Tensor
@@ -27,6 +28,12 @@ from ._factory import param
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _seq(op, w_hh: Tensor):
+    """A recurrent Op, or for float16/bfloat16 NumPy weights its float32-computing variant (the
+    step's products and state in float32, as PyTorch's CPU kernels; see half_compute)."""
+    return in_float32(op) if is_half_numpy(w_hh._data) else op
 
 
 def _project(x: Tensor, w_ih: Tensor, bias) -> Tensor:
@@ -228,8 +235,9 @@ class RNN(RNNBase):
 
     def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
         bias = None if b_ih is None else b_ih + b_hh
-        return R.RNNSeq.apply(_project(x, w_ih, bias), w_hh, init_states[0],
-                              self.nonlinearity == "relu", reverse, inactive)
+        op = _seq(R.RNNSeq, w_hh)
+        return op.apply(_project(x, w_ih, bias), w_hh, init_states[0],
+                        self.nonlinearity == "relu", reverse, inactive)
 
     def forward(self, input: Tensor, hx: Tensor | None = None):
         out, (h_n,) = self._forward(input, [hx])
@@ -253,8 +261,9 @@ class LSTM(RNNBase):
 
     def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
         bias = None if b_ih is None else b_ih + b_hh
-        return R.LSTMSeq.apply(_project(x, w_ih, bias), w_hh, init_states[0], init_states[1],
-                               reverse, inactive)
+        op = _seq(R.LSTMSeq, w_hh)
+        return op.apply(_project(x, w_ih, bias), w_hh, init_states[0], init_states[1],
+                        reverse, inactive)
 
     def forward(self, input: Tensor, hx=None):
         h0, c0 = (None, None) if hx is None else hx
@@ -276,8 +285,9 @@ class GRU(RNNBase):
                          bidirectional, device=device, dtype=dtype)
 
     def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
-        return R.GRUSeq.apply(_project(x, w_ih, b_ih), w_hh, b_hh, init_states[0], reverse,
-                              inactive)
+        op = _seq(R.GRUSeq, w_hh)
+        return op.apply(_project(x, w_ih, b_ih), w_hh, b_hh, init_states[0], reverse,
+                        inactive)
 
     def forward(self, input: Tensor, hx: Tensor | None = None):
         out, (h_n,) = self._forward(input, [hx])
@@ -353,8 +363,9 @@ class RNNCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unb = self._prep(input, None if hx is None else [hx], 1)
         bias = None if self.bias_ih is None else self.bias_ih + self.bias_hh
-        _, h1 = R.RNNSeq.apply(_project(x, self.weight_ih, bias), self.weight_hh, h,
-                               self.nonlinearity == "relu", False)
+        op = _seq(R.RNNSeq, self.weight_hh)
+        _, h1 = op.apply(_project(x, self.weight_ih, bias), self.weight_hh, h,
+                         self.nonlinearity == "relu", False)
         return _squeeze(h1, unb)
 
 
@@ -368,8 +379,9 @@ class LSTMCell(RNNCellBase):
     def forward(self, input: Tensor, hx=None):
         x, (h, c), unb = self._prep(input, hx, 2)
         bias = None if self.bias_ih is None else self.bias_ih + self.bias_hh
-        _, h1, c1 = R.LSTMSeq.apply(_project(x, self.weight_ih, bias), self.weight_hh, h, c,
-                                    False)
+        op = _seq(R.LSTMSeq, self.weight_hh)
+        _, h1, c1 = op.apply(_project(x, self.weight_ih, bias), self.weight_hh, h, c,
+                             False)
         return _squeeze(h1, unb), _squeeze(c1, unb)
 
 
@@ -382,6 +394,7 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unb = self._prep(input, None if hx is None else [hx], 1)
-        _, h1 = R.GRUSeq.apply(_project(x, self.weight_ih, self.bias_ih), self.weight_hh,
-                               self.bias_hh, h, False)
+        op = _seq(R.GRUSeq, self.weight_hh)
+        _, h1 = op.apply(_project(x, self.weight_ih, self.bias_ih), self.weight_hh,
+                         self.bias_hh, h, False)
         return _squeeze(h1, unb)
