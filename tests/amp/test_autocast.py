@@ -73,6 +73,12 @@ OPS = {
     "cdist": lambda L, F, a: L.cdist(a["x"], a["x"]),
     "logsumexp": lambda L, F, a: a["x"].logsumexp(0),
     "rsqrt": lambda L, F, a: a["p"].rsqrt(),
+    "lstm": lambda L, F, a: L.nn.LSTM(8, 3, num_layers=2)(a["x3"])[0],
+    "rnn": lambda L, F, a: L.nn.RNN(8, 3)(a["x3"])[0],
+    "gru": lambda L, F, a: L.nn.GRU(8, 3)(a["x3"].float())[0],
+    "lstm_cell": lambda L, F, a: L.nn.LSTMCell(8, 3)(a["x"].float())[0],
+    "multihead_attention": lambda L, F, a: L.nn.MultiheadAttention(8, 2)(a["x3"], a["x3"],
+                                                                         a["x3"])[0],
     "add_float32": lambda L, F, a: a["x"] + L.ones(4, 8),
     "cat_float32": lambda L, F, a: L.cat([a["x"], L.ones(4, 8)]),
 }
@@ -89,7 +95,10 @@ def _dtypes(lib, functional, input_dtype, low):
         with lib.autocast("cpu", dtype=getattr(lib, low)):
             a = _inputs(lib, input_dtype)
             for name, fn in OPS.items():
-                out[name] = str(fn(lib, functional, a).dtype).split(".")[-1]
+                try:
+                    out[name] = str(fn(lib, functional, a).dtype).split(".")[-1]
+                except RuntimeError:  # PyTorch's oneDNN has no float16 LSTM on the CPU
+                    out[name] = "error"
     return out
 
 
@@ -102,7 +111,9 @@ def test_op_dtypes_match_pytorch_cpu_autocast(low, input_dtype):
 
     dt = low if input_dtype == "low" else "float32"
     mine, theirs = _dtypes(torchlite, F, dt, low), _dtypes(torch, TF, dt, low)
-    assert mine == theirs
+    assert "error" not in mine.values()
+    assert mine == {k: v if v != "error" else mine[k] for k, v in theirs.items()}
+    assert list(theirs.values()).count("error") <= 1
 
 
 def test_the_lists_say_what_pytorch_does_on_each_device():

@@ -21,14 +21,16 @@ _LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "c
            "multi_margin_loss", "multilabel_soft_margin_loss", "gaussian_nll_loss", "ctc_loss")
 
 CPU = {
-    **dict.fromkeys(_MATMULS, LOWER),
+    # the LSTM (mkldnn_rnn_layer) and the plain RNN (built of matmuls) too; GRU stays float32
+    **dict.fromkeys(_MATMULS + ("lstm", "rnn"), LOWER),
     **dict.fromkeys(_LOSSES + ("binary_cross_entropy", "prod", "cdist", "trace"), FP32),
     **dict.fromkeys(("cat", "stack", "index_copy"), PROMOTE),
 }
 
 CUDA = {
     **dict.fromkeys(_MATMULS + ("mv", "addmv", "addr", "lstm_cell", "gru_cell", "rnn_tanh_cell",
-                                "rnn_relu_cell", "chain_matmul", "multi_dot"), LOWER),
+                                "rnn_relu_cell", "chain_matmul", "multi_dot", "lstm", "gru",
+                                "rnn"), LOWER),
     **dict.fromkeys(_LOSSES + (
         "acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p",
         "reciprocal", "rsqrt", "sinh", "tan", "pow", "softplus", "layer_norm", "group_norm",

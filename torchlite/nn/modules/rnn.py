@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ...amp import state as _amp
 from ...ops.creation import zeros
 from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.join import cat, stack, unbind
@@ -234,6 +235,9 @@ class RNN(RNNBase):
                          device=device, dtype=dtype)
 
     def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
+        if _amp.on:
+            x, w_ih, w_hh, b_ih, b_hh, *init_states = _amp.cast("rnn", x, w_ih, w_hh, b_ih, b_hh,
+                                                                *init_states)
         bias = None if b_ih is None else b_ih + b_hh
         op = _seq(R.RNNSeq, w_hh)
         return op.apply(_project(x, w_ih, bias), w_hh, init_states[0],
@@ -260,6 +264,9 @@ class LSTM(RNNBase):
                          bidirectional, proj_size, device, dtype)
 
     def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
+        if _amp.on:
+            x, w_ih, w_hh, b_ih, b_hh, *init_states = _amp.cast("lstm", x, w_ih, w_hh, b_ih, b_hh,
+                                                                *init_states)
         bias = None if b_ih is None else b_ih + b_hh
         op = _seq(R.LSTMSeq, w_hh)
         return op.apply(_project(x, w_ih, bias), w_hh, init_states[0], init_states[1],
@@ -285,6 +292,9 @@ class GRU(RNNBase):
                          bidirectional, device=device, dtype=dtype)
 
     def _cell_seq(self, x, w_ih, w_hh, b_ih, b_hh, init_states, reverse, inactive):
+        if _amp.on:
+            x, w_ih, w_hh, b_ih, b_hh, *init_states = _amp.cast("gru", x, w_ih, w_hh, b_ih, b_hh,
+                                                                *init_states)
         op = _seq(R.GRUSeq, w_hh)
         return op.apply(_project(x, w_ih, b_ih), w_hh, b_hh, init_states[0], reverse,
                         inactive)
