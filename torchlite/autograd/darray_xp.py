@@ -106,9 +106,8 @@ class _Ops:
 class _AddUfunc:
     """`xp.add`, with `.at` (an unbuffered scatter-add) done out of place on a DArray."""
 
-    def __init__(self, ns: Namespace) -> None:
-        self._ns = ns
-        self._raw = ns._xp.add
+    def __init__(self, xp: Any) -> None:
+        self._raw = xp.add
 
     def __call__(self, a, b, out=None, **kwargs):
         if type(a) is not DArray and type(b) is not DArray and type(out) is not DArray:
@@ -134,7 +133,7 @@ class Namespace:
 
     def __init__(self, xp: Any) -> None:
         self._xp = xp
-        self.add = _AddUfunc(self)
+        self.add = _AddUfunc(xp)
         for name in ("exp", "log", "log1p", "expm1", "log2", "log10", "exp2", "sqrt", "tanh",
                      "sinh", "cosh", "sin", "cos", "tan", "sigmoid", "reciprocal", "square",
                      "erf"):
