@@ -272,3 +272,11 @@ def test_once_differentiable_backward_refuses_a_second_derivative():
     np.testing.assert_allclose(g.detach().numpy(), [2.0, 4.0])
     with pytest.raises(RuntimeError, match="once_differentiable"):
         torch.autograd.grad(g.sum(), v)
+
+
+def test_post_accumulate_grad_hooks_run_in_a_graph_pass():
+    x = _x(1.0, 2.0)
+    seen = []
+    x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.requires_grad))
+    (x ** 2).sum().backward(create_graph=True)
+    assert seen == [True]

@@ -144,6 +144,10 @@ def to_leaf(t: Tensor, g: DArray, handed, accumulate, capture_leaf, captured) ->
         t.grad = g.t
     else:
         t.grad = t.grad + g.t
+    post = getattr(t, "_post_acc_hooks", None)
+    if post:
+        for hook in tuple(post):
+            hook(t)
 
 
 def retain(node, grads) -> list:
