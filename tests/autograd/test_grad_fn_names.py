@@ -85,3 +85,6 @@ def test_size_prints_as_torch_size():
     s = torchlite.zeros(2, 3).shape
     assert repr(s) == "torch.Size([2, 3])" and str(s) == "torch.Size([2, 3])"
     assert repr(s[1:]) == "torch.Size([3])"
+    for r in (s + (1,), (1,) + s, s * 2, 2 * s):
+        assert type(r) is torchlite.Size
+    assert repr(s + (1,)) == "torch.Size([2, 3, 1])" and (1,) + s == (1, 2, 3)
