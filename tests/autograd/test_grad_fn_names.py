@@ -88,3 +88,14 @@ def test_size_prints_as_torch_size():
     for r in (s + (1,), (1,) + s, s * 2, 2 * s):
         assert type(r) is torchlite.Size
     assert repr(s + (1,)) == "torch.Size([2, 3, 1])" and (1,) + s == (1, 2, 3)
+
+
+def test_return_types_print_as_pytorchs():
+    x = torchlite.arange(6.0).reshape(2, 3)
+    r = x.max(1)
+    assert repr(r) == ("torch.return_types.max(\nvalues=tensor([2., 5.]),\n"
+                       "indices=tensor([2, 2]))")
+    values, indices = r
+    assert r.values is values and isinstance(r, tuple) and r._fields == ("values", "indices")
+    assert repr(torchlite.aminmax(x)).startswith("torch.return_types.aminmax(\nmin=")
+    assert type(torchlite.sort(x).values) is torchlite.Tensor

@@ -7,19 +7,15 @@ accumulate, a log-step (Hillis-Steele) scan of whole-array ops.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from ..autograd.function import Op
 from ..backend import get_xp
+from ..return_types import cummax as return_cummax
+from ..return_types import cummin as return_cummin
 from ..tensor import Tensor
 from .dims import missing_dim, numpy_kwargs, wrap_dim
 from .scatter import add_at, along_axis_key
-
-# PyTorch's torch.return_types.cummax / cummin
-return_cummax = namedtuple("cummax", ["values", "indices"])
-return_cummin = namedtuple("cummin", ["values", "indices"])
 
 
 def scan(xp, ufunc, x, axis: int):

@@ -449,7 +449,6 @@ def frexp(input, *, out=None):
     0); exponent is int32. The mantissa is differentiable."""
     if out is not None:
         return with_out(frexp, "frexp", out, (input,))
-    from collections import namedtuple
 
     from .unary import exp2
 
@@ -460,4 +459,6 @@ def frexp(input, *, out=None):
     _, e = xp.frexp(input._data)
     exponent = Tensor._make(e.astype(np.int32), input._device)
     mantissa = div(input, exp2(Tensor._make(e.astype(input._data.dtype), input._device)))
-    return namedtuple("frexp", ["mantissa", "exponent"])(mantissa, exponent)
+    from .. import return_types
+
+    return return_types.frexp(mantissa, exponent)

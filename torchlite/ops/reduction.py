@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import backend
+from .. import backend, return_types
 from ..amp import state as _amp
 from ..autograd.function import Op
 from ..backend import get_xp
@@ -24,8 +24,7 @@ from .scatter import along_axis_key
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 # PyTorch's torch.return_types: `values, indices = x.max(dim)` and `.values` / `.indices` both work
-return_max = namedtuple("max", ["values", "indices"])
-return_min = namedtuple("min", ["values", "indices"])
+return_max, return_min = return_types.max, return_types.min
 
 
 def _expand(g, shape, axes, keepdim):
@@ -353,10 +352,8 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False, out=None, **kwarg
                         (input,), {"dim": dim, "keepdim": keepdim, **kwargs}, exact=True)
     if kwargs:
         dim, keepdim = numpy_kwargs(kwargs, "aminmax", dim, keepdim)
-    return namedtuple("aminmax", ["min", "max"])(amin(input, dim if dim is not None else (),
-                                                      keepdim),
-                                                 amax(input, dim if dim is not None else (),
-                                                      keepdim))
+    return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim),
+                                amax(input, dim if dim is not None else (), keepdim))
 
 
 def _arg(input, dim, keepdim, is_max):

@@ -5,20 +5,17 @@ Values carry gradients (routed back through the returned indices with a gather);
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from ..backend import get_xp
+from ..return_types import kthvalue as return_kthvalue
+from ..return_types import median as return_median
+from ..return_types import sort as return_sort
+from ..return_types import topk as return_topk
 from ..tensor import Tensor
 from .dims import numpy_kwargs, wrap_dim
 from .indexing import gather
 from .out import with_out
-
-return_sort = namedtuple("sort", ["values", "indices"])
-return_topk = namedtuple("topk", ["values", "indices"])
-return_kthvalue = namedtuple("kthvalue", ["values", "indices"])
-return_median = namedtuple("median", ["values", "indices"])
 
 
 def _argsort(x, axis, descending, stable=True):
