@@ -14,7 +14,7 @@ from torchlite import backend
 
 
 def test_dtype_objects():
-    assert repr(torchlite.float32) == "torchlite.float32" and torchlite.float32.name == "float32"
+    assert repr(torchlite.float32) == "torch.float32" and torchlite.float32.name == "float32"
     assert torchlite.float32.is_floating_point and not torchlite.int64.is_floating_point
     assert torchlite.int8.is_signed and not torchlite.uint8.is_signed
     assert torchlite.float16.itemsize == 2 and torchlite.int64.itemsize == 8

@@ -26,13 +26,13 @@ CASES = [
     (T([123456789.0]), "tensor([1.2346e+08])"),
     (T([0.001, 1000.0]), "tensor([1.0000e-03, 1.0000e+03])"),
     (T([[True, False]]), "tensor([[ True, False]])"),
-    (T([1.0, 2.0], dtype=torchlite.float64), "tensor([1., 2.], dtype=torchlite.float64)"),
-    (T([1, 2], dtype=torchlite.uint8), "tensor([1, 2], dtype=torchlite.uint8)"),
+    (T([1.0, 2.0], dtype=torchlite.float64), "tensor([1., 2.], dtype=torch.float64)"),
+    (T([1, 2], dtype=torchlite.uint8), "tensor([1, 2], dtype=torch.uint8)"),
     (torchlite.zeros(0, 3, dtype=torchlite.int64),
-     "tensor([], size=(0, 3), dtype=torchlite.int64)"),
+     "tensor([], size=(0, 3), dtype=torch.int64)"),
     (torchlite.zeros(2, 0), "tensor([], size=(2, 0))"),
     (T([]), "tensor([])"),
-    (T([], dtype=torchlite.float64), "tensor([], dtype=torchlite.float64)"),
+    (T([], dtype=torchlite.float64), "tensor([], dtype=torch.float64)"),
     (torchlite.arange(12).reshape(2, 2, 3),
      "tensor([[[ 0,  1,  2],\n         [ 3,  4,  5]],\n\n        [[ 6,  7,  8],\n"
      "         [ 9, 10, 11]]])"),
@@ -40,7 +40,7 @@ CASES = [
      "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
      "        1.9990e+03])"),
     (torchlite.arange(1001), "tensor([   0,    1,    2,  ...,  998,  999, 1000])"),
-    (T([0.5, 1.0], dtype=torchlite.float16), "tensor([0.5000, 1.0000], dtype=torchlite.float16)"),
+    (T([0.5, 1.0], dtype=torchlite.float16), "tensor([0.5000, 1.0000], dtype=torch.float16)"),
 ]
 
 

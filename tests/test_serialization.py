@@ -75,7 +75,7 @@ def test_nested_values_round_trip(tmp_path):
     assert group["params"] == [0, 1] and group["amsgrad"] is False and group["lr"] == 1e-3
     assert out["epoch"] == 5 and out["metrics"] == [0.5, 0.25, float("inf")]
     assert out["pair"] == (1, "a", None)
-    assert out["dtype"] == "torchlite.float32" and out["np_scalar"] == 1.5
+    assert out["dtype"] == "torch.float32" and out["np_scalar"] == 1.5
     assert out["array"].tolist() == [0, 1, 2] and out["array"].dtype == torchlite.int64
 
 

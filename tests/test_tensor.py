@@ -296,9 +296,9 @@ def test_repr_suffixes():
     x = leaf([1.0, 2.0], dtype=torchlite.float32)
     assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
     assert repr(torchlite.tensor([1, 2], dtype=torchlite.int32)) == \
-        "tensor([1, 2], dtype=torchlite.int32)"
+        "tensor([1, 2], dtype=torch.int32)"
     assert repr(torchlite.tensor([1.0], dtype=torchlite.float64)) == \
-        "tensor([1.], dtype=torchlite.float64)"
+        "tensor([1.], dtype=torch.float64)"
     assert str(torchlite.tensor(3)) == "tensor(3)"
 
 

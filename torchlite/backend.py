@@ -32,7 +32,7 @@ class dtype:
         self.itemsize = self.np.itemsize
 
     def __repr__(self) -> str:
-        return f"torchlite.{self.name}"
+        return f"torch.{self.name}"  # as PyTorch prints it (tensor reprs, messages)
 
     def __reduce__(self):  # dtypes are singletons, even through copy/deepcopy
         return (_dtype_by_name, (self.name,))

@@ -23,7 +23,7 @@ def test_import_torchlite_does_not_import_ml_dtypes():
             "assert 'ml_dtypes' not in sys.modules")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "torchlite.bfloat16"
+    assert out.stdout.strip() == "torch.bfloat16"
 
 
 @pytest.mark.parametrize("dtype", LOW, ids=str)

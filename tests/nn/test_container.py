@@ -92,7 +92,7 @@ def test_parameter_list_and_dict():
     assert layout(pl) == {"0": (2, 3), "1": (2,)}
     pl.append(torchlite.zeros(1))
     assert list(dict(pl.named_parameters())) == ["0", "1", "2"]
-    assert "(0): Parameter containing: [torchlite.float32 of size 2x3]" in repr(pl)
+    assert "(0): Parameter containing: [torch.float32 of size 2x3]" in repr(pl)
     pd = nn.ParameterDict({"w": torchlite.zeros(2)})
     pd["b"] = nn.Parameter(torchlite.ones(1))
     assert list(pd) == ["w", "b"] and isinstance(pd["w"], nn.Parameter)

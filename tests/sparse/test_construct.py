@@ -31,7 +31,7 @@ def test_repr_like_pytorch():
         "       size=(2, 3), nnz=3, layout=torchlite.sparse_coo)")
     r = repr(torchlite.sparse_coo_tensor([[0]], [1.0], (2,), dtype=torchlite.float64,
                                          requires_grad=True))
-    assert "dtype=torchlite.float64" in r and r.endswith("requires_grad=True)")
+    assert "dtype=torch.float64" in r and r.endswith("requires_grad=True)")
 
 
 def test_coalesce_sums_duplicates_and_sorts():

@@ -197,7 +197,7 @@ class _Walk:
 
 
 def _dtype_name(dtype: Any) -> str:
-    return str(dtype).removeprefix("torchlite.")
+    return str(dtype).removeprefix("torch.")
 
 
 def _backward_node(node_id: str, fn: Any) -> GraphNode:
