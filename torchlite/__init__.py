@@ -111,6 +111,8 @@ from .ops.difference import diff
 from .ops.index_update import index_copy, index_fill, masked_scatter, put
 from .ops.products import addbmm, addmv, addr, baddbmm, cross, kron, tensordot, trace, vdot
 from .ops.structured import block_diag, cartesian_prod, diag_embed, tril_indices, triu_indices
+from .ops.nan_reductions import nanmean, nansum
+from .ops.dtype_rules import can_cast, promote_types, result_type
 from .ops.layout import atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, rot90
 from .ops.scatter_reduce import scatter_reduce
 from ._parallel import get_num_threads, set_num_threads

@@ -16,6 +16,7 @@ from .ops import (
     integer,
     linalg,
     moments,
+    nan_reductions,
     products,
     sorting,
     special,
@@ -176,6 +177,8 @@ class ReductionMethods:
     cumprod = red.cumprod
     cummax = cumulative.cummax
     bincount = histogram.bincount
+    nansum = nan_reductions.nansum
+    nanmean = nan_reductions.nanmean
     histc = histogram.histc
     cummin = cumulative.cummin
     logcumsumexp = cumulative.logcumsumexp
