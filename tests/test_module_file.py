@@ -25,6 +25,7 @@ class TiedNet(nn.Module):
         self.head = nn.Linear(4, 10, bias=False)
         self.head.weight = self.emb.weight  # tied, as language models do
         self.sizes = (2, 3)
+        self.dtype, self.where = torchlite.float64, torchlite.device("cpu")
         self.act = F.gelu
         self.register_buffer("count", torchlite.zeros(()), persistent=False)
 
@@ -46,6 +47,7 @@ def test_whole_module_round_trip_keeps_tree_attributes_and_ties():
     back = torchlite.load(_saved(model), weights_only=False)
     assert type(back) is TiedNet and not back.training and not back.enc.training
     assert back.sizes == (2, 3) and back.act is F.gelu
+    assert back.dtype is torchlite.float64 and back.where == torchlite.device("cpu")
     assert back.head.weight is back.emb.weight and isinstance(back.head.weight, nn.Parameter)
     assert "count" in dict(back.named_buffers()) and "count" not in back.state_dict()
     assert list(back.state_dict()) == list(model.state_dict())
@@ -105,6 +107,8 @@ def _module_node(cls="torchlite.nn.modules.linear:Linear", attrs=(), params=None
      "not a parameter stored before it"),
     (_module_node(params=[["weight", 3, True]]), "is not a tensor"),
     (_module_node(mods=[["child", 5]]), "is not a module"),
+    (_module_node(attrs=[["kind", {"__dtype__": "os"}]]), "is not a torchlite dtype"),
+    (_module_node(attrs=[["at", {"__device__": "tpu:x"}]]), "is not a torchlite device"),
     ({"__module__": {"class": "torchlite.nn.modules.linear:Linear", "attrs": 1}}, "malformed"),
     ({"__module__": 7}, "expected an object"),
 ])

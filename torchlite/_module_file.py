@@ -19,6 +19,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from . import backend
+
 # Module.__init__ makes these; they are not the module's own state
 _INTERNAL = frozenset({
     "training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules",
@@ -76,6 +78,10 @@ def encode(module: Any, path: str, encode_value: Callable[[Any, str], Any],
             attrs.append([k, {"__function__": _global_name(v)}])
         elif is_module(v):
             attrs.append([k, encode(v, where, encode_value, shared)])
+        elif isinstance(v, backend.dtype):  # (a dtype or device comes back as itself)
+            attrs.append([k, {"__dtype__": v.name}])
+        elif isinstance(v, backend.device):
+            attrs.append([k, {"__device__": str(v)}])
         else:
             try:
                 attrs.append([k, encode_value(v, where)])
@@ -221,4 +227,13 @@ def _decode_attr(v: Any, decode_value: Callable[[Any], Any], fail: Callable[[str
             raise fail(f"its function {fname!r} is not a function of torchlite or of the module "
                        f"defining {cls.__qualname__}")
         return fn
+    if isinstance(v, dict) and ("__dtype__" in v or "__device__" in v):
+        what = "dtype" if "__dtype__" in v else "device"
+        name = v[f"__{what}__"]
+        try:
+            if not isinstance(name, str):
+                raise TypeError(name)
+            return backend.to_dtype(name) if what == "dtype" else backend.device(name)
+        except (TypeError, ValueError, KeyError, RuntimeError):
+            raise fail(f"an attribute's {what} {name!r} is not a torchlite {what}") from None
     return decode_value(v)
