@@ -161,6 +161,7 @@ pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 
 _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler",
          "onnx", "cpu", "ao", "quantization", "distributed"}
+_LAZY |= {"special"}  # torch.special
 
 
 def __getattr__(name: str):
