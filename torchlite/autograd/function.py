@@ -23,7 +23,8 @@ from ..backend import get_xp
 from ..tensor import Tensor
 from . import grad_mode
 from . import record as _record
-from .anomaly import _forward_trace, is_anomaly_enabled
+from .anomaly import _forward_trace
+from .anomaly import _state as _anomaly_state
 from .grad_fn_names import NAME_ATTRIBUTES, NAMED_BY_ATTRIBUTES, pytorch_name
 from .record import recorders as _recorders
 
@@ -264,10 +265,32 @@ class Function(metaclass=_FunctionMeta):
             if event:
                 _record.fail(event)
             raise
+        if device is None:
+            device = _infer_device(out if isinstance(out, tuple) else (out,))
+        if type(out) is not tuple and out is not None and not isinstance(out, Tensor):
+            # one array out (most ops): the loop below, written out for the hot path
+            t = Tensor._make(out, device)
+            if record:
+                non_diff = ctx._non_diff
+                if t._data.dtype.kind in "fcV" and not (non_diff and _is_marked(out, non_diff)):
+                    t._requires_grad = True
+                    t.grad_fn = ctx
+                ctx.next_edges = tuple(edges)
+                if ctx._saved:
+                    ctx._versions = _record_versions(ctx._saved, args, (out,), (t,))
+                if _anomaly_state.enabled:
+                    ctx._anomaly_trace = _forward_trace()
+                if not cls._array_io:
+                    ctx._in_meta = tuple(
+                        (a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args
+                    )
+            else:
+                ctx._saved = ()  # nothing will run backward: do not keep arrays alive
+            if event:
+                _record.end_op(event, [t])
+            return t
         multi = isinstance(out, tuple)
         outs = out if multi else (out,)
-        if device is None:
-            device = _infer_device(outs)
 
         results: list[Tensor | None] = []
         non_diff = ctx._non_diff
@@ -293,7 +316,7 @@ class Function(metaclass=_FunctionMeta):
                     (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
                     for r in results
                 )
-            if is_anomaly_enabled():
+            if _anomaly_state.enabled:  # is_anomaly_enabled(), without the call
                 ctx._anomaly_trace = _forward_trace()
             if not cls._array_io:
                 ctx._in_meta = tuple(

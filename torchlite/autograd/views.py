@@ -193,9 +193,11 @@ def inplace(t: Tensor, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> 
         src.grad_fn, src._out_index = t.grad_fn, t._out_index
         args = tuple(src if a is t else a for a in args)
         result = fn(src, *args, **kwargs)
-    else:
+    elif grad_mode._state.enabled:
         with grad_mode.no_grad():
             result = fn(t, *args, **kwargs)
+    else:  # already off (an update under no_grad, the usual case): no second switch
+        result = fn(t, *args, **kwargs)
     if _category(result._data.dtype) > _category(t._data.dtype):
         raise RuntimeError(
             f"result type {result.dtype} can't be cast to the desired output type {t.dtype}"
