@@ -135,14 +135,16 @@ from ._legacy_types import (
 )
 from .tensor import Size, Tensor
 from .backend import qint8, qint32, quint8
-from .ao.quantization.qtensor import (
-    dequantize, per_channel_affine, per_channel_affine_float_qparams, per_channel_symmetric,
-    per_tensor_affine, per_tensor_symmetric, qscheme, quantize_per_channel, quantize_per_tensor,
-)
-from .ao.quantization.fake_quantize_ops import (
-    fake_quantize_per_channel_affine, fake_quantize_per_tensor_affine,
-)
 from .sparse.layout import layout, sparse_coo, sparse_csr, strided
+
+# quantized tensors' functions and schemes: imported on first use (see __getattr__)
+_LAZY_NAMES = dict.fromkeys((
+    "dequantize", "per_channel_affine", "per_channel_affine_float_qparams",
+    "per_channel_symmetric", "per_tensor_affine", "per_tensor_symmetric", "qscheme",
+    "quantize_per_channel", "quantize_per_tensor"), ".ao.quantization.qtensor")
+_LAZY_NAMES.update(dict.fromkeys((
+    "fake_quantize_per_channel_affine", "fake_quantize_per_tensor_affine"),
+    ".ao.quantization.fake_quantize_ops"))
 
 _tensor_methods.install()
 
@@ -169,6 +171,8 @@ def __getattr__(name: str):
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
     if name in ("sparse_coo_tensor", "sparse_csr_tensor"):  # torchlite.sparse loads on first use
         return getattr(importlib.import_module(".sparse", __name__), name)
     raise AttributeError(f"module 'torchlite' has no attribute {name!r}")
