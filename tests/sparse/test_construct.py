@@ -28,7 +28,7 @@ def test_repr_like_pytorch():
         "tensor(indices=tensor([[0, 1, 1],\n"
         "                       [2, 0, 2]]),\n"
         "       values=tensor([3., 4., 5.]),\n"
-        "       size=(2, 3), nnz=3, layout=torchlite.sparse_coo)")
+        "       size=(2, 3), nnz=3, layout=torch.sparse_coo)")
     r = repr(torchlite.sparse_coo_tensor([[0]], [1.0], (2,), dtype=torchlite.float64,
                                          requires_grad=True))
     assert "dtype=torch.float64" in r and r.endswith("requires_grad=True)")

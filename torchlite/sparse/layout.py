@@ -12,7 +12,7 @@ class layout:  # noqa: N801 - PyTorch's class name
         self.name = name
 
     def __repr__(self) -> str:
-        return f"torchlite.{self.name}"
+        return f"torch.{self.name}"  # as PyTorch prints it
 
     def __reduce__(self):  # layouts are singletons, even through copy/deepcopy
         return _BY_NAME.__getitem__, (self.name,)

@@ -28,7 +28,7 @@ class qscheme:
         self.name = name
 
     def __repr__(self) -> str:
-        return f"torchlite.{self.name}"
+        return f"torch.{self.name}"  # as PyTorch prints it
 
     def __reduce__(self):
         return (_qscheme_by_name, (self.name,))
