@@ -139,7 +139,7 @@ def _timed_action(action, phases: Phases):
 
     run.__name__ = getattr(action, "__name__", "action")
     if hasattr(action, "run_scope"):
-        run.run_scope = action.run_scope
+        setattr(run, "run_scope", action.run_scope)  # noqa: B010 (a function attribute)
     return run
 
 
@@ -165,6 +165,8 @@ class TorchliteJob:
 
         class TimedTrainer(Trainer):
             """The trainer with forward, backward, optimizer and metrics timed apart."""
+
+            timer: Phases
 
             def _train_step(self, x, y, step: bool) -> tuple:
                 ph = self.timer

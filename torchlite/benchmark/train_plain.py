@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .train import Phases
 
 # per shipped config: the layers, dropout, optimizer, scheduler, batch size, splits, scaling,
 # gradient clipping and the input shape
-SPECS = {
+SPECS: dict[str, dict[str, Any]] = {
     "mnist_mlp.yaml": {"sizes": (784, 256, 128, 10), "dropout": 0.2, "batch": 128,
                        "opt": ("adamw", 1e-3, 0.01), "sched": ("cosine", 10), "val": 0.1,
                        "test": 0.0, "norm": "global", "clip": None},
@@ -38,6 +39,8 @@ def load_arrays(params: dict, folder: Path, spec: dict):
     """(train x, train y), (val x, val y), (test x, test y) as float32/int64 NumPy arrays."""
     from ..datasets.splits import split_sizes
 
+    xt: Any
+    yt: Any
     if params["images"]:
         def idx(name: str, offset: int) -> np.ndarray:
             return np.frombuffer((folder / "mnist" / name).read_bytes(), np.uint8, offset=offset)
@@ -50,7 +53,7 @@ def load_arrays(params: dict, folder: Path, spec: dict):
 
         with np.load(DIGITS_FILE, allow_pickle=False) as f:
             x, y = f["images"][:, None], f["labels"].astype(np.int64)
-        xt = yt = None
+        xt = yt = None  # digits has no test split of its own: carved out below
     rng = np.random.default_rng(params["seed"])
     perm = rng.permutation(len(x))
     fractions = [1 - spec["val"] - spec["test"], spec["val"]] + ([spec["test"]] if xt is None
@@ -74,7 +77,7 @@ class PlainJob:
 
     def __init__(self, env: Env, params: dict, folder: Path, config: Path) -> None:
         self.env, self.params, self.folder = env, params, folder
-        self.spec = SPECS[config.name]
+        self.spec: dict[str, Any] = SPECS[config.name]
         self.phases: dict[str, float] = {}
         self.samples = self.epochs = 0
 
@@ -118,6 +121,8 @@ class TorchLoop:
         from torch import nn
 
         self.torch, self.ph, self.job, self.samples = torch, ph, job, 0
+        self.opt: Any
+        self.sched: Any
         spec, dev = job.spec, job.env.device
         ph.begin()
         torch.manual_seed(job.params["seed"])
@@ -228,6 +233,7 @@ class FloorLoop:
         from . import lenet5
 
         self.ph, self.job, self.samples = ph, job, 0
+        self.update: Any
         spec = job.spec
         self.rng = np.random.default_rng(job.params["seed"])
         ph.begin()
