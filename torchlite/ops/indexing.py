@@ -35,21 +35,23 @@ def _sequence_as_tuple(key) -> bool:
     """PyTorch's rule for a list key: a short list holding a slice, None, ..., a tensor or a
     sequence is a tuple of indices (x[[0, slice(None)]] is x[0, :]); otherwise it is one index
     tensor (x[[0, 1]])."""
-    if not isinstance(key, list) or len(key) >= 32:
+    if len(key) >= 32:
         return False
-    return any(k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple))
-               for k in key)
+    for k in key:  # (a loop: cheaper than any() over a generator for the usual short lists)
+        if k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple)):
+            return True
+    return False
 
 
 def _convert_key(key, xp, shape):
     """Turn Tensors, lists and nested tuples inside an index key into arrays; say whether it is
     basic. A key mixing integers with index arrays comes back as a `_SplitKey`."""
-    if _sequence_as_tuple(key):
+    if isinstance(key, list) and _sequence_as_tuple(key):
         warnings.warn(_SEQUENCE_WARNING, UserWarning, stacklevel=3)
         key = tuple(key)
     elif not isinstance(key, tuple):
         key = (key,)
-    out, basic = [], True
+    out, basic, ints = [], True, False
     for k in key:
         if isinstance(k, Tensor):
             if xp is np and k._device.type != "cpu":
@@ -57,6 +59,7 @@ def _convert_key(key, xp, shape):
             k = xp.asarray(k._data)  # (a CPU index tensor for a GPU tensor is moved, as PyTorch)
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
+                ints = True
             else:
                 basic = False
                 if k.dtype.kind in "fV":
@@ -68,7 +71,8 @@ def _convert_key(key, xp, shape):
             if isinstance(k, range):  # x[range(2)] is x[[0, 1]], as PyTorch (empty included)
                 k = xp.arange(k.start, k.stop, k.step, dtype=np.int64)
             elif isinstance(k, (list, tuple)):  # x[(0,), ] and x[a, (1, 1)]: index tensors
-                k = _sequence_array(k, xp)
+                # (0-d Tensors inside convert through __array__; [] indexes nothing, as int64)
+                k = np.asarray(k) if k else np.zeros(0, np.int64)
             elif xp is np and get_xp(k) is not np:
                 raise IndexError(_GPU_INDEX_ERROR)
             k = xp.asarray(k)
@@ -78,7 +82,9 @@ def _convert_key(key, xp, shape):
         elif isinstance(k, (bool, np.bool_)):
             basic = False
             k = xp.asarray(k)
-        elif not (k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))):
+        elif isinstance(k, (int, np.integer)):
+            ints = True
+        elif not (k is None or k is Ellipsis or isinstance(k, slice)):
             raise IndexError(
                 f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                 f"are valid indices (got {type(k).__name__})"
@@ -86,21 +92,9 @@ def _convert_key(key, xp, shape):
         if isinstance(k, slice) and k.step is not None and k.step <= 0:
             raise ValueError("step must be greater than zero")
         out.append(k)
-    if not basic and any(isinstance(k, (int, np.integer)) for k in out):
+    if ints and not basic:
         return _SplitKey(out), False
     return tuple(out), basic
-
-
-def _sequence_array(seq, xp):
-    """A nested list/tuple of ints, bools or 0-d tensors as one index array."""
-    def plain(v):
-        if isinstance(v, Tensor):
-            return v.tolist()
-        return [plain(e) for e in v] if isinstance(v, (list, tuple)) else v
-    a = np.asarray(plain(seq))
-    if a.size == 0:
-        a = a.astype(np.int64)
-    return xp.asarray(a)
 
 
 class _SplitKey:
