@@ -10,14 +10,15 @@ import numpy as np
 
 from ..backend import get_xp
 from ..tensor import Tensor
+from .dim_indexing import index_array, scatter
 from .dims import wrap_dim
-from .indexing import _index_array, index_put, scatter
+from .indexing import index_put
 from .ternary import where
 
 
 def _along(input: Tensor, dim: int, index: Tensor, op: str):
     d = wrap_dim(dim, input.ndim, op)
-    idx = _index_array(index, input, op)
+    idx = index_array(index, input, op)
     if idx.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     n = input.shape[d] if input.ndim else 1
