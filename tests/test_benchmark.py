@@ -15,16 +15,20 @@ import torchlite
 from torchlite import benchmark
 from torchlite.benchmark import _runner
 from torchlite.benchmark._common import RowSpec
+from torchlite.benchmark.precision import available_modes
 from torchlite.distributed.mpi import mpi_installed
 
 TINY = dict(repeat=2, warmup=1, threads=1, quick=True)
-ROWS = {  # suite -> number of rows
-    "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1, "startup": 2, "quant": 2,
+ROWS = {  # suite -> number of rows, in SUITES order
+    "mlp": 6, "lenet5": 1, "lstm": 1, "optim": 1, "data": 1,
+    "train": 3,  # torchlite/benchmark/train.py: whole jobs, split into phases
+    "startup": 2,
+    # torchlite/benchmark/precision.py: one row per trainer.precision mode but 64 (the bf16 modes
+    # need the bf16 extra)
+    "precision": len(available_modes()),
+    "quant": 2, "sparse": 4,
     "distributed": 3 if mpi_installed() else 0,  # its rows need the mpi extra
-    "precision": 5,  # torchlite/benchmark/precision.py: one row per trainer.precision mode but 64
 }
-ROWS["sparse"] = 4  # torchlite/benchmark/sparse.py (registered after the others)
-ROWS["train"] = 3  # torchlite/benchmark/train.py: whole jobs, split into phases
 TIMING_KEYS = {"median_ms", "p25_ms", "p75_ms", "n"}
 
 

@@ -12,6 +12,7 @@ two steps leave finite weights.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 
 import numpy as np
 
@@ -37,7 +38,14 @@ def rows(quick: bool = False) -> list[RowSpec]:
                     f"precision {mode}, {optimizer_name(OPT)}; floor: float32 NumPy",
                     {"sizes": list(sizes), "batch": BATCH, "mode": mode, "seed": SEED},
                     samples=BATCH)
-            for mode in MODES]
+            for mode in available_modes()]
+
+
+def available_modes() -> tuple[str, ...]:
+    """The modes this machine can run: the bfloat16 ones need the bf16 extra (ml_dtypes)."""
+    if importlib.util.find_spec("ml_dtypes") is not None:
+        return MODES
+    return tuple(m for m in MODES if "bf16" not in m)
 
 
 def _float32_loss(params: dict) -> float:
