@@ -21,9 +21,10 @@ from ..errors import BenchmarkError as BenchmarkError  # defined with the other 
 FRAMEWORKS = ("torchlite", "floor", "torch")
 # torchlite with the profiler recording (`torchlite bench --profile`): what profiling costs
 PROFILED = "profiled"
-SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "distributed", "precision")
-SUITES += ("sparse",)
-SUITES += ("train",)
+# model steps, then training's parts and whole jobs, start-up, the number formats and layouts,
+# and last the suite that needs MPI
+SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "train", "startup", "precision", "quant",
+          "sparse", "distributed")
 SEED = 0
 
 
