@@ -326,17 +326,15 @@ def graph(
 
 
 # torchlite.benchmark.SUITES, spelled out so that `torchlite --help` need not import the library
-_BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "startup", "quant", "distributed",
-                 "precision")
-_BENCH_SUITES += ("sparse", "train")
+_BENCH_SUITES = ("mlp", "lenet5", "lstm", "optim", "data", "train", "startup", "precision",
+                 "quant", "sparse", "distributed")
 
 
 @app.command()
 def bench(
     suite: list[str] | None = typer.Option(
-        None, "--suite", help="mlp | lenet5 | lstm | optim | data | startup | distributed | "
-        "precision | sparse | train; repeat the option "
-        "for several (default: all)."),
+        None, "--suite", help=" | ".join(_BENCH_SUITES) + "; repeat the option for several "
+        "(default: all)."),
     device: str = typer.Option("cpu", help="cpu | cuda"),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON results."),
     repeat: int | None = typer.Option(
