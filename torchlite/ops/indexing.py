@@ -20,6 +20,9 @@ from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import unbroadcast
 from .dim_indexing import (  # noqa: F401  (re-exported: the import path callers use)
+    Gather,
+    IndexSelect,
+    Scatter,
     gather,
     index_add,
     index_select,
