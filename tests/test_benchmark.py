@@ -5,6 +5,7 @@ asserted (DESIGN.md section 7). Problem sizes are the tiny `quick` ones and one 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -26,7 +27,8 @@ ROWS = {  # suite -> number of rows, in SUITES order
     # torchlite/benchmark/precision.py: one row per trainer.precision mode but 64 (the bf16 modes
     # need the bf16 extra)
     "precision": len(available_modes()),
-    "quant": 2, "sparse": 4,
+    "quant": 2,
+    "sparse": 4 if importlib.util.find_spec("scipy") else 3,  # its product needs scipy
     "distributed": 3 if mpi_installed() else 0,  # its rows need the mpi extra
 }
 TIMING_KEYS = {"median_ms", "p25_ms", "p75_ms", "n"}
