@@ -448,3 +448,21 @@ def export_result(r: dict) -> None:
           f"{', with preprocessing' if r['include_preprocessing'] else ''})")
     print(f"checked in ONNX Runtime on {r['inputs']}: largest difference from torchlite "
           f"{r['max_abs_diff']:.3g} ({diffs})")
+
+
+def quantize_result(rep: dict) -> None:
+    """`torchlite quantize`: file size and test accuracy, float32 beside int8."""
+    from rich.table import Table
+
+    t = Table(title=f"{rep['mode']} int8 quantization of {rep['checkpoint']}")
+    t.add_column("")
+    t.add_column("float32", justify="right")
+    t.add_column("int8", justify="right")
+    before, after = rep["size_before"], rep["size_after"]
+    t.add_row("file size", f"{before / 1024:,.1f} KiB",
+              f"{after / 1024:,.1f} KiB ({before / max(after, 1):.2f}x smaller)")
+    if "accuracy_before" in rep:
+        a, b = rep["accuracy_before"], rep["accuracy_after"]
+        t.add_row(f"{rep['split']} accuracy", f"{a:.4f}", f"{b:.4f} ({(b - a) * 100:+.2f} pts)")
+    _console().print(t)
+    info(f"wrote {rep['output']}")

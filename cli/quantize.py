@@ -34,22 +34,5 @@ def quantize(
     if as_json:
         display.print_json(rep)
         return
-    _table(rep)
+    display.quantize_result(rep)
 
-
-def _table(rep: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"{rep['mode']} int8 quantization of {rep['checkpoint']}")
-    t.add_column("")
-    t.add_column("float32", justify="right")
-    t.add_column("int8", justify="right")
-    before, after = rep["size_before"], rep["size_after"]
-    t.add_row("file size", f"{before / 1024:,.1f} KiB",
-              f"{after / 1024:,.1f} KiB ({before / max(after, 1):.2f}x smaller)")
-    if "accuracy_before" in rep:
-        a, b = rep["accuracy_before"], rep["accuracy_after"]
-        t.add_row(f"{rep['split']} accuracy", f"{a:.4f}", f"{b:.4f} ({(b - a) * 100:+.2f} pts)")
-    Console().print(t)
-    display.info(f"wrote {rep['output']}")

@@ -10,7 +10,6 @@ import numpy as np
 
 from ..amp import state as _amp
 from ..autograd.function import Op
-from ..autograd.graph_backward import refuse_double_backward
 from ..backend import get_xp
 from ..tensor import Tensor
 from .broadcast import broadcast_shapes, unbroadcast
@@ -56,7 +55,7 @@ class Cdist(Op):
         return d
 
     # PyTorch does not differentiate this op's backward: neither does the graph path
-    graph_backward = staticmethod(refuse_double_backward("_cdist_backward"))
+    graph_backward = staticmethod(lambda ctx, *grads: _refuse_double_backward(ctx, *grads))
 
     @staticmethod
     def backward(ctx, g):
@@ -120,3 +119,11 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         compute_mode == _MODES[0] and (a.shape[-2] > 25 or b.shape[-2] > 25))
     op = in_float32(Cdist) if is_half_numpy(x1._data) else Cdist  # see half_compute
     return op.apply(x1, x2, p, use_mm)
+
+
+def _refuse_double_backward(ctx, *grads):
+    # graph_backward (and the differentiable-array machinery it loads) is imported only when a
+    # graph of the backward pass is built, not by `import torchlite`
+    from ..autograd.graph_backward import refuse_double_backward
+
+    return refuse_double_backward("_cdist_backward")(ctx, *grads)
