@@ -268,22 +268,14 @@ class Function(metaclass=_FunctionMeta):
         if device is None:
             device = _infer_device(out if isinstance(out, tuple) else (out,))
         if type(out) is not tuple and out is not None and not isinstance(out, Tensor):
-            # one array out (most ops): the loop below, written out for the hot path
+            # one array out (most ops): the loop below without its list and tuple
             t = Tensor._make(out, device)
             if record:
                 non_diff = ctx._non_diff
                 if t._data.dtype.kind in "fcV" and not (non_diff and _is_marked(out, non_diff)):
                     t._requires_grad = True
                     t.grad_fn = ctx
-                ctx.next_edges = tuple(edges)
-                if ctx._saved:
-                    ctx._versions = _record_versions(ctx._saved, args, (out,), (t,))
-                if _anomaly_state.enabled:
-                    ctx._anomaly_trace = _forward_trace()
-                if not cls._array_io:
-                    ctx._in_meta = tuple(
-                        (a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args
-                    )
+                _record_node(ctx, cls, args, edges, (out,), (t,))
             else:
                 ctx._saved = ()  # nothing will run backward: do not keep arrays alive
             if event:
@@ -307,26 +299,30 @@ class Function(metaclass=_FunctionMeta):
             results.append(t)
 
         if record:
-            ctx.n_outputs = len(outs)
-            ctx.next_edges = tuple(edges)
-            if ctx._saved:
-                ctx._versions = _record_versions(ctx._saved, args, outs, results)
-            if len(outs) > 1:
-                ctx._out_meta = tuple(
-                    (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
-                    for r in results
-                )
-            if _anomaly_state.enabled:  # is_anomaly_enabled(), without the call
-                ctx._anomaly_trace = _forward_trace()
-            if not cls._array_io:
-                ctx._in_meta = tuple(
-                    (a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args
-                )
+            _record_node(ctx, cls, args, edges, outs, results)
         else:
             ctx._saved = ()  # nothing will run backward: do not keep arrays alive
         if event:
             _record.end_op(event, results)
         return tuple(results) if multi else results[0]
+
+
+def _record_node(ctx: Context, cls, args, edges, outs, results) -> None:
+    """Make `ctx` the graph node of this call: its edges, what its saved values belong to, the
+    outputs' metadata and, under detect_anomaly, the forward's stack."""
+    ctx.next_edges = tuple(edges)
+    if ctx._saved:
+        ctx._versions = _record_versions(ctx._saved, args, outs, results)
+    if len(outs) > 1:
+        ctx.n_outputs = len(outs)
+        ctx._out_meta = tuple(
+            (get_xp(r._data), r._data.shape, r._data.dtype) if r is not None else None
+            for r in results
+        )
+    if _anomaly_state.enabled:  # is_anomaly_enabled(), without the call
+        ctx._anomaly_trace = _forward_trace()
+    if not cls._array_io:
+        ctx._in_meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args)
 
 
 class Op(Function):
