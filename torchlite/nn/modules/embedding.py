@@ -30,15 +30,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = padding_index(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
@@ -59,10 +51,7 @@ class Embedding(Module):
         self._fill_padding_idx_with_zero()
 
     def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None and not is_deferred(self.weight):
-            with grad_mode.no_grad():
-                self.weight._data[self.padding_idx] = 0
-                self.weight._bump()
+        zero_padding_row(self.weight, self.padding_idx)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
@@ -94,3 +83,21 @@ class Embedding(Module):
         return cls(rows, cols, _weight=embeddings, _freeze=freeze, padding_idx=padding_idx,
                    max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
                    sparse=sparse)
+
+
+def padding_index(padding_idx: int | None, num_embeddings: int, name: str) -> int | None:
+    """`padding_idx` checked and made non-negative, as Embedding and EmbeddingBag take it (PyTorch
+    names it `Padding_idx` in one message and `padding_idx` in the other: `name`)."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(f"{name} must be within num_embeddings")
+    return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+
+
+def zero_padding_row(weight: Tensor, padding_idx: int | None) -> None:
+    """Zero the padding row of an embedding table (not of one whose storage is still deferred)."""
+    if padding_idx is not None and not is_deferred(weight):
+        with grad_mode.no_grad():
+            weight._data[padding_idx] = 0
+            weight._bump()

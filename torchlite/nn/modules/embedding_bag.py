@@ -8,6 +8,7 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 from ._factory import param
+from .embedding import padding_index, zero_padding_row
 
 __all__ = ["EmbeddingBag"]
 
@@ -31,15 +32,7 @@ class EmbeddingBag(Module):
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = padding_index(padding_idx, num_embeddings, "padding_idx")
         if _weight is None:
             self.weight = param((num_embeddings, embedding_dim), device, dtype)
             self.reset_parameters()
@@ -54,12 +47,7 @@ class EmbeddingBag(Module):
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
-        if self.padding_idx is not None:
-            from ...autograd import grad_mode
-
-            with grad_mode.no_grad():
-                self.weight._data[self.padding_idx] = 0
-                self.weight._bump()
+        zero_padding_row(self.weight, self.padding_idx)
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
