@@ -126,17 +126,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     in_tuple, xs = _as_tuple(inputs, "inputs", "jvp")
     with enable_grad():
         xs = _prepare(xs, create_graph)
-        if v is None:
-            if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single "
-                                   "element.")
-            from ..ops.creation import ones_like
-
-            vs = (ones_like(xs[0]),)
-        else:
-            _, vs = _as_tuple(v, "v", "jvp")
-            _check_v(vs, xs, "input", "jvp")
+        vs = _input_vectors(v, xs, "jvp")
         out_tuple, outs = _call(func, xs, "jvp")
         # u -> J^T u is linear; its derivative in u, applied to v, is J v
         us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
@@ -249,21 +239,26 @@ def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
 
 
+def _input_vectors(v, xs: tuple, fn: str) -> tuple:
+    """The vectors multiplying the inputs' side (jvp, hvp, vhp): `v` checked against the inputs,
+    or ones when the input is a single one-element tensor and v is None, as PyTorch."""
+    if v is None:
+        if len(xs) != 1 or xs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the input to the user-provided "
+                               "function is a single Tensor with a single element.")
+        from ..ops.creation import ones_like
+
+        return (ones_like(xs[0]),)
+    _, vs = _as_tuple(v, "v", fn)
+    _check_v(vs, xs, "input", fn)
+    return vs
+
+
 def _hessian_product(func, inputs, v, create_graph, strict, fn):
     in_tuple, xs = _as_tuple(inputs, "inputs", fn)
     with enable_grad():
         xs = _prepare(xs, create_graph)
-        if v is None:
-            if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single "
-                                   "element.")
-            from ..ops.creation import ones_like
-
-            vs = (ones_like(xs[0]),)
-        else:
-            _, vs = _as_tuple(v, "v", fn)
-            _check_v(vs, xs, "input", fn)
+        vs = _input_vectors(v, xs, fn)
         out_tuple, outs = _call(func, xs, fn)
         if out_tuple or len(outs) != 1:
             raise RuntimeError(f"The function given in {fn} should return a single Tensor")
