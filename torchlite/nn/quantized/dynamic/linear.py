@@ -6,10 +6,10 @@ from .... import backend
 from ....tensor import Tensor
 from ..modules.base import weight_observer_for
 from ..modules.linear_kernels import dynamic_linear
-from ..modules.packed_params import PackedParams, PackedParamsOwner, quantize_weight
+from ..modules.packed_params import PackedParams, PackedWeightLayer, quantize_weight
 
 
-class Linear(PackedParamsOwner):
+class Linear(PackedWeightLayer):
     """A dynamically quantized `nn.Linear`, as `torch.ao.nn.quantized.dynamic.Linear`.
 
     Shape: input (*, in_features) float32 -> (*, out_features) float32. Each call quantizes
@@ -24,15 +24,6 @@ class Linear(PackedParamsOwner):
         self.reduce_range = reduce_range
         self._set_packed(PackedParams((out_features, in_features), per_channel,
                                        bias_, dtype))
-
-    def weight(self):
-        return self._packed_params.qweight()
-
-    def bias(self) -> Tensor | None:
-        return self._packed_params.bias
-
-    def set_weight_bias(self, w, b) -> None:
-        self._packed_params.set_weight_bias(w, b)
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or not x.is_floating_point():

@@ -16,14 +16,14 @@ from ....tensor import Tensor
 from ...functional import conv as Fc
 from .base import QuantizedOutput, check_quantized, output_qparams, weight_observer_for
 from .linear_kernels import requantize
-from .packed_params import PackedParams, PackedParamsOwner, quantize_weight
+from .packed_params import PackedParams, PackedWeightLayer, quantize_weight
 
 
 def _pair(v) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
-class Conv2d(PackedParamsOwner, QuantizedOutput):
+class Conv2d(PackedWeightLayer, QuantizedOutput):
     """A quantized `nn.Conv2d`, as `torch.ao.nn.quantized.Conv2d` (zeros padding only).
 
     Shape: input (N, C_in, H, W) quint8 -> (N, C_out, H_out, W_out) quint8.
@@ -46,15 +46,6 @@ class Conv2d(PackedParamsOwner, QuantizedOutput):
         self.groups, self.padding_mode = groups, padding_mode
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self._set_packed(PackedParams(shape, per_channel, bias, dtype))
-
-    def weight(self):
-        return self._packed_params.qweight()
-
-    def bias(self) -> Tensor | None:
-        return self._packed_params.bias
-
-    def set_weight_bias(self, w, b) -> None:
-        self._packed_params.set_weight_bias(w, b)
 
     def _int_conv(self, a, w, wmax: int):
         """Exact integer convolution of float32 integer arrays, split over input channels

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from .... import backend
-from ....tensor import Tensor
 from .base import QuantizedOutput, check_quantized, output_qparams, weight_observer_for
 from .linear_kernels import static_linear
-from .packed_params import PackedParams, PackedParamsOwner, quantize_weight
+from .packed_params import PackedParams, PackedWeightLayer, quantize_weight
 
 
-class Linear(PackedParamsOwner, QuantizedOutput):
+class Linear(PackedWeightLayer, QuantizedOutput):
     """A quantized `nn.Linear`, as `torch.ao.nn.quantized.Linear`.
 
     Shape: input (*, in_features) quint8, output (*, out_features) quint8.
@@ -24,15 +23,6 @@ class Linear(PackedParamsOwner, QuantizedOutput):
         self.in_features, self.out_features = in_features, out_features
         self._set_packed(PackedParams((out_features, in_features), per_channel,
                                        bias_, dtype))
-
-    def weight(self):
-        return self._packed_params.qweight()
-
-    def bias(self) -> Tensor | None:
-        return self._packed_params.bias
-
-    def set_weight_bias(self, w, b) -> None:
-        self._packed_params.set_weight_bias(w, b)
 
     def forward(self, x):
         x = check_quantized(x, self)

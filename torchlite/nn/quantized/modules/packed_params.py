@@ -153,3 +153,17 @@ class PackedParamsOwner(Module):
         for k, v in self.__dict__.items():
             object.__setattr__(new, k, copy.deepcopy(v, memo))
         return new
+
+
+class PackedWeightLayer(PackedParamsOwner):
+    """A quantized layer with one packed weight (Linear, Conv2d, dynamic Linear): PyTorch's
+    `weight()`, `bias()` and `set_weight_bias(w, b)` accessors."""
+
+    def weight(self):
+        return self._packed_params.qweight()
+
+    def bias(self) -> Tensor | None:
+        return self._packed_params.bias
+
+    def set_weight_bias(self, w, b) -> None:
+        self._packed_params.set_weight_bias(w, b)
