@@ -147,9 +147,11 @@ def test_multiple_roots_and_backward_inputs():
 
 def test_create_graph_records_the_backward_pass():
     # higher-order gradients are supported (tests/autograd/test_higher_order.py covers them)
-    x = leaf([1.0])
-    (x * x).sum().backward(create_graph=True)
+    x = leaf([3.0])
+    (x * x * x).sum().backward(create_graph=True)
     assert x.grad.grad_fn is not None
+    (g2,) = torchlite.autograd.grad(x.grad.sum(), x)  # d/dx 3x^2 = 6x
+    np.testing.assert_allclose(g2.numpy(), [18.0])
 
 
 def test_long_chain_has_no_recursion_error():
