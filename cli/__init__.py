@@ -1,12 +1,17 @@
 """The `torchlite` command line (installed as the package `torchlite_cli`).
 
-A Ctrl-C while Python is still importing the CLI (or while click parses the arguments) would
-print a traceback of import machinery or click's "Aborted!": until the command starts
-(main._Group.invoke), SIGINT exits quietly with 130, as an interrupted command does. Only when
-this package is the program (the `torchlite` script, or `python -m` importing it): a process that
-merely imports it (a test run, say) keeps its own Ctrl-C.
+Ctrl-C has two phases. Until a command calls into the library (main._run), nothing has been
+written, so SIGINT ends the process at once with 130: an exception raised there would land in
+whatever code was running (the imports, click's parsing), and some of it rewraps exceptions
+(pydantic_core turns a KeyboardInterrupt raised while it builds a model's validator at import
+into a SchemaError, exit 1). From `_run` on (`ctrl_c_raises`), Ctrl-C is a KeyboardInterrupt
+again: the command cleans up, says "interrupted" and exits 130 (training saves first).
+
+Only when this package is the program (the `torchlite` script, or `python -m` importing it): a
+process that merely imports it (a test run, say) keeps its own Ctrl-C.
 """
 
+import atexit
 import os
 import signal
 import sys
@@ -14,7 +19,7 @@ import threading
 
 
 def _quiet_interrupt(signum, frame):  # noqa: ARG001 - the signal handler's signature
-    raise SystemExit(130)
+    os._exit(130)  # no exception: there is nothing to clean up, and nobody can swallow it
 
 
 PREVIOUS_SIGINT = signal.getsignal(signal.SIGINT)
@@ -24,3 +29,41 @@ _PROGRAM = bool(sys.argv) and (sys.argv[0] == "-m" or
 if _PROGRAM and threading.current_thread() is threading.main_thread() and \
         PREVIOUS_SIGINT is signal.default_int_handler:
     signal.signal(signal.SIGINT, _quiet_interrupt)
+
+_KEPT_CODE: list[int] = []
+
+
+def _exit_with_kept_code() -> None:
+    if _KEPT_CODE:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+                pass
+        os._exit(_KEPT_CODE[-1])
+
+
+if _PROGRAM:
+    # registered before any library's exit hook, so it runs after all of them (last in, first
+    # out): see keep_exit_code
+    atexit.register(_exit_with_kept_code)
+
+
+def ctrl_c_raises() -> None:
+    """From here Ctrl-C raises KeyboardInterrupt: called before the first call that can write."""
+    if signal.getsignal(signal.SIGINT) is _quiet_interrupt:
+        signal.signal(signal.SIGINT, PREVIOUS_SIGINT)
+
+
+def keep_exit_code(code: int) -> int:
+    """Make `code` the exit status of an interrupted command; returns it.
+
+    CPython remembers a KeyboardInterrupt that passed through an exec() or eval() of a string
+    (dataclasses, typing and pydantic run some while modules load), even one caught later, and
+    at exit kills the process with SIGINT instead of returning the status it was given (seen
+    with 3.11): a Ctrl-C the command handled (saved, said "interrupted") would look to a parent
+    process like death by signal, not the documented 130. The exit hook above ends the process
+    with `code` once every other exit hook has run.
+    """
+    _KEPT_CODE.append(code)
+    return code

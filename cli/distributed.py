@@ -13,7 +13,7 @@ import tempfile
 
 import typer
 
-from . import display
+from . import ctrl_c_raises, display, keep_exit_code
 
 NPROC_HELP = ("Train on N processes (ranks) started with mpirun: data.batch_size is per rank, "
               "the global batch N times it (needs the mpi extra).")
@@ -76,6 +76,7 @@ def relaunch(nproc: int | None) -> None:
     from torchlite.distributed.mpi import MPIUnavailableError
     from torchlite.training.distributed import STOP_FILE_ENV
 
+    ctrl_c_raises()  # the launcher passes Ctrl-C on to the ranks
     argv = _without_nproc(sys.argv[1:])
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
@@ -88,7 +89,7 @@ def relaunch(nproc: int | None) -> None:
         except MPIUnavailableError as exc:
             display.error(str(exc))
             raise typer.Exit(2) from None
-    raise typer.Exit(code)
+    raise typer.Exit(keep_exit_code(code) if code == 130 else code)  # 130: the job was interrupted
 
 
 def _without_nproc(args: list[str]) -> list[str]:

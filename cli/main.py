@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from . import display, distributed
+from . import ctrl_c_raises, display, distributed, keep_exit_code
 from .errors import INTERRUPTED, classify
 
 
@@ -28,21 +28,15 @@ class _Group(TyperGroup):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
-        import signal
-
-        from . import PREVIOUS_SIGINT, _quiet_interrupt
-
-        # parsing is done (click would answer a KeyboardInterrupt there with "Aborted!" and
-        # exit 1): from here the command sees KeyboardInterrupt, caught below
-        if signal.getsignal(signal.SIGINT) is _quiet_interrupt:
-            signal.signal(signal.SIGINT, PREVIOUS_SIGINT)
+        # Ctrl-C exits at once until the command calls the library (_run, see __init__); from
+        # there it is a KeyboardInterrupt, caught below if the command did not
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a closed pipe shows here, not in Python's exit
             return result
         except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
             display.error("interrupted")
-            raise typer.Exit(INTERRUPTED) from None
+            raise typer.Exit(keep_exit_code(INTERRUPTED)) from None
         except BrokenPipeError:
             import os
 
@@ -91,6 +85,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _run(fn, *args, **kwargs):
     """Call a library function; turn its exceptions into a message and an exit code."""
+    ctrl_c_raises()  # the library may write from here: Ctrl-C must let it clean up
     try:
         return fn(*args, **kwargs)
     except typer.Exit:
@@ -107,6 +102,8 @@ def _run(fn, *args, **kwargs):
         if not distributed.quiet_error(exc):  # a rank other than 0 leaves shared errors to 0
             display.error(distributed.error_prefix() + message)
         distributed.end_job_if_alone(exc, code)  # its peers would wait for it in a collective
+        if code == INTERRUPTED:
+            keep_exit_code(code)
         raise typer.Exit(code) from None
 
 
@@ -372,7 +369,7 @@ def bench(
                                  progress=display.bench_progress, profile=profile)
         except KeyboardInterrupt:  # the workers are stopped already; there is nothing to save
             display.error("interrupted")
-            raise typer.Exit(130) from None
+            raise typer.Exit(keep_exit_code(INTERRUPTED)) from None
 
     rep = _run(measure)
     if as_json:

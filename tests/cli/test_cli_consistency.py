@@ -126,6 +126,44 @@ def test_the_quiet_start_up_handler_exits_130():
     assert proc.returncode == 130 and "Traceback" not in proc.stderr
 
 
+_AS_PROGRAM = "import sys; sys.argv[0] = 'torchlite'; import os, signal, time, torchlite_cli\n"
+
+
+def test_a_start_up_ctrl_c_cannot_be_swallowed_by_the_code_it_lands_in():
+    # what pydantic_core did to a KeyboardInterrupt raised while it built a model at import:
+    # caught it and raised something else (exit 1). The start-up handler leaves no exception.
+    code = _AS_PROGRAM + ("try:\n    os.kill(os.getpid(), signal.SIGINT); time.sleep(5)\n"
+                          "except BaseException:\n    pass\nprint('survived')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130 and "survived" not in proc.stdout
+
+
+def test_once_a_command_calls_the_library_ctrl_c_is_a_keyboard_interrupt_again():
+    # from main._run on, the command must be able to clean up (and training to save)
+    code = _AS_PROGRAM + ("torchlite_cli.ctrl_c_raises()\ntry:\n"
+                          "    os.kill(os.getpid(), signal.SIGINT); time.sleep(5)\n"
+                          "except KeyboardInterrupt:\n    print('cleaned up')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "cleaned up", proc.stderr
+
+
+def test_a_handled_ctrl_c_exits_130_though_it_passed_through_an_exec(tmp_path):
+    # CPython remembers a KeyboardInterrupt that left an exec() of a string (dataclasses run
+    # some while modules load) and, under `python -m`, ends the process by SIGINT however it
+    # exited: with sys.exit(130) alone this program ends with -2 on CPython 3.11
+    (tmp_path / "prog.py").write_text(
+        _AS_PROGRAM + "torchlite_cli.ctrl_c_raises()\ntry:\n"
+        "    exec('os.kill(os.getpid(), signal.SIGINT); time.sleep(5)')\n"
+        "except KeyboardInterrupt:\n    print('handled')\n"
+        "    sys.exit(torchlite_cli.keep_exit_code(130))\n")
+    proc = subprocess.run([sys.executable, "-m", "prog"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert proc.stdout.strip() == "handled", proc.stderr
+    assert proc.returncode == 130
+
+
 def test_importing_the_cli_leaves_ctrl_c_alone():
     code = "import signal, torchlite_cli; print(signal.getsignal(signal.SIGINT).__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
