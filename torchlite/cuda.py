@@ -9,6 +9,7 @@ the extra to install.
 from __future__ import annotations
 
 from . import backend
+from .amp.device_namespaces import cuda_amp as amp  # noqa: F401 - torch.cuda.amp, loads on use
 from .backend import OutOfMemoryError
 
 __all__ = [

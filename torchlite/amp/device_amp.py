@@ -3,12 +3,10 @@ as PyTorch's older per-device spellings."""
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
-from .. import cuda as _cuda
 from .autocast_mode import autocast as _autocast
+from .device_namespaces import cpu_amp, cuda_amp, fill
 from .grad_scaler import GradScaler as _GradScaler
 
 
@@ -48,14 +46,6 @@ class CpuGradScaler(_GradScaler):
                          enabled)
 
 
-def _module(name: str, **attrs: Any) -> types.ModuleType:
-    m = types.ModuleType(name, f"{name}: autocast and GradScaler for one device type.")
-    m.__dict__.update(attrs)
-    m.__all__ = sorted(attrs)  # type: ignore[attr-defined]
-    sys.modules[name] = m  # so `from torchlite.cuda.amp import GradScaler` imports
-    return m
-
-
-cuda_amp = _module("torchlite.cuda.amp", autocast=CudaAutocast, GradScaler=CudaGradScaler)
-cpu_amp = _module("torchlite.cpu.amp", autocast=CpuAutocast, GradScaler=CpuGradScaler)
-_cuda.amp = cuda_amp  # type: ignore[attr-defined]  # torchlite.cuda.amp, as torch.cuda.amp
+# the namespaces exist from `import torchlite` on (see device_namespaces); this fills them
+fill(cuda_amp, autocast=CudaAutocast, GradScaler=CudaGradScaler)
+fill(cpu_amp, autocast=CpuAutocast, GradScaler=CpuGradScaler)
