@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math as _math
+from typing import TYPE_CHECKING
 
 from . import _tensor_methods, autograd, cuda
 from .autograd import (
@@ -115,7 +116,6 @@ from .ops.nan_reductions import nanmean, nansum
 from .ops.dtype_rules import can_cast, promote_types, result_type
 from .ops.layout import atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, rot90
 from .ops.scatter_reduce import scatter_reduce
-from ._parallel import get_num_threads, set_num_threads
 from .random import (
     Generator,
     default_generator,
@@ -125,17 +125,12 @@ from .random import (
     seed,
     set_rng_state,
 )
-from .serialization import load, save
-from . import amp
-from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
-from .amp import device_amp as _device_amp  # registers torchlite.cuda.amp and torchlite.cpu.amp
 from ._legacy_types import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
     LongTensor, ShortTensor,
 )
 from .tensor import Size, Tensor
 from .backend import qint8, qint32, quint8
-from .sparse.layout import layout, sparse_coo, sparse_csr, strided
 
 # quantized tensors' functions and schemes: imported on first use (see __getattr__)
 _LAZY_NAMES = dict.fromkeys((
@@ -145,6 +140,20 @@ _LAZY_NAMES = dict.fromkeys((
 _LAZY_NAMES.update(dict.fromkeys((
     "fake_quantize_per_channel_affine", "fake_quantize_per_tensor_affine"),
     ".ao.quantization.fake_quantize_ops"))
+# names whose modules `torch.tensor([1.0])` does not need: imported on first use too
+_LAZY_NAMES.update(dict.fromkeys(("get_num_threads", "set_num_threads"), "._parallel"))
+_LAZY_NAMES.update(dict.fromkeys(("load", "save"), ".serialization"))
+_LAZY_NAMES.update(dict.fromkeys((
+    "autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"), ".amp"))
+_LAZY_NAMES.update(dict.fromkeys(("layout", "sparse_coo", "sparse_csr", "strided"),
+                                 ".sparse.layout"))
+
+if TYPE_CHECKING:  # the names __getattr__ loads, for editors and type checkers
+    from . import amp, serialization, sparse
+    from ._parallel import get_num_threads, set_num_threads
+    from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+    from .serialization import load, save
+    from .sparse.layout import layout, sparse_coo, sparse_csr, strided
 
 _tensor_methods.install()
 
@@ -164,6 +173,7 @@ pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerator", "profiler",
          "onnx", "cpu", "ao", "quantization", "distributed"}
 _LAZY |= {"special"}  # torch.special
+_LAZY |= {"amp", "serialization", "sparse"}
 
 
 def __getattr__(name: str):
@@ -172,10 +182,16 @@ def __getattr__(name: str):
         globals()[name] = module
         return module
     if name in _LAZY_NAMES:
-        return getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
+        value = getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     if name in ("sparse_coo_tensor", "sparse_csr_tensor"):  # torchlite.sparse loads on first use
         return getattr(importlib.import_module(".sparse", __name__), name)
     raise AttributeError(f"module 'torchlite' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY | set(_LAZY_NAMES))
 
 
 def is_tensor(obj) -> bool:
