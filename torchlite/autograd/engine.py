@@ -155,9 +155,11 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * child.n_outputs
-                    buf[idx] = _add(buf[idx], g)
-                deps[child] -= 1
-                if deps[child] == 0:
+                    prev = buf[idx]  # _add, written out: this loop runs once per graph edge
+                    buf[idx] = g if prev is None else prev + g
+                left = deps[child] - 1
+                deps[child] = left
+                if not left:
                     ready.append(child)
     while _final_callbacks:
         _final_callbacks.pop(0)()
