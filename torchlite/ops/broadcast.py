@@ -8,6 +8,10 @@ import numpy as np
 
 def broadcast_shapes(op: str, *shapes):
     """NumPy's broadcast_shapes, with PyTorch's RuntimeError naming the op and the shapes."""
+    if len(shapes) == 2 and not (shapes[0] and shapes[1]):
+        # a 0-d operand (a scalar parameter times a vector, say) broadcasts to anything, and
+        # NumPy's function builds arrays to find that out (most of a small op's shape check)
+        return tuple(shapes[0] or shapes[1])
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
