@@ -15,6 +15,7 @@ import numpy as np
 from . import backend
 from ._tensor_convert import to
 from .autograd import grad_mode
+from .autograd.record import recorders as _recorders
 from .autograd.views import inplace
 from .ops import bitwise, creation, diagonal, index_update, indexing, integer, shape, special, unary
 from .ops import comparison as cmp
@@ -30,13 +31,48 @@ P = ParamSpec("P")
 def make_inplace(fn: Callable[Concatenate[Tensor, P], Tensor]
                  ) -> Callable[Concatenate[Tensor, P], Tensor]:
     """The in-place method `x.fn_(...)` of the out-of-place op `fn(x, ...)`."""
-
-    def method(self: Tensor, /, *args: P.args, **kwargs: P.kwargs) -> Tensor:
-        return inplace(self, fn, *args, **kwargs)
+    ufunc = _ARRAY_INPLACE.get(fn)
+    if ufunc is not None:
+        def method(self: Tensor, /, *args: P.args, **kwargs: P.kwargs) -> Tensor:
+            if not kwargs and len(args) == 1 and _array_update(self, ufunc, args[0]):
+                return self
+            return inplace(self, fn, *args, **kwargs)
+    else:
+        def method(self: Tensor, /, *args: P.args, **kwargs: P.kwargs) -> Tensor:
+            return inplace(self, fn, *args, **kwargs)
 
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place version of {fn.__name__}."
     return method
+
+
+# `p -= lr * p.grad` under no_grad (a hand-written SGD step): the out-of-place op plus a copy
+# back costs several times the arithmetic on small tensors, and for same-dtype float NumPy
+# operands the ufunc writing into p's memory computes the same bits (float16 and other dtypes,
+# devices and broadcasting into a larger shape keep the general path).
+_ARRAY_INPLACE = {ew.add: np.add, ew.sub: np.subtract, ew.mul: np.multiply}
+
+
+def _array_update(t: Tensor, ufunc: Any, other: Any) -> bool:
+    """Apply `t = ufunc(t, other)` in t's memory when nothing but the arithmetic is at stake
+    (grad mode off, no profiler, plain float32/float64 NumPy arrays); False when it did not."""
+    if grad_mode._state.enabled or _recorders or t._view is not None:
+        return False
+    arr = t._data
+    if type(arr) is not np.ndarray or arr.dtype.char not in "fd":
+        return False
+    if isinstance(other, Tensor):
+        o = other._data
+        if type(o) is not np.ndarray or o.dtype is not arr.dtype or other._view is not None \
+                or (o.shape != arr.shape and o.ndim):
+            return False
+    elif type(other) is float or type(other) is int:
+        o = other
+    else:
+        return False
+    ufunc(arr, o, out=arr)
+    t._vbox[0] += 1
+    return True
 
 
 def _fill_random(self: Tensor, values: Any) -> Tensor:
