@@ -77,7 +77,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
     captured: dict[int, Any] = {}
     capture_leaf: dict[int, list[int]] = {}
     capture_node: dict[tuple, list[int]] = {}
-    for t in list(tensors) + list(capture or ()):
+    for t in tensors if capture is None else list(tensors) + list(capture):
         if t._view is not None and t._view_version != t._vbox[0]:
             t._view.sync(t)  # a view whose base changed in place: rebuild its history
     if capture is not None:
@@ -106,10 +106,15 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
             buf[t._out_index] = _add(buf[t._out_index], g)
 
     deps = _collect(roots)
-    ready = [n for n in dict.fromkeys(roots) if deps[n] == 0]
+    # one root (loss.backward()) has no edge leading into it: it starts the walk
+    ready = [roots[0]] if len(roots) == 1 else [n for n in dict.fromkeys(roots) if deps[n] == 0]
     anomaly = _nan_checks_on()
 
-    with grad_mode.set_grad_enabled(create_graph):
+    # set_grad_enabled(create_graph) as a `with` block, without its object and two calls
+    mode = grad_mode._state
+    prev_mode = mode.enabled
+    mode.enabled = create_graph
+    try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
@@ -161,6 +166,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                 deps[child] = left
                 if not left:
                     ready.append(child)
+    finally:
+        mode.enabled = prev_mode
     while _final_callbacks:
         _final_callbacks.pop(0)()
     return captured

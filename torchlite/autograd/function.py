@@ -258,7 +258,8 @@ class Function(metaclass=_FunctionMeta):
         event = _recorders and _record.begin_op(cls, args, kwargs)
         try:
             if cls._array_io:
-                out = cls.forward(ctx, *raw, **kwargs)
+                # without keywords (most calls) the call skips unpacking an empty dict
+                out = cls.forward(ctx, *raw, **kwargs) if kwargs else cls.forward(ctx, *raw)
             else:
                 with grad_mode.no_grad():
                     out = cls.forward(
