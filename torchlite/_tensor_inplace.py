@@ -34,7 +34,8 @@ def make_inplace(fn: Callable[Concatenate[Tensor, P], Tensor]
     ufunc = _ARRAY_INPLACE.get(fn)
     if ufunc is not None:
         def method(self: Tensor, /, *args: P.args, **kwargs: P.kwargs) -> Tensor:
-            if not kwargs and len(args) == 1 and _array_update(self, ufunc, args[0]):
+            if not (kwargs or grad_mode._state.enabled) and len(args) == 1 \
+                    and _array_update(self, ufunc, args[0]):
                 return self
             return inplace(self, fn, *args, **kwargs)
     else:
