@@ -1,6 +1,7 @@
 """GradScaler: scales, skipped steps and state as PyTorch's, with infs and NaNs injected."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -118,3 +119,17 @@ def test_scale_keeps_low_precision_outputs_and_lists():
     assert s.scale(h).dtype == torchlite.float16
     out = s.scale([torchlite.ones(()), (torchlite.ones(2),)])
     assert out[0].item() == 2.0 and out[1][0].tolist() == [2.0, 2.0]
+
+
+def test_a_growth_that_would_overflow_keeps_the_scale_without_a_numpy_warning():
+    # the growth is computed, then dropped when not finite: NumPy's overflow warning there
+    # would reach the user (PyTorch says nothing)
+    w = torchlite.tensor([1.0], requires_grad=True)
+    opt = torchlite.optim.SGD([w], lr=0.0)
+    scaler = GradScaler("cpu", init_scale=1e38, growth_factor=4.0, growth_interval=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scaler.scale((w * 1.0).sum()).backward()
+        scaler.step(opt)
+        scaler.update()
+    assert scaler.get_scale() == float(np.float32(1e38))

@@ -149,7 +149,8 @@ class GradScaler:
             # after growth_interval clean steps unless growing overflows
             successful = tracker + 1
             grow = ~found & (successful == self._growth_interval)
-            grown = s * np.float32(self._growth_factor)
+            with np.errstate(over="ignore"):  # an overflowing growth is expected: kept below
+                grown = s * np.float32(self._growth_factor)
             s[...] = xp.where(found, s * np.float32(self._backoff_factor),
                               xp.where(grow & xp.isfinite(grown), grown, s))
             tracker[...] = xp.where(found | grow, 0, successful)
