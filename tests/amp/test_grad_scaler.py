@@ -133,3 +133,19 @@ def test_a_growth_that_would_overflow_keeps_the_scale_without_a_numpy_warning():
         scaler.step(opt)
         scaler.update()
     assert scaler.get_scale() == float(np.float32(1e38))
+
+
+def test_a_scaled_loss_that_overflows_skips_the_step_without_a_numpy_warning():
+    w = torchlite.tensor([1.0], requires_grad=True)
+    opt = torchlite.optim.SGD([w], lr=1.0)
+    scaler = GradScaler("cpu", init_scale=1e38, backoff_factor=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scaled = scaler.scale((w * 10.0).sum())  # 1e39: inf in float32
+    assert scaled.item() == math.inf
+    with warnings.catch_warnings():  # the backward of an inf loss is not GradScaler's to quiet
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scaled.backward()
+    scaler.step(opt)
+    scaler.update()
+    assert w.item() == 1.0 and scaler.get_scale() == float(np.float32(1e38) * np.float32(0.5))

@@ -63,7 +63,8 @@ class GradScaler:
             if self._scale is None:
                 self._lazy_init(outputs._device)
             s = Tensor._make(backend.move(self._scale, outputs._device), outputs._device)
-            return outputs * s.reshape(())
+            with np.errstate(over="ignore"):  # an inf here is what step() looks for, unsaid
+                return outputs * s.reshape(())
         if isinstance(outputs, (list, tuple)):
             scaled = [self.scale(o) for o in outputs]
             return type(outputs)(scaled) if isinstance(outputs, tuple) else scaled
