@@ -13,7 +13,7 @@ import tempfile
 
 import typer
 
-from . import ctrl_c_raises, display, keep_exit_code
+from . import ctrl_c_raises, display
 
 NPROC_HELP = ("Train on N processes (ranks) started with mpirun: data.batch_size is per rank, "
               "the global batch N times it (needs the mpi extra).")
@@ -89,7 +89,7 @@ def relaunch(nproc: int | None) -> None:
         except MPIUnavailableError as exc:
             display.error(str(exc))
             raise typer.Exit(2) from None
-    raise typer.Exit(keep_exit_code(code) if code == 130 else code)  # 130: the job was interrupted
+    raise typer.Exit(code)
 
 
 def _without_nproc(args: list[str]) -> list[str]:

@@ -37,6 +37,10 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
             display.error("interrupted")
             raise typer.Exit(keep_exit_code(INTERRUPTED)) from None
+        except typer.Exit as done:  # every command's interrupted end passes here: keep its 130
+            if done.exit_code == INTERRUPTED:
+                keep_exit_code(INTERRUPTED)
+            raise
         except BrokenPipeError:
             import os
 
@@ -102,8 +106,6 @@ def _run(fn, *args, **kwargs):
         if not distributed.quiet_error(exc):  # a rank other than 0 leaves shared errors to 0
             display.error(distributed.error_prefix() + message)
         distributed.end_job_if_alone(exc, code)  # its peers would wait for it in a collective
-        if code == INTERRUPTED:
-            keep_exit_code(code)
         raise typer.Exit(code) from None
 
 
@@ -369,7 +371,7 @@ def bench(
                                  progress=display.bench_progress, profile=profile)
         except KeyboardInterrupt:  # the workers are stopped already; there is nothing to save
             display.error("interrupted")
-            raise typer.Exit(keep_exit_code(INTERRUPTED)) from None
+            raise typer.Exit(INTERRUPTED) from None
 
     rep = _run(measure)
     if as_json:
