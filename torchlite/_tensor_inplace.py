@@ -56,8 +56,9 @@ _ARRAY_INPLACE = {ew.add: np.add, ew.sub: np.subtract, ew.mul: np.multiply}
 
 def _array_update(t: Tensor, ufunc: Any, other: Any) -> bool:
     """Apply `t = ufunc(t, other)` in t's memory when nothing but the arithmetic is at stake
-    (grad mode off, no profiler, plain float32/float64 NumPy arrays); False when it did not."""
-    if grad_mode._state.enabled or _recorders or t._view is not None:
+    (called with grad mode off; no profiler, plain float32/float64 NumPy arrays); False when it
+    did not."""
+    if _recorders or t._view is not None:
         return False
     arr = t._data
     if type(arr) is not np.ndarray or arr.dtype.char not in "fd":

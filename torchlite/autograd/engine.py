@@ -160,8 +160,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any], retain_
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * child.n_outputs
-                    prev = buf[idx]  # _add, written out: this loop runs once per graph edge
-                    buf[idx] = g if prev is None else prev + g
+                    buf[idx] = _add(buf[idx], g)
                 left = deps[child] - 1
                 deps[child] = left
                 if not left:

@@ -237,15 +237,13 @@ class Function(metaclass=_FunctionMeta):
                     )
                 if a._view is not None and a._view_version != a._vbox[0]:
                     a._view.sync(a)  # a view whose base changed in place since its history was made
+                r = a._requires_grad
+                needs.append(r)
                 raw.append(a._data)
-                if a._requires_grad and enabled:
-                    needs.append(True)
+                if r and enabled:
                     any_grad = True
-                    # _edge_for(a), written out: one call less per differentiable input
-                    fn = a.grad_fn
-                    edges.append((fn, a._out_index) if fn is not None else (accumulator(a), 0))
+                    edges.append(_edge_for(a))
                 else:
-                    needs.append(a._requires_grad)
                     edges.append(None)
             else:
                 needs.append(False)
