@@ -147,6 +147,7 @@ _LAZY_NAMES.update(dict.fromkeys((
     "autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"), ".amp"))
 _LAZY_NAMES.update(dict.fromkeys(("layout", "sparse_coo", "sparse_csr", "strided"),
                                  ".sparse.layout"))
+_LAZY_NAMES.update(dict.fromkeys(("sparse_coo_tensor", "sparse_csr_tensor"), ".sparse"))
 
 if TYPE_CHECKING:  # the names __getattr__ loads, for editors and type checkers
     from . import amp, serialization, sparse
@@ -185,8 +186,6 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value
-    if name in ("sparse_coo_tensor", "sparse_csr_tensor"):  # torchlite.sparse loads on first use
-        return getattr(importlib.import_module(".sparse", __name__), name)
     raise AttributeError(f"module 'torchlite' has no attribute {name!r}")
 
 
