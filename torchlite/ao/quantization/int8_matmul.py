@@ -9,6 +9,9 @@ float64 (exact for these sizes).
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import numpy as np
 
 _EXACT = 2 ** 24
@@ -31,3 +34,75 @@ def int_matmul(xp, a, b, max_a: int, max_b: int):
         part = (a[..., i:i + step] @ b[i:i + step]).astype(np.float64)
         out = part if out is None else out + part
     return out
+
+
+# -- the kernel choice ----------------------------------------------------------------------------
+# "auto": onnxruntime's integer GEMM for NumPy arrays when onnxruntime imports, float32 BLAS
+# otherwise (and always for CuPy); "numpy": always float32 BLAS (for A/B runs and tests). Both
+# give the same integers, so a model's outputs do not depend on the choice.
+KERNELS = ("auto", "numpy")
+ENV_VAR = "TORCHLITE_INT8_KERNEL"
+_kernel = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+if _kernel not in KERNELS:
+    warnings.warn(f"{ENV_VAR}={_kernel!r} is not one of {KERNELS}; using 'auto'", stacklevel=1)
+    _kernel = "auto"
+
+
+def set_int8_kernel(name: str) -> None:
+    """Choose how int8 products run on the CPU: "auto" (onnxruntime's integer GEMM when it is
+    installed, else float32 BLAS) or "numpy" (float32 BLAS). Results are identical."""
+    global _kernel
+    if name not in KERNELS:
+        raise ValueError(f"set_int8_kernel: expected one of {KERNELS}, got {name!r}")
+    _kernel = name
+
+
+def get_int8_kernel() -> str:
+    """The setting of `set_int8_kernel` ("auto" or "numpy")."""
+    return _kernel
+
+
+def use_integer_gemm(xp) -> bool:
+    """Whether an int8 product over arrays of module `xp` runs on onnxruntime's integer GEMM."""
+    if xp is not np or _kernel == "numpy":
+        return False
+    from . import int8_gemm_ort
+
+    return int8_gemm_ort.available()
+
+
+def kernel_name(xp=np) -> str:
+    """What runs the int8 products for arrays of module `xp`, for reports and benchmarks."""
+    if use_integer_gemm(xp):
+        return "onnxruntime MatMulInteger"
+    return "float32 BLAS" if xp is np else "float32 cuBLAS"
+
+
+class GemmWeight:
+    """A quantized weight (N, K) pre-packed once for the integer GEMM: B = W.T (K, N) as int8
+    (for activations <= 127) or as uint8 offset by 128 (full-range activations, whose uint8 x
+    int8 pair sums could saturate on CPUs without VNNI), with its zero points; int8-sized, no
+    float copy. Built from NumPy arrays only."""
+
+    __slots__ = ("b", "zero_point")
+
+    def __init__(self, w, zero_points, full_range: bool) -> None:
+        zp = np.asarray(zero_points, np.int64).reshape(-1)
+        if zp.size > 1 and bool((zp == zp[0]).all()):
+            zp = zp[:1]
+        if w.dtype == np.uint8:
+            b, b_zp = w.T, zp
+        elif full_range:
+            b, b_zp = w.T.astype(np.int16) + 128, zp + 128
+        else:
+            b, b_zp = w.T, zp
+        dtype = np.int8 if w.dtype == np.int8 and not full_range else np.uint8
+        self.b = np.ascontiguousarray(b, dtype=dtype)
+        self.zero_point = b_zp.astype(dtype)
+
+    def matmul(self, a, a_zero_point: int):
+        """(a - a_zero_point) @ (W - zero_point).T as int32; a: uint8 (M, K) C-contiguous."""
+        from . import int8_gemm_ort
+
+        return int8_gemm_ort.matmul_integer(a, np.full(1, a_zero_point, np.uint8), self.b,
+                                            self.zero_point)

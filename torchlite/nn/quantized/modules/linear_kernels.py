@@ -1,8 +1,9 @@
 """The arithmetic of quantized linear layers over raw arrays: dynamic (float in, float out,
 activations quantized per call) and static (quantized in, quantized out).
 
-Both run the integer product on float32 BLAS through ao.quantization.int8_matmul (exact), then
-scale the int32 result back: `y = x_scale * w_scale * acc + bias`.
+Both run the exact integer product on onnxruntime's integer GEMM (NumPy arrays, onnxruntime
+installed) or on float32 BLAS (ao.quantization.int8_matmul), with the same integers either way,
+then scale the int32 result back: `y = x_scale * w_scale * acc + bias`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import math
 
 import numpy as np
 
+from .... import _workspace as ws
 from .... import backend
-from ....ao.quantization.int8_matmul import int_matmul
+from ....ao.quantization.int8_matmul import int_matmul, use_integer_gemm
 from ....ao.quantization.qtensor import QRANGE, quantize_array
 
 _SMALL_SCALE = 6.1e-5
@@ -46,10 +48,19 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
     range (0..127 with reduce_range, as fbgemm, whose int8 kernels need the headroom)."""
     xp = backend.get_xp(x)
     qmax = 127 if reduce_range else 255
+    lo = hi = 0.0
     if x.size:
-        scale, zp = choose_qparams(x.min(), x.max(), 0, qmax)
-    else:
-        scale, zp = 1.0, 0
+        lo, hi = float(x.min()), float(x.max())
+    scale, zp = choose_qparams(lo, hi, 0, qmax) if x.size else (1.0, 0)
+    w_scale = np.float32(scale) * packed.weight_scale._data.astype(np.float32)
+    gemm = _integer_gemm(xp, packed, x.shape[-1], qmax, x.size and math.isfinite(hi - lo))
+    if gemm is not None:
+        a = _quantize_u8(x, np.float32(1) / np.float32(scale), zp, qmax)
+        acc = gemm.matmul(a.reshape(-1, a.shape[-1]), zp)
+        out = np.multiply(acc, w_scale, dtype=np.float32)
+        if packed.bias is not None:
+            out += packed.bias._data
+        return out.reshape(x.shape[:-1] + out.shape[-1:])
     # one buffer, updated in place: x * (1 / scale) + zp, rounded, saturated, minus zp
     a = xp.multiply(x, np.float32(1) / np.float32(scale), dtype=np.float32)
     a += np.float32(zp)
@@ -58,21 +69,48 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
     a -= np.float32(zp)
     w, wmax = packed.float_weight()
     acc = int_matmul(xp, a, w.T, qmax, wmax)
-    out = acc.astype(np.float32, copy=False) * (np.float32(scale)
-                                                * packed.weight_scale._data.astype(np.float32))
+    out = acc.astype(np.float32, copy=False) * w_scale
     if packed.bias is not None:
         out += packed.bias._data
     return out
+
+
+def _integer_gemm(xp, packed, k: int, qmax: int, finite: bool = True):
+    """The packed weight when the product may run on the integer GEMM: NumPy arrays, finite
+    activations, and a reduction short enough that int32 sums of raw uint8 products cannot
+    overflow (K <= 33,025); else None (the float32-BLAS path serves)."""
+    if not finite or k * 255 * 255 >= 2 ** 31 or not use_integer_gemm(xp):
+        return None
+    return packed.gemm_weight(qmax > 127)
+
+
+def _quantize_u8(x, inv_scale, zp: int, qmax: int):
+    """uint8 rint(x * inv_scale + zp) saturated to 0..qmax, in the float32 order of the
+    float32-BLAS path. Saturating before rounding gives the same integers (the bounds are
+    integers and rint is monotone), and lets the rounding write uint8 directly."""
+    t = ws.empty(np, x.shape, np.float32)
+    np.multiply(x, inv_scale, out=t, dtype=np.float32)
+    if zp:
+        t += np.float32(zp)
+    np.clip(t, 0, qmax, out=t)
+    a = ws.empty(np, x.shape, np.uint8)
+    np.rint(t, out=a, casting="unsafe")
+    return a
 
 
 def static_linear(xq, x_scale: float, x_zp: int, packed, out_scale: float, out_zp: int,
                   relu: bool = False, out_dtype=backend.quint8):
     """quint8 x (..., K) -> quint8 y: the float result requantized to (out_scale, out_zp)."""
     xp = backend.get_xp(xq)
-    lo, hi = QRANGE[out_dtype]
-    a = xq.astype(np.float32) - np.float32(x_zp)
-    w, wmax = packed.float_weight()
-    acc = int_matmul(xp, a, w.T, 255, wmax)
+    use = xq.dtype == np.uint8 and xq.size
+    gemm = _integer_gemm(xp, packed, xq.shape[-1], 255) if use else None
+    if gemm is not None:
+        a = np.ascontiguousarray(xq).reshape(-1, xq.shape[-1])
+        acc = gemm.matmul(a, x_zp).reshape(xq.shape[:-1] + (-1,))
+    else:
+        a = xq.astype(np.float32) - np.float32(x_zp)
+        w, wmax = packed.float_weight()
+        acc = int_matmul(xp, a, w.T, 255, wmax)
     return requantize(xp, acc, x_scale, packed, out_scale, out_zp, relu, out_dtype, -1)
 
 
@@ -81,11 +119,19 @@ def requantize(xp, acc, x_scale, packed, out_scale, out_zp, relu, out_dtype, cha
     shape = [1] * acc.ndim
     shape[channel_axis] = -1
     w_scale = packed.weight_scale._data.astype(np.float32).reshape(shape)
-    y = acc.astype(np.float32, copy=False) * (np.float32(x_scale) * w_scale)
+    y = xp.multiply(acc, np.float32(x_scale) * w_scale, dtype=np.float32)
     if packed.bias is not None:
         y += packed.bias._data.reshape(shape)
-    q = quantize_array(xp, y, np.float32(1) / np.float32(out_scale), np.float32(out_zp),
-                       out_dtype)
-    if relu:
-        q = xp.maximum(q, out_dtype.np.type(out_zp))
-    return q
+    inv_scale = np.float32(1) / np.float32(out_scale)
+    if out_dtype not in (backend.quint8, backend.qint8):
+        q = quantize_array(xp, y, inv_scale, np.float32(out_zp), out_dtype)
+        return xp.maximum(q, out_dtype.np.type(out_zp)) if relu else q
+    # quantize_array's arithmetic, in place: rint(y * (1 / out_scale) + out_zp), saturated
+    lo, hi = QRANGE[out_dtype]
+    if relu:  # max(q, zp) after saturation is saturation from zp up (zp lies inside lo..hi)
+        lo = out_zp
+    y *= inv_scale
+    y += np.float32(out_zp)
+    xp.rint(y, out=y)
+    xp.clip(y, lo, hi, out=y)
+    return y.astype(out_dtype.np)

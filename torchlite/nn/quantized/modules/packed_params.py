@@ -1,12 +1,15 @@
 """The storage of a quantized layer's weight: its integers, scales and zero points, and the
 float bias, as buffers, so they save, load and move with the module. Weights stay int8 in memory
-and on disk; the layers turn them into float32 integers only for the product."""
+and on disk; the float32-BLAS path turns them into float32 integers only for the product, and
+the integer-GEMM path keeps an int8-sized copy pre-packed in the layout its kernel reads (as
+PyTorch pre-packs for fbgemm), made on first use and dropped whenever the weight changes."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .... import backend
+from ....ao.quantization.int8_matmul import GemmWeight
 from ....ao.quantization.qtensor import (
     QRANGE,
     QTensor,
@@ -44,7 +47,29 @@ class PackedParams(Module):
         a = int(self.weight_axis._data)
         return None if a < 0 else a
 
+    def gemm_weight(self, full_range: bool) -> GemmWeight | None:
+        """The weight pre-packed for the integer GEMM (for activations up to 255 when
+        `full_range`, else up to 127), cached; None when it is not a CPU array or its channels
+        are not the rows of the (out, in) matrix."""
+        cache = self.__dict__.setdefault("_gemm_cache", {})
+        packed = cache.get(full_range)
+        if packed is None:
+            w = self.weight._data
+            if not isinstance(w, np.ndarray) or self.axis not in (None, 0):
+                return None
+            packed = cache[full_range] = GemmWeight(w.reshape(w.shape[0], -1),
+                                                    self.weight_zero_point._data, full_range)
+        return packed
+
+    def _drop_packed(self) -> None:
+        self.__dict__.pop("_gemm_cache", None)
+
+    def _apply(self, fn, recurse: bool = True):
+        self._drop_packed()
+        return super()._apply(fn, recurse)
+
     def set_weight_bias(self, w: QTensor, b: Tensor | None) -> None:
+        self._drop_packed()
         if w.dtype is not self.qdtype:
             raise RuntimeError(f"expected a {self.qdtype} weight, got {w.dtype}")
         dev = w.device
@@ -87,6 +112,7 @@ class PackedParams(Module):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
+        self._drop_packed()
         # per channel or per tensor is the file's choice: take the stored qparams' shapes
         n = None
         for name in ("weight_scale", "weight_zero_point"):
