@@ -97,6 +97,13 @@ def test_conv2d_gradcheck(case):
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b if bias else None, s, p, d, g), [x, w, b])
 
 
+def test_stride_one_input_gradient_over_a_batch():
+    # stride 1 folds the input gradient with the batch innermost: several samples, groups,
+    # dilation and unequal padding must each land in their own sample and channel
+    x, w, b = t64(rnd((3, 4, 6, 7))), t64(rnd((6, 2, 3, 2), 1)), t64(rnd(6, 2))
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, (2, 1), (1, 2), 2), [x, w, b])
+
+
 def test_conv1d_forward_and_gradcheck():
     x, w, b = rnd((2, 4, 11)), rnd((6, 2, 3), 1), rnd(6, 2)
     out = F.conv1d(t32(x), t32(w), t32(b), stride=2, padding=1, dilation=2, groups=2)

