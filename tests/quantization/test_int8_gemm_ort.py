@@ -1,0 +1,230 @@
+"""The onnxruntime int8 GEMM (ao/quantization/int8_gemm_ort.py) and its use by the quantized
+layers: the same integers as the float32-BLAS path, bit for bit, on random and extreme inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import torchlite as tl
+from torchlite import nn
+from torchlite.ao import quantization as tq
+from torchlite.ao.quantization import int8_matmul as im
+from torchlite.nn.quantized.modules import linear_kernels as lk
+
+ort = pytest.importorskip("onnxruntime", reason="the int8 GEMM kernel needs the 'onnx' extra "
+                          "(onnxruntime)")
+from torchlite.ao.quantization import int8_gemm_ort as go  # noqa: E402
+
+
+@pytest.fixture
+def kernel():
+    """Run a callable once per kernel choice and restore the setting afterwards."""
+    before = im.get_int8_kernel()
+
+    def both(fn):
+        out = {}
+        for name in ("numpy", "auto"):
+            im.set_int8_kernel(name)
+            out[name] = fn()
+        return out["numpy"], out["auto"]
+
+    yield both
+    im.set_int8_kernel(before)
+
+
+def test_model_bytes_equal_onnx_helpers_model():
+    onnx = pytest.importorskip("onnx", reason="comparing with onnx.helper needs the 'onnx' "
+                               "extra")
+    h, tp = onnx.helper, onnx.TensorProto
+    for code, elem in ((go._INT8, tp.INT8), (go._UINT8, tp.UINT8)):
+        node = h.make_node("MatMulInteger", ["A", "B", "a_zero_point", "b_zero_point"], ["Y"],
+                           name="matmul")
+        graph = h.make_graph(
+            [node], "int8_gemm",
+            [h.make_tensor_value_info("A", tp.UINT8, ["M", "K"]),
+             h.make_tensor_value_info("B", elem, ["K", "N"]),
+             h.make_tensor_value_info("a_zero_point", tp.UINT8, [1]),
+             h.make_tensor_value_info("b_zero_point", elem, ["Z"])],
+            [h.make_tensor_value_info("Y", tp.INT32, ["M", "N"])])
+        want = h.make_model(graph, opset_imports=[h.make_opsetid("", 10)],
+                            producer_name="torchlite", ir_version=7)
+        got = onnx.load_from_string(go.model_bytes(code))
+        onnx.checker.check_model(got)
+        assert got == want
+
+
+@pytest.mark.parametrize("full_range", [False, True])
+def test_matmul_integer_is_exact_at_the_extremes(full_range):
+    # all-max activations against all -128 weights: the sums the u8s8 kernel could saturate
+    k, n = 1500, 24
+    amax = 255 if full_range else 127
+    a = np.full((5, k), amax, np.uint8)
+    w = np.full((n, k), -128, np.int8)
+    w[::2, ::3] = 127
+    for zp_a in (0, 3):
+        g = im.GemmWeight(w, [0], full_range)
+        want = (a.astype(np.int64) - zp_a) @ w.T.astype(np.int64)
+        np.testing.assert_array_equal(g.matmul(a, zp_a), want)
+
+
+def test_gemm_weight_is_int8_sized_and_offset_for_full_range():
+    w = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
+    small, full = im.GemmWeight(w, [0], False), im.GemmWeight(w, [0], True)
+    assert small.b.dtype == np.int8 and small.b.flags.c_contiguous
+    np.testing.assert_array_equal(small.b, w.T)
+    assert full.b.dtype == np.uint8 and full.zero_point.tolist() == [128]
+    np.testing.assert_array_equal(full.b.astype(np.int16) - 128, w.T)
+    per_channel = im.GemmWeight(w, np.arange(16) - 8, True)
+    assert per_channel.zero_point.dtype == np.uint8 and per_channel.zero_point.shape == (16,)
+
+
+def _weight(rng, n, k, per_channel, extreme=False):
+    if extreme:
+        w = tl.from_numpy(np.full((n, k), -1.0, np.float32))
+    else:
+        w = tl.from_numpy(rng.standard_normal((n, k)).astype(np.float32))
+    if per_channel:  # the extreme weights saturate to -128 in every channel
+        scales = tl.from_numpy(np.linspace(0.002, 0.0078, n) if extreme else
+                               np.linspace(0.004, 0.02, n))
+        zps = tl.from_numpy((np.arange(n) % 5 - 2).astype(np.int64))
+        return tl.quantize_per_channel(w, scales, zps, 0, tl.qint8)
+    return tl.quantize_per_tensor(w, 1.0 / 128 if extreme else 0.01, 0, tl.qint8)
+
+
+SHAPES = [(1, 7, 5), (3, 2000, 9), (128, 64, 33), (4, 1, 1)]
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("reduce_range", [True, False])
+@pytest.mark.parametrize(("m", "k", "n"), SHAPES)
+def test_dynamic_linear_same_bits_on_both_kernels(kernel, m, k, n, per_channel, reduce_range):
+    rng = np.random.default_rng(m * k + n)
+    layer = nn.quantized.dynamic.Linear(k, n, per_channel=per_channel,
+                                        reduce_range=reduce_range)
+    bias = tl.from_numpy(rng.standard_normal(n).astype(np.float32))
+    layer.set_weight_bias(_weight(rng, n, k, per_channel), bias)
+    for x in (rng.standard_normal((m, k)).astype(np.float32) * 3,
+              np.abs(rng.standard_normal((2, m, k))).astype(np.float32),
+              np.full((m, k), 7.5, np.float32)):
+        pure, fast = kernel(lambda x=x: layer(tl.from_numpy(x)).numpy())
+        np.testing.assert_array_equal(fast, pure)
+    assert layer._packed_params.__dict__.get("_gemm_cache")  # the integer GEMM did run
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize(("m", "k", "n"), SHAPES)
+def test_static_linear_same_bits_on_both_kernels(kernel, m, k, n, per_channel):
+    rng = np.random.default_rng(m + k * n)
+    layer = nn.quantized.Linear(k, n, per_channel=per_channel)
+    layer.set_weight_bias(_weight(rng, n, k, per_channel),
+                          tl.from_numpy(rng.standard_normal(n).astype(np.float32)))
+    layer._set_output(0.05 * k ** 0.5, 100)
+    xs = [tl.quantize_per_tensor(tl.from_numpy(rng.standard_normal((m, k)).astype(np.float32)),
+                                 0.02, 128, tl.quint8)]
+    for relu in (False, True):
+        layer._relu = relu
+        for x in xs:
+            pure, fast = kernel(lambda x=x: layer(x).int_repr().numpy())
+            np.testing.assert_array_equal(fast, pure)
+    assert layer._packed_params.__dict__.get("_gemm_cache")
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_static_linear_all_255_against_all_minus_128(kernel, per_channel):
+    k, n = 2000, 6
+    rng = np.random.default_rng(1)
+    layer = nn.quantized.Linear(k, n, per_channel=per_channel)
+    layer.set_weight_bias(_weight(rng, n, k, per_channel, extreme=True), None)
+    layer._set_output(5000.0, 255)
+    x = tl.quantize_per_tensor(tl.from_numpy(np.full((3, k), 1e3, np.float32)), 1.0, 0,
+                               tl.quint8)
+    assert int(x.int_repr().numpy().min()) == 255
+    assert int(layer.weight().int_repr().numpy().max()) == -128
+    pure, fast = kernel(lambda: layer(x).int_repr().numpy())
+    np.testing.assert_array_equal(fast, pure)
+    assert 0 < pure.min() < 255  # in range, so the comparison sees the integers
+
+
+def test_requantize_equals_quantize_array_then_relu():
+    from torchlite.ao.quantization.qtensor import quantize_array
+
+    rng = np.random.default_rng(2)
+    layer = nn.quantized.Linear(8, 5)
+    layer.set_weight_bias(_weight(rng, 5, 8, False),
+                          tl.from_numpy(rng.standard_normal(5).astype(np.float32)))
+    packed = layer._packed_params
+    acc = rng.integers(-3000, 3000, (7, 5)).astype(np.int32)
+    for relu in (False, True):
+        got = lk.requantize(np, acc, 0.03, packed, 0.02, 90, relu, tl.quint8, -1)
+        w_scale = packed.weight_scale._data.astype(np.float32)
+        y = acc.astype(np.float32) * (np.float32(0.03) * w_scale) + packed.bias._data
+        want = quantize_array(np, y, np.float32(1) / np.float32(0.02), np.float32(90),
+                              tl.quint8)
+        if relu:
+            want = np.maximum(want, np.uint8(90))
+        np.testing.assert_array_equal(got, want)
+
+
+def test_quantized_mlp_outputs_identical_with_the_kernel_on_and_off(kernel):
+    tl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                          nn.Linear(256, 10)).eval()
+    q = tq.quantize_dynamic(model, {nn.Linear}, dtype=tl.qint8)
+    x = tl.from_numpy(np.random.default_rng(3).standard_normal((128, 784)).astype(np.float32))
+    with tl.no_grad():
+        pure, fast = kernel(lambda: q(x).numpy())
+    np.testing.assert_array_equal(fast, pure)
+
+
+def test_packed_weight_follows_load_state_dict():
+    rng = np.random.default_rng(4)
+    a, b = nn.quantized.dynamic.Linear(16, 4), nn.quantized.dynamic.Linear(16, 4)
+    a.set_weight_bias(_weight(rng, 4, 16, False), None)
+    b.set_weight_bias(_weight(rng, 4, 16, False), None)
+    x = tl.from_numpy(rng.standard_normal((3, 16)).astype(np.float32))
+    before = a(x).numpy()
+    a.load_state_dict(b.state_dict())
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    assert not np.array_equal(a(x).numpy(), before)
+
+
+def test_one_session_per_thread_count():
+    one = go.session(np.int8, threads=1)
+    assert go.session(np.int8, threads=1) is one
+    assert go.session(np.int8, threads=2) is not one
+    assert go.session(np.uint8, threads=1) is not one
+
+
+def test_kernel_choice_and_name():
+    with pytest.raises(ValueError, match="set_int8_kernel"):
+        im.set_int8_kernel("fast")
+    before = im.get_int8_kernel()
+    try:
+        im.set_int8_kernel("numpy")
+        assert im.kernel_name() == "float32 BLAS" and not im.use_integer_gemm(np)
+        im.set_int8_kernel("auto")
+        assert im.kernel_name() == "onnxruntime MatMulInteger"
+    finally:
+        im.set_int8_kernel(before)
+
+
+def test_environment_variable_forces_the_float32_path():
+    code = ("from torchlite.ao.quantization import int8_matmul as im; "
+            "print(im.get_int8_kernel(), im.kernel_name())")
+    env = {"TORCHLITE_INT8_KERNEL": "numpy", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["numpy", "float32", "BLAS"]
+
+
+def test_imports_leave_onnxruntime_unloaded():
+    code = ("import sys, torchlite, torchlite.ao.quantization, "
+            "torchlite.ao.quantization.int8_matmul, torchlite.nn.quantized; "
+            "print('onnxruntime' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
