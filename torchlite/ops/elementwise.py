@@ -61,6 +61,12 @@ def _pow_grad_exponent(xp, g, a, b, out):
 Pow = elementwise("Pow", lambda xp, a, b: _power(a, b), _pow_grad_base, _pow_grad_exponent,
                   reads=("a b out", "a b out"), quiet=QUIET)
 
+# the common call of each (two float32/float64 NumPy tensors, or one and a Python number; see
+# elementwise_fastpath), tried first by the public functions; None sends a call down the
+# general path
+_add_fast, _sub_fast, _mul_fast, _div_fast, _pow_fast = (
+    Add.fast, Sub.fast, Mul.fast, Div.fast, Pow.fast)
+
 
 # d/da atan2(a, b) = b / (a^2 + b^2);  d/db = -a / (a^2 + b^2)
 Atan2 = elementwise("Atan2", lambda xp, a, b: xp.arctan2(a, b),
@@ -118,6 +124,8 @@ def _cpu_like():
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
+    if alpha == 1 and out is None and (t := _add_fast(input, other)) is not None:
+        return t
     if out is not None:
         return with_out(add, "add", out, (input, other), {"alpha": alpha})
     a, b = _operands(input, other, "add")
@@ -128,6 +136,8 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
+    if alpha == 1 and out is None and (t := _sub_fast(input, other)) is not None:
+        return t
     if out is not None:
         return with_out(sub, "sub", out, (input, other), {"alpha": alpha})
     a, b = _operands(input, other, "sub")
@@ -144,6 +154,8 @@ def rsub(input, other, alpha=1):
 
 
 def mul(input, other, *, out=None):
+    if out is None and (t := _mul_fast(input, other)) is not None:
+        return t
     if out is not None:
         return with_out(mul, "mul", out, (input, other))
     a, b = _operands(input, other, "mul")
@@ -155,6 +167,8 @@ multiply = mul
 
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (integers give the default float dtype), or 'trunc'/'floor' rounding."""
+    if rounding_mode is None and out is None and (t := _div_fast(input, other)) is not None:
+        return t
     if out is not None:
         return with_out(div, "div", out, (input, other), {"rounding_mode": rounding_mode})
     a, b = _operands(input, other, "div")
@@ -250,6 +264,8 @@ def _as_array(r, dt, dev):
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
+    if out is None and not _amp.on and (t := _pow_fast(input, exponent)) is not None:
+        return t
     if out is not None:
         return with_out(pow, "pow", out, (input, exponent))
     if _amp.on:

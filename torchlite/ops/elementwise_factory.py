@@ -33,6 +33,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import get_xp
 from .broadcast import unbroadcast
+from .elementwise_fastpath import binary_fast_path
 from .promotion import scalar
 
 # NumPy's floating-point warnings silenced in forward and backward (inf, NaN and overflow are
@@ -48,14 +49,19 @@ def elementwise(name: str, forward, *vjps, reads, quiet: dict | None = None, doc
     string per input for a binary op (("b", "a") for a product). `quiet` is the np.errstate the
     forward and backward run under (None: NumPy's defaults, the cheapest).
     """
+    spec = None
     if len(vjps) == 1:
         fwd, bwd = _unary(forward, vjps[0], reads, quiet)
     elif len(vjps) == 2:
-        fwd, bwd = _binary(forward, vjps, reads, quiet)
+        fwd, bwd, spec = _binary(forward, vjps, reads, quiet)
     else:
         raise ValueError(f"elementwise: {name} needs one derivative per input (1 or 2)")
-    return type(name, (Op,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd),
-                              "__doc__": doc, "__module__": module or forward.__module__})
+    cls = type(name, (Op,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd),
+                             "__doc__": doc, "__module__": module or forward.__module__})
+    if spec is not None:
+        # `cls.fast(a, b)`: the common call straight to the forward, or None (elementwise_fastpath)
+        cls.fast = staticmethod(binary_fast_path(cls, *spec))
+    return cls
 
 
 def _xp(arr):
@@ -78,6 +84,11 @@ def _quieted(fn, quiet):
             return fn(*args, **kw)
 
     return run
+
+
+# The hot backwards below read `ctx._saved` rather than `ctx.saved_tensors`: the engine checks
+# a node's versions and freed state before it calls backward (both the raw-array and the
+# graph-building walk), and the property would check them a second time.
 
 
 def _unary(f, df, reads: str, quiet):
@@ -125,7 +136,7 @@ def _unary(f, df, reads: str, quiet):
             return out
 
         def backward(ctx, g):
-            (out,) = ctx.saved_tensors
+            (out,) = ctx._saved
             r = df(np if type(g) is np.ndarray else get_xp(g), g, None, out)
             return r if r.dtype == g.dtype else r.astype(g.dtype)
 
@@ -136,7 +147,7 @@ def _unary(f, df, reads: str, quiet):
             return out
 
         def backward(ctx, g):
-            (x,) = ctx.saved_tensors
+            (x,) = ctx._saved
             r = df(np if type(g) is np.ndarray else get_xp(g), g, x, None)
             return r if r.dtype == g.dtype else r.astype(g.dtype)
 
@@ -147,7 +158,7 @@ def _unary(f, df, reads: str, quiet):
             return out
 
         def backward(ctx, g):
-            x, out = ctx.saved_tensors
+            x, out = ctx._saved
             r = df(np if type(g) is np.ndarray else get_xp(g), g, x, out)
             return r if r.dtype == g.dtype else r.astype(g.dtype)
 
@@ -163,7 +174,7 @@ def _binary(f, vjps, reads, quiet):
         if any(r.split() != ["res"] for r in reads):
             raise ValueError(f"elementwise: an op that keeps a residual reads only it ('res'), "
                              f"not {reads!r}")
-        return _binary_residual(f, da, db, quiet)
+        return (*_binary_residual(f, da, db, quiet), None)
     ra, rb = (set(r.split()) for r in reads)
     slots = ("a", "b", "out") if "out" in ra | rb else ("a", "b")
     # the slots to keep for each combination of inputs that need a gradient (the third entry
@@ -207,7 +218,7 @@ def _binary(f, vjps, reads, quiet):
             return (unbroadcast(da(xp, g, a, b, out, **kw), *ctx.ma) if n[0] else None,
                     unbroadcast(db(xp, g, a, b, out, **kw), *ctx.mb) if n[1] else None, None)
 
-        return _quieted(forward_attrs, quiet), _quieted(backward_attrs, quiet)
+        return _quieted(forward_attrs, quiet), _quieted(backward_attrs, quiet), None
 
     # add, mul, ...: the hot path, written out
     def forward(ctx, a, b, dt):
@@ -228,14 +239,15 @@ def _binary(f, vjps, reads, quiet):
         if nothing:
             a = b = out = None
         elif with_out:
-            a, b, out = ctx.saved_tensors
+            a, b, out = ctx._saved
         else:
-            (a, b), out = ctx.saved_tensors, None
-        xp = _xp(g)
+            (a, b), out = ctx._saved, None
+        xp = np if type(g) is np.ndarray else get_xp(g)
         return (unbroadcast(da(xp, g, a, b, out), *ctx.ma) if n[0] else None,
                 unbroadcast(db(xp, g, a, b, out), *ctx.mb) if n[1] else None, None)
 
-    return _quieted(forward, quiet), _quieted(backward, quiet)
+    return (_quieted(forward, quiet), _quieted(backward, quiet),
+            (f, plan, with_out, nothing, quiet))
 
 
 def _binary_residual(f, da, db, quiet):
