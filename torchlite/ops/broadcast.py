@@ -24,14 +24,17 @@ def broadcast_shapes(op: str, *shapes):
 def unbroadcast(g, shape, dtype=None):
     """Sum gradient `g` back to `shape` (undoing broadcasting) and cast it to `dtype`."""
     if g.shape != shape:
+        # a NumPy array sums with add.reduce, what ndarray.sum calls after its Python wrapper
         nd = g.ndim - len(shape)
         if nd > 0:
-            g = g.sum(axis=tuple(range(nd)))
+            axis = tuple(range(nd))
+            g = np.add.reduce(g, axis) if type(g) is np.ndarray else g.sum(axis=axis)
         axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
         if axes:
-            g = g.sum(axis=axes, keepdims=True)
+            g = np.add.reduce(g, axes, keepdims=True) if type(g) is np.ndarray \
+                else g.sum(axis=axes, keepdims=True)
         if g.shape != shape:
             g = g.reshape(shape)
-    if dtype is not None and g.dtype != dtype:
+    if dtype is not None and g.dtype is not dtype and g.dtype != dtype:
         g = g.astype(dtype)
     return g
