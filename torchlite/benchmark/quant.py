@@ -5,13 +5,19 @@ same float32 model. The floor is the float32 forward in hand-written NumPy, so t
 torchlite/floor ratio is the int8 model's time over float32's (target <= 1.0); the torch
 column is PyTorch's own quantize_dynamic model (target torchlite/torch <= 1.5). Before timing,
 each framework checks that its outputs stay within quantization error of the float32 ones.
+The int8 row names the kernel that runs torchlite's integer products on the CPU (onnxruntime's
+MatMulInteger when it is installed, else float32 BLAS; TORCHLITE_INT8_KERNEL=numpy forces the
+latter), and the worker refuses to time a row whose kernel differs from its name.
 """
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
-from ._common import SEED, Env, RowSpec
+from ..ao.quantization import int8_matmul
+from ._common import SEED, BenchmarkError, Env, RowSpec
 from .mlp import NAMES, data, make
 
 REPEAT, WARMUP, BLOCK, SETTLE = 40, 5, 10, 0.15
@@ -21,16 +27,27 @@ BATCH = 128
 TOLERANCE = 0.1  # on the logits: int8 rounding moves them by a few hundredths here
 
 
+def cpu_int8_kernel() -> str:
+    """The name of the kernel torchlite's int8 products will use on the CPU, found without
+    importing onnxruntime (the parent process times nothing)."""
+    if int8_matmul.get_int8_kernel() == "numpy" or importlib.util.find_spec("onnxruntime") is None:
+        return "float32 BLAS"
+    return "onnxruntime MatMulInteger"
+
+
 def rows(quick: bool = False) -> list[RowSpec]:
     sizes = QUICK_SIZES if quick else SIZES
     arch = "-".join(map(str, sizes))
+    kernel = cpu_int8_kernel()
     out = []
     for kind, what in (("int8", "dynamically quantized (int8 weights, quint8 activations per "
-                                "batch)"), ("float32", "float32")):
+                                f"batch; int8 products on {kernel} on the CPU, float32 cuBLAS "
+                                "on a GPU)"), ("float32", "float32")):
         desc = f"inference of an MLP {arch}, batch {BATCH}, {what}; floor: float32 NumPy"
-        out.append(RowSpec("quant", f"{kind} b{BATCH}", desc,
-                           {"sizes": list(sizes), "batch": BATCH, "kind": kind, "seed": SEED},
-                           samples=BATCH))
+        params = {"sizes": list(sizes), "batch": BATCH, "kind": kind, "seed": SEED}
+        if kind == "int8":
+            params["int8_kernel"] = kernel
+        out.append(RowSpec("quant", f"{kind} b{BATCH}", desc, params, samples=BATCH))
     return out
 
 
@@ -60,6 +77,11 @@ class Forward:
         if params["kind"] == "int8":
             model = lib.ao.quantization.quantize_dynamic(model, {lib.nn.Linear},
                                                          dtype=lib.qint8)
+            if env.framework != "torch" and env.device == "cpu":
+                ran = int8_matmul.kernel_name(np)
+                if ran != params["int8_kernel"]:
+                    raise BenchmarkError(f"quant/int8: the row names {params['int8_kernel']} "
+                                         f"but this worker's int8 products run on {ran}")
         self.model = model.to(env.device)
         self.no_grad = lib.no_grad
 
