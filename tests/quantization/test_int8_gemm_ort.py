@@ -26,11 +26,13 @@ def kernel():
     before = im.get_int8_kernel()
 
     def both(fn):
-        out = {}
-        for name in ("numpy", "auto"):
+        out = []
+        # float32 BLAS again last: after the integer GEMM packed the weight it still agrees
+        for name in ("numpy", "auto", "numpy"):
             im.set_int8_kernel(name)
-            out[name] = fn()
-        return out["numpy"], out["auto"]
+            out.append(fn())
+        np.testing.assert_array_equal(out[2], out[0])
+        return out[0], out[1]
 
     yield both
     im.set_int8_kernel(before)
@@ -228,3 +230,23 @@ def test_imports_leave_onnxruntime_unloaded():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_packed_layer_holds_its_weight_once_and_saves_and_copies(tmp_path):
+    import copy
+
+    rng = np.random.default_rng(5)
+    layer = nn.quantized.dynamic.Linear(32, 8)
+    layer.set_weight_bias(_weight(rng, 8, 32, False),
+                          tl.from_numpy(rng.standard_normal(8).astype(np.float32)))
+    want = layer.weight().int_repr().numpy().copy()
+    x = tl.from_numpy(rng.standard_normal((4, 32)).astype(np.float32))
+    y = layer(x).numpy()
+    packed = layer._packed_params
+    assert np.shares_memory(packed.weight._data, packed.gemm_weight(False).b)
+    np.testing.assert_array_equal(layer.weight().int_repr().numpy(), want)
+    tl.save(layer.state_dict(), tmp_path / "q.safetensors")
+    other = nn.quantized.dynamic.Linear(32, 8)
+    other.load_state_dict(tl.load(tmp_path / "q.safetensors"))
+    np.testing.assert_array_equal(other(x).numpy(), y)
+    np.testing.assert_array_equal(copy.deepcopy(layer)(x).numpy(), y)

@@ -56,8 +56,8 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
     gemm = _integer_gemm(xp, packed, x.shape[-1], qmax, x.size and math.isfinite(hi - lo))
     if gemm is not None:
         a = _quantize_u8(x, np.float32(1) / np.float32(scale), zp, qmax)
-        acc = gemm.matmul(a.reshape(-1, a.shape[-1]), zp)
-        out = np.multiply(acc, w_scale, dtype=np.float32)
+        out = gemm.matmul(a.reshape(-1, a.shape[-1]), zp).astype(np.float32)
+        out *= w_scale
         if packed.bias is not None:
             out += packed.bias._data
         return out.reshape(x.shape[:-1] + out.shape[-1:])
@@ -87,14 +87,15 @@ def _integer_gemm(xp, packed, k: int, qmax: int, finite: bool = True):
 def _quantize_u8(x, inv_scale, zp: int, qmax: int):
     """uint8 rint(x * inv_scale + zp) saturated to 0..qmax, in the float32 order of the
     float32-BLAS path. Saturating before rounding gives the same integers (the bounds are
-    integers and rint is monotone), and lets the rounding write uint8 directly."""
+    integers and rint is monotone)."""
     t = ws.empty(np, x.shape, np.float32)
     np.multiply(x, inv_scale, out=t, dtype=np.float32)
     if zp:
         t += np.float32(zp)
-    np.clip(t, 0, qmax, out=t)
+    np.clip(t, np.float32(0), np.float32(qmax), out=t)
+    np.rint(t, out=t)
     a = ws.empty(np, x.shape, np.uint8)
-    np.rint(t, out=a, casting="unsafe")
+    a[...] = t
     return a
 
 

@@ -59,7 +59,16 @@ class PackedParams(Module):
                 return None
             packed = cache[full_range] = GemmWeight(w.reshape(w.shape[0], -1),
                                                     self.weight_zero_point._data, full_range)
+            if packed.b.dtype == w.dtype and w.ndim == 2:
+                # the same bytes transposed: the buffer becomes a view of the packed copy, so
+                # the layer holds its weight once (saving writes it out C-ordered as before)
+                self.weight._data = packed.b.T
         return packed
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_gemm_cache", None)  # rebuilt on first use; copies need not carry it
+        return state
 
     def _drop_packed(self) -> None:
         self.__dict__.pop("_gemm_cache", None)
