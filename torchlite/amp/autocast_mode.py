@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .. import backend
+from ..ops import half_compute
 from . import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,6 +68,7 @@ class autocast:
         _depth -= 1
         if _depth == 0:
             state.cache.clear()
+            half_compute.forget_all()
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)

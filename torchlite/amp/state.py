@@ -36,22 +36,38 @@ def _floating(t: Tensor) -> bool:
 
 
 class Cast(Op):
-    """Tensor.to(dtype) for autocast's casts, whose bfloat16 -> float32 direction (the
-    gradients of cast weights, every step) takes half_compute's fast widening."""
+    """Tensor.to(dtype) for autocast's casts, by half_compute's conversions (NumPy's and
+    ml_dtypes' casts, bit for bit, faster). A float32 array cast down is registered with its
+    float32 values (`half_compute.remember`) until the outermost region closes, so the ops that
+    compute in float32 take those instead of converting back; the float32 gradient of such a
+    cast is the one `half_compute` left on the node when the low-precision gradient reaching it
+    is the array it rounded."""
+
+    widens_to_float32 = True  # half_compute reads it: see _grad_twin in backward
 
     @staticmethod
     def forward(ctx, x, dt):
         ctx.dtype = x.dtype
+        if dt.char in "eE" and x.dtype == half_compute.FLOAT32 and type(x) is np.ndarray:
+            low, twin = half_compute.narrow(x, dt)
+            if twin is not None:
+                half_compute.remember(low, twin)
+            return low
         return _convert(x, dt)
 
     @staticmethod
     def backward(ctx, g):
+        twin = ctx.__dict__.get("_grad_twin")
+        if twin is not None and twin[0] is g:
+            return twin[1], None
         return _convert(g, ctx.dtype), None
 
 
 def _convert(a, dt):
     if dt == half_compute.FLOAT32 and half_compute.is_half_numpy(a):
         return half_compute.widen(a)
+    if type(a) is np.ndarray and dt.char in "eE" and a.dtype == half_compute.FLOAT32:
+        return half_compute.narrow(a, dt)[0]
     return a.astype(dt)
 
 

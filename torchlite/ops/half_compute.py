@@ -6,6 +6,16 @@ CPU kernels accumulate low-precision products and reductions in float32; so do t
 variant of an op made here upcasts NumPy float16/bfloat16 arrays to float32, runs the op's own
 forward and backward, and rounds each result back to its input's dtype. CuPy arrays are left
 alone (cuBLAS has float16 kernels with float32 accumulation).
+
+The conversions are torchlite._half_cast's (bit for bit NumPy's and ml_dtypes' casts, several
+times faster). Two of them are skipped where their result is already known:
+
+* a low-precision array registered with `remember` (autocast's cast of a weight, for the
+  region) widens to the float32 array of its values kept beside it, without converting;
+* a gradient rounded here for an input that autocast cast down from float32 (its graph edge
+  leads to a node whose op has `widens_to_float32` set) leaves its float32 values on that node
+  as `_grad_twin`, which the node's backward returns when the gradient reaching it is that very
+  array (not a sum of several, which the engine makes anew).
 """
 
 from __future__ import annotations
@@ -14,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from .. import _half_cast
+
 _F32 = FLOAT32 = np.dtype(np.float32)  # a singleton: callers test `dtype is FLOAT32` first
+
+# below this many elements NumPy's own per-element casts beat the dozen whole-array passes
+_SMALL = 2048
+
+# id(low-precision array) -> (that array, its values as float32); see `remember`
+_twins: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def is_half_numpy(arr: Any) -> bool:
@@ -27,18 +45,63 @@ def _up(a: Any) -> Any:
 
 
 def widen(a: np.ndarray) -> np.ndarray:
-    """A NumPy float16/bfloat16 array as float32."""
-    if a.dtype.char == "E":  # bfloat16 is the top half of a float32: widening is a shift, exact
-        out = a.view(np.uint16).astype(np.uint32)  # and ~7x faster than ml_dtypes' cast
-        out <<= 16
-        return out.view(_F32)
-    return a.astype(_F32)
+    """A NumPy float16/bfloat16 array as float32 (exact)."""
+    twin = _twins.get(id(a))
+    if twin is not None and twin[0] is a:
+        return twin[1]
+    if a.size < _SMALL or not a.dtype.isnative:
+        return a.astype(_F32)
+    if a.dtype.char == "E":
+        return _half_cast.bfloat16_to_float32(a)
+    return _half_cast.float16_to_float32(a)
+
+
+def narrow(r: np.ndarray, dt: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
+    """A float32 NumPy array rounded to float16/bfloat16 `dt` (as `astype`), and the float32
+    values of that result when they came for free (else None)."""
+    if r.size < _SMALL or not r.dtype.isnative:
+        return r.astype(dt), None
+    if dt.char == "e":
+        return _half_cast.float32_to_float16(r)
+    return _half_cast.float32_to_bfloat16(r, dt)
+
+
+def remember(low: np.ndarray, twin: np.ndarray) -> None:
+    """Let `widen(low)` return `twin` (low's values as float32) until `forget(low)`: for arrays
+    nothing writes to while registered, such as autocast's cached weight casts."""
+    _twins[id(low)] = (low, twin)
+
+
+def forget(low: np.ndarray) -> None:
+    """Undo `remember(low)`."""
+    entry = _twins.get(id(low))
+    if entry is not None and entry[0] is low:
+        del _twins[id(low)]
 
 
 def _down(r: Any, dt: np.dtype) -> Any:
     if isinstance(r, (np.ndarray, np.generic)) and r.dtype == _F32 and dt is not None:
-        return np.asarray(r).astype(dt)  # (a 1-D matmul gives a NumPy scalar)
+        if type(r) is not np.ndarray:  # (a 1-D matmul gives a NumPy scalar)
+            return np.asarray(r).astype(dt)
+        return narrow(r, dt)[0]
     return r
+
+
+def _down_for(r: Any, dt: np.dtype, edge: Any) -> Any:
+    """`_down(r, dt)` for the gradient going along graph `edge`; see the module docstring."""
+    node = edge[0] if edge is not None else None
+    if (getattr(getattr(node, "fn", None), "widens_to_float32", False) and type(r) is np.ndarray
+            and dt is not None and r.dtype == _F32 and node.dtype == _F32):
+        low, twin = narrow(r, dt)
+        if twin is not None:
+            node._grad_twin = (low, twin)
+        return low
+    return _down(r, dt)
+
+
+def forget_all() -> None:
+    """Drop every `remember`ed pair (autocast does when its outermost region closes)."""
+    _twins.clear()
 
 
 _VARIANTS: dict[type, type] = {}
@@ -63,7 +126,10 @@ def in_float32(op: Any) -> Any:
         res = op.backward(ctx, *[_up(g) for g in grads])
         if not isinstance(res, tuple):
             res = (res,)
-        return tuple(_down(r, d) for r, d in zip(res, ctx._half_dtypes))
+        edges = ctx.next_edges
+        if len(edges) != len(res):
+            return tuple(_down(r, d) for r, d in zip(res, ctx._half_dtypes))
+        return tuple(_down_for(r, d, e) for r, d, e in zip(res, ctx._half_dtypes, edges))
 
     variant = type(op.__name__, (op,), {"forward": staticmethod(forward),
                                          "backward": staticmethod(backward),
