@@ -27,12 +27,12 @@ _ndarray = np.ndarray
 _mode = grad_mode._state
 
 
-def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool, quiet: dict | None):
+def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
     """`call(a, b)`: op `cls` on the common case (see the module docstring), or None.
 
-    `f` is the op's forward over (xp, a, b); `plan`, `with_out` and `nothing` are the
-    factory's saving plan for `cls` (what its derivatives read for each combination of inputs
-    that need a gradient); `quiet` the np.errstate its forward runs under.
+    `f` is the op's forward over (xp, a, b), under the np.errstate the op asks for; `plan`,
+    `with_out` and `nothing` are the factory's saving plan for `cls` (what its derivatives read
+    for each combination of inputs that need a gradient).
     """
 
     def call(a, b):
@@ -65,11 +65,7 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool, quiet: d
         if (dt is not _F32 and dt is not _F64) or _recorders or _anomaly_state.enabled:
             return None
         try:
-            if quiet:
-                with np.errstate(**quiet):
-                    out = f(np, da, db)
-            else:
-                out = f(np, da, db)
+            out = f(np, da, db)
         except ValueError:  # shapes that do not broadcast: the general path words the error
             return None
         t = Tensor._make(out, dev)  # a 0-d result is a NumPy scalar, which _make wraps
