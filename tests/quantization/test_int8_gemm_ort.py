@@ -250,3 +250,26 @@ def test_packed_layer_holds_its_weight_once_and_saves_and_copies(tmp_path):
     other.load_state_dict(tl.load(tmp_path / "q.safetensors"))
     np.testing.assert_array_equal(other(x).numpy(), y)
     np.testing.assert_array_equal(copy.deepcopy(layer)(x).numpy(), y)
+
+
+def test_activation_quantization_skips_saturation_only_when_it_changes_nothing():
+    rng = np.random.default_rng(6)
+    for trial in range(3000):
+        qmax = 127 if trial % 2 else 255
+        lo, hi = sorted(rng.standard_normal(2) * 10.0 ** rng.integers(-6, 4))
+        if trial % 3 == 0:  # ranges that do not hold 0 get widened to it
+            lo, hi = sorted((abs(lo), abs(hi)))
+        x = rng.uniform(lo, hi, 64).astype(np.float32)
+        x[:2] = np.float32(lo), np.float32(hi)
+        lo32, hi32 = float(x.min()), float(x.max())
+        scale, zp = lk.choose_qparams(lo32, hi32, 0, qmax)
+        inv = np.float32(1) / np.float32(scale)
+        raw = np.rint(x * inv + np.float32(zp))
+        got = lk._quantize_u8(x, inv, zp, qmax, lo32, hi32)
+        np.testing.assert_array_equal(got, np.clip(raw, 0, qmax).astype(np.uint8))
+    # qparams that do not fit the range: the saturation runs
+    x = np.linspace(-1, 2, 50, dtype=np.float32)
+    got = lk._quantize_u8(x, np.float32(100), 3, 127, -1.0, 2.0)
+    np.testing.assert_array_equal(got, np.clip(np.rint(x * np.float32(100) + np.float32(3)),
+                                               0, 127).astype(np.uint8))
+    assert got.min() == 0 and got.max() == 127

@@ -62,13 +62,21 @@ def get_int8_kernel() -> str:
     return _kernel
 
 
+_gemm = None  # int8_gemm_ort once onnxruntime imported; False when it does not
+
+
+def _gemm_module():
+    global _gemm
+    if _gemm is None:
+        from . import int8_gemm_ort
+
+        _gemm = int8_gemm_ort if int8_gemm_ort.available() else False
+    return _gemm
+
+
 def use_integer_gemm(xp) -> bool:
     """Whether an int8 product over arrays of module `xp` runs on onnxruntime's integer GEMM."""
-    if xp is not np or _kernel == "numpy":
-        return False
-    from . import int8_gemm_ort
-
-    return int8_gemm_ort.available()
+    return xp is np and _kernel != "numpy" and _gemm_module() is not False
 
 
 def kernel_name(xp=np) -> str:
@@ -84,7 +92,7 @@ class GemmWeight:
     int8 pair sums could saturate on CPUs without VNNI), with its zero points; int8-sized, no
     float copy. Built from NumPy arrays only."""
 
-    __slots__ = ("b", "zero_point")
+    __slots__ = ("b", "scale", "zero_point")
 
     def __init__(self, w, zero_points, full_range: bool) -> None:
         zp = np.asarray(zero_points, np.int64).reshape(-1)
@@ -99,10 +107,19 @@ class GemmWeight:
         dtype = np.int8 if w.dtype == np.int8 and not full_range else np.uint8
         self.b = np.ascontiguousarray(b, dtype=dtype)
         self.zero_point = b_zp.astype(dtype)
+        self.scale = None  # the weight's float32 scale(s), for the layer that owns it
 
     def matmul(self, a, a_zero_point: int):
-        """(a - a_zero_point) @ (W - zero_point).T as int32; a: uint8 (M, K) C-contiguous."""
-        from . import int8_gemm_ort
+        """(a - a_zero_point) @ (W - zero_point).T as int32; a: uint8 (M, K) C-contiguous.
+        Needs onnxruntime (see `use_integer_gemm`)."""
+        gemm = _gemm or _gemm_module()
+        if gemm is False:
+            raise RuntimeError("GemmWeight.matmul needs onnxruntime (pip install "
+                               "'torchlite[onnx]')")
+        return gemm.matmul_integer(a, _ZERO_POINTS[a_zero_point], self.b, self.zero_point)
 
-        return int8_gemm_ort.matmul_integer(a, np.full(1, a_zero_point, np.uint8), self.b,
-                                            self.zero_point)
+
+# the activation zero point as onnxruntime reads it, one read-only array per value
+_ZERO_POINTS = tuple(np.full(1, z, np.uint8) for z in range(256))
+for _z in _ZERO_POINTS:
+    _z.flags.writeable = False

@@ -52,15 +52,15 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
     if x.size:
         lo, hi = float(x.min()), float(x.max())
     scale, zp = choose_qparams(lo, hi, 0, qmax) if x.size else (1.0, 0)
-    w_scale = np.float32(scale) * packed.weight_scale._data.astype(np.float32)
     gemm = _integer_gemm(xp, packed, x.shape[-1], qmax, x.size and math.isfinite(hi - lo))
     if gemm is not None:
-        a = _quantize_u8(x, np.float32(1) / np.float32(scale), zp, qmax)
+        a = _quantize_u8(x, np.float32(1) / np.float32(scale), zp, qmax, lo, hi)
         out = gemm.matmul(a.reshape(-1, a.shape[-1]), zp).astype(np.float32)
-        out *= w_scale
+        out *= np.float32(scale) * gemm.scale
         if packed.bias is not None:
             out += packed.bias._data
         return out.reshape(x.shape[:-1] + out.shape[-1:])
+    w_scale = np.float32(scale) * packed.weight_scale._data.astype(np.float32)
     # one buffer, updated in place: x * (1 / scale) + zp, rounded, saturated, minus zp
     a = xp.multiply(x, np.float32(1) / np.float32(scale), dtype=np.float32)
     a += np.float32(zp)
@@ -84,15 +84,20 @@ def _integer_gemm(xp, packed, k: int, qmax: int, finite: bool = True):
     return packed.gemm_weight(qmax > 127)
 
 
-def _quantize_u8(x, inv_scale, zp: int, qmax: int):
+def _quantize_u8(x, inv_scale, zp: int, qmax: int, lo: float, hi: float):
     """uint8 rint(x * inv_scale + zp) saturated to 0..qmax, in the float32 order of the
-    float32-BLAS path. Saturating before rounding gives the same integers (the bounds are
-    integers and rint is monotone)."""
+    float32-BLAS path, for x in [lo, hi]. Rounded float32 multiplies and adds by constants and
+    rint are monotone, so x's ends give the extreme integers: when those lie in 0..qmax (as
+    they do for most ranges choose_qparams picks), saturating changes nothing and is skipped."""
     t = ws.empty(np, x.shape, np.float32)
     np.multiply(x, inv_scale, out=t, dtype=np.float32)
+    ends = np.array([lo, hi], np.float32) * inv_scale
     if zp:
         t += np.float32(zp)
-    np.clip(t, np.float32(0), np.float32(qmax), out=t)
+        ends += np.float32(zp)
+    np.rint(ends, out=ends)
+    if ends[0] < 0 or ends[1] > qmax:
+        np.clip(t, np.float32(0), np.float32(qmax), out=t)
     np.rint(t, out=t)
     a = ws.empty(np, x.shape, np.uint8)
     a[...] = t

@@ -59,6 +59,8 @@ class PackedParams(Module):
                 return None
             packed = cache[full_range] = GemmWeight(w.reshape(w.shape[0], -1),
                                                     self.weight_zero_point._data, full_range)
+            scale = self.weight_scale._data.astype(np.float32)
+            packed.scale = scale[0] if self.axis is None else scale
             if packed.b.dtype == w.dtype and w.ndim == 2:
                 # the same bytes transposed: the buffer becomes a view of the packed copy, so
                 # the layer holds its weight once (saving writes it out C-ordered as before)
