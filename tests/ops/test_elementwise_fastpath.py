@@ -176,3 +176,22 @@ def test_public_functions_with_options_take_the_general_path():
     out = torch.empty(3)
     torch.mul(a, b, out=out)
     np.testing.assert_array_equal(out._data, a._data * b._data)
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_the_output_tensor_is_what_tensor_make_builds(shape):
+    # the fast path builds its output without Tensor._make: every slot must be set alike
+    x = torch.rand(shape)
+    fast = ew.Mul.fast(x, x)
+    made = torch.Tensor._make(x._data * x._data, x._device)
+    for name in torch.Tensor.__slots__:
+        if name in ("__weakref__", "__dict__"):
+            continue
+        f, m = getattr(fast, name), getattr(made, name)
+        if name == "_data":
+            assert type(f) is type(m) is np.ndarray and f.shape == m.shape
+        elif name == "_vbox":
+            assert f == m and f is not x._vbox
+        else:
+            assert f == m, name
+    assert fast.__dict__ == made.__dict__ == {}

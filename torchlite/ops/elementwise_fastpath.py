@@ -25,6 +25,7 @@ _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _ndarray = np.ndarray
 _mode = grad_mode._state
+_new = object.__new__
 
 
 def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
@@ -68,7 +69,18 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
             out = f(np, da, db)
         except ValueError:  # shapes that do not broadcast: the general path words the error
             return None
-        t = Tensor._make(out, dev)  # a 0-d result is a NumPy scalar, which _make wraps
+        # Tensor._make, written out (its call is a tenth of this function's cost); a 0-d result
+        # is a NumPy scalar, kept as saved, its Tensor holding a 0-d array
+        t = _new(Tensor)
+        t._data = out if type(out) is _ndarray else np.asarray(out)
+        t._device = dev
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._out_index = 0
+        t._vbox = [0]
+        t._hooks = None
+        t._acc = None
         ra = ta and a._requires_grad
         rb = tb and b._requires_grad
         if (ra or rb) and _mode.enabled:
