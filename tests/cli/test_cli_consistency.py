@@ -179,18 +179,19 @@ def _disk_full(path):
 
 
 def test_a_full_disk_leaves_summary_failed_and_a_log_line(tmp_path, monkeypatch):
-    from torchlite.training import checkpoint, failed_run
+    from torchlite.training import failed_run
+    from torchlite.training.trainer import Trainer
 
-    saved = checkpoint.save_weights
+    saved = Trainer.save_weights
     calls = []
 
-    def save_weights(path, *args, **kwargs):
+    def save_weights(self, path, *args, **kwargs):
         calls.append(path)
         if len(calls) > 2:  # epoch 2: the disk is full
             _disk_full(path)
-        return saved(path, *args, **kwargs)
+        return saved(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(checkpoint, "save_weights", save_weights)
+    monkeypatch.setattr(Trainer, "save_weights", save_weights)
     # no room for a second copy either: summary.json is rewritten where it lies
     monkeypatch.setattr(failed_run, "write_summary", lambda paths, s: _disk_full(paths.summary))
     cfg = _with_epochs(tiny(tmp_path), 4)

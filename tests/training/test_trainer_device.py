@@ -83,6 +83,7 @@ def test_out_of_memory_keeps_last_and_says_how_to_go_on(tmp_path):
 
     def callback(event, **info):
         if event == "epoch_end" and info["epoch"] == 1:
+            trainer.files.wait()  # (the epoch's files are written in the background)
             saved["last"] = paths.last.read_bytes()
             saved["state"] = paths.state.read_bytes()
 

@@ -4,7 +4,9 @@ An action is a callable `action(trainer, end) -> bool | None` (`end` an EpochEnd
 returns True stops the run after this epoch (early stopping), the actions after it still run.
 The order of `EPOCH_END` is part of the run's files: the early-stopping counters are updated
 before `last` and the training state are saved, and the epoch is logged and reported once
-everything is on disk.
+everything is saved. Inside `Trainer.fit` "saved" means handed to the trainer's writer
+(`tr.files`, see background_writer), which writes the epoch's files while the next epoch
+trains; `tr.files.wait()` returns once they are on disk.
 
 An action may also have a `run_scope(trainer)` context manager: the trainer enters it before the
 first epoch and leaves it when the run ends, however it ends (`tensorboard_log` keeps its event
@@ -46,7 +48,8 @@ class EpochEnd:
 
 def record_metrics(tr: Trainer, end: EpochEnd) -> None:
     """Append the epoch's row to metrics.csv and to the history kept for summary.json."""
-    tr.csv.append(end.record)
+    tr.csv.add(end.record)
+    tr.files.write(tr.csv.path, tr.csv.data())
     tr.state.history.append(dict(end.record))
 
 

@@ -14,13 +14,38 @@ import json
 from pathlib import Path
 
 import torchlite
-from torchlite.serialization import CheckpointError, malformed, parse_metadata_json, read_metadata
+from torchlite.serialization import (
+    CheckpointError,
+    atomic_write_bytes,
+    malformed,
+    parse_metadata_json,
+    read_metadata,
+)
 
 FORMAT_VERSION = 1
 _KEY = "torchlite_checkpoint"
 
 
-def save_weights(path, model, cfg, epoch: int, metrics: dict, preprocess: dict) -> None:
+class _Buffers(list):
+    """A binary file object for `torchlite.save` that keeps copies of the buffers it is given:
+    the file's bytes, a snapshot that later changes to the arrays do not touch."""
+
+    mode = "wb"
+
+    def write(self, data) -> int:
+        self.append(bytes(data))
+        return len(self[-1])
+
+
+def _file_bytes(obj, metadata: dict | None = None) -> list[bytes]:
+    out = _Buffers()
+    torchlite.save(obj, out, metadata=metadata)
+    return out
+
+
+def weights_file(model, cfg, epoch: int, metrics: dict, preprocess: dict) -> list[bytes]:
+    """The bytes of a weights file (see `save_weights`), as buffers to write one after the
+    other."""
     info = {
         "format_version": FORMAT_VERSION,
         "epoch": epoch,
@@ -29,7 +54,13 @@ def save_weights(path, model, cfg, epoch: int, metrics: dict, preprocess: dict) 
         "preprocess": preprocess,
         "torchlite_version": torchlite.__version__,
     }
-    torchlite.save(model.state_dict(), path, metadata={_KEY: json.dumps(info)})
+    return _file_bytes(model.state_dict(), {_KEY: json.dumps(info)})
+
+
+def save_weights(path, model, cfg, epoch: int, metrics: dict, preprocess: dict) -> None:
+    """The model's state_dict with the config, epoch, metrics and preprocessing as metadata,
+    written atomically to `path`."""
+    atomic_write_bytes(path, weights_file(model, cfg, epoch, metrics, preprocess))
 
 
 def read_checkpoint_info(path) -> dict:
@@ -54,7 +85,8 @@ def read_checkpoint_info(path) -> dict:
     return info
 
 
-def save_training_state(path, optimizer, scheduler, loop) -> None:
+def training_state_file(optimizer, scheduler, loop) -> list[bytes]:
+    """The bytes of the training state file (see `save_training_state`), as buffers."""
     state = {
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -62,7 +94,13 @@ def save_training_state(path, optimizer, scheduler, loop) -> None:
         "rng": torchlite.get_rng_state(),
         "format_version": FORMAT_VERSION,
     }
-    torchlite.save(state, path)
+    return _file_bytes(state)
+
+
+def save_training_state(path, optimizer, scheduler, loop) -> None:
+    """What resuming needs (optimizer and scheduler state, RNG state, loop counters), written
+    atomically to `path`."""
+    atomic_write_bytes(path, training_state_file(optimizer, scheduler, loop))
 
 
 def load_training_state(path) -> dict:

@@ -78,14 +78,19 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
 
 
-def atomic_write_csv(path: str | Path, header: list[str], rows) -> Path:
-    """A CSV file with `header` and `rows` (sequences, or dicts keyed by header names)."""
+def _csv_text(header: list[str], rows, with_header: bool = True) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
+    if with_header:
+        writer.writerow(header)
     for row in rows:
         writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
-    return atomic_write_text(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def atomic_write_csv(path: str | Path, header: list[str], rows) -> Path:
+    """A CSV file with `header` and `rows` (sequences, or dicts keyed by header names)."""
+    return atomic_write_text(path, _csv_text(header, rows))
 
 
 # -- run folders ----------------------------------------------------------------------------------
@@ -307,6 +312,8 @@ class MetricsCSV:
 
     `MetricsCSV(path, header, resume_epoch=N)` keeps the rows of an existing file up to epoch N
     (a resumed run continues the same file); a file with another header is an error.
+    `add` only adds a row, and `data()` gives the file's bytes, for a writer of one's own (the
+    trainer's BackgroundWriter).
     """
 
     def __init__(self, path: str | Path, header: list[str], resume_epoch: int | None = None):
@@ -327,14 +334,27 @@ class MetricsCSV:
                 raise DataError(f"{self.path}: not a readable metrics.csv ({reason}); it holds "
                                 "the run's earlier epochs, so the run cannot be continued "
                                 "with it") from None
+        # the file's text so far: each row is formatted once, not on every rewrite
+        self._text = _csv_text(self.header, self.rows)
 
-    def append(self, values: dict[str, Any]) -> None:
-        """Add a row: keys from the header (missing ones left empty; unknown ones an error)."""
+    def add(self, values: dict[str, Any]) -> None:
+        """Add a row (keys from the header; missing ones left empty, unknown ones an error)
+        without writing the file."""
         unknown = set(values) - set(self.header)
         if unknown:
             raise KeyError(f"not in the metrics.csv header: {sorted(unknown)}")
-        self.rows.append({h: _fmt(values.get(h)) for h in self.header})
-        atomic_write_csv(self.path, self.header, self.rows)
+        row = {h: _fmt(values.get(h)) for h in self.header}
+        self._text += _csv_text(self.header, [row], with_header=False)
+        self.rows.append(row)
+
+    def data(self) -> bytes:
+        """The file's bytes: the header and every row."""
+        return self._text.encode("utf-8")
+
+    def append(self, values: dict[str, Any]) -> None:
+        """Add a row (see `add`) and rewrite the file atomically."""
+        self.add(values)
+        atomic_write_bytes(self.path, self.data())
 
 
 # -- finding runs and checkpoints -----------------------------------------------------------------

@@ -23,6 +23,7 @@ from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
 from .actions import EPOCH_END, EpochEnd
+from .background_writer import BackgroundWriter
 from .device_metrics import DeviceAccumulator
 from .loader import ConfigError
 from .metrics import MetricAccumulator
@@ -117,6 +118,9 @@ class Trainer:
         self.summary_extra: dict = {}  # more summary.json entries (threads, preprocessing, ...)
         self.precision = Precision(run.cfg.trainer.precision, run.device)
         self.precision.convert(self.model)  # (the -true modes and 64: weights in that dtype)
+        # checkpoints and metrics.csv: written by a thread while the epochs train (see fit)
+        self.files = BackgroundWriter()
+        self._weights_bytes: tuple | None = None  # (epoch, step, row, bytes): best == last
 
     def _eval_loader(self, ds):
         size = self.cfg.data.eval_batch_size or self.cfg.data.batch_size
@@ -169,11 +173,12 @@ class Trainer:
                 if hasattr(action, "run_scope"):
                     scopes.enter_context(action.run_scope(self))
             try:
-                while self.state.epoch < cfg.trainer.epochs:
-                    stop = self._epoch(start)
-                    if stop:
-                        status, reason = "completed", "early_stopping"
-                        break
+                with self.files.background():  # ends once every file is on disk
+                    while self.state.epoch < cfg.trainer.epochs:
+                        stop = self._epoch(start)
+                        if stop:
+                            status, reason = "completed", "early_stopping"
+                            break
             except TrainingInterrupted:
                 status, reason = "interrupted", sig.stop or "interrupt"
             except TrainingDiverged as exc:
@@ -238,6 +243,8 @@ class Trainer:
         stop = False
         for action in self.actions:
             stop = bool(action(self, end)) or stop
+        self.files.commit()  # the epoch's files, written in the background as one group
+        self._weights_bytes = None
         if self._signals.stop:
             raise TrainingInterrupted(self._signals.stop)
         return stop
@@ -361,7 +368,7 @@ class Trainer:
 
     def _check_finite(self, value: float, epoch: int) -> None:
         if not math.isfinite(value):
-            if self.paths.last.exists():
+            if self.files.exists(self.paths.last):
                 kept = f"; the weights of the last finite epoch are kept in {self.paths.weights}"
             else:
                 kept = "; no epoch had finished, so no weights were saved"
@@ -373,13 +380,18 @@ class Trainer:
     # -- files ----------------------------------------------------------------------------------
     def save_weights(self, path, epoch: int, row: dict) -> None:
         """The model's weights with the config, epoch, metrics and preprocessing."""
-        ckpt.save_weights(path, self.model, self.cfg, epoch, row, self.data.preprocess)
+        key = self._weights_bytes
+        if key is None or key[:2] != (epoch, self.state.step) or key[2] is not row:
+            data = ckpt.weights_file(self.model, self.cfg, epoch, row, self.data.preprocess)
+            key = self._weights_bytes = (epoch, self.state.step, row, data)
+        self.files.write(path, key[3])  # (best and last of one epoch: serialised once)
 
     def save_last(self, epoch: int, row: dict) -> None:
         """`last` and the training state beside it (what resuming continues from)."""
         self.save_weights(self.paths.last, epoch, row)
         self.state.scaler = self.precision.state_dict()
-        ckpt.save_training_state(self.paths.state, self.optimizer, self.scheduler, self.state)
+        self.files.write(self.paths.state, ckpt.training_state_file(
+            self.optimizer, self.scheduler, self.state))
 
     def _summary(self, status: str, reason: str) -> dict:
         st = self.state
