@@ -148,6 +148,10 @@ Relu = elementwise("Relu", relu_forward, relu_vjp, reads="out")
 
 def relu(input: Tensor) -> Tensor:
     """max(x, 0); gradient 0 at 0, as PyTorch."""
+    if input._data.dtype.itemsize == 2:  # NumPy float16/bfloat16: on the bits (see half_relu)
+        from .half_relu import HalfRelu
+
+        return HalfRelu.apply(input)
     return Relu.apply(input)
 
 
