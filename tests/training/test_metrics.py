@@ -241,6 +241,30 @@ def test_accumulator_classification_equals_whole_arrays(sizes):
     np.testing.assert_array_equal(acc.cm, M.confusion_matrix(logits, true))
 
 
+@pytest.mark.parametrize("num_classes", [None, 6])
+def test_accumulator_counts_every_kind_of_batch_as_confusion_matrix_does(num_classes):
+    """Score batches in range take a shorter path; ignored targets, unsigned labels, classes
+    the matrix does not have yet, predicted classes and empty batches the general one."""
+    logits, true = classification_data(300, 6)
+    true = true.copy()
+    true[::17] = -100  # ignored
+    acc = M.MetricAccumulator(["accuracy", "f1_macro"], "classification", num_classes)
+    kept = []
+    for i, s in enumerate(batches(300, [40, 0, 60, 50, 70, 80])):
+        x, y = logits[s], true[s]
+        if i == 3:
+            y = np.where(y < 0, 0, y).astype(np.uint8)
+        if i == 4:
+            x = np.argmax(x, axis=1)  # class predictions, not scores
+        acc.update(x, y)
+        kept.append((np.argmax(logits[s], axis=1) if x.ndim == 2 else x, y))
+    pred = np.concatenate([p for p, _ in kept])
+    want_true = np.concatenate([t.astype(np.int64) for _, t in kept])
+    np.testing.assert_array_equal(acc.cm, M.confusion_matrix(pred, want_true, 6))
+    assert acc.n == int((want_true >= 0).sum())
+    assert acc.compute()["accuracy"] == pytest.approx(M.accuracy(pred, want_true))
+
+
 def test_accumulator_grows_classes_and_resets():
     acc = M.MetricAccumulator(["accuracy", "f1_macro"], "classification")
     acc.update(np.array([0, 1]), np.array([0, 1]))
