@@ -52,7 +52,9 @@ def _root_grads(tensors, grads, op: str, create_graph: bool = False):
                     f"shape {tuple(t._data.shape)}); pass `gradient=` to backward"
                 )
             xp = _xp(t)
-            g = xp.ones(t._data.shape, dtype=t._data.dtype)
+            # a 0-d loss, the usual root, skips np.ones' Python-level empty-then-fill
+            g = xp.array(1, dtype=t._data.dtype) if not t._data.ndim \
+                else xp.ones(t._data.shape, dtype=t._data.dtype)
         else:
             given = g
             g = g._data if isinstance(g, Tensor) else _xp(t).asarray(g, dtype=t._data.dtype)
