@@ -273,3 +273,51 @@ def test_activation_quantization_skips_saturation_only_when_it_changes_nothing()
     np.testing.assert_array_equal(got, np.clip(np.rint(x * np.float32(100) + np.float32(3)),
                                                0, 127).astype(np.uint8))
     assert got.min() == 0 and got.max() == 127
+
+
+CONVS = [  # (N, C, H, W, Cout, kernel, stride, padding, dilation)
+    (1, 1, 8, 8, 4, 3, 1, 1, 1), (2, 3, 9, 7, 5, (3, 2), (2, 1), (1, 2), 1),
+    (3, 4, 11, 10, 6, 3, 2, 0, 2), (1, 2, 5, 5, 3, 5, 1, 2, 1), (2, 130, 6, 6, 4, 3, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("conv", CONVS)
+def test_conv2d_same_bits_on_both_kernels(kernel, conv, per_channel):
+    n, c, h, w, cout, k, stride, padding, dilation = conv
+    rng = np.random.default_rng(c * h + cout)
+    layer = nn.quantized.Conv2d(c, cout, k, stride, padding, dilation, per_channel=per_channel)
+    kk = layer.kernel_size
+    wf = tl.from_numpy(rng.standard_normal((cout, c, *kk)).astype(np.float32))
+    if per_channel:
+        qw = tl.quantize_per_channel(wf, tl.from_numpy(np.linspace(0.005, 0.02, cout)),
+                                     tl.from_numpy(np.arange(cout) % 3 - 1), 0, tl.qint8)
+    else:
+        qw = tl.quantize_per_tensor(wf, 0.01, 0, tl.qint8)
+    layer.set_weight_bias(qw, tl.from_numpy(rng.standard_normal(cout).astype(np.float32)))
+    layer._set_output(0.1 * (c * kk[0] * kk[1]) ** 0.5, 120)
+    xf = tl.from_numpy(rng.standard_normal((n, c, h, w)).astype(np.float32))
+    for x in (tl.quantize_per_tensor(xf, 0.02, 131, tl.quint8),
+              tl.quantize_per_tensor(xf, 1e-3, 0, tl.quint8)):  # 0 and 255 everywhere
+        for relu in (False, True):
+            layer._relu = relu
+            pure, fast = kernel(lambda x=x: layer(x).int_repr().numpy())
+            np.testing.assert_array_equal(fast, pure)
+            assert fast.flags.c_contiguous
+    assert layer._packed_params.__dict__.get("_gemm_cache")
+
+
+def test_quantized_cnn_outputs_identical_with_the_kernel_on_and_off(kernel):
+    tl.manual_seed(0)
+    model = nn.Sequential(tq.QuantStub(), nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(16 * 16, 10), tq.DeQuantStub()).eval()
+    model.qconfig = tq.get_default_qconfig("x86")
+    prepared = tq.prepare(model)
+    x = tl.from_numpy(np.random.default_rng(7).standard_normal((16, 1, 8, 8)).astype(
+        np.float32))
+    with tl.no_grad():
+        prepared(x)
+        q = tq.convert(prepared)
+        pure, fast = kernel(lambda: q(x).numpy())
+    np.testing.assert_array_equal(fast, pure)

@@ -1,16 +1,19 @@
 """Quantized Conv2d (and its fused ConvReLU2d): quint8 in, int8 weight, quint8 out.
 
-The integer convolution runs as torchlite's float32 convolution over integer-valued arrays
-(im2col and one BLAS product, exact while partial sums stay below 2**24; longer reductions are
-split over input channels). Zero padding pads with the input's zero point, as PyTorch.
+The integer convolution runs as im2col of the uint8 input and one product on onnxruntime's
+integer GEMM (NumPy arrays, onnxruntime installed, groups=1), or else as torchlite's float32
+convolution over integer-valued arrays (exact while partial sums stay below 2**24; longer
+reductions are split over input channels); both give the same integers. Zero padding pads with
+the input's zero point, as PyTorch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .... import _workspace as ws
 from .... import backend
-from ....ao.quantization.int8_matmul import chunk_length
+from ....ao.quantization.int8_matmul import chunk_length, use_integer_gemm
 from ....autograd.grad_mode import no_grad
 from ....tensor import Tensor
 from ...functional import conv as Fc
@@ -73,13 +76,48 @@ class Conv2d(PackedWeightLayer, QuantizedOutput):
         if x.ndim != 4:
             raise ValueError(f"{type(self).__name__} (quantized): expected a 4-d input "
                              f"(N, C, H, W), got shape {list(x.shape)}")
-        a = x._data.astype(np.float32) - np.float32(x._zero_point)
-        w, wmax = self._packed_params.float_weight()
-        acc = self._int_conv(a, w, wmax)
         s, z = self.out_qparams
-        q = requantize(backend.get_xp(a), acc, x._scale, self._packed_params, s, z, self._relu,
-                       backend.quint8, 1)
+        q = self._conv_on_integer_gemm(x, s, z)
+        if q is None:
+            a = x._data.astype(np.float32) - np.float32(x._zero_point)
+            w, wmax = self._packed_params.float_weight()
+            acc = self._int_conv(a, w, wmax)
+            q = requantize(backend.get_xp(a), acc, x._scale, self._packed_params, s, z,
+                           self._relu, backend.quint8, 1)
         return self._wrap(q, x)
+
+    def _conv_on_integer_gemm(self, x, out_scale: float, out_zp: int):
+        """The quantized output through im2col on the uint8 input (padded with its zero point)
+        and one integer GEMM, or None where that path does not apply (CuPy, groups, no
+        onnxruntime, a reduction too long for int32)."""
+        xq = x._data
+        c, (kh, kw) = self.in_channels, self.kernel_size
+        if (self.groups != 1 or xq.dtype != np.uint8 or not xq.size
+                or c * kh * kw * 255 * 255 >= 2 ** 31 or not use_integer_gemm(backend.get_xp(xq))):
+            return None
+        gemm = self._packed_params.gemm_weight(True, channels_last=True)
+        if gemm is None:
+            return None
+        (ph, pw), (sh, sw), (dh, dw) = self.padding, self.stride, self.dilation
+        n, _, h, w = xq.shape
+        ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        if ho <= 0 or wo <= 0:
+            return None
+        # channels last, so that each window's copy below moves whole runs of channels
+        xn = ws.empty(np, (n, h + 2 * ph, w + 2 * pw, c), np.uint8)
+        if ph or pw:
+            xn[...] = np.uint8(x._zero_point)
+        xn[:, ph:ph + h, pw:pw + w] = xq.transpose(0, 2, 3, 1)
+        cols = ws.empty(np, (n, ho, wo, kh, kw, c), np.uint8)  # im2col, columns (ky, kx, c)
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, :, :, i, j] = xn[:, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                                         j * dw:j * dw + sw * (wo - 1) + 1:sw]
+        acc = gemm.matmul(cols.reshape(n * ho * wo, -1), x._zero_point)
+        q = requantize(np, acc.reshape(n, ho, wo, -1), x._scale, self._packed_params,
+                       out_scale, out_zp, self._relu, backend.quint8, -1)
+        return np.ascontiguousarray(q.transpose(0, 3, 1, 2))
 
     def _get_name(self) -> str:
         return "Quantized" + type(self).__name__

@@ -47,18 +47,20 @@ class PackedParams(Module):
         a = int(self.weight_axis._data)
         return None if a < 0 else a
 
-    def gemm_weight(self, full_range: bool) -> GemmWeight | None:
+    def gemm_weight(self, full_range: bool, channels_last: bool = False) -> GemmWeight | None:
         """The weight pre-packed for the integer GEMM (for activations up to 255 when
-        `full_range`, else up to 127), cached; None when it is not a CPU array or its channels
-        are not the rows of the (out, in) matrix."""
+        `full_range`, else up to 127; a convolution's columns ordered (ky, kx, c) when
+        `channels_last`), cached; None when it is not a CPU array or its channels are not the
+        rows of the (out, in) matrix."""
         cache = self.__dict__.setdefault("_gemm_cache", {})
-        packed = cache.get(full_range)
+        packed = cache.get((full_range, channels_last))
         if packed is None:
             w = self.weight._data
             if not isinstance(w, np.ndarray) or self.axis not in (None, 0):
                 return None
-            packed = cache[full_range] = GemmWeight(w.reshape(w.shape[0], -1),
-                                                    self.weight_zero_point._data, full_range)
+            rows = np.moveaxis(w, 1, -1) if channels_last else w
+            packed = cache[full_range, channels_last] = GemmWeight(
+                rows.reshape(w.shape[0], -1), self.weight_zero_point._data, full_range)
             scale = self.weight_scale._data.astype(np.float32)
             packed.scale = scale[0] if self.axis is None else scale
             if packed.b.dtype == w.dtype and w.ndim == 2:
