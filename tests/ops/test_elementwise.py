@@ -566,3 +566,20 @@ def test_fmod_remainder_parity_with_pytorch(op):
             assert str(mine.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
             np.testing.assert_allclose(to_np(mine).astype(float), ref.numpy().astype(float),
                                        rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_power_is_numpys_pow_bit_for_bit_and_a_new_array(dtype):
+    # x**1 (and the derivative of x**2, which reads it) copies instead of NumPy's generic pow
+    vals = np.array([0.0, -0.0, 1e-45, -2.5, 3e38, np.inf, -np.inf, np.nan, 7.0], dtype=dtype)
+    x = torchlite.from_numpy(vals.copy()).requires_grad_()
+    y = x**1
+    with np.errstate(all="ignore"):
+        ref = vals**1
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(y._data.view(bits), ref.view(bits))
+    assert not np.shares_memory(y._data, x._data)
+    (x**2).sum().backward()
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(x.grad._data.view(bits), (np.ones_like(vals) * 2 * ref)
+                                      .view(bits))
