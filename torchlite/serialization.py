@@ -76,8 +76,13 @@ _FROM_ST: dict[str, np.dtype] = {
 # save
 
 
+_JSON_SCALARS = frozenset((type(None), bool, int, float, str))
+
+
 def _encode(obj, path: str, tensors: dict):
     """Replace tensors by references, recording them in `tensors`; return a JSON-able skeleton."""
+    if type(obj) in _JSON_SCALARS:  # most of a training state: no other test can match them
+        return obj
     if getattr(type(obj), "_sparse_layout", False):  # components as tensors (torchlite.sparse)
         from .sparse import files
 
