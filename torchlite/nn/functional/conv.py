@@ -270,10 +270,14 @@ class ConvTranspose2dOp(Op):
         Ho, Wo = Hf - 2 * padding[0], Wf - 2 * padding[1]
         if Ho <= 0 or Wo <= 0:
             raise RuntimeError(f"conv_transpose2d: output size ({Ho}, {Wo}) is too small")
-        xc = geom.to_cols(x, groups)  # (G, Cin/G, N*P)
         wm = w.reshape(groups, Cin // groups, og * kh * kw)
-        out = _crop(geom, geom.fold(_mm(xp, wm.transpose(0, 2, 1), xc), x.dtype), padding,
-                    Ho, Wo)
+        if geom.flat:
+            out = geom.fold_input(wm, x, padding, Ho, Wo)
+            xc = None  # the weight gradient's columns, made in backward when needed
+        else:
+            xc = geom.to_cols(x, groups)  # (G, Cin/G, N*P)
+            out = _crop(geom, geom.fold(_mm(xp, wm.transpose(0, 2, 1), xc), x.dtype), padding,
+                        Ho, Wo)
         if b is not None:
             out += b.reshape(1, O, 1, 1)
         ctx.geom, ctx.groups, ctx.padding, ctx.hw = geom, groups, padding, (H, W)
@@ -285,10 +289,12 @@ class ConvTranspose2dOp(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xc, w, _ = ctx.saved_tensors
+        xc, w, x = ctx.saved_tensors
         xp = get_xp(g)
         geom, groups = ctx.geom, ctx.groups
         n = ctx.needs_input_grad
+        if xc is None and n[1]:
+            xc = geom.to_cols(x, groups)
         cols = geom.unfold(_load(geom, g, ctx.padding))  # (G, og*kh*kw, N*P)
         gx = gw = gb = None
         if n[0]:
