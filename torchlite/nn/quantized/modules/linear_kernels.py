@@ -87,21 +87,29 @@ def _integer_gemm(xp, packed, k: int, qmax: int, finite: bool = True):
 def _quantize_u8(x, inv_scale, zp: int, qmax: int, lo: float, hi: float):
     """uint8 rint(x * inv_scale + zp) saturated to 0..qmax, in the float32 order of the
     float32-BLAS path, for x in [lo, hi]. Rounded float32 multiplies and adds by constants and
-    rint are monotone, so x's ends give the extreme integers: when those lie in 0..qmax (as
-    they do for most ranges choose_qparams picks), saturating changes nothing and is skipped."""
-    t = ws.empty(np, x.shape, np.float32)
+    rint are monotone, so x's ends give the extreme integers; when those ends, computed in
+    float64, lie inside (-0.5, qmax + 0.5) with a margin far wider than float32's rounding
+    error at these magnitudes (about 3e-5), saturating changes nothing and is skipped (for
+    nearly every range choose_qparams picks)."""
+    alloc = ws.empty if x.size >= _POOLED else _empty
+    t = alloc(np, x.shape, np.float32)
     np.multiply(x, inv_scale, out=t, dtype=np.float32)
-    ends = np.array([lo, hi], np.float32) * inv_scale
     if zp:
         t += np.float32(zp)
-        ends += np.float32(zp)
-    np.rint(ends, out=ends)
-    if ends[0] < 0 or ends[1] > qmax:
+    inv = float(inv_scale)
+    if not (lo * inv + zp > -0.499 and hi * inv + zp < qmax + 0.499):
         np.clip(t, np.float32(0), np.float32(qmax), out=t)
     np.rint(t, out=t)
-    a = ws.empty(np, x.shape, np.uint8)
+    a = alloc(np, x.shape, np.uint8)
     a[...] = t
     return a
+
+
+_POOLED = 1 << 15  # activations from this many elements on reuse pooled buffers
+
+
+def _empty(xp, shape, dtype):
+    return np.empty(shape, dtype)
 
 
 def static_linear(xq, x_scale: float, x_zp: int, packed, out_scale: float, out_zp: int,
