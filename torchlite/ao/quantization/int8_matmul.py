@@ -1,4 +1,7 @@
-"""Exact integer matrix products on float32 BLAS, the engine of the quantized layers.
+"""Exact integer matrix products, the engine of the quantized layers: on float32 BLAS (any
+device), or on onnxruntime's integer GEMM (CPU, when onnxruntime is installed; see
+int8_gemm_ort), chosen here (`set_int8_kernel`, env TORCHLITE_INT8_KERNEL). Both paths give
+the same integers, so outputs never depend on the choice.
 
 An int8 x int8 product is at most 2**15 in magnitude, and float32 holds every integer below
 2**24 exactly, so `a @ b` of integer-valued float32 arrays is the exact int32 result while the
