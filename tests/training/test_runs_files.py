@@ -245,6 +245,13 @@ def test_a_lock_file_left_by_a_killed_run_is_not_stale(tmp_path):
     assert not (paths.root / ".lock").exists()
 
 
+def test_a_longer_lock_file_left_behind_is_replaced_whole(tmp_path):
+    """(A new lock file is written without truncating it; a left one is truncated first.)"""
+    (tmp_path / ".lock").write_text(json.dumps({"pid": 999999, "note": "x" * 500}))
+    with runs.RunLock(tmp_path):
+        assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+
+
 def test_the_lock_is_released_when_the_run_fails(tmp_path):
     with pytest.raises(RuntimeError, match="boom"), runs.open_run_dir(tmp_path, "exp"):
         raise RuntimeError("boom")

@@ -163,7 +163,9 @@ class RunLock:
                 "since": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
         # only for the message of a refused process: the lock holds whether or not this lands
         with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
+            # (ext4 flushes a file truncated to 0 when it is closed: ms at every release)
+            if os.fstat(fd).st_size:
+                os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, json.dumps(info).encode())
 
