@@ -21,6 +21,8 @@ NumPy only: CuPy arrays convert with their own `astype` (its kernels are already
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import _workspace
@@ -30,7 +32,6 @@ _U16, _U32, _I32 = np.uint16, np.uint32, np.int32
 
 _SMALLEST_NORMAL_EXP = 113 << 23  # float32 exponent bits of 2**-14
 _SPACING_SHIFT = np.uint32(13 << 23)  # 2**E -> 2**(E + 13)
-_F32_OVERFLOW = 65536.0  # float16's max is 65504; everything from 65520 rounds to inf
 _F32_ZERO = np.float32(0.0)
 _EXP_MASK = np.uint32(0x7F800000)
 _SIGN32 = np.uint32(0x80000000)
@@ -47,83 +48,96 @@ def float32_to_float16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     as float32 (its exact `astype(np.float32)`), which the rounding computes on the way."""
     flat = np.ascontiguousarray(x).reshape(-1)
     n = flat.size
-    a, m = _empty(n, F32), _empty(n, _U32)
+    values, out = _empty(x.shape, F32), _empty(x.shape, F16)
+    a = values.reshape(-1)
+    m, scaled = _scratch(n)
     with np.errstate(over="ignore", invalid="ignore"):
         np.abs(flat, out=a)
-        np.minimum(a, _const(_F32_OVERFLOW, n, F32), out=a)  # (NaN stays NaN)
         np.bitwise_and(a.view(_U32), _EXP_MASK, out=m)
         np.maximum(m, _const(_SMALLEST_NORMAL_EXP, n, _U32), out=m)
-        m += _SPACING_SHIFT
+        m += _SPACING_SHIFT  # (wraps for |x| >= 2**115: caught as too large below)
         mf = m.view(F32)
         a += mf
-        a -= mf  # |x| rounded to float16's grid; overflow is 65536
+        a -= mf  # |x| rounded to float16's grid
         top = a.max() if n else _F32_ZERO
-        scaled = _empty(n, _U32)
         np.multiply(a, _TO_F16_BIAS, out=scaled.view(F32))
     sign = np.bitwise_and(flat.view(_U32), _SIGN32, out=m)
     a.view(_U32)[...] |= sign
     sign >>= np.uint32(3)  # to bit 28, which the shift below takes to float16's bit 15
     scaled |= sign
     scaled >>= np.uint32(13)
-    out = _empty(n, _U16)
-    np.copyto(out, scaled, casting="unsafe")
-    out = out.view(F16)
-    if not top < 65520.0:  # inf (from the 65536 clamp) or NaN somewhere: NumPy's own cast
-        special = ~(np.abs(a) < 65520.0)
-        out[special] = flat[special].astype(F16)
-        a[special] = out[special].astype(F32)
-    return out.reshape(x.shape), a.reshape(x.shape)
+    np.copyto(out.reshape(-1).view(_U16), scaled, casting="unsafe")
+    if not top < 65520.0:  # inf, NaN or a value that rounds to inf: NumPy's own cast there
+        special = ~(np.abs(values) < 65520.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[special] = np.asarray(x)[special].astype(F16)
+        values[special] = out[special].astype(F32)
+    return out, values
 
 
 def float16_to_float32(h: np.ndarray) -> np.ndarray:
     """`h.astype(np.float32)` for a float16 NumPy array, bit for bit."""
     u = np.ascontiguousarray(h).view(_U16).reshape(-1)
-    w = _empty(u.size, _U32)
+    f = _empty(h.shape, F32)
+    w = f.reshape(-1).view(_U32)
     np.copyto(w, u)
     w <<= np.uint32(16)
     v = w.view(_I32)
     v >>= 3  # the sign lands in bits 28-31, the exponent and mantissa in bits 13-27
     w &= _F32_ABS
-    f = w.view(F32)
     f *= _TO_F32_BIAS  # rebias: exact for normals and subnormals alike
     if u.size and (u & _F16_EXP).max() == _F16_EXP:  # inf or NaN: float32's all-ones exponent
         special = (u & _F16_EXP) == _F16_EXP
         s = u[special].astype(_U32)
         w[special] = ((s & np.uint32(0x8000)) << np.uint32(16)) | _EXP_MASK | (
             (s & np.uint32(0x3FF)) << np.uint32(13))
-    return f.reshape(h.shape)
+    return f
 
 
 def float32_to_bfloat16(x: np.ndarray, bf16: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """`x.astype(bf16)` (ml_dtypes' bfloat16) for a float32 NumPy array, bit for bit, and that
     result's values as float32."""
-    u = np.ascontiguousarray(x).view(_U32).reshape(-1)
-    r = _empty(u.size, _U32)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    u = flat.view(_U32)
+    values, out = _empty(x.shape, F32), np.empty(x.shape, bf16)  # (the pool keys by dtype.str,
+    # which ml_dtypes' types may share)
+    r = values.reshape(-1).view(_U32)
     np.right_shift(u, np.uint32(16), out=r)
     r &= np.uint32(1)
     r += np.uint32(0x7FFF)
     r += u  # round to nearest even: a carry out of the low half bumps the high half
     r &= _HIGH16
-    nan = np.isnan(x.reshape(-1))
+    nan = np.isnan(flat)
     if nan.any():
         r[nan] = np.where(u[nan] >> np.uint32(31), np.uint32(0xFFC00000), _QNAN_BF16)
-    out = _empty(u.size, _U16)
-    np.right_shift(r, np.uint32(16), out=out, casting="unsafe")
-    return out.view(bf16).reshape(x.shape), r.view(F32).reshape(x.shape)
+    np.right_shift(r, np.uint32(16), out=out.reshape(-1).view(_U16), casting="unsafe")
+    return out, values
 
 
 def bfloat16_to_float32(b: np.ndarray) -> np.ndarray:
     """`b.astype(np.float32)` for an ml_dtypes bfloat16 NumPy array: its bits are the top half
     of the float32's, so this is a shift, exact."""
     u = np.ascontiguousarray(b).view(_U16).reshape(-1)
-    out = _empty(u.size, _U32)
-    np.copyto(out, u)
-    out <<= np.uint32(16)
-    return out.view(F32).reshape(b.shape)
+    f = _empty(b.shape, F32)
+    w = f.reshape(-1).view(_U32)
+    np.copyto(w, u)
+    w <<= np.uint32(16)
+    return f
 
 
-def _empty(n: int, dtype) -> np.ndarray:
-    return _workspace.empty(np, (n,), dtype)
+def _empty(shape, dtype) -> np.ndarray:
+    return _workspace.empty(np, shape, dtype)
+
+
+_local = threading.local()
+
+
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two uint32 work arrays of `n` elements, this thread's own, kept between calls."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.shape[1] < n:
+        buf = _local.buf = np.empty((2, max(n, 1024)), _U32)
+    return buf[0, :n], buf[1, :n]
 
 
 _consts: dict[tuple, np.ndarray] = {}

@@ -28,7 +28,7 @@ cache_enabled = True
 # weight casts of this region, by id of the float32 leaf: (leaf, its low-precision copy)
 cache: dict[int, tuple[Tensor, Tensor]] = {}
 
-_LOW = ("float16", "bfloat16")
+_LOW_CODES = "eE"  # float16, ml_dtypes' bfloat16 (dtype.name is a slow Python property)
 
 
 def _floating(t: Tensor) -> bool:
@@ -103,11 +103,11 @@ def cast(op: str, *args: Any) -> tuple:
         return args
     if policy == lists.LOWER:
         return tuple(_cached(a, low) if isinstance(a, Tensor) and _floating(a)
-                     and a._data.dtype != low.np and a._data.dtype.name != "float64" else a
+                     and a._data.dtype != low.np and a._data.dtype.char != "d" else a
                      for a in args)
     if policy == lists.FP32:
         return tuple(_to(a, backend.float32) if isinstance(a, Tensor)
-                     and a._data.dtype.name in _LOW else a for a in args)
+                     and a._data.dtype.char in _LOW_CODES else a for a in args)
     # PROMOTE: the widest floating dtype among the tensors
     floats = [a._data.dtype for a in args if isinstance(a, Tensor) and _floating(a)]
     if len(set(floats)) < 2:
