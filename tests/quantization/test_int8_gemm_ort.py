@@ -15,13 +15,19 @@ from torchlite.ao import quantization as tq
 from torchlite.ao.quantization import int8_matmul as im
 from torchlite.nn.quantized.modules import linear_kernels as lk
 
-ort = pytest.importorskip("onnxruntime", reason="the int8 GEMM kernel needs the 'onnx' extra "
-                          "(onnxruntime)")
-from torchlite.ao.quantization import int8_gemm_ort as go  # noqa: E402
+
+@pytest.fixture
+def go():
+    """The onnxruntime kernel module; skips where onnxruntime is not installed."""
+    pytest.importorskip("onnxruntime", reason="the int8 GEMM kernel needs the 'onnx' extra "
+                        "(onnxruntime)")
+    from torchlite.ao.quantization import int8_gemm_ort
+
+    return int8_gemm_ort
 
 
 @pytest.fixture
-def kernel():
+def kernel(go):
     """Run a callable once per kernel choice and restore the setting afterwards."""
     before = im.get_int8_kernel()
 
@@ -38,7 +44,7 @@ def kernel():
     im.set_int8_kernel(before)
 
 
-def test_model_bytes_equal_onnx_helpers_model():
+def test_model_bytes_equal_onnx_helpers_model(go):
     onnx = pytest.importorskip("onnx", reason="comparing with onnx.helper needs the 'onnx' "
                                "extra")
     h, tp = onnx.helper, onnx.TensorProto
@@ -60,7 +66,7 @@ def test_model_bytes_equal_onnx_helpers_model():
 
 
 @pytest.mark.parametrize("full_range", [False, True])
-def test_matmul_integer_is_exact_at_the_extremes(full_range):
+def test_matmul_integer_is_exact_at_the_extremes(go, full_range):
     # all-max activations against all -128 weights: the sums the u8s8 kernel could saturate
     k, n = 1500, 24
     amax = 255 if full_range else 127
@@ -182,7 +188,7 @@ def test_quantized_mlp_outputs_identical_with_the_kernel_on_and_off(kernel):
     np.testing.assert_array_equal(fast, pure)
 
 
-def test_packed_weight_follows_load_state_dict():
+def test_packed_weight_follows_load_state_dict(go):
     rng = np.random.default_rng(4)
     a, b = nn.quantized.dynamic.Linear(16, 4), nn.quantized.dynamic.Linear(16, 4)
     a.set_weight_bias(_weight(rng, 4, 16, False), None)
@@ -194,14 +200,14 @@ def test_packed_weight_follows_load_state_dict():
     assert not np.array_equal(a(x).numpy(), before)
 
 
-def test_one_session_per_thread_count():
+def test_one_session_per_thread_count(go):
     one = go.session(np.int8, threads=1)
     assert go.session(np.int8, threads=1) is one
     assert go.session(np.int8, threads=2) is not one
     assert go.session(np.uint8, threads=1) is not one
 
 
-def test_kernel_choice_and_name():
+def test_kernel_choice_and_name(go):
     with pytest.raises(ValueError, match="set_int8_kernel"):
         im.set_int8_kernel("fast")
     before = im.get_int8_kernel()
@@ -212,6 +218,23 @@ def test_kernel_choice_and_name():
         assert im.kernel_name() == "onnxruntime MatMulInteger"
     finally:
         im.set_int8_kernel(before)
+
+
+def test_without_onnxruntime_the_float32_path_serves(monkeypatch):
+    from torchlite.ao.quantization import int8_gemm_ort
+
+    monkeypatch.setattr(int8_gemm_ort, "_ort", False)
+    monkeypatch.setattr(im, "_gemm", None)
+    monkeypatch.setattr(im, "_kernel", "auto")
+    assert im.kernel_name() == "float32 BLAS" and not im.use_integer_gemm(np)
+    rng = np.random.default_rng(8)
+    layer = nn.quantized.dynamic.Linear(16, 4)
+    layer.set_weight_bias(_weight(rng, 4, 16, False), None)
+    x = rng.standard_normal((3, 16)).astype(np.float32)
+    assert layer(tl.from_numpy(x)).shape == (3, 4)
+    assert not layer._packed_params.__dict__.get("_gemm_cache")
+    with pytest.raises(RuntimeError, match="onnx"):
+        im.GemmWeight(np.zeros((2, 2), np.int8), [0], False).matmul(np.zeros((1, 2), np.uint8), 0)
 
 
 def test_environment_variable_forces_the_float32_path():
@@ -232,7 +255,7 @@ def test_imports_leave_onnxruntime_unloaded():
     assert out.stdout.strip() == "False"
 
 
-def test_packed_layer_holds_its_weight_once_and_saves_and_copies(tmp_path):
+def test_packed_layer_holds_its_weight_once_and_saves_and_copies(go, tmp_path):
     import copy
 
     rng = np.random.default_rng(5)
