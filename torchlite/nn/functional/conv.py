@@ -29,6 +29,8 @@ from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.pad import pad as _pad
 from ...tensor import Tensor
 from .conv_graph import conv2d_graph_backward, conv_transpose2d_graph_backward
+from .conv_matmul import matmul as _matmul
+from .conv_matmul import matmul_t as _matmul_t
 from .fused_act import bias_act, bias_act_grad, check_fuses
 
 
@@ -177,10 +179,8 @@ class _Geom:
 
 
 def _mm(xp, a, b):
-    """Batched (G, m, k) @ (G, k, n) into a pooled scratch array."""
-    out = ws.empty(xp, (a.shape[0], a.shape[1], b.shape[2]), a.dtype)
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
-        return xp.matmul(a, b, out=out)
+    """Batched (G, m, k) @ (G, k, n) into a pooled scratch array (see conv_matmul.py)."""
+    return _matmul(a, b)
 
 
 def _load(geom, x, pads):
@@ -237,8 +237,7 @@ class Conv2dOp(Op):
         g2 = geom.to_cols(g, groups)
         gx = gw = gb = None
         if n[1]:  # cols @ g^T: BLAS is about twice as fast this way round for few channels
-            with np.errstate(over="ignore", invalid="ignore"):
-                gw = xp.matmul(cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
+            gw = _matmul_t(cols, g2).transpose(0, 2, 1).reshape(w.shape)
         if n[0]:
             wm = w.reshape(groups, w.shape[0] // groups, -1)
             if geom.flat:
@@ -301,8 +300,7 @@ class ConvTranspose2dOp(Op):
             wm = w.reshape(groups, w.shape[0] // groups, -1)
             gx = geom.from_cols(_mm(xp, wm, cols), None, ctx.hw)
         if n[1]:
-            with np.errstate(over="ignore", invalid="ignore"):
-                gw = xp.matmul(cols, xc.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)
+            gw = _matmul_t(cols, xc).transpose(0, 2, 1).reshape(w.shape)
         if n[2] and ctx.has_bias:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None, None, None, None
