@@ -36,6 +36,12 @@ def _assert_same_node(fast, slow, args_fast, args_slow):
         assert f is None
         return
     assert f.fn is s.fn and f.needs_input_grad == s.needs_input_grad
+    # the fast path builds its Context without __init__: every slot must be set alike
+    from torchlite.autograd.function import Context
+
+    for name in Context.__slots__:
+        if name not in ("__dict__", "__weakref__", "_saved", "_versions", "next_edges"):
+            assert getattr(f, name) == getattr(s, name), name
     assert f.__dict__ == s.__dict__  # the operands' (shape, dtype)
 
     def ids(saved, args, out):

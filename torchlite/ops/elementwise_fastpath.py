@@ -36,6 +36,10 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
     for each combination of inputs that need a gradient).
     """
 
+    # per combination of inputs needing a gradient: what to keep, and the kept slots' indices
+    keeps = {(na, nb): (k, tuple(i for i, kept in enumerate(k) if kept))
+             for (na, nb, _), k in plan.items()}
+
     def call(a, b):
         if isinstance(a, Tensor):
             da = a._data
@@ -84,11 +88,25 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
         ra = ta and a._requires_grad
         rb = tb and b._requires_grad
         if (ra or rb) and _mode.enabled:
-            ctx = Context(cls, (ra, rb, False))
+            # Context(cls, needs) with this call's fields in place of __init__'s defaults
+            ctx = _new(Context)
+            ctx.fn = cls
+            ctx.needs_input_grad = (ra, rb, False)
+            ctx.next_edges = (_edge_for(a) if ra else None, _edge_for(b) if rb else None, None)
+            ctx.n_outputs = 1
+            ctx._non_diff = None
+            ctx._retained = None
+            ctx._hooks = None
+            ctx._freed = False
+            ctx._in_meta = None
+            ctx.materialize_grads = True
             ctx.ma = (da.shape, dt) if ta else None
             ctx.mb = (db.shape, dt) if tb else None
-            if not nothing:
-                k = plan[(ra, rb, False)]
+            if nothing:
+                ctx._saved = ()
+                ctx._versions = None
+            else:
+                k, kept = keeps[(ra, rb)]
                 if with_out:
                     saved = (da if k[0] else None, db if k[1] else None, out if k[2] else None)
                 else:
@@ -97,9 +115,8 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
                 # what _record_versions finds: the first argument holding the array, else the
                 # output
                 versions = []
-                for i, s in enumerate(saved):
-                    if s is None:
-                        continue
+                for i in kept:
+                    s = saved[i]
                     if ta and s is da:
                         box, j = a._vbox, 0
                     elif tb and s is db:
@@ -109,9 +126,7 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
                     else:
                         continue
                     versions.append((i, (box, box[0]), j))
-                if versions:
-                    ctx._versions = versions
-            ctx.next_edges = (_edge_for(a) if ra else None, _edge_for(b) if rb else None, None)
+                ctx._versions = versions or None
             t._requires_grad = True
             t.grad_fn = ctx
         return t
