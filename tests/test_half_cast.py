@@ -43,8 +43,8 @@ SPECIAL = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7F800001, 0xFF80000
                     0x7F7FFFFF, 0x7F7F8000, 0x7F7F7FFF], dtype=np.uint32)
 
 
-def _patterns(step: int) -> np.ndarray:
-    return np.concatenate([SPECIAL, _edges(13), _edges(16), _spread(step)])
+def _patterns(step: int, seed: int = 0) -> np.ndarray:
+    return np.concatenate([SPECIAL, _edges(13), _edges(16), _spread(step, seed)])
 
 
 def test_float16_up_every_value():
@@ -109,3 +109,15 @@ def test_bfloat16_shapes(bf16):
     assert np.array_equal(out.view(np.uint16), x.astype(bf16).view(np.uint16))
     b = hc.bfloat16_to_float32(out[:, ::2])
     assert np.array_equal(_bits32(b), _bits32(out[:, ::2].astype(np.float32)))
+
+
+def test_rounding_only_gives_the_round_trip_bits(bf16):
+    x = _patterns(1024, seed=3).view(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref16 = x.astype(np.float16).astype(np.float32)
+        refbf = x.astype(bf16).astype(np.float32)
+    assert np.array_equal(_bits32(hc.round_to_float16(x)), _bits32(ref16))
+    assert np.array_equal(_bits32(hc.round_to_bfloat16(x)), _bits32(refbf))
+    y = x[:4096].reshape(64, 64).T
+    assert np.array_equal(_bits32(hc.round_to_float16(y)),
+                          _bits32(y.astype(np.float16).astype(np.float32)))

@@ -47,22 +47,10 @@ def float32_to_float16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`x.astype(np.float16)` for a float32 NumPy array, bit for bit, and that result's values
     as float32 (its exact `astype(np.float32)`), which the rounding computes on the way."""
     flat = np.ascontiguousarray(x).reshape(-1)
-    n = flat.size
     values, out = _empty(x.shape, F32), _empty(x.shape, F16)
-    a = values.reshape(-1)
-    m, scaled = _scratch(n)
-    with np.errstate(over="ignore", invalid="ignore"):
-        np.abs(flat, out=a)
-        np.bitwise_and(a.view(_U32), _EXP_MASK, out=m)
-        np.maximum(m, _const(_SMALLEST_NORMAL_EXP, n, _U32), out=m)
-        m += _SPACING_SHIFT  # (wraps for |x| >= 2**115: caught as too large below)
-        mf = m.view(F32)
-        a += mf
-        a -= mf  # |x| rounded to float16's grid
-        top = a.max() if n else _F32_ZERO
-        np.multiply(a, _TO_F16_BIAS, out=scaled.view(F32))
-    sign = np.bitwise_and(flat.view(_U32), _SIGN32, out=m)
-    a.view(_U32)[...] |= sign
+    m, scaled = _scratch(flat.size)
+    top = _round16(flat, values.reshape(-1), m, scaled)
+    sign = m  # x's sign bits, which _round16 left there
     sign >>= np.uint32(3)  # to bit 28, which the shift below takes to float16's bit 15
     scaled |= sign
     scaled >>= np.uint32(13)
@@ -73,6 +61,42 @@ def float32_to_float16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             out[special] = np.asarray(x)[special].astype(F16)
         values[special] = out[special].astype(F32)
     return out, values
+
+
+def round_to_float16(x: np.ndarray) -> np.ndarray:
+    """`x.astype(np.float16).astype(np.float32)` for a float32 NumPy array, bit for bit,
+    without making the float16 array."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    values = _empty(x.shape, F32)
+    m, _ = _scratch(flat.size)
+    top = _round16(flat, values.reshape(-1), m, None)
+    if not top < 65520.0:
+        special = ~(np.abs(values) < 65520.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            values[special] = np.asarray(x)[special].astype(F16).astype(F32)
+    return values
+
+
+def _round16(flat: np.ndarray, a: np.ndarray, m: np.ndarray, scaled: np.ndarray | None):
+    """Into `a`: flat's values rounded to float16's grid (inf, NaN and what rounds to inf are
+    garbage: the caller fixes them when the returned largest magnitude is not below 65520).
+    Into `scaled` (if given): the rounded magnitudes times 2**-112. `m` ends with x's sign
+    bits."""
+    n = flat.size
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.abs(flat, out=a)
+        np.bitwise_and(a.view(_U32), _EXP_MASK, out=m)
+        np.maximum(m, _const(_SMALLEST_NORMAL_EXP, n, _U32), out=m)
+        m += _SPACING_SHIFT  # (wraps for |x| >= 2**115: caught as too large by the caller)
+        mf = m.view(F32)
+        a += mf
+        a -= mf  # |x| rounded to float16's grid
+        top = a.max() if n else _F32_ZERO
+        if scaled is not None:
+            np.multiply(a, _TO_F16_BIAS, out=scaled.view(F32))
+    sign = np.bitwise_and(flat.view(_U32), _SIGN32, out=m)
+    a.view(_U32)[...] |= sign
+    return top
 
 
 def float16_to_float32(h: np.ndarray) -> np.ndarray:
@@ -97,10 +121,19 @@ def float16_to_float32(h: np.ndarray) -> np.ndarray:
 def float32_to_bfloat16(x: np.ndarray, bf16: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """`x.astype(bf16)` (ml_dtypes' bfloat16) for a float32 NumPy array, bit for bit, and that
     result's values as float32."""
+    values = round_to_bfloat16(x)
+    out = np.empty(x.shape, bf16)  # (not pooled: the pool keys by dtype.str, which ml_dtypes'
+    # types may share)
+    np.right_shift(values.reshape(-1).view(_U32), np.uint32(16), out=out.reshape(-1).view(_U16),
+                   casting="unsafe")
+    return out, values
+
+
+def round_to_bfloat16(x: np.ndarray) -> np.ndarray:
+    """`x.astype(bfloat16).astype(np.float32)` for a float32 NumPy array, bit for bit."""
     flat = np.ascontiguousarray(x).reshape(-1)
     u = flat.view(_U32)
-    values, out = _empty(x.shape, F32), np.empty(x.shape, bf16)  # (the pool keys by dtype.str,
-    # which ml_dtypes' types may share)
+    values = _empty(x.shape, F32)
     r = values.reshape(-1).view(_U32)
     np.right_shift(u, np.uint32(16), out=r)
     r &= np.uint32(1)
@@ -110,8 +143,7 @@ def float32_to_bfloat16(x: np.ndarray, bf16: np.dtype) -> tuple[np.ndarray, np.n
     nan = np.isnan(flat)
     if nan.any():
         r[nan] = np.where(u[nan] >> np.uint32(31), np.uint32(0xFFC00000), _QNAN_BF16)
-    np.right_shift(r, np.uint32(16), out=out.reshape(-1).view(_U16), casting="unsafe")
-    return out, values
+    return values
 
 
 def bfloat16_to_float32(b: np.ndarray) -> np.ndarray:

@@ -57,6 +57,8 @@ class Cast(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if g.dtype == ctx.dtype:  # half_compute took it to float32 already (`sole_use`)
+            return g, None
         twin = ctx.__dict__.get("_grad_twin")
         if twin is not None and twin[0] is g:
             return twin[1], None
@@ -75,16 +77,32 @@ def _to(t: Tensor, dt) -> Tensor:
     return t if t._data.dtype == dt.np else Cast.apply(t, dt.np)
 
 
-def _cached(t: Tensor, dt) -> Tensor:
-    """A leaf parameter cast once per region, as PyTorch's weight cache."""
+def _cached(t: Tensor, dt, sole: bool) -> Tensor:
+    """A leaf parameter cast once per region, as PyTorch's weight cache. `sole`: the caller is
+    an op in _ONE_NODE (see `_mark`)."""
     if not (cache_enabled and t._requires_grad and t.grad_fn is None):
-        return _to(t, dt)
+        return _mark(_to(t, dt), sole)
     hit = cache.get(id(t))
     if hit is not None and hit[0] is t and hit[1]._data.dtype == dt.np:
-        return hit[1]
-    out = _to(t, dt)
+        return _mark(hit[1], False)  # a second user: gradients will add up
+    out = _mark(_to(t, dt), sole)
     cache[id(t)] = (t, out)
     return out
+
+
+# The lower-precision ops whose function hands each cast argument straight to one graph node
+# (F.linear: one Linear node; a bias that is not 1-D goes through an expand node first, whose
+# edge then leads to the cast instead).
+_ONE_NODE = frozenset({"linear"})
+
+
+def _mark(t: Tensor, sole: bool) -> Tensor:
+    """Tell half_compute whether the gradient reaching cast `t`'s node can only come from the
+    one node of the op being called (then it may arrive as float32; see half_compute)."""
+    node = t.grad_fn
+    if node is not None and node.fn is Cast:
+        node.sole_use = sole
+    return t
 
 
 def cast(op: str, *args: Any) -> tuple:
@@ -102,7 +120,8 @@ def cast(op: str, *args: Any) -> tuple:
             raise RuntimeError(f"{op}: {lists.CUDA_BANNED[op]}")
         return args
     if policy == lists.LOWER:
-        return tuple(_cached(a, low) if isinstance(a, Tensor) and _floating(a)
+        sole = op in _ONE_NODE
+        return tuple(_cached(a, low, sole) if isinstance(a, Tensor) and _floating(a)
                      and a._data.dtype != low.np and a._data.dtype.char != "d" else a
                      for a in args)
     if policy == lists.FP32:

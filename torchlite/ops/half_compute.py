@@ -15,7 +15,9 @@ times faster). Two of them are skipped where their result is already known:
 * a gradient rounded here for an input that autocast cast down from float32 (its graph edge
   leads to a node whose op has `widens_to_float32` set) leaves its float32 values on that node
   as `_grad_twin`, which the node's backward returns when the gradient reaching it is that very
-  array (not a sum of several, which the engine makes anew).
+  array (not a sum of several, which the engine makes anew); when autocast marked that node
+  `sole_use` (its output went to one op that makes one graph node, so nothing else can add to
+  the gradient), only those float32 values are made and handed on, not the rounded array.
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ def narrow(r: np.ndarray, dt: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
     return _half_cast.float32_to_bfloat16(r, dt)
 
 
+def rounded(r: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """`r.astype(dt).astype(float32)` for a float32 NumPy array and dt float16/bfloat16."""
+    if r.size < _NARROW_MIN[dt.char] or not r.dtype.isnative:
+        return r.astype(dt).astype(_F32)
+    if dt.char == "e":
+        return _half_cast.round_to_float16(r)
+    return _half_cast.round_to_bfloat16(r)
+
+
 def remember(low: np.ndarray, twin: np.ndarray) -> None:
     """Let `widen(low)` return `twin` (low's values as float32) until `forget(low)`: for arrays
     nothing writes to while registered, such as autocast's cached weight casts."""
@@ -94,6 +105,8 @@ def _down_for(r: Any, dt: np.dtype, edge: Any) -> Any:
     node = edge[0] if edge is not None else None
     if (getattr(getattr(node, "fn", None), "widens_to_float32", False) and type(r) is np.ndarray
             and dt is not None and r.dtype == _F32 and node.dtype == _F32):
+        if node.__dict__.get("sole_use") and not node._retained and not node._hooks:
+            return rounded(r, dt)
         low, twin = narrow(r, dt)
         if twin is not None:
             node._grad_twin = (low, twin)
