@@ -371,19 +371,16 @@ def _record_versions(saved, args, outs, results):
                         j = n
                         break
         else:
-            j = 0
-            for a in args:
+            for n, a in enumerate(args):
                 if isinstance(a, Tensor) and a._data is s:
-                    box = a._vbox
+                    box, j = a._vbox, n
                     break
-                j += 1
             else:
-                j = -1
-                for a, r in zip(outs, results):
+                for k, (a, r) in enumerate(zip(outs, results)):
                     if a is s and r is not None:
                         box = r._vbox
+                        j = -1 - k
                         break
-                    j -= 1
         if box is not None:
             versions.append((i, (box, box[0]), j))
     return versions or None
