@@ -240,7 +240,7 @@ class Conv2dOp(Op):
             gw = _matmul_t(cols, g2).transpose(0, 2, 1).reshape(w.shape)
         if n[0]:
             wm = w.reshape(groups, w.shape[0] // groups, -1)
-            if geom.flat:
+            if geom.flat and geom.kh * geom.kw > 1:  # (one offset: nothing to gain)
                 gx = geom.fold_input(wm, g, ctx.padding, *ctx.hw)
             else:
                 gcols = _mm(xp, wm.transpose(0, 2, 1), g2)
@@ -270,7 +270,7 @@ class ConvTranspose2dOp(Op):
         if Ho <= 0 or Wo <= 0:
             raise RuntimeError(f"conv_transpose2d: output size ({Ho}, {Wo}) is too small")
         wm = w.reshape(groups, Cin // groups, og * kh * kw)
-        if geom.flat:
+        if geom.flat and kh * kw > 1:
             out = geom.fold_input(wm, x, padding, Ho, Wo)
             xc = None  # the weight gradient's columns, made in backward when needed
         else:
