@@ -36,7 +36,7 @@ def _assert_same_node(fast, slow, args_fast, args_slow):
         assert f is None
         return
     assert f.fn is s.fn and f.needs_input_grad == s.needs_input_grad
-    # the fast path builds its Context without __init__: every slot must be set alike
+    # every slot of the node as the general path sets it
     from torchlite.autograd.function import Context
 
     for name in Context.__slots__:

@@ -88,24 +88,11 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
         ra = ta and a._requires_grad
         rb = tb and b._requires_grad
         if (ra or rb) and _mode.enabled:
-            # Context(cls, needs) with this call's fields in place of __init__'s defaults
-            ctx = _new(Context)
-            ctx.fn = cls
-            ctx.needs_input_grad = (ra, rb, False)
+            ctx = Context(cls, (ra, rb, False))
             ctx.next_edges = (_edge_for(a) if ra else None, _edge_for(b) if rb else None, None)
-            ctx.n_outputs = 1
-            ctx._non_diff = None
-            ctx._retained = None
-            ctx._hooks = None
-            ctx._freed = False
-            ctx._in_meta = None
-            ctx.materialize_grads = True
             ctx.ma = (da.shape, dt) if ta else None
             ctx.mb = (db.shape, dt) if tb else None
-            if nothing:
-                ctx._saved = ()
-                ctx._versions = None
-            else:
+            if not nothing:
                 k, kept = keeps[(ra, rb)]
                 if with_out:
                     saved = (da if k[0] else None, db if k[1] else None, out if k[2] else None)
@@ -126,7 +113,8 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
                     else:
                         continue
                     versions.append((i, (box, box[0]), j))
-                ctx._versions = versions or None
+                if versions:
+                    ctx._versions = versions
             t._requires_grad = True
             t.grad_fn = ctx
         return t
