@@ -3,7 +3,8 @@
 How it is fast on NumPy: the (zero-)padded input lives in one flat buffer per (sample, channel);
 `as_strided` lays a window view over it and ONE copy turns that view into the im2col matrix,
 laid out (groups, C/g*kh*kw, N*positions) so that the forward pass, grad_weight and the column
-gradient are each a single large matrix product. The gradient of the input (and the forward
+gradient are each a single large matrix product (run in column blocks where few channels make
+that faster: conv_matmul.py). The gradient of the input (and the forward
 pass of the transposed convolution) folds columns back with one strided add per kernel offset
 (kh*kw adds over whole (C, N, Ho, Wo) blocks); no np.add.at, no loops over batch or pixels.
 
@@ -11,10 +12,11 @@ With stride 1 the windows are taken over the flattened padded image ("flat" mode
 position (h, w) reads flat offset h*Wp + w, so every column is a contiguous run of Ho*Wp values
 and the copies run at memory speed. The Wp - Wo extra columns per row are junk that is cropped
 from the output (and zero in gradients), which costs a little extra arithmetic but saves far
-more in strided copies. The input gradient of a stride-1 convolution orders its columns with the
-batch innermost instead, so that each kernel offset's add is one long contiguous run per channel
-(measured on LeNet-5's second layer: 25 such adds take about a third of the time of the
-per-sample ones, and the whole backward about 20% less).
+more in strided copies. The input gradient of a stride-1 convolution (and the forward pass of a
+stride-1 transposed one) orders its columns with the batch innermost instead, so that each
+kernel offset's add is one long contiguous run per channel (measured on LeNet-5's second layer:
+25 such adds take about a third of the time of the per-sample ones, and the whole backward
+about 20% less).
 """
 
 from __future__ import annotations
