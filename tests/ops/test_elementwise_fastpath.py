@@ -140,6 +140,8 @@ def test_no_grad_and_unrecorded_calls_build_no_node():
     lambda: (torch.rand(3), [1.0, 2.0, 3.0]),
     lambda: (torch.rand(4)[1:], torch.rand(3)),  # a view
     lambda: (2.0, 3.0),
+    lambda: (torch.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse(), 2.0),  # sparse storage
+    lambda: (2.0, torch.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse()),
     lambda: (torch.rand(2, 3), torch.rand(4)),  # shapes that do not broadcast
 ])
 def test_other_cases_take_the_general_path(args):

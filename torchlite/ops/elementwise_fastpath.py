@@ -43,13 +43,13 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
     def call(a, b):
         if isinstance(a, Tensor):
             da = a._data
-            dt = da.dtype
             if type(da) is not _ndarray or a._view is not None:
                 return None
+            dt = da.dtype
             dev = a._device
             if isinstance(b, Tensor):
                 db = b._data
-                if db.dtype is not dt or type(db) is not _ndarray or b._device is not dev \
+                if type(db) is not _ndarray or db.dtype is not dt or b._device is not dev \
                         or b._view is not None:
                     return None
                 ta = tb = True
@@ -60,9 +60,9 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
                 return None
         elif isinstance(b, Tensor) and (type(a) is float or type(a) is int):
             da, db = a, b._data
-            dt = db.dtype
             if type(db) is not _ndarray or b._view is not None:
                 return None
+            dt = db.dtype
             dev = b._device
             ta, tb = False, True
         else:
