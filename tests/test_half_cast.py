@@ -119,5 +119,6 @@ def test_rounding_only_gives_the_round_trip_bits(bf16):
     assert np.array_equal(_bits32(hc.round_to_float16(x)), _bits32(ref16))
     assert np.array_equal(_bits32(hc.round_to_bfloat16(x)), _bits32(refbf))
     y = x[:4096].reshape(64, 64).T
-    assert np.array_equal(_bits32(hc.round_to_float16(y)),
-                          _bits32(y.astype(np.float16).astype(np.float32)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = y.astype(np.float16).astype(np.float32)
+    assert np.array_equal(_bits32(hc.round_to_float16(y)), _bits32(ref))
