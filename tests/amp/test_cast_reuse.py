@@ -111,3 +111,14 @@ def test_a_second_use_of_a_cached_weight_clears_sole_use(low):
         assert cast_node.sole_use
         lin(x)
         assert not cast_node.sole_use
+
+
+def test_input_casts_are_kept_only_while_recent():
+    lin = nn.Linear(N, N)
+    with torchlite.autocast("cpu", dtype=torchlite.float16):
+        for _ in range(3 * half_compute._RECENT):
+            lin(torchlite.randn(N, N))  # a long region: an evaluation loop, say
+        assert len(half_compute._twins) <= half_compute._RECENT + 1  # + the pinned weight
+        weight_cast = state.cache[id(lin.weight)][1]._data
+        assert id(weight_cast) in half_compute._twins
+    assert not half_compute._twins and not half_compute._recent

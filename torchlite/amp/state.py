@@ -38,8 +38,9 @@ def _floating(t: Tensor) -> bool:
 class Cast(Op):
     """Tensor.to(dtype) for autocast's casts, by half_compute's conversions (NumPy's and
     ml_dtypes' casts, bit for bit, faster). A float32 array cast down is registered with its
-    float32 values (`half_compute.remember`) until the outermost region closes, so the ops that
-    compute in float32 take those instead of converting back; the float32 gradient of such a
+    float32 values (`half_compute.remember`; a cached weight's until the outermost region
+    closes), so the ops that compute in float32 take those instead of converting back; the
+    float32 gradient of such a
     cast is the one `half_compute` left on the node when the low-precision gradient reaching it
     is the array it rounded."""
 
@@ -87,6 +88,7 @@ def _cached(t: Tensor, dt, sole: bool) -> Tensor:
         return _mark(hit[1], False)  # a second user: gradients will add up
     out = _mark(_to(t, dt), sole)
     cache[id(t)] = (t, out)
+    half_compute.pin(out._data)  # its float32 values too, for the region
     return out
 
 

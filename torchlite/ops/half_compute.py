@@ -10,8 +10,9 @@ alone (cuBLAS has float16 kernels with float32 accumulation).
 The conversions are torchlite._half_cast's (bit for bit NumPy's and ml_dtypes' casts, several
 times faster). Two of them are skipped where their result is already known:
 
-* a low-precision array registered with `remember` (autocast's cast of a weight, for the
-  region) widens to the float32 array of its values kept beside it, without converting;
+* a low-precision array registered with `remember` (autocast's casts: a cached weight's for
+  the region, an input's while it is recent) widens to the float32 array of its values kept
+  beside it, without converting;
 * a gradient rounded here for an input that autocast cast down from float32 (its graph edge
   leads to a node whose op has `widens_to_float32` set) leaves its float32 values on that node
   as `_grad_twin`, which the node's backward returns when the gradient reaching it is that very
@@ -35,8 +36,11 @@ _F32 = FLOAT32 = np.dtype(np.float32)  # a singleton: callers test `dtype is FLO
 _NARROW_MIN = {"e": 8192, "E": 16384}
 _WIDEN_MIN = {"e": 4096, "E": 8192}
 
-# id(low-precision array) -> (that array, its values as float32); see `remember`
+# id(low-precision array) -> (that array, its values as float32); see `remember`. Pinned
+# entries stay until forget_all; the others only while they are among the last _RECENT.
 _twins: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_recent: dict[int, None] = {}  # the unpinned ids, oldest first
+_RECENT = 8
 
 
 def is_half_numpy(arr: Any) -> bool:
@@ -79,17 +83,28 @@ def rounded(r: np.ndarray, dt: np.dtype) -> np.ndarray:
     return _half_cast.round_to_bfloat16(r)
 
 
-def remember(low: np.ndarray, twin: np.ndarray) -> None:
-    """Let `widen(low)` return `twin` (low's values as float32) until `forget(low)`: for arrays
-    nothing writes to while registered, such as autocast's cached weight casts."""
-    _twins[id(low)] = (low, twin)
+def remember(low: np.ndarray, twin: np.ndarray, pin: bool = False) -> None:
+    """Let `widen(low)` return `twin` (low's values as float32), for an array nothing writes
+    to: with `pin` (autocast's cached weight casts) until `forget_all`, else while it is among
+    the last few remembered (an input cast, used by the op called next), so that a long region
+    does not keep every batch's casts alive."""
+    key = id(low)
+    _twins[key] = (low, twin)
+    if pin:
+        _recent.pop(key, None)
+        return
+    _recent[key] = None
+    if len(_recent) > _RECENT:
+        old = next(iter(_recent))
+        del _recent[old]
+        _twins.pop(old, None)
 
 
-def forget(low: np.ndarray) -> None:
-    """Undo `remember(low)`."""
+def pin(low: np.ndarray) -> None:
+    """Keep `low`'s remembered float32 values until `forget_all` (see `remember`)."""
     entry = _twins.get(id(low))
     if entry is not None and entry[0] is low:
-        del _twins[id(low)]
+        _recent.pop(id(low), None)
 
 
 def _down(r: Any, dt: np.dtype) -> Any:
@@ -117,6 +132,7 @@ def _down_for(r: Any, dt: np.dtype, edge: Any) -> Any:
 def forget_all() -> None:
     """Drop every `remember`ed pair (autocast does when its outermost region closes)."""
     _twins.clear()
+    _recent.clear()
 
 
 _VARIANTS: dict[type, type] = {}
