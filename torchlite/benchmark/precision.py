@@ -7,6 +7,13 @@ mode's cost against float32 (issue target: mixed modes at most 1.5x on the CPU);
 is PyTorch running the same mode (torch.autocast, and its GradScaler for 16-mixed). Before any
 time counts, each framework checks that its first loss is within 2% of the float32 one and that
 two steps leave finite weights.
+
+On the CPU torchlite keeps the matmuls in float32 on low-precision storage (ops/half_compute.py:
+float16/bfloat16 arrays are widened, multiplied in float32 and rounded back, as PyTorch's CPU
+kernels accumulate), so a mixed step's extra cost over float32 is its conversions: every weight
+cast down each step, every activation and weight gradient rounded once (_half_cast.py's
+vectorised casts, the float32 values of a cast kept beside it) and relu on the 16-bit patterns
+(ops/half_relu.py).
 """
 
 from __future__ import annotations
