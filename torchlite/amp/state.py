@@ -39,10 +39,10 @@ class Cast(Op):
     """Tensor.to(dtype) for autocast's casts, by half_compute's conversions (NumPy's and
     ml_dtypes' casts, bit for bit, faster). A float32 array cast down is registered with its
     float32 values (`half_compute.remember`; a cached weight's until the outermost region
-    closes), so the ops that compute in float32 take those instead of converting back; the
-    float32 gradient of such a
-    cast is the one `half_compute` left on the node when the low-precision gradient reaching it
-    is the array it rounded."""
+    closes), so the ops that compute in float32 take those instead of converting back. The
+    float32 gradient of such a cast is the one half_compute left on the node when the
+    low-precision gradient reaching it is the array it rounded, or the gradient itself when
+    half_compute already made it float32 (`sole_use`, see `_mark`)."""
 
     widens_to_float32 = True  # half_compute reads it: see _grad_twin in backward
 
