@@ -27,14 +27,16 @@ _KEY = "torchlite_checkpoint"
 
 
 class _Buffers(list):
-    """A binary file object for `torchlite.save` that keeps copies of the buffers it is given:
-    the file's bytes, a snapshot that later changes to the arrays do not touch."""
+    """A binary file object for `torchlite.save` that keeps the buffers it is given: the file's
+    bytes, a snapshot that later changes to the arrays do not touch (a view of a bytes object
+    is kept as is, since bytes never change; anything else is copied)."""
 
     mode = "wb"
 
     def write(self, data) -> int:
-        self.append(bytes(data))
-        return len(self[-1])
+        view = memoryview(data)
+        self.append(view if isinstance(view.obj, bytes) else bytes(view))
+        return view.nbytes
 
 
 def _file_bytes(obj, metadata: dict | None = None) -> list[bytes]:
