@@ -221,6 +221,10 @@ class TorchliteJob:
             tr.timer = ph
             tr.train_loader = _TimedLoader(tr.train_loader, ph)
             tr.actions = [_timed_action(a, ph) for a in tr.actions]
+            # the checkpoints are written in the background: waiting for the last ones to be
+            # on disk, at the end of the loop, is checkpointing too
+            files_wait = tr.files.wait
+            tr.files.wait = lambda: ph.timed("checkpointing", files_wait)
             ph.end("start-up")
             tr.fit()
         self.samples = tr.state.samples
