@@ -36,10 +36,6 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
     for each combination of inputs that need a gradient).
     """
 
-    # per combination of inputs needing a gradient: what to keep, and the kept slots' indices
-    keeps = {(na, nb): (k, tuple(i for i, kept in enumerate(k) if kept))
-             for (na, nb, _), k in plan.items()}
-
     def call(a, b):
         if isinstance(a, Tensor):
             da = a._data
@@ -93,7 +89,7 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
             ctx.ma = (da.shape, dt) if ta else None
             ctx.mb = (db.shape, dt) if tb else None
             if not nothing:
-                k, kept = keeps[(ra, rb)]
+                k = plan[(ra, rb, False)]
                 if with_out:
                     saved = (da if k[0] else None, db if k[1] else None, out if k[2] else None)
                 else:
@@ -102,8 +98,9 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
                 # what _record_versions finds: the first argument holding the array, else the
                 # output
                 versions = []
-                for i in kept:
-                    s = saved[i]
+                for i, s in enumerate(saved):
+                    if s is None:
+                        continue
                     if ta and s is da:
                         box, j = a._vbox, 0
                     elif tb and s is db:
