@@ -30,6 +30,7 @@ from ...backend import get_xp
 from ...ops.half_compute import in_float32, is_half_numpy
 from ...ops.pad import pad as _pad
 from ...tensor import Tensor
+from . import conv_hwn as _hwn
 from .conv_graph import conv2d_graph_backward, conv_transpose2d_graph_backward
 from .conv_matmul import matmul as _matmul
 from .conv_matmul import matmul_t as _matmul_t
@@ -213,12 +214,17 @@ class Conv2dOp(Op):
         O, _, kh, kw = w.shape
         geom = _Geom(N, C, H + 2 * padding[0], W + 2 * padding[1], (kh, kw), stride, dilation,
                      groups, "conv2d")
+        ctx.geom, ctx.groups, ctx.padding, ctx.hw = geom, groups, padding, (H, W)
+        ctx.has_bias, ctx.act = b is not None, act
+        ctx.hwn = _hwn.takes(geom, x)
+        # x itself too (a reference): the graph path differentiates through it (conv_graph.py)
+        if ctx.hwn:  # a small image: the batch-innermost layout (conv_hwn.py)
+            out, cols, saved = _hwn.forward(geom, x, w, b, padding, act)
+            ctx.save_for_backward(cols, w, saved, x)
+            return out
         cols = geom.unfold(_load(geom, x, padding))
         wm = w.reshape(groups, O // groups, -1)
         y = _mm(xp, wm, cols)
-        ctx.geom, ctx.groups, ctx.padding, ctx.hw = geom, groups, padding, (H, W)
-        ctx.has_bias, ctx.act = b is not None, act
-        # x itself too (a reference): the graph path differentiates through it (conv_graph.py)
         if act is None:
             ctx.save_for_backward(cols, w, None, x)
             return geom.from_cols(y, b)
@@ -231,11 +237,14 @@ class Conv2dOp(Op):
     @staticmethod
     def backward(ctx, g):
         cols, w, saved, _ = ctx.saved_tensors
+        geom, groups = ctx.geom, ctx.groups
+        n = ctx.needs_input_grad
+        if ctx.hwn:
+            return _hwn.backward(geom, g, cols, w, saved, ctx.act, ctx.padding, ctx.hw, n,
+                                 ctx.has_bias) + (None,) * 5
         if ctx.act is not None:
             g = bias_act_grad(g, saved, ctx.act)
         xp = get_xp(g)
-        geom, groups = ctx.geom, ctx.groups
-        n = ctx.needs_input_grad
         g2 = geom.to_cols(g, groups)
         gx = gw = gb = None
         if n[1]:  # cols @ g^T: BLAS is about twice as fast this way round for few channels
