@@ -221,9 +221,9 @@ def test_kernel_choice_and_name(go):
 
 
 def test_without_onnxruntime_the_float32_path_serves(monkeypatch):
-    from torchlite.ao.quantization import int8_gemm_ort
+    from torchlite import _ort_kernels
 
-    monkeypatch.setattr(int8_gemm_ort, "_ort", False)
+    monkeypatch.setattr(_ort_kernels, "_ort", False)
     monkeypatch.setattr(im, "_gemm", None)
     monkeypatch.setattr(im, "_kernel", "auto")
     assert im.kernel_name() == "float32 BLAS" and not im.use_integer_gemm(np)

@@ -1,0 +1,132 @@
+"""onnxruntime as a library of CPU kernels: tiny ONNX models encoded here, one session each.
+
+Some operations run several times faster on onnxruntime's kernels (MLAS) than on NumPy: the
+int8 GEMM (ao/quantization/int8_gemm_ort.py) and the float16 casts (_half_cast.py). Each is a
+model of one or two nodes, whose protobuf bytes `model_bytes` writes directly: importing the
+`onnx` package to build them would cost most of a second. onnxruntime itself is imported on
+the first `session` call, never by `import torchlite`.
+
+Sessions are made once per process id (a forked child makes its own rather than use its
+parent's), intra-op thread count and model key, under a lock, and shared by every thread:
+onnxruntime documents `InferenceSession.run` as safe to call concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+# ONNX TensorProto.DataType codes
+FLOAT, UINT8, INT8, INT32, FLOAT16, BFLOAT16 = 1, 2, 3, 6, 10, 16
+IR_VERSION = 7  # read by every onnxruntime release since 1.6
+_ATTR_INT = 2  # AttributeProto.AttributeType.INT
+
+_lock = threading.Lock()
+_sessions: dict = {}  # (pid, threads, model key) -> the session's run function
+_ort = None  # the onnxruntime module once imported; False when it failed to import
+
+Run = Callable[[list, dict], list]
+
+
+# -- the model's protobuf bytes -------------------------------------------------------------------
+def _varint(n: int) -> bytes:
+    if n < 0:
+        raise ValueError("negative integers are not encoded here")
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        if not n:
+            out.append(low)
+            return bytes(out)
+        out.append(low | 0x80)
+
+
+def _int_field(field: int, value: int) -> bytes:
+    return _varint(field << 3) + _varint(value)
+
+
+def _bytes_field(field: int, data: bytes | str) -> bytes:
+    raw = data.encode() if isinstance(data, str) else data
+    return _varint(field << 3 | 2) + _varint(len(raw)) + raw
+
+
+def _value_info(name: str, elem_type: int, dims: Sequence[int | str]) -> bytes:
+    """ValueInfoProto: name, TypeProto.tensor_type(elem_type, shape); str dims are symbolic."""
+    shape = b"".join(_bytes_field(1, _int_field(1, d) if isinstance(d, int) else
+                                  _bytes_field(2, d)) for d in dims)
+    tensor = _int_field(1, elem_type) + _bytes_field(2, shape)
+    return _bytes_field(1, name) + _bytes_field(2, _bytes_field(1, tensor))
+
+
+def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str = "",
+         **attributes: int) -> bytes:
+    """A NodeProto (as onnx.helper.make_node writes it), with integer attributes only."""
+    out = b"".join(_bytes_field(1, n) for n in inputs)
+    out += b"".join(_bytes_field(2, n) for n in outputs)
+    if name:
+        out += _bytes_field(3, name)
+    out += _bytes_field(4, op_type)
+    for key in sorted(attributes):
+        attr = _bytes_field(1, key) + _int_field(3, attributes[key]) + _int_field(20, _ATTR_INT)
+        out += _bytes_field(5, attr)
+    return out
+
+
+def model_bytes(nodes: Sequence[bytes], inputs: Sequence[tuple], outputs: Sequence[tuple],
+                graph_name: str, opset: int) -> bytes:
+    """A ModelProto of the default ONNX domain at `opset`: `nodes` (from `node`) in order, the
+    graph inputs and outputs given as (name, TensorProto data type code, dims)."""
+    graph = b"".join(_bytes_field(1, n) for n in nodes) + _bytes_field(2, graph_name)
+    graph += b"".join(_bytes_field(11, _value_info(*v)) for v in inputs)
+    graph += b"".join(_bytes_field(12, _value_info(*v)) for v in outputs)
+    opset_id = _bytes_field(1, "") + _int_field(2, opset)
+    return (_int_field(1, IR_VERSION) + _bytes_field(2, "torchlite") + _bytes_field(7, graph)
+            + _bytes_field(8, opset_id))
+
+
+# -- sessions -------------------------------------------------------------------------------------
+def available() -> bool:
+    """Whether onnxruntime imports (imported here on the first call, then remembered)."""
+    global _ort
+    if _ort is None:
+        try:
+            import onnxruntime
+        except Exception:  # not installed, or a broken install: callers use their NumPy path
+            _ort = False
+        else:
+            _ort = onnxruntime
+    return _ort is not False
+
+
+def session(key: object, build: Callable[[], bytes], threads: int) -> Run:
+    """The run function `(output_names, feeds) -> outputs` of the session of the model that
+    `build()` encodes, made on first use per process, `threads` (intra-op) and `key`. Raises
+    RuntimeError when onnxruntime does not import."""
+    full = (os.getpid(), threads, key)
+    run = _sessions.get(full)
+    if run is None:
+        if not available():
+            raise RuntimeError("this kernel needs onnxruntime (pip install 'torchlite[onnx]')")
+        with _lock:
+            run = _sessions.get(full)
+            if run is None:
+                run = _sessions[full] = _new_session(build(), threads)
+    return run
+
+
+def _new_session(model: bytes, threads: int) -> Run:
+    opts = _ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    # idle pool threads sleep instead of spinning: spinning threads slowed whole trainings
+    # several times over on a busy 2-core machine (see torchlite._parallel)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3
+    sess = _ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    # the binding's own run skips the wrapper's per-call input checks (about 5 us); callers
+    # always feed exactly the model's inputs, as NumPy arrays of the declared types
+    native = getattr(sess, "_sess", None)
+    if native is None or not callable(getattr(native, "run", None)):
+        return sess.run
+    return lambda names, feeds: native.run(names, feeds, None)
