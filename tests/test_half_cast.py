@@ -1,12 +1,31 @@
 """torchlite._half_cast: the vectorised conversions give NumPy's (float16) and ml_dtypes'
 (bfloat16) bits on every input class: all 65,536 16-bit patterns upward; downward, millions of
 float32 patterns spread over the whole range plus every tie, the overflow and subnormal edges,
-zeros, infinities and NaNs."""
+zeros, infinities and NaNs. Every test runs twice: on the NumPy routines and, where
+onnxruntime is installed, with the large float16 casts on its Cast kernel."""
+
+import os
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
 
 from torchlite import _half_cast as hc
+
+
+@pytest.fixture(autouse=True, params=["numpy", "auto"])
+def kernel(request):
+    """The conversions' kernel for one run of a test, restored afterwards."""
+    if request.param == "auto":
+        pytest.importorskip("onnxruntime", reason="the onnxruntime casts need the 'onnx' extra "
+                            "(onnxruntime)")
+    before = hc.get_half_cast_kernel()
+    hc.set_half_cast_kernel(request.param)
+    yield request.param
+    hc.set_half_cast_kernel(before)
+
 
 U16 = np.arange(1 << 16, dtype=np.uint16)
 
@@ -122,3 +141,123 @@ def test_rounding_only_gives_the_round_trip_bits(bf16):
     with np.errstate(invalid="ignore", over="ignore"):
         ref = y.astype(np.float16).astype(np.float32)
     assert np.array_equal(_bits32(hc.round_to_float16(y)), _bits32(ref))
+
+
+# -- onnxruntime's casts --------------------------------------------------------------------------
+def test_kernel_name_follows_the_setting(kernel):
+    assert hc.half_cast_kernel_name() == ("NumPy" if kernel == "numpy" else "onnxruntime Cast")
+    with pytest.raises(ValueError, match="set_half_cast_kernel"):
+        hc.set_half_cast_kernel("fast")
+
+
+def _nan_bits32() -> np.ndarray:
+    """float32 NaNs, both signs, quiet and signalling, with payloads in the bits float16 keeps,
+    in those it drops, and in both, among ordinary values."""
+    rng = np.random.default_rng(5)
+    payload = rng.integers(1, 1 << 22, 3000, dtype=np.uint32)
+    payload[:4] = 1, 1 << 13, (1 << 22) - 1, 1 << 21
+    nan = np.uint32(0x7F800000) | payload | (rng.integers(0, 2, 3000, dtype=np.uint32)
+                                            << np.uint32(22))
+    nan |= rng.integers(0, 2, 3000, dtype=np.uint32) << np.uint32(31)
+    out = rng.standard_normal(9000).astype(np.float32).view(np.uint32)
+    out[::3] = nan
+    return out
+
+
+def test_nan_payloads_down_and_up(kernel):
+    x = _nan_bits32().view(np.float32)
+    with np.errstate(invalid="ignore"):
+        ref = x.astype(np.float16)
+    out, values = hc.float32_to_float16(x)
+    assert np.array_equal(out.view(np.uint16), ref.view(np.uint16))
+    assert np.array_equal(_bits32(values), _bits32(ref.astype(np.float32)))
+    assert np.array_equal(_bits32(hc.round_to_float16(x)), _bits32(ref.astype(np.float32)))
+    h = np.tile(U16[0x7C00:0x8000], 4).view(np.float16)  # every float16 NaN, signalling too
+    h[1::2] = np.float16(1.5)
+    assert np.array_equal(_bits32(hc.float16_to_float32(h)), _bits32(h.astype(np.float32)))
+
+
+def test_large_shaped_and_strided(kernel):
+    x = np.random.default_rng(6).standard_normal((80, 96)).astype(np.float32)[:, ::2].T * 1e4
+    with np.errstate(over="ignore"):
+        ref = x.astype(np.float16)
+    out, values = hc.float32_to_float16(x)
+    assert out.shape == values.shape == x.shape == (48, 80)
+    assert np.array_equal(out.view(np.uint16), ref.view(np.uint16))
+    assert np.array_equal(_bits32(values), _bits32(ref.astype(np.float32)))
+    assert np.array_equal(_bits32(hc.round_to_float16(x)), _bits32(values))
+    up = hc.float16_to_float32(ref.T[::2])
+    assert up.shape == (40, 48)
+    assert np.array_equal(_bits32(up), _bits32(ref.T[::2].astype(np.float32)))
+    # the results are the caller's own, writeable arrays
+    values += 1.0
+    out[0, 0] = 0
+    up[0] = 0
+
+
+def test_cast_models_equal_onnx_helpers_models():
+    pytest.importorskip("onnxruntime", reason="the onnxruntime casts need the 'onnx' extra")
+    onnx = pytest.importorskip("onnx", reason="comparing with onnx.helper needs the 'onnx' "
+                               "extra")
+    h, tp = onnx.helper, onnx.TensorProto
+
+    def vi(name, elem):
+        return h.make_tensor_value_info(name, elem, ["N"])
+
+    down = h.make_node("Cast", ["X"], ["Y"], to=tp.FLOAT16)
+    back = h.make_node("Cast", ["Y"], ["Z"], to=tp.FLOAT)
+    graphs = {
+        "both": h.make_graph([down, back], "float16_both", [vi("X", tp.FLOAT)],
+                             [vi("Y", tp.FLOAT16), vi("Z", tp.FLOAT)]),
+        "round": h.make_graph([down, back], "float16_round", [vi("X", tp.FLOAT)],
+                              [vi("Z", tp.FLOAT)]),
+        "up": h.make_graph([h.make_node("Cast", ["X"], ["Y"], to=tp.FLOAT)], "float16_up",
+                           [vi("X", tp.FLOAT16)], [vi("Y", tp.FLOAT)]),
+    }
+    for name, graph in graphs.items():
+        want = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)],
+                            producer_name="torchlite", ir_version=7)
+        got = onnx.load_from_string(hc._cast_model(name))
+        onnx.checker.check_model(got)
+        assert got == want, name
+
+
+def test_threads_share_the_sessions(kernel):
+    rng = np.random.default_rng(7)
+    xs = [(rng.standard_normal(50_000) * 10.0 ** rng.integers(-6, 6)).astype(np.float32)
+          for _ in range(8)]
+    with np.errstate(over="ignore"):
+        want = [x.astype(np.float16).view(np.uint16) for x in xs]
+    bad = []
+
+    def work(i):
+        for _ in range(20):
+            out, values = hc.float32_to_float16(xs[i])
+            if not np.array_equal(out.view(np.uint16), want[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+
+
+def _run(code: str, **env: str) -> str:
+    full = {k: v for k, v in os.environ.items() if k != hc.ENV_VAR} | env
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=full).stdout.strip()
+
+
+def test_environment_variable_forces_the_numpy_routines():
+    code = ("from torchlite import _half_cast as hc; "
+            "print(hc.get_half_cast_kernel(), hc.half_cast_kernel_name())")
+    assert _run(code, TORCHLITE_HALF_CAST_KERNEL="numpy") == "numpy NumPy"
+
+
+def test_small_casts_and_imports_leave_onnxruntime_unloaded():
+    code = ("import sys, numpy as np, torchlite; from torchlite import _half_cast as hc; "
+            "hc.float32_to_float16(np.ones(100, np.float32)); "
+            "print('onnxruntime' in sys.modules)")
+    assert _run(code) == "False"

@@ -16,16 +16,27 @@ so (|x| + m) - m is |x| rounded to nearest even on the float16 grid by the FPU i
 multiplying by 2**-112 moves float16's exponent bias into float32's, for subnormals too, so the
 float16 bits are the float32 bits shifted right by 13.
 
+When onnxruntime imports (extra `onnx`), large float16 conversions run on its `Cast` kernels
+instead (MLAS, about 0.1 ns an element, one session per process, see torchlite._ort_kernels):
+they give NumPy's bits on every class but NaN, which onnxruntime quiets (sets the top payload
+bit) where NumPy keeps a signalling NaN as it is; a NaN seen in the result (one max over the
+float32 side) has those elements redone by NumPy. bfloat16 stays on the NumPy routines:
+onnxruntime's Python binding cannot hand bfloat16 arrays in or out (NumPy has no such type),
+and the shifts above already run at memory speed. `set_half_cast_kernel("numpy")` or the
+environment variable TORCHLITE_HALF_CAST_KERNEL=numpy forces the NumPy routines (A/B, tests).
+
 NumPy only: CuPy arrays convert with their own `astype` (its kernels are already vectorised).
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import warnings
 
 import numpy as np
 
-from . import _workspace
+from . import _ort_kernels, _workspace
 
 F32, F16 = np.dtype(np.float32), np.dtype(np.float16)
 _U16, _U32, _I32 = np.uint16, np.uint32, np.int32
@@ -43,9 +54,90 @@ _TO_F32_BIAS = np.float32(2.0 ** 112)
 _F32_ABS = np.uint32(0x8FFFFFFF)  # after the sign-extending shift: the sign and 15 value bits
 
 
+# -- the choice of kernel -------------------------------------------------------------------------
+KERNELS = ("auto", "numpy")
+ENV_VAR = "TORCHLITE_HALF_CAST_KERNEL"
+_kernel = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+if _kernel not in KERNELS:
+    warnings.warn(f"{ENV_VAR}={_kernel!r} is not one of {KERNELS}; using 'auto'", stacklevel=1)
+    _kernel = "auto"
+
+# below this size (elements) a session call's fixed cost (about 7 us with the NaN check) is not
+# clearly below the NumPy routines' (7 to 15 us); callers pick NumPy's astype below a few
+# thousand elements anyway (torchlite/ops/half_compute.py)
+_ORT_MIN = 1024
+
+
+def set_half_cast_kernel(name: str) -> None:
+    """Choose what converts large float16 NumPy arrays: "auto" (onnxruntime's Cast when it is
+    installed, else NumPy) or "numpy" (the NumPy routines). The bits are the same."""
+    global _kernel
+    if name not in KERNELS:
+        raise ValueError(f"set_half_cast_kernel: expected one of {KERNELS}, got {name!r}")
+    _kernel = name
+
+
+def get_half_cast_kernel() -> str:
+    """The setting of `set_half_cast_kernel` ("auto" or "numpy")."""
+    return _kernel
+
+
+def half_cast_kernel_name() -> str:
+    """What converts large float16 NumPy arrays now, for reports and benchmarks."""
+    if _kernel != "numpy" and _ort_kernels.available():
+        return "onnxruntime Cast"
+    return "NumPy"
+
+
+def _cast_session(model: str, size: int):
+    """The run function of cast model `model`, or None where the NumPy routine serves."""
+    if size < _ORT_MIN or _kernel == "numpy" or not _ort_kernels.available():
+        return None
+    # one intra-op thread: a cast is bound by memory, and runs between BLAS calls
+    return _ort_kernels.session(("half_cast", model), _CAST_MODELS[model], 1)
+
+
+def _cast_model(model: str) -> bytes:
+    """The ONNX model of a cast, 1-D: "both" X float32 -> Y float16 and Z, Y's values as
+    float32; "round" the same with only Z an output; "up" X float16 -> Y float32."""
+    ok = _ort_kernels
+    if model == "up":
+        return ok.model_bytes([ok.node("Cast", ["X"], ["Y"], to=ok.FLOAT)],
+                              [("X", ok.FLOAT16, ("N",))], [("Y", ok.FLOAT, ("N",))],
+                              "float16_up", _CAST_OPSET)
+    nodes = [ok.node("Cast", ["X"], ["Y"], to=ok.FLOAT16), ok.node("Cast", ["Y"], ["Z"],
+                                                                   to=ok.FLOAT)]
+    outputs = [("Z", ok.FLOAT, ("N",))]
+    if model == "both":
+        outputs.insert(0, ("Y", ok.FLOAT16, ("N",)))
+    return ok.model_bytes(nodes, [("X", ok.FLOAT, ("N",))], outputs, f"float16_{model}",
+                          _CAST_OPSET)
+
+
+_CAST_OPSET = 13  # Cast-13: float16 and bfloat16; later versions only add float8 options
+_CAST_MODELS = {name: (lambda name=name: _cast_model(name)) for name in ("both", "round", "up")}
+_Y_OUT, _BOTH_OUT, _Z_OUT = ["Y"], ["Y", "Z"], ["Z"]
+
+
+def _is_f32(x) -> bool:
+    return type(x) is np.ndarray and x.dtype == F32
+
+
+# -- the conversions ------------------------------------------------------------------------------
 def float32_to_float16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`x.astype(np.float16)` for a float32 NumPy array, bit for bit, and that result's values
     as float32 (its exact `astype(np.float32)`), which the rounding computes on the way."""
+    run = _cast_session("both", x.size) if _is_f32(x) else None
+    if run is not None:
+        flat = np.ascontiguousarray(x).reshape(-1)
+        out, values = run(_BOTH_OUT, {"X": flat})
+        top = values.max()
+        if top != top:  # a NaN: NumPy's own cast for those elements (see the docstring)
+            nan = np.isnan(values)
+            with np.errstate(invalid="ignore"):
+                out[nan] = flat[nan].astype(F16)
+            values[nan] = out[nan].astype(F32)
+        return out.reshape(x.shape), values.reshape(x.shape)
     flat = np.ascontiguousarray(x).reshape(-1)
     values, out = _empty(x.shape, F32), _empty(x.shape, F16)
     m, scaled = _scratch(flat.size)
@@ -66,6 +158,16 @@ def float32_to_float16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def round_to_float16(x: np.ndarray) -> np.ndarray:
     """`x.astype(np.float16).astype(np.float32)` for a float32 NumPy array, bit for bit,
     without making the float16 array."""
+    run = _cast_session("round", x.size) if _is_f32(x) else None
+    if run is not None:
+        flat = np.ascontiguousarray(x).reshape(-1)
+        values = run(_Z_OUT, {"X": flat})[0]
+        top = values.max()
+        if top != top:
+            nan = np.isnan(values)
+            with np.errstate(invalid="ignore"):
+                values[nan] = flat[nan].astype(F16).astype(F32)
+        return values.reshape(x.shape)
     flat = np.ascontiguousarray(x).reshape(-1)
     values = _empty(x.shape, F32)
     m, _ = _scratch(flat.size)
@@ -101,6 +203,17 @@ def _round16(flat: np.ndarray, a: np.ndarray, m: np.ndarray, scaled: np.ndarray 
 
 def float16_to_float32(h: np.ndarray) -> np.ndarray:
     """`h.astype(np.float32)` for a float16 NumPy array, bit for bit."""
+    run = None
+    if type(h) is np.ndarray and h.dtype == F16:
+        run = _cast_session("up", h.size)
+    if run is not None:
+        flat = np.ascontiguousarray(h).reshape(-1)
+        f = run(_Y_OUT, {"X": flat})[0]
+        top = f.max()
+        if top != top:  # NumPy keeps a signalling NaN signalling; onnxruntime quiets it
+            nan = np.isnan(f)
+            f[nan] = flat[nan].astype(F32)
+        return f.reshape(h.shape)
     u = np.ascontiguousarray(h).view(_U16).reshape(-1)
     f = _empty(h.shape, F32)
     w = f.reshape(-1).view(_U32)
