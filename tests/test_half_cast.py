@@ -261,3 +261,14 @@ def test_small_casts_and_imports_leave_onnxruntime_unloaded():
             "hc.float32_to_float16(np.ones(100, np.float32)); "
             "print('onnxruntime' in sys.modules)")
     assert _run(code) == "False"
+
+
+def test_without_onnxruntime_the_numpy_routines_serve(monkeypatch):
+    from torchlite import _ort_kernels
+
+    monkeypatch.setattr(_ort_kernels, "_ort", False)
+    hc.set_half_cast_kernel("auto")
+    assert hc.half_cast_kernel_name() == "NumPy"
+    x = np.random.default_rng(8).standard_normal(5000).astype(np.float32)
+    out, _ = hc.float32_to_float16(x)
+    assert np.array_equal(out.view(np.uint16), x.astype(np.float16).view(np.uint16))
