@@ -8,13 +8,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import random
 import re
-import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 WRITE_ERROR_ATTR = "torchlite_writing"
+# names of temporary files: O_EXCL settles a clash, so they need not be secret, only distinct;
+# a generator of our own (seeded from os.urandom) asks the OS for nothing per name and leaves
+# the `random` module's sequence, which users seed, alone
+_names = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_names.seed)
+_JOIN_BELOW = 1 << 16  # parts smaller than this go out with the next one, in one write()
 
 
 def is_write_error(exc: BaseException) -> bool:
@@ -71,13 +78,40 @@ def _create_temp(path: Path) -> tuple[int, str]:
     """A new temporary file beside `path`. Created with mode 0o666, so the umask applies as with
     open() (tempfile.mkstemp would make it 0o600 whatever the umask)."""
     for _ in range(100):
-        tmp = os.fspath(temp_path(path, secrets.token_hex(4)))
+        tmp = os.fspath(temp_path(path, f"{_names.getrandbits(32):08x}"))
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                            0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", os.fspath(path))
+
+
+def _write_all(fd: int, data) -> None:
+    """Write every byte of `data` (a buffer, or buffers one after the other) to `fd`, small
+    buffers joined to the next: each system call is a wait for a writer thread (GIL)."""
+    parts = (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    small: list = []
+    for part in parts:
+        view = memoryview(part)
+        if view.nbytes < _JOIN_BELOW:
+            small.append(view)
+            continue
+        if small:
+            _write_fully(fd, b"".join(small))
+            small = []
+        _write_fully(fd, view)
+    if small:
+        _write_fully(fd, b"".join(small))
+
+
+def _write_fully(fd: int, buf) -> None:
+    view = memoryview(buf).cast("B")
+    while view.nbytes:
+        n = os.write(fd, view)
+        if n <= 0:  # (a regular file takes something or raises; never spin)
+            raise OSError(errno.EIO, "the file accepted no bytes")
+        view = view[n:]
 
 
 def atomic_write_bytes(path, data: bytes | Sequence[bytes | memoryview]) -> Path:
@@ -90,7 +124,8 @@ def atomic_write_bytes(path, data: bytes | Sequence[bytes | memoryview]) -> Path
     """
     path = Path(path)
     with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.isdir(path.parent):
+            path.parent.mkdir(parents=True, exist_ok=True)
         try:
             old_mode = stat.S_IMODE(os.stat(path).st_mode)
         except FileNotFoundError:
@@ -101,13 +136,13 @@ def atomic_write_bytes(path, data: bytes | Sequence[bytes | memoryview]) -> Path
             exc.filename = os.fspath(path)
             raise
         try:
-            with os.fdopen(fd, "wb") as fh:
+            try:
                 if old_mode is not None:
                     os.chmod(tmp, old_mode)
-                for part in (data,) if isinstance(data, (bytes, bytearray)) else data:
-                    fh.write(part)
-                fh.flush()
-                os.fsync(fh.fileno())
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException as exc:
             with contextlib.suppress(OSError):
