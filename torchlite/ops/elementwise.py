@@ -43,7 +43,7 @@ def _power(a, b):
     the same values, without the generic pow (4x a copy's time)."""
     if type(b) in (int, float) and (b == 3 or b == 1) and getattr(a, "dtype", None) is not None \
             and a.dtype.char in "fd":
-        return a * a * a if b == 3 else a.copy(order="K")  # (a ufunc's layout, as before)
+        return a * a * a if b == 3 else a.copy("K")  # (order K: a ufunc's layout, as before)
     return a**b
 
 
