@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 # ONNX TensorProto.DataType codes
 FLOAT, UINT8, INT8, INT32, FLOAT16, BFLOAT16 = 1, 2, 3, 6, 10, 16
@@ -24,7 +25,7 @@ _ATTR_INT = 2  # AttributeProto.AttributeType.INT
 
 _lock = threading.Lock()
 _sessions: dict = {}  # (pid, threads, model key) -> the session's run function
-_ort = None  # the onnxruntime module once imported; False when it failed to import
+_ort: Any = None  # the onnxruntime module once imported; False when it failed to import
 
 Run = Callable[[list, dict], list]
 
