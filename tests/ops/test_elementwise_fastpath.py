@@ -148,6 +148,15 @@ def test_other_cases_take_the_general_path(args):
     assert ew.Mul.fast(*args()) is None
 
 
+def test_a_huge_python_float_keeps_the_tensor_dtype():
+    # PyTorch: float32 * 1e300 is float32 inf; NumPy 1's value-based casting would widen the
+    # result to float64, which the fast path hands to the general path instead of returning
+    x = torch.ones(3, requires_grad=True)
+    y = x * 1e300
+    assert y.dtype == torch.float32
+    assert np.isinf(y.detach().numpy()).all()
+
+
 def test_shapes_that_do_not_broadcast_keep_the_general_error():
     with pytest.raises(RuntimeError, match=r"mul: shapes \(2, 3\) and \(4,\)"):
         torch.rand(2, 3) * torch.rand(4)

@@ -69,6 +69,8 @@ def binary_fast_path(cls, f, plan: dict, with_out: bool, nothing: bool):
             out = f(np, da, db)
         except ValueError:  # shapes that do not broadcast: the general path words the error
             return None
+        if out.dtype is not dt:  # NumPy 1's value-based casting widens for a huge Python float
+            return None
         # Tensor._make, written out (its call is a tenth of this function's cost); a 0-d result
         # is a NumPy scalar, kept as saved, its Tensor holding a 0-d array
         t = _new(Tensor)
