@@ -207,6 +207,33 @@ def test_one_session_per_thread_count(go):
     assert go.session(np.uint8, threads=1) is not one
 
 
+def test_small_products_run_on_one_thread_with_the_same_integers(go, monkeypatch):
+    from torchlite import _parallel
+
+    rng = np.random.default_rng(9)
+    saved = _parallel._threads, _parallel._user_set
+    used = []
+    session = go.session
+    monkeypatch.setattr(go, "session", lambda dtype, threads=None: used.append(threads) or
+                        session(dtype, threads))
+    try:
+        tl.set_num_threads(2)
+        for m, k, n in ((128, 256, 10), (128, 512, 256), (128, 784, 512), (64, 1024, 600)):
+            a = rng.integers(0, 128, (m, k)).astype(np.uint8)
+            b = rng.integers(-128, 128, (k, n)).astype(np.int8)
+            zp_a, zp_b = np.full(1, 3, np.uint8), np.full(1, -2, np.int8)
+            want = (a.astype(np.int64) - 3) @ (b.astype(np.int64) + 2)
+            got = go.matmul_integer(a, zp_a, b, zp_b)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(session(np.int8, 2)(["Y"], {
+                "A": a, "B": b, "a_zero_point": zp_a, "b_zero_point": zp_b})[0], want)
+    finally:
+        _parallel._threads, _parallel._user_set = saved
+        _parallel._limit_blas(_parallel.get_num_threads())
+    # below SERIAL_MACS one thread, from it the intra-op count
+    assert used == [1, 1, None, None]
+
+
 def test_kernel_choice_and_name(go):
     with pytest.raises(ValueError, match="set_int8_kernel"):
         im.set_int8_kernel("fast")

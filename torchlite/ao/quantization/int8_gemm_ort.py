@@ -13,8 +13,9 @@ uint8 x uint8 kernel instead (weights offset by 128), which widens to int16 befo
 and is exact everywhere. `int8_matmul` picks the form; this module only runs it.
 
 One InferenceSession per process, thread count and weight type, created on first use with
-torchlite's intra-op thread count (`torchlite.get_num_threads()`); the model encoder and the
-session cache are torchlite._ort_kernels'.
+torchlite's intra-op thread count (`torchlite.get_num_threads()`), except that products under
+SERIAL_MACS multiply-adds run on one thread; the model encoder and the session cache are
+torchlite._ort_kernels'.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from ..._parallel import get_num_threads
 _UINT8, _INT8, _INT32 = ok.UINT8, ok.INT8, ok.INT32
 _OPSET = 10  # MatMulInteger's first (and current) version
 _OUTPUTS = ["Y"]
+# Products with fewer multiply-adds run on a one-thread session. Each product wakes
+# onnxruntime's pool threads, which sleep between runs (no spinning, see _ort_kernels), and
+# between the products of a layer stack they have slept through the NumPy work. Measured on a
+# 2-core VM at 2 threads, per dynamically quantized Linear at batch 128 (quantization, product
+# and epilogue, median us, one thread / two): 784->512 (51M) 371 / 343-351, 512->256 (17M)
+# 158 / 223-225, 256->10 (0.3M) 48 / 88. The integers do not depend on the thread count.
+SERIAL_MACS = 1 << 25
 
 
 def available() -> bool:
@@ -61,4 +69,5 @@ def matmul_integer(a, a_zero_point, b, b_zero_point):
     when uint8 x int8 is exact). a: uint8 (M, K) C-contiguous; b: int8 or uint8 (K, N)
     C-contiguous; a_zero_point: uint8 (1,); b_zero_point: b's dtype, (1,) or (N,)."""
     feeds = {"A": a, "B": b, "a_zero_point": a_zero_point, "b_zero_point": b_zero_point}
-    return session(b.dtype)(_OUTPUTS, feeds)[0]
+    threads = 1 if a.shape[0] * a.shape[1] * b.shape[1] < SERIAL_MACS else None
+    return session(b.dtype, threads)(_OUTPUTS, feeds)[0]
