@@ -272,3 +272,55 @@ def test_without_onnxruntime_the_numpy_routines_serve(monkeypatch):
     x = np.random.default_rng(8).standard_normal(5000).astype(np.float32)
     out, _ = hc.float32_to_float16(x)
     assert np.array_equal(out.view(np.uint16), x.astype(np.float16).view(np.uint16))
+
+
+# -- the bfloat16 rounding in chunks on torchlite's threads ----------------------------------------
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_bfloat16_chunked_rounding_gives_the_single_call_bits(bf16, monkeypatch, threads):
+    from torchlite import _parallel
+
+    x = _patterns(4096, seed=9).view(np.float32)[:-3]  # an odd size, every class, NaNs too
+    monkeypatch.setattr(_parallel, "_threads", 1)
+    whole = hc.round_to_bfloat16(x)
+    out_whole, _ = hc.float32_to_bfloat16(x, bf16)
+    monkeypatch.setattr(_parallel, "_threads", threads)
+    monkeypatch.setattr(hc, "_BF16_PARALLEL_MIN", 1000)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = x.astype(bf16)
+    for y, want in ((x, whole), (x[1:], whole[1:])):  # the second one starts off alignment
+        assert np.array_equal(_bits32(hc.round_to_bfloat16(y)), _bits32(want))
+    out, values = hc.float32_to_bfloat16(x, bf16)
+    assert np.array_equal(out.view(np.uint16), ref.view(np.uint16))
+    assert np.array_equal(out.view(np.uint16), out_whole.view(np.uint16))
+    assert np.array_equal(_bits32(values), _bits32(whole))
+    # a strided, transposed view: chunks of its contiguous copy
+    y = x[: 600 * 701].reshape(600, 701)[:, ::3].T
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = y.astype(bf16).astype(np.float32)
+    got = hc.round_to_bfloat16(y)
+    assert got.shape == y.shape and np.array_equal(_bits32(got), _bits32(want))
+
+
+def test_bfloat16_rounding_from_several_threads(bf16, monkeypatch):
+    from torchlite import _parallel
+
+    monkeypatch.setattr(_parallel, "_threads", 2)
+    monkeypatch.setattr(hc, "_BF16_PARALLEL_MIN", 1000)
+    rng = np.random.default_rng(10)
+    xs = [(rng.standard_normal(150_001) * 10.0 ** rng.integers(-30, 30)).astype(np.float32)
+          for _ in range(4)]
+    want = [x.astype(bf16).view(np.uint16) for x in xs]
+    bad = []
+
+    def work(i):
+        for _ in range(5):
+            out, _ = hc.float32_to_bfloat16(xs[i], bf16)
+            if not np.array_equal(out.view(np.uint16), want[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
