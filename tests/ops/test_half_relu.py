@@ -79,3 +79,16 @@ def test_relu_tensor_matches_the_float_formula(dt, shape):
 def test_float32_keeps_the_plain_op():
     y = torchlite.relu(torchlite.randn(3, requires_grad=True))
     assert y.grad_fn.fn is unary.Relu
+
+
+def test_backward_bits_strided_odd_and_empty(dt):
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((7, 13)).astype(np.float32)
+    base[0, :4] = -0.0, 0.0, np.nan, -1.0
+    g = rng.standard_normal((13, 7)).astype(np.float32).astype(dt).T[:, ::2]
+    out = np.maximum(base.astype(dt), 0)[:, ::2]
+    with np.errstate(invalid="ignore"):
+        ref = g * (out > 0)
+    assert np.array_equal(half_relu.relu_grad_bits(g, out).view(np.uint16), ref.view(np.uint16))
+    empty = np.zeros((3, 0), dt)
+    assert half_relu.relu_grad_bits(empty, empty).shape == (3, 0)

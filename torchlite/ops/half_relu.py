@@ -25,6 +25,7 @@ _U16 = np.uint16
 _ZEROED = {"e": (0x8001, 0xFC00), "E": (0x8000, 0xFF80)}
 _EXP = {"e": _U16(0x7C00), "E": _U16(0x7F80)}
 _SIGN = _U16(0x8000)
+_ABS = _U16(0x7FFF)
 
 
 def relu_bits(x: np.ndarray) -> np.ndarray:
@@ -38,14 +39,15 @@ def relu_bits(x: np.ndarray) -> np.ndarray:
 def relu_grad_bits(g: np.ndarray, out: np.ndarray) -> np.ndarray | None:
     """`g * (out > 0)` for NumPy float16 or bfloat16 arrays of one dtype and shape, bit for
     bit; None when g holds an inf or NaN (the caller then computes it as is)."""
-    code = g.dtype.char
-    exp = _EXP[code]
+    exp = _EXP[g.dtype.char]
     gu = g.view(_U16)
-    if np.any((gu & exp) == exp):
+    mask = np.bitwise_and(gu, _ABS)
+    # an exponent of all ones is the largest magnitude: one read pass, no boolean mask
+    if mask.size and mask.max() >= exp:
         return None
-    o = out.view(_U16)
-    positive = (o - _U16(1)) < exp  # 0x0001 up to +inf
-    mask = positive * _U16(0x7FFF)
+    np.subtract(out.view(_U16), _U16(1), out=mask)
+    positive = mask < exp  # 0x0001 up to +inf
+    np.multiply(positive, _U16(0x7FFF), out=mask)
     mask |= _SIGN
     mask &= gu
     return mask.view(g.dtype)
