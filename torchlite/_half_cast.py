@@ -93,10 +93,15 @@ def _cast_session(model: str, size: int):
     """The run function of cast model `model`, or None where the NumPy routine serves."""
     if size < _ORT_MIN or _kernel == "numpy" or not _ort_kernels.available():
         return None
-    # one intra-op thread: a cast is bound by memory, and runs between BLAS calls. The results
-    # come from the session's memory arena: 3,000 casts of random sizes up to 4M elements
-    # levelled off at 295 MB resident (the NumPy routines: 440 MB); without the arena, malloc's
-    # heap kept growing (750 MB and rising)
+    # one intra-op thread: onnxruntime's float -> float16 Cast runs on one thread whatever the
+    # pool, and its float16 -> float Cast, which may split, measured no faster with 2 threads
+    # up to 1M elements (71 vs 77 us at 1M). Nor do two chunks of a cast on torchlite's pool
+    # win (onnxruntime writing into preallocated halves): a hand-over to another thread and
+    # back costs about 50 us on a 2-core VM, 401K elements took 106 us that way against 59 us
+    # in one call, 1M 209 against 150.
+    # The results come from the session's memory arena: 3,000 casts of random sizes up to 4M
+    # elements levelled off at 295 MB resident (the NumPy routines: 440 MB); without the
+    # arena, malloc's heap kept growing (750 MB and rising)
     return _ort_kernels.session(("half_cast", model), _CAST_MODELS[model], 1)
 
 
