@@ -324,3 +324,28 @@ def test_bfloat16_rounding_from_several_threads(bf16, monkeypatch):
     for t in threads:
         t.join()
     assert not bad
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_float16_numpy_chunks_give_the_single_call_bits(monkeypatch, threads):
+    from torchlite import _parallel
+
+    hc.set_half_cast_kernel("numpy")  # (the kernel fixture restores the setting)
+    x = _patterns(4096, seed=11).view(np.float32)[:-5]  # odd size; NaN, inf and overflow too
+    monkeypatch.setattr(_parallel, "_threads", threads)
+    monkeypatch.setattr(hc, "_F16_PARALLEL_MIN", 1000)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = x.astype(np.float16)
+    for y, want in ((x, ref), (x[3:], ref[3:])):
+        out, values = hc.float32_to_float16(y)
+        assert np.array_equal(out.view(np.uint16), want.view(np.uint16))
+        assert np.array_equal(_bits32(values), _bits32(want.astype(np.float32)))
+        assert np.array_equal(_bits32(hc.round_to_float16(y)), _bits32(values))
+    finite = x[np.abs(x) < 60000.0]  # no element for the fix-up pass: the chunks' own bits
+    out, values = hc.float32_to_float16(finite)
+    assert np.array_equal(out.view(np.uint16), finite.astype(np.float16).view(np.uint16))
+    y = x[: 600 * 701].reshape(600, 701)[:, ::3].T
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = y.astype(np.float16)
+    out, values = hc.float32_to_float16(y)
+    assert out.shape == y.shape and np.array_equal(out.view(np.uint16), want.view(np.uint16))

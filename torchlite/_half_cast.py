@@ -148,13 +148,11 @@ def float32_to_float16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return out.reshape(x.shape), values.reshape(x.shape)
     flat = np.ascontiguousarray(x).reshape(-1)
     values, out = _empty(x.shape, F32), _empty(x.shape, F16)
-    m, scaled = _scratch(flat.size)
-    top = _round16(flat, values.reshape(-1), m, scaled)
-    sign = m  # x's sign bits, which _round16 left there
-    sign >>= np.uint32(3)  # to bit 28, which the shift below takes to float16's bit 15
-    scaled |= sign
-    scaled >>= np.uint32(13)
-    np.copyto(out.reshape(-1).view(_U16), scaled, casting="unsafe")
+    arrays = (flat, values.reshape(-1), out.reshape(-1))
+    if flat.size < _F16_PARALLEL_MIN:
+        top = _to_float16_bits(*arrays, *_scratch(flat.size))
+    else:
+        top = _in_chunks(_to_float16_bits, arrays, 2)
     if not top < 65520.0:  # inf, NaN or a value that rounds to inf: NumPy's own cast there
         special = ~(np.abs(values) < 65520.0)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -178,13 +176,44 @@ def round_to_float16(x: np.ndarray) -> np.ndarray:
         return values.reshape(x.shape)
     flat = np.ascontiguousarray(x).reshape(-1)
     values = _empty(x.shape, F32)
-    m, _ = _scratch(flat.size)
-    top = _round16(flat, values.reshape(-1), m, None)
+    if flat.size < _F16_PARALLEL_MIN:
+        top = _round16(flat, values.reshape(-1), _scratch(flat.size)[0], None)
+    else:
+        top = _in_chunks(lambda f, v, m: _round16(f, v, m, None), (flat, values.reshape(-1)), 1)
     if not top < 65520.0:
         special = ~(np.abs(values) < 65520.0)
         with np.errstate(over="ignore", invalid="ignore"):
             values[special] = np.asarray(x)[special].astype(F16).astype(F32)
     return values
+
+
+def _to_float16_bits(flat: np.ndarray, values: np.ndarray, out: np.ndarray, m: np.ndarray,
+                     scaled: np.ndarray):
+    """Into `out` and `values`: float32_to_float16's results for 1-D `flat`, but for the
+    elements that _round16's returned largest magnitude flags."""
+    top = _round16(flat, values, m, scaled)
+    sign = m  # x's sign bits, which _round16 left there
+    sign >>= np.uint32(3)  # to bit 28, which the shift below takes to float16's bit 15
+    scaled |= sign
+    scaled >>= np.uint32(13)
+    np.copyto(out.view(_U16), scaled, casting="unsafe")
+    return top
+
+
+def _in_chunks(kernel, arrays, n_scratch: int):
+    """`kernel(*arrays, *scratch)` over chunks of the 1-D `arrays` on torchlite's intra-op
+    threads; the largest magnitude the chunks returned (NaN where one is NaN)."""
+    tops: list = []
+    _parallel.elementwise_many(lambda *a: tops.append(kernel(*a)), [arrays], n_scratch, _U32,
+                               _F16_PARALLEL_MIN)
+    if not tops:
+        return _F32_ZERO
+    return np.max(tops)  # (NaN spreads through NumPy's max)
+
+
+# Above this many elements the NumPy float16 routines run in chunks on torchlite's threads
+# (see _BF16_PARALLEL_MIN for why not below)
+_F16_PARALLEL_MIN = 1 << 21
 
 
 def _round16(flat: np.ndarray, a: np.ndarray, m: np.ndarray, scaled: np.ndarray | None):
