@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from . import _ort_kernels, _parallel, _workspace
+from . import _ort_kernels, _workspace
 
 F32, F16 = np.dtype(np.float32), np.dtype(np.float16)
 _U16, _U32, _I32 = np.uint16, np.uint32, np.int32
@@ -203,6 +203,8 @@ def _to_float16_bits(flat: np.ndarray, values: np.ndarray, out: np.ndarray, m: n
 def _in_chunks(kernel, arrays, n_scratch: int):
     """`kernel(*arrays, *scratch)` over chunks of the 1-D `arrays` on torchlite's intra-op
     threads; the largest magnitude the chunks returned (NaN where one is NaN)."""
+    from . import _parallel
+
     tops: list = []
     _parallel.elementwise_many(lambda *a: tops.append(kernel(*a)), [arrays], n_scratch, _U32,
                                _F16_PARALLEL_MIN)
@@ -288,6 +290,8 @@ def round_to_bfloat16(x: np.ndarray) -> np.ndarray:
     if u.size < _BF16_PARALLEL_MIN:
         _round_bf16_bits(u, r)
     else:  # (elementwise_many runs it whole when torchlite has one thread)
+        from . import _parallel  # (not at import: `import torchlite` leaves it unloaded)
+
         _parallel.elementwise_many(_round_bf16_bits, [(u, r)], 0, _U32, _BF16_PARALLEL_MIN)
     # NaN spreads through max: one read pass, where isnan then any wrote and read a mask
     top = flat.max() if flat.size else _F32_ZERO
