@@ -25,6 +25,11 @@ onnxruntime's Python binding cannot hand bfloat16 arrays in or out (NumPy has no
 and the shifts above already run at memory speed. `set_half_cast_kernel("numpy")` or the
 environment variable TORCHLITE_HALF_CAST_KERNEL=numpy forces the NumPy routines (A/B, tests).
 
+Arrays of 2M elements or more run the NumPy routines in chunks on torchlite's intra-op threads
+(torchlite._parallel; the same bits, chunk by chunk); smaller ones stay on the calling thread,
+where a hand-over to another thread costs more than it saves (measured figures beside
+_BF16_PARALLEL_MIN and in _cast_session).
+
 NumPy only: CuPy arrays convert with their own `astype` (its kernels are already vectorised).
 """
 
