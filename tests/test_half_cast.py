@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from _onnx_package import onnx_or_skip
 
 from torchlite import _half_cast as hc
 
@@ -197,7 +198,7 @@ def test_large_shaped_and_strided(kernel):
 
 def test_cast_models_equal_onnx_helpers_models():
     pytest.importorskip("onnxruntime", reason="the onnxruntime casts need the 'onnx' extra")
-    onnx = pytest.importorskip("onnx", reason="comparing with onnx.helper needs the 'onnx' "
+    onnx = onnx_or_skip("comparing with onnx.helper needs the 'onnx' "
                                "extra")
     h, tp = onnx.helper, onnx.TensorProto
 

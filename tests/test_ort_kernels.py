@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from _onnx_package import onnx_or_skip
 
 from torchlite import _ort_kernels as ok
 
@@ -26,7 +27,7 @@ def _add_model() -> bytes:
 
 
 def test_model_bytes_equal_onnx_helpers_model():
-    onnx = pytest.importorskip("onnx", reason="comparing with onnx.helper needs the 'onnx' "
+    onnx = onnx_or_skip("comparing with onnx.helper needs the 'onnx' "
                                "extra")
     h, tp = onnx.helper, onnx.TensorProto
     graph = h.make_graph(
@@ -46,7 +47,7 @@ def test_model_bytes_equal_onnx_helpers_model():
 
 
 def test_type_codes_are_onnx_s():
-    onnx = pytest.importorskip("onnx", reason="the type codes are checked with the 'onnx' "
+    onnx = onnx_or_skip("the type codes are checked with the 'onnx' "
                                "extra")
     tp = onnx.TensorProto
     assert (ok.FLOAT, ok.UINT8, ok.INT8, ok.INT32, ok.FLOAT16, ok.BFLOAT16) == (

@@ -2,6 +2,8 @@
 path records (values, saved arrays, version entries, edges), and every other case goes to the
 general path."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -132,7 +134,9 @@ def test_no_grad_and_unrecorded_calls_build_no_node():
 
 @pytest.mark.parametrize("args", [
     lambda: (torch.rand(3).half(), torch.rand(3).half()),
-    lambda: (torch.rand(3).to(torch.bfloat16), 2.0),
+    pytest.param(lambda: (torch.rand(3).to(torch.bfloat16), 2.0), marks=pytest.mark.skipif(
+        importlib.util.find_spec("ml_dtypes") is None,
+        reason="bfloat16 needs the 'bf16' extra (ml_dtypes)")),
     lambda: (torch.arange(3), torch.arange(3)),
     lambda: (torch.rand(3), torch.rand(3, dtype=torch.float64)),
     lambda: (torch.rand(3), np.float32(2)),

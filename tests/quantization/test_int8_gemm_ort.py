@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from _onnx_package import onnx_or_skip
 
 import torchlite as tl
 from torchlite import nn
@@ -45,7 +46,7 @@ def kernel(go):
 
 
 def test_model_bytes_equal_onnx_helpers_model(go):
-    onnx = pytest.importorskip("onnx", reason="comparing with onnx.helper needs the 'onnx' "
+    onnx = onnx_or_skip("comparing with onnx.helper needs the 'onnx' "
                                "extra")
     h, tp = onnx.helper, onnx.TensorProto
     for code, elem in ((go._INT8, tp.INT8), (go._UINT8, tp.UINT8)):
