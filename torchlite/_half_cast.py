@@ -35,9 +35,7 @@ NumPy only: CuPy arrays convert with their own `astype` (its kernels are already
 
 from __future__ import annotations
 
-import os
 import threading
-import warnings
 
 import numpy as np
 
@@ -60,12 +58,8 @@ _F32_ABS = np.uint32(0x8FFFFFFF)  # after the sign-extending shift: the sign and
 
 
 # -- the choice of kernel -------------------------------------------------------------------------
-KERNELS = ("auto", "numpy")
-ENV_VAR = "TORCHLITE_HALF_CAST_KERNEL"
-_kernel = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
-if _kernel not in KERNELS:
-    warnings.warn(f"{ENV_VAR}={_kernel!r} is not one of {KERNELS}; using 'auto'", stacklevel=1)
-    _kernel = "auto"
+_switch = _ort_kernels.Switch("set_half_cast_kernel", "TORCHLITE_HALF_CAST_KERNEL")
+ENV_VAR = _switch.env_var
 
 # below this size (elements) a session call's fixed cost (about 7 us with the NaN check) is not
 # clearly below the NumPy routines' (7 to 15 us); callers pick NumPy's astype below a few
@@ -76,27 +70,24 @@ _ORT_MIN = 1024
 def set_half_cast_kernel(name: str) -> None:
     """Choose what converts large float16 NumPy arrays: "auto" (onnxruntime's Cast when it is
     installed, else NumPy) or "numpy" (the NumPy routines). The bits are the same."""
-    global _kernel
-    if name not in KERNELS:
-        raise ValueError(f"set_half_cast_kernel: expected one of {KERNELS}, got {name!r}")
-    _kernel = name
+    _switch.set(name)
 
 
 def get_half_cast_kernel() -> str:
     """The setting of `set_half_cast_kernel` ("auto" or "numpy")."""
-    return _kernel
+    return _switch.value
 
 
 def half_cast_kernel_name() -> str:
     """What converts large float16 NumPy arrays now, for reports and benchmarks."""
-    if _kernel != "numpy" and _ort_kernels.available():
+    if _switch.enabled():
         return "onnxruntime Cast"
     return "NumPy"
 
 
 def _cast_session(model: str, size: int):
     """The run function of cast model `model`, or None where the NumPy routine serves."""
-    if size < _ORT_MIN or _kernel == "numpy" or not _ort_kernels.available():
+    if size < _ORT_MIN or not _switch.enabled():
         return None
     # one intra-op thread: onnxruntime's float -> float16 Cast runs on one thread whatever the
     # pool, and its float16 -> float Cast, which may split, measured no faster with 2 threads

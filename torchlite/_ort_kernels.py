@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,6 +87,33 @@ def model_bytes(nodes: Sequence[bytes], inputs: Sequence[tuple], outputs: Sequen
             + _bytes_field(8, opset_id))
 
 
+# -- the choice of kernel, per use ----------------------------------------------------------------
+class Switch:
+    """Whether one use of these kernels ("auto": when onnxruntime imports) or its NumPy path
+    ("numpy": A/B runs and tests) serves NumPy arrays; starts from environment variable
+    `env_var`. Both give the same bits, so results never depend on the setting."""
+
+    CHOICES = ("auto", "numpy")
+
+    def __init__(self, setter: str, env_var: str) -> None:
+        self.setter, self.env_var = setter, env_var
+        value = os.environ.get(env_var, "auto").strip().lower() or "auto"
+        if value not in self.CHOICES:
+            warnings.warn(f"{env_var}={value!r} is not one of {self.CHOICES}; using 'auto'",
+                          stacklevel=2)
+            value = "auto"
+        self.value = value
+
+    def set(self, name: str) -> None:
+        if name not in self.CHOICES:
+            raise ValueError(f"{self.setter}: expected one of {self.CHOICES}, got {name!r}")
+        self.value = name
+
+    def enabled(self) -> bool:
+        """Whether onnxruntime's kernel serves now (imports onnxruntime on the first call)."""
+        return self.value != "numpy" and available()
+
+
 # -- sessions -------------------------------------------------------------------------------------
 def available() -> bool:
     """Whether onnxruntime imports (imported here on the first call, then remembered)."""
@@ -108,7 +136,7 @@ def session(key: object, build: Callable[[], bytes], threads: int) -> Run:
     run = _sessions.get(full)
     if run is None:
         if not available():
-            raise RuntimeError("this kernel needs onnxruntime (pip install 'torchlite[onnx]')")
+            raise RuntimeError("this kernel needs onnxruntime (pip install 'torchlite[kernels]')")
         with _lock:
             run = _sessions.get(full)
             if run is None:

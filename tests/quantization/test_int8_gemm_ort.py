@@ -253,7 +253,7 @@ def test_without_onnxruntime_the_float32_path_serves(monkeypatch):
 
     monkeypatch.setattr(_ort_kernels, "_ort", False)
     monkeypatch.setattr(im, "_gemm", None)
-    monkeypatch.setattr(im, "_kernel", "auto")
+    monkeypatch.setattr(im._switch, "value", "auto")
     assert im.kernel_name() == "float32 BLAS" and not im.use_integer_gemm(np)
     rng = np.random.default_rng(8)
     layer = nn.quantized.dynamic.Linear(16, 4)

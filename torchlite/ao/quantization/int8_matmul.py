@@ -12,10 +12,9 @@ float64 (exact for these sizes).
 
 from __future__ import annotations
 
-import os
-import warnings
-
 import numpy as np
+
+from ..._ort_kernels import Switch
 
 _EXACT = 2 ** 24
 
@@ -43,26 +42,19 @@ def int_matmul(xp, a, b, max_a: int, max_b: int):
 # "auto": onnxruntime's integer GEMM for NumPy arrays when onnxruntime imports, float32 BLAS
 # otherwise (and always for CuPy); "numpy": always float32 BLAS (for A/B runs and tests). Both
 # give the same integers, so a model's outputs do not depend on the choice.
-KERNELS = ("auto", "numpy")
-ENV_VAR = "TORCHLITE_INT8_KERNEL"
-_kernel = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
-if _kernel not in KERNELS:
-    warnings.warn(f"{ENV_VAR}={_kernel!r} is not one of {KERNELS}; using 'auto'", stacklevel=1)
-    _kernel = "auto"
+_switch = Switch("set_int8_kernel", "TORCHLITE_INT8_KERNEL")
+ENV_VAR = _switch.env_var
 
 
 def set_int8_kernel(name: str) -> None:
     """Choose how int8 products run on the CPU: "auto" (onnxruntime's integer GEMM when it is
     installed, else float32 BLAS) or "numpy" (float32 BLAS). Results are identical."""
-    global _kernel
-    if name not in KERNELS:
-        raise ValueError(f"set_int8_kernel: expected one of {KERNELS}, got {name!r}")
-    _kernel = name
+    _switch.set(name)
 
 
 def get_int8_kernel() -> str:
     """The setting of `set_int8_kernel` ("auto" or "numpy")."""
-    return _kernel
+    return _switch.value
 
 
 _gemm = None  # int8_gemm_ort once onnxruntime imported; False when it does not
@@ -79,7 +71,7 @@ def _gemm_module():
 
 def use_integer_gemm(xp) -> bool:
     """Whether an int8 product over arrays of module `xp` runs on onnxruntime's integer GEMM."""
-    return xp is np and _kernel != "numpy" and _gemm_module() is not False
+    return xp is np and _switch.value != "numpy" and _gemm_module() is not False
 
 
 def kernel_name(xp=np) -> str:
