@@ -171,6 +171,30 @@ def test_relu_of_infinities_and_nan(device):
     np.testing.assert_array_equal(to_np(x.grad), [0.0, 1.0, 0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_relu_of_large_arrays_compares_with_a_shared_zero_buffer(dtype):
+    """From 4,096 elements relu compares with views of one read-only zero buffer per dtype
+    (NumPy's maximum against a scalar is slower): same values, the buffer never written, and
+    an output that shares no memory with it, also after the buffer grows."""
+    from torchlite.ops import unary
+
+    rng = np.random.default_rng(3)
+    for n in (unary._ZEROS_MIN, 3 * unary._ZEROS_MIN + 5, 20_000):
+        x = (rng.standard_normal(n) * 5).astype(dtype)
+        if x.dtype.kind == "f":
+            x[:4] = [np.nan, -np.inf, np.inf, -0.0]
+        y = torchlite.relu(torchlite.from_numpy(x.reshape(-1, 1)))
+        want = np.where(np.isnan(x), np.nan, np.where(x > 0, x, 0)).astype(dtype)
+        np.testing.assert_array_equal(to_np(y).reshape(-1), want)
+        zeros = unary._zeros[np.dtype(dtype)]
+        assert not zeros.flags.writeable and not zeros.any()
+        assert not np.shares_memory(to_np(y), zeros)
+    # relu_ writes into its input, never into the zero buffer
+    x = torchlite.from_numpy(-np.ones(8192, dtype))
+    x.relu_()
+    assert not to_np(x).any() and not unary._zeros[np.dtype(dtype)].any()
+
+
 def test_nan_to_num_values_dtypes_and_gradient(device):
     vals = [np.nan, np.inf, -np.inf, 1.5, -2.0]
     x = torchlite.tensor(vals, device=device)

@@ -134,7 +134,28 @@ def _erf(xp, x):
 def relu_forward(xp, x, out=None):
     """max(x, 0) on an array, into `out` when given (the fused bias+ReLU of nn.functional works
     in place). relu(-inf) = 0, where x * (x > 0) would be NaN; NaN stays NaN."""
-    return xp.maximum(x, 0) if out is None else xp.maximum(x, 0, out=out)
+    zero = _zeros_like(x) if xp is np and x.size >= _ZEROS_MIN else 0
+    return xp.maximum(x, zero) if out is None else xp.maximum(x, zero, out=out)
+
+
+# NumPy's maximum against a scalar runs about 3x slower than against an array of the same
+# shape (measured with NumPy 2.4, 128x512 float32: 25 us against 8; the array-array loop is
+# the vectorised one). So ReLU compares with zeros: read-only views of one buffer per dtype,
+# grown to the largest activation seen up to _ZEROS_MAX elements (larger ones use the scalar).
+_ZEROS_MIN, _ZEROS_MAX = 1 << 12, 1 << 22
+_zeros: dict = {}
+
+
+def _zeros_like(x):
+    n = x.size
+    if n > _ZEROS_MAX:
+        return 0
+    buf = _zeros.get(x.dtype)
+    if buf is None or buf.size < n:
+        buf = np.zeros(max(n, 0 if buf is None else 2 * buf.size), x.dtype)
+        buf.flags.writeable = False
+        _zeros[x.dtype] = buf
+    return buf[:n].reshape(x.shape)
 
 
 def relu_vjp(xp, g, x, out):
