@@ -96,3 +96,27 @@ def test_without_onnxruntime_sessions_raise(monkeypatch):
     assert not ok.available()
     with pytest.raises(RuntimeError, match="onnx"):
         ok.session(("test", "missing"), _add_model, 1)
+
+
+def test_tensor_equals_numpy_helpers_and_refuses_other_dtypes():
+    onnx = onnx_or_skip("comparing with onnx.numpy_helper needs the 'onnx' extra")
+    for arr in (np.arange(6, dtype=np.int8).reshape(2, 3) - 3, np.ones((), np.float32),
+                np.array([7, 255], np.uint8), np.arange(4, dtype=np.int32)[::2],
+                np.linspace(-1, 1, 5).astype(np.float16)):
+        got = onnx.TensorProto()
+        got.ParseFromString(ok.tensor("w", arr))
+        assert got == onnx.numpy_helper.from_array(arr.copy(order="C"), "w")
+        np.testing.assert_array_equal(onnx.numpy_helper.to_array(got), arr)
+    for bad in (np.zeros(2, np.float64), np.zeros(2, ">f4")):
+        with pytest.raises(ValueError, match="no ONNX encoding"):
+            ok.tensor("w", bad)
+
+
+def test_a_model_constant_is_read_by_the_session(ort):
+    w = np.array([[1.5, -2.0, 0.25]], np.float32)
+    model = ok.model_bytes([ok.node("Mul", ["X", "W"], ["Y"])], [("X", ok.FLOAT, ("N", 3))],
+                           [("Y", ok.FLOAT, ("N", 3))], "scaling", 13, [ok.tensor("W", w)])
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for spin in (False, True):
+        run = ok.new_session(model, 2, spin_in_run=spin, basic_optimizations=spin)
+        np.testing.assert_array_equal(run(["Y"], {"X": x})[0], x * w)

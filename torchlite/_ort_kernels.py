@@ -75,11 +75,27 @@ def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str 
     return out
 
 
+_ELEM_TYPES = {"float32": FLOAT, "uint8": UINT8, "int8": INT8, "int32": INT32,
+               "float16": FLOAT16}
+
+
+def tensor(name: str, array) -> bytes:
+    """A TensorProto holding NumPy `array` (C order, raw little-endian bytes), as
+    onnx.numpy_helper.from_array writes it: a model's constant (initializer)."""
+    elem = _ELEM_TYPES.get(array.dtype.name)
+    if elem is None or array.dtype.byteorder == ">":
+        raise ValueError(f"no ONNX encoding here for arrays of {array.dtype}")
+    out = b"".join(_int_field(1, d) for d in array.shape) + _int_field(2, elem)
+    return out + _bytes_field(8, name) + _bytes_field(9, array.tobytes(order="C"))
+
+
 def model_bytes(nodes: Sequence[bytes], inputs: Sequence[tuple], outputs: Sequence[tuple],
-                graph_name: str, opset: int) -> bytes:
+                graph_name: str, opset: int, initializers: Sequence[bytes] = ()) -> bytes:
     """A ModelProto of the default ONNX domain at `opset`: `nodes` (from `node`) in order, the
-    graph inputs and outputs given as (name, TensorProto data type code, dims)."""
+    graph inputs and outputs given as (name, TensorProto data type code, dims), and the
+    constants `initializers` (from `tensor`)."""
     graph = b"".join(_bytes_field(1, n) for n in nodes) + _bytes_field(2, graph_name)
+    graph += b"".join(_bytes_field(5, t) for t in initializers)
     graph += b"".join(_bytes_field(11, _value_info(*v)) for v in inputs)
     graph += b"".join(_bytes_field(12, _value_info(*v)) for v in outputs)
     opset_id = _bytes_field(1, "") + _int_field(2, opset)
@@ -140,17 +156,31 @@ def session(key: object, build: Callable[[], bytes], threads: int) -> Run:
         with _lock:
             run = _sessions.get(full)
             if run is None:
-                run = _sessions[full] = _new_session(build(), threads)
+                run = _sessions[full] = new_session(build(), threads)
     return run
 
 
-def _new_session(model: bytes, threads: int) -> Run:
+def new_session(model: bytes, threads: int, spin_in_run: bool = False,
+                basic_optimizations: bool = False) -> Run:
+    """The run function of a new session of `model`, for callers that cache it themselves (a
+    model holding one layer's weights lives as long as the layer, not the process).
+
+    Pool threads never spin between runs: spinning threads slowed whole trainings several
+    times over on a busy 2-core machine (see torchlite._parallel). With `spin_in_run` they
+    spin within a run, between its nodes, and stop when it ends (onnxruntime's
+    force_spinning_stop): for models of several nodes, each of which would otherwise wake the
+    sleeping pool again. `basic_optimizations` keeps onnxruntime from fusing nodes into
+    kernels of other rounding (only constant folding and the like run)."""
+    if not available():
+        raise RuntimeError("this kernel needs onnxruntime (pip install 'torchlite[kernels]')")
     opts = _ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    # idle pool threads sleep instead of spinning: spinning threads slowed whole trainings
-    # several times over on a busy 2-core machine (see torchlite._parallel)
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_in_run else "0")
+    if spin_in_run:
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
+    if basic_optimizations:
+        opts.graph_optimization_level = _ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     opts.log_severity_level = 3
     sess = _ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     # the binding's own run skips the wrapper's per-call input checks (about 5 us); callers

@@ -326,6 +326,97 @@ def test_activation_quantization_skips_saturation_only_when_it_changes_nothing()
     assert got.min() == 0 and got.max() == 127
 
 
+# -- the whole dynamic layer as one onnxruntime run (ao/quantization/dynamic_linear_ort.py) --------
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_dynamic_layer_model_bytes_equal_onnx_helpers_model(per_channel, bias):
+    onnx = onnx_or_skip("comparing with onnx.helper needs the 'onnx' extra")
+    from torchlite.ao.quantization import dynamic_linear_ort as dl
+
+    h, tp, nh = onnx.helper, onnx.TensorProto, onnx.numpy_helper
+    rng = np.random.default_rng(4)
+    b = rng.integers(-128, 128, (6, 3)).astype(np.int8)
+    b_zp = np.arange(3, dtype=np.int8) if per_channel else np.zeros(1, np.int8)
+    w_scale = np.linspace(0.01, 0.03, 3 if per_channel else 1).astype(np.float32)
+    bias_ = rng.standard_normal(3).astype(np.float32) if bias else None
+    last = "Out" if bias_ is None else "unbiased"
+    nodes = [h.make_node("Mul", ["X", "inv_scale"], ["scaled"]),
+             h.make_node("Add", ["scaled", "zp_float"], ["shifted"]),
+             h.make_node("QuantizeLinear", ["shifted", "one", "zero"], ["A"]),
+             h.make_node("MatMulInteger", ["A", "B", "zp", "B_zp"], ["Y"]),
+             h.make_node("Cast", ["Y"], ["Y_float"], to=tp.FLOAT),
+             h.make_node("Mul", ["x_scale", "w_scale"], ["out_scale"]),
+             h.make_node("Mul", ["Y_float", "out_scale"], [last])]
+    consts = [nh.from_array(np.ones((), np.float32), "one"),
+              nh.from_array(np.zeros((), np.uint8), "zero"), nh.from_array(b, "B"),
+              nh.from_array(b_zp, "B_zp"), nh.from_array(w_scale, "w_scale")]
+    if bias_ is not None:
+        nodes.append(h.make_node("Add", ["unbiased", "bias"], ["Out"]))
+        consts.append(nh.from_array(bias_, "bias"))
+    vi = h.make_tensor_value_info
+    graph = h.make_graph(
+        nodes, "dynamic_linear",
+        [vi("X", tp.FLOAT, ["M", 6]), vi("inv_scale", tp.FLOAT, []),
+         vi("zp_float", tp.FLOAT, []), vi("x_scale", tp.FLOAT, []), vi("zp", tp.UINT8, [1])],
+        [vi("Out", tp.FLOAT, ["M", 3])], initializer=consts)
+    want = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)],
+                        producer_name="torchlite", ir_version=7)
+    got = onnx.load_from_string(dl.model_bytes(b, b_zp, w_scale, bias_))
+    onnx.checker.check_model(got)
+    assert got == want
+
+
+def _count_whole_layer_runs(monkeypatch):
+    from torchlite.ao.quantization import dynamic_linear_ort as dl
+
+    runs = []
+    run = dl.run
+    monkeypatch.setattr(dl, "run", lambda *a: runs.append(a[-1]) or run(*a))
+    return runs
+
+
+def test_dynamic_layer_runs_whole_on_onnxruntime_and_rounds_ties_as_numpy(kernel, monkeypatch):
+    """Activations whose scaled values land exactly on halves (scale 1/16): round half to
+    even in the session as in rint; and the session goes when the weight is replaced."""
+    runs = _count_whole_layer_runs(monkeypatch)
+    rng = np.random.default_rng(8)
+    layer = nn.quantized.dynamic.Linear(40, 12)
+    layer.set_weight_bias(_weight(rng, 12, 40, False), None)
+    ties = (rng.integers(0, 127, (16, 40)) + 0.5).astype(np.float32) / 16
+    ties[0, :2] = 0.0, 127 / 16  # the range [0, 127/16]: scale 1/16, zero point 0
+    pure, fast = kernel(lambda: layer(tl.from_numpy(ties)).numpy())
+    np.testing.assert_array_equal(fast, pure)
+    assert runs, "the whole-layer session did not serve"
+    gemm = layer._packed_params.gemm_weight(False)
+    assert gemm.sessions
+    layer.set_weight_bias(_weight(rng, 12, 40, True), tl.ones(12))
+    assert layer._packed_params.gemm_weight(False) is not gemm
+    pure2, fast2 = kernel(lambda: layer(tl.from_numpy(ties)).numpy())
+    np.testing.assert_array_equal(fast2, pure2)
+    assert not np.array_equal(fast2, fast)
+
+
+def test_dynamic_layer_top_end_near_a_half_takes_the_saturating_path(kernel, monkeypatch):
+    """With reduce_range, a top end rounding to 128 would need the clip at 127 that
+    QuantizeLinear (saturating at 255) does not do: within 1e-4 of 127.5 the layer quantizes
+    with NumPy instead, and the result is still the float32-BLAS path's."""
+    runs = _count_whole_layer_runs(monkeypatch)
+    rng = np.random.default_rng(9)
+    layer = nn.quantized.dynamic.Linear(8, 4)
+    layer.set_weight_bias(_weight(rng, 4, 8, False), tl.zeros(4))
+    x = rng.uniform(-63, 63, (3, 8)).astype(np.float32)
+    x[0, :2] = -63.50005, 63.49995  # scale 1, zero point rint(63.50005) = 64: top 127.49995
+    scale, zp = lk.choose_qparams(float(x.min()), float(x.max()), 0, 127)
+    assert 127.4999 < float(x.max()) / scale + zp < 127.5
+    pure, fast = kernel(lambda: layer(tl.from_numpy(x)).numpy())
+    np.testing.assert_array_equal(fast, pure)
+    assert not runs
+    im.set_int8_kernel("auto")  # the fixture restores the setting afterwards
+    layer(tl.from_numpy(x[1:]))
+    assert runs  # an ordinary range runs whole
+
+
 CONVS = [  # (N, C, H, W, Cout, kernel, stride, padding, dilation)
     (1, 1, 8, 8, 4, 3, 1, 1, 1), (2, 3, 9, 7, 5, (3, 2), (2, 1), (1, 2), 1),
     (3, 4, 11, 10, 6, 3, 2, 0, 2), (1, 2, 5, 5, 3, 5, 1, 2, 1), (2, 130, 6, 6, 4, 3, 1, 1, 1),

@@ -85,9 +85,10 @@ class GemmWeight:
     """A quantized weight (N, K) pre-packed once for the integer GEMM: B = W.T (K, N) as int8
     (for activations <= 127) or as uint8 offset by 128 (full-range activations, whose uint8 x
     int8 pair sums could saturate on CPUs without VNNI), with its zero points; int8-sized, no
-    float copy. Built from NumPy arrays only."""
+    float copy. Built from NumPy arrays only. `sessions` holds the whole-layer onnxruntime
+    sessions made from it (dynamic_linear_ort), dropped with it."""
 
-    __slots__ = ("b", "scale", "zero_point")
+    __slots__ = ("b", "scale", "zero_point", "sessions")
 
     def __init__(self, w, zero_points, full_range: bool) -> None:
         zp = np.asarray(zero_points, np.int64).reshape(-1)
@@ -103,6 +104,7 @@ class GemmWeight:
         self.b = np.ascontiguousarray(b, dtype=dtype)
         self.zero_point = b_zp.astype(dtype)
         self.scale = None  # the weight's float32 scale(s), for the layer that owns it
+        self.sessions: dict = {}
 
     def matmul(self, a, a_zero_point: int):
         """(a - a_zero_point) @ (W - zero_point).T as int32; a: uint8 (M, K) C-contiguous.

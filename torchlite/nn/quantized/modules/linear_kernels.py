@@ -3,7 +3,9 @@ activations quantized per call) and static (quantized in, quantized out).
 
 Both run the exact integer product on onnxruntime's integer GEMM (NumPy arrays, onnxruntime
 installed) or on float32 BLAS (ao.quantization.int8_matmul), with the same integers either way,
-then scale the int32 result back: `y = x_scale * w_scale * acc + bias`.
+then scale the int32 result back: `y = x_scale * w_scale * acc + bias`. On onnxruntime the
+dynamic layer runs whole, quantization and epilogue included, in one session of its own
+(ao/quantization/dynamic_linear_ort.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import numpy as np
 
 from .... import _workspace as ws
 from .... import backend
+from ...._parallel import get_num_threads
+from ....ao.quantization import dynamic_linear_ort
+from ....ao.quantization.int8_gemm_ort import SERIAL_MACS
 from ....ao.quantization.int8_matmul import int_matmul, use_integer_gemm
 from ....ao.quantization.qtensor import QRANGE, quantize_array
 
@@ -54,7 +59,15 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
     scale, zp = choose_qparams(lo, hi, 0, qmax) if x.size else (1.0, 0)
     gemm = _integer_gemm(xp, packed, x.shape[-1], qmax, x.size and math.isfinite(hi - lo))
     if gemm is not None:
-        a = _quantize_u8(x, np.float32(1) / np.float32(scale), zp, qmax, lo, hi)
+        inv = np.float32(1) / np.float32(scale)
+        if x.dtype == np.float32 and _fits_uint8(hi, inv, zp, qmax):
+            # the whole layer in one onnxruntime run (see dynamic_linear_ort)
+            x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+            threads = 1 if x2.shape[0] * gemm.b.size < SERIAL_MACS else get_num_threads()
+            bias = None if packed.bias is None else packed.bias._data
+            out = dynamic_linear_ort.run(gemm, bias, x2, inv, zp, scale, threads)
+            return out.reshape(x.shape[:-1] + out.shape[-1:])
+        a = _quantize_u8(x, inv, zp, qmax, lo, hi)
         out = gemm.matmul(a.reshape(-1, a.shape[-1]), zp).astype(np.float32)
         out *= np.float32(scale) * gemm.scale
         if packed.bias is not None:
@@ -96,13 +109,27 @@ def _quantize_u8(x, inv_scale, zp: int, qmax: int, lo: float, hi: float):
     np.multiply(x, inv_scale, out=t, dtype=np.float32)
     if zp:
         t += np.float32(zp)
-    inv = float(inv_scale)
-    if not (lo * inv + zp > -0.499 and hi * inv + zp < qmax + 0.499):
+    if not _inside(lo, hi, inv_scale, zp, qmax):
         np.clip(t, np.float32(0), np.float32(qmax), out=t)
     np.rint(t, out=t)
     a = alloc(np, x.shape, np.uint8)
     a[...] = t
     return a
+
+
+def _fits_uint8(hi: float, inv_scale, zp: int, qmax: int) -> bool:
+    """Whether rounding to uint8 with saturation to 0..255 (onnxruntime's QuantizeLinear) gives
+    what rounding after clipping to 0..qmax gives, for x up to hi: always for qmax 255, and
+    below 0 (ends from -0.5 down saturate to 0 either way); for qmax 127, when hi lands below
+    127.5 by more than float32's rounding error (about 1e-5 here)."""
+    return qmax == 255 or hi * float(inv_scale) + zp < qmax + 0.4999
+
+
+def _inside(lo: float, hi: float, inv_scale, zp: int, qmax: int) -> bool:
+    """Whether rint(x * inv_scale + zp) lies in 0..qmax for every x in [lo, hi], with the
+    margin _quantize_u8 explains."""
+    inv = float(inv_scale)
+    return lo * inv + zp > -0.499 and hi * inv + zp < qmax + 0.499
 
 
 _POOLED = 1 << 15  # activations from this many elements on reuse pooled buffers
