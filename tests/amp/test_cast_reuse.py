@@ -122,3 +122,35 @@ def test_input_casts_are_kept_only_while_recent():
         weight_cast = state.cache[id(lin.weight)][1]._data
         assert id(weight_cast) in half_compute._twins
     assert not half_compute._twins and not half_compute._recent
+
+
+def test_a_rounded_weight_gradient_becomes_the_leaf_gradient_without_a_copy(monkeypatch):
+    """The float32 gradient rounded for a weight's cast is handed to the weight whole (the
+    engine copies arrays that may be shared, and onnxruntime's outputs look like views): the
+    leaf keeps that very array, and writing into it changes nothing else."""
+    from torchlite.autograd import owned
+
+    handed = []
+    hand_over = owned.hand_over
+    monkeypatch.setattr(half_compute, "hand_over", lambda a: handed.append(a) or hand_over(a))
+    model = nn.Linear(N, N)
+    x = torchlite.randn(N, N)
+    with torchlite.autocast("cpu", dtype=torchlite.float16):
+        y = model(x)
+    y.float().square().sum().backward()
+    assert any(model.weight.grad._data is a for a in handed)
+    with torchlite.autocast("cpu", dtype=torchlite.float16):
+        y2 = model(x)
+    kept = model.weight.grad._data.copy()
+    model.weight.grad.mul_(0)  # the first gradient's array, written in place
+    y2.float().square().sum().backward()
+    np.testing.assert_array_equal(model.weight.grad._data, kept)  # 0 + the same gradient
+
+
+def test_only_marked_arrays_count_as_handed_over():
+    from torchlite.autograd import owned
+
+    a = np.arange(6.0).reshape(2, 3)  # a view of the arange
+    assert not owned.is_handed_over(a)
+    assert owned.hand_over(a) is a and owned.is_handed_over(a)
+    assert not owned.is_handed_over(a.reshape(3, 2)) and not owned.is_handed_over(a.copy())

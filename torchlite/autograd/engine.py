@@ -14,6 +14,7 @@ from . import grad_mode
 from . import record as _record
 from .anomaly import _anomaly_check, _nan_checks_on
 from .function import AccumulateGrad, accumulator
+from .owned import is_handed_over
 from .record import recorders as _recorders
 
 
@@ -314,7 +315,7 @@ def _to_leaf(t, g, handed, accumulate, capture_leaf, captured):
         return
     if t.grad is None:
         # Store a private copy when the array may be shared (a view, or handed out already).
-        if id(g) in handed or getattr(g, "base", None) is not None:
+        if id(g) in handed or (getattr(g, "base", None) is not None and not is_handed_over(g)):
             g = g.copy()
         handed.add(id(g))
         t.grad = t._make(g, t._device)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import _half_cast
+from ..autograd.owned import hand_over
 
 _F32 = FLOAT32 = np.dtype(np.float32)  # a singleton: callers test `dtype is FLOAT32` first
 
@@ -121,7 +122,8 @@ def _down_for(r: Any, dt: np.dtype, edge: Any) -> Any:
     if (getattr(getattr(node, "fn", None), "widens_to_float32", False) and type(r) is np.ndarray
             and dt is not None and r.dtype == _F32 and node.dtype == _F32):
         if node.__dict__.get("sole_use") and not node._retained and not node._hooks:
-            return rounded(r, dt)
+            # fresh and referenced nowhere else: a leaf may keep it without a copy
+            return hand_over(rounded(r, dt))
         low, twin = narrow(r, dt)
         if twin is not None:
             node._grad_twin = (low, twin)
