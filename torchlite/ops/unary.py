@@ -152,7 +152,7 @@ def _zeros_like(x):
         return 0
     buf = _zeros.get(x.dtype)
     if buf is None or buf.size < n:
-        buf = np.zeros(max(n, 0 if buf is None else 2 * buf.size), x.dtype)
+        buf = np.zeros(min(max(n, 0 if buf is None else 2 * buf.size), _ZEROS_MAX), x.dtype)
         buf.flags.writeable = False
         _zeros[x.dtype] = buf
     return buf[:n].reshape(x.shape)
