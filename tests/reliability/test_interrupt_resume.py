@@ -93,3 +93,51 @@ def test_interrupt_then_resume_is_bit_identical(reference, epoch, batch):
     differ = [k for k in want if not np.array_equal(got[k], want[k])]
     assert not differ, f"after a {signal.Signals(sig).name} at epoch {epoch} batch {batch}, " \
                        f"these differ from the uninterrupted run: {differ[:5]}"
+
+
+def test_a_crash_between_the_weights_and_the_state_file_still_resumes_exactly(tmp_path):
+    """A crash after epoch 2's last.safetensors was written but before its training state was:
+    the state file of epoch 1 (which carries its own weights) is what the resume continues
+    from, so the run ends as if nothing had happened, though last.safetensors is an epoch
+    ahead of it."""
+    def run_in_two_legs(name: str, crash: bool) -> Path:
+        run = tmp_path / "runs" / name
+        api.train(_config(tmp_path, name, 1), epochs=1)
+        state_1 = (run / "weights" / "last_state.safetensors").read_bytes()
+        api.resume(run, epochs=2)
+        if crash:  # epoch 2's state file never made it to disk; its weights did
+            (run / "weights" / "last_state.safetensors").write_bytes(state_1)
+            weights = torchlite.load(run / "weights" / "last.safetensors")
+            state = torchlite.load(run / "weights" / "last_state.safetensors")
+            assert any(not np.array_equal(weights[k].numpy(), state["model"][k].numpy())
+                       for k in weights)
+            api.resume(run, epochs=2)
+        return run
+
+    want, want_rows = _final_state(run_in_two_legs("whole", crash=False))
+    got, rows = _final_state(run_in_two_legs("crashed", crash=True))
+    assert rows == want_rows
+    assert got.keys() == want.keys()
+    differ = [k for k in want if not np.array_equal(got[k], want[k])]
+    assert not differ, f"these differ from the run without a crash: {differ[:5]}"
+
+
+def test_a_state_file_without_weights_resumes_from_last(tmp_path):
+    """State files written before they carried the weights: the resume reads last.safetensors,
+    as it did then, and ends as the run that was never stopped."""
+    def run_in_two_legs(name: str, strip: bool) -> Path:
+        run = tmp_path / "runs" / name
+        api.train(_config(tmp_path, name, 1), epochs=1)
+        if strip:
+            path = run / "weights" / "last_state.safetensors"
+            state = torchlite.load(path)
+            del state["model"]
+            torchlite.save(state, path)
+        api.resume(run, epochs=2)
+        return run
+
+    want, want_rows = _final_state(run_in_two_legs("whole", strip=False))
+    got, rows = _final_state(run_in_two_legs("old-format", strip=True))
+    assert rows == want_rows
+    differ = [k for k in want if not np.array_equal(got[k], want[k])]
+    assert not differ, f"these differ from the run that was never stopped: {differ[:5]}"

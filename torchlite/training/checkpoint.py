@@ -4,8 +4,12 @@
 with `safetensors.torch.load_file`); their metadata holds, as JSON, the resolved config, the
 epoch, the metrics and the preprocessing fitted at training time (normalisation statistics,
 input shape, class names), so eval and infer rebuild the model and its inputs from the file
-alone. `weights/last_state.safetensors` holds what resuming needs: optimizer and scheduler
-state, the RNG state and the loop counters.
+alone. `weights/last_state.safetensors` holds what resuming needs: the model's weights again,
+optimizer and scheduler state, the RNG state and the loop counters. The weights are in it so
+that one atomic file holds a consistent pair: with them only in `last.safetensors`, a crash
+between the two files' writes left the weights of epoch N beside the optimizer state of epoch
+N - 1, and the resume was not exact. (State files written before they carried the weights
+resume from `last.safetensors`.)
 """
 
 from __future__ import annotations
@@ -87,9 +91,10 @@ def read_checkpoint_info(path) -> dict:
     return info
 
 
-def training_state_file(optimizer, scheduler, loop) -> list[bytes]:
+def training_state_file(optimizer, scheduler, loop, model=None) -> list[bytes]:
     """The bytes of the training state file (see `save_training_state`), as buffers."""
     state = {
+        "model": model.state_dict() if model is not None else None,
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "loop": loop.to_dict(),
@@ -99,10 +104,10 @@ def training_state_file(optimizer, scheduler, loop) -> list[bytes]:
     return _file_bytes(state)
 
 
-def save_training_state(path, optimizer, scheduler, loop) -> None:
-    """What resuming needs (optimizer and scheduler state, RNG state, loop counters), written
-    atomically to `path`."""
-    atomic_write_bytes(path, training_state_file(optimizer, scheduler, loop))
+def save_training_state(path, optimizer, scheduler, loop, model=None) -> None:
+    """What resuming needs (the model's weights, optimizer and scheduler state, RNG state, loop
+    counters), written atomically to `path`."""
+    atomic_write_bytes(path, training_state_file(optimizer, scheduler, loop, model))
 
 
 def load_training_state(path) -> dict:

@@ -127,15 +127,18 @@ class Trainer:
         return DataLoader(ds, batch_size=size, shuffle=False)
 
     def _restore(self) -> None:
-        """Load `last` and the training state saved beside it."""
-        weights = torchlite.load(self.paths.last)
+        """Load the training state, with the weights saved in it (or, from a state file that
+        predates them, `last`)."""
+        saved = ckpt.load_training_state(self.paths.state)
+        weights = saved.get("model")
+        if weights is None:
+            weights = torchlite.load(self.paths.last)
         try:
             self.model.load_state_dict(weights)
         except RuntimeError as exc:
             raise ConfigError([self.cfg.source.problem(
                 ("model",), "the run's saved weights do not fit this model (did an override "
                 "change it?): " + " ".join(str(exc).split()))]) from None
-        saved = ckpt.load_training_state(self.paths.state)
         self.optimizer.load_state_dict(saved["optimizer"])
         if self.scheduler is not None and saved.get("scheduler") is not None:
             self.scheduler.load_state_dict(saved["scheduler"])
@@ -391,7 +394,7 @@ class Trainer:
         self.save_weights(self.paths.last, epoch, row)
         self.state.scaler = self.precision.state_dict()
         self.files.write(self.paths.state, ckpt.training_state_file(
-            self.optimizer, self.scheduler, self.state))
+            self.optimizer, self.scheduler, self.state, self.model))
 
     def _summary(self, status: str, reason: str) -> dict:
         st = self.state
