@@ -127,7 +127,8 @@ def test_input_casts_are_kept_only_while_recent():
 def test_a_rounded_weight_gradient_becomes_the_leaf_gradient_without_a_copy(monkeypatch):
     """The float32 gradient rounded for a weight's cast is handed to the weight whole (the
     engine copies arrays that may be shared, and onnxruntime's outputs look like views): the
-    leaf keeps that very array, and writing into it changes nothing else."""
+    leaf keeps that very array, a second backward adds to it, and clearing the gradient in
+    place leaves the next backward's gradient untouched."""
     from torchlite.autograd import owned
 
     handed = []
@@ -138,13 +139,23 @@ def test_a_rounded_weight_gradient_becomes_the_leaf_gradient_without_a_copy(monk
     with torchlite.autocast("cpu", dtype=torchlite.float16):
         y = model(x)
     y.float().square().sum().backward()
-    assert any(model.weight.grad._data is a for a in handed)
-    with torchlite.autocast("cpu", dtype=torchlite.float16):
-        y2 = model(x)
-    kept = model.weight.grad._data.copy()
-    model.weight.grad.mul_(0)  # the first gradient's array, written in place
-    y2.float().square().sum().backward()
-    np.testing.assert_array_equal(model.weight.grad._data, kept)  # 0 + the same gradient
+    first = model.weight.grad._data
+    assert any(first is a for a in handed)
+    kept = first.copy()
+
+    def again():
+        with torchlite.autocast("cpu", dtype=torchlite.float16):
+            y = model(x)
+        y.float().square().sum().backward()
+
+    again()  # accumulates: the same gradient again (same weights, same input)
+    np.testing.assert_array_equal(model.weight.grad._data, kept + kept)
+    model.weight.grad = None
+    again()
+    handed_now = model.weight.grad._data
+    assert handed_now is not first
+    first *= 0  # the old array, written in place: the new gradient does not see it
+    np.testing.assert_array_equal(handed_now, kept)
 
 
 def test_only_marked_arrays_count_as_handed_over():

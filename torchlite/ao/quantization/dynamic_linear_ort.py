@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from ... import _ort_kernels as ok
+from .int8_matmul import ZERO_POINTS
 
 _OPSET = 13
 _FLOAT, _UINT8 = ok.FLOAT, ok.UINT8
@@ -76,12 +77,12 @@ def run(gemm, bias, x, inv_scale, zero_point: int, x_scale, threads: int):
             spin_in_run=threads > 1, basic_optimizations=True)
     feeds = {"X": x, "inv_scale": np.array(inv_scale, np.float32),
              "zp_float": _ZP_FLOAT[zero_point], "x_scale": np.array(x_scale, np.float32),
-             "zp": _ZP_UINT8[zero_point]}
+             "zp": ZERO_POINTS[zero_point]}
     return session(_OUT, feeds)[0]
 
 
-# the activation zero point as the model reads it, one read-only array per value
+# the activation zero point as a float32 scalar, one read-only array per value (its uint8
+# form is int8_matmul's)
 _ZP_FLOAT = tuple(np.array(z, np.float32) for z in range(256))
-_ZP_UINT8 = tuple(np.full(1, z, np.uint8) for z in range(256))
-for _z in _ZP_FLOAT + _ZP_UINT8:
+for _z in _ZP_FLOAT:
     _z.flags.writeable = False

@@ -113,10 +113,11 @@ class GemmWeight:
         if gemm is False:
             raise RuntimeError("GemmWeight.matmul needs onnxruntime (pip install "
                                "'torchlite[onnx]')")
-        return gemm.matmul_integer(a, _ZERO_POINTS[a_zero_point], self.b, self.zero_point)
+        return gemm.matmul_integer(a, ZERO_POINTS[a_zero_point], self.b, self.zero_point)
 
 
-# the activation zero point as onnxruntime reads it, one read-only array per value
-_ZERO_POINTS = tuple(np.full(1, z, np.uint8) for z in range(256))
-for _z in _ZERO_POINTS:
+# the activation zero point as onnxruntime reads it, one read-only array per value (also fed
+# by dynamic_linear_ort)
+ZERO_POINTS = tuple(np.full(1, z, np.uint8) for z in range(256))
+for _z in ZERO_POINTS:
     _z.flags.writeable = False
