@@ -27,7 +27,11 @@ _SMALL_SCALE = 6.1e-5
 
 def choose_qparams(lo: float, hi: float, qmin: int, qmax: int) -> tuple[float, int]:
     """PyTorch's ChooseQuantizationParams for dynamic activations: the range widened to hold
-    0, the zero point from whichever end rounds with the smaller error, nudged into range."""
+    0, the zero point from whichever end rounds with the smaller error, nudged into range.
+    An infinite or NaN end (such an input) has no finite range: scale NaN and zero point 0,
+    so NaN flows to every output rather than the rounding failing."""
+    if not math.isfinite(float(hi) - float(lo)):
+        return math.nan, 0
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     scale = (hi - lo) / (qmax - qmin)
     if np.float32(scale) == 0 or math.isinf(1.0 / np.float32(scale)):
