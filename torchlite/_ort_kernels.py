@@ -22,6 +22,7 @@ from typing import Any
 # ONNX TensorProto.DataType codes
 FLOAT, UINT8, INT8, INT32, FLOAT16, BFLOAT16 = 1, 2, 3, 6, 10, 16
 IR_VERSION = 7  # read by every onnxruntime release since 1.6
+MS_DOMAIN = "com.microsoft"  # onnxruntime's own operators (version 1)
 _ATTR_INT = 2  # AttributeProto.AttributeType.INT
 
 _lock = threading.Lock()
@@ -62,8 +63,9 @@ def _value_info(name: str, elem_type: int, dims: Sequence[int | str]) -> bytes:
 
 
 def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str = "",
-         **attributes: int) -> bytes:
-    """A NodeProto (as onnx.helper.make_node writes it), with integer attributes only."""
+         domain: str = "", **attributes: int) -> bytes:
+    """A NodeProto (as onnx.helper.make_node writes it), with integer attributes only; `domain`
+    names an operator set other than the default one (say MS_DOMAIN, onnxruntime's own)."""
     out = b"".join(_bytes_field(1, n) for n in inputs)
     out += b"".join(_bytes_field(2, n) for n in outputs)
     if name:
@@ -72,6 +74,8 @@ def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str 
     for key in sorted(attributes):
         attr = _bytes_field(1, key) + _int_field(3, attributes[key]) + _int_field(20, _ATTR_INT)
         out += _bytes_field(5, attr)
+    if domain:
+        out += _bytes_field(7, domain)
     return out
 
 
@@ -90,17 +94,21 @@ def tensor(name: str, array) -> bytes:
 
 
 def model_bytes(nodes: Sequence[bytes], inputs: Sequence[tuple], outputs: Sequence[tuple],
-                graph_name: str, opset: int, initializers: Sequence[bytes] = ()) -> bytes:
-    """A ModelProto of the default ONNX domain at `opset`: `nodes` (from `node`) in order, the
-    graph inputs and outputs given as (name, TensorProto data type code, dims), and the
-    constants `initializers` (from `tensor`)."""
+                graph_name: str, opset: int, initializers: Sequence[bytes] = (),
+                ms_domain: bool = False) -> bytes:
+    """A ModelProto of the default ONNX domain at `opset` (and of onnxruntime's MS_DOMAIN
+    operators when `ms_domain`): `nodes` (from `node`) in order, the graph inputs and outputs
+    given as (name, TensorProto data type code, dims), and the constants `initializers` (from
+    `tensor`)."""
     graph = b"".join(_bytes_field(1, n) for n in nodes) + _bytes_field(2, graph_name)
     graph += b"".join(_bytes_field(5, t) for t in initializers)
     graph += b"".join(_bytes_field(11, _value_info(*v)) for v in inputs)
     graph += b"".join(_bytes_field(12, _value_info(*v)) for v in outputs)
-    opset_id = _bytes_field(1, "") + _int_field(2, opset)
+    opsets = _bytes_field(8, _bytes_field(1, "") + _int_field(2, opset))
+    if ms_domain:
+        opsets += _bytes_field(8, _bytes_field(1, MS_DOMAIN) + _int_field(2, 1))
     return (_int_field(1, IR_VERSION) + _bytes_field(2, "torchlite") + _bytes_field(7, graph)
-            + _bytes_field(8, opset_id))
+            + opsets)
 
 
 # -- the choice of kernel, per use ----------------------------------------------------------------

@@ -330,41 +330,81 @@ def test_activation_quantization_skips_saturation_only_when_it_changes_nothing()
 
 @pytest.mark.parametrize("per_channel", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
-def test_dynamic_layer_model_bytes_equal_onnx_helpers_model(per_channel, bias):
+def test_dynamic_chain_model_bytes_equal_onnx_helpers_model(per_channel, bias):
+    """Two layers with a ReLU between them: the first per channel or not, the second the
+    other; per-tensor products as MatMulIntegerToFloat, per-channel ones as MatMulInteger,
+    Cast, Mul and Add; the second layer's scale found in the graph."""
     onnx = onnx_or_skip("comparing with onnx.helper needs the 'onnx' extra")
     from torchlite.ao.quantization import dynamic_linear_ort as dl
 
     h, tp, nh = onnx.helper, onnx.TensorProto, onnx.numpy_helper
     rng = np.random.default_rng(4)
-    b = rng.integers(-128, 128, (6, 3)).astype(np.int8)
-    b_zp = np.arange(3, dtype=np.int8) if per_channel else np.zeros(1, np.int8)
-    w_scale = np.linspace(0.01, 0.03, 3 if per_channel else 1).astype(np.float32)
-    bias_ = rng.standard_normal(3).astype(np.float32) if bias else None
-    last = "Out" if bias_ is None else "unbiased"
+    shapes, kinds, layers = [(6, 3), (3, 2)], [per_channel, not per_channel], []
+    for (k, n), channels in zip(shapes, kinds):
+        gemm = im.GemmWeight(rng.integers(-128, 128, (n, k)).astype(np.int8),
+                             np.arange(n) if channels else [0], False)
+        gemm.scale = np.linspace(0.01, 0.03, n).astype(np.float32) if channels else \
+            np.float32(0.02)
+        layers.append(dl.Layer(gemm, rng.standard_normal(n).astype(np.float32) if bias
+                               else None, 127, not layers))
     nodes = [h.make_node("Mul", ["X", "inv_scale"], ["scaled"]),
              h.make_node("Add", ["scaled", "zp_float"], ["shifted"]),
-             h.make_node("QuantizeLinear", ["shifted", "one", "zero"], ["A"]),
-             h.make_node("MatMulInteger", ["A", "B", "zp", "B_zp"], ["Y"]),
-             h.make_node("Cast", ["Y"], ["Y_float"], to=tp.FLOAT),
-             h.make_node("Mul", ["x_scale", "w_scale"], ["out_scale"]),
-             h.make_node("Mul", ["Y_float", "out_scale"], [last])]
+             h.make_node("QuantizeLinear", ["shifted", "one", "zero"], ["A0"])]
     consts = [nh.from_array(np.ones((), np.float32), "one"),
-              nh.from_array(np.zeros((), np.uint8), "zero"), nh.from_array(b, "B"),
-              nh.from_array(b_zp, "B_zp"), nh.from_array(w_scale, "w_scale")]
-    if bias_ is not None:
-        nodes.append(h.make_node("Add", ["unbiased", "bias"], ["Out"]))
-        consts.append(nh.from_array(bias_, "bias"))
+              nh.from_array(np.zeros((), np.uint8), "zero")]
+    for i, layer in enumerate(layers):
+        if i:
+            consts += [nh.from_array(np.array(127, np.float32), "qmax1"),
+                       nh.from_array(np.array(6.1e-5, np.float32), "small"),
+                       nh.from_array(np.array(0.1, np.float32), "fallback")]
+            nodes += [h.make_node("ReduceMax", ["H1"], ["hi1"], keepdims=0),
+                      h.make_node("Div", ["hi1", "qmax1"], ["raw_scale1"]),
+                      h.make_node("Div", ["one", "raw_scale1"], ["raw_inv1"]),
+                      h.make_node("IsInf", ["raw_inv1"], ["overflows1"]),
+                      h.make_node("Max", ["raw_scale1", "small"], ["kept_scale1"]),
+                      h.make_node("Where", ["overflows1", "fallback", "kept_scale1"],
+                                  ["scale1"]),
+                      h.make_node("Div", ["one", "scale1"], ["inv1"]),
+                      h.make_node("Mul", ["H1", "inv1"], ["scaled1"]),
+                      h.make_node("QuantizeLinear", ["scaled1", "one", "zero"], ["A1"])]
+        x_scale, zp = ("x_scale", "zp") if i == 0 else ("scale1", "zero")
+        out = "pre0" if i == 0 else "Out"
+        g = layer.gemm
+        if kinds[i]:
+            consts += [nh.from_array(g.b, f"B{i}"), nh.from_array(g.zero_point, f"B_zp{i}"),
+                       nh.from_array(g.scale, f"w_scale{i}")]
+            last = out if not bias else f"unbiased{i}"
+            nodes += [h.make_node("MatMulInteger", [f"A{i}", f"B{i}", zp, f"B_zp{i}"],
+                                  [f"Y{i}"]),
+                      h.make_node("Cast", [f"Y{i}"], [f"Y_float{i}"], to=tp.FLOAT),
+                      h.make_node("Mul", [x_scale, f"w_scale{i}"], [f"out_scale{i}"]),
+                      h.make_node("Mul", [f"Y_float{i}", f"out_scale{i}"], [last])]
+            if bias:
+                consts.append(nh.from_array(layer.bias, f"bias{i}"))
+                nodes.append(h.make_node("Add", [last, f"bias{i}"], [out]))
+        else:
+            consts += [nh.from_array(g.b, f"B{i}"),
+                       nh.from_array(g.zero_point.reshape(()), f"B_zp{i}"),
+                       nh.from_array(np.asarray(g.scale).reshape(()), f"w_scale{i}")]
+            if bias:
+                consts.append(nh.from_array(layer.bias, f"bias{i}"))
+            nodes.append(h.make_node(
+                "MatMulIntegerToFloat",
+                [f"A{i}", f"B{i}", x_scale, f"w_scale{i}", zp, f"B_zp{i}"]
+                + ([f"bias{i}"] if bias else []), [out], domain="com.microsoft"))
+        if i == 0:
+            nodes.append(h.make_node("Relu", ["pre0"], ["H1"]))
     vi = h.make_tensor_value_info
     graph = h.make_graph(
         nodes, "dynamic_linear",
         [vi("X", tp.FLOAT, ["M", 6]), vi("inv_scale", tp.FLOAT, []),
          vi("zp_float", tp.FLOAT, []), vi("x_scale", tp.FLOAT, []), vi("zp", tp.UINT8, [1])],
-        [vi("Out", tp.FLOAT, ["M", 3])], initializer=consts)
-    want = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)],
-                        producer_name="torchlite", ir_version=7)
-    got = onnx.load_from_string(dl.model_bytes(b, b_zp, w_scale, bias_))
-    onnx.checker.check_model(got)
+        [vi("Out", tp.FLOAT, ["M", 2])], initializer=consts)
+    want = h.make_model(graph, producer_name="torchlite", ir_version=7, opset_imports=[
+        h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1)])
+    got = onnx.load_from_string(dl.model_bytes(layers))
     assert got == want
+    onnx.checker.check_model(got)
 
 
 def _count_whole_layer_runs(monkeypatch):

@@ -117,17 +117,16 @@ class Sequential(Module):
         return v
 
     def forward(self, input):
-        # A Linear or Conv2d and the activation after it may run as one node (see _fusion.py): the
-        # intermediate is not visible from outside, and it saves an array and a GPU launch.
+        # A Linear or Conv2d and the activation after it, or a run of dynamically quantized
+        # Linears and ReLUs, may run as one node (see _fusion.py): the intermediates are not
+        # visible from outside, and it saves arrays, GPU launches or kernel-library calls.
         modules = tuple(self._modules.values())
         i, n = 0, len(modules)
         while i < n:
-            if i + 1 < n:
-                out = try_fused(modules[i], modules[i + 1], input)
-                if out is not None:
-                    input = out
-                    i += 2
-                    continue
+            done = try_fused(modules, i, input)
+            if done is not None:
+                input, i = done
+                continue
             input = modules[i](input)
             i += 1
         return input

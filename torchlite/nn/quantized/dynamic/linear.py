@@ -7,6 +7,7 @@ from ....tensor import Tensor
 from ..modules.base import weight_observer_for
 from ..modules.linear_kernels import dynamic_linear
 from ..modules.packed_params import PackedParams, PackedWeightLayer, quantize_weight
+from .chain import run_chain
 
 
 class Linear(PackedWeightLayer):
@@ -34,6 +35,12 @@ class Linear(PackedWeightLayer):
                                f"expected {self.in_features}")
         out = dynamic_linear(x._data, self._packed_params, self.reduce_range)
         return Tensor._make(out, x.device)
+
+    @classmethod
+    def _sequential_run(cls, modules: tuple, i: int, input):
+        """In a Sequential, this layer and the ReLUs and dynamic Linears after it run as one
+        onnxruntime call where they can (see chain.py)."""
+        return run_chain(cls, modules, i, input)
 
     def _get_name(self) -> str:
         return "DynamicQuantizedLinear"

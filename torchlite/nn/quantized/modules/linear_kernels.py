@@ -18,6 +18,7 @@ from .... import _workspace as ws
 from .... import backend
 from ...._parallel import get_num_threads
 from ....ao.quantization import dynamic_linear_ort
+from ....ao.quantization.dynamic_linear_ort import Layer
 from ....ao.quantization.int8_gemm_ort import SERIAL_MACS
 from ....ao.quantization.int8_matmul import int_matmul, use_integer_gemm
 from ....ao.quantization.qtensor import QRANGE, quantize_array
@@ -66,11 +67,8 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
         inv = np.float32(1) / np.float32(scale)
         if x.dtype == np.float32 and _fits_uint8(hi, inv, zp, qmax):
             # the whole layer in one onnxruntime run (see dynamic_linear_ort)
-            x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-            threads = 1 if x2.shape[0] * gemm.b.size < SERIAL_MACS else get_num_threads()
             bias = None if packed.bias is None else packed.bias._data
-            out = dynamic_linear_ort.run(gemm, bias, x2, inv, zp, scale, threads)
-            return out.reshape(x.shape[:-1] + out.shape[-1:])
+            return _run_whole(x, [Layer(gemm, bias, qmax, False)], inv, zp, scale)
         a = _quantize_u8(x, inv, zp, qmax, lo, hi)
         out = gemm.matmul(a.reshape(-1, a.shape[-1]), zp).astype(np.float32)
         out *= np.float32(scale) * gemm.scale
@@ -90,6 +88,42 @@ def dynamic_linear(x, packed, reduce_range: bool = True):
     if packed.bias is not None:
         out += packed.bias._data
     return out
+
+
+def dynamic_linear_chain(x, layers):
+    """The output of dynamically quantized Linear layers in turn, with a ReLU after each but
+    maybe the last, as one onnxruntime run (dynamic_linear_ort); None when they cannot run so
+    (not float32 NumPy input, no onnxruntime, a range the whole-layer path does not take), and
+    the caller then runs them one by one, with the same result. `layers`: (packed params,
+    reduce_range, relu after) per layer, the features matching from one to the next."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float32 or not x.size:
+        return None
+    chain = []
+    for packed, reduce_range, relu in layers:
+        qmax = 127 if reduce_range else 255
+        gemm = _integer_gemm(np, packed, packed.weight._data.shape[1], qmax)
+        if gemm is None:
+            return None
+        chain.append(Layer(gemm, None if packed.bias is None else packed.bias._data, qmax,
+                           relu))
+    lo, hi = float(x.min()), float(x.max())
+    if not math.isfinite(hi - lo):
+        return None
+    qmax = chain[0].qmax
+    scale, zp = choose_qparams(lo, hi, 0, qmax)
+    inv = np.float32(1) / np.float32(scale)
+    if not _fits_uint8(hi, inv, zp, qmax):
+        return None
+    return _run_whole(x, chain, inv, zp, scale)
+
+
+def _run_whole(x, chain, inv, zp: int, scale: float):
+    """dynamic_linear_ort.run over x (..., K), on one thread when the products are small."""
+    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    macs = x2.shape[0] * sum(layer.gemm.b.size for layer in chain)
+    threads = 1 if macs < SERIAL_MACS else get_num_threads()
+    out = dynamic_linear_ort.run(chain, x2, inv, zp, scale, threads)
+    return out.reshape(x.shape[:-1] + out.shape[-1:])
 
 
 def _integer_gemm(xp, packed, k: int, qmax: int, finite: bool = True):
