@@ -26,10 +26,11 @@ import math
 import os
 import re
 import secrets
+import threading
 
 import numpy as np
 
-from . import _bfloat16_io, _filekind, _module_file, backend
+from . import _bfloat16_io, _filekind, _module_file, _safetensors_write, backend
 from . import _safetensors_header as sth
 from ._atomic_write import (  # noqa: F401 (imported from here by the rest of torchlite)
     WRITE_ERROR_ATTR,
@@ -133,11 +134,19 @@ def save(obj, f, metadata: dict | None = None) -> None:
     the keys 'torchlite' and 'torchlite_digest' are torchlite's own). The header also gets SHA-256
     digests of the tensor data and of the rest of the header, which `load` verifies.
     """
-    from safetensors.numpy import save as st_save
-
-    if _is_file_object(f, "write"):
+    to_object = _is_file_object(f, "write")
+    if to_object:
         _check_binary(f, "save")
+    parts = file_bytes(obj, metadata)()
+    if to_object:
+        _write_parts(f, parts)
+    else:
+        atomic_write_bytes(f, parts)
 
+
+def file_bytes(obj, metadata: dict | None = None) -> FileBytes:
+    """What `save(obj, f, metadata)` writes, with its digests left to compute when the result
+    is called (see FileBytes); the tensors are copied now, so later changes do not reach it."""
     tensors: dict = {}
     flat = isinstance(obj, dict) and all(isinstance(k, str) for k in obj) and all(
         isinstance(v, Tensor) and not getattr(type(v), "_sparse_layout", False)
@@ -148,11 +157,10 @@ def save(obj, f, metadata: dict | None = None) -> None:
         skeleton = None
     else:
         skeleton = _encode(obj, "", tensors)
-    arrays, bf16 = {}, set()
+    arrays = {}
     for name, t in tensors.items():
         arr = backend.to_host(t._data)
-        arr = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
-        arrays[name] = _bfloat16_io.for_library(name, arr, bf16)
+        arrays[name] = arr if arr.flags.c_contiguous else arr.copy()  # (keeps 0-d arrays 0-d)
     # "digest": load insists on the digest entry (a bit flip in its key would otherwise pass)
     info = {"version": FORMAT_VERSION, "skeleton": skeleton, "digest": _DIGEST_ALGORITHM}
     if flat:  # safetensors orders its header by dtype and name; load gives back the dict's order
@@ -165,25 +173,40 @@ def save(obj, f, metadata: dict | None = None) -> None:
         if str(k) in (_META_KEY, DIGEST_KEY):
             raise ValueError(f"save: metadata key '{k}' is reserved for torchlite's own use")
         meta[str(k)] = v if isinstance(v, str) else json.dumps(v)
-    # The digests go into the header that the library lays out, so it is written with
-    # placeholders of the digests' length, which are then overwritten: no offset moves.
+    # The digests go into the header, before the data they cover, so the header is written
+    # with placeholders of the digests' length, overwritten once they are known: no offset moves.
     holes = {"data": secrets.token_hex(32), "header": secrets.token_hex(32)}
     meta[DIGEST_KEY] = json.dumps({"algorithm": _DIGEST_ALGORITHM, **holes})
-    blob = memoryview(st_save(arrays, metadata=meta))
-    if bf16:
-        blob = memoryview(_bfloat16_io.retag_header(blob, bf16))
-    n = int.from_bytes(blob[:8], "little")
-    raw = bytes(blob[8:8 + n])
-    digests = {"data": hashlib.sha256(blob[8 + n:]).hexdigest(),
-               "header": _header_digest(json.loads(raw))}
-    for key, hole in holes.items():
-        assert raw.count(hole.encode()) == 1
-        raw = raw.replace(hole.encode(), digests[key].encode())
-    parts = (blob[:8], raw, blob[8 + n:])
-    if _is_file_object(f, "write"):
-        _write_parts(f, parts)
-    else:
-        atomic_write_bytes(f, parts)
+    head, data = _safetensors_write.encode(arrays, meta)
+    return FileBytes(head, data, holes)
+
+
+class FileBytes:
+    """A safetensors file's bytes whose digests are not computed yet: the tensors are already
+    copied into immutable buffers (a snapshot), so the digests, which cost more than the copy,
+    may be taken later and on another thread (hashlib releases the GIL on large buffers), as
+    the trainer's file writer does. Calling it gives the file's buffers (the header with its
+    length, then the tensors' data), computed once."""
+
+    def __init__(self, head: bytes, data: list, holes: dict[str, str]) -> None:
+        self._head, self._data, self._holes = head, data, holes
+        self._parts: tuple | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> tuple:
+        with self._lock:
+            if self._parts is None:
+                digest = hashlib.sha256()
+                for part in self._data:
+                    digest.update(part)
+                head = self._head
+                digests = {"data": digest.hexdigest(),
+                           "header": _header_digest(json.loads(head[8:]))}
+                for key, hole in self._holes.items():
+                    assert head.count(hole.encode()) == 1
+                    head = head.replace(hole.encode(), digests[key].encode())
+                self._parts = (head, *self._data)
+            return self._parts
 
 
 def _is_file_object(f, method: str) -> bool:

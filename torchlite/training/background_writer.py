@@ -2,9 +2,10 @@
 
 A checkpoint is replaced atomically and durably (serialization.atomic_write_bytes: a temporary
 file, fsync, rename, fsync of the folder). The fsyncs wait for the disk, often longer than an
-epoch of a small model takes to train, so while a run trains the trainer only turns its state
-into bytes (a snapshot: training may go on changing the arrays) and hands them to a writer
-thread, which writes them while the next epoch trains.
+epoch of a small model takes to train, so while a run trains the trainer only copies its state
+into immutable bytes (a snapshot: training may go on changing the arrays) and hands them to a
+writer thread, which computes the checkpoints' digests and writes them while the next epoch
+trains.
 
 Files are handed over in groups, one per epoch (`write` adds a file to the open group,
 `commit` closes it), and written in the order they were given, a group after the one before,
@@ -31,7 +32,9 @@ from torchlite.serialization import atomic_write_bytes
 
 __all__ = ["BackgroundWriter"]
 
-Data = bytes | Sequence[bytes]
+# bytes, buffers written one after the other, or a callable giving them: called on the writer's
+# thread, so work that can wait (a checkpoint's digests) leaves the training thread too
+Data = bytes | Sequence[bytes] | Callable[[], bytes | Sequence[bytes]]
 
 
 class BackgroundWriter:
@@ -56,7 +59,7 @@ class BackgroundWriter:
         with the open group in the background. Raises the error of a failed earlier write."""
         path = Path(path)
         if self._thread is None:
-            self._write_file(path, data)
+            self._write_file(path, _resolved(data))
             return
         self._raise_error()
         if not self._failed:
@@ -121,7 +124,7 @@ class BackgroundWriter:
                 self._busy = True
             try:
                 for path, data in group.items():
-                    self._write_file(path, data)
+                    self._write_file(path, _resolved(data))
             except BaseException as exc:  # noqa: BLE001 (handed to the trainer's thread)
                 with self._cond:
                     self._error, self._failed, self._queued = exc, True, None
@@ -146,3 +149,7 @@ class BackgroundWriter:
             exc, self._error = self._error, None
         if exc is not None:
             raise exc
+
+
+def _resolved(data: Data) -> bytes | Sequence[bytes]:
+    return data() if callable(data) else data

@@ -20,7 +20,9 @@ from pathlib import Path
 import torchlite
 from torchlite.serialization import (
     CheckpointError,
+    FileBytes,
     atomic_write_bytes,
+    file_bytes,
     malformed,
     parse_metadata_json,
     read_metadata,
@@ -30,28 +32,9 @@ FORMAT_VERSION = 1
 _KEY = "torchlite_checkpoint"
 
 
-class _Buffers(list):
-    """A binary file object for `torchlite.save` that keeps the buffers it is given: the file's
-    bytes, a snapshot that later changes to the arrays do not touch (a view of a bytes object
-    is kept as is, since bytes never change; anything else is copied)."""
-
-    mode = "wb"
-
-    def write(self, data) -> int:
-        view = memoryview(data)
-        self.append(view if isinstance(view.obj, bytes) else bytes(view))
-        return view.nbytes
-
-
-def _file_bytes(obj, metadata: dict | None = None) -> list[bytes]:
-    out = _Buffers()
-    torchlite.save(obj, out, metadata=metadata)
-    return out
-
-
-def weights_file(model, cfg, epoch: int, metrics: dict, preprocess: dict) -> list[bytes]:
-    """The bytes of a weights file (see `save_weights`), as buffers to write one after the
-    other."""
+def weights_file(model, cfg, epoch: int, metrics: dict, preprocess: dict) -> FileBytes:
+    """The bytes of a weights file (see `save_weights`): a snapshot now, its buffers (to write
+    one after the other) when called."""
     info = {
         "format_version": FORMAT_VERSION,
         "epoch": epoch,
@@ -60,13 +43,13 @@ def weights_file(model, cfg, epoch: int, metrics: dict, preprocess: dict) -> lis
         "preprocess": preprocess,
         "torchlite_version": torchlite.__version__,
     }
-    return _file_bytes(model.state_dict(), {_KEY: json.dumps(info)})
+    return file_bytes(model.state_dict(), {_KEY: json.dumps(info)})
 
 
 def save_weights(path, model, cfg, epoch: int, metrics: dict, preprocess: dict) -> None:
     """The model's state_dict with the config, epoch, metrics and preprocessing as metadata,
     written atomically to `path`."""
-    atomic_write_bytes(path, weights_file(model, cfg, epoch, metrics, preprocess))
+    atomic_write_bytes(path, weights_file(model, cfg, epoch, metrics, preprocess)())
 
 
 def read_checkpoint_info(path) -> dict:
@@ -91,8 +74,8 @@ def read_checkpoint_info(path) -> dict:
     return info
 
 
-def training_state_file(optimizer, scheduler, loop, model=None) -> list[bytes]:
-    """The bytes of the training state file (see `save_training_state`), as buffers."""
+def training_state_file(optimizer, scheduler, loop, model=None) -> FileBytes:
+    """The bytes of the training state file (see `save_training_state`), as `weights_file`'s."""
     state = {
         "model": model.state_dict() if model is not None else None,
         "optimizer": optimizer.state_dict(),
@@ -101,13 +84,13 @@ def training_state_file(optimizer, scheduler, loop, model=None) -> list[bytes]:
         "rng": torchlite.get_rng_state(),
         "format_version": FORMAT_VERSION,
     }
-    return _file_bytes(state)
+    return file_bytes(state)
 
 
 def save_training_state(path, optimizer, scheduler, loop, model=None) -> None:
     """What resuming needs (the model's weights, optimizer and scheduler state, RNG state, loop
     counters), written atomically to `path`."""
-    atomic_write_bytes(path, training_state_file(optimizer, scheduler, loop, model))
+    atomic_write_bytes(path, training_state_file(optimizer, scheduler, loop, model)())
 
 
 def load_training_state(path) -> dict:
