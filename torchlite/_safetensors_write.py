@@ -10,12 +10,16 @@ library lays them out (tensors ordered by dtype, widest first as in the library'
 then by name; the header's entries in that order, metadata first), so the bytes equal the
 library's (tests/test_safetensors_write.py compares them and reads the files back with the
 library).
-bfloat16 arrays (ml_dtypes) are written as "BF16" directly.
+bfloat16 arrays (ml_dtypes) are written as "BF16" directly. `FileBytes` holds such bytes with
+torchlite's SHA-256 digests (serialization.save's) still to fill in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -52,3 +56,35 @@ def encode(arrays: dict[str, np.ndarray], metadata: dict[str, str] | None) -> tu
     raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
     raw += b" " * (-len(raw) % 8)
     return len(raw).to_bytes(8, "little") + raw, data
+
+
+class FileBytes:
+    """A file's bytes from `encode` whose SHA-256 digests are not computed yet: the header holds
+    placeholders `holes` (name -> text of a digest's length) for the digest of the data
+    ("data") and of the header (`header_digest` of the parsed header, "header"). The tensors
+    are already copied (a snapshot), so the digests, which cost more than the copy, may be
+    taken later and on another thread (hashlib releases the GIL on large buffers), as the
+    trainer's file writer does. Calling it gives the file's buffers (the header with its
+    length, then the tensors' data), computed once."""
+
+    def __init__(self, head: bytes, data: list, holes: dict[str, str],
+                 header_digest: Callable[[dict], str]) -> None:
+        self._head, self._data, self._holes = head, data, holes
+        self._header_digest = header_digest
+        self._parts: tuple | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> tuple:
+        with self._lock:
+            if self._parts is None:
+                digest = hashlib.sha256()
+                for part in self._data:
+                    digest.update(part)
+                head = self._head
+                digests = {"data": digest.hexdigest(),
+                           "header": self._header_digest(json.loads(head[8:]))}
+                for key, hole in self._holes.items():
+                    assert head.count(hole.encode()) == 1
+                    head = head.replace(hole.encode(), digests[key].encode())
+                self._parts = (head, *self._data)
+            return self._parts

@@ -26,7 +26,6 @@ import math
 import os
 import re
 import secrets
-import threading
 
 import numpy as np
 
@@ -55,6 +54,7 @@ from ._safe_globals import (  # noqa: F401 (torch.serialization's API, recorded 
     get_safe_globals,
     safe_globals,
 )
+from ._safetensors_write import FileBytes
 from .errors import CheckpointError, CheckpointNotFoundError
 from .tensor import Tensor
 
@@ -178,35 +178,7 @@ def file_bytes(obj, metadata: dict | None = None) -> FileBytes:
     holes = {"data": secrets.token_hex(32), "header": secrets.token_hex(32)}
     meta[DIGEST_KEY] = json.dumps({"algorithm": _DIGEST_ALGORITHM, **holes})
     head, data = _safetensors_write.encode(arrays, meta)
-    return FileBytes(head, data, holes)
-
-
-class FileBytes:
-    """A safetensors file's bytes whose digests are not computed yet: the tensors are already
-    copied into immutable buffers (a snapshot), so the digests, which cost more than the copy,
-    may be taken later and on another thread (hashlib releases the GIL on large buffers), as
-    the trainer's file writer does. Calling it gives the file's buffers (the header with its
-    length, then the tensors' data), computed once."""
-
-    def __init__(self, head: bytes, data: list, holes: dict[str, str]) -> None:
-        self._head, self._data, self._holes = head, data, holes
-        self._parts: tuple | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> tuple:
-        with self._lock:
-            if self._parts is None:
-                digest = hashlib.sha256()
-                for part in self._data:
-                    digest.update(part)
-                head = self._head
-                digests = {"data": digest.hexdigest(),
-                           "header": _header_digest(json.loads(head[8:]))}
-                for key, hole in self._holes.items():
-                    assert head.count(hole.encode()) == 1
-                    head = head.replace(hole.encode(), digests[key].encode())
-                self._parts = (head, *self._data)
-            return self._parts
+    return FileBytes(head, data, holes, _header_digest)
 
 
 def _is_file_object(f, method: str) -> bool:
