@@ -1,7 +1,9 @@
 """What autocast's casts keep and skip: a cached weight widens to the float32 array kept beside
 it, a weight gradient rounded for its cast goes on as float32 without the low-precision array
 when only one node uses the cast, and all of it gives the same bits as plain NumPy/ml_dtypes
-casts (the reference runs with every shortcut turned off)."""
+casts (the reference runs with every shortcut turned off). These are the unfused ops' casts
+(matmul, conv, ...), so linear's fusion (ops/half_linear.py) is off here except where a test
+says otherwise; tests/amp/test_half_linear.py checks the fused node against them."""
 
 import numpy as np
 import pytest
@@ -10,12 +12,17 @@ import torchlite
 import torchlite.nn as nn
 import torchlite.nn.functional as F
 from torchlite.amp import state
-from torchlite.ops import half_compute
+from torchlite.ops import half_compute, half_linear
 
 pytest.importorskip("ml_dtypes", reason="bfloat16 needs the bf16 extra (ml_dtypes)")
 
 LOW = ["bfloat16", "float16"]
 N = 128  # 128 x 128 weights and 128-row batches: above every size the fast casts start at
+
+
+@pytest.fixture(autouse=True)
+def unfused_linear(monkeypatch):
+    monkeypatch.setattr(half_linear, "ENABLED", False)
 
 
 @pytest.fixture
@@ -65,9 +72,11 @@ def _run(low, share: str):
     return seen
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("share", ["none", "twice", "tied"])
 @pytest.mark.parametrize("low", LOW)
-def test_shortcuts_give_the_plain_casts_bits(low, share, plain_casts):
+def test_shortcuts_give_the_plain_casts_bits(low, share, fused, plain_casts):
+    half_linear.ENABLED = fused  # (the autouse fixture restores it)
     fast = _run(low, share)
     plain_casts()
     assert fast == _run(low, share)

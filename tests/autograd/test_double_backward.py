@@ -218,6 +218,9 @@ NOT_SWEPT: dict[str, str] = {
     "NormStats": "only built by the graph path of the norms (checked through them)",
     "ToDevice": "a copy between devices: needs a GPU (its backward is a move back, linear)",
     "LinearAct": "the fused CUDA bias+activation path: needs a GPU",
+    "HalfLinear": "linear under float16/bfloat16 autocast, which rounds to them (finite "
+                  "differences in float64 do not apply): tests/amp/test_half_linear.py checks "
+                  "its second derivatives against float32's",
     "_SyncBatchNormOp": "cross-process batch norm: needs a process group",
 }
 

@@ -68,6 +68,7 @@ class autocast:
         _depth -= 1
         if _depth == 0:
             state.cache.clear()
+            state.rounded.clear()
             half_compute.forget_all()
 
     def __call__(self, func: F) -> F:

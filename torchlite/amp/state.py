@@ -27,6 +27,8 @@ dtypes: dict[str, Any] = {"cpu": None, "cuda": None}
 cache_enabled = True
 # weight casts of this region, by id of the float32 leaf: (leaf, its low-precision copy)
 cache: dict[int, tuple[Tensor, Tensor]] = {}
+# the region's weights rounded for fused linears (ops/half_linear.py): id -> (leaf, values, dtype)
+rounded: dict[int, tuple] = {}
 
 _LOW_CODES = "eE"  # float16, ml_dtypes' bfloat16 (dtype.name is a slow Python property)
 
@@ -83,6 +85,8 @@ def _cached(t: Tensor, dt, sole: bool) -> Tensor:
     an op in _ONE_NODE (see `_mark`)."""
     if not (cache_enabled and t._requires_grad and t.grad_fn is None):
         return _mark(_to(t, dt), sole)
+    if id(t) in rounded:
+        share_cast(t)
     hit = cache.get(id(t))
     if hit is not None and hit[0] is t and hit[1]._data.dtype == dt.np:
         return _mark(hit[1], False)  # a second user: gradients will add up
@@ -90,6 +94,27 @@ def _cached(t: Tensor, dt, sole: bool) -> Tensor:
     cache[id(t)] = (t, out)
     half_compute.pin(out._data)  # its float32 values too, for the region
     return out
+
+
+def share_cast(t: Tensor) -> None:
+    """Leaf `t`, taken by fused linears earlier in this region (`rounded`), is used again: it
+    gets the region's cached cast, as the unfused ops would have given it, and those linears'
+    graph edges to `t` are moved onto that cast, their gradients for it now in the low dtype
+    (ops/half_linear.py), so every use's gradient adds up in the low dtype before it is
+    widened for `t`, as in PyTorch."""
+    leaf, _, dt, uses = rounded.pop(id(t))
+    out = _to(t, backend.from_numpy_dtype(dt))
+    cache[id(t)] = (t, out)
+    half_compute.pin(out._data)
+    node = out.grad_fn
+    if node is None:  # (no graph is being recorded)
+        return
+    node.sole_use = False
+    for ctx, i in uses:
+        edges = list(ctx.next_edges)
+        edges[i] = (node, 0)
+        ctx.next_edges = tuple(edges)
+        ctx.low_grads = ctx.low_grads | {i}
 
 
 # The lower-precision ops whose function hands each cast argument straight to one graph node
@@ -105,6 +130,27 @@ def _mark(t: Tensor, sole: bool) -> Tensor:
     if node is not None and node.fn is Cast:
         node.sole_use = sole
     return t
+
+
+def fused_linear(input: Any, weight: Any, bias: Any, relu: bool) -> Tensor | None:
+    """linear(input, weight, bias), with a ReLU after it when `relu`, under CPU autocast to
+    float16/bfloat16 as one node (ops/half_linear.py); None when the unfused ops must run."""
+    low = dtypes.get("cpu")
+    if (low is None or low.np.char not in _LOW_CODES or not isinstance(input, Tensor)
+            or not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor))
+            or input._device.type != "cpu" or lists.POLICIES["cpu"].get("linear") != lists.LOWER):
+        return None
+    from ..ops import half_linear  # (here: it imports ops that import this module)
+
+    args = (input, weight, bias)
+    if any(t is not None and id(t) in cache for t in args):
+        return None  # the unfused ops share the region's cast
+    taken = [t for t in args if t is not None and id(t) in rounded and rounded[id(t)][0] is t]
+    if taken:  # used again in the region: from here on the unfused ops share one cast
+        for t in taken:
+            share_cast(t)
+        return None
+    return half_linear.fused(input, weight, bias, relu, low.np, cache_enabled, rounded)
 
 
 def cast(op: str, *args: Any) -> tuple:

@@ -81,6 +81,9 @@ def affine_grads(need, x, w, g):
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b. Shape: input (*, in), weight (out, in), bias (out,), output (*, out)."""
     if _amp.on:
+        out = _amp.fused_linear(input, weight, bias, False)
+        if out is not None:
+            return out
         input, weight, bias = _amp.cast("linear", input, weight, bias)
     if input._data.dtype is not FLOAT32 and input._data.dtype.char in "eE":  # see half_compute
         return _half_op(Linear, input).apply(input, weight, check_linear(input, weight, bias))

@@ -1,7 +1,8 @@
 """Which neighbouring modules `Sequential` may run as one fused node.
 
 A `Linear` or `Conv2d` followed by a plain ReLU (and on the GPU also Sigmoid, Tanh, SiLU or
-GELU) becomes one node with the activation fused in (nn/functional/fused_act.py). Classes
+GELU) becomes one node with the activation fused in (nn/functional/fused_act.py); under CPU
+autocast to float16/bfloat16, a Linear and a plain ReLU (ops/half_linear.py). Classes
 with runs of their own say so (`_sequential_run`; nn/quantized/dynamic/chain.py). Only exact
 classes are fused, so a subclass with its own forward runs as written, and only modules that
 forward hooks cannot see into: with a hook on either module, or a global one, or a `forward`
@@ -10,6 +11,7 @@ replaced on the instance or the class, each module is called on its own.
 
 from __future__ import annotations
 
+from ...amp import state as _amp
 from ...tensor import Tensor
 from .. import hooks as _hooks
 from ..functional.conv import conv2d_act
@@ -67,6 +69,10 @@ def _linear_act(first, second, input):
     activation fused for this input, else None."""
     kind = type(first)
     if (kind is not Linear and kind is not Conv2d) or not isinstance(input, Tensor):
+        return None
+    if _amp.on:  # under autocast: a Linear and a plain ReLU (ops/half_linear.py)
+        if kind is Linear and type(second) is ReLU and _plain(first) and _plain(second):
+            return _amp.fused_linear(input, first.weight, first.bias, True)
         return None
     act = _activation(second)
     if (act is None or not _plain(first) or not _plain(second)
