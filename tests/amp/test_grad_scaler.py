@@ -149,3 +149,18 @@ def test_a_scaled_loss_that_overflows_skips_the_step_without_a_numpy_warning():
     scaler.step(opt)
     scaler.update()
     assert w.item() == 1.0 and scaler.get_scale() == float(np.float32(1e38) * np.float32(0.5))
+
+
+@pytest.mark.parametrize("values,bad", [
+    ([1.0, -2.0, 3.0], False),
+    ([3e38, 3e38, 3e38], False),  # the sum overflows; every element is finite
+    ([1.0, float("inf")], True),
+    ([float("-inf"), float("inf")], True),
+    ([1.0, float("nan")], True),
+    ([], False),
+])
+def test_non_finite_check_is_exact(values, bad):
+    from torchlite.amp.grad_scaler import _non_finite
+
+    arr = np.array(values, dtype=np.float32)
+    assert bool(_non_finite(np, arr)) is bad

@@ -98,7 +98,7 @@ class GradScaler:
                     raise ValueError("Attempting to unscale FP16 gradients.")
                 xp = backend.get_xp(g._data)
                 arr = g._data
-                bad = ~xp.isfinite(arr).all()
+                bad = _non_finite(xp, arr)
                 found = bad if found is None else found | bad
                 xp.multiply(arr, backend.move(inv, g._device).astype(arr.dtype), out=arr)
         if found is None:
@@ -244,3 +244,15 @@ class GradScaler:
         self._init_growth_tracker = state_dict["_growth_tracker"]
         if self._growth_tracker is not None:
             self._growth_tracker[...] = state_dict["_growth_tracker"]
+
+
+def _non_finite(xp, arr):
+    """Whether `arr` holds an inf or NaN, as a 0-d bool array (on the GPU, without a sync).
+    On the CPU one sum decides nearly always: it is finite only if every element is (an inf or
+    NaN makes it inf or NaN), and only a sum that overflowed from finite values needs the
+    elementwise test, which allocates a mask and reads twice."""
+    if xp is np and arr.size:
+        if np.isfinite(arr.sum()):
+            return np.zeros((), dtype=bool)
+        return ~np.isfinite(arr).all()
+    return ~xp.isfinite(arr).all()
