@@ -3,10 +3,12 @@ adapter a worker builds its cases with, and the training-step cases of the model
 
 A suite module (mlp.py, lenet5.py, ...) holds REPEAT, WARMUP, BLOCK (timed steps per turn of a
 worker) and SETTLE (seconds of quiet before each turn, for steps that use thread pools; see
-_runner.measure), `rows(quick) -> list[RowSpec]` (run by the parent, which imports no framework) and
-`build(env, params) -> case or None` (run by each worker; None when the framework has no part in
-the row). A case has `step()` (one timed step) and `check() -> dict[str, float]`, which runs the
-first steps and returns the numbers that must agree across frameworks before any time counts.
+_runner.measure_pass), and optionally PASSES (rounds over its rows, for suites whose rows are
+compared with each other; see _runner.run_suites), `rows(quick) -> list[RowSpec]` (run by the
+parent, which imports no framework) and `build(env, params) -> case or None` (run by each
+worker; None when the framework has no part in the row). A case has `step()` (one timed step)
+and `check() -> dict[str, float]`, which runs the first steps and returns the numbers that must
+agree across frameworks before any time counts.
 """
 
 from __future__ import annotations

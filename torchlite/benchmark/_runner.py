@@ -168,9 +168,10 @@ def check_agreement(row: RowSpec, checks: dict[str, dict[str, float]]) -> dict[s
     return expected
 
 
-def measure(workers: list[Worker], row: RowSpec, repeat: int, warmup: int, block: int,
-            settle: float = 0.0) -> RowResult:
-    """Set the row up in every worker, check agreement, warm up, then time in turns.
+def measure_pass(workers: list[Worker], row: RowSpec, repeat: int, warmup: int, block: int,
+                 settle: float = 0.0) -> tuple[dict, dict, dict]:
+    """Set the row up in every worker, check agreement, warm up, then time `repeat` steps per
+    framework in turns: (the agreed reference, times per framework, phases per framework).
 
     `settle`: seconds to wait before each block. Idle BLAS and OpenMP threads spin for a while
     (up to ~0.1 s) after their last work before they sleep; without the wait, the spinning
@@ -203,6 +204,19 @@ def measure(workers: list[Worker], row: RowSpec, repeat: int, warmup: int, block
                 if "phases" in reply:
                     phases[w.framework].append(reply["phases"])
         turn += 1
+    return reference, times, phases
+
+
+def row_result(row: RowSpec, passes: list[tuple[dict, dict, dict]]) -> RowResult:
+    """The row's result from the times of one or more passes (see run_suites)."""
+    reference = passes[0][0]
+    times: dict[str, list[float]] = {}
+    phases: dict[str, list[dict]] = {}
+    for _, t, p in passes:
+        for fw, v in t.items():
+            times.setdefault(fw, []).extend(v)
+        for fw, v in p.items():
+            phases.setdefault(fw, []).extend(v)
     timings = {fw: Timing.of(times[fw], row.samples) for fw in (*FRAMEWORKS, PROFILED)
                if fw in times}
     split = {fw: phase_medians(p) for fw, p in phases.items() if p}
@@ -232,16 +246,30 @@ def run_suites(suites: list[str], device: str, repeat: int | None, warmup: int |
         frameworks.append(PROFILED)
     workers, info, torch_status = start_workers(frameworks, device, threads,
                                                 worker_environ(threads))
-    results = []
+    results: list[RowResult] = []
     try:
-        for i, row in enumerate(rows):
-            mod = suite_module(row.suite)
+        for suite in suites:
+            mod = suite_module(suite)
             # one thread per framework means no idle pool threads to wait for
             settle = mod.SETTLE if threads != 1 else 0.0
-            results.append(measure(workers, row, mod.REPEAT if repeat is None else repeat,
-                                   mod.WARMUP if warmup is None else warmup, mod.BLOCK, settle))
-            if progress is not None:
-                progress(i + 1, len(rows), results[-1])
+            steps = mod.REPEAT if repeat is None else repeat
+            # A suite whose targets compare its rows with each other (mixed precision against
+            # float32, int8 against float32) measures them in PASSES rounds, every row once a
+            # round: this machine's speed drifts over minutes, and rows timed one after the
+            # other would compare different moments.
+            passes = max(1, min(getattr(mod, "PASSES", 1), steps))
+            per_pass = -(-steps // passes)
+            suite_rows = mod.rows(quick)
+            done: dict[str, list] = {row.name: [] for row in suite_rows}
+            for _ in range(passes):
+                for row in suite_rows:
+                    done[row.name].append(measure_pass(
+                        workers, row, per_pass, mod.WARMUP if warmup is None else warmup,
+                        mod.BLOCK, settle))
+            for row in suite_rows:
+                results.append(row_result(row, done[row.name]))
+                if progress is not None:
+                    progress(len(results), len(rows), results[-1])
     finally:
         for w in workers:
             w.close()

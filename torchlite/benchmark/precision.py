@@ -28,6 +28,7 @@ from ._floor import cross_entropy, make_update
 from .mlp import NAMES, Floor, data, make
 
 REPEAT, WARMUP, BLOCK, SETTLE = 30, 3, 5, 0.15
+PASSES = 3  # the modes compared with the float32 row: measured in turns (see _runner)
 SIZES = (784, 512, 256, 10)
 QUICK_SIZES = (64, 32, 16, 10)
 BATCH = 128
