@@ -46,6 +46,9 @@ class Module(ModuleTree):
 
     dump_patches = False
     _version = 1
+    # a class whose instances may run together with the modules after them in a Sequential
+    # sets this to a classmethod (nn/modules/_fusion.py); None: the usual one call per module
+    _sequential_run = None
     training: bool
 
     def __init__(self, *args, **kwargs) -> None:

@@ -47,7 +47,7 @@ def try_fused(modules: tuple, i: int, input):
     A module class may offer its own such runs as `_sequential_run(modules, i, input)` (the
     dynamically quantized Linear does); then it alone decides."""
     first = modules[i]
-    own = getattr(type(first), "_sequential_run", None)
+    own = type(first)._sequential_run
     if own is not None:
         return own(modules, i, input)
     if i + 1 == len(modules):
