@@ -207,3 +207,13 @@ def test_second_derivatives_run_through_the_fused_node(applied):
     gx32, wgrad32 = run(True, autocast=False)
     np.testing.assert_allclose(gx.numpy(), gx32.numpy(), rtol=1e-2, atol=1e-2)
     np.testing.assert_allclose(wgrad.numpy(), wgrad32.numpy(), rtol=1e-2, atol=2e-2)
+
+
+def test_a_region_without_a_graph_keeps_fusing(applied):
+    """An evaluation loop in one region under no_grad: every batch takes the fused node (there
+    are no gradients to add up, so nothing moves onto a shared cast)."""
+    lin = nn.Linear(8, 4)
+    with torchlite.no_grad(), torchlite.autocast("cpu", dtype=torchlite.bfloat16):
+        outs = [lin(torchlite.randn(3, 8)) for _ in range(4)]
+        assert id(lin.weight) not in state.cache
+    assert len(applied) == 4 and all(o.dtype == torchlite.bfloat16 for o in outs)

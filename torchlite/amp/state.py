@@ -85,7 +85,7 @@ def _cached(t: Tensor, dt, sole: bool) -> Tensor:
     an op in _ONE_NODE (see `_mark`)."""
     if not (cache_enabled and t._requires_grad and t.grad_fn is None):
         return _mark(_to(t, dt), sole)
-    if id(t) in rounded:
+    if _fused_uses(t):
         share_cast(t)
     hit = cache.get(id(t))
     if hit is not None and hit[0] is t and hit[1]._data.dtype == dt.np:
@@ -94,6 +94,14 @@ def _cached(t: Tensor, dt, sole: bool) -> Tensor:
     cache[id(t)] = (t, out)
     half_compute.pin(out._data)  # its float32 values too, for the region
     return out
+
+
+def _fused_uses(t: Tensor) -> bool:
+    """Whether fused linears of this region took leaf `t` into a graph that is being recorded
+    (without one, as in an evaluation loop under no_grad, nothing has to add up: they may go
+    on taking its rounded values)."""
+    entry = rounded.get(id(t))
+    return entry is not None and entry[0] is t and bool(entry[3])
 
 
 def share_cast(t: Tensor) -> None:
@@ -145,7 +153,7 @@ def fused_linear(input: Any, weight: Any, bias: Any, relu: bool) -> Tensor | Non
     args = (input, weight, bias)
     if any(t is not None and id(t) in cache for t in args):
         return None  # the unfused ops share the region's cast
-    taken = [t for t in args if t is not None and id(t) in rounded and rounded[id(t)][0] is t]
+    taken = [t for t in args if t is not None and _fused_uses(t)]
     if taken:  # used again in the region: from here on the unfused ops share one cast
         for t in taken:
             share_cast(t)
