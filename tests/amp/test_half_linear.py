@@ -120,39 +120,26 @@ def test_training_steps_give_the_unfused_bits(applied, low, share):
     assert fused == plain
 
 
-def test_a_weight_cast_by_an_unfused_op_first_stays_unfused(applied):
+@pytest.mark.parametrize("mm_first", [True, False])
+def test_a_weight_also_cast_by_another_op_shares_one_cast(applied, mm_first):
+    """mm casts (and caches) the weight. First: the linear takes the unfused ops and shares
+    that cast. Second: the fused node's edge moves onto the cast mm makes. Either way the
+    bits are the unfused ops'."""
     lin = nn.Linear(8, 4)
     x = torchlite.randn(3, 8)
 
     def run():
         lin.zero_grad()
         with torchlite.autocast("cpu", dtype=torchlite.float16):
-            a = torchlite.mm(lin.weight, x.t()).t()  # mm casts (and caches) the weight first
-            out = lin(x) + a
+            parts = [lambda: torchlite.mm(lin.weight, x.t()).t(), lambda: lin(x)]
+            a, b = (f() for f in (parts if mm_first else parts[::-1]))
+            assert id(lin.weight) in state.cache
+            out = a + b
         out.float().sum().backward()
         return _bits(out.detach()), _bits(lin.weight.grad), _bits(lin.bias.grad)
 
-    applied.clear()
     plain, fused = _both(run)
-    assert not applied
-    assert fused == plain
-
-
-def test_a_fused_weight_used_by_another_op_later_shares_one_cast(applied):
-    lin = nn.Linear(8, 4)
-    x = torchlite.randn(3, 8)
-
-    def run():
-        lin.zero_grad()
-        with torchlite.autocast("cpu", dtype=torchlite.float16):
-            out = lin(x)
-            out = out + torchlite.mm(lin.weight, x.t()).t()
-            assert id(lin.weight) in state.cache  # the later use made the shared cast
-        out.float().sum().backward()
-        return _bits(out.detach()), _bits(lin.weight.grad)
-
-    plain, fused = _both(run)
-    assert applied
+    assert bool(applied) is not mm_first
     assert fused == plain
 
 
