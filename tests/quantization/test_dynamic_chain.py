@@ -17,8 +17,8 @@ pytest.importorskip("onnxruntime", reason="the chain runs on onnxruntime (the 'o
 
 @pytest.fixture
 def chains(monkeypatch):
-    """The lengths of the chains run whole, recorded as they run; the kernel setting restored
-    afterwards."""
+    """The number of layers of each onnxruntime run of dynamic Linears, as they run (1: a layer
+    on its own); the kernel setting restored afterwards."""
     from torchlite.ao.quantization import dynamic_linear_ort as dl
 
     lengths, run, before = [], dl.run, im.get_int8_kernel()
@@ -154,8 +154,9 @@ def test_a_hooked_module_breaks_the_chain_and_sees_its_input(chains):
     chains.clear()
     got = model(x).numpy()
     handle.remove()
-    # the hook on the second ReLU splits the chain: Linear, ReLU, Linear, ReLU run alone
-    assert chains == [] or 3 not in chains
+    # the hook on the second ReLU ends the chain there: Linear, ReLU, Linear run as one,
+    # then the hooked ReLU and the last Linear (a lone layer's own one-layer run) on their own
+    assert chains == [2, 1]
     assert len(seen) == 1 and seen[0].shape == (7, 8) and (seen[0] >= 0).all()
     np.testing.assert_array_equal(got, whole)
     np.testing.assert_array_equal(seen[0], _one_by_one(model[:4], x))
@@ -174,9 +175,12 @@ def test_a_global_hook_or_a_replaced_forward_runs_modules_one_by_one(chains):
     finally:
         handle.remove()
     assert calls.count("ReLU") == 2 and calls.count("Linear") == 3
+    assert chains == [1, 1, 1]  # each layer its own one-layer run
     np.testing.assert_array_equal(got, whole)
+    chains.clear()
     model[1].forward = lambda t: t * 0  # an instance's own forward is honoured
     assert (model[:2](x).numpy() == 0).all()
+    assert chains == [1]
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

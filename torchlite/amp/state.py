@@ -27,7 +27,8 @@ dtypes: dict[str, Any] = {"cpu": None, "cuda": None}
 cache_enabled = True
 # weight casts of this region, by id of the float32 leaf: (leaf, its low-precision copy)
 cache: dict[int, tuple[Tensor, Tensor]] = {}
-# the region's weights rounded for fused linears (ops/half_linear.py): id -> (leaf, values, dtype)
+# leaves rounded for fused linears this region (ops/half_linear.py): id -> (leaf, float32
+# rounded values, low dtype, [(node, input index) of each fused linear that took it])
 rounded: dict[int, tuple] = {}
 
 _LOW_CODES = "eE"  # float16, ml_dtypes' bfloat16 (dtype.name is a slow Python property)
@@ -110,7 +111,7 @@ def share_cast(t: Tensor) -> None:
     graph edges to `t` are moved onto that cast, their gradients for it now in the low dtype
     (ops/half_linear.py), so every use's gradient adds up in the low dtype before it is
     widened for `t`, as in PyTorch."""
-    leaf, _, dt, uses = rounded.pop(id(t))
+    _, _, dt, uses = rounded.pop(id(t))
     out = _to(t, backend.from_numpy_dtype(dt))
     cache[id(t)] = (t, out)
     half_compute.pin(out._data)

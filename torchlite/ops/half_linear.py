@@ -16,10 +16,12 @@ for a low input; float32 values of the rounded gradient for a float32 input, W a
 what their cast nodes' backward would make of it). The outputs and gradients are bit for bit
 those of the unfused ops (tests/amp/test_half_linear.py compares them).
 
-One difference is left: a weight used by two linears in one autocast region (tied) gets each
-use's gradient rounded and the two summed in float32 at the weight, where PyTorch's shared cast
-sums them in the low dtype first; the sum here is the more precise. A weight that an unfused op
-already cast in the region (autocast's cache) keeps the unfused path, so it shares that cast.
+A float32 leaf used more than once in a region (a layer applied twice, tied weights, or another
+lowered op on the same weight) must get its uses' gradients added up in the low dtype, through
+one shared cast, as in PyTorch. A leaf that an unfused op already cast (autocast's cache) keeps
+the unfused path, so it shares that cast; a leaf that fused nodes took into a recorded graph is
+given that cast at its next use, and their graph edges to it are moved onto it
+(amp.state.share_cast), their gradients for it then in the low dtype (`low_grads`).
 
 The rounded weights are cached for the region, as autocast caches its casts, and dropped when
 the outermost region ends (amp.state.rounded). `ENABLED` switches the fusion off (for A/B runs
@@ -39,22 +41,17 @@ ENABLED = True
 _F32 = half_compute.FLOAT32
 
 
-def _round(a: np.ndarray, dt: np.dtype) -> np.ndarray:
-    """float32 values of float32 array `a` rounded to `dt` (a new array)."""
-    return half_compute.rounded(a, dt)
-
-
 def rounded_weight(t, dt: np.dtype, cache: bool, region: dict) -> np.ndarray:
     """float32 tensor `t` rounded to `dt`; a leaf that requires grad once per autocast region
     when `cache`, kept in `region` (autocast's: id -> (leaf, values, dtype, uses), emptied
     when the region ends; `uses` lists the (node, input index) of each fused linear that
     took it, see amp.state.share_cast)."""
     if not cache or not t._requires_grad or t.grad_fn is not None:
-        return _round(t._data, dt)
+        return half_compute.rounded(t._data, dt)
     hit = region.get(id(t))
     if hit is not None and hit[0] is t and hit[2] == dt:
         return hit[1]
-    out = _round(t._data, dt)
+    out = half_compute.rounded(t._data, dt)
     region[id(t)] = (t, out, dt, [])
     return out
 
@@ -70,7 +67,7 @@ class HalfLinear(Op):
 
         x_low = x.dtype == dt
         if x32 is None:
-            x32 = half_compute.widen(x) if x_low else _round(x, dt)
+            x32 = half_compute.widen(x) if x_low else half_compute.rounded(x, dt)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging model: inf, NaN
             y = half_compute.narrow(_affine(x32, w32, b32), dt)[0]
         if relu:
@@ -129,7 +126,7 @@ def _rounded_grad(a, dt, raw: bool):
     fresh and referenced nowhere else, so a leaf may keep it uncopied."""
     if not raw:  # a graph of the backward pass (create_graph): differentiable casts
         return a.astype(dt).astype(_F32)
-    return hand_over(_round(a, dt))
+    return hand_over(half_compute.rounded(a, dt))
 
 
 def fused(input, weight, bias, relu: bool, dt: np.dtype, cache: bool, region: dict):
