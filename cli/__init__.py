@@ -50,9 +50,26 @@ if _PROGRAM:
 
 
 def ctrl_c_raises() -> None:
-    """From here Ctrl-C raises KeyboardInterrupt: called before the first call that can write."""
+    """From here Ctrl-C raises KeyboardInterrupt: called before the first call that can write.
+
+    The handler also records the Ctrl-C (torchlite.training.interrupts), since Python drops a
+    KeyboardInterrupt raised inside a finalizer: the trainer and `main._run` see the record.
+    Python reports such a drop as "Exception ignored" with a traceback; for a Ctrl-C that is
+    recorded, and answered, that report is noise, so the program leaves it out.
+    """
     if signal.getsignal(signal.SIGINT) is _quiet_interrupt:
-        signal.signal(signal.SIGINT, PREVIOUS_SIGINT)
+        from torchlite.training.interrupts import record_and_raise
+
+        signal.signal(signal.SIGINT, record_and_raise)
+        sys.unraisablehook = _unless_interrupt(sys.unraisablehook)
+
+
+def _unless_interrupt(hook):
+    def report(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            hook(unraisable)
+
+    return report
 
 
 def keep_exit_code(code: int) -> int:

@@ -89,14 +89,24 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _run(fn, *args, **kwargs):
     """Call a library function; turn its exceptions into a message and an exit code."""
+    from torchlite.errors import TrainingInterrupted
+    from torchlite.training import interrupts
+
     ctrl_c_raises()  # the library may write from here: Ctrl-C must let it clean up
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        if interrupts.received():  # a Ctrl-C that Python dropped in a finalizer
+            raise KeyboardInterrupt
+        return result
     except typer.Exit:
         raise
     except BaseException as exc:  # every failure becomes a message and an exit code
         if isinstance(exc, SystemExit):
             raise
+        if interrupts.take() and not isinstance(exc, TrainingInterrupted):
+            # a Ctrl-C that some code turned into another error on its way out (Python 3.11
+            # wraps one raised in a class's __set_name__ in a RuntimeError)
+            exc = KeyboardInterrupt()
         # a training command's display knows the run folder; TrainingInterrupted does not
         code, message = classify(exc, run_dir=getattr(kwargs.get("callback"), "run_dir", None))
         if _state["debug"]:

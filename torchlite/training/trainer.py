@@ -22,6 +22,7 @@ from torchlite.errors import TorchliteError, TrainingDiverged, TrainingInterrupt
 from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
+from . import interrupts
 from .actions import EPOCH_END, EpochEnd
 from .background_writer import BackgroundWriter
 from .device_metrics import DeviceAccumulator
@@ -70,10 +71,20 @@ class _Signals:
         self._old = {}
         # SIGHUP: the terminal closed (an ssh session dropped); saved as for SIGTERM
         for sig in (signal.SIGINT, signal.SIGTERM, *_HANGUP):
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                # meant to be ignored: under nohup (SIGHUP), or in a script's background job
+                # (SIGINT); a closed terminal must not stop a run started with nohup
+                continue
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread: leave signals alone
                 pass
+        if self._old:
+            # a Ctrl-C before this handler that Python dropped in a finalizer (see interrupts)
+            # stops the run at its first step boundary, as one a moment later would
+            pending = interrupts.take()
+            if pending is not None:
+                self.stop = pending
         return self
 
     def _handle(self, signum, frame) -> None:
