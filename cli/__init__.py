@@ -1,11 +1,12 @@
 """The `torchlite` command line (installed as the package `torchlite_cli`).
 
-Ctrl-C has two phases. Until a command calls into the library (main._run), nothing has been
+Ctrl-C has three phases. Until a command calls into the library (main._run), nothing has been
 written, so SIGINT ends the process at once with 130: an exception raised there would land in
 whatever code was running (the imports, click's parsing), and some of it rewraps exceptions
 (pydantic_core turns a KeyboardInterrupt raised while it builds a model's validator at import
 into a SchemaError, exit 1). From `_run` on (`ctrl_c_raises`), Ctrl-C is a KeyboardInterrupt
-again: the command cleans up, says "interrupted" and exits 130 (training saves first).
+again: the command cleans up, says "interrupted" and exits 130 (training saves first). Once
+the command is over (`ctrl_c_ends`), a Ctrl-C only makes the exit status 130.
 
 Only when this package is the program (the `torchlite` script, or `python -m` importing it): a
 process that merely imports it (a test run, say) keeps its own Ctrl-C.
@@ -61,7 +62,28 @@ def ctrl_c_raises() -> None:
         from torchlite.training.interrupts import record_and_raise
 
         signal.signal(signal.SIGINT, record_and_raise)
+        _RAISING[0] = record_and_raise
         sys.unraisablehook = _unless_interrupt(sys.unraisablehook)
+
+
+def ctrl_c_ends() -> None:
+    """The command is over: a Ctrl-C while the process exits (joining threads, running exit
+    hooks) makes the exit status 130 and lets the exit finish, where a KeyboardInterrupt
+    raised there would print a traceback and exit 1; a second Ctrl-C exits at once."""
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is _quiet_interrupt or handler is _RAISING[0]:
+        signal.signal(signal.SIGINT, _interrupt_at_exit)
+
+
+def _interrupt_at_exit(signum, frame):  # noqa: ARG001 - the signal handler's signature
+    if _AT_EXIT:
+        os._exit(130)
+    _AT_EXIT.append(signum)
+    keep_exit_code(130)
+
+
+_AT_EXIT: list[int] = []
+_RAISING: list = [None]  # the handler ctrl_c_raises installed
 
 
 def _unless_interrupt(hook):

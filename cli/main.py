@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from . import ctrl_c_raises, display, distributed, keep_exit_code
+from . import ctrl_c_ends, ctrl_c_raises, display, distributed, keep_exit_code
 from .errors import INTERRUPTED, classify
 
 
@@ -29,7 +29,8 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx):
         # Ctrl-C exits at once until the command calls the library (_run, see __init__); from
-        # there it is a KeyboardInterrupt, caught below if the command did not
+        # there it is a KeyboardInterrupt, caught below if the command did not; after the
+        # command, it only sets the exit status
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a closed pipe shows here, not in Python's exit
@@ -47,6 +48,8 @@ class _Group(TyperGroup):
             # Python's advice: point stdout at devnull so the flush at exit does not fail again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(1) from None
+        finally:
+            ctrl_c_ends()
 
 
 app = typer.Typer(

@@ -131,6 +131,39 @@ torchlite_cli.main.app()
     assert proc.stderr.strip() == "error: interrupted" and proc.stdout == ""
 
 
+def test_a_ctrl_c_while_the_process_exits_makes_the_status_130(tmp_path):
+    # an exit hook of the library's (registered during the command) runs after the command,
+    # in Python's shutdown: a KeyboardInterrupt there printed a traceback and exited 1. The
+    # hooks registered before it still run (a file is written by one).
+    _tiny(tmp_path)
+    proc = _run_program(tmp_path, """\
+import atexit, signal, sys, threading
+sys.argv = ['torchlite', 'validate', 'c.yaml']
+import torchlite_cli.main, torchlite.training.api as api
+
+def later():
+    open('later-hook-ran', 'w').close()
+
+def interrupted():
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+    for _ in range(10000):
+        pass
+
+original = api.validate
+
+def validate(*args, **kwargs):
+    atexit.register(later)  # runs after the interrupted hook (last in, first out)
+    atexit.register(interrupted)
+    return original(*args, **kwargs)
+
+api.validate = validate
+torchlite_cli.main.app()
+""")
+    assert proc.returncode == 130, proc.stderr[-2000:]
+    assert proc.stderr == "" and proc.stdout.startswith("c.yaml: OK")
+    assert (tmp_path / "later-hook-ran").is_file()
+
+
 def test_the_record_is_kept_until_taken():
     assert interrupts.received() is None
     with pytest.raises(KeyboardInterrupt):
