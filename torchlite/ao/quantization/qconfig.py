@@ -56,10 +56,12 @@ def get_default_qconfig(backend: str = "x86", version: int = 0) -> QConfig:
 
 
 def get_default_qat_qconfig(backend: str = "x86", version: int = 1) -> QConfig:
-    """PyTorch's quantization-aware-training qconfig of a backend."""
+    """PyTorch's quantization-aware-training qconfig of a backend: moving-average observed
+    activations over 0..255 (halved to 0..127 on x86/fbgemm, as in get_default_qconfig) and
+    per-channel weights; qnnpack's weights per tensor."""
     _check_backend(backend)
-    if backend in ("x86", "fbgemm", "onednn"):
-        return QConfig(activation=FakeQuantize.with_args(
-            observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
-            reduce_range=backend != "onednn"), weight=default_per_channel_weight_fake_quant)
-    return QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)
+    activation = FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0,
+                                        quant_max=255, reduce_range=backend in ("x86", "fbgemm"))
+    if backend == "qnnpack":
+        return QConfig(activation=activation, weight=default_weight_fake_quant)
+    return QConfig(activation=activation, weight=default_per_channel_weight_fake_quant)
