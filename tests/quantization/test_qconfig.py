@@ -54,3 +54,47 @@ def test_qconfigs_equal_torch(backend, qat):
     act, scheme, weight = _ranges(ours)
     assert (act, weight) == (t_act, t_weight)
     assert str(scheme).rsplit(".", 1)[-1] == str(t_scheme).rsplit(".", 1)[-1]
+
+
+@pytest.mark.parametrize("backend", ["x86", "qnnpack"])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_a_qat_run_quantizes_weights_as_per_channel_says(backend, per_channel):
+    from torchlite.training.quantize import qat_model
+
+    model = qat_model(tl.nn.Sequential(tl.nn.Linear(4, 3), tl.nn.ReLU(), tl.nn.Linear(3, 2)),
+                      {"backend": backend, "per_channel": per_channel})
+    layer = model.module[0]
+    want = tl.per_channel_symmetric if per_channel else tl.per_tensor_symmetric
+    assert layer.weight_fake_quant.qscheme == want
+    act = layer.activation_post_process
+    assert (act.quant_min, act.quant_max) == EXPECTED[backend][0]
+
+
+def test_qnnpack_qat_model_and_its_int8_conversion_agree():
+    # the converted layers saturate at 0..255: trained against the same range, the int8
+    # model gives the fake-quantized model's outputs, to a step of the output scale, also
+    # for inputs beyond the ranges the observers saw (with 0..127 in training, those ran
+    # tens of steps apart)
+    import copy
+
+    import numpy as np
+
+    from torchlite.training.quantize import qat_model
+
+    tl.manual_seed(0)
+    model = qat_model(tl.nn.Sequential(tl.nn.Linear(8, 16), tl.nn.ReLU(), tl.nn.Linear(16, 4)),
+                      {"backend": "qnnpack", "per_channel": True})
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # the observers' moving averages settle on batches of this spread
+        model(tl.from_numpy(rng.standard_normal((32, 8)).astype(np.float32)))
+    model.eval()
+    model.apply(tq.disable_observer)
+    x = tl.from_numpy(2.0 * rng.standard_normal((256, 8)).astype(np.float32))
+    with tl.no_grad():
+        fake = model(x).numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            int8 = tq.convert(copy.deepcopy(model), inplace=True)
+        out = int8(x).numpy()
+    step = float(int8.module[2].scale)
+    assert np.abs(out - fake).max() <= 1.01 * step

@@ -132,8 +132,11 @@ def qat_model(model, qcfg):
         model = tq.fuse_modules_qat(model, groups, inplace=True)
     wrapped = tq.QuantWrapper(model)
     qconfig = tq.get_default_qat_qconfig(get("backend", "x86"))
-    if not get("per_channel", True):
-        qconfig = tq.QConfig(activation=qconfig.activation, weight=tq.default_weight_fake_quant)
+    # the backend's activations; the weights as per_channel says (qnnpack's default is per
+    # tensor, which left per_channel: true without effect)
+    weight = (tq.default_per_channel_weight_fake_quant if get("per_channel", True)
+              else tq.default_weight_fake_quant)
+    qconfig = tq.QConfig(activation=qconfig.activation, weight=weight)
     wrapped.qconfig = qconfig
     return tq.prepare_qat(wrapped.train(model.training), inplace=True)
 
