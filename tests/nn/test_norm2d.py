@@ -76,6 +76,20 @@ def test_instance_norm2d_forward_default_and_affine():
     np.testing.assert_allclose(npy(single), expected[0], rtol=1e-4, atol=1e-4)
 
 
+def test_instance_norm_without_bias():
+    # bias=False (keyword-only, as PyTorch's): a weight alone, and nothing added after it
+    x = rnd((3, 4, 5, 6)) * 3 + 2
+    m = nn.InstanceNorm2d(4, affine=True, bias=False)
+    assert list(m.state_dict()) == ["weight"] and m.bias is None
+    with torchlite.no_grad():
+        m.weight.copy_(t32([1.0, 2.0, 3.0, 4.0]))
+    expected = ref_instance_norm(x, np.array([1.0, 2, 3, 4]), np.zeros(4))
+    np.testing.assert_allclose(npy(m(t32(x))), expected, rtol=1e-4, atol=1e-4)
+    assert "affine=True, bias=False" in repr(m)
+    assert list(nn.SyncBatchNorm(4, bias=False).state_dict()) == [
+        "weight", "running_mean", "running_var", "num_batches_tracked"]
+
+
 def test_instance_norm_running_stats():
     x = rnd((3, 2, 4, 5)) * 2 + 1
     m = nn.InstanceNorm2d(2, track_running_stats=True, momentum=0.2)
