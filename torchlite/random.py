@@ -83,8 +83,8 @@ def get_rng_state() -> dict:
     return _default.get_state()
 
 
-def set_rng_state(state: dict) -> None:
-    _default.set_state(state)
+def set_rng_state(new_state: dict) -> None:
+    _default.set_state(new_state)
 
 
 def _rng(generator: Generator | None = None) -> np.random.Generator:

@@ -213,6 +213,8 @@ def test_rng_state_roundtrip():
     a = torchlite.randn(3)
     torchlite.set_rng_state(s)
     np.testing.assert_array_equal(to_np(torchlite.randn(3)), to_np(a))
+    torchlite.set_rng_state(new_state=s)  # PyTorch's name for the argument
+    np.testing.assert_array_equal(to_np(torchlite.randn(3)), to_np(a))
 
 
 def test_random_distributions_and_dtypes(device):
