@@ -18,30 +18,27 @@ import pytest
 from _tiny_runs import TINY_DIGITS
 
 from torchlite.training import interrupts
-from torchlite.training.trainer import _Signals
 
-# A SIGINT raised inside __del__ of an object dropped at once, before `write_config` (the
-# trainer calls it first in fit, before its own handler): Python prints "Exception ignored"
-# and carries on. pthread_kill: the main thread receives it, so the handler runs in the loop.
-_DROP_IN_FINALIZER = """\
-import signal, sys, threading
-sys.argv = ['torchlite', 'train', 'c.yaml', '--plain', '--no-plots']
-import torchlite_cli.main
-import torchlite.training.trainer as trainer
+# Each program runs a real command (argv) as the `torchlite` program would, after `patch`,
+# which wraps a library function so that `sigint_here()` runs somewhere. It delivers a real
+# SIGINT to the main thread (pthread_kill), whose handler then runs in its loop, inside the
+# caller: a __del__ of an object dropped at once, where Python prints "Exception ignored" and
+# carries on; a class's __set_name__; an exit hook.
+_PROGRAM = """\
+import atexit, signal, sys, threading
+sys.argv = {argv!r}
+import torchlite_cli.main, torchlite.training.api as api, torchlite.training.trainer as trainer
+
+def sigint_here():
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+    for _ in range(10000):
+        pass
 
 class Dropped:
     def __del__(self):
-        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-        for _ in range(10000):
-            pass
+        sigint_here()
 
-original = trainer.write_config
-
-def write_config(*args, **kwargs):
-    Dropped()
-    return original(*args, **kwargs)
-
-trainer.write_config = write_config
+{patch}
 torchlite_cli.main.app()
 """
 
@@ -52,15 +49,23 @@ def _tiny(tmp_path, epochs=50):
     (tmp_path / "c.yaml").write_text(cfg.replace("trainer: {epochs: 1}", epochs))
 
 
-def _run_program(tmp_path, source):
-    (tmp_path / "prog.py").write_text(source)
+def _run_program(tmp_path, argv: list[str], patch: str):
+    (tmp_path / "prog.py").write_text(_PROGRAM.format(argv=["torchlite", *argv], patch=patch))
     return subprocess.run([sys.executable, "-m", "prog"], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path)
 
 
 def test_a_ctrl_c_dropped_in_a_finalizer_before_training_stops_the_run(tmp_path):
+    # write_config: the trainer calls it first in fit, before its own handler
     _tiny(tmp_path)
-    proc = _run_program(tmp_path, _DROP_IN_FINALIZER)
+    proc = _run_program(tmp_path, ["train", "c.yaml", "--plain", "--no-plots"], """\
+original = trainer.write_config
+
+def write_config(*args, **kwargs):
+    Dropped()
+    return original(*args, **kwargs)
+
+trainer.write_config = write_config""")
     assert proc.returncode == 130, proc.stderr[-2000:]
     # Python's "Exception ignored ... Traceback" report of the dropped interrupt is left out
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
@@ -82,23 +87,15 @@ def test_a_ctrl_c_turned_into_another_error_ends_as_interrupted(tmp_path):
     # Python 3.11 wraps an exception raised in a class's __set_name__ in a RuntimeError
     # (later versions let it through): either way the command says "interrupted", exit 130
     (tmp_path / "c.yaml").write_text("")
-    proc = _run_program(tmp_path, """\
-import signal, sys, threading
-sys.argv = ['torchlite', 'validate', 'c.yaml']
-import torchlite_cli.main, torchlite.training.api as api
-
+    proc = _run_program(tmp_path, ["validate", "c.yaml"], """\
 class Named:
     def __set_name__(self, owner, name):
-        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-        for _ in range(10000):
-            pass
+        sigint_here()
 
 def validate(*args, **kwargs):
     type('Owner', (), {'field': Named()})
 
-api.validate = validate
-torchlite_cli.main.app()
-""")
+api.validate = validate""")
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert proc.stderr.strip() == "error: interrupted"
 
@@ -106,17 +103,7 @@ torchlite_cli.main.app()
 def test_a_ctrl_c_dropped_after_the_library_returned_ends_as_interrupted(tmp_path):
     # the command's work finished, but the user asked it to stop: no result is rendered
     _tiny(tmp_path)
-    proc = _run_program(tmp_path, """\
-import signal, sys, threading
-sys.argv = ['torchlite', 'validate', 'c.yaml']
-import torchlite_cli.main, torchlite.training.api as api
-
-class Dropped:
-    def __del__(self):
-        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-        for _ in range(10000):
-            pass
-
+    proc = _run_program(tmp_path, ["validate", "c.yaml"], """\
 original = api.validate
 
 def validate(*args, **kwargs):
@@ -124,9 +111,7 @@ def validate(*args, **kwargs):
     Dropped()
     return result
 
-api.validate = validate
-torchlite_cli.main.app()
-""")
+api.validate = validate""")
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert proc.stderr.strip() == "error: interrupted" and proc.stdout == ""
 
@@ -136,29 +121,18 @@ def test_a_ctrl_c_while_the_process_exits_makes_the_status_130(tmp_path):
     # in Python's shutdown: a KeyboardInterrupt there printed a traceback and exited 1. The
     # hooks registered before it still run (a file is written by one).
     _tiny(tmp_path)
-    proc = _run_program(tmp_path, """\
-import atexit, signal, sys, threading
-sys.argv = ['torchlite', 'validate', 'c.yaml']
-import torchlite_cli.main, torchlite.training.api as api
-
+    proc = _run_program(tmp_path, ["validate", "c.yaml"], """\
 def later():
     open('later-hook-ran', 'w').close()
-
-def interrupted():
-    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-    for _ in range(10000):
-        pass
 
 original = api.validate
 
 def validate(*args, **kwargs):
-    atexit.register(later)  # runs after the interrupted hook (last in, first out)
-    atexit.register(interrupted)
+    atexit.register(later)  # runs after sigint_here (last in, first out)
+    atexit.register(sigint_here)
     return original(*args, **kwargs)
 
-api.validate = validate
-torchlite_cli.main.app()
-""")
+api.validate = validate""")
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert proc.stderr == "" and proc.stdout.startswith("c.yaml: OK")
     assert (tmp_path / "later-hook-ran").is_file()
@@ -177,7 +151,7 @@ def test_the_record_is_kept_until_taken():
 def test_the_trainer_leaves_an_ignored_signal_ignored():
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        with _Signals() as sig:
+        with interrupts.Signals() as sig:
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
             assert signal.getsignal(signal.SIGINT) == sig._handle
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN

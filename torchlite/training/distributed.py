@@ -31,9 +31,10 @@ import numpy as np
 
 from torchlite.errors import TorchliteError, TrainingDiverged, TrainingInterrupted
 
+from .interrupts import Signals
 from .loader import ConfigError
 from .runs import RunPaths
-from .trainer import Trainer, _Signals
+from .trainer import Trainer
 
 __all__ = ["DistributedSession", "LocalSession", "PeerRankFailed", "session",
            "check_resume_world", "distributed_sampler", "end_job_if_alone", "STOP_FILE_ENV"]
@@ -141,7 +142,7 @@ def check_resume_world(paths: RunPaths, world_size: int) -> None:
         )
 
 
-class _DistributedSignals(_Signals):
+class _DistributedSignals(Signals):
     """The trainer's stop flag, agreed by all ranks each time it is read (once per step): a
     signal on one rank, or the launcher's stop file, stops every rank at the same step."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +21,10 @@ from torchlite.errors import TorchliteError, TrainingDiverged, TrainingInterrupt
 from torchlite.utils.data import DataLoader
 
 from . import checkpoint as ckpt
-from . import interrupts
 from .actions import EPOCH_END, EpochEnd
 from .background_writer import BackgroundWriter
 from .device_metrics import DeviceAccumulator
+from .interrupts import Signals
 from .loader import ConfigError
 from .metrics import MetricAccumulator
 from .precision import Precision
@@ -58,50 +57,11 @@ class LoopState:
         return dict(self.__dict__)
 
 
-_HANGUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()  # not on Windows
-
-
-class _Signals:
-    """Turns SIGINT/SIGTERM/SIGHUP into a flag checked between steps (restored on exit)."""
-
-    def __init__(self) -> None:
-        self.stop = None
-
-    def __enter__(self):
-        self._old = {}
-        # SIGHUP: the terminal closed (an ssh session dropped); saved as for SIGTERM
-        for sig in (signal.SIGINT, signal.SIGTERM, *_HANGUP):
-            if signal.getsignal(sig) is signal.SIG_IGN:
-                # meant to be ignored: under nohup (SIGHUP), or in a script's background job
-                # (SIGINT); a closed terminal must not stop a run started with nohup
-                continue
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread: leave signals alone
-                pass
-        if self._old:
-            # a Ctrl-C before this handler that Python dropped in a finalizer (see interrupts)
-            # stops the run at its first step boundary, as one a moment later would
-            pending = interrupts.take()
-            if pending is not None:
-                self.stop = pending
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.stop is not None:  # a second Ctrl-C while saving: give up at once
-            raise KeyboardInterrupt
-        self.stop = signal.Signals(signum).name
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
 class Trainer:
     """Fits a prepared run (see `prepare`), writing everything into one run folder: each epoch
     is the train steps, then the actions of `actions` (default `actions.EPOCH_END`)."""
 
-    signals: Callable = _Signals  # what turns signals into the stop flag (a rank: agreed)
+    signals: Callable = Signals  # what turns signals into the stop flag (a rank: agreed)
 
     def __init__(self, run: Prepared, paths: RunPaths, *, callback: Callable | None = None,
                  resume: bool = False, actions: Sequence[Callable] = EPOCH_END,
