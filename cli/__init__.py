@@ -71,7 +71,7 @@ def ctrl_c_ends() -> None:
     hooks) makes the exit status 130 and lets the exit finish, where a KeyboardInterrupt
     raised there would print a traceback and exit 1; a second Ctrl-C exits at once."""
     handler = signal.getsignal(signal.SIGINT)
-    if handler is _quiet_interrupt or handler is _RAISING[0]:
+    if handler is _quiet_interrupt or (handler is not None and handler is _RAISING[0]):
         signal.signal(signal.SIGINT, _interrupt_at_exit)
 
 
@@ -88,7 +88,10 @@ _RAISING: list = [None]  # the handler ctrl_c_raises installed
 
 def _unless_interrupt(hook):
     def report(unraisable) -> None:
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        from torchlite.training.interrupts import received
+
+        # only a recorded one is answered; a second Ctrl-C the trainer raises is not recorded
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and received()):
             hook(unraisable)
 
     return report

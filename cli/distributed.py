@@ -26,6 +26,12 @@ def _rank() -> tuple[int, int] | None:
     return None if env is None else (env[0], env[1])
 
 
+def several_ranks() -> bool:
+    """True in a rank of an MPI launch of more than one process."""
+    found = _rank()
+    return found is not None and found[1] > 1
+
+
 def secondary_rank() -> bool:
     """True in a rank other than 0 of an MPI launch (which prints nothing of the run)."""
     found = _rank()

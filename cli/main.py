@@ -96,9 +96,13 @@ def _run(fn, *args, **kwargs):
     from torchlite.training import interrupts
 
     ctrl_c_raises()  # the library may write from here: Ctrl-C must let it clean up
+    # a recorded Ctrl-C that did not end the call (see torchlite.training.interrupts) ends the
+    # command as interrupted; not in a job of several ranks, where a rank that ends on its own
+    # aborts the job (their interrupts are agreed, and the trainer takes the record)
+    alone = not distributed.several_ranks()
     try:
         result = fn(*args, **kwargs)
-        if interrupts.received():  # a Ctrl-C that Python dropped in a finalizer
+        if alone and interrupts.received():  # Python dropped it in a finalizer
             raise KeyboardInterrupt
         return result
     except typer.Exit:
@@ -106,8 +110,9 @@ def _run(fn, *args, **kwargs):
     except BaseException as exc:  # every failure becomes a message and an exit code
         if isinstance(exc, SystemExit):
             raise
-        if interrupts.take() and not isinstance(exc, TrainingInterrupted):
-            # a Ctrl-C that some code turned into another error on its way out (Python 3.11
+        if interrupts.take() and alone and not isinstance(exc, (KeyboardInterrupt,
+                                                                TrainingInterrupted)):
+            # some code turned the Ctrl-C into another error on its way out (Python 3.11
             # wraps one raised in a class's __set_name__ in a RuntimeError)
             exc = KeyboardInterrupt()
         # a training command's display knows the run folder; TrainingInterrupted does not

@@ -45,14 +45,12 @@ def _is_gpu_test(item) -> bool:
 
 
 def pytest_configure(config):
-    # A shell starts a background job with SIGINT ignored (nohup: SIGHUP), and an ignored
-    # signal stays ignored across exec, where the trainer leaves it alone: the tests that
-    # Ctrl-C or hang up a `torchlite` subprocess need it to start as from a terminal, with
-    # the default actions, whoever started this pytest
+    # A shell starts a background job with SIGINT ignored, and an ignored signal stays ignored
+    # across exec: the tests that Ctrl-C a `torchlite` subprocess need it to start as from a
+    # terminal, with SIGINT's default action, whoever started this pytest (nohup's SIGHUP is
+    # reset only in the subprocess of the test that hangs one up: pytest keeps its own)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
     # The CLI tests read what rich renders, which follows the terminal: its width (COLUMNS, or
     # the terminal pytest runs in, narrow ones cut table columns to "…") and a CI's FORCE_COLOR
     # (rich then takes captured output for a terminal). They expect a pipe's rendering

@@ -65,9 +65,12 @@ def test_data_path_is_resolved_against_the_configs_folder(tmp_path, monkeypatch)
 
 def _train_until_epoch_2(cfg: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # SIGHUP's default action even when this pytest runs under nohup (which the trainer
+    # respects: an ignored signal stays ignored)
     proc = subprocess.Popen([sys.executable, "-m", "torchlite_cli", "train", str(cfg), "--plain",
                              "--no-plots"], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                            env=env, text=True)
+                            env=env, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.stderr.readline().startswith("epoch 2"):
