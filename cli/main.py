@@ -99,10 +99,10 @@ def _run(fn, *args, **kwargs):
     # a recorded Ctrl-C that did not end the call (see torchlite.training.interrupts) ends the
     # command as interrupted; not in a job of several ranks, where a rank that ends on its own
     # aborts the job (their interrupts are agreed, and the trainer takes the record)
-    alone = not distributed.several_ranks()
     try:
         result = fn(*args, **kwargs)
-        if alone and interrupts.received():  # Python dropped it in a finalizer
+        # Python dropped it in a finalizer
+        if interrupts.received() and not distributed.several_ranks():
             raise KeyboardInterrupt
         return result
     except typer.Exit:
@@ -110,8 +110,8 @@ def _run(fn, *args, **kwargs):
     except BaseException as exc:  # every failure becomes a message and an exit code
         if isinstance(exc, SystemExit):
             raise
-        if interrupts.take() and alone and not isinstance(exc, (KeyboardInterrupt,
-                                                                TrainingInterrupted)):
+        if (interrupts.take() and not isinstance(exc, (KeyboardInterrupt, TrainingInterrupted))
+                and not distributed.several_ranks()):
             # some code turned the Ctrl-C into another error on its way out (Python 3.11
             # wraps one raised in a class's __set_name__ in a RuntimeError)
             exc = KeyboardInterrupt()
