@@ -72,9 +72,10 @@ def test_a_qat_run_quantizes_weights_as_per_channel_says(backend, per_channel):
 
 def test_qnnpack_qat_model_and_its_int8_conversion_agree():
     # the converted layers saturate at 0..255: trained against the same range, the int8
-    # model gives the fake-quantized model's outputs, to a step of the output scale, also
-    # for inputs beyond the ranges the observers saw (with 0..127 in training, those ran
-    # tens of steps apart)
+    # model gives the fake-quantized model's outputs, also for inputs beyond the ranges the
+    # observers saw (with 0..127 in training, those ran up to 114 output steps apart). A
+    # hidden value on a rounding boundary may round the other way in one of the two (float
+    # sums in another order): a step or two, for a few elements
     import copy
 
     import numpy as np
@@ -96,5 +97,5 @@ def test_qnnpack_qat_model_and_its_int8_conversion_agree():
             warnings.simplefilter("ignore")
             int8 = tq.convert(copy.deepcopy(model), inplace=True)
         out = int8(x).numpy()
-    step = float(int8.module[2].scale)
-    assert np.abs(out - fake).max() <= 1.01 * step
+    steps = np.abs(out - fake) / float(int8.module[2].scale)
+    assert steps.max() <= 2.01 and (steps > 0.5).mean() <= 0.01
