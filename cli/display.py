@@ -450,6 +450,11 @@ def export_result(r: dict) -> None:
           f"{r['max_abs_diff']:.3g} ({diffs})")
 
 
+def qat_epoch(epoch: int, epochs: int, loss: float) -> None:
+    """One line per epoch of `torchlite quantize --mode qat`'s fine-tuning."""
+    info(f"qat fine-tuning epoch {epoch}/{epochs}: train loss {loss:.4f}")
+
+
 def quantize_result(rep: dict) -> None:
     """`torchlite quantize`: file size and test accuracy, float32 beside int8."""
     from rich.table import Table
@@ -465,4 +470,6 @@ def quantize_result(rep: dict) -> None:
         a, b = rep["accuracy_before"], rep["accuracy_after"]
         t.add_row(f"{rep['split']} accuracy", f"{a:.4f}", f"{b:.4f} ({(b - a) * 100:+.2f} pts)")
     _console().print(t)
+    if rep["mode"] == "qat":
+        info(f"fine-tuned {rep['epochs']} epochs with fake quantization at lr {rep['lr']:.3g}")
     info(f"wrote {rep['output']}")

@@ -3,6 +3,8 @@
 dynamic: Linear/LSTM/GRU weights int8, activations quantized per batch (no data needed).
 static: Conv2d+ReLU and Linear+ReLU fused, observers calibrated on the training split (with
 the stored preprocessing), every layer quantized between a QuantStub and a DeQuantStub.
+qat: the static layout, reached by a few epochs of quantization-aware fine-tuning of the trained
+weights (qat_finetune.py) instead of calibration alone.
 
 The quantized checkpoint is the float checkpoint's metadata plus a `quantization` entry (mode,
 per_channel); its tensors are each quantized layer's int8 weight, scales, zero points and float
@@ -28,8 +30,7 @@ from torchlite import nn
 from .loader import UsageError
 
 QUANTIZED_NAME = "quantized.safetensors"
-MODES = ("dynamic", "static")
-_LAYOUT_MODES = (*MODES, "qat")
+MODES = ("dynamic", "static", "qat")
 
 # layers static quantization runs on integers (plus the fused pairs made from them)
 _STATIC_OK = ("Linear", "Conv2d", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
@@ -53,13 +54,19 @@ def _check_static(model, what: str = "static quantization",
                          f"{type(model).__name__}; {instead}")
 
 
+def check_qat_layers(model, instead: str = "use --mode dynamic (quantizes the Linear layers "
+                     "only)") -> None:
+    """A usage error naming the first layer that quantization-aware training cannot quantize."""
+    _check_static(model, "quantization-aware training", instead)
+
+
 def check_qat(cfg, model) -> None:
     """A config error (at trainer.quantization) naming the first layer that quantization-aware
     training cannot quantize."""
     from .loader import ConfigError
 
     try:
-        _check_static(model, "quantization-aware training", "remove trainer.quantization")
+        check_qat_layers(model, "remove trainer.quantization")
     except UsageError as exc:
         raise ConfigError([cfg.source.problem(("trainer", "quantization"), str(exc))]) from None
 
@@ -98,7 +105,7 @@ def quantize_model(model, mode: str, *, per_channel: bool = False, calibration=N
         return tq.quantize_dynamic(model, {nn.Linear: qconfig, nn.LSTM: qconfig,
                                            nn.GRU: qconfig})
     if mode != "static":
-        raise UsageError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise UsageError(f"quantize_model: mode must be dynamic or static, got {mode!r}")
     _check_static(model)
     groups = _fusion_groups(model)
     if groups:
@@ -143,12 +150,12 @@ def qat_model(model, qcfg):
 
 def apply_quantization(model, layout: dict):
     """Rebuild the quantized structure a checkpoint's `quantization` entry describes."""
-    if not isinstance(layout, dict) or layout.get("mode") not in _LAYOUT_MODES:
+    if not isinstance(layout, dict) or layout.get("mode") not in MODES:
         from torchlite.serialization import CheckpointError
 
         raise CheckpointError(f"checkpoint metadata is malformed: quantization is "
                               f"{str(layout)[:80]}, expected a mode of "
-                              f"{', '.join(_LAYOUT_MODES)}")
+                              f"{', '.join(MODES)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if layout["mode"] == "qat":
@@ -237,9 +244,11 @@ def _accuracy(model, loader, cfg) -> float:
 def quantize_checkpoint(target=None, *, mode: str = "dynamic", calibration_batches: int = 10,
                         per_channel: bool = False, output: str | Path | None = None,
                         root: str = "runs", model_code: str | None = None,
-                        trust_model_code: bool = False) -> dict[str, Any]:
+                        trust_model_code: bool = False, epochs: int | None = None,
+                        lr: float | None = None, progress=None) -> dict[str, Any]:
     """Quantize a run's (or checkpoint's) model, write the int8 checkpoint, and report sizes
-    and test accuracy before and after (a dict)."""
+    and test accuracy before and after (a dict). `epochs`, `lr` and `progress` are the qat
+    mode's (see qat_finetune.finetune)."""
     from torchlite.serialization import CheckpointError
     from torchlite.utils.data import DataLoader
 
@@ -258,6 +267,10 @@ def quantize_checkpoint(target=None, *, mode: str = "dynamic", calibration_batch
     if "quantization" in info:
         raise UsageError(f"{path} is already quantized ({info['quantization'].get('mode')}); "
                          "pass the run folder or its float weights")
+    if cfg.trainer.quantization is not None:
+        raise UsageError(f"{path} holds a fake-quantized model (its run trained with "
+                         "trainer.quantization), and that run wrote its int8 model to "
+                         f"{path.parent / QUANTIZED_NAME}; quantize a float run instead")
     pre = info["preprocess"]
     _check_regression(model, pre["task"])
     if mode == "dynamic" and not any(isinstance(m, (nn.Linear, nn.LSTM, nn.GRU))
@@ -268,23 +281,37 @@ def quantize_checkpoint(target=None, *, mode: str = "dynamic", calibration_batch
     bundle = build_data(cfg)
     transform = input_transform(path, pre)
     batch = cfg.data.eval_batch_size or cfg.data.batch_size
-    calibration = None
-    if mode == "static":
+    layout: dict[str, Any] = {"mode": mode, "per_channel": per_channel,
+                              "calibration_batches": 0, "engine": "x86"}
+    if mode != "dynamic":
         if bundle.train is None:
-            raise CheckpointError(f"{path}: its dataset has no training split to calibrate on")
+            what = "calibrate on" if mode == "static" else "fine-tune on"
+            raise CheckpointError(f"{path}: its dataset has no training split to {what}")
         bundle.train.transform = transform
-        loader = DataLoader(bundle.train, batch_size=cfg.data.batch_size)
-        calibration = [x for _, (x, _y) in zip(range(calibration_batches), loader)]
-    qmodel = quantize_model(model, mode, per_channel=per_channel, calibration=calibration)
+    if mode == "qat":
+        from . import qat_finetune
+
+        n = qat_finetune.DEFAULT_EPOCHS if epochs is None else epochs
+        tuned, used_lr = qat_finetune.finetune(model, cfg, bundle, pre, epochs=n, lr=lr,
+                                               per_channel=per_channel, progress=progress)
+        qmodel = qat_finetune.convert(tuned)
+        layout.update(backend="x86", epochs=n, lr=used_lr)
+    else:
+        calibration = None
+        if mode == "static":
+            loader = DataLoader(bundle.train, batch_size=cfg.data.batch_size)
+            calibration = [x for _, (x, _y) in zip(range(calibration_batches), loader)]
+            layout["calibration_batches"] = calibration_batches
+        qmodel = quantize_model(model, mode, per_channel=per_channel, calibration=calibration)
     out = Path(output) if output is not None else path.parent / QUANTIZED_NAME
-    qinfo = dict(info, quantization={"mode": mode, "per_channel": per_channel,
-                                     "calibration_batches": calibration_batches
-                                     if mode == "static" else 0, "engine": "x86"})
+    qinfo = dict(info, quantization=layout)
     out.parent.mkdir(parents=True, exist_ok=True)
     torchlite.save(qmodel.state_dict(), out, metadata={ckpt._KEY: json.dumps(qinfo)})
     report: dict[str, Any] = {"checkpoint": str(path), "output": str(out), "mode": mode,
                               "per_channel": per_channel, "size_before": path.stat().st_size,
                               "size_after": out.stat().st_size}
+    if mode == "qat":
+        report.update(epochs=layout["epochs"], lr=layout["lr"])
     test = bundle.test if bundle.test is not None else bundle.val
     if test is not None:
         test.transform = transform
