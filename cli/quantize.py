@@ -15,8 +15,10 @@ def quantize(
                              "qat (static, after quantization-aware fine-tuning)."),
     calibration_batches: int = typer.Option(
         10, min=1, help="Training batches that calibrate static quantization."),
-    per_channel: bool = typer.Option(False, "--per-channel",
-                                     help="One weight scale per output channel."),
+    per_channel: bool | None = typer.Option(
+        None, "--per-channel/--per-tensor",
+        help="One weight scale per output channel, or one per tensor  [default: per tensor; "
+        "qat: per channel, as PyTorch's x86 QAT qconfig]"),
     epochs: int | None = typer.Option(
         None, min=1, help="qat: epochs of fine-tuning  [default: 3]"),
     lr: float | None = typer.Option(

@@ -128,6 +128,7 @@ def test_qat_mode_fine_tunes_at_a_tenth_of_the_lr_and_is_reproducible(run, tmp_p
         states.append(torchlite.load(out))
     rep = reports[0]
     assert rep["epochs"] == 2 and rep["lr"] == pytest.approx(1e-3)  # the config's 1e-2 / 10
+    assert rep["per_channel"] is True  # qat's default, as PyTorch's x86 QAT qconfig
     assert reports[0] == {**reports[1], "output": rep["output"]}
     assert states[0].keys() == states[1].keys()
     for k, v in states[0].items():
@@ -139,11 +140,13 @@ def test_qat_mode_fine_tunes_at_a_tenth_of_the_lr_and_is_reproducible(run, tmp_p
 
 
 def test_qat_mode_prints_each_epoch_and_takes_an_lr(run, tmp_path):
-    r = cli("quantize", run, "--mode", "qat", "--epochs", "1", "--lr", "0.003",
+    r = cli("quantize", run, "--mode", "qat", "--epochs", "1", "--lr", "0.003", "--per-tensor",
             "--output", tmp_path / "q.safetensors")
     assert r.exit_code == 0, r.output
     assert "qat fine-tuning epoch 1/1: train loss" in r.output
     assert "fine-tuned 1 epochs with fake quantization at lr 0.003" in r.output
+    meta = torchlite.serialization.read_metadata(tmp_path / "q.safetensors")
+    assert json.loads(meta["torchlite_checkpoint"])["quantization"]["per_channel"] is False
 
 
 def test_qat_mode_bad_options_and_divergence_write_nothing(run, tmp_path):

@@ -242,13 +242,14 @@ def _accuracy(model, loader, cfg) -> float:
 
 
 def quantize_checkpoint(target=None, *, mode: str = "dynamic", calibration_batches: int = 10,
-                        per_channel: bool = False, output: str | Path | None = None,
+                        per_channel: bool | None = None, output: str | Path | None = None,
                         root: str = "runs", model_code: str | None = None,
                         trust_model_code: bool = False, epochs: int | None = None,
                         lr: float | None = None, progress=None) -> dict[str, Any]:
     """Quantize a run's (or checkpoint's) model, write the int8 checkpoint, and report sizes
     and test accuracy before and after (a dict). `epochs`, `lr` and `progress` are the qat
-    mode's (see qat_finetune.finetune)."""
+    mode's (see qat_finetune.finetune). `per_channel` None: per tensor, except for qat, which
+    follows the x86 QAT qconfig (and trainer.quantization) with one scale per channel."""
     from torchlite.serialization import CheckpointError
     from torchlite.utils.data import DataLoader
 
@@ -261,6 +262,8 @@ def quantize_checkpoint(target=None, *, mode: str = "dynamic", calibration_batch
         raise UsageError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if calibration_batches < 1:
         raise UsageError(f"--calibration-batches must be at least 1, got {calibration_batches}")
+    if per_channel is None:
+        per_channel = mode == "qat"
     path = resolve_checkpoint(target, root)
     model, cfg, info = model_from_checkpoint(path, "cpu", model_code=model_code,
                                              trust_model_code=trust_model_code)
