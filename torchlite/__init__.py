@@ -148,6 +148,10 @@ _LAZY_NAMES.update(dict.fromkeys((
 _LAZY_NAMES.update(dict.fromkeys(("layout", "sparse_coo", "sparse_csr", "strided"),
                                  ".sparse.layout"))
 _LAZY_NAMES.update(dict.fromkeys(("sparse_coo_tensor", "sparse_csr_tensor"), ".sparse"))
+# matrix functions: torch.linalg's ops under their older top-level names
+_LAZY_NAMES.update(dict.fromkeys((
+    "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "cholesky",
+    "cholesky_solve", "cholesky_inverse", "qr", "svd"), ".linalg.legacy"))
 
 if TYPE_CHECKING:  # the names __getattr__ loads, for editors and type checkers
     from . import amp, serialization, sparse
@@ -175,6 +179,7 @@ _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerato
          "onnx", "cpu", "ao", "quantization", "distributed"}
 _LAZY |= {"special"}  # torch.special
 _LAZY |= {"amp", "serialization", "sparse"}
+_LAZY |= {"linalg"}
 
 
 def __getattr__(name: str):

@@ -240,3 +240,43 @@ class LinalgMethods:
     trace = products.trace
     vdot = products.vdot
     diag_embed = structured.diag_embed
+
+    # the matrix functions (torchlite.linalg, imported on their first call)
+    def det(self):
+        return _legacy().det(self)
+
+    def logdet(self):
+        return _legacy().logdet(self)
+
+    def slogdet(self):
+        return _legacy().slogdet(self)
+
+    def inverse(self):
+        return _legacy().inverse(self)
+
+    def pinverse(self, rcond: float = 1e-15):
+        return _legacy().pinverse(self, rcond)
+
+    def matrix_power(self, n: int):
+        return _legacy().matrix_power(self, n)
+
+    def cholesky(self, upper: bool = False):
+        return _legacy().cholesky(self, upper)
+
+    def cholesky_solve(self, input2, upper: bool = False):
+        return _legacy().cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper: bool = False):
+        return _legacy().cholesky_inverse(self, upper)
+
+    def qr(self, some: bool = True):
+        return _legacy().qr(self, some)
+
+    def svd(self, some: bool = True, compute_uv: bool = True):
+        return _legacy().svd(self, some, compute_uv)
+
+
+def _legacy():
+    from .linalg import legacy
+
+    return legacy

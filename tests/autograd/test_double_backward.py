@@ -36,6 +36,11 @@ def _view_write(a, b):
     return c
 
 
+def _shift(a):
+    """a + 3 I: away from singular (and positive-definite for a = b b^T)."""
+    return a + 3 * torch.eye(a.shape[-1], dtype=a.dtype)
+
+
 def _seeded(fn, *args):
     torch.manual_seed(0)  # the same mask on every call of the check
     return fn(*args)
@@ -209,6 +214,17 @@ CASES = {
     "cross_entropy": (lambda a: F.cross_entropy(a, _idx(0, 2)), lambda: (_r(2, 3),)),
     "cross_entropy_prob": (lambda a, b: F.cross_entropy(a, b), lambda: (_r(2, 3), _pos(2, 3))),
     "nll_loss": (lambda a: F.nll_loss(a, _idx(0, 2)), lambda: (_r(2, 3),)),
+    # torch.linalg (matrices kept well conditioned, eigen- and singular values distinct)
+    "linalg_inv": (lambda a: torch.linalg.inv(_shift(a)), lambda: (_r(3, 3),)),
+    "linalg_det": (lambda a: torch.linalg.det(_shift(a)), lambda: (_r(3, 3),)),
+    "linalg_slogdet": (lambda a: torch.linalg.slogdet(_shift(a)).logabsdet, lambda: (_r(3, 3),)),
+    "linalg_solve": (lambda a, b: torch.linalg.solve(_shift(a), b), lambda: (_r(3, 3), _r(3, 2))),
+    "linalg_cholesky": (lambda a: torch.linalg.cholesky(_shift(a @ a.mT)), lambda: (_r(3, 3),)),
+    "linalg_eigh": (lambda a: torch.linalg.eigh(a + a.mT).eigenvectors ** 2,
+                    lambda: (_r(3, 3),)),
+    "linalg_svd": (lambda a: torch.linalg.svd(a, full_matrices=False).U ** 2,
+                   lambda: (_r(4, 3),)),
+    "linalg_qr": (lambda a: torch.linalg.qr(a).Q, lambda: (_r(4, 3),)),
 }
 
 # float32 steps: central differences are good to float32's rounding only

@@ -128,6 +128,39 @@ class _AddUfunc:
         return self._raw.reduce(*args, **kwargs)
 
 
+class _Linalg:
+    """`xp.linalg` for backward formulas: inv and solve differentiable on DArrays (through
+    torchlite.linalg), anything else the array module's own, refused on a DArray."""
+
+    def __init__(self, xp: Any) -> None:
+        self._linalg = xp.linalg
+
+    def inv(self, a):
+        if type(a) is not DArray:
+            return self._linalg.inv(a)
+        import torchlite.linalg
+
+        return DArray(torchlite.linalg.inv(a.t))
+
+    def solve(self, a, b):
+        if not _has_darray((a, b), {}):
+            return self._linalg.solve(a, b)
+        import torchlite.linalg
+
+        return DArray(torchlite.linalg.solve(_t(a), _t(b)))
+
+    def __getattr__(self, name: str) -> Any:
+        own = getattr(self._linalg, name)
+
+        def checked(*args, **kwargs):
+            if _has_darray(args, kwargs):
+                raise NotImplementedError(
+                    f"double backward: linalg.{name} has no differentiable formulation here")
+            return own(*args, **kwargs)
+
+        return checked
+
+
 class Namespace:
     """NumPy's (or CuPy's) functions, differentiable when given DArrays."""
 
@@ -145,6 +178,7 @@ class Namespace:
                      "matmul", "logaddexp", "logaddexp2", "hypot"):
             setattr(self, name, self._guard(name, _binary(name)))
         self.true_divide = self.divide
+        self.linalg = _Linalg(xp)
 
     def _guard(self, name: str, fn):
         """`fn` for DArray arguments, the array module's own function otherwise."""
