@@ -179,7 +179,7 @@ _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerato
          "onnx", "cpu", "ao", "quantization", "distributed"}
 _LAZY |= {"special"}  # torch.special
 _LAZY |= {"amp", "serialization", "sparse"}
-_LAZY |= {"linalg"}
+_LAZY |= {"linalg", "testing"}
 
 
 def __getattr__(name: str):
