@@ -116,12 +116,12 @@ def test_messages_match_pytorch():
         ([math.nan, 1.0], [math.nan, 1.0], {}),
     ]
     for a, e, kw in cases:
-        mine = message(lambda: assert_close(T(a), T(e), **kw))
+        mine = message(lambda a=a, e=e, kw=kw: assert_close(T(a), T(e), **kw))
         with pytest.raises(AssertionError) as theirs:
             torch.testing.assert_close(torch.tensor(a), torch.tensor(e), **kw)
         assert mine == str(theirs.value)
     for a, e in ((1, 2), ([1.0, 2], [1.0, 3])):
-        mine = message(lambda: assert_close(a, e))
+        mine = message(lambda a=a, e=e: assert_close(a, e))
         with pytest.raises(AssertionError) as theirs:
             torch.testing.assert_close(a, e)
         assert mine == str(theirs.value)
