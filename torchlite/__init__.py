@@ -179,7 +179,7 @@ _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerato
          "onnx", "cpu", "ao", "quantization", "distributed"}
 _LAZY |= {"special"}  # torch.special
 _LAZY |= {"amp", "serialization", "sparse"}
-_LAZY |= {"linalg", "testing"}
+_LAZY |= {"linalg", "testing", "distributions"}
 
 
 def __getattr__(name: str):
