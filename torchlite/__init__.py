@@ -45,6 +45,7 @@ from .backend import (
     uint8,
 )
 from ._compile import compile  # noqa: A004 - torch.compile: returns its argument unchanged
+from ._format import set_printoptions
 from ._flags import (
     are_deterministic_algorithms_enabled,
     get_float32_matmul_precision,

@@ -1,9 +1,9 @@
 """Printing tensors the way PyTorch does: tensor([0.5000, 1.0000], requires_grad=True).
 
 The layout follows PyTorch's printer with its default options (precision 4, threshold 1000,
-3 edge items, line width 80): one width for every element so that columns line up, integral
-floats as `1.`, scientific notation when the magnitudes span more than 1000x (or exceed 1e8, or
-go below 1e-4), and long tensors summarised with `...`.
+3 edge items, line width 80; `set_printoptions` changes them): one width for every element so
+that columns line up, integral floats as `1.`, scientific notation when the magnitudes span
+more than 1000x (or exceed 1e8, or go below 1e-4), and long tensors summarised with `...`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,32 @@ _PRECISION = 4
 _THRESHOLD = 1000
 _EDGEITEMS = 3
 _LINEWIDTH = 80
+_SCI_MODE: bool | None = None  # None: chosen from the values shown
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
+             "full": (4, math.inf, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None) -> None:
+    """torch.set_printoptions: digits after the point, the element count above which a tensor
+    is summarised, the items kept at each edge when it is, the line width, a profile
+    ('default', 'short', 'full') to start from, and sci_mode (True/False forces scientific
+    notation on or off; None chooses)."""
+    global _PRECISION, _THRESHOLD, _EDGEITEMS, _LINEWIDTH, _SCI_MODE
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: unknown profile {profile!r}; expected one of "
+                             f"{', '.join(_PROFILES)}")
+        _PRECISION, _THRESHOLD, _EDGEITEMS, _LINEWIDTH = _PROFILES[profile]
+    if precision is not None:
+        _PRECISION = int(precision)
+    if threshold is not None:
+        _THRESHOLD = threshold
+    if edgeitems is not None:
+        _EDGEITEMS = int(edgeitems)
+    if linewidth is not None:
+        _LINEWIDTH = int(linewidth)
+    _SCI_MODE = sci_mode
 
 
 class _Formatter:
@@ -39,7 +65,9 @@ class _Formatter:
         mags = np.abs(shown)
         lo, hi = float(mags.min()), float(mags.max())
         self.int_mode = bool(np.all(shown == np.ceil(shown)))
-        if self.int_mode:
+        if _SCI_MODE is not None:
+            self.sci_mode = _SCI_MODE
+        elif self.int_mode:
             self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8
         else:
             self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
