@@ -117,6 +117,9 @@ from .ops.nan_reductions import nanmean, nansum
 from .ops.dtype_rules import can_cast, promote_types, result_type
 from .ops.layout import atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, rot90
 from .ops.scatter_reduce import scatter_reduce
+from .ops.statistics import (
+    corrcoef, cov, histogram, mode, msort, nanmedian, nanquantile, quantile,
+)
 from .random import (
     Generator,
     default_generator,

@@ -194,6 +194,32 @@ class ReductionMethods:
     softmax = sm.softmax
     log_softmax = sm.log_softmax
 
+    # order and moment statistics
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _statistics().quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _statistics().nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return _statistics().nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _statistics().mode(self, dim, keepdim)
+
+    def msort(self):
+        return _statistics().msort(self)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _statistics().cov(self, correction=correction, fweights=fweights,
+                                 aweights=aweights)
+
+    def corrcoef(self):
+        return _statistics().corrcoef(self)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
+        return _statistics().histogram(self, bins, range=range, weight=weight, density=density)
+
 
 class ComparisonMethods:
     """Elementwise comparisons and tests (`eq`, `lt`, `isnan`, `allclose`, ...)."""
@@ -280,3 +306,9 @@ def _legacy():
     from .linalg import legacy
 
     return legacy
+
+
+def _statistics():
+    from .ops import statistics
+
+    return statistics
