@@ -225,6 +225,7 @@ CASES = {
     "linalg_svd": (lambda a: torch.linalg.svd(a, full_matrices=False).U ** 2,
                    lambda: (_r(4, 3),)),
     "linalg_qr": (lambda a: torch.linalg.qr(a).Q, lambda: (_r(4, 3),)),
+    "linalg_pinv": (torch.linalg.pinv, lambda: (_r(3, 4),)),
 }
 
 # float32 steps: central differences are good to float32's rounding only

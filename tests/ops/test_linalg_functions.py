@@ -120,20 +120,72 @@ def test_gradchecks_of_composed_functions():
     check_grad(lambda x, y: linalg.vecdot(x, y, dim=0), rand(3, 2), rand(3, 2))
 
 
-def test_ex_forms_report_failures_in_info():
+def test_ex_forms_report_failures_per_matrix_in_info():
     inv, info = linalg.inv_ex(T(np.eye(2) * 2))
     assert info.item() == 0 and info.dtype == torchlite.int32
     np.testing.assert_allclose(to_np(inv), np.eye(2) / 2)
-    inv, info = linalg.inv_ex(T(np.zeros((2, 2))))
-    assert info.item() == 1 and np.isnan(to_np(inv)).all()
+    batch = T(np.stack([np.eye(2) * 2, np.zeros((2, 2)), np.eye(2)]))
+    inv, info = linalg.inv_ex(batch)  # the good matrices keep their inverses
+    assert to_np(info).tolist() == [0, 1, 0]
+    np.testing.assert_allclose(to_np(inv[0]), np.eye(2) / 2)
+    assert np.isnan(to_np(inv[1])).all()
+    np.testing.assert_allclose(to_np(inv[2]), np.eye(2))
     with pytest.raises(linalg.LinAlgError):
         linalg.inv_ex(T(np.zeros((2, 2))), check_errors=True)
-    low, info = linalg.cholesky_ex(T(-np.eye(2)))
-    assert info.item() == 1
+    low, info = linalg.cholesky_ex(T(np.stack([np.eye(2), -np.eye(2)])))
+    assert to_np(info).tolist() == [0, 1] and to_np(low[0]).tolist() == np.eye(2).tolist()
     x, info = linalg.solve_ex(T(np.eye(2)), T(np.ones(2)))
     assert info.item() == 0 and to_np(x).tolist() == [1.0, 1.0]
     x, info = linalg.solve_ex(T(np.zeros((2, 2))), T(np.ones(2)))
     assert info.item() == 1 and np.isnan(to_np(x)).all()
+    out = (torchlite.empty(0), torchlite.empty(0, dtype=torchlite.int32))
+    res = linalg.inv_ex(T(np.eye(2) * 4, dtype=torchlite.float32), out=out)
+    assert res.inverse is out[0] and to_np(out[0]).tolist() == (np.eye(2) / 4).tolist()
+
+
+def test_review_regressions():
+    # linalg.cross: dim=-1 by default, even when an earlier dim has size 3
+    a, b = np.eye(3), np.ones((3, 3))
+    np.testing.assert_allclose(to_np(linalg.cross(T(a), T(b))), np.cross(a, b))
+    # pinv's gradient at repeated singular values is the pseudo-inverse's own: finite
+    x = T(2 * np.eye(3), dtype=torchlite.float64, requires_grad=True)
+    linalg.pinv(x).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), -0.25 * np.ones((3, 3)))
+    check_grad(linalg.pinv, rand(3, 5))
+    check_grad(lambda t: linalg.pinv(t @ t.mT, hermitian=True), rand(3, 3))
+    # the subgradient 0 at the origin for every order, and dim=() reducing everything
+    z = T(np.zeros(3), dtype=torchlite.float64, requires_grad=True)
+    linalg.vector_norm(z, 3.0).backward()
+    assert to_np(z.grad).tolist() == [0.0, 0.0, 0.0]
+    assert linalg.vector_norm(T(np.ones((2, 3))), dim=()).item() == pytest.approx(6 ** 0.5)
+    # a zero atol keeps the default rtol; a tensor rtol per matrix of the batch
+    assert linalg.matrix_rank(T(np.eye(3)), atol=T(0.0)).item() == 3
+    assert to_np(linalg.matrix_rank(T(np.broadcast_to(np.eye(3), (2, 3, 3)).copy()),
+                                    rtol=T([0.5, 2.0]))).tolist() == [3, 0]
+    # cond of a singular matrix: inf (0 for p=-2), as PyTorch
+    for p in (1, -1, math.inf, "fro", "nuc", None, 2):
+        assert linalg.cond(T([[1.0, 0.0], [0.0, 0.0]]), p).item() == math.inf
+    assert linalg.cond(T([[1.0, 0.0], [0.0, 0.0]]), -2).item() == 0.0
+    # the older overloads, lowercase UPLO, empty matrices, dtype promotion, drivers
+    np.testing.assert_allclose(to_np(linalg.pinv(T(np.eye(2) * 1e-3), 1e-2)),
+                               np.eye(2) * 1000, rtol=1e-6)
+    assert linalg.matrix_rank(T(np.eye(3) * 0.05), 0.1).item() == 0
+    assert to_np(linalg.eigh(T(np.eye(2)), UPLO="l").eigenvalues).tolist() == [1.0, 1.0]
+    assert linalg.matrix_norm(T(np.zeros((0, 0))), 2).item() == 0.0
+    assert tuple(linalg.vector_norm(T(np.zeros((0, 3))), math.inf, dim=1).shape) == (0,)
+    x = linalg.solve_triangular(T(np.eye(2)), T(np.ones((2, 1)), dtype=torchlite.float32),
+                                upper=True)
+    assert x.dtype == torchlite.float64
+    with pytest.raises(RuntimeError, match="only supported on CUDA"):
+        linalg.svd(T(np.eye(2)), driver="gesvd")
+    with pytest.raises(RuntimeError, match="B must have at least 2 dimensions"):
+        linalg.solve(T(np.eye(2)), T(1.0))
+    # torch.svd without compute_uv: zero (m, m) and (n, n) matrices
+    u, s, v = torchlite.svd(T(rand(5, 3)), compute_uv=False)
+    assert tuple(u.shape) == (5, 5) and tuple(v.shape) == (3, 3)
+    out = (torchlite.empty(0), torchlite.empty(0), torchlite.empty(0))
+    res = torchlite.svd(T(rand(5, 3), dtype=torchlite.float32), out=out)
+    assert res.U is out[0] and tuple(out[2].shape) == (3, 3)
 
 
 def test_argument_errors():

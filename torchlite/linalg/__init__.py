@@ -15,7 +15,7 @@ from ..ops import decompositions as _d
 from ..ops.decompositions import LinAlgError
 from ..ops.diagonal import diagonal as _diagonal
 from ..ops.linalg import matmul
-from ..ops.products import cross
+from ..ops.products import cross as _cross
 from ..ops.shape import unsqueeze
 from ..tensor import Tensor
 from ._checks import check_matrix
@@ -69,6 +69,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
     check_matrix(A, "linalg.solve")
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg.solve: expected B to be a Tensor, got {type(B).__name__}")
+    if B.ndim == 0 or (not left and B.ndim < 2):
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
     if B.dtype != A.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {A.dtype} and B of type {B.dtype} instead")
@@ -93,34 +95,26 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
 
 
 def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
-    """L lower-triangular with A = L L^T (or U = L^T with upper=True), for symmetric
-    positive-definite A; LinAlgError otherwise. Reads A's lower triangle."""
+    """L lower-triangular with A = L L^T (or U upper-triangular with A = U^T U when upper),
+    for symmetric positive-definite A; LinAlgError otherwise. Reads A's lower triangle (its
+    upper one when upper=True)."""
     check_matrix(A, "linalg.cholesky")
-    low = _d.Cholesky.apply(A)
-    return _out(low.mT if upper else low, out, "linalg.cholesky")
+    if upper:  # from A's upper triangle: U = chol(A^T)^T, whose U^T U is that triangle's A
+        return _out(_d.Cholesky.apply(A.mT).mT, out, "linalg.cholesky")
+    return _out(_d.Cholesky.apply(A), out, "linalg.cholesky")
 
 
 def qr(A: Tensor, mode: str = "reduced", *, out=None):
     """(Q, R) with A = Q R: mode 'reduced' (Q m x k, R k x n, k = min(m, n)), 'complete'
-    (Q m x m, R m x n) or 'r' (R only; Q empty, and no gradient, as in PyTorch)."""
+    (Q m x m, R m x n) or 'r' (R only, Q empty). As in PyTorch, complete mode on a tall A
+    has no gradient."""
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
     check_matrix(A, "linalg.qr", square=False)
     m, n = A.shape[-2], A.shape[-1]
-    if mode == "r":
-        from ..autograd.grad_mode import no_grad
-
-        with no_grad():
-            _, r = _d.Qr.apply(A.detach(), "reduced") if m >= n else qr(A.detach())
-        q = A.new_empty((0,))
-    elif mode == "complete" and m > n:
-        from ..autograd.grad_mode import is_grad_enabled
-
-        if A.requires_grad and is_grad_enabled():
-            raise RuntimeError("The QR decomposition is not differentiable when "
-                               "mode='complete' and nrows > ncols.")
-        q, r = _d.Qr.apply(A, "complete")
+    if mode == "complete" and m > n:
+        q, r = _d.Qr.apply(A, "complete")  # its backward refuses, as PyTorch's
     elif m >= n:
         q, r = _d.Qr.apply(A, "reduced")
     else:  # wide (both modes agree): A = [X | Y], X = Q R1 square, R = [R1 | Q^T Y]
@@ -129,6 +123,8 @@ def qr(A: Tensor, mode: str = "reduced", *, out=None):
         x, y = A[..., :m], A[..., m:]
         q, r1 = _d.Qr.apply(x, "reduced")
         r = cat([r1, matmul(q.mT, y)], -1)
+    if mode == "r":  # R alone (differentiable here, where PyTorch refuses), and an empty Q
+        q = A.new_empty((0,))
     if out is not None:
         _out(q, out[0], "linalg.qr")
         _out(r, out[1], "linalg.qr")
@@ -141,7 +137,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
     its lower (UPLO='L') or upper triangle."""
     _check_uplo(UPLO, "linalg.eigh")
     check_matrix(A, "linalg.eigh")
-    w, v = _d.Eigh.apply(A, UPLO)
+    w, v = _d.Eigh.apply(A, UPLO.upper())
     if out is not None:
         _out(w, out[0], "linalg.eigh")
         _out(v, out[1], "linalg.eigh")
@@ -153,7 +149,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
     """The eigenvalues of each symmetric matrix, ascending."""
     _check_uplo(UPLO, "linalg.eigvalsh")
     check_matrix(A, "linalg.eigvalsh")
-    return _out(_d.Eigh.apply(A, UPLO)[0], out, "linalg.eigvalsh")
+    return _out(_d.Eigh.apply(A, UPLO.upper())[0], out, "linalg.eigvalsh")
 
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
@@ -161,6 +157,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     PyTorch) U is m x m and Vh n x n; their extra columns and rows span the rest of the space,
     are arbitrary, and get no gradient."""
     check_matrix(A, "linalg.svd", square=False)
+    _check_driver(driver, A, "linalg.svd")
     u, s, vh = _d.Svd.apply(A, bool(full_matrices) and A.shape[-2] != A.shape[-1])
     if out is not None:
         for t, o in zip((u, s, vh), out):
@@ -172,6 +169,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """The singular values of each matrix, descending."""
     check_matrix(A, "linalg.svdvals", square=False)
+    _check_driver(driver, A, "linalg.svdvals")
     return _out(_d.Svd.apply(A, False)[1], out, "linalg.svdvals")
 
 
@@ -180,8 +178,27 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     return _diagonal(A, offset, dim1, dim2)
 
 
+def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
+    """The 3-D cross product along `dim` (default the last, unlike torch.cross's older
+    default), broadcasting the other dims."""
+    return _out(_cross(input, other, dim), out, "linalg.cross")
+
+
+def _check_driver(driver, A: Tensor, op: str) -> None:
+    """PyTorch takes a cuSOLVER algorithm only for CUDA inputs; CuPy picks its own, so on the
+    GPU a valid name is accepted and changes nothing."""
+    if driver is None:
+        return
+    if A.device.type != "cuda":
+        raise RuntimeError(f"torch.{op}: keyword argument `driver=` is only supported on CUDA "
+                           "inputs with cuSOLVER backend.")
+    if driver not in ("gesvd", "gesvdj", "gesvda"):
+        raise RuntimeError(f"torch.{op}: driver must be one of gesvd, gesvdj, gesvda, got "
+                           f"{driver!r}")
+
+
 def _check_uplo(uplo, op: str) -> None:
-    if uplo not in ("L", "U"):
+    if not isinstance(uplo, str) or uplo.upper() not in ("L", "U"):
         raise RuntimeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {uplo}")
 
 

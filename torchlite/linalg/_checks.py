@@ -16,9 +16,22 @@ def check_matrix(A, op: str, square: bool = True) -> None:
     if A.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     if A._data.dtype not in _FLOATS:
+        name = scalar_type_name(A.dtype)
         if A.is_floating_point():
-            raise RuntimeError(f"{op}: Low precision dtypes not supported. Got {A.dtype}")
-        raise RuntimeError(f"{op}: Expected a floating point tensor as input. Got {A.dtype}")
+            raise RuntimeError(f"{op}: Low precision dtypes not supported. Got {name}")
+        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got "
+                           f"{name}")
     if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{op}: A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
+
+
+# PyTorch's C++ scalar type names, which its linalg messages print
+_SCALAR_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                 "float64": "Double", "int8": "Char", "uint8": "Byte", "int16": "Short",
+                 "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+def scalar_type_name(dtype) -> str:
+    short = str(dtype).rsplit(".", 1)[-1]
+    return _SCALAR_NAMES.get(short, short)

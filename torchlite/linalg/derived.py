@@ -7,61 +7,74 @@ from __future__ import annotations
 import numpy as np
 
 from .. import return_types
+from ..backend import get_xp
+from ..ops import decompositions as _d
 from ..ops.decompositions import LinAlgError
 from ..tensor import Tensor
 from ._checks import check_matrix
 
 
-def _tolerance(s: Tensor, m: int, n: int, atol, rtol):
-    """max(atol, rtol * largest singular value), PyTorch's defaults: atol 0 and rtol
-    eps * max(m, n) when neither is given (rtol 0 when only atol is)."""
-    from ..ops.ternary import clamp
+def _tolerances(A: Tensor, atol, rtol):
+    """PyTorch's rule as raw values broadcastable against the singular values (..., k): atol
+    defaults to 0; rtol to eps * max(m, n) when atol is not given or is 0 (elementwise for a
+    tensor atol), and to 0 otherwise."""
+    xp = get_xp(A._data)
+    m, n = A.shape[-2], A.shape[-1]
+    default = float(np.finfo(A._data.dtype).eps) * max(m, n)
 
-    eps = float(np.finfo(s._data.dtype).eps)
-    if rtol is None:
-        rtol = eps * max(m, n) if atol is None or _is_zero(atol) else 0.0
-    big = s.amax(-1, keepdim=True) if s.shape[-1] else s.sum(-1, keepdim=True)
-    tol = big.detach() * rtol
-    if atol is not None:
-        tol = clamp(tol, min=atol) if not isinstance(atol, Tensor) else \
-            tol.maximum(atol.unsqueeze(-1) if atol.ndim else atol)
-    return tol
+    def raw(v):
+        if isinstance(v, Tensor):
+            return xp.expand_dims(v.detach()._data.astype(A._data.dtype), -1)
+        return float(v)
+
+    a = 0.0 if atol is None else raw(atol)
+    if rtol is not None:
+        r = raw(rtol)
+    elif atol is None:
+        r = default
+    else:
+        r = xp.where(xp.asarray(a) > 0, 0.0, default) if isinstance(a, xp.ndarray) else \
+            (0.0 if a > 0 else default)
+    return a, r
 
 
-def _is_zero(v) -> bool:
-    return not isinstance(v, Tensor) and v == 0
-
-
-def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
-    """The Moore-Penrose pseudo-inverse through the SVD: singular values at or below
-    max(atol, rtol * largest) count as zero."""
-    from . import _out, eigh, svd
+def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None,
+         out=None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse: singular values at or below max(atol, rtol * largest)
+    count as zero. Its gradient is the pseudo-inverse's own (finite at repeated singular
+    values). hermitian=True only declares A symmetric; the result is the same."""
+    from . import _out
 
     check_matrix(A, "linalg.pinv", square=hermitian)
-    m, n = A.shape[-2], A.shape[-1]
-    if hermitian:
-        w, v = eigh(A)
-        keep = w.abs() > _tolerance(w.abs(), m, n, atol, rtol)
-        w_inv = (1 / w.where(keep, 1.0)).where(keep, 0.0)
-        return _out((v * w_inv.unsqueeze(-2)) @ v.mT, out, "linalg.pinv")
-    u, s, vh = svd(A, full_matrices=False)
-    keep = s > _tolerance(s, m, n, atol, rtol)
-    s_inv = (1 / s.where(keep, 1.0)).where(keep, 0.0)
-    return _out((vh.mT * s_inv.unsqueeze(-2)) @ u.mT, out, "linalg.pinv")
+    if rcond is not None:  # the older form: rcond is rtol
+        if rtol is not None:
+            raise RuntimeError("linalg.pinv: give rcond or rtol, not both")
+        rtol = rcond
+    a, r = _tolerances(A, atol, rtol)
+    return _out(_d.Pinv.apply(A, r, a), out, "linalg.pinv")
 
 
-def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False,
+def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
                 out=None) -> Tensor:
     """The number of singular values above max(atol, rtol * largest) (int64)."""
     from . import _out, eigvalsh, svdvals
 
     check_matrix(A, "linalg.matrix_rank", square=hermitian)
+    if tol is not None:  # the older form: tol is an absolute tolerance
+        if atol is not None or rtol is not None:
+            raise RuntimeError("linalg.matrix_rank: give tol, or atol and rtol, not both")
+        atol, rtol = tol, 0.0
     from ..autograd.grad_mode import no_grad
 
     with no_grad():
         s = eigvalsh(A).abs() if hermitian else svdvals(A)
-        tol = _tolerance(s, A.shape[-2], A.shape[-1], atol, rtol)
-        rank = (s > tol).sum(-1)
+        a, r = _tolerances(A, atol, rtol)
+        xp = get_xp(s._data)
+        data = s._data
+        big = data.max(axis=-1, keepdims=True) if data.shape[-1] else xp.zeros(
+            data.shape[:-1] + (1,), data.dtype)
+        keep = data > xp.maximum(a, r * big)
+        rank = Tensor._make(keep.sum(axis=-1).astype(np.int64), A._device)
     return _out(rank, out, "linalg.matrix_rank")
 
 
@@ -142,7 +155,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
 
     with no_grad():
         s = svdvals(A.detach())
-        rank = (s > _tolerance(s, m, n, None, rcond)).sum(-1)
+        rank = matrix_rank(A.detach(), rtol=rcond)
     empty = A.new_empty((0,))
     residuals, values = empty, empty
     if driver in ("gelsd", "gelss"):
@@ -167,6 +180,11 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     if not isinstance(B, Tensor) or B.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
+    if A.dtype != B.dtype:  # PyTorch promotes (float32 with float64 is float64)
+        from ..ops.promotion import result_dtype
+
+        dt = result_dtype(A, B)
+        A, B = A.to(dt), B.to(dt)
     tri = A.triu() if upper else A.tril()
     if unitriangular:
         from ..ops.creation import eye
@@ -183,10 +201,51 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
     return _out((x * y).sum(dim), out, "linalg.vecdot")
 
 
-def _info(A: Tensor, failed: bool):
-    from ..ops.creation import full
+def _per_matrix(fn, A: Tensor, *rest):
+    """fn over each matrix of A's batch (with the matching items of `rest`): the results
+    stacked, NaN where fn raised LinAlgError, and int32 info (0, or 1 where it failed).
+    LAPACK's info is the failing pivot or minor; NumPy does not report it, so 1 stands in."""
+    import torchlite
 
-    return full(tuple(A.shape[:-2]), 1 if failed else 0, dtype=_int32(), device=A.device)
+    batch = tuple(A.shape[:-2])
+    flat = A.reshape(-1, *A.shape[-2:])
+    others = [r.expand(*batch, *r.shape[-2:]).reshape(-1, *r.shape[-2:]) for r in rest]
+    results, info = [], []
+    for i in range(flat.shape[0]):
+        try:
+            results.append(fn(flat[i], *(o[i] for o in others)))
+            info.append(0)
+        except LinAlgError:
+            results.append(None)
+            info.append(1)
+    like = next((r for r in results if r is not None), None)
+    if like is None:
+        like = fn(torchlite.eye(A.shape[-1], dtype=A.dtype, device=A.device),
+                  *(o[0] for o in others)).detach()
+    filled = [r if r is not None else like.detach() * float("nan") for r in results]
+    stacked = torchlite.stack(filled).reshape(*batch, *like.shape) if filled else \
+        like.new_empty((*batch, *like.shape))
+    codes = torchlite.tensor(info, dtype=torchlite.int32, device=A.device).reshape(batch)
+    return stacked, codes
+
+
+def _ex(fn, name: str, cls, check_errors: bool, out, A: Tensor, *rest):
+    from . import _out
+
+    try:
+        result = fn(A, *rest)
+        from ..ops.creation import zeros
+
+        info = zeros(tuple(A.shape[:-2]), dtype=_int32(), device=A.device)
+    except LinAlgError:
+        if check_errors:
+            raise
+        result, info = _per_matrix(fn, A, *rest)
+    if out is not None:
+        _out(result, out[0], name)
+        _out(info, out[1], name)
+        return cls(*out)
+    return cls(result, info)
 
 
 def _int32():
@@ -196,49 +255,41 @@ def _int32():
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out=None):
-    """(inverse, info): info 0 where the inverse exists. Without check_errors a singular input
-    gives info 1 and NaN inverses instead of raising (one flag for the batch)."""
+    """(inverse, info): info 0 where a matrix's inverse exists. Without check_errors a singular
+    matrix of the batch gets info 1 and a NaN inverse, and the others their inverses."""
     from . import inv
 
-    try:
-        return return_types.linalg_inv_ex(inv(A, out=out), _info(A, False))
-    except LinAlgError:
-        if check_errors:
-            raise
-        return return_types.linalg_inv_ex(_nan_like(A), _info(A, True))
+    check_matrix(A, "linalg.inv_ex")
+    return _ex(inv, "linalg.inv_ex", return_types.linalg_inv_ex, check_errors, out, A)
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out=None):
     """(L, info), as inv_ex for the Cholesky factor."""
     from . import cholesky
 
-    try:
-        return return_types.linalg_cholesky_ex(cholesky(A, upper=upper, out=out),
-                                               _info(A, False))
-    except LinAlgError:
-        if check_errors:
-            raise
-        return return_types.linalg_cholesky_ex(_nan_like(A), _info(A, True))
+    check_matrix(A, "linalg.cholesky_ex")
+    return _ex(lambda a: cholesky(a, upper=upper), "linalg.cholesky_ex",
+               return_types.linalg_cholesky_ex, check_errors, out, A)
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out=None):
     """(result, info), as inv_ex for linalg.solve."""
     from . import solve
 
-    try:
-        return return_types.linalg_solve_ex(solve(A, B, left=left, out=out), _info(A, False))
-    except LinAlgError:
-        if check_errors:
-            raise
-        x = solve(A.new_zeros(A.shape) + _eye_like(A), B, left=left)
-        return return_types.linalg_solve_ex(x * float("nan"), _info(A, True))
+    check_matrix(A, "linalg.solve_ex")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    b = B.unsqueeze(-1) if vector else B
+    cls = return_types.linalg_solve_ex
+    result, info = _ex(lambda a, x: solve(a, x, left=left), "linalg.solve_ex", cls,
+                       check_errors, None, A, b)
+    if vector:
+        result = result.squeeze(-1)
+    if out is not None:
+        from . import _out
+
+        _out(result, out[0], "linalg.solve_ex")
+        _out(info, out[1], "linalg.solve_ex")
+        return cls(*out)
+    return cls(result, info)
 
 
-def _eye_like(A: Tensor) -> Tensor:
-    from ..ops.creation import eye
-
-    return eye(A.shape[-1], dtype=A.dtype, device=A.device)
-
-
-def _nan_like(A: Tensor) -> Tensor:
-    return A.detach().new_full(tuple(A.shape), float("nan"))

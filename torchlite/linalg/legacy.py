@@ -17,8 +17,8 @@ def logdet(input: Tensor) -> Tensor:
     return logabs.where(sign >= 0, float("nan"))
 
 
-def slogdet(input: Tensor):
-    sign, logabs = linalg.slogdet(input)
+def slogdet(input: Tensor, *, out=None):
+    sign, logabs = linalg.slogdet(input, out=out)
     return return_types.slogdet(sign, logabs)
 
 
@@ -30,8 +30,8 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return linalg.pinv(input, rtol=rcond)
 
 
-def matrix_power(input: Tensor, n: int) -> Tensor:
-    return linalg.matrix_power(input, n)
+def matrix_power(input: Tensor, n: int, *, out=None) -> Tensor:
+    return linalg.matrix_power(input, n, out=out)
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
@@ -48,6 +48,9 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out=None) -> Te
 def cholesky_inverse(L: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """The inverse of A = L L^T (or U^T U with upper=True) from its Cholesky factor."""
     from ..ops.creation import eye
+    from ._checks import check_matrix
+
+    check_matrix(L, "cholesky_inverse")
 
     ident = eye(L.shape[-1], dtype=L.dtype, device=L.device).expand(*L.shape)
     return cholesky_solve(ident, L, upper, out=out)
@@ -60,22 +63,20 @@ def qr(input: Tensor, some: bool = True, *, out=None):
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
     """(U, S, V) with input = U diag(S) V^T: V, not Vh as torch.linalg.svd returns. Without
-    compute_uv, U and V are zero matrices (and S has no gradient through them)."""
-    if not compute_uv:
+    compute_uv, U and V are zero-filled (m, m) and (n, n) matrices, as PyTorch's."""
+    if compute_uv:
+        u, s, vh = linalg.svd(input, full_matrices=not some)
+        v = vh.mT
+    else:
         s = linalg.svdvals(input)
         m, n = input.shape[-2], input.shape[-1]
-        k = min(m, n)
         batch = tuple(input.shape[:-2])
-        u = input.new_zeros(batch + ((m, k) if some else (m, m)))
-        v = input.new_zeros(batch + ((n, k) if some else (n, n)))
-        return return_types.svd(u, s, v)
-    u, s, vh = linalg.svd(input, full_matrices=not some)
-    result = return_types.svd(u, s, vh.mT)
+        u, v = input.new_zeros(batch + (m, m)), input.new_zeros(batch + (n, n))
     if out is not None:
-        for t, o in zip(result, out):
-            o.resize_(t.shape).copy_(t)
+        for t, o in zip((u, s, v), out):
+            linalg._out(t, o, "svd")
         return return_types.svd(*out)
-    return result
+    return return_types.svd(u, s, v)
 
 
 NAMES = ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "cholesky",

@@ -26,7 +26,11 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if not x.is_floating_point() and dtype is None:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {x.dtype}")
-    if x.numel() == 0 and (ord < 0 or ord == _INF):
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None  # (): every dim, as PyTorch's vector_norm
+    reduced = range(x.ndim) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
+    empty_reduction = x.ndim > 0 and any(x.shape[d] == 0 for d in reduced)
+    if empty_reduction and (ord < 0 or ord == _INF):
         raise RuntimeError("linalg.vector_norm cannot compute the "
                            f"{ord} norm on an empty tensor because the operation does not "
                            "have an identity")
@@ -48,6 +52,10 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
     if ord == "fro":
         result = _r.norm(A, 2, (d0, d1), keepdim)
+    elif A.shape[d0] == 0 or A.shape[d1] == 0:  # an empty matrix: 0, as PyTorch
+        if ord not in ("nuc", 2, -2, 1, -1, _INF, -_INF):
+            raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+        result = A.abs().sum((d0, d1), keepdim=keepdim)
     elif ord in ("nuc", 2, -2):
         from . import svdvals
 
@@ -95,7 +103,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
 def cond(A: Tensor, p=None, *, out=None) -> Tensor:
     """The condition number: largest over smallest singular value for p None or 2 (inverse for
     -2), else matrix_norm(A, p) * matrix_norm(inv(A), p)."""
-    from . import inv, svdvals
+    from . import svdvals
 
     if p in (None, 2, -2):
         check_matrix(A, "linalg.cond", square=False)
@@ -104,7 +112,18 @@ def cond(A: Tensor, p=None, *, out=None) -> Tensor:
         result = big / small if p in (None, 2) else small / big
     else:
         check_matrix(A, "linalg.cond")
-        result = matrix_norm(A, p) * matrix_norm(inv(A), p)
+        from .derived import inv_ex
+
+        inverse, info = inv_ex(A)
+        failed = bool(info.any())
+        if failed:  # a singular matrix (NaN inverse): infinitely ill-conditioned, as PyTorch
+            import torchlite
+
+            bad = (info != 0).unsqueeze(-1).unsqueeze(-1)
+            inverse = torchlite.where(bad, torchlite.zeros_like(inverse), inverse)
+        result = matrix_norm(A, p) * matrix_norm(inverse, p)
+        if failed:
+            result = torchlite.where(info != 0, torchlite.full_like(result, math.inf), result)
     return _out(result, out, "linalg.cond")
 
 

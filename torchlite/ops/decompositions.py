@@ -22,15 +22,26 @@ class LinAlgError(RuntimeError):
     `torch.linalg.LinAlgError`."""
 
 
+_REASONS = {"inv": "the input matrix is singular", "solve": "the input matrix is singular",
+            "cholesky": "the input is not positive-definite"}
+
+
 def lapack(xp, name: str, op: str, *args, **kwargs):
-    """xp.linalg.<name>(*args), LAPACK's failure raised as LinAlgError naming `op`."""
+    """xp.linalg.<name>(*args), LAPACK's failure raised as LinAlgError naming `op`. CuPy does
+    not report failures (it returns inf or NaN), so there a non-finite inverse, solution or
+    factor of finite input is reported the same way (one device sync, as PyTorch's check)."""
     try:
-        return getattr(xp.linalg, name)(*args, **kwargs)
+        result = getattr(xp.linalg, name)(*args, **kwargs)
     except np.linalg.LinAlgError as exc:
-        reason = {"inv": "the input matrix is singular", "solve": "the input matrix is singular",
-                  "cholesky": "the input is not positive-definite"}.get(name, str(exc))
+        reason = _REASONS.get(name, str(exc))
         raise LinAlgError(f"{op}: the computation could not be completed because {reason}") \
             from None
+    if name in _REASONS and xp is not np and type(result).__module__.startswith("cupy"):
+        if not bool(xp.isfinite(result).all()) and all(
+                bool(xp.isfinite(a).all()) for a in args):
+            raise LinAlgError(f"{op}: the computation could not be completed because "
+                              f"{_REASONS[name]}")
+    return result
 
 
 def mT(a):
@@ -43,10 +54,6 @@ def _diag_embed(v):
     xp = get_xp(v)
     n = v.shape[-1]
     return xp.expand_dims(v, -1) * xp.eye(n, dtype=v.dtype)
-
-
-def _diagonal(a):
-    return get_xp(a).einsum("...ii->...i", a)
 
 
 def _off_diagonal_inverse(d):
@@ -88,7 +95,8 @@ class Slogdet(Op):
         if g is None:
             return None
         xp = get_xp(g)
-        return xp.expand_dims(xp.expand_dims(g, -1), -1) * mT(xp.linalg.inv(a))
+        return xp.expand_dims(xp.expand_dims(g, -1), -1) * mT(
+            lapack(xp, "inv", "linalg.slogdet backward", a))
 
 
 class Det(Op):
@@ -112,8 +120,8 @@ class Det(Op):
             return scale * mT(xp.linalg.inv(a))  # graph-building path: invertible A only
         if bool(xp.all(d != 0)):
             try:
-                return scale * mT(xp.linalg.inv(a))
-            except np.linalg.LinAlgError:
+                return scale * mT(lapack(xp, "inv", "linalg.det backward", a))
+            except LinAlgError:
                 pass
         return xp.expand_dims(xp.expand_dims(g, -1), -1) * _cofactors(a)
 
@@ -141,7 +149,7 @@ class Solve(Op):
     @staticmethod
     def backward(ctx, g):
         a, x = ctx.saved_tensors
-        gb = get_xp(g).linalg.solve(mT(a), g)
+        gb = lapack(get_xp(g), "solve", "linalg.solve backward", mT(a), g)
         ga = -(gb @ mT(x)) if ctx.needs_input_grad[0] else None
         return ga, gb
 
@@ -163,7 +171,8 @@ class Cholesky(Op):
         p = xp.tril(mT(low) @ g)
         p = 0.5 * (p + mT(xp.tril(p, -1)))
         lt = mT(low)
-        return mT(xp.linalg.solve(lt, mT(xp.linalg.solve(lt, p))))
+        op = "linalg.cholesky backward"
+        return mT(lapack(xp, "solve", op, lt, mT(lapack(xp, "solve", op, lt, p))))
 
 
 class Eigh(Op):
@@ -175,10 +184,16 @@ class Eigh(Op):
     def forward(ctx, a, uplo):
         w, v = lapack(get_xp(a), "eigh", "linalg.eigh", a, UPLO=uplo)
         ctx.save_for_backward(w, v)
+        ctx.set_materialize_grads(False)  # unused outputs: None, and their terms are skipped
         return w, v
 
     @staticmethod
     def backward(ctx, gw, gv):
+        with np.errstate(divide="ignore", invalid="ignore"):  # ties: inf/NaN, as PyTorch's
+            return Eigh._backward(ctx, gw, gv)
+
+    @staticmethod
+    def _backward(ctx, gw, gv):
         w, v = ctx.saved_tensors
         xp = get_xp(v)
         inner = _diag_embed(gw) if gw is not None else 0
@@ -200,10 +215,16 @@ class Svd(Op):
     def forward(ctx, a, full):
         u, s, vh = lapack(get_xp(a), "svd", "linalg.svd", a, full_matrices=full)
         ctx.save_for_backward(u, s, vh)
+        ctx.set_materialize_grads(False)  # svdvals: no singular-vector terms (finite at ties)
         return u, s, vh
 
     @staticmethod
     def backward(ctx, gu, gs, gvh):
+        with np.errstate(divide="ignore", invalid="ignore"):  # ties: inf/NaN, as PyTorch's
+            return Svd._backward(ctx, gu, gs, gvh)
+
+    @staticmethod
+    def _backward(ctx, gu, gs, gvh):
         u, s, vh = ctx.saved_tensors
         xp = get_xp(u)
         k = s.shape[-1]
@@ -243,10 +264,15 @@ class Qr(Op):
     def forward(ctx, a, mode):
         q, r = lapack(get_xp(a), "qr", "linalg.qr", a, mode=mode)
         ctx.save_for_backward(q, r)
+        ctx.set_materialize_grads(False)
+        ctx.tall_complete = mode == "complete" and a.shape[-2] > a.shape[-1]
         return q, r
 
     @staticmethod
     def backward(ctx, gq, gr):
+        if ctx.tall_complete:
+            raise RuntimeError("The QR decomposition is not differentiable when "
+                               "mode='complete' and nrows > ncols.")
         q, r = ctx.saved_tensors
         xp = get_xp(q)
         # M = R gR^T - gQ^T Q; gA = (gQ + Q copyltu(M)) R^-T, copyltu mirroring M's lower
@@ -261,4 +287,35 @@ class Qr(Op):
         rhs = q @ sym
         if gq is not None:
             rhs = rhs + gq
-        return mT(xp.linalg.solve(r, mT(rhs))), None
+        return mT(lapack(xp, "solve", "linalg.qr backward", r, mT(rhs))), None
+
+
+class Pinv(Op):
+    """The pseudo-inverse P = A+ (singular values at or below `cutoff` dropped), with the
+    gradient of the pseudo-inverse itself (Golub and Pereyra, 1973), which does not depend on
+    the singular vectors the SVD picks:
+    gA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)."""
+
+    @staticmethod
+    def forward(ctx, a, rtol, atol):
+        xp = get_xp(a)
+        u, s, vh = lapack(xp, "svd", "linalg.pinv", a, full_matrices=False)
+        big = s.max(axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,),
+                                                                          s.dtype)
+        cutoff = xp.maximum(atol, rtol * big)
+        keep = s > cutoff
+        s_inv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(s.dtype, copy=False)
+        p = (mT(vh) * xp.expand_dims(s_inv, -2)) @ mT(u)
+        ctx.save_for_backward(a, p)
+        return p
+
+    @staticmethod
+    def backward(ctx, g):
+        a, p = ctx.saved_tensors
+        xp = get_xp(g)
+        m, n = a.shape[-2], a.shape[-1]
+        pt, gt = mT(p), mT(g)
+        ga = -(pt @ g @ pt)
+        ga = ga + (xp.eye(m, dtype=g.dtype) - a @ p) @ gt @ (p @ pt)
+        ga = ga + (pt @ p) @ gt @ (xp.eye(n, dtype=g.dtype) - p @ a)
+        return ga, None, None

@@ -429,7 +429,15 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None,
         return sum(_abs(x), dim=axes, keepdim=keepdim)
     if isinstance(p, str):
         raise ValueError(f"norm: unsupported norm type {p!r}")
-    return _pow(sum(_pow(_abs(x), p), dim=axes, keepdim=keepdim), 1.0 / p)
+    total = sum(_pow(_abs(x), p), dim=axes, keepdim=keepdim)
+    if p < 0:
+        return _pow(total, 1.0 / p)
+    # s^(1/p) has an infinite slope at s = 0: PyTorch's gradient there is 0 (a subgradient),
+    # so the root is taken of a stand-in 1 where s = 0 and its result masked back to 0
+    from .ternary import where
+
+    zero = total == 0
+    return where(zero, 0.0, _pow(where(zero, 1.0, total), 1.0 / p))
 
 
 def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, out=None, **kwargs) -> Tensor:
