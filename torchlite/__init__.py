@@ -80,7 +80,8 @@ from .ops.reduction import (
     min, norm, prod, sum,  # noqa: A004
 )
 from .ops.join import (
-    cat, chunk, concat, concatenate, hstack, meshgrid, split, stack, tensor_split, unbind, vstack,
+    cat, chunk, column_stack, concat, concatenate, dsplit, dstack, hsplit, hstack, meshgrid,
+    row_stack, split, stack, tensor_split, unbind, vsplit, vstack,
 )
 from .ops.shape import (
     broadcast_tensors, broadcast_to, flatten, flip, fliplr, flipud, movedim, moveaxis, narrow,
@@ -117,6 +118,17 @@ from .ops.nan_reductions import nanmean, nansum
 from .ops.dtype_rules import can_cast, promote_types, result_type
 from .ops.layout import atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, rot90
 from .ops.scatter_reduce import scatter_reduce
+from .ops.structured import combinations, diagflat, unravel_index, vander
+from .ops.integration import cumulative_trapezoid, trapezoid, trapz
+from .ops.pairwise import dist
+from .ops.renorm import renorm
+from .ops.sorting import unique_consecutive
+from .ops.creation import frombuffer, poisson, scalar_tensor
+from .ops.creation import inclusive_range as range  # noqa: A001 - torch.range (deprecated)
+from .ops.real_complex import (
+    adjoint, angle, conj, conj_physical, imag, is_complex, is_conj, is_neg, real, resolve_conj,
+    resolve_neg,
+)
 from .ops.statistics import (
     corrcoef, cov, histogram, mode, msort, nanmedian, nanquantile, quantile,
 )
@@ -204,6 +216,20 @@ def __dir__() -> list[str]:
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """Whether the single element of input is nonzero (an error for any other size)."""
+    return input.is_nonzero()
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    return input.is_same_size(other)
+
+
+def is_signed(input: Tensor) -> bool:
+    return input.is_signed()
+
 
 
 def numel(input: Tensor) -> int:

@@ -122,6 +122,57 @@ class ConversionMethods:
             return _legacy_types.type_string(self.dtype, self.is_cuda)
         return _legacy_types.cast(self, dtype)
 
+    # dtype questions, and the complex-number functions as they act on real tensors
+    def is_complex(self: Any) -> bool:
+        return False
+
+    def is_signed(self: Any) -> bool:
+        """Whether the dtype holds negative numbers (not uint8 or bool)."""
+        return self._data.dtype.kind not in "ub"
+
+    def is_same_size(self: Any, other: Tensor) -> bool:
+        return tuple(self.shape) == tuple(other.shape)
+
+    def is_nonzero(self: Any) -> bool:
+        """The truth of a one-element tensor; an error for any other size, as PyTorch."""
+        n = self.numel()
+        if n == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if n > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item() != 0)
+
+    def is_conj(self: Any) -> bool:
+        return False
+
+    def is_neg(self: Any) -> bool:
+        return False
+
+    def conj(self: Any) -> Tensor:
+        return self
+
+    def resolve_conj(self: Any) -> Tensor:
+        return self
+
+    def resolve_neg(self: Any) -> Tensor:
+        return self
+
+    def conj_physical(self: Any) -> Tensor:
+        return creation.clone(self)
+
+    @property
+    def real(self: Any) -> Tensor:
+        return self
+
+    @property
+    def imag(self: Any) -> Tensor:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+    def angle(self: Any) -> Tensor:
+        from .ops.real_complex import angle
+
+        return angle(self)
+
     # (last in the class body: these names shadow the builtins there)
     float = _caster(backend.float32)
     double = _caster(backend.float64)

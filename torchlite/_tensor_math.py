@@ -194,6 +194,21 @@ class ReductionMethods:
     softmax = sm.softmax
     log_softmax = sm.log_softmax
 
+    def dist(self, other, p=2):
+        from .ops.pairwise import dist
+
+        return dist(self, other, p)
+
+    def renorm(self, p, dim, maxnorm):
+        from .ops.renorm import renorm
+
+        return renorm(self, p, dim, maxnorm)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        from .ops.sorting import unique_consecutive
+
+        return unique_consecutive(self, return_inverse, return_counts, dim)
+
     # order and moment statistics
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return _statistics().quantile(self, q, dim, keepdim, interpolation=interpolation)
@@ -266,6 +281,16 @@ class LinalgMethods:
     trace = products.trace
     vdot = products.vdot
     diag_embed = structured.diag_embed
+
+    def diagflat(self, offset: int = 0):
+        from .ops.structured import diagflat
+
+        return diagflat(self, offset)
+
+    def adjoint(self):
+        from .ops.real_complex import adjoint
+
+        return adjoint(self)
 
     # the matrix functions (torchlite.linalg, imported on their first call)
     def det(self):

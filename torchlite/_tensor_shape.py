@@ -55,6 +55,9 @@ class ShapeMethods:
     split = join.split
     chunk = join.chunk
     tensor_split = join.tensor_split
+    hsplit = join.hsplit
+    vsplit = join.vsplit
+    dsplit = join.dsplit
     unbind = join.unbind
 
     @property

@@ -226,6 +226,7 @@ CASES = {
                    lambda: (_r(4, 3),)),
     "linalg_qr": (lambda a: torch.linalg.qr(a).Q, lambda: (_r(4, 3),)),
     "linalg_pinv": (torch.linalg.pinv, lambda: (_r(3, 4),)),
+    "angle": (lambda a: torch.angle(a) * a, lambda: (_r(2, 3),)),
 }
 
 # float32 steps: central differences are good to float32's rounding only

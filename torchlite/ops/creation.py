@@ -406,3 +406,54 @@ class ToDevice(Op):
         from ..autograd.darray import DArray
 
         return DArray(g.t.to(ctx.src)), None
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding the number s (the default float dtype unless dtype is given)."""
+    from ..backend import get_default_dtype
+
+    return tensor(float(s) if dtype is None and not isinstance(s, bool) else s,
+                  dtype=dtype if dtype is not None else get_default_dtype(), device=device,
+                  requires_grad=requires_grad)
+
+
+def inclusive_range(start=0, end=None, step=1, *, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """The deprecated torch.range: start to end inclusive, floats of the default dtype."""
+    import warnings
+
+    from ..backend import get_default_dtype
+
+    warnings.warn("torch.range is deprecated and will be removed in a future release because "
+                  "its behavior is inconsistent with Python's range builtin. Instead, use "
+                  "torch.arange, which produces values in [start, end).", UserWarning,
+                  stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    n = int(math.floor((end - start) / step)) + 1
+    values = np.arange(max(n, 0), dtype=np.float64) * step + start
+    return tensor(values, dtype=dtype if dtype is not None else get_default_dtype(),
+                  device=device, requires_grad=requires_grad)
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-D CPU tensor sharing memory with a Python buffer (bytes-like, array.array, ...)."""
+    from ..backend import CPU
+
+    np_dtype = dtype.np if hasattr(dtype, "np") else np.dtype(dtype)
+    if count == 0:
+        raise ValueError("frombuffer: count must be a positive number or -1, got 0")
+    arr = np.frombuffer(buffer, dtype=np_dtype, count=count, offset=offset)
+    return _finish(arr, CPU, requires_grad)
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Draws from Poisson distributions with the rates in input (same shape and dtype)."""
+    rates = backend.to_host(input._data)
+    if (rates < 0).any():
+        raise RuntimeError("poisson: rates must be non-negative")
+    draws = _rng(generator).poisson(rates).astype(rates.dtype)
+    return Tensor._make(backend.move(draws, input._device), input._device)

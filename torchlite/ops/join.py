@@ -103,6 +103,29 @@ def vstack(tensors, *, out=None):
     return cat([t if t.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
+def row_stack(tensors, *, out=None):
+    """vstack's other name."""
+    return vstack(tensors, out=out)
+
+
+def column_stack(tensors, *, out=None):
+    """Stack 0-D and 1-D tensors as columns (n -> n x 1), and 2-D ones as they are, side by
+    side."""
+    if out is not None:
+        return with_out(column_stack, "column_stack", out, (tensors,))
+    cols = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors]
+    return cat(cols, 1)
+
+
+def dstack(tensors, *, out=None):
+    """Stack along a third dim: 1-D (n,) tensors become (1, n, 1), 2-D (m, n) ones (m, n, 1)."""
+    if out is not None:
+        return with_out(dstack, "dstack", out, (tensors,))
+    from .layout import atleast_3d
+
+    return cat(list(atleast_3d(*tensors)) if len(tensors) > 1 else [atleast_3d(tensors[0])], 2)
+
+
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0):
     """Split into chunks of `split_size` (the last may be smaller) or into the given sizes."""
     if tensor._data.ndim == 0:
@@ -141,16 +164,69 @@ def chunk(input: Tensor, chunks: int, dim: int = 0, **kwargs):
     return split(input, max(size, 1), d)
 
 
-def tensor_split(input: Tensor, sections: int, dim: int = 0, **kwargs):
-    if kwargs:  # axis=
-        dim, _ = numpy_kwargs(kwargs, "tensor_split", dim, None, 0)
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0, **kwargs):
+    """`sections` parts of near-equal size (the first n % sections one longer), or the parts
+    between the given indices (a list, tuple or 1-D integer tensor; out-of-range indices clamp,
+    as in NumPy)."""
+    if kwargs:  # axis=, sections=, indices=
+        sections = kwargs.pop("sections", kwargs.pop("indices", None))
+        if sections is not None:
+            indices_or_sections = sections
+        if kwargs:
+            dim, _ = numpy_kwargs(kwargs, "tensor_split", dim, None, 0)
     if input._data.ndim == 0:
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
                            "tensor with 0 dims")
     d = wrap_dim(dim, input._data.ndim, "tensor_split")
     n = input._data.shape[d]
-    q, r = divmod(n, sections)
-    return split(input, [q + 1] * r + [q] * (sections - r), d)
+    if isinstance(indices_or_sections, Tensor):
+        if indices_or_sections.ndim == 0:
+            indices_or_sections = int(indices_or_sections.item())
+        else:
+            indices_or_sections = [int(i) for i in indices_or_sections.tolist()]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        q, r = divmod(n, sections)
+        return split(input, [q + 1] * r + [q] * (sections - r), d)
+    # each part is input[prev:index] with Python's slice rules (negative indices count from
+    # the end, an end before its start gives an empty part), the last one input[last:]
+    bounds = [min(max(int(i) if i >= 0 else n + int(i), 0), n) for i in indices_or_sections]
+    out, start = [], 0
+    for end in bounds + [n]:
+        out.append(narrow(input, d, start, max(end - start, 0)))
+        start = end
+    return tuple(out)
+
+
+def _directional_split(input: Tensor, indices_or_sections, dim: int, name: str, min_dims: int):
+    if input._data.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {input._data.ndim} dimensions!")
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = input._data.shape[dim]
+        if indices_or_sections == 0 or n % int(indices_or_sections):
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the "
+                               f"size of the dimension {n} is not divisible by the split_size "
+                               f"{indices_or_sections}!")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections):
+    """Split along dim 1 (dim 0 for a 1-D tensor) into equal parts or at indices."""
+    return _directional_split(input, indices_or_sections, 1 if input.ndim > 1 else 0,
+                              "hsplit", 1)
+
+
+def vsplit(input: Tensor, indices_or_sections):
+    """Split along dim 0 (at least 2-D) into equal parts or at indices."""
+    return _directional_split(input, indices_or_sections, 0, "vsplit", 2)
+
+
+def dsplit(input: Tensor, indices_or_sections):
+    """Split along dim 2 (at least 3-D) into equal parts or at indices."""
+    return _directional_split(input, indices_or_sections, 2, "dsplit", 3)
 
 
 def unbind(input: Tensor, dim: int = 0, **kwargs):

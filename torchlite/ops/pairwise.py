@@ -127,3 +127,10 @@ def _refuse_double_backward(ctx, *grads):
     from ..autograd.graph_backward import refuse_double_backward
 
     return refuse_double_backward("_cdist_backward")(ctx, *grads)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The p-norm of input - other (broadcast), over all elements."""
+    from .reduction import norm
+
+    return norm(input - other, float(p))

@@ -120,3 +120,38 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     if return_counts:
         out.append(Tensor._make(counts.astype(np.int64), input._device))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False,
+                       return_counts: bool = False, dim=None):
+    """The input with each run of equal consecutive elements collapsed to one (flattened when
+    dim is None); optionally the run each element belongs to and the runs' lengths."""
+    xp = get_xp(input._data)
+    if dim is None:
+        data = input._data.reshape(-1)
+        if data.size == 0:
+            starts = xp.zeros(0, dtype=bool)
+        else:
+            starts = xp.concatenate([xp.ones(1, dtype=bool), data[1:] != data[:-1]])
+        values = data[starts]
+    else:
+        from .dims import wrap_dim
+
+        d = wrap_dim(dim, input._data.ndim, "unique_consecutive")
+        moved = xp.moveaxis(input._data, d, 0)
+        n = moved.shape[0]
+        if n == 0:
+            starts = xp.zeros(0, dtype=bool)
+        else:
+            rest = (moved[1:] != moved[:-1]).reshape(n - 1, -1).any(axis=1)
+            starts = xp.concatenate([xp.ones(1, dtype=bool), rest])
+        values = xp.moveaxis(moved[starts], 0, d)
+    out = [Tensor._make(xp.ascontiguousarray(values), input._device)]
+    run = xp.cumsum(starts) - 1
+    if return_inverse:
+        inverse = run.reshape(input._data.shape) if dim is None else run
+        out.append(Tensor._make(inverse.astype(np.int64), input._device))
+    if return_counts:
+        edges = xp.concatenate([xp.flatnonzero(starts), xp.asarray([starts.shape[0]])])
+        out.append(Tensor._make(xp.diff(edges).astype(np.int64), input._device))
+    return out[0] if len(out) == 1 else tuple(out)
