@@ -120,9 +120,21 @@ def clamp_max(input, max, *, out=None):  # noqa: A002
 
 
 def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input), evaluated as PyTorch does: from `end`, as
+    end - (end - input) * (1 - weight), where |weight| >= 0.5 (exact at weight 1, and the
+    same bits as PyTorch's)."""
     if out is not None:
         return with_out(lerp, "lerp", out, (input, end, weight))
-    return add(input, mul(weight, sub(end, input)))
+    diff = sub(end, input)
+    if not isinstance(weight, Tensor):
+        if abs(weight) < 0.5:
+            return add(input, mul(weight, diff))
+        return sub(end, mul(diff, 1 - weight))
+    from .unary import abs as _abs
+
+    low = add(input, mul(weight, diff))
+    high = sub(end, mul(diff, sub(1, weight)))
+    return where(_abs(weight) < 0.5, low, high)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):

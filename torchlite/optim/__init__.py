@@ -2,7 +2,8 @@
 
 Every optimizer follows PyTorch's defaults, options, update formulas and order of operations, and
 its `state_dict()` has PyTorch's layout. Learning-rate schedulers live in
-`torchlite.optim.lr_scheduler`.
+`torchlite.optim.lr_scheduler`; weight averaging (SWA, EMA) in `torchlite.optim.swa_utils`,
+imported on first use.
 """
 
 from . import lr_scheduler
@@ -23,5 +24,15 @@ from .sparse_adam import SparseAdam
 
 __all__ = [
     "ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer",
-    "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam", "lr_scheduler",
+    "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam", "lr_scheduler", "swa_utils",
 ]
+
+
+def __getattr__(name: str):
+    if name == "swa_utils":  # it imports nn; most optimizer users never need it
+        import importlib
+
+        module = importlib.import_module(".swa_utils", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'torchlite.optim' has no attribute {name!r}")
