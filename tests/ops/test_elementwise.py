@@ -585,3 +585,24 @@ def test_first_power_is_numpys_pow_bit_for_bit_and_a_new_array(dtype):
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(x.grad._data.view(bits), (np.ones_like(vals) * 2 * ref)
                                       .view(bits))
+
+
+def test_lerp_is_evaluated_from_end_at_large_weights():
+    """PyTorch's formula: start + w (end - start) below |w| = 0.5, end - (end - start)(1 - w)
+    from there on, so w = 1 gives end exactly."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(1000).astype(np.float32)
+    b = rng.standard_normal(1000).astype(np.float32)
+    got = torchlite.lerp(torchlite.tensor(a), torchlite.tensor(b), 1.0).numpy()
+    np.testing.assert_array_equal(got, b)
+    for w in (0.7, -0.6):
+        want = b - (b - a) * np.float32(1 - w)
+        np.testing.assert_array_equal(
+            torchlite.lerp(torchlite.tensor(a), torchlite.tensor(b), w).numpy(), want)
+    w = rng.uniform(-1, 1.5, 1000).astype(np.float32)
+    want = np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+    got = torchlite.lerp(torchlite.tensor(a), torchlite.tensor(b), torchlite.tensor(w)).numpy()
+    np.testing.assert_array_equal(got, want)
+    x = torchlite.tensor(a)
+    x.lerp_(torchlite.tensor(b), 1.0)
+    np.testing.assert_array_equal(x.numpy(), b)
