@@ -1,7 +1,8 @@
-"""torchlite.nn.utils: gradient clipping, parameter/vector conversion and (in `rnn`) padding and
-packing of variable-length sequences."""
+"""torchlite.nn.utils: gradient clipping, parameter/vector conversion, (in `rnn`) padding and
+packing of variable-length sequences, and (in `parametrize`, `parametrizations`) tensors
+computed from other tensors: weight_norm, spectral_norm."""
 
-from . import rnn
+from . import parametrizations, parametrize, rnn
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -13,5 +14,6 @@ from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = [
     "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
-    "get_total_norm", "parameters_to_vector", "vector_to_parameters", "rnn",
+    "get_total_norm", "parameters_to_vector", "vector_to_parameters", "parametrizations",
+    "parametrize", "rnn",
 ]
