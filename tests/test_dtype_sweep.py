@@ -52,6 +52,14 @@ SWEEP = {
     "clamp_min": (lambda a: torchlite.clamp_min(a, 0.1), [(2, 3)], None),
     "clamp_max": (lambda a: torchlite.clamp_max(a, 0.1), [(2, 3)], None),
     "lerp": (lambda a, b: torchlite.lerp(a, b, 0.3), [(2, 3), (2, 3)], None),
+    "lerp_high": (lambda a, b: torchlite.lerp(a, b, 0.8), [(2, 3), (2, 3)], None),
+    "column_stack": (lambda a, b: torchlite.column_stack([a, b]), [(3,), (3, 2)], None),
+    "row_stack": (lambda a, b: torchlite.row_stack([a, b]), [(3,), (2, 3)], None),
+    "dstack": (lambda a, b: torchlite.dstack([a, b]), [(2, 3), (2, 3)], None),
+    "hsplit": (lambda a: torchlite.hsplit(a, [1])[1], [(2, 3)], None),
+    "vsplit": (lambda a: torchlite.vsplit(a, 2)[0], [(2, 3)], None),
+    "dsplit": (lambda a: torchlite.dsplit(a, [1])[0], [(2, 3, 2)], None),
+    "dist": (lambda a, b: torchlite.dist(a, b, 3), [(2, 3), (3,)], POS),
     "addcmul": (lambda a, b: torchlite.addcmul(a, a, b, value=0.5), [(2, 3), (2, 3)], None),
     "addcdiv": (lambda a, b: torchlite.addcdiv(a, a, b, value=0.5), [(2, 3), (2, 3)], POS),
     "scalar_ops": (lambda a: (a * 2.5 + a * np.float64(2) - a / 3 + 3 / a - 2 ** a + a ** 2
@@ -184,7 +192,7 @@ NO_GRAD = {
     "floor_divide", "argmax", "argmin", "count_nonzero", "argsort", "unique", "argwhere",
     "nonzero", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "logical_and",
     "logical_not", "logical_or", "logical_xor", "ceil", "floor", "round", "sign", "trunc",
-    "nextafter", "heaviside", "view_dtype",
+    "nextafter", "heaviside", "view_dtype", "unique_consecutive",
 }
 # helpers on raw arrays that ops share, not ops
 ARRAY_HELPERS = {"log_softmax_array", "diag_view", "relu_forward", "relu_vjp", "stable_sigmoid",
