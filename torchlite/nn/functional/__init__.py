@@ -76,7 +76,12 @@ from .loss import (
     mse_loss,
     smooth_l1_loss,
 )
-from .normalization import batch_norm, group_norm, layer_norm, rms_norm
+from .margin import (
+    multi_margin_loss,
+    multilabel_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from .normalization import batch_norm, group_norm, layer_norm, local_response_norm, rms_norm
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -105,7 +110,7 @@ from .pooling3d import (
     max_unpool2d,
     max_unpool3d,
 )
-from .softmax import log_softmax, softmax, softmin
+from .softmax import gumbel_softmax, log_softmax, softmax, softmin
 from .upsampling import (
     channel_shuffle,
     interpolate,
@@ -143,3 +148,5 @@ __all__ += ["affine_grid", "grid_sample", "channel_shuffle"]
 __all__ += ["max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
             "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
             "adaptive_max_pool3d_with_indices"]
+__all__ += ["gumbel_softmax", "local_response_norm", "multi_margin_loss", "multilabel_margin_loss",
+            "triplet_margin_with_distance_loss"]

@@ -3,6 +3,7 @@
 All three compute xhat = (x - mean) / sqrt(var + eps) over some axes (biased variance), then an
 affine map. The gradient through the statistics is the same formula in each case:
     dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))   (means over the axes)
+local_response_norm (across channels) is composed of differentiable ops.
 """
 
 from __future__ import annotations
@@ -274,3 +275,22 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     dims = tuple(range(input.dim() - len(shape), input.dim()))
     out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
     return out * weight if weight is not None else out
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """input / (k + alpha * mean of input^2 over `size` neighbouring channels)^beta, the
+    window centred as PyTorch's (size // 2 before, (size - 1) // 2 after, zero-padded)."""
+    from ...ops.pad import pad
+
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
+                         "dimensions)")
+    if input.numel() == 0:
+        return input
+    square = input * input
+    # pad dim 1 only: F.pad's pairs run from the last dim backwards
+    widths = (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2)
+    windows = pad(square, widths).unfold(1, size, 1)  # (N, C, ..., size)
+    div = (windows.mean(-1) * alpha + k) ** beta
+    return input / div

@@ -1,5 +1,6 @@
 """softmax, log_softmax and softmin as nn.functional has them: the dim may be left implicit
-(deprecated, with PyTorch's warning). The Ops live in torchlite/ops/softmax.py."""
+(deprecated, with PyTorch's warning). The Ops live in torchlite/ops/softmax.py. Also
+gumbel_softmax, a softmax of logits plus Gumbel noise."""
 
 from __future__ import annotations
 
@@ -45,3 +46,20 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
         raise RuntimeError(f"softmin: expected a floating-point input, got {input.dtype}")
     x = input if dtype is None else input.to(to_dtype(dtype))
     return _ops._apply(Softmax, -x, dim, None, "softmin")
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """softmax((logits + g) / tau) with g Gumbel(0, 1) noise (-log of an exponential draw);
+    with hard=True the one-hot of its argmax in the forward pass and the soft sample's
+    gradient in the backward (the straight-through estimator)."""
+    import torchlite
+
+    with torchlite.no_grad():
+        gumbels = -torchlite.empty_like(logits).exponential_().log()
+    y = torchlite.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    index = y.argmax(dim, keepdim=True)
+    y_hard = torchlite.zeros_like(y).scatter(dim, index, 1.0)
+    return y_hard - y.detach() + y

@@ -24,6 +24,8 @@ from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten
 from .fold import *  # noqa: F403
 from .fold import __all__ as _fold
+from .lazy import *  # noqa: F403
+from .lazy import __all__ as _lazy
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
 from .loss import *  # noqa: F403
@@ -55,3 +57,4 @@ __all__ += _fold
 __all__ += _padding
 __all__ += _normalization_3d
 __all__ += _channelshuffle
+__all__ += _lazy

@@ -1,12 +1,14 @@
-"""Normalisation layers for images: BatchNorm2d, InstanceNorm1d, InstanceNorm2d."""
+"""Normalisation layers for images: BatchNorm2d, InstanceNorm1d, InstanceNorm2d,
+LocalResponseNorm."""
 
 from __future__ import annotations
 
 from ...tensor import Tensor
 from ..functional.instance_norm import instance_norm
+from ..module import Module
 from .normalization import _BatchNorm, _NormBase
 
-__all__ = ["BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d"]
+__all__ = ["BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm"]
 
 
 class BatchNorm2d(_BatchNorm):
@@ -62,3 +64,21 @@ class InstanceNorm1d(_InstanceNorm):
     """Instance normalisation over L for each (sample, channel). Shape: (N, C, L) or (C, L)."""
 
     _batched_ndim = 3
+
+
+class LocalResponseNorm(Module):
+    """Normalise each position by its neighbouring channels (AlexNet's layer):
+    x / (k + alpha / size * sum of x^2 over `size` channels)^beta. Shape: (N, C, *) -> same."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ..functional.normalization import local_response_norm
+
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
