@@ -195,7 +195,7 @@ _LAZY = {"nn", "optim", "utils", "datasets", "training", "backends", "accelerato
          "onnx", "cpu", "ao", "quantization", "distributed"}
 _LAZY |= {"special"}  # torch.special
 _LAZY |= {"amp", "serialization", "sparse"}
-_LAZY |= {"linalg", "testing", "distributions"}
+_LAZY |= {"linalg", "testing", "distributions", "func"}
 
 
 def __getattr__(name: str):
