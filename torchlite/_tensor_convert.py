@@ -122,6 +122,53 @@ class ConversionMethods:
             return _legacy_types.type_string(self.dtype, self.is_cuda)
         return _legacy_types.cast(self, dtype)
 
+    # sizes and places
+    @property
+    def nbytes(self: Any) -> int:
+        return int(self._data.nbytes)
+
+    @property
+    def itemsize(self: Any) -> int:
+        return int(self._data.itemsize)
+
+    @property
+    def is_cpu(self: Any) -> bool:
+        return self._device.type == "cpu"
+
+    def get_device(self: Any) -> int:
+        """The CUDA device index, or -1 for a CPU tensor (as PyTorch)."""
+        return -1 if self._device.type == "cpu" else int(self._device.index or 0)
+
+    def sum_to_size(self: Any, *size: Any) -> Tensor:
+        """Sum over the broadcast dims so that the result has `size` (which self expands to)."""
+        if len(size) == 1 and isinstance(size[0], (tuple, list)):
+            size = tuple(size[0])
+        size = tuple(int(s) for s in size)
+        shape = tuple(self.shape)
+        lead = len(shape) - len(size)
+        if lead < 0 or any(s not in (1, d) for s, d in zip(size, shape[lead:])):
+            raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
+                               f"{{{', '.join(map(str, shape))}}}.")
+        dims = tuple(range(lead)) + tuple(lead + i for i, (s, d) in
+                                          enumerate(zip(size, shape[lead:])) if s == 1 and d != 1)
+        out = self.sum(dims, keepdim=True) if dims else self
+        return out.reshape(size)
+
+    def new(self: Any, *args: Any) -> Tensor:
+        """The legacy constructor: new(sizes...) uninitialised (zeros here), new(data) from
+        data, with self's dtype and device."""
+        if len(args) == 1 and not isinstance(args[0], int):
+            return creation.tensor(args[0], dtype=self.dtype, device=self.device)
+        return creation.zeros(*args, dtype=self.dtype, device=self.device)
+
+    def isreal(self: Any) -> Tensor:
+        """True everywhere: a real tensor has no imaginary part."""
+        return creation.ones(tuple(self.shape), dtype=backend.bool_, device=self.device)
+
+    def bernoulli(self: Any, p: Any = None, *, generator: Any = None) -> Tensor:
+        """0/1 draws with the probabilities in self (or p for every element)."""
+        return creation.bernoulli(self, p, generator=generator)
+
     # dtype questions, and the complex-number functions as they act on real tensors
     def is_complex(self: Any) -> bool:
         return False

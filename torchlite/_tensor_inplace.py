@@ -20,6 +20,9 @@ from .autograd.views import inplace
 from .ops import bitwise, creation, diagonal, index_update, indexing, integer, shape, special, unary
 from .ops import comparison as cmp
 from .ops import elementwise as ew
+from .ops import linalg as _linalg
+from .ops import products as _products
+from .ops import renorm as _renorm
 from .ops import scatter_reduce as scatter_reduce_op
 from .ops import ternary as tern
 from .random import _rng
@@ -249,3 +252,56 @@ class InplaceMethods:
         if high is None:
             low, high = 0, low if low else 2**24
         return _fill_random(self, _rng(generator).integers(low, high, self._data.shape))
+
+    def log_normal_(self: Any, mean: float = 1.0, std: float = 2.0, *,
+                    generator: Any = None) -> Tensor:
+        """Fill with exp(N(mean, std**2)) samples."""
+        return _fill_random(self, _rng(generator).lognormal(mean, std, self._data.shape))
+
+    def cauchy_(self: Any, median: float = 0.0, sigma: float = 1.0, *,
+                generator: Any = None) -> Tensor:
+        """Fill with samples from the Cauchy distribution."""
+        return _fill_random(self, median + sigma * _rng(generator).standard_cauchy(
+            self._data.shape))
+
+    def geometric_(self: Any, p: float, *, generator: Any = None) -> Tensor:
+        """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
+        return _fill_random(self, _rng(generator).geometric(p, self._data.shape))
+
+    # in-place forms of products, scans and norms (the op, then a copy back into self)
+    addmm_ = make_inplace(_linalg.addmm)
+    addmv_ = make_inplace(_products.addmv)
+    addr_ = make_inplace(_products.addr)
+    baddbmm_ = make_inplace(_products.baddbmm)
+    addbmm_ = make_inplace(_products.addbmm)
+    renorm_ = make_inplace(_renorm.renorm)
+
+    def cumsum_(self: Any, dim: int, *, dtype: Any = None) -> Tensor:
+        from .ops.reduction import cumsum
+
+        return inplace(self, lambda s: cumsum(s, dim, dtype=dtype))
+
+    def cumprod_(self: Any, dim: int, *, dtype: Any = None) -> Tensor:
+        from .ops.reduction import cumprod
+
+        return inplace(self, lambda s: cumprod(s, dim, dtype=dtype))
+
+    def fill_diagonal_(self: Any, fill_value: float, wrap: bool = False) -> Tensor:
+        """Set the main diagonal (entries with all indices equal) to fill_value; for a tall
+        2-D matrix with wrap=True the diagonal restarts every N + 1 rows, as NumPy's."""
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        xp = backend.get_xp(self._data)
+        mask = xp.zeros(self._data.shape, dtype=bool)
+        if self.ndim == 2 and wrap:
+            np_mask = np.zeros(self._data.shape, dtype=bool)
+            np.fill_diagonal(np_mask, True, wrap=True)
+            mask = backend.move(np_mask, self._device)
+        else:
+            n = min(self._data.shape)
+            idx = xp.arange(n)
+            mask[(idx,) * self.ndim] = True
+        maskt = Tensor._make(mask, self._device)
+        return inplace(self, lambda s: tern.where(maskt, creation.full_like(s, fill_value), s))

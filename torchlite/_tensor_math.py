@@ -282,6 +282,21 @@ class LinalgMethods:
     vdot = products.vdot
     diag_embed = structured.diag_embed
 
+    def inner(self, other):
+        from .ops.linalg import inner
+
+        return inner(self, other)
+
+    def prelu(self, weight):
+        from .nn.functional import prelu
+
+        return prelu(self, weight)
+
+    def hardshrink(self, lambd: float = 0.5):
+        from .nn.functional import hardshrink
+
+        return hardshrink(self, lambd)
+
     def diagflat(self, offset: int = 0):
         from .ops.structured import diagflat
 
