@@ -93,3 +93,20 @@ def test_generator_and_dtype_and_in_place():
     assert p.grad_fn is None and p.requires_grad
     with pytest.warns(UserWarning, match="zero-element"):
         init.kaiming_normal_(torchlite.empty(0, 3))
+
+
+def test_the_older_names_warn_and_do_the_same():
+    import warnings
+
+    for old in ("uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                "kaiming_normal", "orthogonal"):
+        a, b = torchlite.empty(4, 3), torchlite.empty(4, 3)
+        torchlite.manual_seed(0)
+        getattr(torchlite.nn.init, old + "_")(a)
+        torchlite.manual_seed(0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(torchlite.nn.init, old)(b)
+        assert f"`nn.init.{old}` is now deprecated" in str(caught[0].message)
+        assert caught[0].category is FutureWarning
+        assert a.tolist() == b.tolist(), old

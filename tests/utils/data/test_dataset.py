@@ -185,3 +185,20 @@ def test_random_split_generator_is_reproducible():
 def test_random_split_errors(lengths):
     with pytest.raises(ValueError):
         random_split(Squares(10), lengths, seed=0)
+
+
+def test_stack_dataset_pairs_items_as_tuples_or_dicts():
+    from torchlite.utils.data import DataLoader, StackDataset, TensorDataset
+
+    a = TensorDataset(torchlite.arange(4.0))
+    b = TensorDataset(torchlite.arange(4.0) * 10)
+    pairs = StackDataset(a, b)
+    assert len(pairs) == 4 and pairs[1][0][0].item() == 1.0 and pairs[1][1][0].item() == 10.0
+    named = StackDataset(x=a, y=b)
+    assert named[2]["y"][0].item() == 20.0
+    batch = next(iter(DataLoader(named, batch_size=2)))
+    assert batch["x"][0].tolist() == [0.0, 1.0] and batch["y"][0].tolist() == [0.0, 10.0]
+    with pytest.raises(ValueError, match="Size mismatch"):
+        StackDataset(a, TensorDataset(torchlite.arange(3.0)))
+    with pytest.raises(ValueError, match="both types are given"):
+        StackDataset(a, y=b)
