@@ -39,6 +39,7 @@ from .attention import multi_head_attention_forward, scaled_dot_product_attentio
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .conv3d import conv3d, conv_transpose3d
 from .cross_entropy import cross_entropy, nll_loss
+from .ctc import ctc_loss
 from .distance import (
     cosine_embedding_loss,
     cosine_similarity,
@@ -150,3 +151,4 @@ __all__ += ["max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_wi
             "adaptive_max_pool3d_with_indices"]
 __all__ += ["gumbel_softmax", "local_response_norm", "multi_margin_loss", "multilabel_margin_loss",
             "triplet_margin_with_distance_loss"]
+__all__ += ["ctc_loss"]
