@@ -356,6 +356,8 @@ def _check_conv(op, x, w, b, nd, groups, transposed=False):
     nout = w.shape[1] * groups if transposed else w.shape[0]
     if b is not None and tuple(b.shape) != (nout,):
         raise RuntimeError(f"{op}: bias must have shape ({nout},), got {tuple(b.shape)}")
+    if b is not None and b.dtype != x.dtype:  # PyTorch refuses too (its backward could not cast)
+        raise RuntimeError(f"{op}: input dtype {x.dtype} and bias dtype {b.dtype} differ")
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

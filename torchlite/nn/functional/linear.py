@@ -114,6 +114,10 @@ def check_linear(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor |
             f"linear: expected input and weight to have the same dtype, but got {input.dtype} "
             f"and {weight.dtype}"
         )
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(
+            f"linear: expected bias to have the weight's dtype {weight.dtype}, got {bias.dtype}"
+        )
     if bias is not None and bias.dim() != 1:
         bias = bias.expand(weight.shape[0])
     return bias
