@@ -195,3 +195,12 @@ def test_gradgradcheck_polygamma_mvlgamma_acosh():
     assert torchlite.autograd.gradgradcheck(lambda t: torchlite.polygamma(1, t), [x])
     assert torchlite.autograd.gradgradcheck(lambda t: torchlite.mvlgamma(t + 2, 2), [x])
     assert torchlite.autograd.gradgradcheck(lambda t: torchlite.acosh(t + 1), [x])
+
+
+def test_erf_erfc_erfinv_of_0d_tensors():
+    for dtype in (torchlite.float32, torchlite.float64):
+        x = torchlite.tensor(0.5, dtype=dtype)
+        assert torchlite.erfinv(x).ndim == 0
+        assert torchlite.erfinv(x).item() == pytest.approx(0.4769362762, rel=1e-6)
+        assert torchlite.erfc(x).item() == pytest.approx(0.4795001222, rel=1e-6)
+        assert torchlite.erf(x).item() == pytest.approx(0.5204998778, rel=1e-6)

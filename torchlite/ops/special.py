@@ -99,7 +99,8 @@ def polygamma_array(xp, n: int, x):
 def _erfc_forward(xp, x):
     if xp is np and x.dtype == np.float64:
         # the C library's erfc: exact to double precision, and no cancellation in the tail
-        return np.frompyfunc(math.erfc, 1, 1)(x).astype(np.float64)
+        # (asarray: frompyfunc gives a Python float, not an array, for a 0-d input)
+        return np.asarray(np.frompyfunc(math.erfc, 1, 1)(x), dtype=np.float64)
     # Numerical Recipes' erfcc (Chebyshev fit): relative error below 1.2e-7 everywhere
     z = xp.abs(x)
     t = 1 / (1 + 0.5 * z)

@@ -122,7 +122,7 @@ Square, square = _unary("Square", lambda xp, x: x * x, lambda xp, g, x, o: g * (
 def _erf(xp, x):
     if x.dtype == np.float64 and xp is np:
         # exact to double precision via the C library; float64 is the checking dtype
-        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+        return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=np.float64)  # 0-d: a float
     # Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32 resolution near 1
     t = 1 / (1 + 0.3275911 * xp.abs(x))
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
