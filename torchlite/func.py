@@ -71,6 +71,26 @@ def _tracked(x: Tensor) -> Tensor:
     return x.detach().requires_grad_(True)
 
 
+def _reaches_other_leaves(outputs, own: list) -> bool:
+    """Whether the graph of `outputs` reaches a leaf that requires grad other than the
+    transform's own inputs (a captured weight, say): then the derivative must keep its graph,
+    so that gradients reach that leaf, as torch.func's do."""
+    mine = {id(t) for t in own}
+    seen, stack = set(), [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            if id(variable) not in mine and variable.requires_grad:
+                return True
+            continue
+        stack.extend(nxt for nxt, _ in getattr(node, "next_functions", ()) if nxt is not None)
+    return False
+
+
 def _argnums_tuple(argnums, n: int, name: str) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
@@ -88,7 +108,8 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
 
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "grad_and_value")
-        nested = is_grad_enabled() and any(
+        is_grad_enabled_outside = is_grad_enabled()
+        nested = is_grad_enabled_outside and any(
             t.requires_grad for a in args for t in _flatten(a)[0])
         with enable_grad():
             args = list(args)
@@ -109,6 +130,7 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
                                    f"scalar Tensor, got {shape}. Maybe you wanted to use the vjp "
                                    "or jacrev APIs instead?")
             flat = [t for a in nums for t in diff[a][0]]
+            nested = nested or (is_grad_enabled_outside and _reaches_other_leaves([output], flat))
             grads = autograd.grad(output, flat, create_graph=nested, allow_unused=True) \
                 if output.requires_grad else (None,) * len(flat)
         grads = [g if g is not None else x.detach() * 0 for g, x in zip(grads, flat)]
@@ -143,11 +165,12 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     """(func(*primals), vjp_fn): vjp_fn(cotangents) gives the vector-Jacobian products with
     respect to each primal (a tuple), as often as it is called."""
     nested = is_grad_enabled() and any(t.requires_grad for p in primals for t in _flatten(p)[0])
-    return _vjp(func, primals, has_aux, nested)
+    return _vjp(func, primals, has_aux, nested, is_grad_enabled())
 
 
-def _vjp(func: Callable, primals: tuple, has_aux: bool, nested: bool):
-    """vjp, with the products recorded in a graph when `nested` (jvp differentiates them)."""
+def _vjp(func: Callable, primals: tuple, has_aux: bool, nested: bool, outside: bool = False):
+    """vjp, with the products recorded in a graph when `nested` (jvp differentiates them), or
+    when `outside` grad mode is on and the output depends on a captured leaf."""
     with enable_grad():
         flats = [_flatten(p) for p in primals]
         leaves = [[_tracked(t) for t in f[0]] for f in flats]
@@ -156,6 +179,7 @@ def _vjp(func: Callable, primals: tuple, has_aux: bool, nested: bool):
     output, aux = result if has_aux else (result, None)
     out_leaves, out_spec = _flatten(output)
     all_inputs = [t for lv in leaves for t in lv]
+    nested = nested or (outside and _reaches_other_leaves(out_leaves, all_inputs))
 
     def vjp_fn(cotangents):
         cots, _ = _flatten(cotangents)
@@ -177,6 +201,7 @@ def _vjp(func: Callable, primals: tuple, has_aux: bool, nested: bool):
             i += len(lv)
         return tuple(out)
 
+    vjp_fn.inputs = all_inputs  # the tracked copies of the primals (jvp needs them)
     value = output if nested else _unflatten([o.detach() for o in out_leaves], out_spec)
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
 
@@ -190,6 +215,8 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, has_aux: bool = Fals
     if len(primals) != len(tangents):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
                            "the same length")
+    outside = is_grad_enabled()
+    nested = outside and any(t.requires_grad for p in primals for t in _flatten(p)[0])
     with enable_grad():
         result = _vjp(func, primals, has_aux, nested=True)
         output, vjp_fn = result[0], result[1]
@@ -200,10 +227,13 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, has_aux: bool = Fals
         for b, v in zip(_flatten(back)[0], _flatten(tangents)[0]):
             term = (b * v).sum()
             total = term if total is None else total + term
-        outs = autograd.grad(total, dummies, allow_unused=True) if total is not None and \
-            total.requires_grad else (None,) * len(dummies)
-    outs = [o.detach() if o is not None else d.detach() * 0 for o, d in zip(outs, dummies)]
-    value = _unflatten([o.detach() for o in out_leaves], out_spec)
+        nested = nested or (outside and total is not None and _reaches_other_leaves(
+            [total], dummies + vjp_fn.inputs))
+        outs = autograd.grad(total, dummies, create_graph=nested, allow_unused=True) \
+            if total is not None and total.requires_grad else (None,) * len(dummies)
+    outs = [(o if nested else o.detach()) if o is not None else d.detach() * 0
+            for o, d in zip(outs, dummies)]
+    value = _unflatten([o if nested else o.detach() for o in out_leaves], out_spec)
     product = _unflatten(outs, out_spec)
     return (value, product, result[2]) if has_aux else (value, product)
 
@@ -214,7 +244,8 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size=None)
 
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "jacrev")
-        nested = is_grad_enabled() and any(
+        outside = is_grad_enabled()
+        nested = outside and any(
             t.requires_grad for a in args for t in _flatten(a)[0])
         with enable_grad():
             args = list(args)
@@ -228,6 +259,7 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size=None)
             output, aux = result if has_aux else (result, None)
             out_leaves, out_spec = _flatten(output)
             flat_in = [t for a in nums for t in diff[a][0]]
+            nested = nested or (outside and _reaches_other_leaves(out_leaves, flat_in))
             blocks = [[_jacobian_block(o, x, nested) for x in flat_in] for o in out_leaves]
         per_output = []
         for row in blocks:
@@ -276,8 +308,9 @@ def _batch_size(args, in_dims) -> int:
         dims = _flatten_dims(dim, arg)
         for t, d in zip(leaves, dims):
             if d is not None:
-                if t.ndim == 0:
-                    raise ValueError("vmap: Tried to map over dim 0 of a 0-d tensor")
+                if not -t.ndim <= d < t.ndim:
+                    raise ValueError(f"vmap: Tried to map over dim {d} of a tensor with "
+                                     f"{t.ndim} dims (shape {tuple(t.shape)})")
                 sizes.add(t.shape[d])
     if not sizes:
         raise ValueError("vmap(f, in_dims=..., ...)(<inputs>): at least one input must be "
@@ -344,12 +377,26 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
                                    "mode. Please either use the 'same' or 'different' "
                                    "randomness flags on vmap or perform the randomness "
                                    "operation out of vmap")
+        if not outputs:
+            raise ValueError("vmap: the mapped dimension has size 0; there is no slice to "
+                             "call the function on")
         flat = [_flatten(o) for o in outputs]
         spec = flat[0][1]
         n_out = len(flat[0][0])
+        if not n_out:
+            raise ValueError(f"vmap: `{getattr(func, '__name__', func)}` must only return "
+                             f"Tensors, got type {type(outputs[0]).__name__}")
         odims = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * n_out
-        stacked = [stack([f[0][j] for f in flat], odims[j] % (flat[0][0][j].ndim + 1))
-                   for j in range(n_out)]
+        if len(odims) != n_out:
+            raise ValueError(f"vmap: out_dims={out_dims} has {len(odims)} entries for "
+                             f"{n_out} outputs")
+        stacked = []
+        for j in range(n_out):
+            if odims[j] is None:  # not mapped: every slice gave the same value
+                stacked.append(flat[0][0][j])
+            else:
+                stacked.append(stack([f[0][j] for f in flat],
+                                     odims[j] % (flat[0][0][j].ndim + 1)))
         return _unflatten(stacked, spec)
 
     return wrapper
@@ -412,6 +459,32 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
                 raise ValueError(f"{sorted(overlap)} appeared in multiple dictionaries; behavior "
                                  "of functional call is ambiguous")
             merged.update(d)
+    if tie_weights:
+        merged = _tied(module, merged)
     args = args if isinstance(args, tuple) else (args,)
     with _swapped(module, merged, strict):
         return module(*args, **(kwargs or {}))
+
+
+def _tied(module, given: dict) -> dict:
+    """`given` extended to every other name of a tensor the module shares between names (tied
+    weights), refusing two different values for one tied tensor, as PyTorch does."""
+    groups: dict[int, list[str]] = {}
+    for name, t in list(module.named_parameters(remove_duplicate=False)) + list(
+            module.named_buffers(remove_duplicate=False)):
+        groups.setdefault(id(t), []).append(name)
+    out = dict(given)
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        provided = [n for n in names if n in given]
+        if not provided:
+            continue
+        value = given[provided[0]]
+        for n in provided[1:]:
+            if given[n] is not value:
+                raise ValueError(f"functional_call got multiple values for keys {provided}, "
+                                 "which are tied. Consider using tie_weights=False")
+        for n in names:
+            out.setdefault(n, value)
+    return out

@@ -140,3 +140,22 @@ def test_matches_torch_func():
         results.append([t.detach().numpy() for t in r])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_gradients_reach_captured_tensors_and_flow_through_jvp():
+    x = x64(0.5, 1.5)
+    w = T([2.0, 3.0], dtype=F64, requires_grad=True)
+    g = func.grad(lambda v: (w * v ** 2).sum())(x)  # a gradient penalty on a captured weight
+    g.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * x.numpy())
+    w.grad = None
+    func.jacrev(lambda v: w * v.exp())(x).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.exp(x.numpy()))
+    w.grad = None
+    _, vjp_fn = func.vjp(lambda v: w * v, x)
+    vjp_fn(x64(1.0, 1.0))[0].sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.0, 1.0])
+    v = x64(1.0, 2.0)
+    through = func.grad(lambda y: func.jvp(lambda z: z ** 3, (y,), (v,))[1].sum())(x)
+    np.testing.assert_allclose(through.numpy(), 6 * x.numpy() * v.numpy())
+    assert not func.grad(lambda y: (y ** 2).sum())(x).requires_grad  # nothing to keep
