@@ -1,6 +1,7 @@
 """utils.checkpoint: a checkpointed function gives the gradients of the plain one (dropout
-included, its random state restored for the rerun), runs its forward without a graph and again
-in backward, and leaves the random stream where the plain run leaves it."""
+included, its random state restored for the rerun), keeps no graph from its forward and runs
+again in backward, reaches the weights it uses even when its input needs no gradient, and
+leaves the random stream where the plain run leaves it."""
 
 import warnings
 
@@ -46,7 +47,7 @@ def test_same_values_gradients_and_random_stream_as_without(reentrant):
         assert got[2] == plain[2]
 
 
-def test_forward_runs_without_a_graph_and_again_in_backward():
+def test_forward_keeps_no_graph_and_runs_again_in_backward():
     calls = []
 
     def fn(a, b, scale=1.0):
@@ -56,9 +57,10 @@ def test_forward_runs_without_a_graph_and_again_in_backward():
     a = torchlite.tensor([0.5, 1.0], requires_grad=True)
     b = torchlite.tensor([2.0, 3.0], requires_grad=True)
     out, other = checkpoint(fn, a, b, use_reentrant=False, scale=2.0)
-    assert calls == [False] and out.requires_grad
+    assert len(calls) == 1 and out.requires_grad
+    assert out.grad_fn.name() == "_CheckpointBackward0"  # not the sin/mul graph
     (out.sum() + other.sum()).backward()
-    assert calls == [False, True]
+    assert len(calls) == 2
     np.testing.assert_allclose(a.grad.numpy(), 2 * np.cos([1.0, 3.0]) * [2.0, 3.0] + 1)
     np.testing.assert_allclose(b.grad.numpy(), 2 * np.cos([1.0, 3.0]) * [0.5, 1.0])
     (g,) = torchlite.autograd.grad(checkpoint(fn, a, b, use_reentrant=False)[0].sum(), a)
@@ -85,3 +87,20 @@ def test_warnings_and_no_grad():
             assert not checkpoint(m, x, use_reentrant=False).requires_grad
     with pytest.raises(ValueError, match="Unexpected keyword arguments"):
         checkpoint(lambda a, k=1: a, x, use_reentrant=True, k=2)
+
+
+def test_weights_get_gradients_when_the_input_needs_none():
+    torchlite.manual_seed(0)
+    block = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    x = torchlite.ones(2, 3)  # a first block: its input requires no grad
+    out = checkpoint(block, x, use_reentrant=False)
+    assert out.requires_grad
+    out.sum().backward()
+    plain = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    plain.load_state_dict(block.state_dict())
+    plain(x).sum().backward()
+    for a, b in zip(block.parameters(), plain.parameters()):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+    w = block[0].weight
+    (g,) = torchlite.autograd.grad(checkpoint(block, x, use_reentrant=False).sum(), w)
+    np.testing.assert_allclose(g.numpy(), plain[0].weight.grad.numpy(), rtol=1e-6)

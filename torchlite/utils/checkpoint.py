@@ -4,12 +4,15 @@ memory is traded for one more forward pass.
 
 As PyTorch's, the random-number state at the call is restored for the rerun (preserve_rng_state,
 the default), so dropout draws the same masks, and the state after the rerun is put back, so
-the draws that follow are unchanged. The rerun happens when backward reaches the checkpoint,
-and back-propagates through the rerun graph: the tensor inputs get their gradients as from
-any op, and the parameters the function uses (a module's weights) have theirs accumulated into
-`.grad` there, as with PyTorch's reentrant variant. So `autograd.grad` with respect to the
-inputs works, but not with respect to parameters used inside the checkpoint; both values of
-use_reentrant run this one implementation.
+the draws that follow are unchanged.
+
+The forward runs once with a graph, only to learn which tensors that require grad it reaches (a
+module's weights, captured tensors); the graph and its activations are dropped at once, and
+those tensors become inputs of the checkpoint node. Backward reruns the function and hands
+each input and each such tensor its gradient, so `backward` and `autograd.grad` (with respect
+to the inputs or to the weights) both work, and a first block whose input needs no gradient
+still trains its weights, as with PyTorch's use_reentrant=False. With use_reentrant=True,
+as in PyTorch, nothing flows unless an input requires grad.
 """
 
 from __future__ import annotations
@@ -26,21 +29,23 @@ __all__ = ["checkpoint", "checkpoint_sequential"]
 
 
 class _Checkpoint(Function):
-    """forward: fn under no_grad; backward: fn again with a graph, then back-propagate the
-    incoming gradients through it, into the tensor inputs (returned) and into whatever else
-    the function used that requires grad (parameters: accumulated where they are)."""
+    """forward: the outputs computed beforehand (without their graph); backward: the function
+    again with a graph, and the gradients of its tensor inputs and of the leaves it reaches."""
 
     @staticmethod
-    def forward(ctx, fn, preserve_rng, kwargs, *args):
+    def forward(ctx, fn, rng_state, kwargs, n_args, held, *tensors):
         ctx.run_fn, ctx.kwargs = fn, kwargs  # (ctx.fn is the Function class: the engine reads it)
-        ctx.rng_state = _random.get_rng_state() if preserve_rng else None
+        ctx.rng_state = rng_state
+        args = tensors[:n_args]
         ctx.tensor_index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.args = list(args)
+        ctx.n_args = n_args
+        # forward sees detached copies of its tensor arguments: the leaves themselves (to take
+        # gradients with respect to) come in `held`, with the precomputed outputs
+        ctx.leaves = held.leaves
+        outputs = held.outputs
         ctx.save_for_backward(*(args[i] for i in ctx.tensor_index))
-        with grad_mode.no_grad():
-            out = fn(*args, **kwargs)
-        ctx.tuple_out = isinstance(out, tuple)
-        return out
+        return outputs
 
     @staticmethod
     def backward(ctx, *grads):
@@ -51,7 +56,7 @@ class _Checkpoint(Function):
         inputs = []
         for i, t in zip(ctx.tensor_index, saved):
             leaf = t.detach()
-            leaf.requires_grad_(bool(ctx.needs_input_grad[3 + i]) and t.is_floating_point())
+            leaf.requires_grad_(bool(ctx.needs_input_grad[5 + i]) and t.is_floating_point())
             args[i] = leaf
             inputs.append(leaf)
         after = None
@@ -67,13 +72,42 @@ class _Checkpoint(Function):
         outs = out if isinstance(out, tuple) else (out,)
         pairs = [(o, g) for o, g in zip(outs, grads)
                  if isinstance(o, Tensor) and o.requires_grad and g is not None]
-        if pairs:
-            autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
-        input_grads = [x.grad if x.requires_grad else None for x in inputs]
-        result: list[Any] = [None, None, None] + [None] * len(args)
-        for i, g in zip(ctx.tensor_index, input_grads):
-            result[3 + i] = g
+        wrt = [x for x in inputs if x.requires_grad] + ctx.leaves
+        found = autograd.grad([o for o, _ in pairs], wrt, [g for _, g in pairs],
+                              allow_unused=True) if pairs and wrt else [None] * len(wrt)
+        by_input = dict(zip((id(x) for x in wrt), found))
+        result: list[Any] = [None] * (5 + ctx.n_args + len(ctx.leaves))
+        for i, x in zip(ctx.tensor_index, inputs):
+            result[5 + i] = by_input.get(id(x))
+        for k, leaf in enumerate(ctx.leaves):
+            result[5 + ctx.n_args + k] = by_input.get(id(leaf))
         return tuple(result)
+
+
+class _Held:
+    """What the checkpoint node takes as a plain object: its outputs and the leaves."""
+
+    def __init__(self, outputs, leaves: list) -> None:
+        self.outputs, self.leaves = outputs, leaves
+
+
+def _leaves_reached(outputs, inputs) -> list:
+    """The tensors requiring grad that the graph of `outputs` reaches, inputs excluded."""
+    mine = {id(t) for t in inputs}
+    found, seen = [], set()
+    stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            if id(variable) not in mine and variable.requires_grad:
+                found.append(variable)
+            continue
+        stack.extend(nxt for nxt, _ in getattr(node, "next_functions", ()) if nxt is not None)
+    return found
 
 
 def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=None,
@@ -98,7 +132,19 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=No
         warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
                       stacklevel=2)
         return _no_graph(function, args, kwargs)
-    return _Checkpoint.apply(function, preserve_rng_state, kwargs, *args)
+    rng_state = _random.get_rng_state() if preserve_rng_state else None
+    tensor_args = [a for a in args if isinstance(a, Tensor)]
+    with grad_mode.enable_grad():
+        out = function(*args, **kwargs)
+    is_tuple = isinstance(out, tuple)
+    outs = out if is_tuple else (out,)
+    leaves = _leaves_reached(outs, tensor_args)
+    detached = tuple(o.detach() if isinstance(o, Tensor) else o for o in outs)
+    del out, outs  # the graph of this run, and the activations it holds, go here
+    if not leaves and not any(t.requires_grad for t in tensor_args):
+        return detached if is_tuple else detached[0]  # nothing to differentiate
+    held = _Held(detached if is_tuple else detached[0], leaves)
+    return _Checkpoint.apply(function, rng_state, kwargs, len(args), held, *args, *leaves)
 
 
 def _no_graph(function, args, kwargs):
