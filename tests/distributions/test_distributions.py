@@ -302,3 +302,10 @@ def test_values_and_gradients_match_pytorch():
             q = cls(*[lib.tensor(x, dtype=lib.float64) for x in b])
             vals.append(lib.distributions.kl_divergence(p, q).numpy())
         np.testing.assert_allclose(vals[0], vals[1], rtol=1e-10, err_msg=name)
+
+
+def test_cdf_checks_the_support():
+    for dist, bad in ((D.Exponential(T([1.0])), T([-1.0])), (D.Uniform(T([0.0]), T([1.0])),
+                                                          T([2.0]))):
+        with pytest.raises(ValueError, match="within the support"):
+            dist.cdf(bad)

@@ -89,3 +89,13 @@ def test_matches_pytorch():
             out.append((loss.detach().numpy(), x.grad.numpy()))
         np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
         np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-13)
+
+
+def test_empty_inputs_and_targets():
+    lp = T(np.log(np.full((3, 2, 4), 0.25)))
+    got = F.ctc_loss(lp, T([[1], [2]]), [0, 3], [0, 1], reduction="none")
+    assert got[0].item() == 0.0  # no frames, no labels: probability 1
+    assert got[1].item() == pytest.approx(brute_force_nll(np.log(np.full((3, 4), 0.25)), [2]))
+    none = F.ctc_loss(lp, torchlite.zeros(2, 0, dtype=torchlite.int64), [3, 2], [0, 0],
+                      reduction="none")
+    np.testing.assert_allclose(none.numpy(), [-3 * np.log(0.25), -2 * np.log(0.25)])

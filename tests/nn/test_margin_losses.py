@@ -89,3 +89,12 @@ def test_parity_with_pytorch():
             out.append((v.detach().numpy(), X.grad.numpy()))
         np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
         np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=1e-15)
+
+
+def test_a_repeated_label_counts_each_time():
+    x = rand(1, 4, seed=5)
+    once = F.multilabel_margin_loss(T(x), T([[1, 3, -1, 0]])).item()
+    twice = F.multilabel_margin_loss(T(x), T([[1, 1, 3, -1]])).item()
+    row = x[0]
+    extra = sum(max(0, 1 - (row[1] - row[i])) for i in (0, 2)) / 4
+    assert twice == pytest.approx(once + extra)

@@ -50,6 +50,8 @@ class Exponential(Distribution):
         return self.rate.log() - self.rate * value
 
     def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
         return 1 - torchlite.exp(-self.rate * value)
 
     def icdf(self, value):

@@ -52,6 +52,8 @@ class Laplace(Distribution):
         return -torchlite.log(2 * self.scale) - (value - self.loc).abs() / self.scale
 
     def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
         return 0.5 - 0.5 * (value - self.loc).sign() * torchlite.expm1(
             -(value - self.loc).abs() / self.scale)
 

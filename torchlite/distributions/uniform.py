@@ -64,6 +64,8 @@ class Uniform(Distribution):
         return torchlite.log(inside.to(self.low.dtype)) - torchlite.log(self.high - self.low)
 
     def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
         return ((value - self.low) / (self.high - self.low)).clamp(min=0, max=1)
 
     def icdf(self, value):

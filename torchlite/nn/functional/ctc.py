@@ -90,7 +90,8 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     emit = lp.gather(2, ext_t.unsqueeze(0).expand(t_max, n, width))
     first = np.zeros((n, width), dtype=bool)
     first[:, 0] = True
-    first[:, 1] = tgt_len > 0
+    if width > 1:
+        first[:, 1] = tgt_len > 0
     alpha = torchlite.where(torchlite.tensor(first, device=dev) & valid_t, emit[0], impossible)
     for t in range(1, t_max):
         stay = alpha
@@ -109,9 +110,11 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     total = torchlite.where(has_label, _lse(end_blank, torchlite.where(
         has_label, end_label, torchlite.full_like(end_label, _IMPOSSIBLE))), end_blank)
     loss = -total
+    # no frames: the empty target has probability 1 (loss 0), any other target none
     empty_input = torchlite.tensor(in_len == 0, device=dev)
     loss = torchlite.where(empty_input & has_label, torchlite.full_like(loss, _IMPOSSIBLE * -1),
                            loss)
+    loss = torchlite.where(empty_input & ~has_label, loss * 0, loss)
     infinite = loss.detach() > -_IMPOSSIBLE / 2
     if zero_infinity:
         loss = torchlite.where(infinite, torchlite.zeros_like(loss), loss)

@@ -69,12 +69,14 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     with torchlite.no_grad():
         # the labels are the entries before the first -1 of each row
         valid = (t >= 0).long().cumprod(1).bool()
-        is_target = torchlite.zeros(n, c + 1, dtype=x.dtype, device=x.device)
         index = torchlite.where(valid, t, torchlite.full_like(t, c))
-        is_target = is_target.scatter(1, index, 1.0)[:, :c]
+        # how often each class is listed (a repeated label counts each time, as in PyTorch)
+        counts = torchlite.zeros(n, c + 1, dtype=x.dtype, device=x.device).scatter_add(
+            1, index, torchlite.ones_like(index, dtype=x.dtype))[:, :c]
+        is_target = (counts > 0).to(x.dtype)
     # pairs (label j, class i): max(0, 1 - x[j] + x[i]) where j is a label and i is not
     diff = tern.clamp_min(1.0 - x.unsqueeze(2) + x.unsqueeze(1), 0.0)  # [n, j, i]
-    pair = is_target.unsqueeze(2) * (1.0 - is_target).unsqueeze(1)
+    pair = counts.unsqueeze(2) * (1.0 - is_target).unsqueeze(1)
     loss = (diff * pair).sum((1, 2)) / c
     if single:
         loss = loss.reshape(())
