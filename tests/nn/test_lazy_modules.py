@@ -58,3 +58,13 @@ def test_shapes_and_keys_match_pytorch():
         m(lib.ones(1, 4, 3, 3, 3))
         out.append({k: tuple(v.shape) for k, v in m.state_dict().items()})
     assert out[0] == out[1]
+
+
+def test_dtype_set_before_the_first_input_and_unbatched_convs():
+    layer = nn.LazyLinear(3).double()
+    out = layer(torchlite.ones(2, 4, dtype=torchlite.float64))
+    assert out.dtype == torchlite.float64 and layer.weight.dtype == torchlite.float64
+    conv = nn.LazyConv1d(2, 3)
+    assert tuple(conv(torchlite.ones(5, 9)).shape) == (2, 7) and conv.in_channels == 5
+    conv2 = nn.LazyConv2d(4, 3)
+    assert tuple(conv2(torchlite.ones(3, 6, 6)).shape) == (4, 4, 4) and conv2.in_channels == 3

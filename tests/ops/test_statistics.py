@@ -136,3 +136,14 @@ def test_parity_with_pytorch():
     mine, theirs = torchlite.nanmedian(T(y), 1), torch.nanmedian(torch.tensor(y), 1)
     assert to_np(mine.values).tolist() == theirs.values.tolist()
     assert to_np(mine.indices).tolist() == theirs.indices.tolist()
+
+
+def test_shapes_of_scalar_q_zero_d_inputs_and_single_rows():
+    x = T(rand(3, 5))
+    assert tuple(torchlite.quantile(x, T(0.3, dtype=torchlite.float64), dim=1).shape) == (3,)
+    zero_d = T(2.0)
+    assert torchlite.quantile(zero_d, 0.5, keepdim=True).shape == ()
+    assert torchlite.nanmedian(zero_d, 0, keepdim=True).values.shape == ()
+    assert torchlite.mode(zero_d, 0, keepdim=True).values.shape == ()
+    assert torchlite.cov(x[:1]).shape == () and torchlite.corrcoef(x[:1]).item() == 1.0
+    assert torchlite.cov(x[0]).item() == pytest.approx(np.cov(x[0].numpy()))

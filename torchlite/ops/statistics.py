@@ -38,7 +38,11 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{op}() interpolation must be one of linear, lower, higher, midpoint "
                          f"or nearest. Got {interpolation}")
-    scalar_q = not isinstance(q, Tensor)
+    scalar_q = not isinstance(q, Tensor) or q.ndim == 0
+    if isinstance(q, Tensor) and q.ndim == 0:
+        if q.dtype != input.dtype:
+            raise RuntimeError(f"{op}() q tensor must be same dtype as the input tensor")
+        q = q.item()
     if scalar_q:
         if not 0 <= q <= 1:
             raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {q}")
@@ -90,11 +94,13 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
         bad = bad.squeeze(-1).unsqueeze(0).expand(*result.shape)
     if bool(bad.any()):
         result = result.where(~bad, torchlite.full_like(result.detach(), math.nan))
-    if keepdim:
+    if keepdim and input.ndim:
         if d is None:
             result = result.reshape((result.shape[0],) + (1,) * input.ndim)
         else:
             result = result.unsqueeze(-1).movedim(-1, d + 1)
+    elif input.ndim == 0:
+        result = result.reshape((result.shape[0],))
     return result.squeeze(0) if scalar_q else result
 
 
@@ -129,9 +135,9 @@ def nanmedian(input: Tensor, dim=None, keepdim: bool = False, *, out=None):
         k = (~x.detach().isnan()).sum(-1, keepdim=True)
         idx = order.gather(-1, ((k - 1).clamp(min=0)) // 2)
     values = x.gather(-1, idx)
-    if not keepdim:
+    if not keepdim or not input.ndim:
         values, idx = values.squeeze(-1), idx.squeeze(-1)
-    elif input.ndim:
+    else:
         values, idx = values.movedim(-1, d), idx.movedim(-1, d)
     return _pair(return_types.nanmedian, values, idx, out, "nanmedian")
 
@@ -151,9 +157,9 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None):
     index = Tensor._make(backend.move(idx.reshape(data.shape[:-1] + (1,)), x._device),
                          x._device)
     values = x.gather(-1, index)
-    if not keepdim:
+    if not keepdim or not input.ndim:
         values, index = values.squeeze(-1), index.squeeze(-1)
-    elif input.ndim:
+    else:
         values, index = values.movedim(-1, d), index.movedim(-1, d)
     return _pair(return_types.mode, values, index, out, "mode")
 
@@ -208,7 +214,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     else:
         norm = max(norm, 0.0)
     result = (weighted @ centred.mT) / norm
-    return result.squeeze() if input.ndim < 2 else result
+    return result.reshape(()) if x.shape[0] == 1 else result  # one variable: a 0-d variance
 
 
 def corrcoef(input: Tensor) -> Tensor:

@@ -58,7 +58,10 @@ class _LazyMixin:
         if not self.has_uninitialized_params():
             return
         eager = self.cls_to_become(self._size_from(input), *self._lazy_args, **self._lazy_kwargs)
-        eager = eager.to(input.device)
+        placeholder = next((p for p in self.parameters()), None)
+        # the placeholders' dtype and device (a .double() or .to() before the first input)
+        eager = eager.to(dtype=placeholder.dtype, device=placeholder.device) \
+            if placeholder is not None else eager.to(input.device)
         for name, value in eager._parameters.items():
             mine = self._parameters.get(name)
             if isinstance(mine, UninitializedParameter) and value is not None:
@@ -123,12 +126,17 @@ def _channels(input: Tensor) -> int:
 LazyLinear = _lazy_weighted(Linear, lambda x: int(x.shape[-1]),
                             "Linear with in_features = the first input's last dim: "
                             "LazyLinear(out_features, bias=True).")
-LazyConv1d = _lazy_weighted(Conv1d, _channels, "Conv1d with in_channels read from the first "
-                            "input: LazyConv1d(out_channels, kernel_size, ...).")
-LazyConv2d = _lazy_weighted(Conv2d, _channels, "Conv2d with in_channels read from the first "
-                            "input: LazyConv2d(out_channels, kernel_size, ...).")
-LazyConv3d = _lazy_weighted(Conv3d, _channels, "Conv3d with in_channels read from the first "
-                            "input: LazyConv3d(out_channels, kernel_size, ...).")
+def _conv_channels(spatial: int):
+    """The channel count of a conv input: dim 0 unbatched (spatial + 1 dims), else dim 1."""
+    return lambda x: int(x.shape[0] if x.ndim == spatial + 1 else x.shape[1])
+
+
+LazyConv1d = _lazy_weighted(Conv1d, _conv_channels(1), "Conv1d with in_channels read from the "
+                            "first input: LazyConv1d(out_channels, kernel_size, ...).")
+LazyConv2d = _lazy_weighted(Conv2d, _conv_channels(2), "Conv2d with in_channels read from the "
+                            "first input: LazyConv2d(out_channels, kernel_size, ...).")
+LazyConv3d = _lazy_weighted(Conv3d, _conv_channels(3), "Conv3d with in_channels read from the "
+                            "first input: LazyConv3d(out_channels, kernel_size, ...).")
 LazyBatchNorm1d = _lazy_norm(BatchNorm1d, "BatchNorm1d with num_features from the first input.")
 LazyBatchNorm2d = _lazy_norm(BatchNorm2d, "BatchNorm2d with num_features from the first input.")
 LazyBatchNorm3d = _lazy_norm(BatchNorm3d, "BatchNorm3d with num_features from the first input.")
