@@ -120,10 +120,10 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
                 diff[a] = (leaves, spec)
                 args[a] = _unflatten(leaves, spec)
             result = func(*args, **kwargs)
-            output, aux = result if has_aux else (result, None)
             if has_aux and not (isinstance(result, tuple) and len(result) == 2):
                 raise RuntimeError("grad_and_value(f)(*args): output of function f should be a "
                                    "tuple: (output, aux) if has_aux is True")
+            output, aux = result if has_aux else (result, None)
             if not isinstance(output, Tensor) or output.ndim != 0:
                 shape = tuple(output.shape) if isinstance(output, Tensor) else type(output)
                 raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "

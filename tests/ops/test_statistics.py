@@ -46,7 +46,7 @@ def test_quantile_gradients_and_errors():
         torchlite.quantile(T([1.0, 2.0]), T([0.5], dtype=torchlite.float64))
     with pytest.raises(RuntimeError, match="float or double"):
         torchlite.quantile(T([1, 2]), 0.5)
-    with pytest.raises(ValueError, match="interpolation"):
+    with pytest.raises(RuntimeError, match="interpolation"):
         torchlite.quantile(T([1.0, 2.0]), 0.5, interpolation="cubic")
     assert math.isnan(torchlite.nanquantile(T([math.nan, math.nan]), 0.5).item())
 
@@ -83,9 +83,9 @@ def test_cov_and_corrcoef_match_numpy():
     check_grad(torchlite.cov, x)
     check_grad(torchlite.corrcoef, x)
     check_grad(lambda t: torchlite.cov(t, aweights=T(aw, dtype=torchlite.float64)), x)
-    with pytest.raises(ValueError, match="two or fewer dimensions"):
+    with pytest.raises(RuntimeError, match="two or fewer dimensions"):
         torchlite.cov(T(rand(2, 2, 2)))
-    with pytest.raises(ValueError, match="fweights cannot be negative"):
+    with pytest.raises(RuntimeError, match="fweights cannot be negative"):
         torchlite.cov(T(x), fweights=T(-fw))
 
 

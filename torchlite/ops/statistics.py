@@ -36,7 +36,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     if not isinstance(input, Tensor) or not input.is_floating_point():
         raise RuntimeError(f"{op}() input tensor must be either float or double dtype")
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{op}() interpolation must be one of linear, lower, higher, midpoint "
+        raise RuntimeError(f"{op}() interpolation must be one of linear, lower, higher, midpoint "
                          f"or nearest. Got {interpolation}")
     scalar_q = not isinstance(q, Tensor) or q.ndim == 0
     if isinstance(q, Tensor) and q.ndim == 0:
@@ -174,7 +174,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     with integer frequency weights and float observation weights as numpy.cov; `correction`
     is subtracted from the weights' sum (1: Bessel's correction)."""
     if input.ndim > 2:
-        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an "
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                          f"input with {input.ndim} dimensions")
     x = input.reshape(1, -1) if input.ndim < 2 else input
     if not x.is_floating_point():
@@ -187,12 +187,12 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
         if weights is None:
             continue
         if weights.ndim > 1 or weights.numel() != n:
-            raise ValueError(f"cov(): expected {name} to have one dimension and {n} elements "
+            raise RuntimeError(f"cov(): expected {name} to have one dimension and {n} elements "
                              f"(the number of observations), got shape {tuple(weights.shape)}")
         if bool((weights < 0).any()):
-            raise ValueError(f"cov(): {name} cannot be negative")
+            raise RuntimeError(f"cov(): {name} cannot be negative")
         if name == "fweights" and weights.is_floating_point():
-            raise ValueError("cov(): expected fweights to have integral dtype")
+            raise RuntimeError("cov(): expected fweights to have integral dtype")
         weights = weights.to(x.dtype)
         w = weights if w is None else w * weights
     if w is None:
