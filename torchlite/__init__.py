@@ -159,6 +159,7 @@ _LAZY_NAMES.update(dict.fromkeys((
 # names whose modules `torch.tensor([1.0])` does not need: imported on first use too
 _LAZY_NAMES.update(dict.fromkeys(("get_num_threads", "set_num_threads"), "._parallel"))
 _LAZY_NAMES.update(dict.fromkeys(("load", "save"), ".serialization"))
+_LAZY_NAMES.update(dict.fromkeys(("set_flush_denormal",), "._denormal"))
 _LAZY_NAMES.update(dict.fromkeys((
     "autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"), ".amp"))
 _LAZY_NAMES.update(dict.fromkeys(("layout", "sparse_coo", "sparse_csr", "strided"),
