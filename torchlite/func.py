@@ -17,6 +17,7 @@ from typing import Any
 
 from . import autograd
 from .autograd.grad_mode import enable_grad, is_grad_enabled
+from .autograd.graph_leaves import leaves_reached
 from .tensor import Tensor
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
@@ -75,20 +76,20 @@ def _reaches_other_leaves(outputs, own: list) -> bool:
     """Whether the graph of `outputs` reaches a leaf that requires grad other than the
     transform's own inputs (a captured weight, say): then the derivative must keep its graph,
     so that gradients reach that leaf, as torch.func's do."""
-    mine = {id(t) for t in own}
-    seen, stack = set(), [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        variable = getattr(node, "variable", None)
-        if variable is not None:
-            if id(variable) not in mine and variable.requires_grad:
-                return True
-            continue
-        stack.extend(nxt for nxt, _ in getattr(node, "next_functions", ()) if nxt is not None)
-    return False
+    return bool(leaves_reached(outputs, exclude=own))
+
+
+def _track_args(args: tuple, nums: tuple) -> tuple[list, dict]:
+    """args with each differentiated argument's tensors made trackable (see _tracked), and
+    for each such argument its (tracked leaves, pytree spec)."""
+    args = list(args)
+    diff = {}
+    for a in nums:
+        leaves, spec = _flatten(args[a])
+        leaves = [_tracked(t) for t in leaves]
+        diff[a] = (leaves, spec)
+        args[a] = _unflatten(leaves, spec)
+    return args, diff
 
 
 def _argnums_tuple(argnums, n: int, name: str) -> tuple[int, ...]:
@@ -112,13 +113,7 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
         nested = is_grad_enabled_outside and any(
             t.requires_grad for a in args for t in _flatten(a)[0])
         with enable_grad():
-            args = list(args)
-            diff = {}
-            for a in nums:
-                leaves, spec = _flatten(args[a])
-                leaves = [_tracked(t) for t in leaves]
-                diff[a] = (leaves, spec)
-                args[a] = _unflatten(leaves, spec)
+            args, diff = _track_args(args, nums)
             result = func(*args, **kwargs)
             if has_aux and not (isinstance(result, tuple) and len(result) == 2):
                 raise RuntimeError("grad_and_value(f)(*args): output of function f should be a "
@@ -248,13 +243,7 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size=None)
         nested = outside and any(
             t.requires_grad for a in args for t in _flatten(a)[0])
         with enable_grad():
-            args = list(args)
-            diff = {}
-            for a in nums:
-                leaves, spec = _flatten(args[a])
-                leaves = [_tracked(t) for t in leaves]
-                diff[a] = (leaves, spec)
-                args[a] = _unflatten(leaves, spec)
+            args, diff = _track_args(args, nums)
             result = func(*args, **kwargs)
             output, aux = result if has_aux else (result, None)
             out_leaves, out_spec = _flatten(output)

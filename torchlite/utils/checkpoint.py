@@ -23,6 +23,7 @@ from typing import Any
 from .. import random as _random
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..autograd.graph_leaves import leaves_reached
 from ..tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -91,25 +92,6 @@ class _Held:
         self.outputs, self.leaves = outputs, leaves
 
 
-def _leaves_reached(outputs, inputs) -> list:
-    """The tensors requiring grad that the graph of `outputs` reaches, inputs excluded."""
-    mine = {id(t) for t in inputs}
-    found, seen = [], set()
-    stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        variable = getattr(node, "variable", None)
-        if variable is not None:
-            if id(variable) not in mine and variable.requires_grad:
-                found.append(variable)
-            continue
-        stack.extend(nxt for nxt, _ in getattr(node, "next_functions", ()) if nxt is not None)
-    return found
-
-
 def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=None,
                determinism_check: str = "default", debug: bool = False,
                preserve_rng_state: bool = True, **kwargs):
@@ -138,7 +120,7 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=No
         out = function(*args, **kwargs)
     is_tuple = isinstance(out, tuple)
     outs = out if is_tuple else (out,)
-    leaves = _leaves_reached(outs, tensor_args)
+    leaves = leaves_reached(outs, exclude=tensor_args)
     detached = tuple(o.detach() if isinstance(o, Tensor) else o for o in outs)
     del out, outs  # the graph of this run, and the activations it holds, go here
     if not leaves and not any(t.requires_grad for t in tensor_args):

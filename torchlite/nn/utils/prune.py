@@ -17,6 +17,7 @@ import torchlite
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..module import Module
+from ._pre_hooks import pop_pre_hook
 
 __all__ = ["BasePruningMethod", "CustomFromMask", "Identity", "L1Unstructured", "LnStructured",
            "PruningContainer", "RandomStructured", "RandomUnstructured", "custom_from_mask",
@@ -387,13 +388,12 @@ def global_unstructured(parameters: Iterable, pruning_method, importance_scores=
 
 def remove(module: Module, name: str) -> Module:
     """Make the pruning of module.<name> permanent and drop its reparametrization."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning "
-                     "can be removed")
+    hook = pop_pre_hook(module, BasePruningMethod, name, attr="_tensor_name")
+    if hook is None:
+        raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before "
+                         "pruning can be removed")
+    hook.remove(module)
+    return module
 
 
 def is_pruned(module: Module) -> bool:

@@ -8,6 +8,7 @@ import warnings
 
 from ..module import Module
 from ..parameter import Parameter
+from ._pre_hooks import pop_pre_hook
 from .parametrizations import _norm_except_dim
 
 __all__ = ["remove_weight_norm", "weight_norm"]
@@ -60,9 +61,8 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo weight_norm: module.<name> becomes a parameter holding g * v / ||v||."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    hook = pop_pre_hook(module, WeightNorm, name)
+    if hook is None:
+        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    hook.remove(module)
+    return module
