@@ -68,3 +68,21 @@ def test_dtype_set_before_the_first_input_and_unbatched_convs():
     assert tuple(conv(torchlite.ones(5, 9)).shape) == (2, 7) and conv.in_channels == 5
     conv2 = nn.LazyConv2d(4, 3)
     assert tuple(conv2(torchlite.ones(3, 6, 6)).shape) == (4, 4, 4) and conv2.in_channels == 3
+
+
+def test_a_state_dict_loaded_before_the_first_input_sizes_the_lazy_layers(tmp_path):
+    source = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
+                           nn.Linear(64, 5))
+    torchlite.save(source.state_dict(), tmp_path / "m.safetensors")
+    lazy = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d(), nn.Flatten(),
+                         nn.LazyLinear(5))
+    lazy.load_state_dict(torchlite.load(tmp_path / "m.safetensors"))
+    assert [type(m) for m in lazy] == [nn.Conv2d, nn.BatchNorm2d, nn.Flatten, nn.Linear]
+    assert lazy[0].in_channels == 3 and lazy[3].in_features == 64
+    source.eval()
+    lazy.eval()
+    x = torchlite.randn(2, 3, 6, 6)
+    np.testing.assert_array_equal(lazy(x).detach().numpy(), source(x).detach().numpy())
+    grouped = nn.LazyConv2d(4, 3, groups=2)
+    grouped.load_state_dict(nn.Conv2d(6, 4, 3, groups=2).state_dict())
+    assert grouped.in_channels == 6

@@ -54,14 +54,30 @@ class _LazyMixin:
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(p, UninitializedParameter) for p in self.parameters())
 
+    def _size_from_state(self, state_dict, prefix: str) -> int | None:
+        raise NotImplementedError
+
     def initialize_parameters(self, input: Tensor) -> None:
-        if not self.has_uninitialized_params():
-            return
-        eager = self.cls_to_become(self._size_from(input), *self._lazy_args, **self._lazy_kwargs)
+        if self.has_uninitialized_params():
+            self._materialize(self._size_from(input), input.device)
+
+    def _load_from_state_dict(self, state_dict, prefix, *rest) -> None:
+        # a state dict loaded before the first input sizes the module, as in PyTorch
+        if self.has_uninitialized_params():
+            size = self._size_from_state(state_dict, prefix)
+            if size is not None:
+                self._materialize(size, None)
+        if isinstance(self, _LazyMixin):  # still lazy: nothing of ours in the dict
+            Module._load_from_state_dict(self, state_dict, prefix, *rest)
+        else:  # now the eager class, whose loading (BatchNorm's, say) takes over
+            type(self)._load_from_state_dict(self, state_dict, prefix, *rest)
+
+    def _materialize(self, size: int, device) -> None:
+        eager = self.cls_to_become(size, *self._lazy_args, **self._lazy_kwargs)
         placeholder = next((p for p in self.parameters()), None)
         # the placeholders' dtype and device (a .double() or .to() before the first input)
         eager = eager.to(dtype=placeholder.dtype, device=placeholder.device) \
-            if placeholder is not None else eager.to(input.device)
+            if placeholder is not None else (eager.to(device) if device is not None else eager)
         for name, value in eager._parameters.items():
             mine = self._parameters.get(name)
             if isinstance(mine, UninitializedParameter) and value is not None:
@@ -91,9 +107,20 @@ def _lazy_weighted(eager: type, size_of, doc: str) -> type:
         self.weight = _placeholder()
         self.bias = _placeholder() if bias else None
 
+    def _size_from_state(self, state_dict, prefix):
+        weight = state_dict.get(prefix + "weight")
+        if weight is None:
+            return None
+        if eager is Linear:
+            return int(weight.shape[1])
+        groups = self._lazy_args[5] if len(self._lazy_args) > 5 else \
+            self._lazy_kwargs.get("groups", 1)
+        return int(weight.shape[1]) * int(groups)
+
     cls = type(f"Lazy{eager.__name__}", (_LazyMixin, Module),
                {"__init__": __init__, "cls_to_become": eager, "__doc__": doc,
-                "_size_from": lambda self, input: size_of(input), "__module__": __name__})
+                "_size_from": lambda self, input: size_of(input),
+                "_size_from_state": _size_from_state, "__module__": __name__})
     return cls
 
 
@@ -113,9 +140,17 @@ def _lazy_norm(eager: type, doc: str) -> type:
     def has_uninitialized_params(self) -> bool:  # with affine=False only the buffers wait
         return self.__class__ is not eager
 
+    def _size_from_state(self, state_dict, prefix):
+        for name in ("running_mean", "weight"):
+            value = state_dict.get(prefix + name)
+            if value is not None:
+                return int(value.shape[0])
+        return None
+
     return type(f"Lazy{eager.__name__}", (_LazyMixin, Module),
                 {"__init__": __init__, "cls_to_become": eager, "__doc__": doc,
                  "has_uninitialized_params": has_uninitialized_params,
+                 "_size_from_state": _size_from_state,
                  "_size_from": lambda self, input: _channels(input), "__module__": __name__})
 
 
