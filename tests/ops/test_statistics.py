@@ -147,3 +147,9 @@ def test_shapes_of_scalar_q_zero_d_inputs_and_single_rows():
     assert torchlite.mode(zero_d, 0, keepdim=True).values.shape == ()
     assert torchlite.cov(x[:1]).shape == () and torchlite.corrcoef(x[:1]).item() == 1.0
     assert torchlite.cov(x[0]).item() == pytest.approx(np.cov(x[0].numpy()))
+
+
+def test_mode_counts_each_nan_apart():
+    nan = math.nan
+    values, _ = torchlite.mode(T([[nan, 3.0, 3.0, nan, nan], [1.0, nan, nan, 1.0, 2.0]]), 1)
+    assert to_np(values).tolist() == [3.0, 1.0]

@@ -151,7 +151,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None):
     flat = data.reshape(-1, n)
     idx = np.empty(flat.shape[0], dtype=np.int64)
     for row, vals in enumerate(flat):
-        uniq, inverse, counts = np.unique(vals, return_inverse=True, return_counts=True)
+        uniq, inverse, counts = np.unique(vals, return_inverse=True, return_counts=True,
+                                          equal_nan=False)  # each NaN its own value, as PyTorch
         best = int(np.argmax(counts))  # the first maximum: the smallest value
         idx[row] = int(np.flatnonzero(inverse.reshape(-1) == best)[-1])
     index = Tensor._make(backend.move(idx.reshape(data.shape[:-1] + (1,)), x._device),
