@@ -205,39 +205,39 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prune `amount` entries chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prune `amount` entries of the tensor; subclasses say which (`_chosen`)."""
 
     def __init__(self, amount) -> None:
         _check_amount(amount)
         self.amount = amount
 
+    def _chosen(self, t: Tensor, k: int) -> Tensor:
+        raise NotImplementedError
+
     def compute_mask(self, t, default_mask):
         k = _count(self.amount, t.numel())
         mask = default_mask.clone()
-        if k:
-            scores = torchlite.rand(*t.shape, dtype=torchlite.float32, device=t.device)
-            mask = _zero_at(mask, scores.reshape(-1).topk(k).indices)
-        return mask
+        return _zero_at(mask, self._chosen(t, k)) if k else mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Prune `amount` entries chosen at random."""
+
+    def _chosen(self, t, k):
+        scores = torchlite.rand(*t.shape, dtype=torchlite.float32, device=t.device)
+        return scores.reshape(-1).topk(k).indices
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prune the `amount` entries of smallest absolute value."""
 
-    def __init__(self, amount) -> None:
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _count(self.amount, t.numel())
-        mask = default_mask.clone()
-        if k:
-            mask = _zero_at(mask, t.abs().reshape(-1).topk(k, largest=False).indices)
-        return mask
+    def _chosen(self, t, k):
+        return t.abs().reshape(-1).topk(k, largest=False).indices
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
