@@ -63,6 +63,25 @@ def test_cross_entropy_matches_reference(reduction, weighted, eps):
         w, False), ignore_index=-1, reduction=reduction, label_smoothing=eps), t64(x))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_where_every_target_counts_matches_the_general_path_exactly(reduction, dtype):
+    # Such a batch takes a shorter path (no masks, weights or one-hot matrix); weights of 1
+    # send the same numbers through the general one, which must agree bit for bit.
+    x = rnd((7, 5), 3, -4, 4).astype(dtype)
+    t = torchlite.tensor(_targets((7,), 5, seed=4))
+    results = []
+    for weight in (None, torchlite.tensor(np.ones(5, dtype))):
+        a = torchlite.tensor(x, requires_grad=True)
+        out = F.cross_entropy(a, t, weight, reduction=reduction)
+        out.backward(torchlite.tensor(rnd(tuple(out.shape), 5, 0.1, 3.0).astype(dtype)))
+        results.append((npy(out), npy(a.grad)))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][0], _ce_ref(x, npy(t), reduction=reduction),
+                               rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
 def test_cross_entropy_nd_inputs():
     x = rnd((2, 3, 2, 2), 2)
     t = _targets((2, 2, 2), 3, 3)

@@ -109,7 +109,10 @@ class CrossEntropyIndex(Op):
     """log_softmax + nll (+ label smoothing) in one node; backward is softmax - onehot."""
 
     @staticmethod
-    def forward(ctx, x, t, w, ignore_index, reduction, eps):
+    def forward(ctx, x, t, w, ignore_index, reduction, eps, plain=False):
+        # plain: the caller found every target a counted class (see _check_targets), and there
+        # are no class weights nor smoothing: the usual training batch. The loss then takes the
+        # targets' log-probabilities by index, with no masks, weights or one-hot matrix.
         xp = get_xp(x)
         ctx.fused = None
         if _use_fused(x, w):  # one GPU kernel per row instead of a dozen elementwise launches
@@ -121,6 +124,8 @@ class CrossEntropyIndex(Op):
             ctx.fused = (t, w, stats, ignore_index, eps, reduction, denom)
             return _reduce(xp, loss, reduction, denom)
         c = x.shape[1]
+        if plain:
+            return _plain_forward(ctx, x, t, reduction)
         valid, tt, coef = _targets(xp, x, t, w, ignore_index)
         with np.errstate(invalid="ignore"):  # inf logits (a diverged model): NaN, as PyTorch
             logp = log_softmax_array(xp, x, 1)
@@ -132,7 +137,7 @@ class CrossEntropyIndex(Op):
         denom = coef.sum()
         ctx.save_for_backward(logp)
         ctx.tt, ctx.valid, ctx.coef, ctx.denom = tt, valid, coef, denom
-        ctx.w, ctx.reduction, ctx.eps = w, reduction, eps
+        ctx.w, ctx.reduction, ctx.eps, ctx.plain = w, reduction, eps, False
         return _reduce(xp, loss, reduction, denom)
 
     @staticmethod
@@ -143,8 +148,10 @@ class CrossEntropyIndex(Op):
             gx = _kernels().cross_entropy_backward(
                 x, t, stats, g, weight=w, ignore_index=ignore_index, label_smoothing=eps,
                 reduction=reduction, denom=denom)
-            return gx, None, None, None, None, None
+            return gx, None, None, None, None, None, None
         (logp,) = ctx.saved_tensors
+        if ctx.plain:
+            return _plain_backward(ctx, logp, g), None, None, None, None, None, None
         xp = get_xp(g)
         c = logp.shape[1]
         p = xp.exp(logp)
@@ -159,7 +166,7 @@ class CrossEntropyIndex(Op):
                     gx += b * (wsum * p - ctx.w.reshape(_class_shape(logp.ndim, c)))
                 else:
                     gx += b * (c * p - 1.0)
-        return gx.astype(logp.dtype, copy=False), None, None, None, None, None
+        return gx.astype(logp.dtype, copy=False), None, None, None, None, None, None
 
     @staticmethod
     def graph_saved(ctx, saved):
@@ -169,6 +176,35 @@ class CrossEntropyIndex(Op):
                 "supported; compute log_softmax and nll_loss separately to differentiate twice"
             )
         return _logp_of_input(ctx, saved)
+
+
+def _plain_forward(ctx, x, t, reduction):
+    """The general forward's numbers when every target counts with weight 1 (N, C logits; CPU):
+    -log_softmax(x)[i, t_i], reduced over the N rows (the mean divides by N)."""
+    rows = np.arange(x.shape[0])
+    with np.errstate(invalid="ignore"):  # inf logits (a diverged model): NaN, as PyTorch
+        logp = log_softmax_array(np, x, 1)
+        loss = -logp[rows, t]
+    denom = x.dtype.type(x.shape[0])
+    ctx.save_for_backward(logp)
+    ctx.tt, ctx.rows, ctx.denom, ctx.reduction, ctx.plain = t, rows, denom, reduction, True
+    return _reduce(np, loss, reduction, denom)
+
+
+def _plain_backward(ctx, logp, g):
+    """softmax - onehot, times d total / d loss_i: the general backward with every weight 1."""
+    if ctx.reduction == "mean":
+        scale = g / ctx.denom
+    else:
+        scale = g if ctx.reduction == "sum" else g[:, None]
+    xp = get_xp(g)
+    if xp is not np:  # a graph-building pass (DArrays): no in-place writes, same numbers
+        return (xp.exp(logp) - _onehot(np, ctx.tt, logp.shape[1], logp.dtype)) * scale
+    gx = np.exp(logp)
+    gx[ctx.rows, ctx.tt] -= 1
+    with np.errstate(invalid="ignore"):  # inf * 0 from a diverged model: NaN, as PyTorch
+        gx *= scale
+    return gx
 
 
 def _logp_of_input(ctx, saved):
@@ -268,16 +304,23 @@ def _same_device(input: Tensor, other: Tensor | None, fn: str, name: str) -> Non
         )
 
 
-def _check_targets(t, c: int, ignore_index: int) -> None:
+def _check_targets(t, c: int, ignore_index: int) -> bool:
+    """Refuse non-integer targets and (CPU only) out-of-range ones. Returns whether every target
+    is known to be a class index that counts: on the CPU, in range with none equal to
+    `ignore_index`, which lets the loss skip its masking (CrossEntropyIndex's `plain`)."""
     if t.dtype.kind not in "iu":
         raise RuntimeError(
             f"expected scalar type Long but found {np.dtype(t.dtype).name} (class-index targets "
             "must be integers)"
         )
-    if get_xp(t) is np and t.size:  # a device check would stall the GPU; CPU only
-        bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
-        if bad.size:
-            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    if get_xp(t) is not np or not t.size:  # a device check would stall the GPU; CPU only
+        return False
+    if t.min() >= 0 and t.max() < c:  # the usual batch: two reductions decide it
+        return not 0 <= ignore_index < c or not (t == ignore_index).any()
+    bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
+    if bad.size:
+        raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    return False
 
 
 def _weight_array(weight, c: int, fn: str):
@@ -341,6 +384,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             raise RuntimeError("ignore_index is not supported for floating point target")
         out = _f32(CrossEntropyProb, x).apply(x, t, w, reduction, eps)
     else:
-        _check_targets(t._data, c, ignore_index)
-        out = _f32(CrossEntropyIndex, x).apply(x, t._data, w, int(ignore_index), reduction, eps)
+        plain = _check_targets(t._data, c, ignore_index) and w is None and eps == 0.0 \
+            and x._data.ndim == 2
+        out = _f32(CrossEntropyIndex, x).apply(x, t._data, w, int(ignore_index), reduction, eps,
+                                               plain)
     return out.reshape(()) if unbatched and reduction == "none" else out
