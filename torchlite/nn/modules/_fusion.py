@@ -15,7 +15,8 @@ from ...amp import state as _amp
 from ...tensor import Tensor
 from .. import hooks as _hooks
 from ..functional.conv import conv2d_act
-from ..functional.fused_act import fuses, linear_act
+from ..functional.fused_act import LinearAct, fuses
+from ..functional.linear import check_linear
 from .activation import GELU, ReLU, Sigmoid, SiLU, Tanh
 from .conv import Conv2d
 from .linear import Linear
@@ -78,8 +79,9 @@ def _linear_act(first, second, input):
     if (act is None or not _plain(first) or not _plain(second)
             or not fuses(input._data, act, None if first.bias is None else first.bias._data)):
         return None
-    if kind is Linear:
-        return linear_act(input, first.weight, first.bias, act)
+    if kind is Linear:  # (`fuses` just passed: linear_act's own check would repeat it)
+        return LinearAct.apply(input, first.weight, check_linear(input, first.weight, first.bias),
+                               act)
     x, padding = first._padded(input)
     return conv2d_act(x, first.weight, first.bias, first.stride, padding, first.dilation,
                       first.groups, act)
