@@ -32,9 +32,16 @@ def _sgd_update_many(entries, *, first, lr, momentum, dampening, weight_decay, n
     """`_sgd_update` over many parameters of one dtype: (param, grad, buf) entries, all on their
     first momentum step (`first`, buffers to be filled) or none; one multi-tensor update."""
 
+    # the effective gradient needs a scratch array of its own only with maximize or weight decay
+    n_scratch = 2 if maximize or weight_decay else 1
+
     def kernel(p, g, *rest):
         xp = backend.get_xp(p)
-        bb, a, b = rest if momentum != 0 else (None, *rest)
+        if momentum != 0:
+            bb, *rest = rest
+        else:
+            bb = None
+        a, b = rest if n_scratch == 2 else (None, rest[0])
         g = effective_grad(p, g, maximize=maximize, weight_decay=weight_decay, out=a, scratch=b)
         if bb is not None:
             if first:
@@ -56,7 +63,7 @@ def _sgd_update_many(entries, *, first, lr, momentum, dampening, weight_decay, n
         p -= b
 
     groups = [e if momentum != 0 else e[:2] for e in entries]
-    _parallel.elementwise_many(kernel, groups, 2, entries[0][0].dtype)
+    _parallel.elementwise_many(kernel, groups, n_scratch, entries[0][0].dtype)
 
 
 class SGD(Optimizer):
