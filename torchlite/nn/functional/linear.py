@@ -96,10 +96,10 @@ def _half_op(op, input: Tensor):
 
 def check_linear(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor | None:
     """PyTorch's errors for mismatched linear arguments; returns the bias as shape (out,)."""
-    if type(input) is Tensor and type(weight) is Tensor:  # the usual call, decided on the arrays
+    if isinstance(input, Tensor) and isinstance(weight, Tensor):  # the usual call, on the arrays
         x, w = input._data, weight._data
         if (w.ndim == 2 and x.ndim and x.shape[-1] == w.shape[1] and x.dtype == w.dtype
-                and (bias is None or (type(bias) is Tensor and bias._data.shape == w.shape[:1]
+                and (bias is None or (isinstance(bias, Tensor) and bias._data.shape == w.shape[:1]
                                       and bias._data.dtype == w.dtype))):
             return bias
     check_tensor(input, "linear")

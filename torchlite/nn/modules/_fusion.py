@@ -76,12 +76,12 @@ def _linear_act(first, second, input):
             return _amp.fused_linear(input, first.weight, first.bias, True)
         return None
     act = _activation(second)
-    if (act is None or not _plain(first) or not _plain(second)
-            or not fuses(input._data, act, None if first.bias is None else first.bias._data)):
+    if act is None or not _plain(first) or not _plain(second):
+        return None
+    weight, bias = first.weight, first.bias
+    if not fuses(input._data, act, None if bias is None else bias._data):
         return None
     if kind is Linear:  # (`fuses` just passed: linear_act's own check would repeat it)
-        return LinearAct.apply(input, first.weight, check_linear(input, first.weight, first.bias),
-                               act)
+        return LinearAct.apply(input, weight, check_linear(input, weight, bias), act)
     x, padding = first._padded(input)
-    return conv2d_act(x, first.weight, first.bias, first.stride, padding, first.dilation,
-                      first.groups, act)
+    return conv2d_act(x, weight, bias, first.stride, padding, first.dilation, first.groups, act)
