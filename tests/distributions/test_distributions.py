@@ -197,8 +197,10 @@ def test_shapes_expand_independent_and_enumerate():
     d = D.Normal(T([[0.0], [1.0]]), T([1.0, 2.0, 3.0]))  # parameters broadcast
     assert d.batch_shape == torchlite.Size([2, 3])
     assert tuple(d.sample((5, 4)).shape) == (5, 4, 2, 3)
-    e = D.Normal(T(0.0), T(1.0)).expand((3, 2))
-    assert e.batch_shape == torchlite.Size([3, 2])
+    for family in (D.Normal, D.Laplace):  # expand keeps the family and its parameters
+        e = family(T(0.5), T(2.0)).expand((3, 2))
+        assert type(e) is family and e.batch_shape == torchlite.Size([3, 2])
+        assert to_np(e.loc).tolist() == [[0.5] * 2] * 3 and to_np(e.scale).max() == 2.0
     ind = D.Independent(D.Normal(T(np.zeros((4, 3))), T(np.ones((4, 3)))), 1)
     assert ind.batch_shape == torchlite.Size([4]) and ind.event_shape == torchlite.Size([3])
     lp = ind.log_prob(T(np.zeros((4, 3))))

@@ -4,34 +4,12 @@ from __future__ import annotations
 
 import torchlite
 
-from . import constraints
-from .distribution import Distribution
+from ._loc_scale import LocScale
 from .uniform import uniform_like
-from .utils import broadcast_all
 
 
-class Laplace(Distribution):
+class Laplace(LocScale):
     """Laplace(loc, scale): density exp(-|x - loc| / scale) / (2 scale)."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return Laplace(self.loc.expand(*shape), self.scale.expand(*shape), validate_args=False)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

@@ -6,33 +6,11 @@ import math
 
 import torchlite
 
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all
+from ._loc_scale import LocScale
 
 
-class Normal(Distribution):
+class Normal(LocScale):
     """The normal distribution N(loc, scale^2); rsample is loc + scale * eps."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return Normal(self.loc.expand(*shape), self.scale.expand(*shape), validate_args=False)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
