@@ -12,3 +12,14 @@ def pop_pre_hook(module, kind: type, name: str, attr: str = "name"):
             del module._forward_pre_hooks[key]
             return hook
     return None
+
+
+def remove_reparametrization(module, kind: type, name: str, missing: str, attr: str = "name"):
+    """Undo the reparametrization of tensor `name` by the pre-hook of class `kind` (its
+    `remove(module)` puts the plain tensor back); ValueError(`missing`) when there is none.
+    Returns the module, as PyTorch's remove_weight_norm, remove_spectral_norm and prune.remove."""
+    hook = pop_pre_hook(module, kind, name, attr)
+    if hook is None:
+        raise ValueError(missing)
+    hook.remove(module)
+    return module

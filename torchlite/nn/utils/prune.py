@@ -17,7 +17,7 @@ import torchlite
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..module import Module
-from ._pre_hooks import pop_pre_hook
+from ._pre_hooks import remove_reparametrization
 
 __all__ = ["BasePruningMethod", "CustomFromMask", "Identity", "L1Unstructured", "LnStructured",
            "PruningContainer", "RandomStructured", "RandomUnstructured", "custom_from_mask",
@@ -388,12 +388,10 @@ def global_unstructured(parameters: Iterable, pruning_method, importance_scores=
 
 def remove(module: Module, name: str) -> Module:
     """Make the pruning of module.<name> permanent and drop its reparametrization."""
-    hook = pop_pre_hook(module, BasePruningMethod, name, attr="_tensor_name")
-    if hook is None:
-        raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before "
-                         "pruning can be removed")
-    hook.remove(module)
-    return module
+    return remove_reparametrization(
+        module, BasePruningMethod, name,
+        f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed",
+        attr="_tensor_name")
 
 
 def is_pruned(module: Module) -> bool:

@@ -9,7 +9,7 @@ from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter
-from ._pre_hooks import pop_pre_hook
+from ._pre_hooks import remove_reparametrization
 
 __all__ = ["remove_spectral_norm", "spectral_norm"]
 
@@ -87,8 +87,5 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo spectral_norm: module.<name> becomes a parameter holding the normalized weight."""
-    hook = pop_pre_hook(module, SpectralNorm, name)
-    if hook is None:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    hook.remove(module)
-    return module
+    return remove_reparametrization(module, SpectralNorm, name,
+                                    f"spectral_norm of '{name}' not found in {module}")

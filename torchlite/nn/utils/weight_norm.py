@@ -8,7 +8,7 @@ import warnings
 
 from ..module import Module
 from ..parameter import Parameter
-from ._pre_hooks import pop_pre_hook
+from ._pre_hooks import remove_reparametrization
 from .parametrizations import _norm_except_dim
 
 __all__ = ["remove_weight_norm", "weight_norm"]
@@ -61,8 +61,5 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo weight_norm: module.<name> becomes a parameter holding g * v / ||v||."""
-    hook = pop_pre_hook(module, WeightNorm, name)
-    if hook is None:
-        raise ValueError(f"weight_norm of '{name}' not found in {module}")
-    hook.remove(module)
-    return module
+    return remove_reparametrization(module, WeightNorm, name,
+                                    f"weight_norm of '{name}' not found in {module}")
