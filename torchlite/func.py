@@ -72,6 +72,13 @@ def _tracked(x: Tensor) -> Tensor:
     return x.detach().requires_grad_(True)
 
 
+def _grad_outside(values) -> tuple[bool, bool]:
+    """(whether grad mode is on outside the transform, whether its results must keep a graph:
+    on, with an input that already requires grad, as when transforms are nested)."""
+    outside = is_grad_enabled()
+    return outside, outside and any(t.requires_grad for v in values for t in _flatten(v)[0])
+
+
 def _reaches_other_leaves(outputs, own: list) -> bool:
     """Whether the graph of `outputs` reaches a leaf that requires grad other than the
     transform's own inputs (a captured weight, say): then the derivative must keep its graph,
@@ -109,9 +116,7 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
 
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "grad_and_value")
-        is_grad_enabled_outside = is_grad_enabled()
-        nested = is_grad_enabled_outside and any(
-            t.requires_grad for a in args for t in _flatten(a)[0])
+        is_grad_enabled_outside, nested = _grad_outside(args)
         with enable_grad():
             args, diff = _track_args(args, nums)
             result = func(*args, **kwargs)
@@ -159,8 +164,8 @@ def grad(func: Callable, argnums=0, has_aux: bool = False) -> Callable:
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """(func(*primals), vjp_fn): vjp_fn(cotangents) gives the vector-Jacobian products with
     respect to each primal (a tuple), as often as it is called."""
-    nested = is_grad_enabled() and any(t.requires_grad for p in primals for t in _flatten(p)[0])
-    return _vjp(func, primals, has_aux, nested, is_grad_enabled())
+    outside, nested = _grad_outside(primals)
+    return _vjp(func, primals, has_aux, nested, outside)
 
 
 def _vjp(func: Callable, primals: tuple, has_aux: bool, nested: bool, outside: bool = False):
@@ -210,8 +215,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, has_aux: bool = Fals
     if len(primals) != len(tangents):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
                            "the same length")
-    outside = is_grad_enabled()
-    nested = outside and any(t.requires_grad for p in primals for t in _flatten(p)[0])
+    outside, nested = _grad_outside(primals)
     with enable_grad():
         result = _vjp(func, primals, has_aux, nested=True)
         output, vjp_fn = result[0], result[1]
@@ -239,9 +243,7 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size=None)
 
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "jacrev")
-        outside = is_grad_enabled()
-        nested = outside and any(
-            t.requires_grad for a in args for t in _flatten(a)[0])
+        outside, nested = _grad_outside(args)
         with enable_grad():
             args, diff = _track_args(args, nums)
             result = func(*args, **kwargs)
